@@ -1,0 +1,1 @@
+"""The ``aims`` command line (Typer). Thin: parse, call a service, render."""

@@ -1,0 +1,15 @@
+"""Options given before the sub-command, shared by every command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class State:
+    workspace: Path | None = None
+    debug: bool = False
+
+
+STATE = State()
