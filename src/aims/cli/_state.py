@@ -13,3 +13,10 @@ class State:
 
 
 STATE = State()
+
+
+def open_workspace():  # -> aims.workspace.Workspace
+    """Open the workspace chosen by ``--workspace``, ``$AIMS_WORKSPACE`` or the current folder."""
+    from aims.workspace import Workspace
+
+    return Workspace.open(STATE.workspace)

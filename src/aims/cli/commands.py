@@ -6,8 +6,17 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Attach every command group and command to ``app``."""
-    from aims.cli import contract, drift
+    """Attach every command group and command to ``app``; order is ``aims --help`` order."""
+    from aims.cli import audit, contract, demo, drift, lifecycle, registry
 
+    app.command("init")(registry.init)
+    app.add_typer(registry.dataset_app, name="dataset")
+    app.add_typer(registry.model_app, name="model")
+    app.command("lineage")(registry.lineage)
+    app.command("promote")(lifecycle.promote)
+    app.command("rollback")(lifecycle.rollback)
+    app.command("history")(lifecycle.history)
+    app.add_typer(audit.app, name="audit")
     app.command("drift")(drift.drift)
     app.add_typer(contract.app, name="contract")
+    app.command("demo")(demo.demo)

@@ -1,0 +1,26 @@
+"""``aims demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aims.cli._output import Format, print_json
+
+
+def demo(
+    folder: Path | None = typer.Option(
+        None, "--dir", help="Workspace folder for the demo (default: a new temporary folder)."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+) -> None:
+    """Run the end-to-end demo on real flight data in a fresh workspace."""
+    from rich.console import Console
+
+    from aims.demo import run
+
+    console = Console(stderr=True) if fmt is Format.json else None
+    summary = run(folder, console)
+    if fmt is Format.json:
+        print_json(summary)

@@ -1,0 +1,222 @@
+"""``aims init``, ``aims dataset …``, ``aims model …`` and ``aims lineage``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, print_table
+from aims.cli._state import open_workspace
+from aims.workspace import current_actor
+
+dataset_app = typer.Typer(help="Register and list datasets.", no_args_is_help=True)
+model_app = typer.Typer(help="Register, list and describe models.", no_args_is_help=True)
+
+FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+
+
+def init(
+    folder: Path = typer.Argument(Path("."), help="Folder to make a workspace (created if missing)."),
+    project: str = typer.Option("default", help="Project (tenant) that new models belong to."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Create a workspace: aims.yaml (settings, policy) and .aims/ (database, artifacts, logs)."""
+    from aims.workspace import Workspace, init_workspace
+
+    root = init_workspace(folder, project)
+    ws = Workspace.open(root)
+    data = {"workspace": str(root), "database": ws.settings.database_url, "tables": len(ws.db.tables())}
+    ws.close()
+    emit(data, fmt, lambda d: console.print(f"initialised aims workspace in {d['workspace']}"))
+
+
+@dataset_app.command("register")
+def dataset_register(
+    path: Path = typer.Argument(..., help="Data file (Parquet, CSV, Arrow)."),
+    name: str = typer.Option(..., "--name", "-n", help="Dataset name."),
+    contract: Path | None = typer.Option(
+        None, "--contract", help="ODCS contract the data must satisfy; refused if it does not."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Register a data file as a dataset version (same content → same version)."""
+    from aims.services.registry import register_dataset
+
+    ws = open_workspace()
+    data, created = register_dataset(ws, path, name, actor=current_actor(), contract_path=contract)
+    data["created"] = created
+
+    def render(d: dict[str, Any]) -> None:
+        verb = "registered" if created else "already registered as"
+        console.print(
+            f"{verb} dataset {d['name']}@{d['version']} ({d['row_count']} rows, "
+            f"sha256 {d['content_hash'][:12]})"
+        )
+
+    emit(data, fmt, render)
+
+
+@dataset_app.command("list")
+def dataset_list(fmt: Format = FORMAT) -> None:
+    """List dataset versions."""
+    from aims.services.registry import list_datasets
+
+    rows = list_datasets(open_workspace())
+    emit(
+        rows,
+        fmt,
+        lambda r: print_table(
+            [{**x, "ref": f"{x['name']}@{x['version']}", "sha256": x["content_hash"][:12]} for x in r],
+            ["ref", "row_count", "sha256", "has_contract", "created_by", "source"],
+        ),
+    )
+
+
+@model_app.command("register")
+def model_register(
+    artifact: Path = typer.Argument(..., help="Model file: .skops, .onnx (or .pkl with --trust)."),
+    name: str = typer.Option(..., "--name", "-n", help="Model name."),
+    dataset: list[str] = typer.Option(
+        ..., "--dataset", "-d", help="Training data as NAME@VERSION (repeatable)."
+    ),
+    owner: list[str] = typer.Option(
+        [], "--owner", "-o", help="ROLE=EMAIL; roles: development, deployment, monitoring, business."
+    ),
+    flavour: str | None = typer.Option(None, help="skops | onnx | pickle (default: by suffix)."),
+    trust: bool = typer.Option(
+        False, "--trust", help="Allow loading a pickle (runs arbitrary code); recorded in the audit log."
+    ),
+    param: list[str] = typer.Option([], "--param", help="KEY=VALUE training parameter (repeatable)."),
+    metric: list[str] = typer.Option([], "--metric", help="KEY=NUMBER training metric (repeatable)."),
+    tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE tag (repeatable)."),
+    commit: str | None = typer.Option(None, "--git-commit", help="Code commit (default: git HEAD here)."),
+    contract: Path | None = typer.Option(
+        None, "--contract", help="Input contract (default: the training data's, else inferred)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Register a model artifact as the next version of NAME, with lineage and owners."""
+    from aims.services.registry import parse_owners, register_model
+
+    ws = open_workspace()
+    data = register_model(
+        ws,
+        artifact,
+        name,
+        actor=current_actor(),
+        datasets=dataset,
+        owners=parse_owners(owner),
+        flavour=flavour,
+        trust=trust,
+        params=_pairs(param, "--param"),
+        metrics={k: _number(k, v) for k, v in _pairs(metric, "--metric").items()},
+        tags=_pairs(tag, "--tag"),
+        commit=commit,
+        contract_path=contract,
+    )
+    emit(
+        data,
+        fmt,
+        lambda d: console.print(
+            f"registered model {d['name']}@{d['version']} ({d['flavour']}, {d['task']}, "
+            f"trained on {', '.join(d['datasets'])})"
+        ),
+    )
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    from aims.errors import InvalidInput
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{option} {item!r} does not parse; use KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _number(key: str, value: str) -> float:
+    from aims.errors import InvalidInput
+
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidInput(f"--metric {key}={value!r}: the value must be a number") from None
+
+
+@model_app.command("list")
+def model_list(fmt: Format = FORMAT) -> None:
+    """List models with their production version and owners."""
+    from aims.services.registry import list_models
+
+    rows = list_models(open_workspace())
+    emit(
+        rows,
+        fmt,
+        lambda r: print_table(
+            [{**x, "owners": ", ".join(f"{k}={v}" for k, v in x["owners"].items())} for x in r],
+            ["name", "project", "versions", "production", "owners"],
+        ),
+    )
+
+
+@model_app.command("show")
+def model_show(
+    ref: str = typer.Argument(..., help="NAME or NAME@VERSION."), fmt: Format = FORMAT
+) -> None:
+    """Describe a model (all versions) or one version."""
+    from aims.services import registry
+
+    ws = open_workspace()
+    if "@" in ref:
+        data = registry.show_version(ws, ref)
+        emit(data, fmt, lambda d: print_table([{"key": k, "value": v} for k, v in d.items()], ["key", "value"]))
+        return
+    data = registry.describe(ws, ref)
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"[bold]{d['name']}[/bold] (project {d['project']})")
+        console.print("owners: " + (", ".join(f"{k}={v}" for k, v in d["owners"].items()) or "none"))
+        print_table(
+            [{**v, "datasets": ", ".join(v["datasets"])} for v in d["versions"]],
+            ["version", "stage", "traffic", "flavour", "task", "datasets", "created_by"],
+        )
+
+    emit(data, fmt, render)
+
+
+@model_app.command("owners")
+def model_owners(
+    name: str = typer.Argument(..., help="Model name."),
+    owner: list[str] = typer.Argument(..., help="ROLE=EMAIL pairs."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Set the owners of a model by role (development, deployment, monitoring, business)."""
+    from aims.services.registry import parse_owners, set_owners
+
+    data = set_owners(open_workspace(), name, parse_owners(owner), actor=current_actor())
+    emit(data, fmt, lambda d: console.print(", ".join(f"{k}={v}" for k, v in d.items())))
+
+
+def lineage(ref: str = typer.Argument(..., help="NAME@VERSION of a model or a dataset."), fmt: Format = FORMAT) -> None:
+    """Show what a version was made from and what was made from it."""
+    from aims.services.registry import lineage as build
+
+    data = build(open_workspace(), ref)
+
+    def render(d: dict[str, Any]) -> None:
+        from rich.tree import Tree
+
+        tree = Tree(f"[bold]{d['subject']}[/bold]")
+        up = tree.add("made from")
+        for item in d["made_from"]:
+            up.add(f"{item['kind']}: {item['ref']}")
+        down = tree.add("made into")
+        for item in d["made_into"]:
+            down.add(f"{item['kind']}: {item['ref']} ({item.get('stage', '')})")
+        console.print(tree)
+
+    emit(data, fmt, render)

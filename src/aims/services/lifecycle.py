@@ -1,0 +1,246 @@
+"""Lifecycle: stages, promotion, rollback.
+
+Stages: ``registered → staging → production → archived`` (``canary`` and
+``shadow`` run beside production). :func:`promote` and :func:`rollback` are the
+only ways to change what is in production; each records who, when and why, in
+the same transaction as its audit event. At most one version per model is in
+production: a partial unique index in the database makes concurrent promotions
+of two versions leave exactly one there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
+from sqlalchemy.orm import Session
+
+from aims.errors import Conflict, GateFailed, InvalidInput, NotFound
+from aims.refs import parse_ref
+from aims.services import audit
+from aims.services.registry import get_model, get_model_version, version_payload
+from aims.storage.schema import ModelVersion, StageTransition
+from aims.workspace import Workspace
+
+STAGES = ("registered", "staging", "production", "canary", "shadow", "archived")
+PROMOTABLE = ("staging", "production", "canary", "shadow")
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """What a promotion check sees."""
+
+    model: str
+    version: int
+    target: str
+    actor: str
+    override_reason: str | None = None
+
+
+@dataclass
+class CheckOutcome:
+    """Unmet rules found by the promotion checks (empty: the promotion may go on)."""
+
+    unmet: list[dict[str, Any]] = field(default_factory=list)
+
+
+# A promotion check receives the open session, the version row and the request
+# and returns unmet rules as dicts with at least "rule" and "message".
+PromotionCheck = Callable[[Session, ModelVersion, PromotionRequest], list[dict[str, Any]]]
+
+
+def required_owners_check(
+    s: Session, mv: ModelVersion, req: PromotionRequest
+) -> list[dict[str, Any]]:
+    """Production-like stages need a ``monitoring`` and a ``deployment`` owner."""
+    if req.target == "staging":
+        return []
+    have = {o.role for o in mv.model.owners}
+    return [
+        {
+            "rule": f"owners.{role}",
+            "message": f"model {mv.model.name!r} has no {role} owner; "
+            f"set one with 'aims model owners {mv.model.name} {role}=EMAIL'",
+        }
+        for role in ("monitoring", "deployment")
+        if role not in have
+    ]
+
+
+DEFAULT_CHECKS: list[PromotionCheck] = [required_owners_check]
+
+
+def _transition(s: Session, mv: ModelVersion, to: str, actor: str, reason: str) -> None:
+    s.add(
+        StageTransition(
+            model_version_id=mv.id,
+            from_stage=mv.stage,
+            to_stage=to,
+            actor=actor,
+            reason=reason,
+            at=audit.now_utc(),
+        )
+    )
+    mv.stage = to
+
+
+def _record_refusal(ws: Workspace, req: PromotionRequest, unmet: list[dict[str, Any]]) -> None:
+    with ws.db.session() as s:
+        audit.record(
+            s,
+            actor=req.actor,
+            action="model.promote.refused",
+            subject=f"model:{req.model}@{req.version}",
+            payload={"stage": req.target, "unmet": unmet},
+        )
+
+
+def promote(
+    ws: Workspace,
+    text: str,
+    stage: str,
+    *,
+    actor: str,
+    reason: str = "",
+    traffic: float | None = None,
+    checks: list[PromotionCheck] | None = None,
+    override_reason: str | None = None,
+) -> dict[str, Any]:
+    """Move ``NAME@VERSION`` to ``stage``; the current production version is archived.
+
+    Raises :class:`GateFailed` listing every unmet rule; the refusal is audited.
+    """
+    if stage not in PROMOTABLE:
+        raise InvalidInput(f"stage {stage!r} is not a promotion target; use {', '.join(PROMOTABLE)}")
+    if stage == "canary":
+        if traffic is None or not 0 < traffic < 100:
+            raise InvalidInput("a canary needs --canary PCT with 0 < PCT < 100 (share of traffic)")
+    elif traffic is not None:
+        raise InvalidInput("a traffic share applies only to a canary (--canary PCT)")
+    ref = parse_ref(text)
+    if ref.version is None:
+        raise InvalidInput(f"{text!r}: promote a version number, e.g. {ref.name}@1")
+    req = PromotionRequest(ref.name, ref.version, stage, actor, override_reason)
+    active = DEFAULT_CHECKS if checks is None else checks
+    with ws.db.session() as s:
+        mv = get_model_version(s, ref)
+        if mv.stage == stage:
+            raise Conflict(f"{ref} is already in {stage}; nothing changed")
+        unmet = [u for check in active for u in check(s, mv, req)]
+    if unmet and not override_reason:
+        _record_refusal(ws, req, unmet)
+        lines = "\n".join(f"  - {u['rule']}: {u['message']}" for u in unmet)
+        raise GateFailed(
+            f"promotion of {ref} to {stage} refused, {len(unmet)} unmet rule(s):\n{lines}",
+            rules=[u["rule"] for u in unmet],
+        )
+    why = reason or f"promoted to {stage}"
+    try:
+        with ws.db.session() as s:
+            mv = get_model_version(s, ref)
+            previous = None
+            if stage == "production":
+                for other in mv.model.versions:
+                    if other.stage == "production" and other.id != mv.id:
+                        previous = other.version
+                        _transition(s, other, "archived", actor, f"replaced by v{mv.version}: {why}")
+                        other.traffic = None
+                s.flush()
+            elif stage in ("canary", "shadow"):
+                for other in mv.model.versions:
+                    if other.stage == stage and other.id != mv.id:
+                        _transition(s, other, "archived", actor, f"replaced by v{mv.version}")
+                        other.traffic = None
+            _transition(s, mv, stage, actor, why)
+            mv.traffic = traffic if stage == "canary" else None
+            s.flush()
+            payload = {"stage": stage, "reason": why, "previous_production": previous}
+            if traffic is not None:
+                payload["traffic"] = traffic
+            if unmet:
+                payload["override"] = {"reason": override_reason, "unmet": unmet}
+            audit.record(
+                s,
+                actor=actor,
+                action="model.promote.override" if unmet else "model.promote",
+                subject=f"model:{ref.name}@{ref.version}",
+                payload=payload,
+            )
+            return version_payload(mv)
+    except DBIntegrityError:
+        raise Conflict(
+            f"another promotion of {ref.name!r} to production committed first; "
+            "check 'aims model show' and retry if still wanted"
+        ) from None
+
+
+def previous_production(s: Session, model_id: int, current_id: int | None) -> ModelVersion | None:
+    """The version that was in production before the current one, per the stage history."""
+    rows = s.scalars(
+        select(StageTransition)
+        .join(ModelVersion, ModelVersion.id == StageTransition.model_version_id)
+        .where(ModelVersion.model_id == model_id, StageTransition.to_stage == "production")
+        .order_by(StageTransition.id.desc())
+    ).all()
+    for tr in rows:
+        if tr.model_version_id != current_id:
+            mv = s.get(ModelVersion, tr.model_version_id)
+            if mv is not None and mv.stage != "production":
+                return mv
+    return None
+
+
+def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[str, Any]:
+    """Put the previous production version of ``name`` back into production."""
+    why = reason or "rollback"
+    with ws.db.session() as s:
+        model = get_model(s, name)
+        current = next((v for v in model.versions if v.stage == "production"), None)
+        target = previous_production(s, model.id, current.id if current else None)
+        if target is None:
+            raise NotFound(
+                f"model {name!r} has no earlier production version to roll back to"
+                + ("" if current else " (and nothing is in production)")
+            )
+        if current is not None:
+            _transition(s, current, "archived", actor, f"rolled back: {why}")
+            s.flush()
+        _transition(s, target, "production", actor, f"rollback from v{current.version if current else '-'}: {why}")
+        target.traffic = None
+        s.flush()
+        audit.record(
+            s,
+            actor=actor,
+            action="model.rollback",
+            subject=f"model:{name}@{target.version}",
+            payload={"from": current.version if current else None, "to": target.version, "reason": why},
+        )
+        return version_payload(target)
+
+
+def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
+    """The stage history of every version of ``name``, oldest first."""
+    with ws.db.session() as s:
+        model = get_model(s, name)
+        rows = s.scalars(
+            select(StageTransition)
+            .join(ModelVersion, ModelVersion.id == StageTransition.model_version_id)
+            .where(ModelVersion.model_id == model.id)
+            .order_by(StageTransition.id)
+        ).all()
+        by_id = {v.id: v.version for v in model.versions}
+        return [
+            {
+                "version": by_id[t.model_version_id],
+                "from": t.from_stage,
+                "to": t.to_stage,
+                "actor": t.actor,
+                "reason": t.reason,
+                "at": t.at,
+            }
+            for t in rows
+        ]
+

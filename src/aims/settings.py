@@ -1,0 +1,139 @@
+"""Workspace settings: ``aims.yaml``, overridden by ``AIMS_*`` environment variables.
+
+Precedence, highest first: environment variable, ``aims.yaml``, default. The
+settings object is read once when a workspace opens and passed explicitly.
+
+=========================  ===========================  ==========================================
+environment variable       aims.yaml key                default
+=========================  ===========================  ==========================================
+``AIMS_DATABASE_URL``      ``store.database_url``       ``sqlite:///<workspace>/.aims/aims.db``
+``AIMS_ARTIFACT_URL``      ``store.artifact_url``       ``<workspace>/.aims/artifacts``
+``AIMS_PREDICTION_LOG_URL`` ``store.prediction_log_url`` ``<workspace>/.aims/predictions``
+``AIMS_PROJECT``           ``project``                  ``default``
+=========================  ===========================  ==========================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aims.errors import ConfigError
+
+CONFIG_FILE = "aims.yaml"
+STATE_DIR = ".aims"
+
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "AIMS_DATABASE_URL": ("store", "database_url"),
+    "AIMS_ARTIFACT_URL": ("store", "artifact_url"),
+    "AIMS_PREDICTION_LOG_URL": ("store", "prediction_log_url"),
+    "AIMS_PROJECT": ("project",),
+}
+
+KNOWN_TOP_LEVEL = {"version", "project", "store", "policy", "server", "monitor"}
+KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one workspace."""
+
+    root: Path
+    """The workspace folder (the one holding ``aims.yaml``)."""
+    database_url: str
+    """SQLAlchemy URL of the metadata store."""
+    artifact_url: str
+    """Folder or fsspec URL of the content-addressed artifact store."""
+    prediction_log_url: str
+    """Folder or fsspec URL of the prediction log."""
+    project: str = "default"
+    """Project (tenant) that new models belong to unless told otherwise."""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The whole parsed ``aims.yaml`` (policy, server and monitor sections are read by their services)."""
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+
+def default_config(project: str = "default") -> dict[str, Any]:
+    """The content of a new ``aims.yaml``."""
+    return {
+        "version": 1,
+        "project": project,
+        "store": {
+            "database_url": "sqlite:///.aims/aims.db",
+            "artifact_url": ".aims/artifacts",
+            "prediction_log_url": ".aims/predictions",
+        },
+    }
+
+
+def _resolve_local(value: str, root: Path) -> str:
+    """Make relative local paths (and relative SQLite files) relative to the workspace."""
+    if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+        rel = value[len("sqlite:///") :]
+        if rel and rel != ":memory:" and not rel.startswith("/"):
+            return "sqlite:///" + str((root / rel).resolve())
+        return value
+    if "://" in value:
+        return value
+    path = Path(value)
+    return str(path if path.is_absolute() else (root / path).resolve())
+
+
+def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``root/aims.yaml`` and apply ``AIMS_*`` overrides."""
+    env = os.environ if environ is None else environ
+    path = root / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing; run 'aims init {root}' to create a workspace") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping of settings, got {type(data).__name__}")
+    unknown = set(data) - KNOWN_TOP_LEVEL
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known keys are {', '.join(sorted(KNOWN_TOP_LEVEL))}"
+        )
+    store = data.get("store") or {}
+    if not isinstance(store, dict):
+        raise ConfigError(f"{path}: 'store' must be a mapping")
+    unknown = set(store) - KNOWN_STORE
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) store.{', store.'.join(sorted(unknown))}; "
+            f"known keys are store.{', store.'.join(sorted(KNOWN_STORE))}"
+        )
+    defaults = default_config()
+    values: dict[str, Any] = {
+        "project": data.get("project", defaults["project"]),
+        **{k: store.get(k, v) for k, v in defaults["store"].items()},
+    }
+    for var, keypath in ENV_OVERRIDES.items():
+        if env.get(var):
+            values[keypath[-1]] = env[var]
+    for key in ("project", *KNOWN_STORE):
+        if not isinstance(values[key], str) or not values[key].strip():
+            raise ConfigError(f"{path}: '{key}' must be a non-empty string")
+    return Settings(
+        root=root,
+        database_url=_resolve_local(values["database_url"], root),
+        artifact_url=_resolve_local(values["artifact_url"], root),
+        prediction_log_url=_resolve_local(values["prediction_log_url"], root),
+        project=values["project"],
+        raw=data,
+    )

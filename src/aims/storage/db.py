@@ -1,0 +1,140 @@
+"""The metadata store: engine set-up, sessions, automatic migrations.
+
+SQLite (the default) runs in WAL mode with foreign keys on and ``BEGIN
+IMMEDIATE`` transactions, so writers queue instead of failing halfway; any
+other SQLAlchemy URL (PostgreSQL in production) is used as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aims.errors import ConfigError, StoreUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # Let SQLAlchemy's own BEGIN (below) take over transaction control.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    # IMMEDIATE takes the write lock up front: two writers never deadlock on a
+    # read-to-write lock upgrade, they wait (busy_timeout) and run in turn.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for ``url`` with aims' connection settings."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"database URL {url!r} does not parse; use e.g. sqlite:///path/aims.db or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        ) from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                folder = Path(parsed.database).parent
+                if not folder.exists():
+                    raise StoreUnavailable(
+                        f"database {_redact(url)}: folder {folder} does not exist; "
+                        "check AIMS_DATABASE_URL / store.database_url"
+                    )
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+        )
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"database URL {_redact(url)}: no driver for {parsed.drivername!r} ({exc}); "
+            "for PostgreSQL install the extra: pip install 'aims[postgres]'"
+        ) from None
+
+
+class Database:
+    """A connected, migrated metadata store."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, migrate: bool = True) -> Database:
+        """Connect to ``url`` and bring its schema to the newest migration."""
+        engine = create_store_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreUnavailable(
+                f"cannot connect to database {_redact(url)}: {reason}; "
+                "check AIMS_DATABASE_URL / store.database_url and that the server is running"
+            ) from None
+        db = cls(engine, url)
+        if migrate:
+            db.migrate()
+        return db
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Apply pending Alembic migrations (a no-op when up to date)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        script = ScriptDirectory.from_config(cfg)
+        with self.engine.begin() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+            if set(current) == set(script.get_heads()):
+                return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def tables(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,106 @@
+"""The foundation commands, run as a user would: a real ``aims`` process per call."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+AIMS = [sys.executable, "-m", "aims"]
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "AIMS_USER": "ana@x.org", **(env or {})}
+    return subprocess.run(
+        [*AIMS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def ws(tmp_path: Path, cancer_files) -> Path:
+    root = tmp_path / "ws"
+    assert run(["init", str(root)], tmp_path).returncode == 0
+    out = run(["dataset", "register", str(cancer_files["data"]), "--name", "cancer"], root)
+    assert out.returncode == 0, out.stderr
+    return root
+
+
+def _events(root: Path) -> int:
+    out = run(["audit", "log", "--format", "json"], root)
+    return len(json.loads(out.stdout))
+
+
+def test_register_promote_rollback_verify(ws: Path, cancer_files) -> None:
+    owners = ["--owner", "deployment=d@x.org", "--owner", "monitoring=m@x.org"]
+    for key in ("model", "model2"):
+        out = run(
+            ["model", "register", str(cancer_files[key]), "-n", "c", "-d", "cancer@1", *owners,
+             "--format", "json"],
+            ws,
+        )
+        assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["version"] == 2
+    assert run(["promote", "c@1", "--stage", "production"], ws).returncode == 0
+    assert run(["promote", "c@2", "--stage", "production"], ws).returncode == 0
+    out = run(["rollback", "c", "--format", "json"], ws)
+    assert out.returncode == 0 and json.loads(out.stdout)["version"] == 1
+    shown = json.loads(run(["model", "show", "c", "--format", "json"], ws).stdout)
+    assert [v["stage"] for v in shown["versions"]] == ["production", "archived"]
+    lineage = json.loads(run(["lineage", "c@2", "--format", "json"], ws).stdout)
+    assert lineage["made_from"][0]["ref"] == "cancer@1"
+    verify = run(["audit", "verify", "--format", "json"], ws)
+    assert verify.returncode == 0 and json.loads(verify.stdout)["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dataset", "register", "/no/such.csv", "--name", "x"], "no such file"),
+        (["model", "register", "/no/such.skops", "-n", "m", "-d", "cancer@1"], "no such file"),
+        (["model", "show", "ghost@1"], "not registered"),
+        (["model", "show", "cancer@1"], "not registered"),
+        (["promote", "cancer@x1", "--stage", "production"], "does not parse"),
+        (["rollback", "ghost"], "not registered"),
+        (["lineage", "cancer@9"], "no version 9"),
+    ],
+)
+def test_bad_input_is_one_line_exit_1_and_changes_nothing(ws: Path, args, message) -> None:
+    before = _events(ws)
+    out = run(args, ws)
+    assert out.returncode == 1, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr
+    assert _events(ws) == before
+
+
+def test_non_model_file_is_refused(ws: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "notes.skops"
+    fake.write_text("this is not a model\n")
+    before = _events(ws)
+    out = run(["model", "register", str(fake), "-n", "m", "-d", "cancer@1"], ws)
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1
+    assert _events(ws) == before
+
+
+def test_workspace_that_does_not_exist(tmp_path: Path) -> None:
+    out = run(["--workspace", str(tmp_path / "nowhere"), "model", "list"], tmp_path)
+    assert out.returncode == 1 and "aims init" in out.stderr
+
+
+def test_database_that_cannot_connect(ws: Path) -> None:
+    out = run(["model", "list"], ws, env={"AIMS_DATABASE_URL": "postgresql://u@127.0.0.1:1/db"})
+    assert out.returncode == 1 and "cannot connect to database" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_usage_error_exits_2(ws: Path) -> None:
+    assert run(["promote"], ws).returncode == 2
+
+
+def test_debug_shows_traceback(ws: Path) -> None:
+    out = run(["--debug", "model", "show", "ghost@1"], ws)
+    assert out.returncode != 0 and "Traceback" in out.stderr

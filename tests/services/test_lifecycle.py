@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from aims.errors import Conflict, GateFailed, NotFound
+from aims.services import audit, lifecycle, registry
+from aims.workspace import Workspace
+
+OWNERS = {"deployment": "dep@x.org", "monitoring": "mon@x.org"}
+
+
+@pytest.fixture
+def two_versions(store_workspace, cancer_files):
+    ws = store_workspace
+    registry.register_dataset(ws, cancer_files["data"], "cancer", actor="ana@x.org")
+    for key in ("model", "model2"):
+        registry.register_model(
+            ws, cancer_files[key], "cancer", actor="ana@x.org", datasets=["cancer@1"], owners=OWNERS
+        )
+    return ws
+
+
+def stages(ws) -> dict[int, str]:
+    return {v["version"]: v["stage"] for v in registry.describe(ws, "cancer")["versions"]}
+
+
+def test_promotion_requires_monitoring_and_deployment_owners(workspace, cancer_files) -> None:
+    registry.register_dataset(workspace, cancer_files["data"], "cancer", actor="a")
+    registry.register_model(workspace, cancer_files["model"], "cancer", actor="a", datasets=["cancer@1"])
+    with pytest.raises(GateFailed) as info:
+        lifecycle.promote(workspace, "cancer@1", "production", actor="ops")
+    assert info.value.rules == ["owners.monitoring", "owners.deployment"]
+    assert stages(workspace) == {1: "registered"}
+    refused = audit.query(workspace.db, audit.EventFilter(action="model.promote.refused"))
+    assert refused[-1]["payload"]["unmet"][0]["rule"] == "owners.monitoring"
+
+
+def test_rollback_restores_previous_production(two_versions) -> None:
+    ws = two_versions
+    lifecycle.promote(ws, "cancer@1", "production", actor="ops", reason="first")
+    lifecycle.promote(ws, "cancer@2", "production", actor="ops", reason="better")
+    assert stages(ws) == {1: "archived", 2: "production"}
+    back = lifecycle.rollback(ws, "cancer", actor="ops", reason="v2 misbehaves")
+    assert back["version"] == 1
+    assert stages(ws) == {1: "production", 2: "archived"}
+    hist = lifecycle.history(ws, "cancer")
+    assert [(h["version"], h["to"]) for h in hist][-2:] == [(2, "archived"), (1, "production")]
+    assert hist[-1]["actor"] == "ops" and "v2 misbehaves" in hist[-1]["reason"]
+    ev = audit.query(ws.db, audit.EventFilter(action="model.rollback"))
+    assert ev[-1]["payload"] == {"from": 2, "to": 1, "reason": "v2 misbehaves"}
+
+
+def test_rollback_without_history_is_refused(two_versions) -> None:
+    with pytest.raises(NotFound, match="no earlier production version"):
+        lifecycle.rollback(two_versions, "cancer", actor="ops")
+
+
+def test_promoting_twice_is_a_conflict(two_versions) -> None:
+    lifecycle.promote(two_versions, "cancer@1", "staging", actor="ops")
+    with pytest.raises(Conflict, match="already in staging"):
+        lifecycle.promote(two_versions, "cancer@1", "staging", actor="ops")
+
+
+def test_concurrent_promotions_leave_exactly_one_in_production(two_versions) -> None:
+    ws = two_versions
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, str] = {}
+
+    def go(version: int) -> None:
+        own = Workspace.open(ws.root)  # its own connection pool, like another process
+        barrier.wait()
+        try:
+            lifecycle.promote(own, f"cancer@{version}", "production", actor=f"ops{version}")
+            outcomes[version] = "ok"
+        except Conflict:
+            outcomes[version] = "conflict"
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=go, args=(v,)) for v in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == [1, 2] and "ok" in outcomes.values()
+    assert list(stages(ws).values()).count("production") == 1
+    assert audit.verify(ws.db).ok
+
+
+def test_canary_needs_a_share(two_versions) -> None:
+    from aims.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="canary"):
+        lifecycle.promote(two_versions, "cancer@2", "canary", actor="ops")
+    out = lifecycle.promote(two_versions, "cancer@2", "canary", actor="ops", traffic=20)
+    assert out["stage"] == "canary" and out["traffic"] == 20
