@@ -69,9 +69,7 @@ def create_store_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
-        return create_engine(
-            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}
-        )
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigError(
             f"database URL {_redact(url)}: no driver for {parsed.drivername!r} ({exc}); "

@@ -171,7 +171,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("stage_transitions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stage_transitions_model_version_id"))
