@@ -19,10 +19,26 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIMS_USER", "tester@example.org")
 
 
+OPEN_POLICY = {
+    "default_tier": "minimal",
+    "tiers": {"minimal": {}, "limited": {}, "high": {}, "unacceptable": {"prohibited": True}},
+}
+
+
+def use_open_policy(root: Path) -> None:
+    """Replace a workspace's policy by one without rules, for tests of the lifecycle itself."""
+    import yaml
+
+    config = yaml.safe_load((root / "aims.yaml").read_text())
+    config["policy"] = OPEN_POLICY
+    (root / "aims.yaml").write_text(yaml.safe_dump(config))
+
+
 def _open_workspace(root: Path):
     from aims.workspace import Workspace, init_workspace
 
     init_workspace(root)
+    use_open_policy(root)
     return Workspace.open(root)
 
 

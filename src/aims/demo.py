@@ -90,7 +90,9 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
             datasets=[f"flights@{d1['version']}"],
             owners={"development": SCIENTIST, "business": "ops-lead@example.org"},
         )
-        step(f"registered model flight-delay@{v1['version']} ({v1['flavour']}, trained on flights@1)")
+        step(
+            f"registered model flight-delay@{v1['version']} ({v1['flavour']}, trained on flights@1)"
+        )
         dump(demo_data.train(train2, seed=1), models / "delay_v2.skops")
         v2 = registry.register_model(
             ws,
@@ -115,9 +117,13 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
             actor=ENGINEER,
         )
         step("set deployment and monitoring owners")
-        lifecycle.promote(ws, "flight-delay@1", "production", actor=ENGINEER, reason="first release")
+        lifecycle.promote(
+            ws, "flight-delay@1", "production", actor=ENGINEER, reason="first release"
+        )
         step("promoted flight-delay@1 to production")
-        lifecycle.promote(ws, "flight-delay@2", "production", actor=ENGINEER, reason="retrained on Mar-Apr")
+        lifecycle.promote(
+            ws, "flight-delay@2", "production", actor=ENGINEER, reason="retrained on Mar-Apr"
+        )
         step("promoted flight-delay@2 to production (v1 archived)")
         rolled = lifecycle.rollback(ws, "flight-delay", actor=ENGINEER, reason="demo rollback")
         step(f"rolled back: flight-delay@{rolled['version']} is in production again")
@@ -125,7 +131,9 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
     loaded = registry.load_version(ws, registry.show_version(ws, "flight-delay@production"))
     sample = demo_data.months(data, 5, 5).head(5)
     preds = loaded.predict(sample.select(demo_data.FEATURES))
-    step(f"loaded the production model (sha256 verified) and predicted 5 May flights: {list(preds)}")
+    step(
+        f"loaded the production model (sha256 verified) and predicted 5 May flights: {list(preds)}"
+    )
 
     report = audit.verify(ws.db)
     step(f"audit chain verified: {report.n_events} events, intact={report.ok}")

@@ -35,7 +35,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "AIMS_PROJECT": ("project",),
 }
 
-KNOWN_TOP_LEVEL = {"version", "project", "store", "policy", "server", "monitor"}
+KNOWN_TOP_LEVEL = {"version", "project", "store", "policy", "people", "server", "monitor"}
 KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url"}
 
 
@@ -94,13 +94,17 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: missing; run 'aims init {root}' to create a workspace") from None
+        raise ConfigError(
+            f"{path}: missing; run 'aims init {root}' to create a workspace"
+        ) from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping of settings, got {type(data).__name__}")
     unknown = set(data) - KNOWN_TOP_LEVEL

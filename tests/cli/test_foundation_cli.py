@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import use_open_policy
+
 AIMS = [sys.executable, "-m", "aims"]
 
 
@@ -24,6 +26,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpro
 def ws(tmp_path: Path, cancer_files) -> Path:
     root = tmp_path / "ws"
     assert run(["init", str(root)], tmp_path).returncode == 0
+    use_open_policy(root)
     out = run(["dataset", "register", str(cancer_files["data"]), "--name", "cancer"], root)
     assert out.returncode == 0, out.stderr
     return root

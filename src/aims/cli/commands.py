@@ -7,12 +7,17 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command group and command to ``app``; order is ``aims --help`` order."""
-    from aims.cli import audit, contract, demo, drift, lifecycle, registry
+    from aims.cli import audit, contract, demo, drift, governance, lifecycle, registry
 
     app.command("init")(registry.init)
     app.add_typer(registry.dataset_app, name="dataset")
     app.add_typer(registry.model_app, name="model")
     app.command("lineage")(registry.lineage)
+    app.command("evaluate")(governance.evaluate)
+    app.add_typer(governance.risk_app, name="risk")
+    app.command("approve")(governance.approve)
+    app.command("gates")(governance.gates)
+    app.command("card")(governance.card)
     app.command("promote")(lifecycle.promote)
     app.command("rollback")(lifecycle.rollback)
     app.command("history")(lifecycle.history)

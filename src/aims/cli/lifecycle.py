@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 
 from aims.cli._output import Format, console, emit, print_table
@@ -19,12 +18,21 @@ def promote(
         None, "--canary", help="Serve beside production on PCT percent of traffic."
     ),
     shadow: bool = typer.Option(
-        False, "--shadow", help="Receive a copy of production traffic; outputs logged, never returned."
+        False,
+        "--shadow",
+        help="Receive a copy of production traffic; outputs logged, never returned.",
     ),
     reason: str = typer.Option("", "--reason", "-r", help="Why (recorded in the audit log)."),
+    override: bool = typer.Option(
+        False,
+        "--override",
+        help="Promote despite unmet rules (admin role only; needs --reason; marked in the audit log).",
+    ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Promote a version through the promotion checks (policy gates, approvals, owners)."""
+    """Promote a version through the promotion checks (policy gates, approvals, owners).
+
+    A refusal lists every unmet rule (see 'aims gates NAME@VERSION')."""
     from aims.errors import InvalidInput
     from aims.services.lifecycle import promote as do_promote
 
@@ -34,7 +42,13 @@ def promote(
     if target == stage and stage not in ("staging", "production"):
         raise InvalidInput(f"--stage {stage!r}: use staging or production")
     data = do_promote(
-        open_workspace(), ref, target, actor=current_actor(), reason=reason, traffic=canary
+        open_workspace(),
+        ref,
+        target,
+        actor=current_actor(),
+        reason=reason,
+        traffic=canary,
+        override_reason=reason if override else None,
     )
     emit(data, fmt, lambda d: console.print(f"{d['name']}@{d['version']} is now in {d['stage']}"))
 
@@ -61,5 +75,3 @@ def history(name: str = typer.Argument(..., help="Model name."), fmt: Format = F
 
     rows = get(open_workspace(), name)
     emit(rows, fmt, lambda r: print_table(r, ["at", "version", "from", "to", "actor", "reason"]))
-
-

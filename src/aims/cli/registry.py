@@ -18,7 +18,9 @@ FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
 
 
 def init(
-    folder: Path = typer.Argument(Path("."), help="Folder to make a workspace (created if missing)."),
+    folder: Path = typer.Argument(
+        Path("."), help="Folder to make a workspace (created if missing)."
+    ),
     project: str = typer.Option("default", help="Project (tenant) that new models belong to."),
     fmt: Format = FORMAT,
 ) -> None:
@@ -27,7 +29,11 @@ def init(
 
     root = init_workspace(folder, project)
     ws = Workspace.open(root)
-    data = {"workspace": str(root), "database": ws.settings.database_url, "tables": len(ws.db.tables())}
+    data = {
+        "workspace": str(root),
+        "database": ws.settings.database_url,
+        "tables": len(ws.db.tables()),
+    }
     ws.close()
     emit(data, fmt, lambda d: console.print(f"initialised aims workspace in {d['workspace']}"))
 
@@ -68,7 +74,10 @@ def dataset_list(fmt: Format = FORMAT) -> None:
         rows,
         fmt,
         lambda r: print_table(
-            [{**x, "ref": f"{x['name']}@{x['version']}", "sha256": x["content_hash"][:12]} for x in r],
+            [
+                {**x, "ref": f"{x['name']}@{x['version']}", "sha256": x["content_hash"][:12]}
+                for x in r
+            ],
             ["ref", "row_count", "sha256", "has_contract", "created_by", "source"],
         ),
     )
@@ -82,16 +91,27 @@ def model_register(
         ..., "--dataset", "-d", help="Training data as NAME@VERSION (repeatable)."
     ),
     owner: list[str] = typer.Option(
-        [], "--owner", "-o", help="ROLE=EMAIL; roles: development, deployment, monitoring, business."
+        [],
+        "--owner",
+        "-o",
+        help="ROLE=EMAIL; roles: development, deployment, monitoring, business.",
     ),
     flavour: str | None = typer.Option(None, help="skops | onnx | pickle (default: by suffix)."),
     trust: bool = typer.Option(
-        False, "--trust", help="Allow loading a pickle (runs arbitrary code); recorded in the audit log."
+        False,
+        "--trust",
+        help="Allow loading a pickle (runs arbitrary code); recorded in the audit log.",
     ),
-    param: list[str] = typer.Option([], "--param", help="KEY=VALUE training parameter (repeatable)."),
-    metric: list[str] = typer.Option([], "--metric", help="KEY=NUMBER training metric (repeatable)."),
+    param: list[str] = typer.Option(
+        [], "--param", help="KEY=VALUE training parameter (repeatable)."
+    ),
+    metric: list[str] = typer.Option(
+        [], "--metric", help="KEY=NUMBER training metric (repeatable)."
+    ),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE tag (repeatable)."),
-    commit: str | None = typer.Option(None, "--git-commit", help="Code commit (default: git HEAD here)."),
+    commit: str | None = typer.Option(
+        None, "--git-commit", help="Code commit (default: git HEAD here)."
+    ),
     contract: Path | None = typer.Option(
         None, "--contract", help="Input contract (default: the training data's, else inferred)."
     ),
@@ -173,13 +193,19 @@ def model_show(
     ws = open_workspace()
     if "@" in ref:
         data = registry.show_version(ws, ref)
-        emit(data, fmt, lambda d: print_table([{"key": k, "value": v} for k, v in d.items()], ["key", "value"]))
+        emit(
+            data,
+            fmt,
+            lambda d: print_table([{"key": k, "value": v} for k, v in d.items()], ["key", "value"]),
+        )
         return
     data = registry.describe(ws, ref)
 
     def render(d: dict[str, Any]) -> None:
         console.print(f"[bold]{d['name']}[/bold] (project {d['project']})")
-        console.print("owners: " + (", ".join(f"{k}={v}" for k, v in d["owners"].items()) or "none"))
+        console.print(
+            "owners: " + (", ".join(f"{k}={v}" for k, v in d["owners"].items()) or "none")
+        )
         print_table(
             [{**v, "datasets": ", ".join(v["datasets"])} for v in d["versions"]],
             ["version", "stage", "traffic", "flavour", "task", "datasets", "created_by"],
@@ -201,7 +227,10 @@ def model_owners(
     emit(data, fmt, lambda d: console.print(", ".join(f"{k}={v}" for k, v in d.items())))
 
 
-def lineage(ref: str = typer.Argument(..., help="NAME@VERSION of a model or a dataset."), fmt: Format = FORMAT) -> None:
+def lineage(
+    ref: str = typer.Argument(..., help="NAME@VERSION of a model or a dataset."),
+    fmt: Format = FORMAT,
+) -> None:
     """Show what a version was made from and what was made from it."""
     from aims.services.registry import lineage as build
 

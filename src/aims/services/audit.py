@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aims.core.audit import GENESIS, ChainEvent, ChainReport, canonical_json, event_hash, verify_chain
+from aims.core.audit import (
+    GENESIS,
+    ChainEvent,
+    ChainReport,
+    canonical_json,
+    event_hash,
+    verify_chain,
+)
 from aims.errors import InvalidInput
 from aims.storage.db import Database
 from aims.storage.schema import AuditEvent, AuditHead
@@ -25,7 +32,12 @@ def now_utc() -> datetime:
 
 
 def record(
-    session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any] | None = None
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain within ``session``'s transaction."""
     # Locking the head row serialises writers on PostgreSQL; SQLite transactions
@@ -38,7 +50,13 @@ def record(
     ts = now_utc().isoformat(timespec="microseconds")
     body = canonical_json(payload or {})
     digest = event_hash(
-        seq=seq, ts=ts, actor=actor, action=action, subject=subject, payload=body, prev_hash=head.hash
+        seq=seq,
+        ts=ts,
+        actor=actor,
+        action=action,
+        subject=subject,
+        payload=body,
+        prev_hash=head.hash,
     )
     event = AuditEvent(
         seq=seq,
@@ -112,12 +130,17 @@ def _stream(db: Database, batch: int = 5000) -> Iterator[ChainEvent]:
     while True:
         with db.session() as s:
             rows = s.scalars(
-                select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+                select(AuditEvent)
+                .where(AuditEvent.seq > last)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
             ).all()
         if not rows:
             return
         for r in rows:
-            yield ChainEvent(r.seq, r.ts, r.actor, r.action, r.subject, r.payload, r.prev_hash, r.hash)
+            yield ChainEvent(
+                r.seq, r.ts, r.actor, r.action, r.subject, r.payload, r.prev_hash, r.hash
+            )
         last = rows[-1].seq
 
 

@@ -10,7 +10,7 @@ of two versions leave exactly one there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,34 @@ def _transition(s: Session, mv: ModelVersion, to: str, actor: str, reason: str) 
     mv.stage = to
 
 
+def _dedupe(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for item in items:
+        seen.setdefault(item["rule"], item)
+    return list(seen.values())
+
+
+def _authorise_override(ws: Workspace, req: PromotionRequest, unmet: list[dict[str, Any]]) -> None:
+    """Only an admin may override, and only with a reason; a refused attempt is audited."""
+    from aims.errors import PermissionDenied
+    from aims.services.governance import require_admin
+
+    if not (req.override_reason or "").strip():
+        raise InvalidInput("an override needs a reason: --override --reason 'why'")
+    try:
+        require_admin(ws, req.actor)
+    except PermissionDenied:
+        with ws.db.session() as s:
+            audit.record(
+                s,
+                actor=req.actor,
+                action="model.promote.override.refused",
+                subject=f"model:{req.model}@{req.version}",
+                payload={"stage": req.target, "unmet": unmet, "reason": req.override_reason},
+            )
+        raise
+
+
 def _record_refusal(ws: Workspace, req: PromotionRequest, unmet: list[dict[str, Any]]) -> None:
     with ws.db.session() as s:
         audit.record(
@@ -114,7 +142,9 @@ def promote(
     Raises :class:`GateFailed` listing every unmet rule; the refusal is audited.
     """
     if stage not in PROMOTABLE:
-        raise InvalidInput(f"stage {stage!r} is not a promotion target; use {', '.join(PROMOTABLE)}")
+        raise InvalidInput(
+            f"stage {stage!r} is not a promotion target; use {', '.join(PROMOTABLE)}"
+        )
     if stage == "canary":
         if traffic is None or not 0 < traffic < 100:
             raise InvalidInput("a canary needs --canary PCT with 0 < PCT < 100 (share of traffic)")
@@ -124,12 +154,17 @@ def promote(
     if ref.version is None:
         raise InvalidInput(f"{text!r}: promote a version number, e.g. {ref.name}@1")
     req = PromotionRequest(ref.name, ref.version, stage, actor, override_reason)
-    active = DEFAULT_CHECKS if checks is None else checks
+    if checks is None:
+        from aims.services.governance import policy_check
+
+        checks = [*DEFAULT_CHECKS, policy_check(ws)]
     with ws.db.session() as s:
         mv = get_model_version(s, ref)
         if mv.stage == stage:
             raise Conflict(f"{ref} is already in {stage}; nothing changed")
-        unmet = [u for check in active for u in check(s, mv, req)]
+        unmet = _dedupe(u for check in checks for u in check(s, mv, req))
+    if override_reason is not None:
+        _authorise_override(ws, req, unmet)
     if unmet and not override_reason:
         _record_refusal(ws, req, unmet)
         lines = "\n".join(f"  - {u['rule']}: {u['message']}" for u in unmet)
@@ -146,7 +181,9 @@ def promote(
                 for other in mv.model.versions:
                     if other.stage == "production" and other.id != mv.id:
                         previous = other.version
-                        _transition(s, other, "archived", actor, f"replaced by v{mv.version}: {why}")
+                        _transition(
+                            s, other, "archived", actor, f"replaced by v{mv.version}: {why}"
+                        )
                         other.traffic = None
                 s.flush()
             elif stage in ("canary", "shadow"):
@@ -208,7 +245,13 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
         if current is not None:
             _transition(s, current, "archived", actor, f"rolled back: {why}")
             s.flush()
-        _transition(s, target, "production", actor, f"rollback from v{current.version if current else '-'}: {why}")
+        _transition(
+            s,
+            target,
+            "production",
+            actor,
+            f"rollback from v{current.version if current else '-'}: {why}",
+        )
         target.traffic = None
         s.flush()
         audit.record(
@@ -216,7 +259,11 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
             actor=actor,
             action="model.rollback",
             subject=f"model:{name}@{target.version}",
-            payload={"from": current.version if current else None, "to": target.version, "reason": why},
+            payload={
+                "from": current.version if current else None,
+                "to": target.version,
+                "reason": why,
+            },
         )
         return version_payload(target)
 
@@ -243,4 +290,3 @@ def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
             }
             for t in rows
         ]
-

@@ -46,9 +46,13 @@ def parse_owners(items: Sequence[str]) -> dict[str, str]:
         role, sep, who = item.partition("=")
         role, who = role.strip(), who.strip()
         if not sep or not who:
-            raise InvalidInput(f"owner {item!r} does not parse; use ROLE=EMAIL, e.g. monitoring=ana@x.org")
+            raise InvalidInput(
+                f"owner {item!r} does not parse; use ROLE=EMAIL, e.g. monitoring=ana@x.org"
+            )
         if role not in OWNER_ROLES:
-            raise InvalidInput(f"owner role {role!r} is unknown; use one of {', '.join(OWNER_ROLES)}")
+            raise InvalidInput(
+                f"owner role {role!r} is unknown; use one of {', '.join(OWNER_ROLES)}"
+            )
         owners[role] = who
     return owners
 
@@ -245,10 +249,15 @@ def _check_dataset_contract(
                 actor=actor,
                 action="dataset.register.refused",
                 subject=f"dataset:{name}",
-                payload={"source": str(path), "contract": str(contract_path), "failed_rules": failed},
+                payload={
+                    "source": str(path),
+                    "contract": str(contract_path),
+                    "failed_rules": failed,
+                },
             )
         summary = "; ".join(
-            f"{r['rule']}" + (f" on {r['column']}" if r.get("column") else "")
+            f"{r['rule']}"
+            + (f" on {r['column']}" if r.get("column") else "")
             + (f" ({r['failing_rows']} rows)" if r.get("failing_rows") else "")
             for r in failed[:5]
         )
@@ -317,7 +326,9 @@ def register_model(
     if not artifact.exists():
         raise NotFound(f"{artifact}: no such file")
     if not datasets:
-        raise InvalidInput("give the training data with --dataset NAME@VERSION (lineage is required)")
+        raise InvalidInput(
+            "give the training data with --dataset NAME@VERSION (lineage is required)"
+        )
     refs = [parse_ref(d) for d in datasets]
     info = describe_model(artifact, flavour, trust=trust)
     with ws.db.session() as s:  # resolve datasets before storing anything
@@ -410,11 +421,17 @@ def _set_owners(s: Session, model: Model, owners: Mapping[str, str], actor: str)
     if changed:
         s.flush()
         audit.record(
-            s, actor=actor, action="model.owners.set", subject=f"model:{model.name}", payload=changed
+            s,
+            actor=actor,
+            action="model.owners.set",
+            subject=f"model:{model.name}",
+            payload=changed,
         )
 
 
-def set_owners(ws: Workspace, name: str, owners: Mapping[str, str], *, actor: str) -> dict[str, str]:
+def set_owners(
+    ws: Workspace, name: str, owners: Mapping[str, str], *, actor: str
+) -> dict[str, str]:
     """Set (or change) owners of model ``name`` by role."""
     if not owners:
         raise InvalidInput("give at least one owner as ROLE=EMAIL")
@@ -483,9 +500,7 @@ def lineage(ws: Workspace, text: str) -> dict[str, Any]:
         if s.scalar(select(Model).where(Model.name == ref.name)) is not None:
             mv = get_model_version(s, ref)
             later = [
-                v
-                for v in mv.model.versions
-                if v.tags.get("retrained_from") == str(mv.version)
+                v for v in mv.model.versions if v.tags.get("retrained_from") == str(mv.version)
             ]
             return {
                 "subject": f"model:{mv.model.name}@{mv.version}",
@@ -521,4 +536,3 @@ def lineage(ws: Workspace, text: str) -> dict[str, Any]:
                 for m in users
             ],
         }
-

@@ -1,0 +1,203 @@
+"""``aims evaluate``, ``aims gates``, ``aims approve``, ``aims risk …`` and ``aims card``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, print_table
+from aims.cli._state import open_workspace
+from aims.workspace import current_actor
+
+risk_app = typer.Typer(help="Record and list risk assessments.", no_args_is_help=True)
+FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+
+
+def evaluate(
+    ref: str = typer.Argument(..., help="NAME@VERSION to evaluate."),
+    data: Path = typer.Option(..., "--data", help="Labelled evaluation data (Parquet, CSV)."),
+    label: str | None = typer.Option(
+        None, "--label", help="Label column (default: from the contract)."
+    ),
+    sensitive: list[str] = typer.Option(
+        [], "--sensitive", help="Sensitive column for fairness (repeatable)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Evaluate a version: metrics, calibration, slices, fairness, robustness, importance,
+    and the production version side by side. The result is stored with the version."""
+    from aims.services.governance import evaluate as run
+
+    out = run(open_workspace(), ref, data, actor=current_actor(), label=label, sensitive=sensitive)
+    emit(out, fmt, _render_evaluation)
+
+
+def _render_evaluation(d: dict[str, Any]) -> None:
+    ev = d["evaluation"]
+    champ = d.get("champion")
+    rows = []
+    for name, value in ev["metrics"].items():
+        row = {"metric": name, "value": _num(value)}
+        if champ:
+            other = champ["evaluation"]["metrics"].get(name)
+            row["production"] = _num(other)
+            row["delta"] = _num(value - other) if other is not None and value is not None else ""
+        rows.append(row)
+    cols = ["metric", "value"] + (["production", "delta"] if champ else [])
+    title = f"{d['model']}@{d['version']} on {d['data']} ({ev['n_rows']} rows)"
+    if champ:
+        title += f" vs production v{champ['version']}"
+    print_table(rows, cols, title=title)
+    worst = [s for s in ev.get("slices", []) if s.get("flagged")]
+    if worst:
+        print_table(
+            [
+                {
+                    "slice": f"{s['column']}={s['label']}",
+                    "n": s["n"],
+                    **{k: _num(v) for k, v in list(s["metrics"].items())[:3]},
+                }
+                for s in worst
+            ],
+            ["slice", "n", *list(worst[0]["metrics"])[:3]],
+            title="worst slices",
+        )
+    for col, fair in (ev.get("fairness") or {}).items():
+        console.print(
+            f"fairness [{col}]: "
+            + ", ".join(f"{k}={_num(v)}" for k, v in fair.items() if isinstance(v, int | float))
+        )
+
+
+def _num(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else "" if v is None else str(v)
+
+
+def gates(
+    ref: str = typer.Argument(..., help="NAME@VERSION."),
+    stage: str = typer.Option("production", "--stage", "-s", help="staging | production."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Show every policy rule for promoting a version, and which are unmet (exit 1 if any)."""
+    from aims.services.governance import gates as run
+
+    out = run(open_workspace(), ref, stage)
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(
+            f"{d['model']}@{d['version']} → {d['stage']}: tier {d['tier']} ({d['tier_source']})"
+        )
+        print_table(
+            [{**r, "ok": "✓" if r["passed"] else "✗"} for r in d["rules"]],
+            ["ok", "rule", "message"],
+        )
+
+    emit(out, fmt, render)
+    if not out["passed"]:
+        raise typer.Exit(1)
+
+
+def approve(
+    ref: str = typer.Argument(..., help="NAME@VERSION to approve."),
+    note: str = typer.Option("", "--note", help="What was checked (recorded)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Approve a version as the current actor (never the person who registered it)."""
+    from aims.services.governance import approve as run
+
+    out = run(open_workspace(), ref, actor=current_actor(), note=note)
+    emit(
+        out,
+        fmt,
+        lambda d: console.print(
+            f"{d['approved_by']} approved {d['model']}@{d['version']} ({d['approvals']} approval(s))"
+        ),
+    )
+
+
+@risk_app.command("assess")
+def risk_assess(
+    name: str = typer.Argument(..., help="Model name."),
+    file: Path = typer.Option(..., "--file", help="Risk assessment YAML (see docs/policy.md)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Record a new version of a model's risk assessment."""
+    from aims.services.governance import assess_risk
+
+    out = assess_risk(open_workspace(), name, file, actor=current_actor())
+    emit(
+        out,
+        fmt,
+        lambda d: console.print(
+            f"risk assessment v{d['version']} of {d['model']}: tier {d['tier']}, "
+            f"next review {d['next_review']}"
+        ),
+    )
+
+
+@risk_app.command("list")
+def risk_list(fmt: Format = FORMAT) -> None:
+    """The latest risk assessment of every model; overdue reviews are marked (exit 1 if any)."""
+    from aims.services.governance import list_risks
+
+    rows = list_risks(open_workspace())
+    emit(
+        rows,
+        fmt,
+        lambda r: print_table(
+            [
+                {
+                    **x,
+                    "overdue": "OVERDUE"
+                    if x["overdue"]
+                    else ("" if x["overdue"] is False else "no assessment"),
+                }
+                for x in r
+            ],
+            ["model", "version", "tier", "reviewer", "next_review", "overdue"],
+        ),
+    )
+    if any(x["overdue"] for x in rows):
+        raise typer.Exit(1)
+
+
+@risk_app.command("show")
+def risk_show(name: str = typer.Argument(..., help="Model name."), fmt: Format = FORMAT) -> None:
+    """The model's risk assessment in force."""
+    from aims.errors import NotFound
+    from aims.services.governance import show_risk
+
+    out = show_risk(open_workspace(), name)
+    if out is None:
+        raise NotFound(f"model {name!r} has no risk assessment; record one with 'aims risk assess'")
+    emit(out, fmt, lambda d: console.print_json(data=d, default=str))
+
+
+def card(
+    ref: str = typer.Argument(..., help="NAME@VERSION."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write to FILE (.md with a reliability .svg beside it, or .html)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """The model card, generated from the store (Markdown with YAML front matter, or HTML)."""
+    from aims.services.card import card_data, render_markdown, write_card
+
+    ws = open_workspace()
+    if out is not None:
+        files = write_card(ws, ref, out)
+        emit(
+            {"written": [str(f) for f in files]},
+            fmt,
+            lambda d: console.print("wrote " + ", ".join(d["written"])),
+        )
+        return
+    data = card_data(ws, ref)
+    if fmt is Format.json:
+        emit(data, fmt, lambda d: None)
+    else:
+        import sys
+
+        sys.stdout.write(render_markdown(data))

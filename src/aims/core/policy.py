@@ -1,0 +1,572 @@
+"""Policy as code: what a model version needs before it may be promoted.
+
+The ``policy:`` section of ``aims.yaml`` (or a separate file it names) sets, per
+risk tier, the evaluation gates, whether a risk assessment is required and how
+fresh it must be, how many approvals from which roles, and which owners must be
+set. :func:`check_promotion` evaluates it against :class:`PromotionFacts` and
+returns every rule with its outcome, so a refusal lists all unmet rules at once.
+
+Rule ids are stable (they appear in the audit log and the model card):
+
+=================================  ===============================================
+rule                               fails when
+=================================  ===============================================
+``tier.prohibited``                the tier forbids deployment (``unacceptable``)
+``risk_assessment.required``       the tier needs a risk assessment and none exists
+``risk_assessment.overdue``        the assessment's ``next_review`` date has passed
+``risk_assessment.max_age``        the assessment is older than ``max_age_days``
+``owners.<role>``                  no owner is set for a required role
+``approvals.four_eyes``            the person who registered the version approved it
+``approvals.count``                fewer distinct approvers than required
+``approvals.role.<role>``          no approval from someone holding ``role``
+``gate:<metric>>=<min>``           the evaluated metric is below ``min``
+``gate:<metric><=<max>``           the evaluated metric is above ``max``
+``gate:<metric>>=production-<d>``  worse than the production version by more than ``d``
+                                   (``<=production+<d>`` for lower-is-better metrics)
+=================================  ===============================================
+
+See ``docs/policy.md`` for the YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aims.core import _yaml_source
+from aims.core.evaluation import EvaluationResult
+from aims.core.metrics import Task, check_metric_name, metric_direction
+from aims.core.risk import TIERS, RiskAssessment, Tier
+from aims.errors import ConfigError, GateFailed, InvalidInput
+
+Stage = Literal["staging", "production"]
+STAGES: tuple[Stage, ...] = ("staging", "production")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Gate(_Strict):
+    """A bound on one evaluated figure (see :mod:`aims.core.evaluation` for names)."""
+
+    metric: str
+    """Figure name; ``*`` matches any text, so one gate can cover every sensitive column."""
+    min: float | None = None
+    max: float | None = None
+    no_worse_than_production: float | None = Field(default=None, ge=0)
+    """Largest allowed loss against the production version, in the metric's units."""
+    higher_is_better: bool | None = None
+    """Direction for ``no_worse_than_production`` when the metric's own is unknown."""
+    task: Task | None = None
+    """Apply only to evaluations of this task; ``None`` applies to both."""
+    required: bool = True
+    """Fail when the figure is missing from the evaluation (``False``: skip it)."""
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        try:
+            check_metric_name(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> Gate:
+        if self.min is None and self.max is None and self.no_worse_than_production is None:
+            raise ValueError("a gate needs min, max or no_worse_than_production")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max}); no value can pass")
+        if self.no_worse_than_production is not None and self.direction is None:
+            raise ValueError(
+                f"the direction of {self.metric!r} is unknown; add higher_is_better: true|false"
+            )
+        return self
+
+    @property
+    def direction(self) -> bool | None:
+        if self.higher_is_better is not None:
+            return self.higher_is_better
+        return metric_direction(self.metric)
+
+
+class RiskRule(_Strict):
+    """Whether a risk assessment is needed, and how old it may be."""
+
+    required: bool = False
+    max_age_days: int | None = Field(default=None, ge=1)
+
+
+class ApprovalRule(_Strict):
+    """How many people must approve, from which roles, and whether four eyes apply."""
+
+    count: int = Field(default=0, ge=0)
+    roles: list[str] = []
+    """Each role listed needs at least one approval from someone holding it."""
+    four_eyes: bool = True
+    """The person who registered the version may not approve it."""
+
+
+class TierPolicy(_Strict):
+    """The rules for one risk tier."""
+
+    stages: list[Stage] = ["production"]
+    """Target stages these rules govern; promotions to other stages are not checked."""
+    prohibited: bool = False
+    """No promotion at all to the governed stages (the ``unacceptable`` tier)."""
+    risk_assessment: RiskRule = RiskRule()
+    approvals: ApprovalRule = ApprovalRule()
+    owners: list[str] = []
+    """Owner roles that must be set on the model (``--owner ROLE=EMAIL``)."""
+    gates: list[Gate] = []
+
+
+class Policy(_Strict):
+    """The whole ``policy:`` section."""
+
+    default_tier: Tier = "high"
+    """Tier of a model that has no risk assessment yet."""
+    tiers: dict[Tier, TierPolicy]
+    monitoring: dict[str, Any] = {}
+    """Kept as given for the monitor (drift thresholds, triggers, actions)."""
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _empty_is_no_rules(cls, value: Any) -> Any:
+        # 'minimal:' with nothing under it reads as null; it means "no rules".
+        if isinstance(value, Mapping):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _every_tier(cls, value: dict[Tier, TierPolicy]) -> dict[Tier, TierPolicy]:
+        missing = [t for t in TIERS if t not in value]
+        if missing:
+            raise ValueError(
+                f"rules for tier(s) {', '.join(missing)} are missing; every tier of "
+                f"{', '.join(TIERS)} needs an entry (an empty mapping {{}} means no rules)"
+            )
+        return value
+
+
+DEFAULT_POLICY_YAML = """\
+# What a model version needs before promotion; see docs/policy.md.
+# A model's tier comes from its latest risk assessment (aims risk assess),
+# else default_tier.
+policy:
+  default_tier: high
+  tiers:
+    minimal:
+      approvals: {count: 1, four_eyes: true}
+      owners: [development]
+    limited:
+      risk_assessment: {required: true, max_age_days: 365}
+      approvals: {count: 1, four_eyes: true}
+      owners: [development, business]
+      gates:
+        - {metric: accuracy, no_worse_than_production: 0.01, task: classification}
+        - {metric: r2, no_worse_than_production: 0.01, task: regression}
+    high:
+      risk_assessment: {required: true, max_age_days: 180}
+      approvals: {count: 2, roles: [approver], four_eyes: true}
+      owners: [development, deployment, monitoring, business]
+      gates:
+        - {metric: accuracy, no_worse_than_production: 0.0, task: classification}
+        - {metric: r2, no_worse_than_production: 0.0, task: regression}
+        - {metric: ece, max: 0.1, task: classification}
+        - {metric: "fairness.*.equalized_odds_difference", max: 0.1, task: classification}
+    unacceptable:
+      prohibited: true
+      stages: [staging, production]
+  # Read by the monitor: drift thresholds, triggers and actions.
+  monitoring: {}
+"""
+"""The policy written into a new ``aims.yaml``."""
+
+DEFAULT_POLICY: dict[str, Any] = yaml.safe_load(DEFAULT_POLICY_YAML)["policy"]
+
+
+def parse_policy(data: Any, source: str = "aims.yaml", *, node: yaml.Node | None = None) -> Policy:
+    """Validate the ``policy:`` section; errors name the key path (and line with ``node``).
+
+    Parameters
+    ----------
+    data
+        The parsed section (a mapping).
+    source
+        File name for messages.
+    node
+        The section's YAML node (from :func:`load_policy`), for line numbers.
+
+    Examples
+    --------
+    >>> parse_policy(DEFAULT_POLICY).tiers["high"].approvals.count
+    2
+    """
+    doc = _yaml_source.Document(data, node, source)
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: policy must be a mapping with a tiers: key")
+    policy: Policy = _yaml_source.validate(Policy, doc, prefix="policy")
+    return policy
+
+
+def load_policy(source: str | Path) -> Policy:
+    """Read a policy file (or YAML text): either a ``policy:`` mapping or the section itself."""
+    text, name = _yaml_source.read_text(source, "policy")
+    doc = _yaml_source.parse(text, name)
+    if isinstance(doc.data, Mapping) and "policy" in doc.data:
+        doc = doc.sub("policy")
+    return parse_policy(doc.data, name, node=doc.node)
+
+
+def workspace_policy(config_file: Path) -> Policy:
+    """The policy of a workspace, read from its ``aims.yaml`` with line numbers.
+
+    ``policy:`` holds the section itself, or the path of a separate policy file
+    (relative to the workspace); no ``policy:`` key means :data:`DEFAULT_POLICY`.
+    """
+    text, name = _yaml_source.read_text(Path(config_file), "workspace configuration")
+    doc = _yaml_source.parse(text, name)
+    if not isinstance(doc.data, Mapping) or doc.data.get("policy") is None:
+        return parse_policy(DEFAULT_POLICY, "default policy")
+    section = doc.sub("policy")
+    if isinstance(section.data, str):
+        path = Path(section.data).expanduser()
+        return load_policy(path if path.is_absolute() else Path(config_file).parent / path)
+    return parse_policy(section.data, name, node=section.node)
+
+
+# --- evaluation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One approval of a model version."""
+
+    actor: str
+    roles: tuple[str, ...] = ()
+    """Roles the approver holds, when known."""
+
+
+@dataclass(frozen=True)
+class PromotionFacts:
+    """What the store knows about a version that is to be promoted."""
+
+    model: str
+    version: int
+    target_stage: str
+    today: dt.date
+    registered_by: str
+    risk: RiskAssessment | None = None
+    """The latest risk assessment of the model."""
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """Owner by role."""
+    approvals: Sequence[Approval] = ()
+    evaluation: EvaluationResult | None = None
+    champion_evaluation: EvaluationResult | None = None
+    """The production version evaluated on the same data."""
+    production_version: int | None = None
+    """The version now in production, if any."""
+
+    @property
+    def tier(self) -> Tier | None:
+        return None if self.risk is None else self.risk.risk_tier
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The outcome of one rule; ``message`` says what is wrong and how to fix it."""
+
+    rule: str
+    passed: bool
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return vars(self).copy()
+
+
+def effective_tier(policy: Policy, facts: PromotionFacts) -> tuple[Tier, str]:
+    """The tier that applies, and where it came from."""
+    if facts.risk is not None:
+        return facts.risk.risk_tier, f"risk assessment of {facts.risk.assessed_on}"
+    return policy.default_tier, "policy default_tier (no risk assessment yet)"
+
+
+def check_promotion(policy: Policy, facts: PromotionFacts) -> list[RuleResult]:
+    """Every rule of the applicable tier with its outcome (passed and failed).
+
+    Promotions to a stage the tier does not govern return an empty list.
+    """
+    tier, _ = effective_tier(policy, facts)
+    rules = policy.tiers[tier]
+    if facts.target_stage not in rules.stages:
+        return []
+    ref = f"{facts.model}@{facts.version}"
+    out: list[RuleResult] = []
+    if rules.prohibited:
+        out.append(
+            RuleResult(
+                "tier.prohibited",
+                False,
+                f"risk tier {tier!r} forbids promotion to {facts.target_stage}; "
+                "the model may not be deployed at this tier",
+            )
+        )
+    out += _risk_rules(rules.risk_assessment, facts)
+    out += [_owner_rule(role, facts) for role in rules.owners]
+    out += _approval_rules(rules.approvals, facts, ref)
+    for gate in rules.gates:
+        out += _gate_rules(gate, facts, ref)
+    return out
+
+
+def unmet(results: Sequence[RuleResult]) -> list[RuleResult]:
+    """The failed rules."""
+    return [r for r in results if not r.passed]
+
+
+def require_all(results: Sequence[RuleResult], what: str) -> None:
+    """Raise ``GateFailed`` listing every failed rule; ``what`` names the refused action."""
+    failed = unmet(results)
+    if failed:
+        listing = "; ".join(f"[{r.rule}] {r.message}" for r in failed)
+        raise GateFailed(
+            f"{what} refused, {len(failed)} rule(s) unmet: {listing}",
+            rules=[r.rule for r in failed],
+        )
+
+
+def _risk_rules(rule: RiskRule, facts: PromotionFacts) -> list[RuleResult]:
+    risk = facts.risk
+    out = []
+    if rule.required:
+        ok = risk is not None
+        out.append(
+            RuleResult(
+                "risk_assessment.required",
+                ok,
+                "risk assessment recorded"
+                if ok
+                else f"no risk assessment for {facts.model}; record one with "
+                f"'aims risk assess {facts.model} --file RISK.yaml'",
+            )
+        )
+    if risk is None:
+        return out
+    overdue = risk.is_overdue(facts.today)
+    out.append(
+        RuleResult(
+            "risk_assessment.overdue",
+            not overdue,
+            f"review was due on {risk.next_review}; review the assessment and record it again"
+            if overdue
+            else f"next review due {risk.next_review}",
+        )
+    )
+    if rule.max_age_days is not None:
+        age = risk.age_days(facts.today)
+        ok = age <= rule.max_age_days
+        out.append(
+            RuleResult(
+                "risk_assessment.max_age",
+                ok,
+                f"assessment is {age} days old (limit {rule.max_age_days})"
+                + ("" if ok else "; review it and record it again"),
+                value=float(age),
+                threshold=float(rule.max_age_days),
+            )
+        )
+    return out
+
+
+def _owner_rule(role: str, facts: PromotionFacts) -> RuleResult:
+    owner = (facts.owners.get(role) or "").strip()
+    if owner:
+        return RuleResult(f"owners.{role}", True, f"{role} owner is {owner}")
+    return RuleResult(
+        f"owners.{role}",
+        False,
+        f"no {role} owner set for {facts.model}; set one with --owner {role}=EMAIL",
+    )
+
+
+def _approval_rules(rule: ApprovalRule, facts: PromotionFacts, ref: str) -> list[RuleResult]:
+    out = []
+    approvals = list(facts.approvals)
+    if rule.four_eyes:
+        selfish = [a for a in approvals if a.actor == facts.registered_by]
+        out.append(
+            RuleResult(
+                "approvals.four_eyes",
+                not selfish,
+                f"{facts.registered_by} registered {ref} and approved it; a self-approval "
+                "does not count, withdraw it and ask someone else"
+                if selfish
+                else "no self-approval",
+            )
+        )
+        approvals = [a for a in approvals if a.actor != facts.registered_by]
+    approvers = sorted({a.actor for a in approvals})
+    if rule.count:
+        ok = len(approvers) >= rule.count
+        out.append(
+            RuleResult(
+                "approvals.count",
+                ok,
+                f"{len(approvers)} of {rule.count} approvals"
+                + (f" ({', '.join(approvers)})" if approvers else "")
+                + ("" if ok else f"; ask for more with 'aims approve {ref}'"),
+                value=float(len(approvers)),
+                threshold=float(rule.count),
+            )
+        )
+    for role in rule.roles:
+        holders = sorted({a.actor for a in approvals if role in a.roles})
+        out.append(
+            RuleResult(
+                f"approvals.role.{role}",
+                bool(holders),
+                f"approved by {role} {', '.join(holders)}"
+                if holders
+                else f"no approval from a {role}; a {role} must run 'aims approve {ref}'",
+            )
+        )
+    return out
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _gate_rules(gate: Gate, facts: PromotionFacts, ref: str) -> list[RuleResult]:
+    bounds: list[tuple[str, float]] = []
+    if gate.min is not None:
+        bounds.append((">=", gate.min))
+    if gate.max is not None:
+        bounds.append(("<=", gate.max))
+    ev = facts.evaluation
+    if ev is None:
+        return [
+            RuleResult(
+                rule,
+                False,
+                f"{ref} has no evaluation; run 'aims evaluate {ref} --data PATH'",
+            )
+            for rule in _gate_ids(gate, gate.metric, bounds)
+        ]
+    if gate.task is not None and gate.task != ev.task:
+        return []
+    found = ev.match(gate.metric)
+    if not found:
+        hint = (
+            "evaluate with --sensitive COLUMN"
+            if gate.metric.startswith("fairness.")
+            else "check the metric name and the evaluation"
+        )
+        return [
+            RuleResult(
+                rule,
+                not gate.required,
+                f"{gate.metric} not measured for {ref}"
+                + ("; skipped (required: false)" if not gate.required else f"; {hint}"),
+            )
+            for rule in _gate_ids(gate, gate.metric, bounds)
+        ]
+    out = []
+    for name, value in found.items():
+        for op, limit in bounds:
+            ok = value >= limit if op == ">=" else value <= limit
+            out.append(
+                RuleResult(
+                    f"gate:{name}{op}{_fmt(limit)}",
+                    ok,
+                    f"{name} = {value:.4g} (required {op} {_fmt(limit)})",
+                    value=value,
+                    threshold=limit,
+                )
+            )
+        if gate.no_worse_than_production is not None:
+            out.append(_production_rule(gate, name, value, facts))
+    return out
+
+
+def _gate_ids(gate: Gate, name: str, bounds: list[tuple[str, float]]) -> list[str]:
+    ids = [f"gate:{name}{op}{_fmt(limit)}" for op, limit in bounds]
+    if gate.no_worse_than_production is not None:
+        ids.append(_production_id(gate, name))
+    return ids
+
+
+def _production_id(gate: Gate, name: str) -> str:
+    d = _fmt(gate.no_worse_than_production or 0.0)
+    return f"gate:{name}>=production-{d}" if gate.direction else f"gate:{name}<=production+{d}"
+
+
+def _production_rule(gate: Gate, name: str, value: float, facts: PromotionFacts) -> RuleResult:
+    rule = _production_id(gate, name)
+    if facts.production_version is None:
+        return RuleResult(rule, True, "no version in production yet; nothing to compare with")
+    prod = f"{facts.model}@{facts.production_version}"
+    champion = facts.champion_evaluation
+    if champion is None:
+        return RuleResult(
+            rule,
+            False,
+            f"production version {prod} has no evaluation on the same data; evaluate both "
+            "on one data set with 'aims evaluate'",
+        )
+    ev = facts.evaluation
+    if ev is not None and ev.data_id and champion.data_id and ev.data_id != champion.data_id:
+        return RuleResult(
+            rule,
+            False,
+            f"{prod} was evaluated on other data ({champion.data_id[:12]}) than this version "
+            f"({ev.data_id[:12]}); evaluate both on the same data",
+        )
+    theirs = champion.match(name).get(name)
+    if theirs is None:
+        return RuleResult(rule, False, f"{name} not measured for production version {prod}")
+    allowed = gate.no_worse_than_production or 0.0
+    limit = theirs - allowed if gate.direction else theirs + allowed
+    ok = value >= limit if gate.direction else value <= limit
+    return RuleResult(
+        rule,
+        ok,
+        f"{name} = {value:.4g} against {theirs:.4g} for {prod} (delta {value - theirs:+.4g}, "
+        f"allowed loss {_fmt(allowed)})",
+        value=value,
+        threshold=limit,
+    )
+
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "DEFAULT_POLICY_YAML",
+    "STAGES",
+    "Approval",
+    "ApprovalRule",
+    "Gate",
+    "Policy",
+    "PromotionFacts",
+    "RiskRule",
+    "RuleResult",
+    "Stage",
+    "TierPolicy",
+    "check_promotion",
+    "effective_tier",
+    "load_policy",
+    "parse_policy",
+    "require_all",
+    "unmet",
+    "workspace_policy",
+]
