@@ -14,7 +14,12 @@ pytest_plugins: list[str] = []
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests never pick up a developer's own workspace or identity.
-    for var in ("AIMS_WORKSPACE", "AIMS_DATABASE_URL", "AIMS_ARTIFACT_URL", "AIMS_PREDICTION_LOG_URL"):
+    for var in (
+        "AIMS_WORKSPACE",
+        "AIMS_DATABASE_URL",
+        "AIMS_ARTIFACT_URL",
+        "AIMS_PREDICTION_LOG_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AIMS_USER", "tester@example.org")
 
@@ -51,7 +56,9 @@ def workspace(tmp_path: Path):
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store_workspace(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def store_workspace(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """A fresh workspace on SQLite and, as a second case, on the real PostgreSQL server."""
     if request.param == "postgres":
         monkeypatch.setenv("AIMS_DATABASE_URL", request.getfixturevalue("postgres_url"))
@@ -88,7 +95,9 @@ def cancer_files(tmp_path_factory: pytest.TempPathFactory, cancer_frame: pl.Data
     dump(m1, folder / "model_v1.skops")
     dump(m2, folder / "model_v2.skops")
     rng = np.random.default_rng(0)
-    noisy = cancer_frame.with_columns(pl.Series("mean_radius", rng.normal(14, 3, cancer_frame.height)))
+    noisy = cancer_frame.with_columns(
+        pl.Series("mean_radius", rng.normal(14, 3, cancer_frame.height))
+    )
     noisy.write_parquet(folder / "cancer_other.parquet")
     return {
         "data": data,

@@ -15,15 +15,20 @@ from tests.conftest import use_open_policy
 AIMS = [sys.executable, "-m", "aims"]
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "AIMS_USER": "ana@x.org", **(env or {})}
     return subprocess.run(
         [*AIMS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
     )
 
 
-@pytest.fixture
-def ws(tmp_path: Path, cancer_files) -> Path:
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Path:
+    # One workspace for the module: every test either leaves it unchanged
+    # (and checks that) or only adds a model of its own name.
+    tmp_path = tmp_path_factory.mktemp("cli")
     root = tmp_path / "ws"
     assert run(["init", str(root)], tmp_path).returncode == 0
     use_open_policy(root)
@@ -41,8 +46,18 @@ def test_register_promote_rollback_verify(ws: Path, cancer_files) -> None:
     owners = ["--owner", "deployment=d@x.org", "--owner", "monitoring=m@x.org"]
     for key in ("model", "model2"):
         out = run(
-            ["model", "register", str(cancer_files[key]), "-n", "c", "-d", "cancer@1", *owners,
-             "--format", "json"],
+            [
+                "model",
+                "register",
+                str(cancer_files[key]),
+                "-n",
+                "c",
+                "-d",
+                "cancer@1",
+                *owners,
+                "--format",
+                "json",
+            ],
             ws,
         )
         assert out.returncode == 0, out.stderr

@@ -11,7 +11,9 @@ from aims.services import audit
 def _fill(ws, n: int = 6) -> None:
     for i in range(n):
         with ws.db.session() as s:
-            audit.record(s, actor="a@x.org", action="test.event", subject=f"thing:{i}", payload={"i": i})
+            audit.record(
+                s, actor="a@x.org", action="test.event", subject=f"thing:{i}", payload={"i": i}
+            )
 
 
 def _sql(ws, stmt: str, **params) -> None:
@@ -45,8 +47,15 @@ def test_inserted_event_is_detected(store_workspace) -> None:
     # A forger who even chains the new event correctly is caught by the head row.
     with ws.db.engine.connect() as conn:
         last = conn.execute(text("select hash from audit_events where seq = 6")).scalar()
-    fields = dict(seq=7, ts="2026-01-01T00:00:00", actor="x", action="forged", subject="s",
-                  payload="{}", prev_hash=last)
+    fields = dict(
+        seq=7,
+        ts="2026-01-01T00:00:00",
+        actor="x",
+        action="forged",
+        subject="s",
+        payload="{}",
+        prev_hash=last,
+    )
     _sql(
         ws,
         "insert into audit_events (seq, ts, actor, action, subject, payload, prev_hash, hash) "

@@ -35,8 +35,12 @@ def risk_yaml(tmp_path: Path, *, next_review: dt.date, tier: str = "high") -> Pa
         "intended_use": "Flag tumours for a second reading by a radiologist.",
         "risk_tier": tier,
         "failure_modes": [
-            {"name": "missed malignancy", "description": "false negative", "likelihood": "low",
-             "impact": "high"}
+            {
+                "name": "missed malignancy",
+                "description": "false negative",
+                "likelihood": "unlikely",
+                "impact": "major",
+            }
         ],
         "data_dependencies": ["cancer dataset, refreshed yearly"],
         "downstream_impact": "Patients wait longer for a diagnosis.",
@@ -63,7 +67,11 @@ def gov(tmp_path: Path, cancer_files) -> Workspace:
     ws = Workspace.open(root)
     registry.register_dataset(ws, cancer_files["data"], "cancer", actor="ana@x.org")
     registry.register_model(
-        ws, cancer_files["model"], "cancer", actor="ana@x.org", datasets=["cancer@1"],
+        ws,
+        cancer_files["model"],
+        "cancer",
+        actor="ana@x.org",
+        datasets=["cancer@1"],
         owners={"monitoring": "mon@x.org"},
     )
     yield ws
@@ -78,8 +86,12 @@ def test_every_unmet_rule_is_listed_and_audited(gov) -> None:
     with pytest.raises(GateFailed) as exc:
         lifecycle.promote(gov, "cancer@1", "production", actor="ops@x.org")
     rules = unmet_rules(exc)
-    assert {"risk_assessment.required", "owners.deployment", "approvals.count",
-            "approvals.role.approver"} <= rules
+    assert {
+        "risk_assessment.required",
+        "owners.deployment",
+        "approvals.count",
+        "approvals.role.approver",
+    } <= rules
     assert any(r.startswith("gate:accuracy") for r in rules)  # not evaluated yet
     ev = audit.query(gov.db, audit.EventFilter(action="model.promote.refused"))
     assert {u["rule"] for u in ev[-1]["payload"]["unmet"]} == rules
@@ -93,8 +105,9 @@ def test_self_approval_is_refused_and_audited(gov) -> None:
 
 
 def test_overdue_review_is_a_named_refusal(gov, tmp_path) -> None:
-    governance.assess_risk(gov, "cancer", risk_yaml(tmp_path, next_review=dt.date(2020, 1, 1)),
-                           actor="risk@x.org")
+    governance.assess_risk(
+        gov, "cancer", risk_yaml(tmp_path, next_review=dt.date(2020, 1, 1)), actor="risk@x.org"
+    )
     with pytest.raises(GateFailed) as exc:
         lifecycle.promote(gov, "cancer@1", "production", actor="ops@x.org")
     assert "risk_assessment.overdue" in unmet_rules(exc)
@@ -104,12 +117,15 @@ def test_overdue_review_is_a_named_refusal(gov, tmp_path) -> None:
 
 def test_full_path_through_the_gates(gov, tmp_path, cancer_files) -> None:
     governance.assess_risk(
-        gov, "cancer", risk_yaml(tmp_path, next_review=dt.date.today() + dt.timedelta(days=90)),
+        gov,
+        "cancer",
+        risk_yaml(tmp_path, next_review=dt.date.today() + dt.timedelta(days=90)),
         actor="risk@x.org",
     )
     registry.set_owners(gov, "cancer", {"deployment": "dep@x.org"}, actor="ops@x.org")
-    out = governance.evaluate(gov, "cancer@1", cancer_files["data"], actor="ana@x.org",
-                              label="target")
+    out = governance.evaluate(
+        gov, "cancer@1", cancer_files["data"], actor="ana@x.org", label="target"
+    )
     assert out["evaluation"]["metrics"]["accuracy"] > 0.9
     governance.approve(gov, "cancer@1", actor="bo@x.org", note="checked slices")
     with pytest.raises(GateFailed) as exc:
@@ -122,8 +138,15 @@ def test_full_path_through_the_gates(gov, tmp_path, cancer_files) -> None:
     assert promoted["stage"] == "production"
     card = render_markdown(card_data(gov, "cancer@1"))
     assert card.startswith("---\n") and "risk_tier: high" in card
-    for section in ("## Intended use", "## Training data", "### Calibration", "## Approvals",
-                    "## Stage history", "bo@x.org", "cancer@1"):
+    for section in (
+        "## Intended use",
+        "## Training data",
+        "### Calibration",
+        "## Approvals",
+        "## Stage history",
+        "bo@x.org",
+        "cancer@1",
+    ):
         assert section in card
     files = write_card(gov, "cancer@1", tmp_path / "card.md")
     assert files[1].read_text().startswith("<svg")
@@ -142,13 +165,15 @@ def test_failed_gate_names_the_metric(gov, tmp_path, cancer_files) -> None:
 
 def test_override_is_admin_only_and_marked(gov) -> None:
     with pytest.raises(PermissionDenied, match="admin"):
-        lifecycle.promote(gov, "cancer@1", "production", actor="ops@x.org",
-                          override_reason="hotfix")
+        lifecycle.promote(
+            gov, "cancer@1", "production", actor="ops@x.org", override_reason="hotfix"
+        )
     refused = audit.query(gov.db, audit.EventFilter(action="model.promote.override.refused"))
     assert refused[-1]["actor"] == "ops@x.org"
     registry.set_owners(gov, "cancer", {"deployment": "dep@x.org"}, actor="ops@x.org")
-    out = lifecycle.promote(gov, "cancer@1", "production", actor="root@x.org",
-                            override_reason="incident 42 hotfix")
+    out = lifecycle.promote(
+        gov, "cancer@1", "production", actor="root@x.org", override_reason="incident 42 hotfix"
+    )
     assert out["stage"] == "production"
     ev = audit.query(gov.db, audit.EventFilter(action="model.promote.override"))
     assert ev[-1]["payload"]["override"]["reason"] == "incident 42 hotfix"

@@ -28,7 +28,9 @@ def stages(ws) -> dict[int, str]:
 
 def test_promotion_requires_monitoring_and_deployment_owners(workspace, cancer_files) -> None:
     registry.register_dataset(workspace, cancer_files["data"], "cancer", actor="a")
-    registry.register_model(workspace, cancer_files["model"], "cancer", actor="a", datasets=["cancer@1"])
+    registry.register_model(
+        workspace, cancer_files["model"], "cancer", actor="a", datasets=["cancer@1"]
+    )
     with pytest.raises(GateFailed) as info:
         lifecycle.promote(workspace, "cancer@1", "production", actor="ops")
     assert info.value.rules == ["owners.monitoring", "owners.deployment"]

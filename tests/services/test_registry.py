@@ -18,18 +18,26 @@ def _register(ws, files, name="cancer", version=1, **kw):
 
 def test_same_data_twice_is_the_same_version(store_workspace, cancer_files) -> None:
     ws = store_workspace
-    first, created1 = registry.register_dataset(ws, cancer_files["data"], "cancer", actor="ana@x.org")
-    second, created2 = registry.register_dataset(ws, cancer_files["data"], "cancer", actor="bo@x.org")
+    first, created1 = registry.register_dataset(
+        ws, cancer_files["data"], "cancer", actor="ana@x.org"
+    )
+    second, created2 = registry.register_dataset(
+        ws, cancer_files["data"], "cancer", actor="bo@x.org"
+    )
     assert created1 and not created2
     assert first["version"] == second["version"] == 1
     assert first["content_hash"] == second["content_hash"]
-    third, created3 = registry.register_dataset(ws, cancer_files["other"], "cancer", actor="ana@x.org")
+    third, created3 = registry.register_dataset(
+        ws, cancer_files["other"], "cancer", actor="ana@x.org"
+    )
     assert created3 and third["version"] == 2
     assert len(registry.list_datasets(ws)) == 2
     assert first["row_count"] == 569
 
 
-def test_model_version_records_lineage_owners_and_predicts(store_workspace, cancer_files, cancer_frame) -> None:
+def test_model_version_records_lineage_owners_and_predicts(
+    store_workspace, cancer_files, cancer_frame
+) -> None:
     ws = store_workspace
     registry.register_dataset(ws, cancer_files["data"], "cancer", actor="ana@x.org")
     mv = _register(ws, cancer_files, owners={"development": "ana@x.org"}, params={"C": "1.0"})
@@ -79,7 +87,9 @@ def test_bad_references_are_clear_and_change_nothing(workspace, cancer_files) ->
     with pytest.raises(InvalidInput, match="does not parse"):
         registry.show_version(workspace, "cancer@one")
     with pytest.raises(NotFound, match="no such file"):
-        registry.register_model(workspace, Path("/no/such.skops"), "m", actor="a", datasets=["cancer@1"])
+        registry.register_model(
+            workspace, Path("/no/such.skops"), "m", actor="a", datasets=["cancer@1"]
+        )
     with pytest.raises(NotFound, match="no such file"):
         registry.register_dataset(workspace, Path("/no/such.parquet"), "d", actor="a")
     assert audit.query(workspace.db) == before

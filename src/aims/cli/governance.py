@@ -55,7 +55,7 @@ def _render_evaluation(d: dict[str, Any]) -> None:
         print_table(
             [
                 {
-                    "slice": f"{s['column']}={s['label']}",
+                    "slice": f"{s['column']}={s['value']}",
                     "n": s["n"],
                     **{k: _num(v) for k, v in list(s["metrics"].items())[:3]},
                 }

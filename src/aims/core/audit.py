@@ -94,9 +94,7 @@ class ChainReport:
         return out
 
 
-def verify_chain(
-    events: Iterable[ChainEvent], head: tuple[int, str] | None
-) -> ChainReport:
+def verify_chain(events: Iterable[ChainEvent], head: tuple[int, str] | None) -> ChainReport:
     """Walk ``events`` in ``seq`` order and report the first break.
 
     Parameters
@@ -154,7 +152,11 @@ def verify_chain(
                     kind,
                     ev.seq,
                     f"event #{ev.seq} ({ev.action} on {ev.subject}) does not follow #{ev.seq - 1}: "
-                    + ("it was inserted into the chain" if kind == "inserted" else "events reordered"),
+                    + (
+                        "it was inserted into the chain"
+                        if kind == "inserted"
+                        else "events reordered"
+                    ),
                 ),
             )
         window[ev.hash] = ev.seq

@@ -174,7 +174,7 @@ def render_markdown(d: dict[str, Any], svg_name: str | None = None) -> str:
             out.append(
                 _table(
                     [
-                        {"slice": f"{s['column']}={s['label']}", "n": s["n"], **s["metrics"]}
+                        {"slice": f"{s['column']}={s['value']}", "n": s["n"], **s["metrics"]}
                         for s in flagged
                     ],
                     ["slice", "n", *list(flagged[0]["metrics"])[:4]],
@@ -210,8 +210,11 @@ def render_markdown(d: dict[str, Any], svg_name: str | None = None) -> str:
                 )
             )
         if ev.get("importance"):
-            out.append("\n### Feature importance (permutation)\n\n")
-            imp = sorted(ev["importance"].items(), key=lambda kv: -kv[1].get("mean", 0))[:10]
+            out.append(
+                f"\n### Feature importance (permutation, drop in {ev['importance'].get('metric')})\n\n"
+            )
+            features = ev["importance"].get("features", {})
+            imp = sorted(features.items(), key=lambda kv: -kv[1].get("mean", 0))[:10]
             out.append(_table([{"feature": k, **v} for k, v in imp], ["feature", "mean", "std"]))
     out.append("\n## Limitations\n\n")
     lim = []
@@ -222,7 +225,7 @@ def render_markdown(d: dict[str, Any], svg_name: str | None = None) -> str:
         ]
     if stored:
         lim += [
-            f"weak slice {s['column']}={s['label']} (n={s['n']})"
+            f"weak slice {s['column']}={s['value']} (n={s['n']})"
             for s in stored["evaluation"].get("slices", [])
             if s.get("flagged")
         ]

@@ -320,11 +320,11 @@ def _jsonable(value: Any) -> Any:
 def _contract_label(mv: ModelVersion) -> str | None:
     if not mv.input_contract:
         return None
-    try:
-        from aims.core.contract import label_column, parse_contract_text
-    except ImportError:
-        return None
-    return label_column(parse_contract_text(mv.input_contract))
+    from aims.core.contract import label_column, parse_contract
+
+    return label_column(
+        parse_contract(mv.input_contract, source=f"input contract of v{mv.version}")
+    )
 
 
 def latest_evaluation(s: Session, model_version_id: int) -> dict[str, Any] | None:

@@ -225,13 +225,12 @@ def _count_rows(path: Path) -> int:
     return int(frames.collect(frames.scan(path).select(pl.len()), str(path)).item())
 
 
-def _reference_profile(path: Path) -> bytes | None:
-    """A serialised reference profile (fixes bin edges for monitoring), if available."""
-    try:
-        from aims.core.profile import profile_source
-    except ImportError:
-        return None
-    return profile_source(path).to_bytes()
+def _reference_profile(path: Path) -> bytes:
+    """The dataset's serialised reference profile; it fixes the bin edges and
+    category sets that every monitoring window of models trained on it reuses."""
+    from aims.core.profile import dumps, profile
+
+    return dumps(profile(path))
 
 
 def _check_dataset_contract(
@@ -389,10 +388,8 @@ def _input_contract(
     inputs: Sequence[DatasetVersion], info: Mapping[str, Any], contract_path: Path | None
 ) -> str | None:
     """The version's input contract: given, else the training data's, else inferred."""
-    try:
-        from aims.core import contract as cmod
-    except ImportError:
-        return None
+    from aims.core import contract as cmod
+
     if contract_path is not None:
         return cmod.dump_contract(cmod.load_contract(contract_path))
     for dv in inputs:
@@ -483,11 +480,14 @@ def show_version(ws: Workspace, text: str) -> dict[str, Any]:
 
 
 def load_version(ws: Workspace, mv_payload: Mapping[str, Any]):  # -> LoadedModel
-    """Load a registered version's model, verifying the artifact's hash first."""
-    from aims.flavours import load_model
+    """Load a registered version's model from bytes whose sha256 was just verified."""
+    from aims.flavours import load_bytes
 
-    path = ws.artifacts.local_path(mv_payload["artifact_sha256"])
-    return load_model(path, mv_payload["flavour"], trust=bool(mv_payload["trusted"]))
+    sha = mv_payload["artifact_sha256"]
+    data = ws.artifacts.get_bytes(sha)
+    return load_bytes(
+        data, mv_payload["flavour"], trust=bool(mv_payload["trusted"]), name=f"artifact {sha[:12]}"
+    )
 
 
 def lineage(ws: Workspace, text: str) -> dict[str, Any]:
