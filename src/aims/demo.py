@@ -13,12 +13,69 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from aims import demo_data
 
 SCIENTIST = "ana@example.org"
 ENGINEER = "raj@example.org"
+APPROVER = "bo@example.org"
+RISK_OFFICER = "risk@example.org"
 MONITORING = "ml-oncall@example.org"
+
+
+def _configure(root: Path) -> None:
+    """Edit aims.yaml as the demo team would: people's roles, and one policy choice."""
+    import yaml
+
+    config = root / "aims.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["people"] = {APPROVER: ["approver"], RISK_OFFICER: ["approver"], ENGINEER: ["operator"]}
+    # Flight data holds no protected attribute, so the fairness gate cannot be
+    # measured; the team records that choice in the policy instead of skipping it.
+    for gate in data["policy"]["tiers"]["high"]["gates"]:
+        if gate["metric"].startswith("fairness."):
+            gate["required"] = False
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _write_risk(folder: Path) -> Path:
+    import datetime as dt
+
+    import yaml
+
+    today = dt.date.today()
+    doc = {
+        "intended_use": "Warn the operations desk, at departure, which flights will arrive "
+        "more than 15 minutes late, so connections and gates can be re-planned.",
+        "out_of_scope": ["decisions about individual passengers", "airports outside New York"],
+        "risk_tier": "high",
+        "tier_rationale": "Errors reach thousands of passengers' connections each day.",
+        "failure_modes": [
+            {
+                "name": "seasonal drift",
+                "description": "summer storms change delay patterns",
+                "likelihood": "likely",
+                "impact": "moderate",
+            },
+            {
+                "name": "upstream feed outage",
+                "description": "departure delays arrive empty",
+                "likelihood": "possible",
+                "impact": "major",
+            },
+        ],
+        "data_dependencies": ["nycflights13 departures feed (dep_delay, schedule)"],
+        "downstream_impact": "Missed re-planning: passengers miss connections; crews time out.",
+        "mitigations": ["hourly drift and data-health monitoring", "automatic rollback"],
+        "residual_risk": "medium",
+        "reviewer": RISK_OFFICER,
+        "assessed_on": today.isoformat(),
+        "next_review": (today + dt.timedelta(days=90)).isoformat(),
+    }
+    path = folder / "risk.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
 
 
 @contextmanager
@@ -39,7 +96,9 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
     """Run the demo in ``folder`` (a new temporary folder by default); return a summary."""
     from skops.io import dump
 
-    from aims.services import audit, lifecycle, registry
+    from aims.errors import GateFailed, PermissionDenied
+    from aims.services import audit, governance, lifecycle, registry
+    from aims.services.card import write_card
     from aims.workspace import Workspace, init_workspace
 
     out = console or Console()
@@ -61,7 +120,7 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
 
     def step(text: str) -> None:
         steps.append(text)
-        out.print(f"[green]✓[/green] {text}")
+        out.print(f"[green]✓[/green] {escape(text)}")
 
     with acting_as(SCIENTIST):
         d1, _ = registry.register_dataset(
@@ -104,29 +163,77 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
         )
         step(f"registered model flight-delay@{v2['version']} (retrained on flights@2)")
 
+    _configure(root)
+    ws.close()
+    ws = Workspace.open(root)  # settings are read once per open
+    holdout = files / "flights_may.parquet"
+    demo_data.months(data, 5, 5).write_parquet(holdout)
+    risk_file = _write_risk(files)
+
     with acting_as(ENGINEER):
         try:
             lifecycle.promote(ws, "flight-delay@1", "production", actor=ENGINEER)
-        except Exception as exc:  # the demo shows the refusal, then fixes its cause
-            first = str(exc).splitlines()[0]
-            step(f"promotion refused as expected: {first}")
+        except GateFailed as exc:  # the demo shows the refusal, then meets each rule
+            step(
+                f"promotion refused by policy, {len(exc.rules)} unmet rules: {', '.join(exc.rules)}"
+            )
         registry.set_owners(
-            ws,
-            "flight-delay",
-            {"deployment": ENGINEER, "monitoring": MONITORING},
-            actor=ENGINEER,
+            ws, "flight-delay", {"deployment": ENGINEER, "monitoring": MONITORING}, actor=ENGINEER
         )
         step("set deployment and monitoring owners")
+    with acting_as(RISK_OFFICER):
+        risk = governance.assess_risk(ws, "flight-delay", risk_file, actor=RISK_OFFICER)
+        step(f"risk assessed: tier {risk['tier']}, next review {risk['next_review']}")
+    with acting_as(SCIENTIST):
+        ev1 = governance.evaluate(
+            ws,
+            "flight-delay@1",
+            holdout,
+            actor=SCIENTIST,
+            label=demo_data.LABEL,
+        )["evaluation"]["metrics"]
+        step(
+            f"evaluated flight-delay@1 on May: accuracy {ev1['accuracy']:.3f}, "
+            f"ROC AUC {ev1['roc_auc']:.3f}, ECE {ev1['ece']:.3f}"
+        )
+        try:
+            governance.approve(ws, "flight-delay@1", actor=SCIENTIST)
+        except PermissionDenied:
+            step("self-approval refused (four-eyes rule) and audited")
+    for approver in (APPROVER, RISK_OFFICER):
+        with acting_as(approver):
+            governance.approve(ws, "flight-delay@1", actor=approver, note="reviewed evaluation")
+    step(f"approved by {APPROVER} and {RISK_OFFICER}")
+    with acting_as(ENGINEER):
         lifecycle.promote(
             ws, "flight-delay@1", "production", actor=ENGINEER, reason="first release"
         )
-        step("promoted flight-delay@1 to production")
+        step("promoted flight-delay@1 to production through the gates")
+    with acting_as(SCIENTIST):
+        second = governance.evaluate(
+            ws,
+            "flight-delay@2",
+            holdout,
+            actor=SCIENTIST,
+            label=demo_data.LABEL,
+        )
+        ev2 = second["evaluation"]["metrics"]
+        step(
+            f"evaluated flight-delay@2 beside production v1 on the same data: accuracy "
+            f"{ev2['accuracy']:.3f} vs {ev1['accuracy']:.3f}"
+        )
+    for approver in (APPROVER, RISK_OFFICER):
+        with acting_as(approver):
+            governance.approve(ws, "flight-delay@2", actor=approver, note="better on May")
+    with acting_as(ENGINEER):
         lifecycle.promote(
-            ws, "flight-delay@2", "production", actor=ENGINEER, reason="retrained on Mar-Apr"
+            ws, "flight-delay@2", "production", actor=ENGINEER, reason="retrained on Jan-Apr"
         )
         step("promoted flight-delay@2 to production (v1 archived)")
         rolled = lifecycle.rollback(ws, "flight-delay", actor=ENGINEER, reason="demo rollback")
         step(f"rolled back: flight-delay@{rolled['version']} is in production again")
+    card_files = write_card(ws, "flight-delay@1", root / "reports" / "flight-delay-v1.md")
+    step(f"model card written to {card_files[0]}")
 
     loaded = registry.load_version(ws, registry.show_version(ws, "flight-delay@production"))
     sample = demo_data.months(data, 5, 5).head(5)

@@ -49,7 +49,7 @@ def train(frame: pl.DataFrame, seed: int = 0):  # -> sklearn Pipeline
     numeric = [c for c in FEATURES if c not in CATEGORICAL]
     pre = ColumnTransformer(
         [
-            ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), CATEGORICAL),
             ("num", "passthrough", numeric),
         ]
     )

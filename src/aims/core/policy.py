@@ -438,7 +438,7 @@ def _approval_rules(rule: ApprovalRule, facts: PromotionFacts, ref: str) -> list
                 bool(holders),
                 f"approved by {role} {', '.join(holders)}"
                 if holders
-                else f"no approval from a {role}; a {role} must run 'aims approve {ref}'",
+                else f"no approval from anyone with role '{role}'; one of them must run 'aims approve {ref}'",
             )
         )
     return out
