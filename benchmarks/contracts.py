@@ -8,12 +8,14 @@ required column, out-of-range values, unseen categories, duplicate keys), and
 every tool's failing-row counts are printed so one can see they did the same
 work.
 
-Each tool runs in a fresh process, ``--repeat`` times; the median time and
-the largest peak RSS are reported. Times are end to end (Parquet file to
-report); the peers' validation alone (data already in memory) is shown too.
+Each tool runs in a fresh process, ``--repeat`` times, the tools taking
+turns; the median time and the largest peak RSS are reported. Times are end
+to end (Parquet file to report), and for validation alone of data already in
+memory (``aims-in-memory`` is aims given a Polars frame, like the peers).
 
 Run with one command (peers are installed on first use into
-``benchmarks/venv-contracts``, outside the project's dependencies)::
+``benchmarks/venv-contracts``, outside the project's dependencies; without
+aims importable, the script re-runs itself with the project's ``.venv``)::
 
     python benchmarks/contracts.py [--rows 1000000] [--repeat 3] [--update-docs]
 """
@@ -370,6 +372,23 @@ def render(summary: dict[str, dict], meta: dict[str, Any]) -> str:
         in_memory = f"{r['validate_s'] / memory['validate_s']:.1f}x" if memory else "n/a"
         lines.append(f"| {tool} | {r['total_s'] / aims['total_s']:.1f}x | {in_memory} |")
     lines.append("")
+    if peers:
+        fastest = min(peers, key=lambda k: peers[k]["total_s"])
+        ratio = peers[fastest]["total_s"] / aims["total_s"]
+        verdict = "met" if ratio >= 3 else "not met"
+        lines.append(
+            f"- Speed target (at least 3x faster than the faster peer, end to end): {verdict}; "
+            f"aims is {ratio:.1f}x faster than {fastest}, the faster peer."
+        )
+        if "pandera-polars" in peers:
+            read = peers["pandera-polars"]["read_s"]
+            lines.append(
+                f"- Decoding the Parquet file alone takes {read:.2f} s "
+                f"(`polars.read_parquet`, median), {read / aims['total_s']:.0%} of aims' whole "
+                "check. Pandera's Polars back end and pandas 3 (Arrow strings) run on the same "
+                "kernels, so with the decode as a shared floor a 3x gap end to end is out of "
+                "reach here without skipping columns from Parquet statistics."
+            )
     growth = aims["peak_rss_mb"] - aims["base_rss_mb"]
     lines.append(
         f"- aims memory, checking the file: peak RSS {aims['peak_rss_mb']:.0f} MB, of which "
@@ -399,7 +418,7 @@ def update_docs(text: str) -> None:
     start = content.index(head) + len(head)
     end = content.find("\n## ", start)
     end = len(content) if end < 0 else end + 1
-    content = content[:start] + "\n" + text + "\n" + content[end:]
+    content = content[:start] + "\n" + text + "\n\n" + content[end:]
     doc.write_text(content)
 
 
@@ -419,9 +438,16 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.data, args.contract, spec)))
         return
 
-    import polars as pl
+    try:
+        import polars as pl
 
-    from aims.core.contract import infer_contract, write_contract
+        from aims.core.contract import infer_contract, write_contract
+    except ImportError:
+        # Run with a Python that lacks aims: use the project's environment instead.
+        project = HERE.parent / ".venv" / "bin" / "python"
+        if not project.exists() or Path(sys.executable) == project:
+            raise
+        os.execv(str(project), [str(project), *sys.argv])
 
     DATA.mkdir(exist_ok=True)
     RESULTS.mkdir(exist_ok=True)

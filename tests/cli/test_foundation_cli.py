@@ -122,3 +122,21 @@ def test_usage_error_exits_2(ws: Path) -> None:
 def test_debug_shows_traceback(ws: Path) -> None:
     out = run(["--debug", "model", "show", "ghost@1"], ws)
     assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+def test_failed_verification_exits_1(ws: Path) -> None:
+    import sqlite3
+
+    db = ws / ".aims" / "aims.db"
+    con = sqlite3.connect(db)
+    con.execute("update audit_events set actor = 'mallory' where seq = 1")
+    con.commit()
+    con.close()
+    try:
+        out = run(["audit", "verify"], ws)
+        assert out.returncode == 1 and "edited" in out.stdout
+    finally:
+        con = sqlite3.connect(db)
+        con.execute("update audit_events set actor = 'ana@x.org' where seq = 1")
+        con.commit()
+        con.close()

@@ -122,3 +122,43 @@ def test_pickle_needs_trust_and_trust_is_audited(workspace, cancer_files, tmp_pa
     assert mv["trusted"] is True
     events = audit.query(workspace.db, audit.EventFilter(action="model.register"))
     assert events[-1]["payload"]["trusted"] is True
+
+
+def test_dataset_breaking_its_contract_is_refused_and_audited(
+    workspace, cancer_files, tmp_path
+) -> None:
+    from aims.core.contract import infer_contract, write_contract
+    from aims.errors import ContractViolation
+
+    contract = write_contract(
+        infer_contract(cancer_files["data"], name="cancer", margin=0.0), tmp_path / "c.yaml"
+    )
+    ok, _ = registry.register_dataset(
+        workspace, cancer_files["data"], "cancer", actor="ana@x.org", contract_path=contract
+    )
+    assert ok["has_contract"]
+    bad = tmp_path / "bad.parquet"
+    frame = pl.read_parquet(cancer_files["data"])
+    frame.with_columns(pl.col("mean_radius") * 100).write_parquet(bad)
+    with pytest.raises(ContractViolation, match="mean_radius") as info:
+        registry.register_dataset(
+            workspace, bad, "cancer", actor="ana@x.org", contract_path=contract
+        )
+    assert any(f["rule"] == "range" and f["failing_rows"] > 0 for f in info.value.failures)
+    assert len(registry.list_datasets(workspace)) == 1
+    refused = audit.query(workspace.db, audit.EventFilter(action="dataset.register.refused"))
+    assert refused[-1]["payload"]["failed_rules"][0]["column"] == "mean_radius"
+
+
+def test_model_version_records_an_input_contract(workspace, cancer_files) -> None:
+    from aims.core.contract import parse_contract
+
+    registry.register_dataset(workspace, cancer_files["data"], "cancer", actor="ana@x.org")
+    _register(workspace, cancer_files)
+    from aims.refs import parse_ref
+    from aims.services.registry import get_model_version
+
+    with workspace.db.session() as s:
+        text = get_model_version(s, parse_ref("cancer@1")).input_contract
+    contract = parse_contract(text)
+    assert "mean_radius" in contract.table().names and "target" not in contract.table().names

@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.get("AIMS_DEBUG")
     )
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode, Click returns the code of a typer.Exit instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except AimsError as exc:
         if debug:
             raise

@@ -1,0 +1,397 @@
+"""Batch validation: every rule of a contract over a whole dataset in one pass.
+
+All failing-row counts are aggregates of a single Polars query run on the
+streaming engine, so a Parquet or CSV file larger than memory is read once in
+bounded memory. Only when some rule fails does a second, early-stopping query
+fetch up to ``max_examples`` failing rows per rule, with their row numbers in
+the whole dataset (0-based, in file order).
+
+CSV files are first read with the contract's types by Polars' CSV reader.
+If a value does not parse, the file is read again as text and each value is
+parsed on its own, so a malformed value is reported on its row by the
+``type`` rule instead of stopping the check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from aims.core import frames
+from aims.core.contract import _types
+from aims.core.contract.model import Contract, Table
+from aims.core.contract.rules import Rule, Skipped, compile_rules
+from aims.errors import ContractViolation, InvalidInput
+
+DEFAULT_MAX_EXAMPLES = 5
+_ROW = "__aims_row"
+_KEYED = ("unique", "primary_key", "duplicate_values")
+
+
+@dataclass
+class RuleResult:
+    """The outcome of one rule."""
+
+    rule: str
+    column: str | None
+    passed: bool
+    failing_rows: int | None
+    observed: Any
+    expected: str
+    message: str
+    unit: str = "rows"
+    blocking: bool = True
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "rule": self.rule,
+            "column": self.column,
+            "passed": self.passed,
+            "failing_rows": self.failing_rows,
+            "observed": self.observed,
+            "expected": self.expected,
+            "unit": self.unit,
+            "blocking": self.blocking,
+            "message": self.message,
+            "examples": self.examples,
+        }
+
+
+@dataclass
+class CheckReport:
+    """Every rule's outcome for one dataset; ``passed`` is False if a blocking rule failed."""
+
+    contract: str
+    table: str
+    source: str
+    rows: int
+    rules: list[RuleResult]
+    skipped: list[Skipped] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def failures(self) -> list[RuleResult]:
+        """The blocking rules that failed."""
+        return [r for r in self.rules if not r.passed and r.blocking]
+
+    @property
+    def warnings(self) -> list[RuleResult]:
+        """Failed rules whose ODCS severity is info or warning."""
+        return [r for r in self.rules if not r.passed and not r.blocking]
+
+    def summary(self) -> str:
+        """One line: how many rules failed, and which."""
+        if self.passed:
+            return f"{self.source}: all {len(self.rules)} rules of {self.contract!r} pass"
+        names = ", ".join(
+            f"{r.rule}({r.column})" if r.column else r.rule for r in self.failures[:5]
+        )
+        more = ", ..." if len(self.failures) > 5 else ""
+        return (
+            f"{self.source} breaks contract {self.contract!r}: "
+            f"{len(self.failures)} of {len(self.rules)} rules fail: {names}{more}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "contract": self.contract,
+            "table": self.table,
+            "source": self.source,
+            "rows": self.rows,
+            "passed": self.passed,
+            "n_rules": len(self.rules),
+            "n_failed": len(self.failures),
+            "rules": [r.to_dict() for r in self.rules],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "extra_columns": self.extra_columns,
+        }
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`~aims.errors.ContractViolation` listing the failures, if any."""
+        if not self.passed:
+            raise ContractViolation(self.summary(), failures=[r.to_dict() for r in self.failures])
+
+
+def check_contract(
+    contract: Contract,
+    source: Any,
+    *,
+    table: str | None = None,
+    now: dt.datetime | None = None,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+) -> CheckReport:
+    """Evaluate every rule of ``contract`` on ``source``.
+
+    Parameters
+    ----------
+    contract
+        The contract (see :func:`~aims.core.contract.odcs.load_contract`).
+    source
+        A Parquet/CSV/Arrow file path, or a Polars (lazy), pandas or PyArrow table.
+    table
+        Which schema object of the contract to check; needed only when it has several.
+    now
+        The time freshness is measured against; default: the current time (UTC).
+        A naive value is taken to be UTC.
+    max_examples
+        How many failing rows to report per rule.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from aims.core.contract.model import Column, Table
+    >>> c = Contract("t", [Table("t", [Column("x", "integer", required=True, minimum=0)])])
+    >>> report = check_contract(c, pl.DataFrame({"x": [3, None, -1]}))
+    >>> [(r.rule, r.failing_rows, [e["row"] for e in r.examples]) for r in report.failures]
+    [('required', 1, [1]), ('range', 1, [2])]
+    """
+    if max_examples < 0:
+        raise InvalidInput(f"max_examples must be >= 0, not {max_examples}")
+    target = contract.table(table)
+    now = _utc(now)
+    plans = _plans(source, target)
+    for attempt, (lazy, text, what) in enumerate(plans):
+        # Data already in memory is fastest on the in-memory engine; files are streamed.
+        engine = "in-memory" if isinstance(source, pl.DataFrame) else "streaming"
+        try:
+            return _run(
+                contract, target, lazy, text=text, what=what, now=now, k=max_examples, engine=engine
+            )
+        except _Unparsed:
+            # A CSV value did not parse as its declared type: read again as text,
+            # which reports such values on their rows instead of failing.
+            if attempt == len(plans) - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run(
+    contract: Contract,
+    target: Table,
+    lazy: pl.LazyFrame,
+    *,
+    text: bool,
+    what: str,
+    now: dt.datetime,
+    k: int,
+    engine: str,
+) -> CheckReport:
+    schema = _schema(lazy, what)
+    compiled = compile_rules(target, contract.freshness_of(target.name), schema, text=text, now=now)
+    exprs: list[pl.Expr] = [pl.len().alias("__n")]
+    keyed: list[pl.Expr] = []
+    for i, rule in enumerate(compiled.rules):
+        if rule.count is not None:
+            # Counting repeated keys needs a hash table of every key. In the
+            # streaming engine that sink holds back the whole pass: a separate
+            # pass over only the key columns is faster and halves peak memory
+            # (1M rows x 25 columns: 0.30 s and 150 MB against 0.36 s and 300 MB).
+            apart = engine == "streaming" and rule.rule in _KEYED
+            (keyed if apart else exprs).append(rule.count.alias(f"c{i}"))
+        if rule.newest is not None:
+            exprs.append(rule.newest.alias(f"n{i}"))
+    totals = _collect(lazy.select(exprs), what, engine).row(0, named=True)
+    if keyed:
+        totals.update(_collect(lazy.select(keyed), what, engine).row(0, named=True))
+    rows = int(totals["__n"])
+    results = [
+        _evaluate(rule, totals.get(f"c{i}"), totals.get(f"n{i}"), rows)
+        for i, rule in enumerate(compiled.rules)
+    ]
+    wanted = [
+        i
+        for i, (rule, result) in enumerate(zip(compiled.rules, results, strict=True))
+        if not result.passed and rule.mask is not None and result.failing_rows
+    ]
+    if wanted and k > 0:
+        _fill_examples(lazy, compiled.rules, results, wanted, k, what)
+    return CheckReport(
+        contract=contract.name,
+        table=target.name,
+        source=what,
+        rows=rows,
+        rules=results,
+        skipped=compiled.skipped,
+        extra_columns=compiled.extra_columns,
+    )
+
+
+class _Unparsed(InvalidInput):
+    """The data could not be read or parsed."""
+
+
+def _utc(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.UTC)
+    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now
+
+
+_CSV_TYPES: dict[str, pl.DataType] = {
+    "integer": pl.Int64(),
+    "number": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us", "UTC"),
+    "time": pl.Time(),
+}
+
+
+def _plans(source: Any, table: Table) -> list[tuple[pl.LazyFrame, bool, str]]:
+    """Ways to read ``source``, to try in order: (frame, values are text, name)."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        lazy = frames.scan(path)  # existence, file type
+        if frames.SUFFIXES.get(path.suffix.lower()) not in ("csv", "tsv"):
+            return [(lazy, False, str(path))]
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        # First with the contract's types, parsed natively by the CSV reader (fast);
+        # if a value does not parse, everything as text, parsed value by value.
+        declared = {
+            c.name: _CSV_TYPES[c.logical_type]
+            for c in table.columns
+            if c.logical_type in _CSV_TYPES
+        }
+        try:
+            header = pl.scan_csv(path, separator=sep, infer_schema=False).collect_schema()
+            typed = pl.scan_csv(
+                path,
+                separator=sep,
+                infer_schema=False,
+                schema_overrides={k: v for k, v in declared.items() if k in header},
+            )
+            text = pl.scan_csv(path, separator=sep, infer_schema=False)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InvalidInput(f"{path}: cannot be read as CSV: {_first_line(exc)}") from None
+        return [(typed, False, str(path)), (text, True, str(path))]
+    if isinstance(source, pl.LazyFrame):
+        return [(source, False, "data")]
+    return [(frames.to_polars(source).lazy(), False, "data")]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _schema(lazy: pl.LazyFrame, what: str) -> dict[str, pl.DataType]:
+    try:
+        return dict(lazy.collect_schema())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _Unparsed(f"{what}: cannot be parsed: {_first_line(exc)}") from None
+
+
+def _collect(lazy: pl.LazyFrame, what: str, engine: str = "streaming") -> pl.DataFrame:
+    try:
+        return lazy.collect(engine=engine)  # type: ignore[call-overload]
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _Unparsed(f"{what}: cannot be parsed: {_first_line(exc)}") from None
+
+
+def _evaluate(rule: Rule, count: Any, newest: Any, rows: int) -> RuleResult:
+    base = {"rule": rule.rule, "column": rule.column, "expected": rule.expected}
+    base["blocking"] = rule.blocking
+    if rule.kind == "constant":
+        return RuleResult(**base, passed=True, failing_rows=0, observed=0, message="ok")
+    if rule.kind == "column":
+        message = f"column {rule.column!r} is missing from the data{rule.note}"
+        return RuleResult(**base, passed=False, failing_rows=rows, observed=None, message=message)
+    if rule.kind == "row_count":
+        passed = rule.threshold.holds(rows)
+        message = "ok" if passed else f"{rows} rows; expected {rule.threshold.describe()}"
+        return RuleResult(**base, passed=passed, failing_rows=None, observed=rows, message=message)
+    failing = int(count or 0)
+    if rule.kind == "freshness":
+        cutoff = rule.detail["cutoff"]
+        passed = newest is not None and newest >= cutoff
+        shown = _types.python_value(newest)
+        if newest is None:
+            message = "no timestamp in the data"
+        elif passed:
+            message = "ok"
+        else:
+            message = f"the newest value {shown} is older than allowed ({rule.expected})"
+        return RuleResult(
+            **base,
+            passed=passed,
+            failing_rows=0 if passed else failing,
+            observed=shown,
+            message=message,
+        )
+    metric: float = failing
+    if rule.unit == "percent":
+        metric = round(100.0 * failing / rows, 6) if rows else 0.0
+    passed = rule.threshold.holds(metric)
+    message = "ok" if passed else _describe_failure(rule, failing, metric, rows)
+    return RuleResult(
+        **base,
+        passed=passed,
+        failing_rows=failing,
+        observed=metric,
+        unit=rule.unit,
+        message=message,
+    )
+
+
+_WHAT_FAILS = {
+    "type": "values are not of the contract's type",
+    "required": "rows have no value",
+    "finite": "values are inf or -inf",
+    "range": "values are out of range",
+    "length": "values have a length out of range",
+    "pattern": "values do not match the pattern",
+    "allowed_values": "values are not allowed",
+    "unique": "rows repeat a value of an earlier row",
+    "primary_key": "rows repeat the key of an earlier row",
+    "null_values": "values are null",
+    "missing_values": "values are missing",
+    "duplicate_values": "rows repeat a value of an earlier row",
+}
+
+
+def _describe_failure(rule: Rule, failing: int, metric: float, rows: int) -> str:
+    what = _WHAT_FAILS.get(rule.rule, "rows fail")
+    text = f"{failing} of {rows} {what}"
+    if rule.unit == "percent":
+        text += f" ({metric:g}%)"
+    if rule.threshold.operator != "mustBe" or rule.threshold.value != 0:
+        text += f"; allowed: {rule.threshold.describe()} {rule.unit}"
+    else:
+        text += f"; expected: {rule.expected}"
+    return text + rule.note
+
+
+def _fill_examples(
+    lazy: pl.LazyFrame,
+    rules: list[Rule],
+    results: list[RuleResult],
+    wanted: list[int],
+    k: int,
+    what: str,
+) -> None:
+    # One small query per failing rule: each stops as soon as it has k rows, and
+    # reads only the columns its rule needs.
+    indexed = lazy.with_row_index(_ROW)
+    for i in wanted:
+        rule = rules[i]
+        if rule.mask is None:
+            continue
+        value = rule.value if rule.value is not None else pl.col(rule.column or "")
+        query = indexed.filter(rule.mask).select(pl.col(_ROW), value.alias("value")).head(k)
+        # The streaming engine stops early and is faster here even for data in
+        # memory (measured: 0.03 s against 0.07 s to find repeats in 1M keys).
+        found = _collect(query, what, "streaming")
+        results[i].examples = [
+            {"row": int(r), "value": _types.python_value(v)}
+            for r, v in zip(found[_ROW], found["value"], strict=True)
+        ]
