@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.plugins.postgres"]
 
 
 @pytest.fixture(autouse=True)
