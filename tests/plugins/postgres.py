@@ -279,4 +279,5 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             capture_output=True,
             text=True,
         )
+        shutil.rmtree(info["root"], ignore_errors=True)
     state.unlink(missing_ok=True)
