@@ -80,10 +80,10 @@ def cancer_frame() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def cancer_files(tmp_path_factory: pytest.TempPathFactory, cancer_frame: pl.DataFrame):
     """A Parquet training file and a skops model trained on it (and a second, different model)."""
-    from skops.io import dump
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from skops.io import dump
 
     folder = tmp_path_factory.mktemp("cancer")
     data = folder / "cancer.parquet"
