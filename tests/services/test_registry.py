@@ -162,3 +162,16 @@ def test_model_version_records_an_input_contract(workspace, cancer_files) -> Non
         text = get_model_version(s, parse_ref("cancer@1")).input_contract
     contract = parse_contract(text)
     assert "mean_radius" in contract.table().names and "target" not in contract.table().names
+
+
+def test_lineage_exports_as_an_openlineage_run_event(workspace, cancer_files) -> None:
+    registry.register_dataset(workspace, cancer_files["data"], "cancer", actor="ana@x.org")
+    _register(workspace, cancer_files)
+    event = registry.openlineage_event(workspace, "cancer@1")
+    assert event["eventType"] == "COMPLETE" and event["schemaURL"].endswith(
+        "#/definitions/RunEvent"
+    )
+    assert [i["name"] for i in event["inputs"]] == ["cancer@1"]
+    fields = {f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]}
+    assert "mean_radius" in fields and event["outputs"][0]["name"] == "model:cancer@1"
+    assert registry.openlineage_event(workspace, "cancer@1")["run"] == event["run"]

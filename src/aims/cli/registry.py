@@ -229,11 +229,19 @@ def model_owners(
 
 def lineage(
     ref: str = typer.Argument(..., help="NAME@VERSION of a model or a dataset."),
+    openlineage: bool = typer.Option(
+        False, "--openlineage", help="Print the model's training run as an OpenLineage RunEvent."
+    ),
     fmt: Format = FORMAT,
 ) -> None:
     """Show what a version was made from and what was made from it."""
+    from aims.cli._output import print_json
     from aims.services.registry import lineage as build
+    from aims.services.registry import openlineage_event
 
+    if openlineage:
+        print_json(openlineage_event(open_workspace(), ref))
+        return
     data = build(open_workspace(), ref)
 
     def render(d: dict[str, Any]) -> None:

@@ -536,3 +536,56 @@ def lineage(ws: Workspace, text: str) -> dict[str, Any]:
                 for m in users
             ],
         }
+
+
+def openlineage_event(ws: Workspace, text: str) -> dict[str, Any]:
+    """The training of a model version as an OpenLineage ``RunEvent`` (spec 2-0-2).
+
+    Inputs are the dataset versions with their schema; the output is the model
+    version. The run id is derived from the version, so re-exporting is stable.
+    """
+    import uuid
+
+    ref = parse_ref(text)
+    namespace = f"aims://{ws.settings.project}"
+    with ws.db.session() as s:
+        mv = get_model_version(s, ref)
+        inputs = [
+            {
+                "namespace": namespace,
+                "name": f"{d.dataset.name}@{d.version}",
+                "facets": {
+                    "schema": {
+                        "_producer": PRODUCER,
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+                        "fields": [{"name": k, "type": v} for k, v in d.schema.items()],
+                    }
+                },
+            }
+            for d in mv.inputs
+        ]
+        name = f"{mv.model.name}@{mv.version}"
+        event_time = mv.created_at.isoformat()
+        run_facets: dict[str, Any] = {}
+        if mv.git_commit:
+            run_facets["aims_code"] = {
+                "_producer": PRODUCER,
+                "_schemaURL": f"{PRODUCER}/spec/code.json",
+                "git_commit": mv.git_commit,
+            }
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": event_time,
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+        "run": {
+            "runId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{namespace}/{name}")),
+            "facets": run_facets,
+        },
+        "job": {"namespace": namespace, "name": f"train:{mv.model.name}"},
+        "inputs": inputs,
+        "outputs": [{"namespace": namespace, "name": f"model:{name}"}],
+    }
+
+
+PRODUCER = "https://github.com/aims-dev/aims"
