@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest_plugins = ["tests.plugins.postgres"]
+pytest_plugins = ["tests.plugins.postgres", "tests.plugins.browser"]
 
 
 @pytest.fixture(autouse=True)
