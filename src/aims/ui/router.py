@@ -1,0 +1,247 @@
+"""The dashboard's routes, mounted at ``/ui`` by the server (:func:`mount_ui`).
+
+Login exchanges an API key for a session cookie holding a signed token (the
+same tokens the API uses), so the dashboard has the same roles, projects and
+expiry as the API. Viewers see no write actions; a model of another project is
+a 404, as on the API.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from aims.errors import AimsError, NotFound, PermissionDenied
+from aims.workspace import Workspace
+
+HERE = Path(__file__).parent
+COOKIE = "aims_session"
+APPROVER_ROLES = frozenset({"approver", "admin"})
+STANDARDS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: the identity, project and role a session token carries."""
+
+    subject: str
+    project: str | None  # None: every project (insecure development mode)
+    role: str
+
+
+class UiAuth(Protocol):
+    """What the dashboard needs from the server's access control."""
+
+    def login(self, api_key: str) -> tuple[str, int]:
+        """Exchange an API key for (token, lifetime in seconds); raises PermissionDenied."""
+
+    def viewer(self, token: str | None) -> Viewer | None:
+        """The viewer a session token stands for, or None when it is missing or invalid."""
+
+
+def mount_ui(app: FastAPI, ws: Workspace, auth: UiAuth, prefix: str = "/ui") -> None:
+    """Serve the dashboard under ``prefix`` on ``app``."""
+    app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    app.include_router(build_router(ws, auth, prefix), prefix=prefix, include_in_schema=False)
+
+
+def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
+    from aims.services import audit, dashboard, governance
+
+    router = APIRouter()
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+    def render(request: Request, name: str, viewer: Viewer | None, **ctx: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"base": base, "principal": viewer, **ctx})
+
+    def current(request: Request) -> Viewer | None:
+        return auth.viewer(request.cookies.get(COOKIE))
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse(f"{base}/login", status_code=303)
+
+    def check_model(viewer: Viewer, name: str) -> None:
+        project = dashboard.model_project(ws, name)
+        if viewer.project is not None and project != viewer.project:
+            raise NotFound(f"model {name!r} is not registered; see 'aims model list'")
+
+    def page(request: Request, fn: Any) -> Response:
+        viewer = current(request)
+        if viewer is None:
+            return to_login()
+        try:
+            return fn(viewer)
+        except NotFound as exc:
+            return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=404)
+        except AimsError as exc:
+            return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=400)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        return render(request, "login.html", None)
+
+    @router.post("/login")
+    def login(request: Request, api_key: str = Form(...)) -> Response:
+        try:
+            token, ttl = auth.login(api_key.strip())
+        except (PermissionDenied, AimsError):
+            return render(request, "login.html", None, error="That API key is not valid.")
+        resp = RedirectResponse(f"{base}/", status_code=303)
+        resp.set_cookie(COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path=base)
+        return resp
+
+    @router.get("/logout")
+    def logout() -> Response:
+        resp = to_login()
+        resp.delete_cookie(COOKIE, path=base)
+        return resp
+
+    @router.get("/", response_class=HTMLResponse)
+    def inventory(request: Request) -> Response:
+        return page(
+            request,
+            lambda v: render(
+                request,
+                "inventory.html",
+                v,
+                nav="inventory",
+                models=dashboard.inventory(ws, v.project),
+            ),
+        )
+
+    @router.get("/models/{name}", response_class=HTMLResponse)
+    def model(request: Request, name: str) -> Response:
+        def show(v: Viewer) -> Response:
+            check_model(v, name)
+            return render(
+                request,
+                "model.html",
+                v,
+                nav="inventory",
+                m=dashboard.model_page(ws, name),
+                can_approve=v.role in APPROVER_ROLES,
+            )
+
+        return page(request, show)
+
+    @router.post("/models/{name}/versions/{version}/approve")
+    def approve(request: Request, name: str, version: int, note: str = Form("")) -> Response:
+        def act(v: Viewer) -> Response:
+            check_model(v, name)
+            if v.role not in APPROVER_ROLES:
+                return HTMLResponse("<p>Your role may not approve models.</p>", status_code=403)
+            governance.approve(ws, f"{name}@{version}", actor=v.subject, note=note)
+            return RedirectResponse(f"{base}/models/{name}", status_code=303)
+
+        return page(request, act)
+
+    @router.get("/models/{name}/card/{version}", response_class=HTMLResponse)
+    def card(request: Request, name: str, version: int) -> Response:
+        from aims.services.card import card_data, render_html
+
+        def show(v: Viewer) -> Response:
+            check_model(v, name)
+            return HTMLResponse(render_html(card_data(ws, f"{name}@{version}")))
+
+        return page(request, show)
+
+    @router.get("/models/{name}/monitoring", response_class=HTMLResponse)
+    def monitoring(request: Request, name: str, role: str = "production") -> Response:
+        def show(v: Viewer) -> Response:
+            check_model(v, name)
+            d = dashboard.monitoring(ws, name, role)
+            first = next(iter(d["features"]), None)
+            return render(
+                request,
+                "monitoring.html",
+                v,
+                nav="inventory",
+                d=d,
+                first_feature=first,
+                d_json=json.dumps(d, default=str).replace("</", "<\\/"),
+            )
+
+        return page(request, show)
+
+    @router.get("/api/models/{name}/distribution")
+    def distribution(
+        request: Request, name: str, feature: str, role: str = "production"
+    ) -> Response:
+        def show(v: Viewer) -> Response:
+            check_model(v, name)
+            return JSONResponse(dashboard.feature_distribution(ws, name, feature, role))
+
+        return page(request, show)
+
+    @router.get("/incidents", response_class=HTMLResponse)
+    def incidents(request: Request) -> Response:
+        return page(
+            request,
+            lambda v: render(
+                request,
+                "incidents.html",
+                v,
+                nav="incidents",
+                incidents=dashboard.incidents(ws, v.project),
+            ),
+        )
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit_log(request: Request, limit: int = 200) -> Response:
+        def show(v: Viewer) -> Response:
+            events = audit.query(ws.db, audit.EventFilter(limit=max(1, min(limit, 5000))))
+            if v.project is not None:
+                own = {m["name"] for m in dashboard.inventory(ws, v.project)}
+                events = [e for e in events if _subject_model(e["subject"]) in own]
+            return render(
+                request,
+                "audit.html",
+                v,
+                nav="audit",
+                events=list(reversed(events)),
+                chain=audit.verify(ws.db).to_dict(),
+            )
+
+        return page(request, show)
+
+    @router.get("/compliance", response_class=HTMLResponse)
+    def compliance(request: Request, standard: str = "iso42001") -> Response:
+        def show(v: Viewer) -> Response:
+            body = _compliance_html(ws, standard if standard in STANDARDS else "iso42001")
+            return render(
+                request, "compliance.html", v, nav="compliance", report=body, standards=STANDARDS
+            )
+
+        return page(request, show)
+
+    return router
+
+
+def _subject_model(subject: str) -> str | None:
+    kind, _, rest = subject.partition(":")
+    return rest.split("@", 1)[0] if kind == "model" else None
+
+
+def _compliance_html(ws: Workspace, standard: str) -> str:
+    """The evidence report's HTML body, or a note when the report is not available."""
+    try:
+        from aims.services import evidence, evidence_render
+    except ImportError:
+        return "<p class='muted'>The evidence report is not available in this build.</p>"
+    report = evidence.build_report(ws, standard)
+    html = evidence_render.to_html(report)
+    start, end = html.find("<body>"), html.rfind("</body>")
+    return html[start + 6 : end] if start >= 0 and end > start else html
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text)
