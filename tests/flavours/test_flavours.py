@@ -1,105 +1,112 @@
 from __future__ import annotations
 
+import doctest
+import json
 import pickle
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
-from skops.io import dump
+from skops.io import dump, dumps
 
-from aims.errors import InvalidInput, NotFound, PermissionDenied
-from aims.flavours import describe_model, detect_flavour, load_model
+import aims.flavours
+from aims.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
+from aims.flavours import describe_model, detect_flavour, load_bytes, load_model
 from aims.flavours.onnx_flavour import sklearn_to_onnx
+from aims.storage.artifacts import ArtifactStore
 
 
-@pytest.fixture(scope="module")
-def iris(tmp_path_factory):
-    from sklearn.datasets import load_iris
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-
-    bunch = load_iris(as_frame=True)
-    x = bunch.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
-    y = bunch.target.to_numpy()
-    folder = tmp_path_factory.mktemp("iris")
-    lr = LogisticRegression(max_iter=1000).fit(x, y)
-    rf = RandomForestClassifier(n_estimators=20, random_state=0).fit(x.to_numpy(), y)
-    return {"x": pl.from_pandas(x), "lr": lr, "rf": rf, "folder": folder}
+def test_examples_in_docstrings_run() -> None:
+    assert doctest.testmod(aims.flavours).failed == 0
 
 
-def test_skops_predictions_equal_the_estimators(iris) -> None:
-    path = iris["folder"] / "lr.skops"
-    dump(iris["lr"], path)
-    model = load_model(path)
-    assert model.flavour == "skops" and model.task == "classification"
-    assert model.feature_names == iris["x"].columns
-    np.testing.assert_array_equal(
-        model.predict(iris["x"]), iris["lr"].predict(iris["x"].to_pandas())
-    )
-    np.testing.assert_allclose(
-        model.predict_proba(iris["x"]), iris["lr"].predict_proba(iris["x"].to_pandas())
-    )
+@pytest.mark.parametrize(
+    ("name", "flavour"),
+    [
+        ("m.skops", "skops"),
+        ("m.onnx", "onnx"),
+        ("m.pkl", "pickle"),
+        ("m.PICKLE", "pickle"),
+        ("m.joblib", "pickle"),
+    ],
+)
+def test_flavour_from_suffix(name: str, flavour: str) -> None:
+    assert detect_flavour(name) == flavour
 
 
-def test_extra_columns_are_ignored_and_a_missing_one_is_named(iris) -> None:
-    path = iris["folder"] / "lr2.skops"
-    dump(iris["lr"], path)
-    model = load_model(path)
-    wider = (
-        iris["x"]
-        .with_columns(pl.lit(1).alias("extra"))
-        .select(["extra", *reversed(iris["x"].columns)])
-    )
-    np.testing.assert_array_equal(model.predict(wider), model.predict(iris["x"]))
-    with pytest.raises(InvalidInput, match="petal_width"):
-        model.predict(iris["x"].drop("petal_width"))
+def test_flavour_sniffed_when_the_suffix_says_nothing(tmp_path: Path, iris_rf) -> None:
+    skops_file, pickle_file = tmp_path / "model-a", tmp_path / "model-b.bin"
+    skops_file.write_bytes(dumps(iris_rf.estimator))
+    pickle_file.write_bytes(pickle.dumps(iris_rf.estimator))
+    assert detect_flavour(skops_file) == "skops"
+    assert detect_flavour(pickle_file) == "pickle"
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(InvalidInput, match=r"\.skops, \.onnx.*--flavour"):
+        detect_flavour(other)
 
 
-def test_onnx_predictions_match_to_1e5(iris) -> None:
-    path = iris["folder"] / "rf.onnx"
-    names = ["a", "b", "c", "d"]
-    sklearn_to_onnx(iris["rf"], names, str(path))
-    model = load_model(path)
-    assert model.flavour == "onnx" and model.feature_names == names
-    x = iris["x"].rename(dict(zip(iris["x"].columns, names, strict=True)))
-    np.testing.assert_array_equal(model.predict(x), iris["rf"].predict(x.to_numpy()))
-    np.testing.assert_allclose(
-        model.predict_proba(x), iris["rf"].predict_proba(x.to_numpy()), atol=1e-5
-    )
-    assert describe_model(path)["classes"] == [0, 1, 2]
-
-
-def test_regressor_has_no_probabilities(tmp_path) -> None:
-    from sklearn.datasets import load_diabetes
-    from sklearn.linear_model import Ridge
-
-    x, y = load_diabetes(return_X_y=True, as_frame=True)
-    path = tmp_path / "ridge.skops"
-    dump(Ridge().fit(x, y), path)
-    model = load_model(path)
-    assert model.task == "regression" and model.predict_proba(pl.from_pandas(x)) is None
-    np.testing.assert_allclose(model.predict(pl.from_pandas(x)), Ridge().fit(x, y).predict(x))
-
-
-def test_pickle_requires_trust(iris, tmp_path) -> None:
-    path = tmp_path / "lr.pkl"
-    path.write_bytes(pickle.dumps(iris["lr"]))
-    with pytest.raises(PermissionDenied, match="--trust"):
-        load_model(path)
-    assert load_model(path, trust=True).flavour == "pickle"
+def test_a_missing_file_or_a_folder_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="no such file"):
+        load_model(tmp_path / "model.skops")
+    with pytest.raises(NotFound, match="folder"):
+        load_model(tmp_path)
 
 
 @pytest.mark.parametrize("suffix", [".skops", ".onnx", ".pkl"])
-def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path, suffix: str) -> None:
+def test_a_csv_under_a_model_suffix_is_invalid_input(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"data{suffix}"
-    pl.DataFrame({"a": [1, 2, 3]}).write_csv(path)
-    with pytest.raises(InvalidInput, match="not a readable"):
+    path.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(InvalidInput, match=f"data{suffix}: not a readable"):
         load_model(path, trust=True)
 
 
-def test_unknown_suffix_and_missing_file() -> None:
-    with pytest.raises(InvalidInput, match=r"\.skops"):
-        detect_flavour("model.bin")
-    with pytest.raises(NotFound):
-        load_model("/no/such/model.skops")
+def test_an_empty_file_and_an_unknown_flavour_are_invalid_input(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(InvalidInput, match="empty"):
+        load_model(empty)
+    with pytest.raises(InvalidInput, match="skops, onnx, pickle"):
+        load_bytes(b"x", "tensorflow")
+
+
+def test_an_explicit_flavour_overrides_the_suffix(tmp_path: Path, iris_rf) -> None:
+    path = tmp_path / "model.bin"
+    path.write_bytes(dumps(iris_rf.estimator))
+    assert load_model(path, "SKOPS").flavour == "skops"
+
+
+def test_descriptions_are_json_for_every_flavour(tmp_path: Path, cancer_lr) -> None:
+    skops_path, pickle_path = tmp_path / "m.skops", tmp_path / "m.pkl"
+    dump(cancer_lr.estimator, skops_path)
+    pickle_path.write_bytes(pickle.dumps(cancer_lr.estimator))
+    onnx_path = sklearn_to_onnx(cancer_lr.estimator, cancer_lr.x.columns, tmp_path / "m.onnx")
+    for path, trust in ((skops_path, False), (pickle_path, True), (onnx_path, False)):
+        described = json.loads(json.dumps(describe_model(path, trust=trust)))
+        assert described["task"] == "classification" and described["classes"] == [0, 1]
+        assert described["feature_names"] == list(cancer_lr.x.columns)
+    assert describe_model(skops_path)["params"]["steps"][0][0] == "standardscaler"
+
+
+def test_a_model_from_the_store_is_refused_once_a_byte_flips(tmp_path: Path, iris_rf) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    ref = store.put_bytes(dumps(iris_rf.estimator))
+    model = load_bytes(store.get_bytes(ref.sha256), "skops")
+    np.testing.assert_array_equal(
+        model.predict(iris_rf.frame), iris_rf.estimator.predict(iris_rf.x.to_numpy())
+    )
+    stored = Path(store.key(ref.sha256))
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match=ref.sha256):
+        load_bytes(store.get_bytes(ref.sha256), "skops")
+
+
+def test_pickle_needs_trust_through_the_entry_point(tmp_path: Path, iris_rf) -> None:
+    path = tmp_path / "rf.pkl"
+    path.write_bytes(pickle.dumps(iris_rf.estimator))
+    with pytest.raises(PermissionDenied, match="runs arbitrary code"):
+        describe_model(path)
+    assert describe_model(path, trust=True)["estimator"] == "RandomForestClassifier"

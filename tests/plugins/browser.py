@@ -1,24 +1,39 @@
-"""Headless Chromium for the dashboard tests, driven by Playwright.
+"""Headless Chromium for the page tests, driven by Playwright for Python.
 
-Debian's ``chromium`` is installed (once per run, under a lock) when it is
-missing; Playwright never downloads a browser of its own. Pages record their
-console errors, and screenshots go to ``test-artifacts/screenshots/``.
+Playwright drives Debian's ``chromium`` (``executable_path``), never a browser of
+its own: ``playwright install`` downloads from a host the test machines cannot
+reach. When Chromium is missing, the first process of the run that needs it
+installs the Debian package under a lock in the run's shared temp folder.
+
+Fixtures:
+
+- ``browser`` (session): a launched headless Chromium, one per xdist worker;
+- ``page`` (function): a fresh page in a fresh context, whose
+  ``page.console_errors`` lists console errors and uncaught page errors;
+- ``console_errors`` (function): the same list, for tests that prefer a fixture.
+
+:func:`screenshot` saves a page under ``test-artifacts/screenshots/`` at the
+repository root. Tests using these fixtures get the ``browser`` marker. If
+Chromium or Playwright cannot be provided, those tests fail with the reason.
 """
 
 from __future__ import annotations
 
-import fcntl
+import ctypes.util
 import os
+import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+from tests.plugins._debian import apt_install, file_lock
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
-    "--no-sandbox",
+    "--no-sandbox",  # the sandbox needs user namespaces, which containers often lack
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -26,6 +41,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Milliseconds a page action or navigation may take before the test fails;
+#: Playwright's own default (30 s) makes a broken page slow to report.
+PAGE_TIMEOUT_MS = 10_000
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,67 +52,118 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def find_chromium() -> str | None:
+    """The path of a Chromium executable, or ``None`` if there is none."""
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
     for name in ("chromium", "chromium-browser"):
         path = shutil.which(name)
         if path:
             return path
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    return None
 
 
-def ensure_chromium(lock_dir: Path) -> str:
-    """The path of Chromium, installing Debian's package when it is missing."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / "chromium.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def missing_packages() -> list[str]:
+    """The Debian packages the browser tests need that are not installed.
+
+    Besides Chromium, Playwright's bundled Node.js driver links against
+    ``libatomic.so.1``, which a minimal Debian lacks and which Chromium does
+    not pull in.
+    """
+    missing = [] if find_chromium() else ["chromium"]
+    if ctypes.util.find_library("atomic") is None:
+        missing.append("libatomic1")
+    return missing
+
+
+def ensure_chromium(lock_dir: Path) -> tuple[str, float]:
+    """The path of Chromium and the seconds spent installing it (0 if it was present).
+
+    Parameters
+    ----------
+    lock_dir
+        A folder shared by every process of the test run, so that one installs
+        while the others wait.
+    """
+    with file_lock(lock_dir / "chromium.lock"):
+        missing = missing_packages()
         path = find_chromium()
-        if path:
-            return path
-        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (
-            [*sudo, "apt-get", "update", "-q"],
-            [*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
-        ):
-            out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
-            if out.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip()[-400:]}")
+        if path and not missing:
+            return path, 0.0
+        seconds = apt_install(missing, lock_dir)
         path = find_chromium()
         if not path:
-            raise RuntimeError("chromium was installed but is not on PATH")
-        return path
+            raise RuntimeError("Debian's chromium package was installed but no chromium is on PATH")
+        return path, seconds
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless Chromium (a Playwright ``Browser``) for this process's tests."""
     try:
-        exe = ensure_chromium(tmp_path_factory.getbasetemp().parent)
-    except Exception as exc:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        pytest.fail(
+            "the browser tests need Playwright for Python: pip install -e '.[dev]' "
+            "(do not run 'playwright install'; Debian's chromium is used)",
+            pytrace=False,
+        )
+    try:
+        executable, _ = ensure_chromium(tmp_path_factory.getbasetemp().parent)
+    except RuntimeError as exc:
         pytest.fail(f"no Chromium for the browser tests: {exc}", pytrace=False)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    try:
+        playwright = sync_playwright().start()
+    except Exception as exc:  # the driver's own error says little; stderr has the cause
+        pytest.fail(
+            f"Playwright's driver did not start ({exc}); its reason, such as a missing "
+            "shared library, is in the captured stderr above",
+            pytrace=False,
+        )
+    try:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+    except Error as exc:
+        playwright.stop()
+        pytest.fail(f"Chromium at {executable} did not start: {exc}", pytrace=False)
+    yield launched
+    launched.close()
+    playwright.stop()
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A fresh page; ``page.console_errors`` collects console errors and page errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page in its own context; ``page.console_errors`` collects its errors."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    new_page = context.new_page()
     errors: list[str] = []
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.console_errors = errors  # type: ignore[attr-defined]
-    yield pg
+    new_page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    new_page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    new_page.console_errors = errors
+    yield new_page
     context.close()
 
 
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot under test-artifacts/screenshots/NAME.png."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Console errors and uncaught exceptions of ``page`` so far (a live list)."""
+    return page.console_errors  # type: ignore[no-any-return]
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as ``test-artifacts/screenshots/NAME.png``.
+
+    Parameters
+    ----------
+    page
+        A Playwright page, for example the ``page`` fixture.
+    name
+        The file name without extension; characters other than letters,
+        digits, ``.``, ``_`` and ``-`` become ``_``.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 

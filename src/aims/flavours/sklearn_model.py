@@ -1,4 +1,4 @@
-"""A scikit-learn estimator behind the :class:`LoadedModel` interface (skops or pickle)."""
+"""A fitted scikit-learn estimator behind :class:`LoadedModel` (the skops and pickle flavours)."""
 
 from __future__ import annotations
 
@@ -6,35 +6,64 @@ from typing import Any
 
 import numpy as np
 
+from aims.errors import InvalidInput
 from aims.flavours.base import LoadedModel, json_safe
 
 
 class SklearnModel(LoadedModel):
-    """Wraps a fitted scikit-learn estimator (or pipeline)."""
+    """Wraps a fitted scikit-learn estimator or pipeline (or anything with ``predict``).
 
-    def __init__(self, estimator: Any, flavour: str) -> None:
-        if not hasattr(estimator, "predict"):
-            from aims.errors import InvalidInput
+    An estimator fitted on a DataFrame remembers its column names
+    (``feature_names_in_``) and checks them at predict time, so it is given a
+    pandas DataFrame with those columns; one fitted on a matrix is given a
+    NumPy array.
 
+    Parameters
+    ----------
+    estimator
+        The fitted object.
+    flavour
+        How it was stored (``"skops"`` or ``"pickle"``).
+    name
+        The file or artifact it came from, for error messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> m = SklearnModel(LinearRegression().fit(np.c_[[0.0, 1.0, 2.0]], [1.0, 3.0, 5.0]), "pickle")
+    >>> m.task, m.n_features, m.predict({"x": [3.0]}).round(6).tolist()
+    ('regression', 1, [7.0])
+    """
+
+    def __init__(self, estimator: Any, flavour: str, name: str = "model") -> None:
+        if isinstance(estimator, type) or not callable(getattr(estimator, "predict", None)):
             raise InvalidInput(
-                f"the {flavour} file holds a {type(estimator).__name__}, not a model with predict()"
+                f"{name}: the {flavour} file holds a {type(estimator).__name__}, not a fitted "
+                "model with predict(); save the fitted estimator itself"
             )
+        _check_fitted(estimator, flavour, name)
         self.estimator = estimator
         self.flavour = flavour
         names = getattr(estimator, "feature_names_in_", None)
         self.feature_names = [str(n) for n in names] if names is not None else None
-        self._pandas = names is not None
+        n_in = getattr(estimator, "n_features_in_", None)
+        self.n_features = int(n_in) if n_in is not None else None
         classes = getattr(estimator, "classes_", None)
-        self.classes_ = list(classes) if classes is not None else None
+        self.classes_ = list(np.asarray(classes).tolist()) if classes is not None else None
         self.task = "classification" if self.classes_ is not None else "regression"
 
     def _x(self, data: Any) -> Any:
         frame = self.frame(data)
-        # Estimators fitted on a DataFrame check column names; give them one.
-        return frame.to_pandas() if self._pandas else frame.to_numpy()
+        if self.feature_names is not None:
+            # Fitted on a DataFrame: scikit-learn checks the column names, and
+            # pipelines with a ColumnTransformer select columns by name.
+            return frame.to_pandas()
+        return frame.to_numpy()
 
     def predict(self, data: Any) -> np.ndarray:
-        return np.asarray(self.estimator.predict(self._x(data)))
+        out = np.asarray(self.estimator.predict(self._x(data)))
+        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
 
     def predict_proba(self, data: Any) -> np.ndarray | None:
         if self.classes_ is None or not hasattr(self.estimator, "predict_proba"):
@@ -46,4 +75,28 @@ class SklearnModel(LoadedModel):
 
     def params(self) -> dict[str, Any]:
         get = getattr(self.estimator, "get_params", None)
-        return json_safe(get(deep=False)) if get else {}
+        if not callable(get):
+            return {}
+        try:
+            return json_safe(get(deep=False))
+        except TypeError:  # a non-scikit-learn get_params without ``deep``
+            return json_safe(get())
+
+
+def _check_fitted(estimator: Any, flavour: str, name: str) -> None:
+    """Refuse an unfitted scikit-learn estimator now rather than at the first prediction."""
+    try:
+        from sklearn.base import BaseEstimator
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+    except ImportError:  # not a scikit-learn install: nothing to check
+        return
+    if not isinstance(estimator, BaseEstimator):
+        return
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise InvalidInput(
+            f"{name}: the {flavour} file holds an unfitted {type(estimator).__name__}; "
+            "fit it before saving"
+        ) from None

@@ -318,7 +318,7 @@ def register_model(
     contract_path: Path | None = None,
 ) -> dict[str, Any]:
     """Register ``artifact`` as the next version of model ``name``."""
-    from aims.flavours import describe_model
+    from aims.flavours import detect_flavour, load_bytes
 
     check_name(name, "model name")
     artifact = Path(artifact)
@@ -329,11 +329,15 @@ def register_model(
             "give the training data with --dataset NAME@VERSION (lineage is required)"
         )
     refs = [parse_ref(d) for d in datasets]
-    info = describe_model(artifact, flavour, trust=trust)
+    # Read once: what is described is exactly what is stored.
+    data = artifact.read_bytes()
+    info = load_bytes(
+        data, flavour or detect_flavour(artifact), trust=trust, name=str(artifact)
+    ).describe()
     with ws.db.session() as s:  # resolve datasets before storing anything
         inputs = [get_dataset_version(s, r) for r in refs]
         contract_text = _input_contract(inputs, info, contract_path)
-    ref = ws.artifacts.put_file(artifact)
+    ref = ws.artifacts.put_bytes(data)
     now = audit.now_utc()
     with ws.db.session() as s:
         model = s.scalar(select(Model).where(Model.name == name))
