@@ -7,7 +7,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command group and command to ``app``; order is ``aims --help`` order."""
-    from aims.cli import audit, contract, demo, drift, governance, lifecycle, registry
+    from aims.cli import audit, contract, demo, drift, governance, lifecycle, registry, report
 
     app.command("init")(registry.init)
     app.add_typer(registry.dataset_app, name="dataset")
@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command("rollback")(lifecycle.rollback)
     app.command("history")(lifecycle.history)
     app.add_typer(audit.app, name="audit")
+    app.add_typer(report.report_app, name="report")
     app.command("drift")(drift.drift)
     app.add_typer(contract.app, name="contract")
     app.command("demo")(demo.demo)

@@ -231,12 +231,9 @@ def _subject_model(subject: str) -> str | None:
 
 def _compliance_html(ws: Workspace, standard: str) -> str:
     """The evidence report's HTML body, or a note when the report is not available."""
-    try:
-        from aims.services import evidence, evidence_render
-    except ImportError:
-        return "<p class='muted'>The evidence report is not available in this build.</p>"
-    report = evidence.build_report(ws, standard)
-    html = evidence_render.to_html(report)
+    from aims.services import evidence, evidence_render
+
+    html = evidence_render.render_html(evidence.compliance_report(ws, standard))
     start, end = html.find("<body>"), html.rfind("</body>")
     return html[start + 6 : end] if start >= 0 and end > start else html
 

@@ -1,0 +1,86 @@
+"""``aims report compliance``: the evidence report for ISO/IEC 42001, the NIST AI RMF or the EU AI Act."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, print_table
+
+report_app = typer.Typer(help="Reports generated from the store.", no_args_is_help=True)
+
+STATUS_MARK = {
+    "met": "✓ met",
+    "partial": "~ partial",
+    "missing": "✗ missing",
+    "not_applicable": "-",
+}
+
+
+@report_app.command("compliance")
+def compliance(
+    standard: str = typer.Option(
+        "iso42001", "--standard", "-s", help="iso42001 | nist-ai-rmf | eu-ai-act."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the full report to FILE (.html, .md or .json)."
+    ),
+    all_models: bool = typer.Option(
+        False,
+        "--all-models",
+        help="Judge every registered model, not only those in production or canary.",
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit 1 when any control is partial or missing (for CI)."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+) -> None:
+    """Each control's status (met / partial / missing / not applicable) with its evidence,
+    computed from the store, and what to do in aims to close each gap."""
+    from aims.cli._state import open_workspace
+    from aims.services.evidence import compliance_report
+    from aims.services.evidence_render import write_report
+
+    ws = open_workspace()
+    try:
+        report = compliance_report(ws, standard, scope="all" if all_models else "deployed")
+    finally:
+        ws.close()
+    if out is not None:
+        written = write_report(report, out)
+        emit(
+            {"written": str(written), "summary": report.summary},
+            fmt,
+            lambda d: console.print(f"wrote {d['written']}: {_summary(d['summary'])}"),
+        )
+    else:
+        emit(report.to_dict(), fmt, _render)
+    summary = report.summary
+    if strict and (summary["partial"] or summary["missing"]):
+        raise typer.Exit(1)
+
+
+def _summary(s: dict[str, int]) -> str:
+    return (
+        f"{s['met']} met, {s['partial']} partial, {s['missing']} missing, "
+        f"{s['not_applicable']} not applicable (of {s['total']})"
+    )
+
+
+def _render(d: dict[str, Any]) -> None:
+    print_table(
+        [
+            {
+                "control": c["id"],
+                "title": c["title"],
+                "status": STATUS_MARK[c["status"]],
+                "gaps": len(c["gaps"]) or "",
+            }
+            for c in d["controls"]
+        ],
+        ["control", "title", "status", "gaps"],
+        title=f"{d['standard']['title']}: {_summary(d['summary'])}",
+    )
+    console.print("The evidence and what to do about each gap: --out report.html (or .md, .json)")

@@ -1,0 +1,422 @@
+"""The compliance evidence report: facts from the store, judged control by control.
+
+:func:`gather_facts` reads the store once into a
+:class:`~aims.core.standards.facts.Facts` snapshot (models, versions, lineage,
+risk assessments, approvals, evaluations, stage history, monitor windows,
+incidents, audit chain, policy, access). :func:`assess` (pure, from
+:mod:`aims.core.standards.report`) runs each control's evidence rules over it,
+and :func:`compliance_report` does both. Statuses are strict: a control is
+*met* only where the store holds the evidence for every model in scope.
+
+Renderers (HTML, Markdown, JSON) are in :mod:`aims.services.evidence_render`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from aims.core.standards import Standard, get_standard
+from aims.core.standards.facts import (
+    SERVING_STAGES,
+    AccessFacts,
+    ApprovalFacts,
+    AuditFacts,
+    DatasetFacts,
+    EvaluationFacts,
+    EventRef,
+    Facts,
+    IncidentFacts,
+    ModelFacts,
+    MonitorFacts,
+    PolicyFacts,
+    ReportScope,
+    RiskFacts,
+    TransitionFacts,
+    VersionFacts,
+)
+from aims.core.standards.impact import impact_summary
+from aims.core.standards.report import ComplianceReport, ControlResult, assess
+from aims.errors import ConfigError, InvalidInput
+from aims.storage.schema import (
+    ApiKey,
+    Approval,
+    AuditEvent,
+    Evaluation,
+    Incident,
+    Model,
+    ModelVersion,
+    MonitorWindow,
+    RiskAssessment,
+    StageTransition,
+)
+from aims.workspace import Workspace
+
+GOVERNANCE_ACTIONS = (
+    "model.register",
+    "model.owners.set",
+    "risk.assess",
+    "model.approve",
+    "model.evaluate",
+    "model.promote",
+    "model.promote.override",
+    "model.promote.refused",
+    "model.rollback",
+    "incident.open",
+    "incident.ack",
+    "incident.resolve",
+)
+"""Audit actions the checks cite (the monitor's per-window events are left out: they are many)."""
+
+INCIDENT_LOOKBACK_DAYS = 365
+"""Resolved incidents older than this are left out; open ones are always in."""
+
+
+# -- facts -------------------------------------------------------------------------------------
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; aims writes UTC everywhere.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _opt_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _policy_facts(ws: Workspace) -> PolicyFacts:
+    from aims.services.governance import policy_of
+
+    try:
+        policy = policy_of(ws)
+    except ConfigError as exc:
+        return PolicyFacts(valid=False, error=exc.message)
+    return PolicyFacts(
+        valid=True,
+        default_tier=policy.default_tier,
+        tiers={t: rules.model_dump(mode="json") for t, rules in policy.tiers.items()},
+        monitoring=dict(policy.monitoring),
+    )
+
+
+def _audit_facts(ws: Workspace) -> AuditFacts:
+    from aims.services.audit import verify
+
+    report = verify(ws.db)
+    return AuditFacts(
+        ok=report.ok,
+        n_events=report.n_events,
+        head_seq=report.head_seq,
+        problem=report.problem.message if report.problem else None,
+        problem_seq=report.problem.seq if report.problem else None,
+    )
+
+
+def _access_facts(s: Session, ws: Workspace, now: dt.datetime) -> AccessFacts:
+    keys = s.scalars(select(ApiKey)).all()
+    active = [
+        k
+        for k in keys
+        if k.revoked_at is None and (k.expires_at is None or _utc(k.expires_at) > now)
+    ]
+    raw = ws.settings.raw.get("people") or {}
+    people: dict[str, tuple[str, ...]] = {}
+    if isinstance(raw, Mapping):
+        for who, roles in raw.items():
+            roles = [roles] if isinstance(roles, str) else roles
+            if isinstance(roles, list):
+                people[str(who)] = tuple(str(r) for r in roles)
+    return AccessFacts(
+        n_active_keys=len(active),
+        n_keys=len(keys),
+        roles=tuple(sorted({k.role for k in active})),
+        projects=tuple(sorted({k.project for k in active})),
+        people=people,
+    )
+
+
+def _events(s: Session, name: str) -> tuple[EventRef, ...]:
+    import json
+
+    rows = s.scalars(
+        select(AuditEvent)
+        .where(
+            or_(AuditEvent.subject == f"model:{name}", AuditEvent.subject.like(f"model:{name}@%")),
+            AuditEvent.action.in_(GOVERNANCE_ACTIONS),
+        )
+        .order_by(AuditEvent.seq)
+    ).all()
+    subject = f"model:{name}"
+    return tuple(
+        EventRef(e.seq, e.ts, e.actor, e.action, e.subject, json.loads(e.payload))
+        for e in rows
+        # LIKE treats '_' as a wildcard; keep only this model's own subjects.
+        if e.subject == subject or e.subject.startswith(subject + "@")
+    )
+
+
+def _evaluation(s: Session, version_id: int) -> EvaluationFacts | None:
+    row = s.scalar(
+        select(Evaluation)
+        .where(Evaluation.model_version_id == version_id)
+        .order_by(Evaluation.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return None
+    stored = row.result or {}
+    ev = stored.get("evaluation") or {}
+    parts = {
+        "metrics": bool(ev.get("metrics")),
+        "calibration": bool(ev.get("calibration")),
+        "slices": bool(ev.get("slices")),
+        "fairness": bool(ev.get("fairness")),
+        "robustness": bool(ev.get("robustness")),
+        "importance": bool((ev.get("importance") or {}).get("features")),
+        "champion": "champion" in stored,
+    }
+    return EvaluationFacts(
+        at=_utc(row.created_at),
+        created_by=row.created_by,
+        data=Path(str(stored.get("data") or row.data_source)).name,
+        n_rows=ev.get("n_rows"),
+        metrics=dict(ev.get("metrics") or {}),
+        parts=frozenset(k for k, ok in parts.items() if ok),
+    )
+
+
+def _monitor(s: Session, model_id: int, version: int) -> MonitorFacts:
+    where = (MonitorWindow.model_id == model_id, MonitorWindow.version == version)
+    n = s.scalar(select(func.count()).select_from(MonitorWindow).where(*where)) or 0
+    if not n:
+        return MonitorFacts()
+
+    def newest(*extra: Any) -> dt.datetime | None:
+        row = s.execute(
+            select(MonitorWindow.window_start, MonitorWindow.window_seconds)
+            .where(*where, *extra)
+            .order_by(MonitorWindow.window_start.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else _utc(row[0]) + dt.timedelta(seconds=row[1])
+
+    return MonitorFacts(n, newest(), newest(MonitorWindow.n_labelled > 0))
+
+
+def _version_facts(
+    s: Session, mv: ModelVersion, transitions: list[StageTransition], detailed: bool
+) -> VersionFacts:
+    from aims.services.governance import approvals_of
+
+    base = VersionFacts(
+        version=mv.version,
+        stage=mv.stage,
+        flavour=mv.flavour,
+        trusted=bool(mv.trusted),
+        artifact_sha256=mv.artifact_sha256,
+        git_commit=mv.git_commit,
+        has_input_contract=bool(mv.input_contract),
+        created_by=mv.created_by,
+        created_at=_utc(mv.created_at),
+        transitions=tuple(
+            TransitionFacts(t.from_stage, t.to_stage, t.actor, t.reason, _utc(t.at))
+            for t in transitions
+        ),
+    )
+    if not detailed:
+        return base
+    approvals: list[Approval] = approvals_of(s, mv.id)
+    return replace(
+        base,
+        datasets=tuple(
+            DatasetFacts(
+                ref=f"{d.dataset.name}@{d.version}",
+                content_hash=d.content_hash,
+                source=d.source,
+                row_count=d.row_count,
+                has_contract=bool(d.contract),
+                has_profile=d.profile is not None,
+                created_by=d.created_by,
+            )
+            for d in mv.inputs
+        ),
+        approvals=tuple(
+            ApprovalFacts(
+                a.actor, tuple(a.role.split(",")) if a.role else (), a.note, _utc(a.created_at)
+            )
+            for a in approvals
+        ),
+        evaluation=_evaluation(s, mv.id),
+        monitor=_monitor(s, mv.model_id, mv.version),
+    )
+
+
+def _model_facts(
+    s: Session, model: Model, policy: PolicyFacts, scope: ReportScope, now: dt.datetime
+) -> ModelFacts:
+    from aims.services.governance import latest_risk
+
+    events = _events(s, model.name)
+    risk_row: RiskAssessment | None = latest_risk(s, model.id)
+    risk = None
+    if risk_row is not None:
+        event = next(
+            (
+                e
+                for e in reversed(events)
+                if e.action == "risk.assess" and e.payload.get("version") == risk_row.version
+            ),
+            None,
+        )
+        risk = RiskFacts(
+            version=risk_row.version,
+            tier=risk_row.tier,
+            document=risk_row.document,
+            reviewer=risk_row.reviewer,
+            next_review=dt.date.fromisoformat(risk_row.next_review),
+            created_by=risk_row.created_by,
+            created_at=_utc(risk_row.created_at),
+            event=event,
+        )
+    ids = [v.id for v in model.versions]
+    by_version: dict[int, list[StageTransition]] = {i: [] for i in ids}
+    for t in s.scalars(
+        select(StageTransition)
+        .where(StageTransition.model_version_id.in_(ids))
+        .order_by(StageTransition.id)
+    ).all():
+        by_version[t.model_version_id].append(t)
+    serving = [v for v in model.versions if v.stage in SERVING_STAGES]
+    # Only the versions a report judges get the costly details (evaluation, monitor, lineage).
+    judged = {v.id for v in (serving or model.versions[-1:])}
+    versions = tuple(_version_facts(s, v, by_version[v.id], v.id in judged) for v in model.versions)
+    tier = risk.tier if risk is not None else policy.default_tier
+    rules = policy.tiers.get(tier, {}) if policy.valid else {}
+    governs_production = "production" in (rules.get("stages") or [])
+    incidents = s.scalars(
+        select(Incident)
+        .where(
+            Incident.model_id == model.id,
+            or_(
+                Incident.resolved_at.is_(None),
+                Incident.opened_at >= now - dt.timedelta(days=INCIDENT_LOOKBACK_DAYS),
+            ),
+        )
+        .order_by(Incident.id)
+    ).all()
+    return ModelFacts(
+        name=model.name,
+        project=model.project,
+        created_by=model.created_by,
+        owners={o.role: o.owner for o in model.owners},
+        versions=versions,
+        risk=risk,
+        tier=tier,
+        required_approvals=int((rules.get("approvals") or {}).get("count") or 0)
+        if governs_production
+        else 0,
+        incidents=tuple(
+            IncidentFacts(
+                id=i.id,
+                kind=i.kind,
+                severity=i.severity,
+                status=i.status,
+                owner=i.owner,
+                summary=i.summary,
+                opened_at=_utc(i.opened_at),
+                acked_at=_opt_utc(i.acked_at),
+                acked_by=i.acked_by,
+                resolved_at=_opt_utc(i.resolved_at),
+                resolution=i.resolution,
+            )
+            for i in incidents
+        ),
+        events=events,
+        in_scope=scope == "all" or bool(serving),
+    )
+
+
+def gather_facts(
+    ws: Workspace, *, scope: ReportScope = "deployed", now: dt.datetime | None = None
+) -> Facts:
+    """Read everything the evidence checks need from the store, once.
+
+    Parameters
+    ----------
+    ws
+        The open workspace.
+    scope
+        ``deployed``: judge models with a version in production or canary;
+        ``all``: judge every registered model (its serving versions, else its
+        newest version).
+    now
+        The moment the report describes (default: now, UTC); review dates and
+        monitoring recency are measured from it.
+    """
+    if scope not in ("deployed", "all"):
+        raise InvalidInput(f"scope must be 'deployed' or 'all', got {scope!r}")
+    now = _utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    policy = _policy_facts(ws)
+    audit = _audit_facts(ws)
+    with ws.db.session() as s:
+        models = tuple(
+            _model_facts(s, m, policy, scope, now)
+            for m in s.scalars(
+                select(Model)
+                .order_by(Model.name)
+                .options(
+                    selectinload(Model.owners),
+                    selectinload(Model.versions).selectinload(ModelVersion.inputs),
+                )
+            ).all()
+        )
+        access = _access_facts(s, ws, now)
+    return Facts(
+        now=now,
+        workspace=str(ws.root),
+        project=ws.settings.project,
+        scope=scope,
+        policy=policy,
+        audit=audit,
+        access=access,
+        models=models,
+    )
+
+
+def compliance_report(
+    ws: Workspace,
+    standard: Standard | str = "iso42001",
+    *,
+    scope: ReportScope = "deployed",
+    now: dt.datetime | None = None,
+) -> ComplianceReport:
+    """Gather the facts of ``ws`` and judge ``standard``'s controls against them.
+
+    Parameters
+    ----------
+    ws
+        The open workspace.
+    standard
+        ``iso42001``, ``nist-ai-rmf`` or ``eu-ai-act`` (or a catalogue).
+    scope, now
+        As for :func:`gather_facts`.
+    """
+    std = get_standard(standard) if isinstance(standard, str) else standard
+    return assess(std, gather_facts(ws, scope=scope, now=now))
+
+
+__all__ = [
+    "GOVERNANCE_ACTIONS",
+    "ComplianceReport",
+    "ControlResult",
+    "assess",
+    "compliance_report",
+    "gather_facts",
+    "impact_summary",
+]
