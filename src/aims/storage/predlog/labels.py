@@ -1,150 +1,244 @@
-"""Ground truth that arrives late, attached by prediction id or business key."""
+"""Ground truth that arrives late, attached by prediction id or business key.
+
+Labels are files of their own under ``_labels/model=<name>/``, never
+rewrites of the log: a label may come days after its prediction, and the log
+files stay immutable. Each label file holds::
+
+    prediction_id | key | label (text) | label_value (float) | labelled_at (UTC)
+
+with exactly one of ``prediction_id`` and ``key`` set. ``label`` is the text
+form used for predictions too (:func:`~aims.storage.predlog.schema.as_text`),
+so a class sent as ``1`` and labelled ``1.0`` compare equal; ``label_value``
+is the number, when the label is one (regression, 0/1 classes).
+
+When one id (or key) is labelled more than once, the latest ``labelled_at``
+wins; within one ingested batch, the last row wins. A label by key applies to
+every prediction carrying that key; a label by id beats one by key.
+"""
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, Literal
 
-import fsspec
 import polars as pl
 
 from aims.errors import InvalidInput
+from aims.storage.predlog.layout import Layout, part_name
 from aims.storage.predlog.reader import PredictionLogReader
+from aims.storage.predlog.schema import text_column, utc
+
+LABEL_SCHEMA: dict[str, pl.DataType] = {
+    "prediction_id": pl.String(),
+    "key": pl.String(),
+    "label": pl.String(),
+    "label_value": pl.Float64(),
+    "labelled_at": pl.Datetime("us", "UTC"),
+}
+LabelBy = Literal["prediction_id", "key"]
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class LabelIngest:
+    """What :meth:`LabelStore.ingest` did with a batch of labels."""
+
+    model: str
+    by: str
+    received: int
+    """Rows with both an id and a label."""
+    stored: int
+    matched: int
+    """Distinct ids (or keys) found in the log."""
+    unknown: int
+    """Distinct ids (or keys) not in the log (stored only with ``keep_unknown``)."""
+    duplicates: int
+    """Rows dropped because a later row of the same batch labels the same id."""
+    skipped: int
+    """Rows without an id or without a label."""
+    unknown_examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 class LabelStore:
-    """Label files under ``root/_labels/model=<name>/``; the latest label of an id wins."""
+    """Labels of the log under ``root``; joined with predictions by :meth:`scan_labelled`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from aims.storage.predlog import PredictionLogWriter
+    >>> root = tempfile.mkdtemp()
+    >>> with PredictionLogWriter(root) as writer:
+    ...     ids = writer.append("churn", 1, "production", [{"age": 41}, {"age": 35}], [1, 0])
+    >>> store = LabelStore(root)
+    >>> store.ingest("churn", pl.DataFrame({"prediction_id": [ids[0]], "label": [0]})).matched
+    1
+    >>> store.scan_labelled("churn").select("prediction", "label").collect().rows()
+    [('1', '0'), ('0', None)]
+    """
 
     def __init__(self, root: str) -> None:
-        self.root = str(root).rstrip("/")
-        self.fs, self._base = fsspec.core.url_to_fs(self.root)
         self.reader = PredictionLogReader(root)
-
-    def _folder(self, model: str) -> str:
-        return f"{self._base}/_labels/model={model}"
+        self.layout: Layout = self.reader.layout
+        self.root = self.layout.root
 
     def ingest(
         self,
         model: str,
-        frame: Any,
+        source: Any,
         *,
-        by: str = "prediction_id",
+        by: LabelBy = "prediction_id",
+        column: str | None = None,
         label: str = "label",
+        since: datetime | None = None,
+        keep_unknown: bool = False,
         now: datetime | None = None,
-    ) -> dict[str, Any]:
-        """Store labels from ``frame`` (columns ``by`` and ``label``); returns what matched.
+    ) -> LabelIngest:
+        """Store the labels in ``source`` for ``model``'s predictions.
 
-        Labels whose id (or key) is not in the log are not stored; they are
-        counted and shown in the result so the caller can fix them.
+        Parameters
+        ----------
+        model
+            The model whose predictions are labelled.
+        source
+            A file path (Parquet, CSV, ...) or a Polars, pandas or PyArrow table.
+        by
+            Attach by ``"prediction_id"`` or by the business ``"key"``.
+        column
+            The column of ``source`` holding the id or key (default: ``by``).
+        label
+            The column of ``source`` holding the ground truth.
+        since
+            Only look for the ids among predictions made since then (faster
+            on a long log); older ones count as unknown.
+        keep_unknown
+            Also store labels whose id is not (yet) in the log. By default
+            they are not stored, but counted and shown by example.
+        now
+            The ``labelled_at`` time (default: now).
         """
-        from aims.core.frames import to_polars
+        from aims.core.frames import read
 
         if by not in ("prediction_id", "key"):
             raise InvalidInput(f"labels attach by 'prediction_id' or 'key', not {by!r}")
-        frame = to_polars(frame)
-        for col in (by, label):
-            if col not in frame.columns:
-                raise InvalidInput(
-                    f"label data lacks column {col!r}; it needs {by!r} and {label!r} "
-                    f"(has {', '.join(frame.columns)})"
-                )
-        incoming = frame.select(
-            pl.col(by).cast(pl.String), pl.col(label).cast(pl.String).alias("label")
-        ).filter(pl.col(by).is_not_null() & pl.col("label").is_not_null())
-        if incoming.is_empty():
-            raise InvalidInput("no labels to ingest (every row lacks an id or a label)")
-        wanted = incoming.get_column(by).unique().implode()
-        log = self.reader.scan(model)
-        if by in log.collect_schema():
-            known = (
-                log.select(pl.col(by).cast(pl.String))
-                .filter(pl.col(by).is_in(wanted))
-                .unique()
-                .collect()
-                .get_column(by)
-                .implode()
+        column = column or by
+        frame = read(source)
+        missing = [c for c in (column, label) if c not in frame.columns]
+        if missing:
+            raise InvalidInput(
+                f"label data lacks column {', '.join(map(repr, missing))}; it needs the "
+                f"{'prediction id' if by == 'prediction_id' else 'business key'} column {column!r} "
+                f"and the label column {label!r} (it has {', '.join(frame.columns) or 'none'})"
             )
-        else:
-            known = pl.Series(by, [], pl.String).implode()
-        matched = incoming.filter(pl.col(by).is_in(known))
-        unknown = incoming.filter(~pl.col(by).is_in(known))
-        if matched.height:
-            stamp = now or datetime.now(UTC)
+        dtype = frame.schema[label]
+        numeric = (
+            pl.col(label).cast(pl.Float64, strict=False)
+            if dtype != pl.String
+            else (pl.col(label).str.strip_chars().cast(pl.Float64, strict=False))
+        )
+        rows = frame.select(
+            text_column(pl.col(column), frame.schema[column]).alias(by),
+            text_column(pl.col(label), dtype).alias("label"),
+            numeric.alias("label_value"),
+        )
+        complete = rows.filter(pl.col(by).is_not_null() & pl.col("label").is_not_null())
+        if complete.is_empty():
+            raise InvalidInput(
+                f"no labels to ingest: none of the {frame.height} rows has both {column!r} and {label!r}"
+            )
+        latest = complete.unique(by, keep="last", maintain_order=True)
+        known = self._known(model, by, latest.get_column(by), since)
+        is_known = pl.col(by).is_in(known.implode())
+        unknown = latest.filter(~is_known)
+        keep = latest if keep_unknown else latest.filter(is_known)
+        if keep.height:
             other = "key" if by == "prediction_id" else "prediction_id"
-            out = matched.with_columns(
+            stamp = utc(now) if now is not None else datetime.now(UTC)
+            out = keep.with_columns(
                 pl.lit(None, pl.String).alias(other),
-                pl.lit(stamp).dt.convert_time_zone("UTC").alias("labelled_at"),
-            ).select("prediction_id", "key", "label", "labelled_at")
-            folder = self._folder(model)
-            self.fs.makedirs(folder, exist_ok=True)
-            tmp = f"{folder}/.tmp-{uuid.uuid4().hex}.parquet"
-            with self.fs.open(tmp, "wb") as f:
-                out.write_parquet(f)
-            name = f"part-{stamp.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.parquet"
-            self.fs.mv(tmp, f"{folder}/{name}")
-        return {
-            "model": model,
-            "by": by,
-            "received": incoming.height,
-            "matched": matched.height,
-            "unknown": unknown.height,
-            "unknown_examples": unknown.get_column(by).head(5).to_list(),
-        }
+                pl.lit(stamp, pl.Datetime("us", "UTC")).alias("labelled_at"),
+            ).select(list(LABEL_SCHEMA))
+
+            def write(f: IO[bytes]) -> None:
+                out.write_parquet(f, compression="zstd")
+
+            self.layout.write_atomic(self.layout.labels_dir(model), write, part_name())
+        return LabelIngest(
+            model=model,
+            by=by,
+            received=complete.height,
+            stored=keep.height,
+            matched=latest.height - unknown.height,
+            unknown=unknown.height,
+            duplicates=complete.height - latest.height,
+            skipped=frame.height - complete.height,
+            unknown_examples=unknown.get_column(by).head(EXAMPLES).to_list(),
+        )
+
+    def _known(self, model: str, by: str, wanted: pl.Series, since: datetime | None) -> pl.Series:
+        """Which of ``wanted`` are in the log (one column scanned, streamed)."""
+        log = self.reader.scan(model, since=since)
+        return (
+            log.select(pl.col(by))
+            .filter(pl.col(by).is_in(wanted.implode()))
+            .unique()
+            .collect(engine="streaming")
+            .get_column(by)
+        )
 
     def scan(self, model: str) -> pl.LazyFrame:
-        """The latest label per prediction id and per key."""
-        folder = self._folder(model)
-        files = (
-            [
-                f
-                for f in self.fs.ls(folder, detail=False)
-                if f.rsplit("/", 1)[-1].startswith("part-")
-            ]
-            if self.fs.exists(folder)
-            else []
-        )
+        """Every stored label of ``model``, as written (use :meth:`latest` for one per id)."""
+        files = list(self.layout.data_files(self.layout.labels_dir(model)))
         if not files:
-            return pl.LazyFrame(
-                schema={
-                    "prediction_id": pl.String,
-                    "key": pl.String,
-                    "label": pl.String,
-                    "labelled_at": pl.Datetime("us", "UTC"),
-                }
-            )
-        return pl.concat(
-            [pl.scan_parquet(self.reader._url(f)) for f in files], how="diagonal_relaxed"
+            return pl.LazyFrame(schema=LABEL_SCHEMA)
+        return self.layout.scan(files).select(pl.col(c).cast(t) for c, t in LABEL_SCHEMA.items())
+
+    def latest(self, model: str, by: LabelBy) -> pl.LazyFrame:
+        """The latest label of each prediction id (or key): columns ``by``, label, value, time."""
+        return (
+            self.scan(model)
+            .filter(pl.col(by).is_not_null())
+            .group_by(by)
+            .agg(pl.col("label", "label_value", "labelled_at").sort_by("labelled_at").last())
         )
 
-    def scan_labelled(self, model: str, **filters: Any) -> pl.LazyFrame:
-        """The log joined with the latest label of each prediction (by id, else by key)."""
-        labels = self.scan(model).sort("labelled_at")
-        by_id = (
-            labels.filter(pl.col("prediction_id").is_not_null())
-            .unique("prediction_id", keep="last")
-            .select(
-                "prediction_id",
-                pl.col("label").alias("_label_id"),
-                pl.col("labelled_at").alias("_at_id"),
-            )
+    def scan_labelled(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        labelled_only: bool = False,
+    ) -> pl.LazyFrame:
+        """The log joined with the latest label of each prediction, lazily.
+
+        Adds ``label``, ``label_value`` and ``labelled_at`` (null while a
+        prediction has no label). A label by prediction id beats one by key.
+        """
+        log = self.reader.scan(model, version=version, role=role, since=since, until=until)
+        by_id = self.latest(model, "prediction_id").rename(
+            {"label": "_l_id", "label_value": "_v_id", "labelled_at": "_t_id"}
         )
-        by_key = (
-            labels.filter(pl.col("key").is_not_null())
-            .unique("key", keep="last")
-            .select(
-                "key", pl.col("label").alias("_label_key"), pl.col("labelled_at").alias("_at_key")
-            )
+        by_key = self.latest(model, "key").rename(
+            {"label": "_l_key", "label_value": "_v_key", "labelled_at": "_t_key"}
         )
-        log = self.reader.scan(model, **filters)
-        if "key" not in log.collect_schema():
-            log = log.with_columns(pl.lit(None, pl.String).alias("key"))
-        return (
-            log.join(by_id, on="prediction_id", how="left")
-            .join(by_key, on="key", how="left")
+        joined = (
+            log.join(by_id, on="prediction_id", how="left", maintain_order="left")
+            .join(by_key, on="key", how="left", maintain_order="left")
             .with_columns(
-                pl.coalesce("_label_id", "_label_key").alias("label"),
-                pl.coalesce("_at_id", "_at_key").alias("labelled_at"),
+                pl.when(pl.col("_l_id").is_not_null())
+                .then(pl.struct(label="_l_id", label_value="_v_id", labelled_at="_t_id"))
+                .otherwise(pl.struct(label="_l_key", label_value="_v_key", labelled_at="_t_key"))
+                .alias("_label")
             )
-            .drop("_label_id", "_label_key", "_at_id", "_at_key")
+            .drop("_l_id", "_v_id", "_t_id", "_l_key", "_v_key", "_t_key")
+            .unnest("_label")
         )
+        if labelled_only:
+            joined = joined.filter(pl.col("label").is_not_null())
+        return joined

@@ -1,45 +1,53 @@
-"""Reading the prediction log lazily, partition by partition."""
+"""Reading the prediction log lazily, partition by partition.
+
+Nothing here loads the whole log: :meth:`PredictionLogReader.scan` returns a
+lazy Polars frame over only the partitions that can hold matching rows (the
+model, version and hour come from folder names, so other partitions are never
+opened), and :meth:`PredictionLogReader.iter_batches` streams rows one Parquet
+row group at a time, so memory stays bounded by the batch size whatever the
+size of the log.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 
-import fsspec
 import polars as pl
 
-from aims.storage.predlog.schema import HOUR_FORMAT
+from aims.errors import InvalidInput
+from aims.storage.predlog.layout import Layout, Partition, conform, order_columns, union_schema
+from aims.storage.predlog.schema import FIXED_SCHEMA, check_role, utc
 
-
-@dataclass(frozen=True)
-class Partition:
-    """One (version, hour) partition of a model's log."""
-
-    version: int
-    hour: datetime
-    files: tuple[str, ...]
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+DEFAULT_BATCH_ROWS = 250_000
 
 
 class PredictionLogReader:
-    """Lazy access to the log under ``root`` (a folder or fsspec URL)."""
+    """Lazy access to the log under ``root`` (a folder or fsspec URL).
+
+    Files written at different times may have different columns (a feature
+    added later, an int column that became float); every read unifies them:
+    a missing column is null, a column takes the widest type it has anywhere.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from aims.storage.predlog import PredictionLogWriter
+    >>> root = tempfile.mkdtemp()
+    >>> with PredictionLogWriter(root) as writer:
+    ...     _ = writer.append("churn", 1, "production", [{"age": 41}, {"age": 35}], [1, 0])
+    >>> reader = PredictionLogReader(root)
+    >>> reader.count("churn"), reader.scan("churn").select("age").collect()["age"].to_list()
+    (2, [41, 35])
+    """
 
     def __init__(self, root: str) -> None:
-        self.root = str(root).rstrip("/")
-        self.fs, self._base = fsspec.core.url_to_fs(self.root)
+        self.layout = Layout(root)
+        self.root = self.layout.root
 
     def models(self) -> list[str]:
-        if not self.fs.exists(self._base):
-            return []
-        return sorted(
-            p.rsplit("model=", 1)[1]
-            for p in self.fs.ls(self._base, detail=False)
-            if p.rsplit("/", 1)[-1].startswith("model=")
-        )
+        """Names of the models that have a log."""
+        return self.layout.models()
 
     def partitions(
         self,
@@ -49,45 +57,27 @@ class PredictionLogReader:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Partition]:
-        """The partitions of ``model`` whose hour overlaps [since, until), oldest first."""
-        base = f"{self._base}/model={model}"
-        if not self.fs.exists(base):
-            return []
-        lo = _utc(since).replace(minute=0, second=0, microsecond=0) if since else None
-        out = []
-        for vdir in self.fs.ls(base, detail=False):
-            name = vdir.rsplit("/", 1)[-1]
-            if not name.startswith("version="):
-                continue
-            v = int(name.split("=", 1)[1])
-            if version is not None and v != version:
-                continue
-            for hdir in self.fs.ls(vdir, detail=False):
-                hname = hdir.rsplit("/", 1)[-1]
-                if not hname.startswith("hour="):
-                    continue
-                hour = datetime.strptime(hname.split("=", 1)[1], HOUR_FORMAT).replace(tzinfo=UTC)
-                if (lo and hour < lo) or (until and hour >= _utc(until)):
-                    continue
-                files = tuple(
-                    sorted(
-                        f
-                        for f in self.fs.ls(hdir, detail=False)
-                        if f.rsplit("/", 1)[-1].startswith("part-")
-                    )
-                )
-                if files:
-                    out.append(Partition(v, hour, files))
-        return sorted(out, key=lambda p: (p.hour, p.version))
+        """The (version, hour) partitions of ``model`` overlapping ``[since, until)``, oldest first."""
+        return self.layout.partitions(model, version=version, since=since, until=until)
 
-    def _url(self, path: str) -> str:
-        proto = self.fs.protocol[0] if isinstance(self.fs.protocol, tuple) else self.fs.protocol
-        return path if proto in ("file", "local") else f"{proto}://{path}"
+    def files(self, model: str, **filters: object) -> list[str]:
+        return [f for p in self.partitions(model, **filters) for f in p.files]  # type: ignore[arg-type]
 
-    def _scan_file(self, path: str, model: str, version: int) -> pl.LazyFrame:
-        return pl.scan_parquet(self._url(path)).with_columns(
-            pl.lit(model).alias("model"), pl.lit(version, dtype=pl.Int64).alias("version")
-        )
+    def schema(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pl.Schema:
+        """The unified columns of the matching rows, read from file footers only."""
+        return self._schema_of(self.files(model, version=version, since=since, until=until))
+
+    def _schema_of(self, files: Sequence[str]) -> pl.Schema:
+        schema = union_schema([pl.Schema(FIXED_SCHEMA), *(self.layout.schema(f) for f in files)])
+        full = pl.Schema(dict(schema) | {"model": pl.String(), "version": pl.Int64()})
+        return pl.Schema({c: full[c] for c in order_columns(full)})
 
     def scan(
         self,
@@ -98,31 +88,35 @@ class PredictionLogReader:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> pl.LazyFrame:
-        """The log of ``model`` as a lazy frame (nothing is read until collected).
+        """The log of ``model`` as a lazy frame; nothing is read until it is collected.
 
-        Files whose columns differ (a feature added later) are unified; missing
-        values are null.
+        Parameters
+        ----------
+        model
+            The model name.
+        version
+            Only this version.
+        role
+            Only ``production``, ``canary`` or ``shadow`` predictions.
+        since, until
+            Only predictions made in ``[since, until)`` (naive datetimes are UTC).
+
+        Columns: the fixed ones (``prediction_id`` ... ``key``), ``model``,
+        ``version``, then one column per input feature.
         """
-        parts = self.partitions(model, version=version, since=since, until=until)
-        frames = [self._scan_file(f, model, p.version) for p in parts for f in p.files]
-        if not frames:
-            return pl.LazyFrame(
-                schema={
-                    "prediction_id": pl.String,
-                    "ts": pl.Datetime("us", "UTC"),
-                    "role": pl.String,
-                    "model": pl.String,
-                    "version": pl.Int64,
-                }
-            )
-        lazy = pl.concat(frames, how="diagonal_relaxed")
         if role is not None:
-            lazy = lazy.filter(pl.col("role") == role)
-        if since is not None:
-            lazy = lazy.filter(pl.col("ts") >= _utc(since))
-        if until is not None:
-            lazy = lazy.filter(pl.col("ts") < _utc(until))
-        return lazy
+            check_role(role)
+        files = self.files(model, version=version, since=since, until=until)
+        schema = self._schema_of(files)
+        if not files:
+            return pl.LazyFrame(schema=schema)
+        lazy = self.layout.scan(files, model=model)
+        have = lazy.collect_schema()
+        lazy = lazy.select(
+            pl.col(c).cast(t) if c in have else pl.lit(None, t).alias(c) for c, t in schema.items()
+        )
+        predicate = _row_filter(role, since, until)
+        return lazy if predicate is None else lazy.filter(predicate)
 
     def iter_batches(
         self,
@@ -132,54 +126,78 @@ class PredictionLogReader:
         role: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        batch_rows: int = 250_000,
+        columns: Sequence[str] | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Iterator[pl.DataFrame]:
-        """The log in batches, one file at a time: memory stays bounded by the batch."""
-        from aims.core.frames import iter_batches
+        """The matching rows in frames of at most ``batch_rows`` rows, oldest partition first.
 
-        for part in self.partitions(model, version=version, since=since, until=until):
-            for path in part.files:
-                source = path if self.fs.protocol in ("file", ("file", "local")) else None
-                batches = (
-                    iter_batches(source, batch_rows)
-                    if source is not None
-                    else [pl.read_parquet(self._url(path))]
+        Every frame has the same columns and types (those of :meth:`schema`,
+        or ``columns`` in that order), so a consumer can merge statistics
+        batch by batch. Memory holds one Parquet row group plus one batch.
+        """
+        if batch_rows < 1:
+            raise InvalidInput(f"batch_rows is a positive number of rows, not {batch_rows}")
+        if role is not None:
+            check_role(role)
+        parts = self.partitions(model, version=version, since=since, until=until)
+        schema = self._schema_of([f for p in parts for f in p.files])
+        if columns is not None:
+            unknown = [c for c in columns if c not in schema]
+            if unknown:
+                raise InvalidInput(
+                    f"the log of {model!r} has no column {', '.join(map(repr, unknown))}; "
+                    f"it has {', '.join(schema)}"
                 )
-                for batch in batches:
+            schema = pl.Schema({c: schema[c] for c in columns})
+        # Filters need these columns even when the caller does not ask for them.
+        needed = set(schema) | {
+            c for c, v in (("role", role), ("ts", since or until)) if v is not None
+        }
+        predicate = _row_filter(role, since, until)
+        pending: list[pl.DataFrame] = []
+        held = 0
+        for part in parts:
+            for path in part.files:
+                for batch in self.layout.iter_file(path, batch_rows, sorted(needed)):
                     batch = batch.with_columns(
                         pl.lit(model).alias("model"),
-                        pl.lit(part.version, dtype=pl.Int64).alias("version"),
+                        pl.lit(part.version, pl.Int64).alias("version"),
                     )
-                    if role is not None:
-                        batch = batch.filter(pl.col("role") == role)
-                    if since is not None:
-                        batch = batch.filter(pl.col("ts") >= _utc(since))
-                    if until is not None:
-                        batch = batch.filter(pl.col("ts") < _utc(until))
-                    if batch.height:
-                        yield batch
+                    if predicate is not None:
+                        batch = batch.filter(predicate)
+                    if batch.height == 0:
+                        continue
+                    pending.append(conform(batch, schema))
+                    held += batch.height
+                    while held >= batch_rows:
+                        whole = pl.concat(pending)
+                        yield whole.slice(0, batch_rows)
+                        rest = whole.slice(batch_rows)
+                        pending, held = ([rest] if rest.height else []), rest.height
+        if held:
+            yield pl.concat(pending)
 
-    def count(self, model: str, **filters: object) -> int:
-        return int(self.scan(model, **filters).select(pl.len()).collect().item())  # type: ignore[arg-type]
+    def count(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Number of matching predictions (answered from Parquet metadata when unfiltered)."""
+        lazy = self.scan(model, version=version, role=role, since=since, until=until)
+        return int(lazy.select(pl.len()).collect().item())
 
-    def compact(self, model: str, version: int, hour: datetime) -> int:
-        """Merge a closed hour's part files into one (atomically); returns files merged.
 
-        Call for hours that no writer will add to any more (e.g. two hours old).
-        """
-        parts = self.partitions(model, version=version, since=hour, until=hour + timedelta(hours=1))
-        if not parts or len(parts[0].files) < 2:
-            return 0
-        files = parts[0].files
-        frame = pl.concat([pl.read_parquet(self._url(f)) for f in files], how="diagonal_relaxed")
-        folder = files[0].rsplit("/", 1)[0]
-        import uuid
-
-        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}.parquet"
-        with self.fs.open(tmp, "wb") as f:
-            frame.write_parquet(f, compression="zstd")
-        final = f"{folder}/part-00000000T000000000000-compact-{uuid.uuid4().hex[:8]}.parquet"
-        self.fs.mv(tmp, final)
-        for f in files:
-            self.fs.rm(f)
-        return len(files)
+def _row_filter(role: str | None, since: datetime | None, until: datetime | None) -> pl.Expr | None:
+    """The row condition, or None when every row matches (Polars then counts from metadata)."""
+    terms = []
+    if role is not None:
+        terms.append(pl.col("role") == role)
+    if since is not None:
+        terms.append(pl.col("ts") >= utc(since))
+    if until is not None:
+        terms.append(pl.col("ts") < utc(until))
+    return pl.all_horizontal(terms) if terms else None

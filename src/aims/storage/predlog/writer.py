@@ -1,43 +1,82 @@
-"""The background, batched writer of the prediction log."""
+"""The background, batched writer of the prediction log.
+
+The request path calls :meth:`PredictionLogWriter.append`, which only puts a
+reference to the request's predictions on an in-memory queue. A background
+thread wakes every flush window, takes the whole queue, builds one Polars
+frame per (model, version, hour) and writes it as one Parquet file, under a
+hidden name that is renamed when complete.
+
+Durability: a prediction appended at time *t* is on disk by *t* + the flush
+window + the time one flush takes, so killing the process loses at most that
+much acknowledged work; :meth:`~PredictionLogWriter.close` (also run at
+interpreter exit) loses nothing. The guarantee is against the process dying,
+not the machine: files are not fsynced, so a power cut can lose what the
+operating system had not written yet.
+"""
 
 from __future__ import annotations
 
 import atexit
+import logging
+import os
 import threading
 import time
 import uuid
 import weakref
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
-import fsspec
 import polars as pl
 
-from aims.storage.predlog.schema import feature_column, hour_of
+from aims.errors import ConfigError, InvalidInput, StoreUnavailable
+from aims.refs import check_name
+from aims.storage.predlog.batch import Inputs, QueuedRequest, build_frame
+from aims.storage.predlog.layout import Layout, describe, part_name
+from aims.storage.predlog.schema import (
+    apply_pii,
+    apply_pii_frame,
+    check_pii,
+    check_role,
+    hour_of,
+    utc,
+)
+
+log = logging.getLogger("aims.predlog")
 
 
-@dataclass
-class _Chunk:
-    model: str
-    version: int
-    role: str
-    ts: datetime
-    request_id: str
-    latency_ms: float
-    inputs: Sequence[Mapping[str, Any]]
-    predictions: Sequence[Any]
-    scores: Sequence[float | None] | None
-    proba: Sequence[Sequence[float]] | None
-    prediction_ids: list[str]
-    keys: Sequence[str | None] | None
+@dataclass(frozen=True)
+class WriterStats:
+    """Counters of a writer, for metrics and health checks."""
+
+    queued_rows: int
+    rows_written: int
+    files_written: int
+    flush_errors: int
+    rows_dropped: int
+    """Rows whose values could not be stored at all (logged as errors)."""
+    last_error: str | None
 
 
 def new_id() -> str:
-    """A prediction id: time-ordered hex (ms timestamp + random), 32 characters."""
-    return f"{int(time.time() * 1000):012x}{uuid.uuid4().hex[:20]}"
+    """A prediction id: 32 hex digits, a millisecond timestamp then 80 random bits.
+
+    Ids sort by creation time (to the millisecond), like a ULID.
+
+    Examples
+    --------
+    >>> a = new_id(); len(a), a < new_id() or a[:12] == new_id()[:12]
+    (32, True)
+    """
+    return new_ids(1)[0]
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` ids as :func:`new_id` makes them, with one call to the random source."""
+    prefix = f"{time.time_ns() // 1_000_000:012x}"
+    noise = os.urandom(10 * n).hex()
+    return [prefix + noise[20 * i : 20 * i + 20] for i in range(n)]
 
 
 class PredictionLogWriter:
@@ -48,56 +87,164 @@ class PredictionLogWriter:
     root
         Folder or fsspec URL of the log.
     flush_interval
-        Seconds between flushes: at most this much acknowledged work is lost if
-        the process is killed (a clean :meth:`close` loses nothing).
-    max_buffer_rows
-        A flush starts early when this many rows are waiting.
+        Seconds between flushes: at most this much acknowledged work (plus the
+        time one flush takes) is lost if the process is killed.
+    max_batch_rows
+        A flush starts early when this many rows are queued.
+    max_queue_rows
+        When this many rows are waiting (the log cannot be written, or cannot
+        keep up), :meth:`append` raises :class:`~aims.errors.StoreUnavailable`
+        instead of growing without bound: the caller fails the request rather
+        than acknowledge a prediction that will not be logged.
+    pii
+        Model name -> {column: ``"hash"`` or ``"drop"``}: personal-data inputs
+        are hashed or dropped inside :meth:`append`, before anything is queued.
+    salt
+        Workspace secret the hashes are keyed with (required for ``"hash"``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with PredictionLogWriter(tempfile.mkdtemp()) as writer:
+    ...     ids = writer.append("churn", 1, "production", [{"age": 41}], [1], scores=[0.83])
+    >>> len(ids)
+    1
     """
 
-    def __init__(self, root: str, *, flush_interval: float = 1.0, max_buffer_rows: int = 50_000):
-        self.root = str(root).rstrip("/")
-        self.fs, self._base = fsspec.core.url_to_fs(self.root)
-        self.flush_interval = flush_interval
-        self.max_buffer_rows = max_buffer_rows
-        self._buffer: list[_Chunk] = []
-        self._rows = 0
-        self._lock = threading.Lock()
-        self._io_lock = threading.Lock()
+    def __init__(
+        self,
+        root: str,
+        *,
+        flush_interval: float = 1.0,
+        max_batch_rows: int = 50_000,
+        max_queue_rows: int = 2_000_000,
+        pii: Mapping[str, Mapping[str, str]] | None = None,
+        salt: str | bytes | None = None,
+    ) -> None:
+        if not flush_interval > 0:
+            raise ConfigError(
+                f"flush_interval is a positive number of seconds, not {flush_interval!r}"
+            )
+        if max_batch_rows < 1 or max_queue_rows < max_batch_rows:
+            raise ConfigError(
+                f"need 1 <= max_batch_rows <= max_queue_rows, got {max_batch_rows} and {max_queue_rows}"
+            )
+        self.layout = Layout(root)
+        self.root = self.layout.root
+        self.flush_interval = float(flush_interval)
+        self.max_batch_rows = max_batch_rows
+        self.max_queue_rows = max_queue_rows
+        self._salt = salt
+        self._pii: dict[str, dict[str, str]] = {}
+        for model, columns in (pii or {}).items():
+            self.set_pii(model, columns)
+        self._known_models: set[str] = set()
+        self._rows_written = 0
+        self._files_written = 0
+        self._errors = 0
+        self._dropped = 0
+        self._last_error: str | None = None
+        self._closed = False
+        self._start()
+        _LIVE.add(self)
+
+    def _start(self) -> None:
+        self._buffer: list[QueuedRequest] = []
+        self._queued = 0
+        self._lock = threading.Lock()  # guards the queue: held for O(1) only
+        self._io_lock = threading.Lock()  # one flush at a time, so flush() waits for a running one
         self._wake = threading.Event()
-        self._stopped = False
-        self.rows_written = 0
-        self.files_written = 0
-        self.errors = 0
-        self._thread = threading.Thread(target=self._loop, name="aims-predlog", daemon=True)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="aims-predlog-writer", daemon=True)
         self._thread.start()
-        ref = weakref.ref(self)
-        atexit.register(lambda: (w := ref()) is not None and w.close())
+
+    def set_pii(self, model: str, columns: Mapping[str, str]) -> None:
+        """Set the personal-data handling of ``model``'s inputs (replaces the previous one)."""
+        actions = check_pii(columns)
+        if "hash" in actions.values() and not self._salt:
+            raise ConfigError(
+                f"model {model!r} hashes personal data ({', '.join(sorted(actions))}) but the "
+                "prediction log writer has no salt; pass the workspace salt"
+            )
+        self._pii[model] = dict(actions)
+
+    # -- request path ----------------------------------------------------------
 
     def append(
         self,
         model: str,
         version: int,
         role: str,
-        inputs: Sequence[Mapping[str, Any]],
+        inputs: Inputs,
         predictions: Sequence[Any],
         *,
-        scores: Sequence[float | None] | None = None,
-        proba: Sequence[Sequence[float]] | None = None,
-        prediction_ids: list[str] | None = None,
+        scores: Sequence[Any] | None = None,
+        proba: Sequence[Sequence[float] | None] | None = None,
+        prediction_ids: Sequence[str] | None = None,
         request_id: str | None = None,
         latency_ms: float = 0.0,
-        keys: Sequence[str | None] | None = None,
+        keys: Sequence[Any] | None = None,
         ts: datetime | None = None,
     ) -> list[str]:
-        """Queue one request's predictions; returns their prediction ids. Never touches disk."""
-        if self._stopped:
-            raise RuntimeError("the prediction log writer is closed")
-        ids = prediction_ids or [new_id() for _ in predictions]
-        chunk = _Chunk(
+        """Queue one request's predictions and return their prediction ids.
+
+        Never touches disk: the cost is checking lengths, making the ids and
+        (when the model has personal-data columns) hashing or dropping them.
+        The writer keeps references to ``inputs`` and the other sequences, so
+        do not change them afterwards.
+
+        Parameters
+        ----------
+        model, version, role
+            Which model answered, and as ``production``, ``canary`` or ``shadow``.
+        inputs
+            One mapping per prediction (or a Polars frame, one row each), as
+            checked against the input contract.
+        predictions
+            The predicted class or value per row (stored as text, see
+            :func:`~aims.storage.predlog.schema.as_text`).
+        scores
+            Positive-class probability, top probability or regression value per row.
+        proba
+            Class probabilities per row, in the order of the model's classes.
+        prediction_ids
+            Ids to use (default: new time-ordered ids).
+        request_id, latency_ms, ts
+            The request's id, model latency and time (default: now, UTC).
+        keys
+            The business key of each row, when the contract names one.
+        """
+        n = len(predictions)
+        if len(inputs) != n:
+            raise InvalidInput(f"{len(inputs)} input rows but {n} predictions; they must match")
+        for name, seq in (
+            ("scores", scores),
+            ("proba", proba),
+            ("prediction_ids", prediction_ids),
+            ("keys", keys),
+        ):
+            if seq is not None and len(seq) != n:
+                raise InvalidInput(f"{len(seq)} {name} for {n} predictions; they must match")
+        if model not in self._known_models:
+            check_name(model, "model name")
+            self._known_models.add(model)
+        check_role(role)
+        if n == 0:
+            return []
+        pii = self._pii.get(model)
+        if pii:
+            inputs = (
+                apply_pii_frame(inputs, pii, self._salt or "")
+                if isinstance(inputs, pl.DataFrame)
+                else apply_pii(inputs, pii, self._salt or "")
+            )
+        # A tuple: the caller gets its own list back and may change it freely.
+        ids = tuple(prediction_ids) if prediction_ids is not None else tuple(new_ids(n))
+        chunk = QueuedRequest(
             model,
             int(version),
             role,
-            ts or datetime.now(UTC),
+            utc(ts) if ts is not None else datetime.now(UTC),
             request_id or uuid.uuid4().hex,
             float(latency_ms),
             inputs,
@@ -108,59 +255,142 @@ class PredictionLogWriter:
             keys,
         )
         with self._lock:
+            # Checked under the lock: close() sets the flag under it too, so a
+            # row is either refused or in the queue its final flush writes.
+            if self._closed:
+                raise RuntimeError("the prediction log writer is closed; create a new one")
+            if self._queued + n > self.max_queue_rows:
+                raise StoreUnavailable(
+                    f"prediction log queue is full ({self._queued} rows waiting) because "
+                    f"{self.root!r} cannot be written ({self._last_error or 'too slow'}); "
+                    "fix the log storage, predictions resume being logged once it drains"
+                )
             self._buffer.append(chunk)
-            self._rows += len(ids)
-            full = self._rows >= self.max_buffer_rows
-        if full:
+            self._queued += n
+            early = self._queued >= self.max_batch_rows
+        if early:
             self._wake.set()
-        return ids
+        return list(ids)
 
-    def _loop(self) -> None:
-        while not self._stopped:
-            self._wake.wait(self.flush_interval)
+    # -- background ------------------------------------------------------------
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.flush_interval
+        while not self._stopping:
+            self._wake.wait(max(0.0, deadline - time.monotonic()))
             self._wake.clear()
+            if self._stopping:
+                break
+            # The next deadline counts from the start of this flush, so a row
+            # waits at most one window plus one flush's duration.
+            deadline = time.monotonic() + self.flush_interval
             try:
                 self.flush()
-            except Exception:  # a bad batch must not stop logging; it is counted
-                self.errors += 1
+            except Exception:  # recorded in stats; the rows stay queued
+                continue
 
     def flush(self) -> int:
-        """Write everything queued so far; returns the number of rows written."""
-        with self._lock:
-            chunks, self._buffer, self._rows = self._buffer, [], 0
-        if not chunks:
-            return 0
-        groups: dict[tuple[str, int, str], list[_Chunk]] = defaultdict(list)
-        for c in chunks:
-            groups[(c.model, c.version, hour_of(c.ts))].append(c)
-        written = 0
+        """Write everything queued so far, synchronously; returns the rows written.
+
+        Raises :class:`~aims.errors.StoreUnavailable` if a file cannot be
+        written; the rows that were not written stay queued for the next flush.
+        """
         with self._io_lock:
-            for (model, version, hour), part in groups.items():
-                frame = _frame(part)
-                self._write(model, version, hour, frame)
+            with self._lock:
+                chunks, self._buffer, self._queued = self._buffer, [], 0
+            if not chunks:
+                return 0
+            groups: dict[tuple[str, int, str], list[QueuedRequest]] = {}
+            for c in chunks:
+                groups.setdefault((c.model, c.version, hour_of(c.ts)), []).append(c)
+            written = 0
+            pending = list(groups.items())
+            while pending:
+                (model, version, hour), part = pending.pop(0)
+                try:
+                    frame = build_frame(part)
+                except Exception:
+                    part = self._salvage(model, part)
+                    if not part:
+                        continue
+                    frame = build_frame(part)
+                try:
+                    self._write(model, version, hour, frame)
+                except Exception as exc:
+                    self._requeue(part + [c for _, cs in pending for c in cs])
+                    self._errors += 1
+                    self._last_error = describe(exc)
+                    log.warning(
+                        "prediction log: flush to %s failed: %s", self.root, self._last_error
+                    )
+                    raise StoreUnavailable(
+                        f"prediction log {self.root!r} cannot be written ({self._last_error}); "
+                        "the predictions stay queued and are retried at the next flush"
+                    ) from exc
                 written += frame.height
-        self.rows_written += written
-        return written
+            self._rows_written += written
+            return written
+
+    def _salvage(self, model: str, part: list[QueuedRequest]) -> list[QueuedRequest]:
+        """The requests of ``part`` that convert; the others are dropped and reported.
+
+        They are not retried: the same values would fail again and block the queue.
+        """
+        good: list[QueuedRequest] = []
+        for c in part:
+            try:
+                build_frame([c])
+            except Exception as exc:
+                self._dropped += len(c.prediction_ids)
+                self._errors += 1
+                self._last_error = describe(exc)
+                log.error(
+                    "prediction log: request %s to %s could not be stored: %s",
+                    c.request_id,
+                    model,
+                    self._last_error,
+                )
+            else:
+                good.append(c)
+        return good
+
+    def _requeue(self, chunks: list[QueuedRequest]) -> None:
+        with self._lock:
+            self._buffer[:0] = chunks
+            self._queued += sum(len(c.prediction_ids) for c in chunks)
 
     def _write(self, model: str, version: int, hour: str, frame: pl.DataFrame) -> None:
-        folder = f"{self._base}/model={model}/version={version}/hour={hour}"
-        self.fs.makedirs(folder, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        final = f"{folder}/part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}.parquet"
-        # Written under a hidden name and renamed, so readers never see half a file.
-        with self.fs.open(tmp, "wb") as f:
+        def write(f: IO[bytes]) -> None:
             frame.write_parquet(f, compression="zstd", statistics=True)
-        self.fs.mv(tmp, final)
-        self.files_written += 1
+
+        self.layout.write_atomic(
+            self.layout.partition_dir(model, version, hour), write, part_name()
+        )
+        self._files_written += 1
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @property
+    def stats(self) -> WriterStats:
+        return WriterStats(
+            self._queued,
+            self._rows_written,
+            self._files_written,
+            self._errors,
+            self._dropped,
+            self._last_error,
+        )
 
     def close(self) -> None:
-        """Flush everything and stop the background thread (idempotent)."""
-        if self._stopped:
-            return
-        self._stopped = True
+        """Write everything queued and stop the background thread (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stopping = True
         self._wake.set()
-        self._thread.join(timeout=30)
+        self._thread.join()
+        _LIVE.discard(self)
         self.flush()
 
     def __enter__(self) -> PredictionLogWriter:
@@ -169,49 +399,28 @@ class PredictionLogWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _after_fork(self) -> None:
+        # The child gets the parent's queue but not its thread; the parent
+        # writes those rows, so the child starts empty with a thread of its own.
+        if not self._closed:
+            self._start()
 
-def _frame(chunks: list[_Chunk]) -> pl.DataFrame:
-    cols: dict[str, list[Any]] = defaultdict(list)
-    features: list[str] = []
-    seen: set[str] = set()
-    for c in chunks:
-        for row in c.inputs:
-            for name in row:
-                if name not in seen:
-                    seen.add(name)
-                    features.append(name)
-    n_total = 0
-    for c in chunks:
-        n = len(c.prediction_ids)
-        cols["prediction_id"].extend(c.prediction_ids)
-        cols["request_id"].extend([c.request_id] * n)
-        cols["role"].extend([c.role] * n)
-        cols["ts"].extend([c.ts] * n)
-        cols["latency_ms"].extend([c.latency_ms] * n)
-        cols["prediction"].extend(None if p is None else str(p) for p in c.predictions)
-        cols["score"].extend(c.scores if c.scores is not None else [None] * n)
-        cols["proba"].extend(
-            [list(map(float, p)) for p in c.proba] if c.proba is not None else [None] * n
-        )
-        cols["key"].extend(c.keys if c.keys is not None else [None] * n)
-        for name in features:
-            cols[feature_column(name)].extend(row.get(name) for row in c.inputs)
-        n_total += n
-    schema = {
-        "prediction_id": pl.String,
-        "request_id": pl.String,
-        "role": pl.String,
-        "ts": pl.Datetime("us", "UTC"),
-        "latency_ms": pl.Float64,
-        "prediction": pl.String,
-        "score": pl.Float64,
-        "proba": pl.List(pl.Float64),
-        "key": pl.String,
-    }
-    fixed = pl.DataFrame({k: cols[k] for k in schema}, schema=schema)
-    feats = (
-        pl.DataFrame({feature_column(f): cols[feature_column(f)] for f in features}, strict=False)
-        if features
-        else pl.DataFrame()
-    )
-    return pl.concat([fixed, feats], how="horizontal") if features else fixed
+
+_LIVE: weakref.WeakSet[PredictionLogWriter] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for writer in list(_LIVE):
+        try:
+            writer.close()
+        except Exception as exc:  # at exit there is no caller left to raise to
+            log.error("prediction log: final flush to %s failed: %s", writer.root, describe(exc))
+
+
+def _reset_after_fork() -> None:
+    for writer in list(_LIVE):
+        writer._after_fork()
+
+
+atexit.register(_close_all)
+os.register_at_fork(after_in_child=_reset_after_fork)
