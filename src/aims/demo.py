@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from aims import demo_data
+from aims.demo_traffic import GRACE_SECONDS, WINDOW_SECONDS
 
 SCIENTIST = "ana@example.org"
 ENGINEER = "raj@example.org"
@@ -36,6 +37,25 @@ def _configure(root: Path) -> None:
     for gate in data["policy"]["tiers"]["high"]["gates"]:
         if gate["metric"].startswith("fairness."):
             gate["required"] = False
+        if gate["metric"] == "accuracy" and "no_worse_than_production" in gate:
+            gate["no_worse_than_production"] = 0.005  # a retrain may trade half a point
+    # Short windows so a month of 2013 traffic passes in one window of real time.
+    data["monitor"] = {
+        "window": f"{WINDOW_SECONDS}s",
+        "grace": f"{GRACE_SECONDS}s",
+        "lookback": "1d",
+    }
+    data["policy"]["monitoring"] = {
+        "triggers": [
+            {
+                "name": "seasonal_drift",
+                "when": "psi > 0.04 on >= 1 features for 2 consecutive windows",
+                "severity": "high",
+                "actions": ["retrain"],
+            }
+        ],
+        "retrain": {"entry_point": "aims.demo_traffic:retrain"},
+    }
     config.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
@@ -92,7 +112,9 @@ def acting_as(actor: str) -> Iterator[None]:
             os.environ["AIMS_USER"] = old
 
 
-def run(folder: Path | None = None, console: Console | None = None) -> dict:
+def run(
+    folder: Path | None = None, console: Console | None = None, keep_serving: bool = False
+) -> dict:
     """Run the demo in ``folder`` (a new temporary folder by default); return a summary."""
     from skops.io import dump
 
@@ -235,15 +257,26 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
     card_files = write_card(ws, "flight-delay@1", root / "reports" / "flight-delay-v1.md")
     step(f"model card written to {card_files[0]}")
 
+    production = _production_phase(ws, root, data, step, out)
+
     loaded = registry.load_version(ws, registry.show_version(ws, "flight-delay@production"))
     sample = demo_data.months(data, 5, 5).head(5)
     preds = loaded.predict(sample.select(demo_data.FEATURES))
     step(
-        f"loaded the production model (sha256 verified) and predicted 5 May flights: {list(preds)}"
+        f"loaded the production model (sha256 verified) and predicted 5 May flights: {[int(p) for p in preds]}"
     )
 
     report = audit.verify(ws.db)
     step(f"audit chain verified: {report.n_events} events, intact={report.ok}")
+    server = production.pop("server")
+    if keep_serving:
+        out.print(f"[bold]dashboard:[/bold] {production['dashboard']} (Ctrl-C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    server.stop()
     ws.close()
     elapsed = time.perf_counter() - started
     out.rule(f"done in {elapsed:.1f} s")
@@ -251,6 +284,182 @@ def run(folder: Path | None = None, console: Console | None = None) -> dict:
         "workspace": str(root),
         "steps": steps,
         "audit_ok": report.ok,
+        "windows": production["windows"],
+        "dashboard": production["dashboard"],
+        "compliance_report": production["report"],
+        "keys": production["keys"],
         "audit_events": report.n_events,
         "seconds": round(elapsed, 2),
     }
+
+
+def _production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type: ignore[no-untyped-def]
+    """Serve v1, replay March to September as traffic, monitor window by window, act."""
+    import httpx
+    from rich.table import Table
+
+    from aims import demo_traffic as traffic
+    from aims.services import governance, keys, lifecycle
+    from aims.services.evidence import compliance_report
+    from aims.services.evidence_render import write_report
+    from aims.services.monitor import run_once
+
+    _, predictor_key = keys.create_key(
+        ws, project="default", role="predictor", actor=ENGINEER, name="demo traffic"
+    )
+    _, viewer_key = keys.create_key(
+        ws, project="default", role="viewer", actor=ENGINEER, name="dashboard viewer"
+    )
+    _, approver_key = keys.create_key(
+        ws, project="default", role="approver", actor=ENGINEER, name="dashboard approver"
+    )
+    server = traffic.start_server(ws)
+    step(f"serving at {server.url} (API keys created for traffic, a viewer and an approver)")
+    client = httpx.Client(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {traffic.token(server.url, predictor_key)}"},
+        timeout=30,
+    )
+    table = Table(
+        title=f"production traffic, one {traffic.WINDOW_SECONDS} s window per month of 2013"
+    )
+    for col in ("month", "rows", "version", "max PSI", "drifted", "accuracy", "events"):
+        table.add_column(col)
+    windows: list[dict] = []
+    challenger = None
+    months = list(range(3, 10))
+    first = traffic.next_window_start()
+    sent_windows: list = []
+
+    def report(prev, summary) -> None:  # type: ignore[no-untyped-def]
+        nonlocal challenger
+        events = [f"incident #{i} opened" for i in summary.incidents_opened]
+        for action in summary.actions:
+            new = action.get("new_version")
+            if action.get("type") == "retrain" and new and challenger is None:
+                challenger = new["version"] if isinstance(new, dict) else new
+                events.append(f"retrained → v{challenger}")
+        row = traffic.window_row(ws, prev.start) or {}
+        results = row.get("results") or {}
+        values = results.get("values") or {}
+        acc = ((results.get("performance") or {}).get("values") or {}).get("accuracy")
+        windows.append(
+            {
+                "month": prev.month,
+                "rows": prev.rows,
+                "version": row.get("version"),
+                "max_psi": values.get("max_psi"),
+                "n_drifted": values.get("n_drifted"),
+                "accuracy": acc,
+                "events": events,
+            }
+        )
+        retrained = challenger is not None and any(e.startswith("retrained") for e in events)
+        if retrained and _shadow_challenger(ws, challenger, summary, step):
+            events.append(f"v{challenger} in shadow")
+        table.add_row(
+            f"2013-{prev.month:02d}",
+            str(prev.rows),
+            f"v{row.get('version')}" if row else "-",
+            f"{values['max_psi']:.3f}" if values.get("max_psi") is not None else "-",
+            f"{int(values.get('n_drifted') or 0)}",
+            f"{acc:.3f}" if acc is not None else "-",
+            "; ".join(events),
+        )
+
+    # Windows are back to back: month k is sent in window k while the monitor
+    # closes window k-1, whose labels have just arrived (a window late).
+    for k, month in enumerate(months):
+        sent_windows.append(
+            traffic.send_month(
+                client, data, month, seed=month, start=first + k * traffic.WINDOW_SECONDS
+            )
+        )
+        if k >= 1:
+            traffic.send_labels(client, sent_windows[k - 1])
+            traffic.sleep_until(first + k * traffic.WINDOW_SECONDS + traffic.GRACE_SECONDS + 0.2)
+            report(sent_windows[k - 1], run_once(ws))
+    last = sent_windows[-1]
+    traffic.sleep_until(last.start + traffic.WINDOW_SECONDS + traffic.GRACE_SECONDS + 0.2)
+    traffic.send_labels(client, last)
+    report(last, run_once(ws))
+    out.print(table)
+
+    if challenger is not None:
+        september = root / "data" / "flights_sep.parquet"
+        demo_data.months(data, 9, 9).write_parquet(september)
+        with acting_as(SCIENTIST):
+            ev = governance.evaluate(
+                ws, f"flight-delay@{challenger}", september, actor=SCIENTIST, label=demo_data.LABEL
+            )
+        acc_new = ev["evaluation"]["metrics"]["accuracy"]
+        acc_old = ev["champion"]["evaluation"]["metrics"]["accuracy"]
+        step(
+            f"evaluated v{challenger} on September beside production: accuracy {acc_new:.3f} vs {acc_old:.3f}"
+        )
+        with acting_as(ENGINEER):
+            try:
+                lifecycle.promote(
+                    ws,
+                    f"flight-delay@{challenger}",
+                    "production",
+                    actor=ENGINEER,
+                    reason="retrained after the seasonal-drift incident",
+                )
+                step(f"promoted the retrained v{challenger} to production through the gates")
+            except Exception as exc:  # a refusal is a result the demo reports
+                step(f"v{challenger} not promoted: {str(exc).splitlines()[0]}")
+    client.close()
+    report_path = root / "reports" / "compliance.html"
+    write_report(compliance_report(ws, "iso42001"), report_path)
+    step(f"evidence report (ISO/IEC 42001 Annex A) written to {report_path}")
+    dashboard = f"{server.url}/ui/"
+    step(
+        f"dashboard: {dashboard} — log in with the approver key {approver_key} "
+        f"or the viewer key {viewer_key}"
+    )
+    return {
+        "windows": windows,
+        "dashboard": dashboard,
+        "report": str(report_path),
+        "server": server,
+        "keys": {"approver": approver_key, "viewer": viewer_key},
+    }
+
+
+def _shadow_challenger(ws, version: int, summary, step) -> bool:  # type: ignore[no-untyped-def]
+    """Evaluate the retrained version on its incident's data, approve it, and shadow it."""
+    from aims.services import governance, lifecycle
+
+    data_path = next(
+        (
+            (a.get("result") or {}).get("data") or a.get("data")
+            for a in summary.actions
+            if a.get("type") == "retrain"
+        ),
+        None,
+    )
+    if data_path is None:
+        return False
+    import polars as pl
+
+    from aims.demo_traffic import labelled_inputs
+
+    eval_path = Path(data_path).with_name("labelled.parquet")
+    labelled_inputs(pl.read_parquet(data_path)).write_parquet(eval_path)
+    ref = f"flight-delay@{version}"
+    with acting_as(SCIENTIST):
+        governance.evaluate(ws, ref, eval_path, actor=SCIENTIST, label=demo_data.LABEL)
+    for approver in (APPROVER, RISK_OFFICER):
+        with acting_as(approver):
+            governance.approve(ws, ref, actor=approver, note="retrained on the drifted months")
+    try:
+        with acting_as(ENGINEER):
+            lifecycle.promote(
+                ws, ref, "shadow", actor=ENGINEER, reason="shadow the retrained model"
+            )
+    except Exception as exc:
+        step(f"{ref} not shadowed: {str(exc).splitlines()[0]}")
+        return False
+    step(f"{ref} evaluated on the incident's labelled traffic, approved, and put in shadow")
+    return True

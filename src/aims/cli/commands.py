@@ -7,7 +7,20 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command group and command to ``app``; order is ``aims --help`` order."""
-    from aims.cli import audit, contract, demo, drift, governance, lifecycle, registry, report
+    from aims.cli import (
+        audit,
+        contract,
+        demo,
+        drift,
+        governance,
+        keys,
+        lifecycle,
+        monitor,
+        predlog,
+        registry,
+        report,
+        serve,
+    )
 
     app.command("init")(registry.init)
     app.add_typer(registry.dataset_app, name="dataset")
@@ -21,6 +34,12 @@ def register(app: typer.Typer) -> None:
     app.command("promote")(lifecycle.promote)
     app.command("rollback")(lifecycle.rollback)
     app.command("history")(lifecycle.history)
+    app.command("serve")(serve.serve)
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(predlog.log_app, name="log")
+    app.add_typer(predlog.labels_app, name="labels")
+    app.add_typer(monitor.monitor_app, name="monitor")
+    app.add_typer(monitor.incidents_app, name="incidents")
     app.add_typer(audit.app, name="audit")
     app.add_typer(report.report_app, name="report")
     app.command("drift")(drift.drift)

@@ -13,6 +13,9 @@ def demo(
     folder: Path | None = typer.Option(
         None, "--dir", help="Workspace folder for the demo (default: a new temporary folder)."
     ),
+    keep_serving: bool = typer.Option(
+        False, "--keep-serving", help="Keep the server and dashboard up after the demo (Ctrl-C stops)."
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Run the end-to-end demo on real flight data in a fresh workspace."""
@@ -21,6 +24,6 @@ def demo(
     from aims.demo import run
 
     console = Console(stderr=True) if fmt is Format.json else None
-    summary = run(folder, console)
+    summary = run(folder, console, keep_serving=keep_serving)
     if fmt is Format.json:
         print_json(summary)

@@ -48,8 +48,9 @@ def latest_windows(s: Any, model_id: int) -> list[MonitorWindow]:
 
 
 def window_drifted(results: dict[str, Any]) -> bool:
-    drift = results.get("drift") or {}
-    return bool(drift.get("dataset_drift") or results.get("alerts"))
+    """Whether a window's results show drift or fired a trigger."""
+    features = results.get("features") or {}
+    return bool(results.get("fired")) or any(f.get("drifted") for f in features.values())
 
 
 def health(open_incidents: list[Incident], overdue: bool, windows: list[MonitorWindow]) -> str:
@@ -158,24 +159,25 @@ def monitoring(
         if prod is not None and prod.inputs:
             ref_profile = prod.inputs[0].profile
     times = [int(w.window_start.replace(tzinfo=dt.UTC).timestamp()) for w in windows]
+    # Drift score = the default test's statistic over its threshold (>= 1 drifted).
     features: dict[str, list[float | None]] = {}
     drifted_now: dict[str, bool] = {}
     for i, w in enumerate(windows):
-        for col in (w.results.get("drift") or {}).get("columns", []):
-            series = features.setdefault(col["name"], [None] * len(windows))
-            series[i] = col.get("statistic")
+        for fname, entry in (w.results.get("features") or {}).items():
+            if entry.get("excluded"):
+                continue
+            series = features.setdefault(fname, [None] * len(windows))
+            series[i] = entry.get("drift_score")
             if i == len(windows) - 1:
-                drifted_now[col["name"]] = bool(col.get("drifted"))
+                drifted_now[fname] = bool(entry.get("drifted"))
     perf_name, perf, coverage = None, [], []
     for w in windows:
         p = w.results.get("performance") or {}
-        metrics = p.get("metrics") or {}
+        metrics = p.get("values") or {}
         if perf_name is None:
             perf_name = next((m for m in ("roc_auc", "accuracy", "rmse") if m in metrics), None)
         perf.append(metrics.get(perf_name) if perf_name else None)
-        coverage.append(
-            p.get("label_coverage", (w.n_labelled / w.n_predictions) if w.n_predictions else None)
-        )
+        coverage.append(p.get("labelled_share"))
     latest = windows[-1].results if windows else {}
     return {
         "model": name,
@@ -187,7 +189,7 @@ def monitoring(
         "performance_metric": perf_name,
         "performance": perf,
         "label_coverage": coverage,
-        "confidence": latest.get("confidence") or latest.get("prediction"),
+        "confidence": latest.get("prediction"),
         "incidents": [
             {
                 "id": i.id,

@@ -111,7 +111,8 @@ class NumericLayout:
             return cls(-0.5, 0.5, bins=bins, growth=growth)
         step = max(1, values.size // SAMPLE_ROWS)
         sample = values[::step]
-        q_lo, q_hi = np.quantile(sample, RANGE_QUANTILES)
+        with np.errstate(over="ignore", invalid="ignore"):  # values near the float limits
+            q_lo, q_hi = np.quantile(sample, RANGE_QUANTILES)
         span = float(q_hi - q_lo)
         if not span > 0 or not math.isfinite(span):
             lo_v, hi_v = float(values.min()), float(values.max())
@@ -130,6 +131,10 @@ class NumericLayout:
             lo, hi = max(float(q_lo), -_HALF_MAX), min(float(q_hi), _HALF_MAX)
             if not hi > lo:
                 lo, hi = -_HALF_MAX, _HALF_MAX
+        if not math.isfinite(bins / (hi - lo)):
+            # a span of subnormal width: bins this narrow cannot be addressed
+            mid = (lo + hi) / 2
+            lo, hi = mid - 1e-3, mid + 1e-3
         return cls(lo, hi, bins=bins, growth=growth)
 
     def to_dict(self) -> dict[str, Any]:
@@ -402,16 +407,21 @@ def _accumulate(prof: NumericProfile, values: np.ndarray) -> None:
             b_m2 = float(np.add.reduce(f))
         n, mean, m2 = _combine(n, mean, m2, k, b_mean, b_m2)
         lo_v, hi_v = min(lo_v, b_lo), max(hi_v, b_hi)
-        np.subtract(block, layout.lo, out=f)
-        f *= scale
         if b_lo >= layout.lo and b_hi <= layout.hi:
+            np.subtract(block, layout.lo, out=f)
+            f *= scale
             np.copyto(i, f, casting="unsafe")
             counts += np.bincount(i, minlength=bins + 1)[: bins + 1]
         else:
-            inside = (block >= layout.lo) & (block <= layout.hi)
-            counts += np.bincount(f[inside].astype(np.intp), minlength=bins + 1)[: bins + 1]
-            below.append(layout.lo - block[block < layout.lo])
-            above.append(block[block > layout.hi] - layout.hi)
+            # Values far outside the core (near the float limit) may overflow
+            # here; they only feed the tail buckets, where +inf is the last one.
+            with np.errstate(over="ignore", invalid="ignore"):
+                np.subtract(block, layout.lo, out=f)
+                f *= scale
+                inside = (block >= layout.lo) & (block <= layout.hi)
+                counts += np.bincount(f[inside].astype(np.intp), minlength=bins + 1)[: bins + 1]
+                below.append(layout.lo - block[block < layout.lo])
+                above.append(block[block > layout.hi] - layout.hi)
     # the value hi itself (and rounding just below it) lands on index ``bins``
     counts[bins - 1] += counts[bins]
     prof.counts = counts[:bins].copy()

@@ -1,0 +1,118 @@
+"""``aims keys create|revoke|list``: API keys of the prediction server."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, err_console, print_table
+from aims.cli._state import open_workspace
+from aims.errors import InvalidInput
+from aims.workspace import current_actor
+
+app = typer.Typer(help="Create, revoke and list API keys of the server.", no_args_is_help=True)
+
+FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_expiry(text: str, now: datetime | None = None) -> datetime:
+    """``30d``, ``12h`` (from now) or an ISO 8601 date/time (UTC when no zone is given).
+
+    Examples
+    --------
+    >>> parse_expiry("2h", datetime(2026, 1, 1, tzinfo=UTC)).isoformat()
+    '2026-01-01T02:00:00+00:00'
+    >>> parse_expiry("2026-06-30").isoformat()
+    '2026-06-30T00:00:00+00:00'
+    """
+    now = now or datetime.now(UTC)
+    match = _DURATION.match(text)
+    if match:
+        return now + timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
+    try:
+        stamp = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"--expires {text!r}: give a duration (90d, 12h) or a date (2026-06-30)"
+        ) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+@app.command("create")
+def create(
+    project: str = typer.Option(
+        ..., "--project", "-p", help="Project the key may act on ('*' for every project)."
+    ),
+    role: str = typer.Option(
+        ...,
+        "--role",
+        "-r",
+        help="viewer, predictor, scientist, approver, operator or admin.",
+    ),
+    expires: str | None = typer.Option(
+        None, "--expires", help="Expiry: a duration (90d, 12h) or a date (2026-06-30)."
+    ),
+    name: str = typer.Option("", "--name", "-n", help="What the key is for (shown in lists)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Create an API key. The key is printed once: store it now, it cannot be shown again."""
+    from aims.services.keys import create_key
+
+    expires_at = parse_expiry(expires) if expires else None
+    info, secret = create_key(
+        open_workspace(),
+        project=project,
+        role=role,
+        actor=current_actor(),
+        name=name,
+        expires_at=expires_at,
+    )
+    data = {**info, "api_key": secret}
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(
+            f"created key {d['key_id']} (project {d['project']}, role {d['role']}"
+            + (f", expires {d['expires_at']:%Y-%m-%d %H:%M} UTC" if d["expires_at"] else "")
+            + ")"
+        )
+        console.print(d["api_key"], highlight=False, soft_wrap=True)
+        err_console.print("store this key now: it is not kept and cannot be shown again")
+
+    emit(data, fmt, render)
+
+
+@app.command("revoke")
+def revoke(
+    key_id: str = typer.Argument(..., help="The key id (the part after 'aims.')."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the audit log)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Revoke a key; running servers refuse its tokens within their poll interval."""
+    from aims.services.keys import revoke_key
+
+    data = revoke_key(open_workspace(), key_id, actor=current_actor(), reason=reason)
+    emit(data, fmt, lambda d: console.print(f"revoked key {d['key_id']}"))
+
+
+@app.command("list")
+def list_(
+    project: str | None = typer.Option(None, "--project", "-p", help="Only this project."),
+    all_: bool = typer.Option(False, "--all", help="Include revoked and expired keys."),
+    fmt: Format = FORMAT,
+) -> None:
+    """List API keys (never their secrets)."""
+    from aims.services.keys import list_keys
+
+    rows = list_keys(open_workspace(), project=project, include_inactive=all_)
+    emit(
+        rows,
+        fmt,
+        lambda r: print_table(
+            r, ["key_id", "name", "project", "role", "status", "created_by", "expires_at"]
+        ),
+    )

@@ -1,0 +1,285 @@
+"""``aims monitor run|windows`` and ``aims incidents list|show|ack|resolve``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, print_json, print_table
+from aims.cli._state import open_workspace
+from aims.workspace import current_actor
+
+FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+
+monitor_app = typer.Typer(
+    help="Compute monitoring windows, fire triggers, open incidents, run actions.",
+    no_args_is_help=True,
+)
+incidents_app = typer.Typer(
+    help="Incidents opened by the monitor: list, show, acknowledge, resolve.",
+    no_args_is_help=True,
+)
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    from aims.errors import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--now {text!r}: give an ISO 8601 time, e.g. 2026-03-01T10:00Z"
+        ) from None
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    console.print(
+        f"{data['windows']} window result(s) computed, {data['refreshed']} refreshed with new "
+        f"labels; incidents opened: {len(data['incidents_opened'])}"
+        + (
+            f" ({', '.join(f'#{i}' for i in data['incidents_opened'])})"
+            if data["incidents_opened"]
+            else ""
+        )
+        + f", updated: {len(data['incidents_updated'])}"
+    )
+    for action in data["actions"]:
+        what = action.get("error") or action.get("reason") or ""
+        console.print(
+            f"  incident #{action['incident']}: {action['type']}"
+            + (f" {action['target']}" if action.get("target") else "")
+            + f" -> {action['status']}"
+            + (f" ({what})" if what else "")
+        )
+    for error in data["errors"]:
+        console.print(f"  [red]error:[/red] {error}", highlight=False)
+
+
+@monitor_app.command("run")
+def run(
+    once: bool = typer.Option(False, "--once", help="One pass, then exit (default: loop)."),
+    interval: float | None = typer.Option(
+        None, "--interval", help="Seconds between passes (default: monitor.interval in aims.yaml)."
+    ),
+    model: list[str] = typer.Option([], "--model", "-m", help="Only this model (repeatable)."),
+    now: str | None = typer.Option(
+        None, "--now", help="Treat this ISO 8601 time as now (replays and tests)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Compute closed windows of every served model and role, evaluate triggers, act.
+
+    Without --once it runs until interrupted, one pass every interval."""
+    when = _parse_now(now)
+    ws = open_workspace()
+    from aims.services.monitor import run_forever, run_once
+
+    if once:
+        summary = run_once(ws, now=when, models=model or None)
+        data = summary.to_dict()
+        emit(data, fmt, _print_summary)
+        if data["errors"]:
+            raise typer.Exit(1)
+        return
+
+    def report(summary: Any) -> None:
+        data = summary.to_dict()
+        if fmt is Format.json:
+            print_json(data)
+        else:
+            _print_summary(data)
+
+    if fmt is Format.table:
+        console.print("monitoring; press Ctrl-C to stop")
+    run_forever(ws, interval=interval, on_run=report)
+
+
+@monitor_app.command("windows")
+def windows(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Only this version."),
+    role: str | None = typer.Option(None, "--role", help="production, canary or shadow."),
+    limit: int = typer.Option(24, "--limit", "-n", help="Newest windows to show."),
+    fmt: Format = FORMAT,
+) -> None:
+    """The newest stored window results of a model, newest first."""
+    from sqlalchemy import select
+
+    from aims.services.registry import get_model
+    from aims.storage.schema import MonitorWindow
+
+    ws = open_workspace()
+    with ws.db.session() as s:
+        model = get_model(s, name)
+        stmt = select(MonitorWindow).where(
+            MonitorWindow.model_id == model.id,
+            MonitorWindow.role.in_(("production", "canary", "shadow")),
+        )
+        if version is not None:
+            stmt = stmt.where(MonitorWindow.version == version)
+        if role is not None:
+            stmt = stmt.where(MonitorWindow.role == role)
+        rows = s.scalars(stmt.order_by(MonitorWindow.window_start.desc()).limit(limit)).all()
+        data = [
+            {
+                "window_start": r.results.get("window", {}).get("start"),
+                "version": r.version,
+                "role": r.role,
+                "predictions": r.n_predictions,
+                "labelled": r.n_labelled,
+                "values": r.results.get("values", {}),
+                "fired": r.results.get("fired", []),
+            }
+            for r in rows
+        ]
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        def fmt_value(v: Any) -> str:
+            return "" if v is None else f"{v:.3g}"
+
+        table = [
+            {
+                **r,
+                "share drifted": fmt_value(r["values"].get("share_drifted")),
+                "max psi": fmt_value(r["values"].get("max_psi")),
+                "volume change": fmt_value(r["values"].get("volume_change")),
+                "health issues": fmt_value(r["values"].get("health_issues")),
+                "accuracy": fmt_value(r["values"].get("accuracy")),
+                "fired": ", ".join(r["fired"]),
+            }
+            for r in rows
+        ]
+        print_table(
+            table,
+            [
+                "window_start",
+                "version",
+                "role",
+                "predictions",
+                "labelled",
+                "share drifted",
+                "max psi",
+                "volume change",
+                "health issues",
+                "accuracy",
+                "fired",
+            ],
+        )
+
+    emit(data, fmt, render)
+
+
+# --------------------------------------------------------------------------- incidents
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+@incidents_app.command("list")
+def list_(
+    status: str = typer.Option(
+        "active", "--status", "-s", help="open, acked, resolved, active (not resolved) or all."
+    ),
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
+    limit: int | None = typer.Option(None, "--limit", "-n", help="Newest N only."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Incidents, newest first (default: those not yet resolved)."""
+    from aims.services.monitor.incidents import list_incidents
+
+    rows = list_incidents(open_workspace(), status=status, model=model, limit=limit)
+
+    def render(items: list[dict[str, Any]]) -> None:
+        print_table(
+            [
+                {
+                    **i,
+                    "model": f"{i['model']}@{i['version']} {i['role']}",
+                    "since": (i["first_window"] or "")[:16],
+                    "windows": i["window_count"],
+                }
+                for i in items
+            ],
+            ["id", "severity", "status", "trigger", "model", "since", "windows", "owner"],
+        )
+
+    emit(rows, fmt, render)
+
+
+@incidents_app.command("show")
+def show(incident_id: int = typer.Argument(..., help="Incident id."), fmt: Format = FORMAT) -> None:
+    """One incident: what fired, on which windows, the actions taken, who resolved it and why."""
+    from aims.services.monitor.incidents import show_incident
+
+    data = show_incident(open_workspace(), incident_id)
+
+    def render(i: dict[str, Any]) -> None:
+        console.print(f"[bold]incident #{i['id']}[/bold] [{i['severity']}] {i['status']}")
+        console.print(i["summary"], highlight=False)
+        console.print(f"model {i['model']}@{i['version']} ({i['role']}), owner {i['owner'] or '-'}")
+        console.print(f"condition: {i['condition']}", highlight=False)
+        console.print(
+            f"windows: {i['window_count']} from {i['first_window']} to {i['last_window']}"
+        )
+        for w in i["evidence"].get("windows", [])[-5:]:
+            console.print(f"  {w['start']}: {w['observed']}", highlight=False)
+        for a in i["actions"]:
+            detail = a.get("error") or a.get("reason") or a.get("new_version") or a.get("to") or ""
+            console.print(
+                f"action {a['type']}{(' ' + a['target']) if a.get('target') else ''}: "
+                f"{a['status']} {detail}",
+                highlight=False,
+            )
+        console.print(f"opened {i['opened_at']}")
+        if i["acked_at"]:
+            console.print(
+                f"acknowledged {i['acked_at']} by {i['acked_by']} "
+                f"(after {_ago(i['time_to_ack_seconds'])})"
+            )
+        if i["resolved_at"]:
+            console.print(
+                f"resolved {i['resolved_at']} by {i['resolved_by']} "
+                f"(after {_ago(i['time_to_resolve_seconds'])}): {i['resolution']}",
+                highlight=False,
+            )
+
+    emit(data, fmt, render)
+
+
+@incidents_app.command("ack")
+def ack(
+    incident_id: int = typer.Argument(..., help="Incident id."),
+    note: str = typer.Option("", "--note", help="What you are doing about it."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Acknowledge an open incident (you are on it)."""
+    from aims.services.monitor.incidents import ack_incident
+
+    data = ack_incident(open_workspace(), incident_id, actor=current_actor(), note=note)
+    emit(data, fmt, lambda i: console.print(f"incident #{i['id']} acknowledged by {i['acked_by']}"))
+
+
+@incidents_app.command("resolve")
+def resolve(
+    incident_id: int = typer.Argument(..., help="Incident id."),
+    note: str = typer.Option(
+        ..., "--note", help="Root cause and corrective action (kept as the resolution)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Resolve an incident with a note of the root cause and the corrective action."""
+    from aims.services.monitor.incidents import resolve_incident
+
+    data = resolve_incident(open_workspace(), incident_id, actor=current_actor(), note=note)
+    emit(data, fmt, lambda i: console.print(f"incident #{i['id']} resolved by {i['resolved_by']}"))

@@ -1,0 +1,408 @@
+"""The ASGI app of ``aims serve``: :func:`create_app` wires the parts together.
+
+=====================================  =========  ==============================================
+route                                  role       what
+=====================================  =========  ==============================================
+``GET /healthz``                       (none)     the process is up
+``GET /readyz``                        (none)     models loaded, store reachable, log writer on
+``POST /v1/auth/token``                (API key)  exchange an API key for a token
+``GET /v1/models``                     viewer     the served models
+``GET /v1/models/{name}``              viewer     one served model
+``POST /v1/models/{name}/predict``     predictor  predictions
+``POST /v1/labels``                    predictor  ground truth for earlier predictions
+``GET /metrics``                       viewer     Prometheus exposition (own project's models)
+=====================================  =========  ==============================================
+
+The OpenAPI document (``/openapi.json``, ``/docs``) is public; it names each
+operation's role as ``x-aims-role``. More routers (the dashboard, the
+monitoring API) are added with ``create_app(..., routers=[...])`` and guard
+their routes with :func:`aims.server.auth.require`.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from aims.errors import ConfigError, PermissionDenied
+from aims.server.auth import Guard, Principal, TokenIssuer, require
+from aims.server.config import ServerConfig, pii_salt, token_secret
+from aims.server.deployments import Deployments, Ticker
+from aims.server.fastpath import PredictFastPath
+from aims.server.metrics import ServerMetrics
+from aims.server.predict import ERRORS, Predictor
+from aims.server.problems import ApiError, install_handlers
+from aims.server.ratelimit import RateLimiter
+from aims.server.routing import RoutingTable
+from aims.server.schemas import ErrorResponse, Health, TokenRequest, TokenResponse
+from aims.server.validation import BodyLimit
+from aims.services import keys
+from aims.workspace import Workspace
+
+log = logging.getLogger("aims.server")
+
+KEY_ID_RE = re.compile(r"^k[0-9a-f]{12}$")
+
+PUBLIC_PATHS = frozenset(
+    {
+        "/healthz",
+        "/readyz",
+        "/v1/auth/token",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+)
+"""Routes that take no token: health checks, the token exchange and the API documents."""
+
+TOKEN_RATE = (2.0, 10.0)
+"""Token exchanges per second and burst per client address (each costs an argon2 check)."""
+
+INSECURE_BANNER = (
+    "\n"
+    "  !!  aims serve --insecure-dev: AUTHENTICATION IS OFF  !!\n"
+    "  Anyone who can reach this port may call every route as admin of every project.\n"
+    "  Use it on your own machine only; never expose it to a network.\n"
+)
+
+
+@dataclass
+class AppState:
+    """Everything the routes share, as ``request.app.state.aims``."""
+
+    ws: Workspace
+    config: ServerConfig
+    deployments: Deployments
+    metrics: ServerMetrics
+    guard: Guard
+    predictor: Predictor
+    writer: Any
+    salt: str
+    token_limiter: RateLimiter
+    insecure_dev: bool
+    ticker: Ticker | None = None
+
+
+def _limit_of(config: ServerConfig):  # -> Callable[[str], int]
+    def limit(path: str) -> int:
+        if path.endswith("/predict"):
+            return config.max_body_bytes
+        if path == "/v1/labels":
+            return config.max_label_body_bytes
+        return 65_536
+
+    return limit
+
+
+def create_app(
+    ws: Workspace,
+    *,
+    insecure_dev: bool = False,
+    config: ServerConfig | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The server app for workspace ``ws``.
+
+    Refuses (``ConfigError``) to build a secured app when no API key is active,
+    since nobody could call it: create one with ``aims keys create``. With
+    ``insecure_dev`` every call is admitted as an admin of every project.
+    """
+    from aims.server import labels, predict
+    from aims.storage.predlog import PredictionLogWriter
+
+    config = config or ServerConfig.from_workspace(ws)
+    if not insecure_dev and keys.active_key_count(ws) == 0:
+        raise ConfigError(
+            "no active API key exists, so nobody could call the server; create one with "
+            "'aims keys create --project P --role predictor' (or pass --insecure-dev on "
+            "your own machine)"
+        )
+    metrics = ServerMetrics()
+    issuer = TokenIssuer(token_secret(ws), config.token_ttl_seconds)
+    guard = Guard(
+        issuer, RateLimiter(config.rate_limit, config.rate_burst), metrics, insecure=insecure_dev
+    )
+
+    def on_swap(table: RoutingTable) -> None:
+        metrics.reloads.labels("swapped").inc()
+        metrics.set_served(
+            (r.project, r.name, v.version, role, r.traffic if role == "canary" else None)
+            for r in table.models.values()
+            for v, role in r.served()
+        )
+
+    deployments = Deployments(ws, poll_interval=config.poll_interval, on_swap=on_swap)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The log writer flushes a little more often than the promised window,
+        # leaving the rest of the window for the write itself.
+        writer = PredictionLogWriter(
+            ws.settings.prediction_log_url, flush_interval=0.8 * config.flush_interval
+        )
+        metrics.watch_log(
+            lambda: {
+                "aims_prediction_log_rows": writer.stats.rows_written,
+                "aims_prediction_log_errors": writer.stats.flush_errors,
+                "aims_prediction_log_queued_rows": writer.stats.queued_rows,
+            }
+        )
+        salt = pii_salt(ws)
+        predictor = Predictor(
+            writer,
+            metrics,
+            salt=salt,
+            max_records=config.max_records,
+            shadow_workers=config.shadow_workers,
+            shadow_queue=config.shadow_queue,
+        )
+        state = AppState(
+            ws=ws,
+            config=config,
+            deployments=deployments,
+            metrics=metrics,
+            guard=guard,
+            predictor=predictor,
+            writer=writer,
+            salt=salt,
+            token_limiter=RateLimiter(*TOKEN_RATE),
+            insecure_dev=insecure_dev,
+        )
+        app.state.aims = state
+        if insecure_dev:
+            sys.stderr.write(INSECURE_BANNER)
+            log.warning("authentication is OFF (--insecure-dev)")
+        await run_in_threadpool(deployments.refresh, force=True)
+        # Everything alive now (libraries, loaded models) stays alive: keep the
+        # garbage collector from scanning it again on every full collection,
+        # which would otherwise pause requests for milliseconds.
+        gc.freeze()
+        last_audit = [time.monotonic()]
+
+        def refresh_revoked() -> None:
+            guard.revoked = keys.revoked_key_ids(ws)
+
+        def flush_audit() -> None:
+            if time.monotonic() - last_audit[0] >= config.auth_audit_interval:
+                last_audit[0] = time.monotonic()
+                guard.events.flush(ws)
+
+        if not insecure_dev:
+            refresh_revoked()
+        tasks = [deployments.refresh, flush_audit]
+        if not insecure_dev:
+            tasks.insert(1, refresh_revoked)
+        state.ticker = Ticker(config.poll_interval, tasks, "aims-deployments")
+        state.ticker.start()
+        try:
+            yield
+        finally:
+            state.ticker.stop()
+            # Order matters: shadows still queued write to the log, then the
+            # log is flushed, so a clean shutdown loses nothing acknowledged.
+            await run_in_threadpool(predictor.close)
+            await run_in_threadpool(writer.close)
+            try:
+                await run_in_threadpool(guard.events.flush, ws)
+            except Exception as exc:  # the store may be gone at shutdown
+                log.warning("could not audit the last refused calls: %s", exc)
+
+    app = FastAPI(
+        title="aims",
+        summary="Prediction API of aims: served models, predictions, labels, metrics.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    app.include_router(_system_router())
+    app.include_router(predict.router)
+    app.include_router(labels.router)
+    for extra in routers:
+        app.include_router(extra)
+    app.add_middleware(
+        BodyLimit,
+        limit_of=_limit_of(config),
+        on_reject=lambda path: metrics.rejected.labels(_model_of(path), "max_body_bytes").inc(),
+    )
+    if insecure_dev:
+
+        @app.middleware("http")
+        async def _mark_insecure(request: Request, call_next: Any) -> Response:
+            response = await call_next(request)
+            response.headers["X-Aims-Auth"] = "disabled"
+            return response
+
+    # Outermost, so predict requests skip everything else (see fastpath.py).
+    app.add_middleware(PredictFastPath, fastapi_app=app)
+    _document_roles(app)
+    return app
+
+
+def _model_of(path: str) -> str:
+    parts = path.strip("/").split("/")
+    return parts[2] if len(parts) == 4 and parts[:2] == ["v1", "models"] else ""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aims")
+    except PackageNotFoundError:
+        return "0"
+
+
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every route of ``app``, routes of included routers too, each with its full path."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI versions that flatten included routers themselves
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def route_role(route: Any) -> str | None:
+    """The role a route requires (from its :func:`require` dependency), or None."""
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if dependant is not None else []
+    while stack:
+        dep = stack.pop()
+        role = getattr(dep.call, "aims_role", None)
+        if role is not None:
+            return role
+        stack.extend(dep.dependencies)
+    return None
+
+
+def _document_roles(app: FastAPI) -> None:
+    """Add ``x-aims-role`` to each operation of the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI caches it until routes change
+        for route in api_routes(app):
+            role = route_role(route)
+            path = schema["paths"].get(route.path or "", {})
+            for method in route.methods or ():
+                operation = path.get(method.lower())
+                if operation is not None and role is not None:
+                    operation["x-aims-role"] = role
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _system_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up (liveness)."""
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        response_model=Health,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "Not ready."}},
+    )
+    async def readyz(request: Request) -> Response:
+        """Ready for traffic: models loaded, store polled recently, prediction log running."""
+        state: AppState = request.app.state.aims
+        d = state.deployments
+        stale = time.monotonic() - d.last_poll_ok > max(5.0, 10 * d.poll_interval)
+        log_error = state.writer.stats.last_error
+        if d.ready and not stale and log_error is None:
+            return JSONResponse({"status": "ready"})
+        reason = (
+            "loading models"
+            if not d.ready
+            else "the store has not answered recently"
+            if stale
+            else f"the prediction log cannot be written ({log_error})"
+        )
+        return JSONResponse({"status": f"not ready: {reason}"}, status_code=503)
+
+    @router.get(
+        "/metrics",
+        tags=["metrics"],
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+            **ERRORS,
+        },
+        response_class=Response,
+    )
+    async def metrics(
+        request: Request,
+        project: str | None = Query(None, description="Only this project's models."),
+        principal: Principal = Depends(require("viewer")),
+    ) -> Response:
+        """Prometheus metrics; a project's token sees only its own models' series."""
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        state: AppState = request.app.state.aims
+        if project is not None:
+            projects: set[str] | None = {project}
+        elif principal.project == keys.ALL_PROJECTS:
+            projects = None
+        else:
+            projects = {principal.project}
+        body = state.metrics.exposition(projects)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @router.post(
+        "/v1/auth/token",
+        response_model=TokenResponse,
+        tags=["auth"],
+        responses={
+            401: {"model": ErrorResponse, "description": "The API key is not valid."},
+            429: {"model": ErrorResponse, "description": "Too many attempts from this client."},
+        },
+    )
+    async def token(body: TokenRequest, request: Request) -> dict[str, Any]:
+        """Exchange an API key for a signed token (valid ``token_ttl_seconds``)."""
+        state: AppState = request.app.state.aims
+        client = request.client.host if request.client else "unknown"
+        wait = state.token_limiter.wait_time(client)
+        if wait:
+            error = ApiError(
+                429,
+                "rate_limited",
+                f"too many token requests from {client}; retry after {wait:.1f} s",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+            error.reason = "token_rate_limited"  # type: ignore[attr-defined]
+            raise state.guard.refuse(error, client=client, path=request.url.path)
+        try:
+            key = await run_in_threadpool(keys.verify_key, state.ws, body.api_key)
+        except PermissionDenied as exc:
+            error = ApiError(401, "unauthenticated", exc.message)
+            error.reason = "invalid_key"  # type: ignore[attr-defined]
+            parts = body.api_key.split(".")
+            key_id = parts[1] if len(parts) >= 3 and KEY_ID_RE.match(parts[1]) else None
+            raise state.guard.refuse(
+                error, client=client, path=request.url.path, key_id=key_id
+            ) from None
+        access, lifetime = state.guard.issuer.issue(key)
+        state.guard.events.note("server.token.issued", f"apikey:{key['key_id']}", "issued", "")
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": lifetime,
+            "project": key["project"],
+            "role": key["role"],
+        }
+
+    return router

@@ -1,0 +1,342 @@
+"""Access control: signed tokens, roles and projects on every route, audited refusals.
+
+A caller exchanges an API key (``POST /v1/auth/token``) for a token signed
+with HS256 that names the key, its project and its role and expires after
+``token_ttl_seconds`` (15 minutes by default). Every other route, except
+``/healthz``, ``/readyz`` and the OpenAPI pages, declares the lowest role it
+needs with :func:`require`, and checks that the token's project owns the model
+the route touches. A revoked key's tokens are refused from the next poll of
+the store (every ``poll_interval``), and at the latest when they expire.
+
+Roles, lowest first (each includes the ones before it)::
+
+    viewer < predictor < scientist < approver < operator < admin
+
+Refused calls are counted in ``aims_auth_failures_total{reason}`` and audited
+in batches: at most one audit event per key (or client address) and reason
+per ``auth_audit_interval``, with the count, so a flood cannot flood the chain.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aims.server.metrics import ServerMetrics
+from aims.server.problems import ApiError
+from aims.server.ratelimit import RateLimiter
+from aims.services.keys import ALL_PROJECTS, ROLES, role_rank
+
+ISSUER = "aims"
+ALGORITHM = "HS256"
+MAX_AUDIT_SUBJECTS = 100
+"""Distinct callers audited one by one per flush; the rest share one event."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key behind the token, its project and role."""
+
+    key_id: str
+    project: str
+    role: str
+    expires_at: float
+
+    @property
+    def rank(self) -> int:
+        return ROLES.index(self.role)
+
+    def may_access(self, project: str) -> bool:
+        return self.project in (ALL_PROJECTS, project)
+
+
+DEV_PRINCIPAL = Principal("insecure-dev", ALL_PROJECTS, "admin", float("inf"))
+
+
+class TokenIssuer:
+    """Signs and checks tokens (JWT, HS256)."""
+
+    def __init__(self, secret: bytes, ttl_seconds: float) -> None:
+        self.secret = secret
+        self.ttl = ttl_seconds
+        self._cache: dict[str, Principal] = {}
+
+    def issue(self, key: dict[str, Any], *, now: float | None = None) -> tuple[str, int]:
+        """A token for the key description ``key``; returns it and its lifetime in seconds.
+
+        The token never outlives the key's own expiry.
+        """
+        now = time.time() if now is None else now
+        exp = now + self.ttl
+        if key.get("expires_at") is not None:
+            exp = min(exp, key["expires_at"].timestamp())
+        claims = {
+            "iss": ISSUER,
+            "sub": key["key_id"],
+            "prj": key["project"],
+            "role": key["role"],
+            "iat": int(now),
+            "exp": int(exp),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM), max(0, int(exp - now))
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; ``ApiError(401)`` naming the reason otherwise."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached.expires_at > time.time():
+                return cached
+            raise _unauthenticated("expired", "the token has expired; get a new one")
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthenticated("expired", "the token has expired; get a new one") from None
+        except jwt.PyJWTError:
+            raise _unauthenticated("invalid_token", "the token is not valid") from None
+        role, project = claims.get("role"), claims.get("prj")
+        if role not in ROLES or not isinstance(project, str):
+            raise _unauthenticated("invalid_token", "the token is not valid")
+        principal = Principal(str(claims["sub"]), project, role, float(claims["exp"]))
+        # Verified tokens are remembered so the signature is checked once per
+        # token, not once per request; the cache is dropped when it grows large.
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[token] = principal
+        return principal
+
+
+def _unauthenticated(reason: str, message: str) -> ApiError:
+    error = ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
+    error.reason = reason  # type: ignore[attr-defined]
+    return error
+
+
+class AuthEvents:
+    """Counts of refused (and token-issuing) calls, written to the audit log in batches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def note(self, action: str, subject: str, reason: str, path: str) -> None:
+        now = time.time()
+        with self._lock:
+            entry = self._pending.get((action, subject))
+            if entry is None:
+                entry = self._pending[(action, subject)] = {
+                    "reasons": defaultdict(int),
+                    "paths": defaultdict(int),
+                    "first": now,
+                    "last": now,
+                }
+            entry["reasons"][reason] += 1
+            if len(entry["paths"]) < 20 or path in entry["paths"]:
+                entry["paths"][path] += 1
+            entry["last"] = now
+
+    def flush(self, ws: Any) -> int:
+        """Write one audit event per (action, caller) noted since the last flush."""
+        from aims.services import audit
+
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        items = sorted(pending.items(), key=lambda kv: -sum(kv[1]["reasons"].values()))
+        events: list[tuple[str, str, dict[str, Any]]] = []
+        rest: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for i, ((action, subject), entry) in enumerate(items):
+            if i < MAX_AUDIT_SUBJECTS:
+                events.append((action, subject, _payload(entry)))
+            else:
+                for reason, n in entry["reasons"].items():
+                    rest[action][reason] += n
+        for action, reasons in rest.items():
+            events.append((action, "client:(others)", {"reasons": dict(reasons)}))
+        with ws.db.session() as s:
+            for action, subject, payload in events:
+                audit.record(
+                    s, actor="aims-server", action=action, subject=subject, payload=payload
+                )
+        return len(events)
+
+
+def _payload(entry: dict[str, Any]) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    return {
+        "count": sum(entry["reasons"].values()),
+        "reasons": dict(entry["reasons"]),
+        "paths": dict(entry["paths"]),
+        "first": datetime.fromtimestamp(entry["first"], UTC).isoformat(),
+        "last": datetime.fromtimestamp(entry["last"], UTC).isoformat(),
+    }
+
+
+class Guard:
+    """The shared state behind :func:`require`: issuer, revocations, limits, counts.
+
+    :meth:`authorize` is the one check every guarded request goes through,
+    whether it arrives through a FastAPI route or the predict fast path.
+    """
+
+    def __init__(
+        self,
+        issuer: TokenIssuer,
+        limiter: RateLimiter,
+        metrics: ServerMetrics,
+        *,
+        insecure: bool = False,
+    ) -> None:
+        self.issuer = issuer
+        self.limiter = limiter
+        self.metrics = metrics
+        self.insecure = insecure
+        self.revoked: frozenset[str] = frozenset()
+        self.events = AuthEvents()
+
+    def refuse(
+        self, error: ApiError, *, client: str, path: str, key_id: str | None = None
+    ) -> ApiError:
+        """Count and note a refusal; returns the error for the caller to raise."""
+        reason = getattr(error, "reason", error.code)
+        self.metrics.auth_failures.labels(reason).inc()
+        subject = f"apikey:{key_id}" if key_id else f"client:{client}"
+        self.events.note("server.access.denied", subject, reason, path)
+        return error
+
+    def authorize(
+        self,
+        authorization: str | None,
+        *,
+        role: str,
+        project: str | None,
+        client: str,
+        path: str,
+    ) -> Principal:
+        """The caller behind an ``Authorization`` header, if it may act with ``role`` on ``project``.
+
+        Checks, in order: a bearer token is present, valid, unexpired and not
+        revoked; the key is within its rate limit; the role is high enough; the
+        project matches (``project=None``: nothing project-specific is touched).
+        Raises ``ApiError`` (401, 429 or 403), counted and noted for the audit log.
+        """
+        if self.insecure:
+            return DEV_PRINCIPAL
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise self.refuse(
+                _unauthenticated(
+                    "missing_token",
+                    "this route needs a token: send 'Authorization: Bearer <token>' "
+                    "(get one from POST /v1/auth/token)",
+                ),
+                client=client,
+                path=path,
+            )
+        try:
+            principal = self.issuer.verify(token.strip())
+        except ApiError as exc:
+            raise self.refuse(exc, client=client, path=path) from None
+        key_id = principal.key_id
+        if key_id in self.revoked:
+            raise self.refuse(
+                _unauthenticated("revoked", f"API key {key_id} has been revoked"),
+                client=client,
+                path=path,
+                key_id=key_id,
+            )
+        wait = self.limiter.wait_time(key_id)
+        if wait:
+            error = ApiError(
+                429,
+                "rate_limited",
+                f"rate limit of {self.limiter.rate:g} requests/s for key {key_id} "
+                f"exceeded; retry after {wait:.2f} s",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+            error.reason = "rate_limited"  # type: ignore[attr-defined]
+            raise self.refuse(error, client=client, path=path, key_id=key_id)
+        if principal.rank < role_rank(role):
+            error = ApiError(
+                403,
+                "permission_denied",
+                f"this route needs the {role} role or higher; the token has {principal.role}",
+            )
+            error.reason = "role_too_low"  # type: ignore[attr-defined]
+            raise self.refuse(error, client=client, path=path, key_id=key_id)
+        if project is not None:
+            self.check_project(principal, project, client=client, path=path)
+        return principal
+
+    def check_project(self, principal: Principal, project: str, *, client: str, path: str) -> None:
+        """Refuse (403) a principal of another project."""
+        if not principal.may_access(project):
+            error = ApiError(
+                403,
+                "permission_denied",
+                f"a token of project {principal.project!r} may not act on project {project!r}",
+            )
+            error.reason = "wrong_project"  # type: ignore[attr-defined]
+            raise self.refuse(error, client=client, path=path, key_id=principal.key_id)
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token.")
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def require(role: str):  # -> a FastAPI dependency returning Principal
+    """A dependency that admits callers holding ``role`` or a higher one.
+
+    The project is checked too: against the model named in the path
+    (``{name}``, when that model is served), and against a ``project`` query
+    parameter when one is given. Routes whose project is in the body check it
+    themselves with :meth:`Guard.check_project`.
+    """
+    role_rank(role)
+
+    async def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> Principal:
+        # ``credentials`` puts the bearer scheme in the OpenAPI document; the
+        # header itself is read by Guard.authorize, like on the fast path.
+        state = request.app.state.aims
+        guard: Guard = state.guard
+        client, path = client_of(request), request.url.path
+        project = None
+        name = request.path_params.get("name")
+        if name is not None:
+            routes = state.deployments.table.get(name)
+            project = routes.project if routes is not None else None
+        principal = guard.authorize(
+            request.headers.get("authorization"),
+            role=role,
+            project=project,
+            client=client,
+            path=path,
+        )
+        query_project = request.query_params.get("project")
+        if query_project is not None:
+            guard.check_project(principal, query_project, client=client, path=path)
+        return principal
+
+    dependency.aims_role = role  # type: ignore[attr-defined]
+    return dependency

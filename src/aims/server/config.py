@@ -1,0 +1,136 @@
+"""Settings of ``aims serve``: the ``server:`` section of ``aims.yaml`` and two secrets.
+
+=========================  ==========  ========================================================
+``server:`` key            default     meaning
+=========================  ==========  ========================================================
+``token_ttl_seconds``      ``900``     lifetime of a token from ``POST /v1/auth/token``
+``max_body_bytes``         ``1048576`` largest predict request body (larger: 413)
+``max_records``            ``10000``   most records in one predict request (more: 413)
+``max_label_body_bytes``   ``16777216`` largest ``POST /v1/labels`` body
+``rate_limit``             ``200``     requests per second per API key (token bucket rate)
+``rate_burst``             ``400``     requests a key may send at once (token bucket size)
+``flush_interval``         ``1.0``     seconds of acknowledged predictions a ``kill -9`` may lose
+``poll_interval``          ``0.5``     seconds between checks of the store for promotions,
+                                       rollbacks and revoked keys
+``shadow_workers``         ``1``       threads that run shadow versions
+``shadow_queue``           ``1000``    shadow calls waiting at most; more are dropped (counted)
+``auth_audit_interval``    ``60``      seconds between audit events about refused calls (one
+                                       event per key or client address, with the count)
+=========================  ==========  ========================================================
+
+Secrets: the token signing key is ``$AIMS_SERVER_SECRET`` or, when unset, a
+random key kept in ``.aims/server.secret``; the salt that hashes personal data
+before it is logged is ``$AIMS_PII_SALT`` or ``.aims/pii.salt``. Both files are
+created on first use with permissions ``0600``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from aims.errors import ConfigError
+from aims.workspace import Workspace
+
+SECRET_ENV = "AIMS_SERVER_SECRET"
+SALT_ENV = "AIMS_PII_SALT"
+MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output weaken it (RFC 7518 §3.2)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Resolved server settings (see the module docstring for each key)."""
+
+    token_ttl_seconds: float = 900.0
+    max_body_bytes: int = 1_048_576
+    max_records: int = 10_000
+    max_label_body_bytes: int = 16_777_216
+    rate_limit: float = 200.0
+    rate_burst: float = 400.0
+    flush_interval: float = 1.0
+    poll_interval: float = 0.5
+    shadow_workers: int = 1
+    shadow_queue: int = 1000
+    auth_audit_interval: float = 60.0
+
+    @classmethod
+    def from_mapping(cls, section: Any, where: str = "aims.yaml: server") -> ServerConfig:
+        """Read a ``server:`` mapping; unknown keys and bad values raise ``ConfigError``."""
+        if section is None:
+            return cls()
+        if not isinstance(section, dict):
+            raise ConfigError(f"{where} must be a mapping of settings")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(section) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; known keys are "
+                f"{', '.join(sorted(known))}"
+            )
+        values: dict[str, Any] = {}
+        for key, value in section.items():
+            want_int = known[key].type == "int"
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if ok and want_int:
+                ok = float(value).is_integer()
+            if not ok or not math.isfinite(value) or value <= 0:
+                kind = "a positive integer" if want_int else "a positive number"
+                raise ConfigError(f"{where}.{key} must be {kind}, got {value!r}")
+            values[key] = int(value) if want_int else float(value)
+        return cls(**values)
+
+    @classmethod
+    def from_workspace(cls, ws: Workspace) -> ServerConfig:
+        return cls.from_mapping(ws.settings.raw.get("server"), f"{ws.root}/aims.yaml: server")
+
+
+def _secret_file(path: Path, nbytes: int) -> str:
+    """The secret stored in ``path``, created (mode 0600, never overwritten) when missing."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o077
+        if mode:
+            raise ConfigError(
+                f"{path} is readable by other users (mode {oct(path.stat().st_mode & 0o777)}); "
+                f"run 'chmod 600 {path}'"
+            ) from None
+        text = path.read_text(encoding="ascii").strip()
+        if not text:
+            raise ConfigError(f"{path} is empty; delete it to have a new secret made") from None
+        return text
+    text = secrets.token_urlsafe(nbytes)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(text + "\n")
+    return text
+
+
+def token_secret(ws: Workspace) -> bytes:
+    """The key that signs tokens: ``$AIMS_SERVER_SECRET``, else ``.aims/server.secret``."""
+    env = os.environ.get(SECRET_ENV, "")
+    if env:
+        if len(env.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"{SECRET_ENV} is {len(env.encode())} bytes; use at least {MIN_SECRET_BYTES} "
+                "random bytes, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return env.encode()
+    ws.settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return _secret_file(ws.settings.state_dir / "server.secret", 48).encode()
+
+
+def pii_salt(ws: Workspace) -> str:
+    """The salt that hashes personal data before logging: ``$AIMS_PII_SALT``, else ``.aims/pii.salt``.
+
+    Labels attached by a hashed business key are hashed with the same salt, so
+    they still meet their predictions.
+    """
+    env = os.environ.get(SALT_ENV, "")
+    if env:
+        return env
+    ws.settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return _secret_file(ws.settings.state_dir / "pii.salt", 24)

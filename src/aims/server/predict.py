@@ -1,0 +1,375 @@
+"""The prediction API: ``GET /v1/models``, ``GET /v1/models/{name}``, ``POST .../predict``.
+
+A predict request is parsed and checked against the serving version's input
+contract, answered by the model, queued for the prediction log (an O(1)
+append; a background thread writes it) and counted in the metrics. When a
+shadow version runs beside production, it gets a copy of the records on a
+worker thread after the answer is computed: its outputs are logged, never
+returned, and its failures are counted, never raised.
+
+Requests reach this code through :mod:`aims.server.fastpath`, which skips
+the framework's per-request machinery; the route below documents the
+operation and serves when the fast path is not installed.
+
+The model runs on the event loop thread: for the small, fast models this
+server is built for, a hand-off to a thread pool would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from aims.errors import AimsError, InvalidInput
+from aims.server.auth import Principal, require
+from aims.server.metrics import PROBABILITY_EDGES, VALUE_EDGES, ServerMetrics
+from aims.server.problems import ApiError
+from aims.server.routing import ModelRoutes, ServedVersion
+from aims.server.schemas import ErrorResponse, ModelInfo, ModelList, PredictRequest, PredictResponse
+from aims.server.validation import contract_errors, parse_predict_body
+from aims.storage.predlog import apply_pii
+from aims.storage.predlog.writer import new_ids
+
+log = logging.getLogger("aims.server")
+
+ROUTING_HEADER = "x-routing-key"
+PREDICT_ROLE = "predictor"
+"""The lowest role that may predict (also enforced by the fast path)."""
+
+
+class Outputs:
+    """A model's answer to a batch, in the forms the response, log and metrics need."""
+
+    __slots__ = ("predictions", "proba", "scores")
+
+    def __init__(self, served: ServedVersion, records: list[dict[str, Any]]) -> None:
+        columns = {f: [r.get(f) for r in records] for f in served.features}
+        try:
+            predictions = np.asarray(served.loaded.predict(columns))
+            proba = served.loaded.predict_proba(columns) if served.classes is not None else None
+        except InvalidInput as exc:
+            raise ApiError(
+                422,
+                "invalid_input",
+                str(exc),
+                [{"row": None, "field": None, "rule": "type", "message": str(exc)}],
+            ) from None
+        self.predictions = predictions
+        self.proba = None if proba is None else np.asarray(proba, dtype=float)
+        if self.proba is not None:
+            self.scores = self.proba[:, 1] if self.proba.shape[1] == 2 else self.proba.max(axis=1)
+        elif predictions.dtype.kind in "fiu":
+            self.scores = predictions.astype(float)
+        else:
+            self.scores = None
+
+
+def _plain(values: np.ndarray) -> list[Any]:
+    """NumPy values as JSON-ready Python values (non-finite floats become None)."""
+    if values.dtype.kind == "f":
+        out = values.tolist()
+        return [v if v == v and v not in (float("inf"), float("-inf")) else None for v in out]
+    return values.tolist()
+
+
+class Predictor:
+    """Answers predict requests and feeds the log, the metrics and the shadow."""
+
+    def __init__(
+        self,
+        writer: Any,
+        metrics: ServerMetrics,
+        *,
+        salt: str,
+        max_records: int,
+        shadow_workers: int = 1,
+        shadow_queue: int = 1000,
+    ) -> None:
+        self.writer = writer
+        self.metrics = metrics
+        self.salt = salt
+        self.max_records = max_records
+        self.shadow_queue = shadow_queue
+        self._shadow = ThreadPoolExecutor(shadow_workers, thread_name_prefix="aims-shadow")
+        self._shadow_pending = 0
+        self._shadow_lock = threading.Lock()
+
+    def predict(
+        self, routes: ModelRoutes, body: bytes, routing_key: str | None, request_id: str
+    ) -> dict[str, Any]:
+        """Answer one request; raises ``ApiError`` for a refused one (counted)."""
+        started = time.perf_counter()
+        try:
+            parsed = parse_predict_body(body, max_records=self.max_records)
+        except ApiError as exc:
+            for d in exc.details or [{"rule": exc.code}]:
+                self.metrics.rejected.labels(routes.name, d["rule"]).inc()
+            raise
+        records = parsed.records
+        key = parsed.routing_key or routing_key
+        chosen = routes.choose(key if key is not None else self._business_key(routes, records))
+        if chosen is None:
+            raise ApiError(404, "not_found", f"model {routes.name!r} has no production version")
+        served, role = chosen
+        labels = (served.model, str(served.version), role)
+        errors = contract_errors(served.validator, records)
+        if errors:
+            for rule in {e["rule"] for e in errors}:
+                self.metrics.rejected.labels(served.model, rule).inc()
+            self.metrics.requests.labels(*labels, "422").inc()
+            raise ApiError(
+                422,
+                "contract_violation",
+                f"{len(errors)} field(s) break the input contract of "
+                f"{served.model}@{served.version}",
+                errors,
+            )
+        try:
+            out = Outputs(served, records)
+        except ApiError:
+            self.metrics.requests.labels(*labels, "422").inc()
+            raise
+        except Exception as exc:
+            self.metrics.requests.labels(*labels, "500").inc()
+            log.exception("model %s@%s failed", served.model, served.version)
+            raise ApiError(
+                500,
+                "model_error",
+                f"model {served.model}@{served.version} failed: {type(exc).__name__}: {exc}",
+            ) from None
+        ids = new_ids(len(records))
+        elapsed = time.perf_counter() - started
+        try:
+            self._log(served, role, records, out, ids, request_id, elapsed)
+        except AimsError:
+            # The log queue is full (its storage is failing): refuse rather than
+            # acknowledge predictions that would not be logged.
+            self.metrics.requests.labels(*labels, "503").inc()
+            raise
+        self._observe(served, labels, out, elapsed)
+        if routes.shadow is not None and routes.shadow is not served:
+            self._submit_shadow(routes.shadow, records, request_id)
+        proba = out.proba.tolist() if out.proba is not None else None
+        predictions = _plain(out.predictions)
+        return {
+            "model": served.model,
+            "version": served.version,
+            "role": role,
+            "request_id": request_id,
+            "classes": list(served.classes) if served.classes is not None else None,
+            "predictions": [
+                {
+                    "prediction_id": ids[i],
+                    "prediction": predictions[i],
+                    "probabilities": proba[i] if proba is not None else None,
+                }
+                for i in range(len(ids))
+            ],
+        }
+
+    @staticmethod
+    def _business_key(routes: ModelRoutes, records: list[dict[str, Any]]) -> str | None:
+        version = routes.production
+        column = version.key_column if version is not None else None
+        if column is None:
+            return None
+        value = records[0].get(column)
+        return None if value is None else str(value)
+
+    def _log(
+        self,
+        served: ServedVersion,
+        role: str,
+        records: Sequence[dict[str, Any]],
+        out: Outputs,
+        ids: list[str],
+        request_id: str,
+        elapsed: float,
+    ) -> None:
+        columns = served.logged_columns
+        inputs = [{c: r.get(c) for c in columns} for r in records]
+        keys = None
+        if served.key_column is not None:
+            keys = [
+                None if row.get(served.key_column) is None else str(row[served.key_column])
+                for row in inputs
+            ]
+        if served.pii:
+            inputs = apply_pii(inputs, served.pii, self.salt)
+            if keys is not None and served.key_column in served.pii:
+                action = served.pii[served.key_column]
+                keys = (
+                    [None] * len(keys)
+                    if action == "drop"
+                    else [r.get(served.key_column) for r in inputs]
+                )
+        self.writer.append(
+            served.model,
+            served.version,
+            role,
+            inputs,
+            out.predictions.tolist(),
+            scores=out.scores.tolist() if out.scores is not None else None,
+            proba=out.proba.tolist() if out.proba is not None else None,
+            prediction_ids=ids,
+            request_id=request_id,
+            latency_ms=elapsed * 1000.0,
+            keys=keys,
+        )
+
+    def _observe(
+        self, served: ServedVersion, labels: tuple[str, str, str], out: Outputs, elapsed: float
+    ) -> None:
+        m = self.metrics
+        m.requests.labels(*labels, "200").inc()
+        m.latency.labels(*labels).observe(elapsed)
+        if out.scores is not None:
+            edges = PROBABILITY_EDGES if out.proba is not None else VALUE_EDGES
+            m.scores.observe_many(labels, out.scores, edges)
+        if served.classes is not None:
+            # Counter beats np.unique on the few rows of a typical request.
+            for value, count in Counter(out.predictions.tolist()).items():
+                m.classes.labels(*labels, str(value)).inc(count)
+
+    def _submit_shadow(
+        self, shadow: ServedVersion, records: list[dict[str, Any]], request_id: str
+    ) -> None:
+        with self._shadow_lock:
+            if self._shadow_pending >= self.shadow_queue:
+                self.metrics.shadow_dropped.labels(shadow.model, str(shadow.version)).inc()
+                return
+            self._shadow_pending += 1
+        try:
+            self._shadow.submit(self._run_shadow, shadow, records, request_id)
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            with self._shadow_lock:
+                self._shadow_pending -= 1
+
+    def _run_shadow(
+        self, shadow: ServedVersion, records: list[dict[str, Any]], request_id: str
+    ) -> None:
+        labels = (shadow.model, str(shadow.version), "shadow")
+        try:
+            started = time.perf_counter()
+            errors = contract_errors(shadow.validator, records)
+            if errors:
+                for rule in {e["rule"] for e in errors}:
+                    self.metrics.rejected.labels(shadow.model, rule).inc()
+                self.metrics.requests.labels(*labels, "422").inc()
+                return
+            out = Outputs(shadow, records)
+            elapsed = time.perf_counter() - started
+            ids = new_ids(len(records))
+            self._log(shadow, "shadow", records, out, ids, request_id, elapsed)
+            self._observe(shadow, labels, out, elapsed)
+        except Exception as exc:  # a shadow's failure never reaches a caller
+            self.metrics.shadow_errors.labels(shadow.model, str(shadow.version)).inc()
+            self.metrics.requests.labels(*labels, "500").inc()
+            log.debug("shadow %s@%s failed: %s", shadow.model, shadow.version, exc)
+        finally:
+            with self._shadow_lock:
+                self._shadow_pending -= 1
+
+    def close(self) -> None:
+        """Finish queued shadow calls (their predictions are logged) and stop the pool."""
+        self._shadow.shutdown(wait=True)
+
+
+# -- routes ------------------------------------------------------------------
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in (
+        (401, "Missing, invalid, expired or revoked token."),
+        (403, "The token's role is too low, or its project does not own the model."),
+        (404, "The model is not served."),
+        (429, "The key's rate limit is exceeded (see Retry-After)."),
+    )
+}
+PREDICT_ERRORS = {
+    **ERRORS,
+    400: {"model": ErrorResponse, "description": "The body is not JSON."},
+    413: {"model": ErrorResponse, "description": "Body or row count over the limit."},
+    422: {
+        "model": ErrorResponse,
+        "description": "A record breaks the input contract; details name field and rule.",
+    },
+    500: {"model": ErrorResponse, "description": "The model failed."},
+}
+
+router = APIRouter(tags=["prediction"])
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.aims
+
+
+@router.get("/v1/models", response_model=ModelList, responses=ERRORS)
+async def list_models(
+    request: Request,
+    project: str | None = Query(None, description="Only this project's models."),
+    principal: Principal = Depends(require("viewer")),
+) -> dict[str, Any]:
+    """The models served, with their versions, roles and input contracts."""
+    table = _state(request).deployments.table
+    return {
+        "models": [
+            routes.describe()
+            for routes in table.models.values()
+            if principal.may_access(routes.project)
+            and (project is None or routes.project == project)
+            and routes.production is not None
+        ]
+    }
+
+
+@router.get("/v1/models/{name}", response_model=ModelInfo, responses=ERRORS)
+async def describe_model(
+    name: str, request: Request, principal: Principal = Depends(require("viewer"))
+) -> dict[str, Any]:
+    """One served model: its versions (production, canary, shadow) and input contract."""
+    routes = _state(request).deployments.table.get(name)
+    if routes is None or routes.production is None:
+        raise ApiError(404, "not_found", f"model {name!r} is not served")
+    return routes.describe()
+
+
+@router.post(
+    "/v1/models/{name}/predict",
+    response_model=PredictResponse,
+    responses=PREDICT_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+        }
+    },
+)
+async def predict(
+    name: str, request: Request, principal: Principal = Depends(require(PREDICT_ROLE))
+) -> Response:
+    """Predict for records or columns; each row gets a prediction id for later labels."""
+    state = _state(request)
+    routes = state.deployments.table.get(name)
+    if routes is None:
+        raise ApiError(404, "not_found", f"model {name!r} is not served")
+    request_id = uuid.uuid4().hex
+    request.state.request_id = request_id
+    body = await request.body()
+    result = state.predictor.predict(routes, body, request.headers.get(ROUTING_HEADER), request_id)
+    return Response(
+        json.dumps(result).encode(),
+        media_type="application/json",
+        headers={"X-Request-ID": request_id},
+    )

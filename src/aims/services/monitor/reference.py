@@ -1,0 +1,287 @@
+"""What a model version's traffic is compared with: its training data and its own predictions there.
+
+For each model version the monitor needs, once:
+
+* the **input reference**: the training dataset version's profile (stored by
+  ``aims dataset register``), restricted to the model's features;
+* the **output reference**: the model's predictions on (a spread sample of)
+  its training rows, profiled as prediction, score, confidence and entropy.
+  The model is loaded once per version and the profile cached under
+  ``.aims/monitor/reference/``; when the model or the data cannot be read, the
+  training label's distribution stands in for the predictions;
+* the input contract (data health), the label column, the classes, the
+  null shares of the training data, the baseline metrics (latest evaluation,
+  else the metrics given at registration) and the owner and risk tier.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy.orm import Session
+
+from aims.core.contract import Contract, label_column, parse_contract
+from aims.core.metrics import METRICS
+from aims.core.profile import FrameProfile, NumericProfile, dumps, loads, profile_frame
+from aims.errors import AimsError
+from aims.services.monitor.triggers import MonitoringPolicy
+from aims.services.monitor.windows import output_frame
+from aims.storage.schema import ModelVersion
+
+#: Regression outputs beyond the training label's range by more than this share of it are out of range.
+OUTPUT_RANGE_MARGIN = 0.5
+
+
+@dataclass
+class Reference:
+    """Everything a window of one model version is judged against."""
+
+    model: str
+    model_id: int
+    version: int
+    task: str
+    classes: list[str] | None
+    features: list[str]
+    label: str | None = None
+    inputs: FrameProfile | None = None
+    outputs: FrameProfile | None = None
+    outputs_source: str = "none"
+    """``model`` (its predictions on training rows), ``label`` (the label's distribution) or ``none``."""
+    contract: Contract | None = None
+    null_shares: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, float] = field(default_factory=dict)
+    output_range: tuple[float, float] | None = None
+    owner: str | None = None
+    tier: str = "high"
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    from aims.storage.predlog.schema import as_text
+
+    return str(as_text(value))
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What the store knows about a model version, read in one short transaction."""
+
+    model: str
+    model_id: int
+    version: int
+    info: dict[str, Any]
+    artifact_sha256: str
+    flavour: str
+    trusted: bool
+    input_contract: str | None
+    dataset_contracts: tuple[str, ...]
+    dataset_profile: bytes | None
+    dataset_source: str | None
+    baseline: dict[str, float]
+    owner: str | None
+    tier: str
+
+
+def _baseline(s: Session, mv: ModelVersion) -> dict[str, float]:
+    from aims.services.governance import latest_evaluation
+
+    result = latest_evaluation(s, mv.id) or {}
+    metrics = (result.get("evaluation") or {}).get("metrics") or {}
+    if not metrics:
+        metrics = mv.metrics or {}
+    return {
+        k: float(v)
+        for k, v in metrics.items()
+        if k in METRICS and isinstance(v, int | float) and math.isfinite(float(v))
+    }
+
+
+def version_facts(s: Session, mv: ModelVersion, default_tier: str = "high") -> VersionFacts:
+    """Read what :func:`build_reference` needs while the session is open."""
+    from aims.services.governance import latest_risk
+
+    risk = latest_risk(s, mv.model_id)
+    dv = mv.inputs[0] if mv.inputs else None
+    return VersionFacts(
+        model=mv.model.name,
+        model_id=mv.model_id,
+        version=mv.version,
+        info=dict(mv.info or {}),
+        artifact_sha256=mv.artifact_sha256,
+        flavour=mv.flavour,
+        trusted=bool(mv.trusted),
+        input_contract=mv.input_contract,
+        dataset_contracts=tuple(d.contract for d in mv.inputs if d.contract),
+        dataset_profile=dv.profile if dv is not None else None,
+        dataset_source=dv.source if dv is not None else None,
+        baseline=_baseline(s, mv),
+        owner=next((o.owner for o in mv.model.owners if o.role == "monitoring"), None),
+        tier=risk.tier if risk is not None else default_tier,
+    )
+
+
+def _contract(facts: VersionFacts) -> tuple[Contract | None, str | None]:
+    """The input contract and the label column (from it or the training data's contract)."""
+    contract = None
+    label = None
+    try:
+        if facts.input_contract:
+            contract = parse_contract(
+                facts.input_contract, source=f"input contract of v{facts.version}"
+            )
+            label = label_column(contract)
+        for text in facts.dataset_contracts:
+            if label is None:
+                label = label_column(parse_contract(text, source="training data contract"))
+    except AimsError:
+        return contract, label
+    return contract, label
+
+
+def build_reference(ws: Any, facts: VersionFacts, policy: MonitoringPolicy) -> Reference:
+    """The reference of a model version (runs the model once, then uses the cache)."""
+    info = facts.info
+    task = info.get("task") or "classification"
+    classes = [_text(c) for c in info["classes"]] if info.get("classes") else None
+    contract, label = _contract(facts)
+    full = loads(facts.dataset_profile) if facts.dataset_profile else None
+    features = list(info.get("feature_names") or [])
+    if not features and full is not None:
+        features = [c for c in full.columns if c != label]
+    if label is None and full is not None:
+        # No contract names the label: the one training column the model does not read is it.
+        rest = [c for c in full.columns if c not in features]
+        label = rest[0] if len(rest) == 1 else None
+    ref = Reference(
+        model=facts.model,
+        model_id=facts.model_id,
+        version=facts.version,
+        task=task,
+        classes=classes,
+        features=features,
+        label=label,
+        contract=contract,
+        baseline=dict(facts.baseline),
+        owner=facts.owner,
+        tier=facts.tier,
+    )
+    if full is None:
+        ref.notes.append("the training data has no stored profile; feature drift is not computed")
+    else:
+        cols = {c: full.columns[c] for c in features if c in full.columns}
+        ref.inputs = FrameProfile(cols, full.rows)
+        ref.null_shares = {c: (p.missing / p.rows if p.rows else 0.0) for c, p in cols.items()}
+    ref.outputs, ref.outputs_source = _outputs(ws, facts, ref, full, policy)
+    ref.output_range = _output_range(ref, full, policy)
+    return ref
+
+
+def _cache_path(ws: Any, facts: VersionFacts) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in facts.model)
+    folder = ws.settings.state_dir / "monitor" / "reference"
+    return folder / f"{safe}-v{facts.version}-{facts.artifact_sha256[:16]}.msgpack"
+
+
+def _outputs(
+    ws: Any,
+    facts: VersionFacts,
+    ref: Reference,
+    full: FrameProfile | None,
+    policy: MonitoringPolicy,
+) -> tuple[FrameProfile | None, str]:
+    path = _cache_path(ws, facts)
+    if path.is_file():
+        try:
+            return loads(path.read_bytes()), "model"
+        except AimsError:
+            path.unlink(missing_ok=True)  # a damaged cache is rebuilt
+    try:
+        frame = _reference_predictions(ws, facts, ref, policy.reference_rows)
+    except Exception as exc:  # a user's model may fail in any way; fall back, and say why
+        ref.notes.append(
+            f"reference predictions unavailable ({type(exc).__name__}: {exc}); "
+            "using the label's distribution"
+        )
+        frame = None
+    if frame is not None and frame.height:
+        kinds = {"prediction": "categorical" if ref.task == "classification" else "numeric"}
+        prof = profile_frame(frame, kinds=kinds)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(dumps(prof))
+        tmp.replace(path)
+        return prof, "model"
+    if full is not None and ref.label and ref.label in full.columns:
+        return FrameProfile({"prediction": full.columns[ref.label]}, full.rows), "label"
+    ref.notes.append("no reference for predictions; prediction drift is not computed")
+    return None, "none"
+
+
+def _reference_predictions(
+    ws: Any, facts: VersionFacts, ref: Reference, max_rows: int
+) -> pl.DataFrame | None:
+    """The model's outputs on up to ``max_rows`` training rows, spread over the file."""
+    from aims.core import frames
+    from aims.services.registry import load_version
+
+    source = facts.dataset_source
+    if source is None or not ref.features or not Path(source).is_file():
+        return None
+    lazy = frames.scan(source)
+    n = int(frames.collect(lazy.select(pl.len()), source).item())
+    step = max(1, math.ceil(n / max_rows))
+    data = frames.collect(lazy.select(ref.features).gather_every(step), source)
+    model = load_version(
+        ws,
+        {
+            "artifact_sha256": facts.artifact_sha256,
+            "flavour": facts.flavour,
+            "trusted": facts.trusted,
+        },
+    )
+    pred = np.asarray(model.predict(data))
+    log: dict[str, Any] = {"prediction": [_text(v) for v in pred.tolist()]}
+    if ref.task == "classification":
+        proba = model.predict_proba(data)
+        if proba is not None:
+            proba = np.asarray(proba, dtype=float)
+            log["proba"] = proba.tolist()
+            log["score"] = proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1)
+    else:
+        log["prediction"] = [_text(v) for v in pred.astype(float).tolist()]
+    frame = pl.DataFrame(log, strict=False)
+    return output_frame(frame, ref.task, len(ref.classes or ()) or 2)
+
+
+def _output_range(
+    ref: Reference, full: FrameProfile | None, policy: MonitoringPolicy
+) -> tuple[float, float] | None:
+    if ref.task != "regression":
+        return None
+    given = policy.output_range
+    source = None
+    if full is not None and ref.label and isinstance(full.columns.get(ref.label), NumericProfile):
+        source = full.columns[ref.label]
+    elif ref.outputs is not None and isinstance(
+        ref.outputs.columns.get("prediction"), NumericProfile
+    ):
+        source = ref.outputs.columns["prediction"]
+    lo = hi = None
+    if source is not None and source.minimum is not None and source.maximum is not None:
+        span = source.maximum - source.minimum
+        lo = source.minimum - OUTPUT_RANGE_MARGIN * span
+        hi = source.maximum + OUTPUT_RANGE_MARGIN * span
+    if given is not None:
+        lo = given.min if given.min is not None else lo
+        hi = given.max if given.max is not None else hi
+    if lo is None and hi is None:
+        return None
+    return (-math.inf if lo is None else lo, math.inf if hi is None else hi)
+
+
+__all__ = ["OUTPUT_RANGE_MARGIN", "Reference", "VersionFacts", "build_reference", "version_facts"]

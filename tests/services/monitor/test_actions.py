@@ -1,0 +1,321 @@
+"""Actions of a fired trigger, for real: an HTTP server receives webhooks, a command and a
+Python entry point retrain, the store rolls back."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from aims.services import audit, registry
+from aims.services.monitor import list_incidents, resolve_incident, run_once, show_incident
+from aims.services.monitor.actions import post_webhook
+from aims.services.monitor.triggers import WebhookSpec
+from tests.services.monitor.conftest import HOUR, T0, Traffic, configure
+
+
+class Hook:
+    """A local HTTP endpoint that answers with the given status codes in turn."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.bodies: list[Any] = []
+        self.headers: list[dict[str, str]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                hook.bodies.append(json.loads(self.rfile.read(length)))
+                hook.headers.append(dict(self.headers))
+                status = hook.statuses.pop(0) if len(hook.statuses) > 1 else hook.statuses[0]
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    h = Hook([200])
+    yield h
+    h.close()
+
+
+def test_webhook_retries_server_errors_then_succeeds() -> None:
+    h = Hook([503, 500, 200])
+    try:
+        out = post_webhook(WebhookSpec(url=h.url, retries=3, backoff=0.01), {"x": 1})
+        assert out == {"status": "done", "http_status": 200, "attempts": 3}
+        assert h.bodies == [{"x": 1}] * 3
+    finally:
+        h.close()
+
+
+def test_webhook_gives_up_after_its_retries_and_not_on_client_errors() -> None:
+    h = Hook([500])
+    try:
+        out = post_webhook(WebhookSpec(url=h.url, retries=2, backoff=0.01), {})
+        assert out["status"] == "failed" and out["attempts"] == 3 and out["error"] == "HTTP 500"
+        h.statuses = [404]
+        out = post_webhook(WebhookSpec(url=h.url, retries=5, backoff=0.01), {})
+        assert out["attempts"] == 1 and out["error"] == "HTTP 404"
+    finally:
+        h.close()
+    # nothing listens any more: a network error, retried, then reported
+    out = post_webhook(WebhookSpec(url=h.url, retries=1, backoff=0.01, timeout=1), {})
+    assert out["status"] == "failed" and out["attempts"] == 2
+
+
+def _nan_window(ws, synthetic, start=T0) -> None:
+    """One window whose model emits NaN scores for a few rows (fires output_sanity)."""
+    import numpy as np
+
+    def predict(inputs: pl.DataFrame) -> Any:
+        p = synthetic.model.predict_proba(inputs.to_pandas())
+        p[:3] = np.nan
+        return p
+
+    traffic = Traffic(ws, synthetic.model, seed=11)
+    traffic.window(start, 200, predict=predict)
+    traffic.close()
+
+
+def test_incident_notifies_every_webhook_in_both_formats(served, synthetic, hook) -> None:
+    slack = Hook([200])
+    try:
+        ws = configure(
+            served,
+            {
+                "webhooks": {
+                    "oncall": {"url": hook.url, "headers": {"X-Token": "t1"}},
+                    "chat": {"url": slack.url, "format": "slack"},
+                },
+                "triggers": [
+                    {
+                        "name": "output_sanity",
+                        "when": "invalid_output_share > 0",
+                        "severity": "critical",
+                        "actions": ["incident", "webhook"],
+                    }
+                ],
+            },
+        )
+        _nan_window(ws, synthetic)
+        summary = run_once(ws, now=T0 + 2 * HOUR)
+        [incident_id] = summary.incidents_opened
+        assert sorted((a["target"], a["status"]) for a in summary.actions) == [
+            ("chat", "done"),
+            ("oncall", "done"),
+        ]
+        [body] = hook.bodies
+        assert body["event"] == "aims.incident"
+        assert body["incident"]["id"] == incident_id
+        assert body["incident"]["severity"] == "critical"
+        assert body["incident"]["owner"] == "oncall@example.org"
+        assert body["incident"]["observed"]["invalid_output_share"] == pytest.approx(3 / 200)
+        assert hook.headers[0]["X-Token"] == "t1"
+        [text] = slack.bodies
+        assert set(text) == {"text"} and f"#{incident_id}" in text["text"]
+        assert "oncall@example.org" in text["text"]
+        shown = show_incident(ws, incident_id)
+        assert [a["status"] for a in shown["actions"]] == ["done", "done"]
+        events = audit.query(ws.db, audit.EventFilter(action="monitor.action.webhook"))
+        assert len(events) == 2 and all(e["actor"] == "aims-monitor" for e in events)
+        ws.close()
+    finally:
+        slack.close()
+
+
+RETRAIN_MODULE = """
+from pathlib import Path
+import polars as pl
+from aims.services import registry
+
+CALLS = []
+
+def run(ws, incident_id, data):
+    rows = pl.read_parquet(data)
+    CALLS.append((incident_id, rows.height, sorted(rows.columns)))
+    source = Path(ws.root) / "model.skops"
+    return registry.register_model(ws, source, "syn", actor="retrainer", datasets=["syn@1"])
+"""
+
+
+def test_retrain_entry_point_gets_the_incident_and_its_window_data(
+    served, synthetic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "retrain_hook.py").write_text(RETRAIN_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (served.root / "model.skops").write_bytes(synthetic.model_path.read_bytes())
+    ws = configure(
+        served,
+        {
+            "retrain": {"entry_point": "retrain_hook:run"},
+            "triggers": [
+                {
+                    "name": "output_sanity",
+                    "when": "invalid_output_share > 0",
+                    "actions": ["retrain"],
+                }
+            ],
+        },
+    )
+    _nan_window(ws, synthetic)
+    summary = run_once(ws, now=T0 + 2 * HOUR)
+    [incident_id] = summary.incidents_opened
+    [action] = summary.actions
+    assert action["status"] == "done", action
+    assert action["new_version"] == {"name": "syn", "version": 2, "stage": "registered"}
+    calls = sys.modules["retrain_hook"].CALLS
+    assert calls[0][0] == incident_id and calls[0][1] == 200
+    assert {"prediction", "label", "x0", "region"} <= set(calls[0][2])
+    assert registry.describe(ws, "syn")["versions"][-1]["created_by"] == "retrainer"
+    ws.close()
+
+
+def test_retrain_command_with_placeholders_and_failures_recorded(served, synthetic) -> None:
+    ws = configure(
+        served,
+        {
+            "retrain": {"command": "echo {incident} {model} > out.txt && test -f {data}"},
+            "triggers": [
+                {
+                    "name": "output_sanity",
+                    "when": "invalid_output_share > 0",
+                    "actions": ["retrain"],
+                }
+            ],
+        },
+    )
+    _nan_window(ws, synthetic)
+    summary = run_once(ws, now=T0 + 2 * HOUR)
+    [action] = summary.actions
+    assert action["status"] == "done" and action["exit_code"] == 0
+    assert (ws.root / "out.txt").read_text().split() == [str(summary.incidents_opened[0]), "syn"]
+    # While that incident is open, the next firing joins it and runs nothing again.
+    _nan_window(ws, synthetic, start=T0 + 2 * HOUR)
+    again = run_once(ws, now=T0 + 4 * HOUR)
+    assert again.incidents_updated == summary.incidents_opened and again.actions == []
+    resolve_incident(ws, summary.incidents_opened[0], actor="ana@example.org", note="fixed")
+    ws = configure(
+        ws,
+        {
+            "retrain": {"command": "echo broken >&2; exit 3"},
+            "triggers": [
+                {
+                    "name": "output_sanity",
+                    "when": "invalid_output_share > 0",
+                    "actions": ["retrain"],
+                }
+            ],
+        },
+    )
+    _nan_window(ws, synthetic, start=T0 + 5 * HOUR)
+    summary = run_once(ws, now=T0 + 7 * HOUR)
+    [action] = summary.actions
+    assert action["status"] == "failed" and action["exit_code"] == 3
+    assert action["stderr"].strip() == "broken"
+    ws.close()
+
+
+def _collapse(ws, synthetic) -> None:
+    """v2 is promoted and its predictions turn out inverted: labels show it."""
+    registry.register_model(
+        ws,
+        synthetic.model_path,
+        "syn",
+        actor="ana@example.org",
+        datasets=["syn@1"],
+        metrics={"accuracy": synthetic.accuracy},
+    )
+    from aims.services import lifecycle
+
+    lifecycle.promote(ws, "syn@2", "production", actor="ops@example.org")
+    traffic = Traffic(ws, synthetic.model, seed=12)
+
+    def inverted(inputs: pl.DataFrame) -> Any:
+        return synthetic.model.predict_proba(inputs.to_pandas())[:, ::-1]
+
+    for w in range(2):
+        traffic.window(T0 + w * HOUR, 250, version=2, predict=inverted)
+    traffic.close()
+    traffic.send_labels()
+
+
+ROLLBACK_POLICY = {
+    "tiers": {"minimal": {"auto_rollback": True}},
+    "triggers": [
+        {
+            "name": "accuracy_drop",
+            "when": "accuracy_drop > 0.1 with >= 200 labels",
+            "severity": "critical",
+            "task": "classification",
+            "actions": ["rollback"],
+        }
+    ],
+}
+
+
+def test_performance_collapse_is_rolled_back_by_policy(served, synthetic) -> None:
+    ws = configure(served, ROLLBACK_POLICY)
+    _collapse(ws, synthetic)
+    summary = run_once(ws, now=T0 + 3 * HOUR)
+    [incident_id] = summary.incidents_opened
+    [action] = summary.actions
+    assert action == {
+        **action,
+        "type": "rollback",
+        "status": "done",
+        "from": 2,
+        "to": 1,
+        "tier": "minimal",
+    }
+    stages = {v["version"]: v["stage"] for v in registry.describe(ws, "syn")["versions"]}
+    assert stages == {1: "production", 2: "archived"}
+    [event] = audit.query(ws.db, audit.EventFilter(action="model.rollback"))
+    assert (
+        event["actor"] == "aims-monitor"
+        and f"incident #{incident_id}" in event["payload"]["reason"]
+    )
+    assert (
+        audit.query(ws.db, audit.EventFilter(action="monitor.action.rollback"))[0]["payload"][
+            "status"
+        ]
+        == "done"
+    )
+    incident = show_incident(ws, incident_id)
+    assert incident["kind"] == "performance" and incident["window_count"] == 2
+    assert audit.verify(ws.db).ok
+    ws.close()
+
+
+def test_rollback_is_skipped_where_the_tier_does_not_allow_it(served, synthetic) -> None:
+    policy = {**ROLLBACK_POLICY, "tiers": {"high": {"auto_rollback": True}}}
+    ws = configure(served, policy)
+    _collapse(ws, synthetic)
+    summary = run_once(ws, now=T0 + 3 * HOUR)
+    [action] = summary.actions
+    assert action["status"] == "skipped" and action["tier"] == "minimal"
+    assert "tiers.minimal.auto_rollback" in action["reason"]
+    stages = {v["version"]: v["stage"] for v in registry.describe(ws, "syn")["versions"]}
+    assert stages[2] == "production"
+    assert [i["kind"] for i in list_incidents(ws)] == ["performance"]
+    ws.close()

@@ -1,0 +1,71 @@
+"""The reference a version's windows are judged against."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from aims.services import registry
+from aims.services.monitor.reference import build_reference, version_facts
+from aims.services.monitor.triggers import parse_monitoring
+from aims.storage.schema import ModelVersion
+from tests.services.monitor.conftest import FEATURES, OWNERS
+
+
+def _reference(ws, version: int = 1):
+    with ws.db.session() as s:
+        mv = s.scalar(select(ModelVersion).where(ModelVersion.version == version))
+        facts = version_facts(s, mv, "minimal")
+    return build_reference(ws, facts, parse_monitoring({}))
+
+
+def test_reference_predictions_are_the_models_own_on_its_training_rows(served, synthetic) -> None:
+    import polars as pl
+
+    ref = _reference(served)
+    assert (ref.task, ref.classes, ref.features, ref.label) == (
+        "classification",
+        ["0", "1"],
+        FEATURES,
+        "y",
+    )
+    assert ref.outputs_source == "model" and ref.notes == []
+    assert ref.baseline == {"accuracy": synthetic.accuracy}
+    assert (ref.owner, ref.tier) == ("oncall@example.org", "minimal")
+    train = pl.read_parquet(synthetic.data)
+    predicted = synthetic.model.predict(train.select(FEATURES).to_pandas())
+    counts = dict(zip(*np.unique(predicted.astype(str), return_counts=True), strict=True))
+    assert ref.outputs["prediction"].frequencies() == {k: int(v) for k, v in counts.items()}  # type: ignore[index]
+    assert ref.null_shares == dict.fromkeys(FEATURES, 0.0)
+    cached = list((served.settings.state_dir / "monitor" / "reference").iterdir())
+    assert len(cached) == 1
+    again = _reference(served)  # from the cache: the same profile
+    assert again.outputs.to_dict() == ref.outputs.to_dict()  # type: ignore[union-attr]
+
+
+def test_without_the_training_file_the_label_stands_in(
+    workspace, synthetic, tmp_path: Path
+) -> None:
+    copy = tmp_path / "train_copy.parquet"
+    shutil.copy(synthetic.data, copy)
+    registry.register_dataset(workspace, copy, "gone", actor="ana@example.org")
+    registry.register_model(
+        workspace,
+        synthetic.model_path,
+        "gone",
+        actor="ana@example.org",
+        datasets=["gone@1"],
+        owners=OWNERS,
+    )
+    copy.unlink()
+    ref = _reference(workspace)
+    assert ref.outputs_source == "label"
+    assert ref.inputs is not None and ref.baseline == {}  # the stored profile still serves
+    import polars as pl
+
+    labels = pl.read_parquet(synthetic.data)["y"].value_counts()
+    expected = {str(v): int(n) for v, n in labels.iter_rows()}
+    assert ref.outputs["prediction"].frequencies() == expected  # type: ignore[index]
