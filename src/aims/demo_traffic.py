@@ -43,12 +43,9 @@ def start_server(ws: Any, port: int | None = None) -> RunningServer:
     """``aims serve`` with the dashboard, in a background thread."""
     import uvicorn
 
-    from aims.server.app import create_app
-    from aims.ui.auth import TokenSessions
-    from aims.ui.router import mount_ui
+    from aims.server.assembly import build_server
 
-    app = create_app(ws)
-    mount_ui(app, ws, TokenSessions(ws))
+    app = build_server(ws)
     if port is None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

@@ -65,7 +65,12 @@ def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-unty
     color = drifted.first.evaluate("el => getComputedStyle(el).color")
     assert color == "rgb(198, 40, 40)"  # the drifted feature is shown red
     assert page.locator("#drift-chart .incident-marker").count() >= 1  # on the time axis
-    page.wait_for_selector("#dist-chart .bar-reference")
+    page.wait_for_selector("#dist-chart .bar-current", state="attached")
+    heights = page.eval_on_selector_all(
+        "#dist-chart .bar-reference, #dist-chart .bar-current",
+        "bars => bars.map(b => b.getBoundingClientRect().height)",
+    )
+    assert len(heights) >= 2 and max(heights) > 10  # reference and current distributions drawn
     shot(page, "monitoring")
 
     page.goto(f"{site['url']}/ui/incidents")

@@ -31,6 +31,11 @@ def serve(
         "--insecure-dev",
         help="Serve WITHOUT authentication (every caller is admin). Own machine only.",
     ),
+    monitor: bool = typer.Option(
+        False,
+        "--monitor",
+        help="Also run the monitoring loop in this process (see 'aims monitor run').",
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     access_log: bool = typer.Option(
         False, "--access-log", help="Log every request (costs throughput)."
@@ -40,14 +45,15 @@ def serve(
 
     Needs an API key to exist ('aims keys create'); callers exchange it for a
     token at POST /v1/auth/token. Promotions and rollbacks take effect within
-    about a second, without a restart. Settings: the server: section of aims.yaml.
+    about a second, without a restart. The dashboard is at /ui (log in with an
+    API key). Settings: the server: section of aims.yaml.
     """
     import uvicorn
 
-    from aims.server.app import create_app
+    from aims.server.assembly import build_server, stop_monitor
 
     ws = open_workspace()
-    app = create_app(ws, insecure_dev=insecure_dev)
+    app = build_server(ws, insecure_dev=insecure_dev, monitor=monitor)
     # Background threads (the prediction log writer, shadow versions) hand the
     # interpreter back to requests after 1 ms instead of the default 5 ms,
     # which keeps their work out of the request latency tail.
@@ -68,4 +74,5 @@ def serve(
             timeout_graceful_shutdown=30,
         )
     finally:
+        stop_monitor(app)
         ws.close()

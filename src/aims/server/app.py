@@ -112,6 +112,7 @@ def create_app(
     insecure_dev: bool = False,
     config: ServerConfig | None = None,
     routers: Sequence[APIRouter] = (),
+    collectors: Sequence[Any] = (),
 ) -> FastAPI:
     """The server app for workspace ``ws``.
 
@@ -130,6 +131,8 @@ def create_app(
             "your own machine)"
         )
     metrics = ServerMetrics()
+    for collector in collectors:  # e.g. the monitor's latest window results
+        metrics.registry.register(collector)
     issuer = TokenIssuer(token_secret(ws), config.token_ttl_seconds)
     guard = Guard(
         issuer, RateLimiter(config.rate_limit, config.rate_burst), metrics, insecure=insecure_dev

@@ -227,14 +227,17 @@ def feature_distribution(
             .limit(1)
         )
         cur_bytes = window.profile if window is not None else None
+    from aims.services.monitor.windows import WindowProfile
+
     out: dict[str, Any] = {"feature": feature, "reference": None, "current": None}
-    for key, blob in (("reference", ref_bytes), ("current", cur_bytes)):
-        if blob is None:
-            continue
-        col = loads(blob).columns.get(feature)
-        if col is None:
-            continue
-        out[key] = _histogram(col)
+    profiles = {
+        "reference": loads(ref_bytes) if ref_bytes is not None else None,
+        "current": WindowProfile.loads(cur_bytes).inputs if cur_bytes is not None else None,
+    }
+    for key, prof in profiles.items():
+        col = prof.columns.get(feature) if prof is not None else None
+        if col is not None:
+            out[key] = _histogram(col)
     return out
 
 
