@@ -16,14 +16,16 @@ stored as skops:
     validation against the version's contract, the prediction log, Prometheus
     metrics and rate limiting all on.
 
-Each server runs in its own process pinned to CPU 0; the load generator runs
-in a separate process pinned to CPU 1. It keeps ``--concurrency`` HTTP/1.1
-keep-alive connections busy (a minimal asyncio client, so the generator is
-not the bottleneck), discards a warm-up, then measures throughput and p50/p99
-latency, and the CPU time the server process spent per request (the figure
-least disturbed by other work on the machine). The two servers alternate
-for ``--rounds`` rounds; the medians of the per-round comparisons are
-reported. Results go to ``benchmarks/results/serving_c<concurrency>_b<records>.json``.
+Both servers run at once, each in its own process pinned to CPU 0; the load
+generator runs in a separate process pinned to CPU 1 and loads one server at
+a time. It keeps ``--concurrency`` HTTP/1.1 keep-alive connections busy (a
+minimal asyncio client, so the generator is not the bottleneck), warms both
+up, then alternates between them in ``--slices`` slices of ``--slice``
+seconds each (bare, aims, aims, bare, ...). Alternating often puts both under
+the same background load of the machine, which drifts over seconds. Reported
+per server: throughput, p50/p99 latency over all its slices, and the CPU time
+its process spent per request. Results go to
+``benchmarks/results/serving_c<concurrency>_b<records>.json``.
 
 Target: (b) keeps at least 85 % of (a)'s throughput and adds at most 2 ms at p99.
 """
@@ -112,31 +114,29 @@ def serve_aims(root: str, port: int) -> None:
 # -- the load generator ------------------------------------------------------------
 
 
-async def _connection(
-    host: str, port: int, request: bytes, stop_at: float, warm_until: float, lat: list[float]
+async def _requests(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    request: bytes,
+    stop_at: float,
+    lat: list[float],
 ) -> tuple[int, int]:
-    reader, writer = await asyncio.open_connection(host, port)
+    """Send ``request`` back to back on one keep-alive connection until ``stop_at``."""
     done = errors = 0
-    try:
-        while True:
-            started = time.perf_counter()
-            if started >= stop_at:
-                break
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            finished = time.perf_counter()
-            if not head.startswith(b"HTTP/1.1 200"):
-                errors += 1
-            elif started >= warm_until:
-                lat.append(finished - started)
-                done += 1
-    finally:
-        writer.close()
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await reader.readexactly(length)
+        if head.startswith(b"HTTP/1.1 200"):
+            lat.append(time.perf_counter() - started)
+            done += 1
+        else:
+            errors += 1
     return done, errors
 
 
@@ -146,69 +146,58 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _cpu_mark(pid: int | None, at: float, marks: list[float]) -> None:
-    await asyncio.sleep(max(0.0, at - time.perf_counter()))
-    if pid is not None:
-        marks.append(_cpu_seconds(pid))
-
-
-async def _load(
-    url: str,
-    path: str,
-    body: bytes,
-    token: str | None,
-    concurrency: int,
-    warmup: float,
-    seconds: float,
-    pid: int | None = None,
+async def _alternate(
+    targets: list[dict[str, Any]], concurrency: int, warmup: float, slices: int, slice_s: float
 ) -> dict[str, Any]:
-    host, port = url.removeprefix("http://").split(":")
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"{auth}Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    now = time.perf_counter()
-    lat: list[float] = []
-    marks: list[float] = []
-    gathered = await asyncio.gather(
-        _cpu_mark(pid, now + warmup, marks),
-        _cpu_mark(pid, now + warmup + seconds, marks),
-        *(
-            _connection(host, int(port), request, now + warmup + seconds, now + warmup, lat)
-            for _ in range(concurrency)
-        ),
-    )
-    results = gathered[2:]
-    lat.sort()
-    done = sum(r[0] for r in results)
-    cpu = (marks[1] - marks[0]) if len(marks) == 2 else float("nan")
-    return {
-        "requests": done,
-        "errors": sum(r[1] for r in results),
-        "throughput_rps": done / seconds,
-        "p50_ms": 1000 * lat[len(lat) // 2],
-        "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
-        "server_cpu_ms_per_request": 1000 * cpu / max(done, 1),
-    }
+    """Load each target in turn, ``slices`` times for ``slice_s`` seconds each.
+
+    Short alternating slices put both servers under the same background load
+    of the machine, which drifts over seconds; each slice's figures are kept
+    so the two servers can be compared slice pair by slice pair.
+    """
+    for t in targets:
+        host, port = t["url"].removeprefix("http://").split(":")
+        auth = f"Authorization: Bearer {t['token']}\r\n" if t.get("token") else ""
+        t["request"] = (
+            f"POST {t['path']} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Content-Type: application/json\r\n{auth}"
+            f"Content-Length: {len(t['body'])}\r\n\r\n"
+        ).encode() + t["body"]
+        t["conns"] = [await asyncio.open_connection(host, int(port)) for _ in range(concurrency)]
+        t["slices"] = []
+        stop = time.perf_counter() + warmup
+        await asyncio.gather(*(_requests(r, w, t["request"], stop, []) for r, w in t["conns"]))
+    for i in range(slices):
+        for t in targets if i % 2 == 0 else targets[::-1]:
+            lat: list[float] = []
+            cpu0, t0 = _cpu_seconds(t["pid"]), time.perf_counter()
+            results = await asyncio.gather(
+                *(_requests(r, w, t["request"], t0 + slice_s, lat) for r, w in t["conns"])
+            )
+            elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(t["pid"]) - cpu0
+            done = sum(r[0] for r in results)
+            t["slices"].append(
+                {
+                    "requests": done,
+                    "errors": sum(r[1] for r in results),
+                    "seconds": elapsed,
+                    "cpu_seconds": cpu,
+                    "latencies": lat,
+                }
+            )
+    for t in targets:
+        for _, w in t["conns"]:
+            w.close()
+    return {t["name"]: t["slices"] for t in targets}
 
 
 def load(args: argparse.Namespace) -> None:
     _pin(LOAD_CPU)
-    body = Path(args.body).read_bytes()
-    out = asyncio.run(
-        _load(
-            args.url,
-            args.path,
-            body,
-            args.token,
-            args.concurrency,
-            args.warmup,
-            args.seconds,
-            args.pid,
-        )
-    )
-    print(json.dumps(out))
+    targets = json.loads(Path(args.targets).read_text())
+    for t in targets:
+        t["body"] = Path(t["body"]).read_bytes()
+    out = asyncio.run(_alternate(targets, args.concurrency, args.warmup, args.slices, args.slice))
+    Path(args.out).write_text(json.dumps(out))
 
 
 # -- orchestration -----------------------------------------------------------------
@@ -289,94 +278,106 @@ def _workspace(folder: Path, batch: int) -> dict[str, Any]:
     return {"root": root, "model": model, "api_key": api_key, "body": body}
 
 
-def _run_server(kind: str, setup: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    import httpx
-
+def _start(kind: str, target: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    target = str(setup["root"]) if kind == "aims" else str(setup["model"])
     proc = subprocess.Popen(
         [sys.executable, __file__, f"--serve-{kind}", target, "--port", str(port)],
         stdout=subprocess.DEVNULL,
     )
-    try:
-        _wait_ready(url, "/readyz" if kind == "aims" else "/", proc)
-        token = None
-        path = "/"
-        if kind == "aims":
-            token = httpx.post(url + "/v1/auth/token", json={"api_key": setup["api_key"]}).json()[
-                "access_token"
-            ]
-            path = "/v1/models/cancer/predict"
-        cmd = [
-            sys.executable,
-            __file__,
-            "--load",
-            "--url",
-            url,
-            "--path",
-            path,
-            "--body",
-            str(setup["body"]),
-            "--concurrency",
-            str(args.concurrency),
-            "--warmup",
-            str(args.warmup),
-            "--seconds",
-            str(args.seconds),
-            "--pid",
-            str(proc.pid),
-        ]
-        if token:
-            cmd += ["--token", token]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)
-    finally:
-        proc.terminate()
-        proc.wait(60)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _figures(slices: list[dict[str, Any]]) -> dict[str, float]:
+    lat = sorted(x for s in slices for x in s["latencies"])
+    done = sum(s["requests"] for s in slices)
+    return {
+        "requests": done,
+        "errors": sum(s["errors"] for s in slices),
+        "throughput_rps": done / sum(s["seconds"] for s in slices),
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "server_cpu_ms_per_request": 1000 * sum(s["cpu_seconds"] for s in slices) / done,
+    }
 
 
 def main(args: argparse.Namespace) -> None:
+    import httpx
+
     with tempfile.TemporaryDirectory() as tmp:
         setup = _workspace(Path(tmp), args.batch)
-        runs: dict[str, list[dict[str, Any]]] = {"bare": [], "aims": []}
-        for r in range(args.rounds):
-            for kind in ("bare", "aims"):
-                result = _run_server(kind, setup, args)
-                runs[kind].append(result)
-                print(f"round {r + 1} {kind}: {json.dumps(result)}", flush=True)
-    summary: dict[str, Any] = {}
-    for kind, results in runs.items():
-        summary[kind] = {
-            key: statistics.median(r[key] for r in results)
-            for key in ("throughput_rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
-        }
-        summary[kind]["errors"] = sum(r["errors"] for r in results)
-    # Rounds run back to back, so each round's pair shares the machine's load
-    # at that time: the medians of the per-round comparisons are the figures.
-    pairs = list(zip(runs["bare"], runs["aims"], strict=True))
-    summary["throughput_ratio"] = statistics.median(
-        a["throughput_rps"] / b["throughput_rps"] for b, a in pairs
-    )
-    summary["p99_added_ms"] = statistics.median(a["p99_ms"] - b["p99_ms"] for b, a in pairs)
-    summary["p50_added_ms"] = statistics.median(a["p50_ms"] - b["p50_ms"] for b, a in pairs)
-    summary["cpu_ratio"] = statistics.median(
-        a["server_cpu_ms_per_request"] / b["server_cpu_ms_per_request"] for b, a in pairs
+        bare, bare_url = _start("bare", str(setup["model"]))
+        aims, aims_url = _start("aims", str(setup["root"]))
+        try:
+            _wait_ready(bare_url, "/", bare)
+            _wait_ready(aims_url, "/readyz", aims)
+            token = httpx.post(
+                aims_url + "/v1/auth/token", json={"api_key": setup["api_key"]}
+            ).json()["access_token"]
+            targets = [
+                {"name": "bare", "url": bare_url, "path": "/", "pid": bare.pid},
+                {
+                    "name": "aims",
+                    "url": aims_url,
+                    "path": "/v1/models/cancer/predict",
+                    "token": token,
+                    "pid": aims.pid,
+                },
+            ]
+            for t in targets:
+                t["body"] = str(setup["body"])
+            spec = Path(tmp) / "targets.json"
+            spec.write_text(json.dumps(targets))
+            out = Path(tmp) / "slices.json"
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    "--targets",
+                    str(spec),
+                    "--out",
+                    str(out),
+                    "--concurrency",
+                    str(args.concurrency),
+                    "--warmup",
+                    str(args.warmup),
+                    "--slices",
+                    str(args.slices),
+                    "--slice",
+                    str(args.slice),
+                ],
+                check=True,
+            )
+            slices = json.loads(out.read_text())
+        finally:
+            for proc in (bare, aims):
+                proc.terminate()
+                proc.wait(60)
+    summary: dict[str, Any] = {kind: _figures(s) for kind, s in slices.items()}
+    b, a = summary["bare"], summary["aims"]
+    summary["throughput_ratio"] = a["throughput_rps"] / b["throughput_rps"]
+    summary["p50_added_ms"] = a["p50_ms"] - b["p50_ms"]
+    summary["p99_added_ms"] = a["p99_ms"] - b["p99_ms"]
+    summary["cpu_ratio"] = a["server_cpu_ms_per_request"] / b["server_cpu_ms_per_request"]
+    # Slice by slice: the two servers' slices i ran back to back.
+    pairs = list(zip(slices["bare"], slices["aims"], strict=True))
+    summary["throughput_ratio_median_of_slices"] = statistics.median(
+        (sa["requests"] / sa["seconds"]) / (sb["requests"] / sb["seconds"]) for sb, sa in pairs
     )
     summary["settings"] = {
         "concurrency": args.concurrency,
-        "seconds": args.seconds,
-        "warmup": args.warmup,
-        "rounds": args.rounds,
+        "slices": args.slices,
+        "slice_seconds": args.slice,
+        "warmup_seconds": args.warmup,
         "records_per_request": args.batch,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "load_average_after": os.getloadavg(),
     }
-    summary["runs"] = runs
     RESULTS.mkdir(exist_ok=True)
     name = f"serving_c{args.concurrency}_b{args.batch}.json"
     (RESULTS / name).write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
+    print(json.dumps(summary, indent=2))
     ok = summary["throughput_ratio"] >= 0.85 and summary["p99_added_ms"] <= 2.0
     print("target met" if ok else "target NOT met")
 
@@ -384,19 +385,16 @@ def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--slices", type=int, default=40, help="Measured slices per server.")
+    parser.add_argument("--slice", type=float, default=1.0, help="Seconds per slice.")
+    parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--batch", type=int, default=1, help="Records per request.")
     parser.add_argument("--serve-bare", metavar="MODEL")
     parser.add_argument("--serve-aims", metavar="WORKSPACE")
     parser.add_argument("--port", type=int)
     parser.add_argument("--load", action="store_true")
-    parser.add_argument("--url")
-    parser.add_argument("--path")
-    parser.add_argument("--body")
-    parser.add_argument("--token")
-    parser.add_argument("--pid", type=int, help="Server process whose CPU time is measured.")
+    parser.add_argument("--targets")
+    parser.add_argument("--out")
     ns = parser.parse_args()
     if ns.serve_bare:
         _pin(SERVER_CPU)

@@ -528,7 +528,10 @@ def test_health_routes_need_no_token(stack) -> None:
         assert anonymous.get("/v1/models").status_code == 401
 
 
-def test_prediction_log_files_live_under_the_workspace(stack) -> None:
+def test_prediction_log_files_live_under_the_workspace(stack, cancer_frame) -> None:
+    rows = cancer_frame.drop("target").head(3).to_dicts()
+    assert stack["client"].post("/v1/models/cancer/predict", json={"records": rows}).is_success
+    flush(stack)
     root = Path(stack["ws"].settings.prediction_log_url)
     assert root.is_relative_to(stack["ws"].root)
     assert any(root.glob("model=cancer/version=1/hour=*/part-*.parquet"))
