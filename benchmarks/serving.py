@@ -84,9 +84,10 @@ def serve_bare(model_path: str, port: int) -> None:
             more = message.get("more_body", False)
         records = json.loads(body)["records"]
         columns = {f: [r[f] for r in records] for f in features}
-        predictions = model.predict(columns).tolist()
-        proba = model.predict_proba(columns).tolist()
-        out = json.dumps({"predictions": predictions, "probabilities": proba}).encode()
+        predictions, proba = model.predict_all(columns)
+        out = json.dumps(
+            {"predictions": predictions.tolist(), "probabilities": proba.tolist()}
+        ).encode()
         await send(
             {
                 "type": "http.response.start",

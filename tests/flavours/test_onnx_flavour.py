@@ -39,6 +39,22 @@ def test_zipmap_output_without_metadata(cancer_lr) -> None:
     np.testing.assert_allclose(model.predict_proba(frame), expected, atol=1e-5)
 
 
+def test_predict_all_runs_both_outputs_at_once(tmp_path: Path, iris_rf, cancer_lr) -> None:
+    from skl2onnx import to_onnx
+
+    model = load_model(sklearn_to_onnx(iris_rf.estimator, iris_rf.x.columns, tmp_path / "rf.onnx"))
+    labels, proba = model.predict_all(iris_rf.frame)
+    np.testing.assert_array_equal(labels, model.predict(iris_rf.frame))
+    np.testing.assert_array_equal(proba, model.predict_proba(iris_rf.frame))
+    x = cancer_lr.x.to_numpy().astype(np.float32)
+    zipmap = load(to_onnx(cancer_lr.estimator.steps[-1][1], x[:1]).SerializeToString())
+    frame = pl.DataFrame(x, schema=zipmap.feature_names, orient="row")
+    labels, proba = zipmap.predict_all(frame)
+    np.testing.assert_array_equal(labels, zipmap.predict(frame))
+    np.testing.assert_allclose(proba, zipmap.predict_proba(frame))
+    assert proba.shape == (len(x), 2)
+
+
 def test_string_classes_and_labels(tmp_path: Path, iris_rf) -> None:
     from sklearn.linear_model import LogisticRegression
 

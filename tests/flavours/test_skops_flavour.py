@@ -37,6 +37,18 @@ def test_every_table_kind_gives_the_same_predictions(cancer_lr) -> None:
         np.testing.assert_allclose(model.predict_proba(table), expected)
 
 
+def test_predict_all_equals_predict_and_predict_proba(cancer_lr, diabetes_ridge) -> None:
+    model = load(dumps(cancer_lr.estimator))
+    as_dict = {c: cancer_lr.x[c].to_list() for c in cancer_lr.x.columns}
+    labels, proba = model.predict_all(as_dict)
+    np.testing.assert_array_equal(labels, cancer_lr.estimator.predict(cancer_lr.x))
+    np.testing.assert_allclose(proba, cancer_lr.estimator.predict_proba(cancer_lr.x))
+    regressor = load(dumps(diabetes_ridge.estimator))
+    values, none = regressor.predict_all(diabetes_ridge.frame)
+    assert none is None
+    np.testing.assert_allclose(values, diabetes_ridge.estimator.predict(diabetes_ridge.x))
+
+
 def test_tree_ensemble_on_a_matrix_needs_no_trust(iris_rf) -> None:
     data = dumps(iris_rf.estimator)
     assert untrusted_types(data) == []  # sklearn.tree._tree.Tree is a scikit-learn class

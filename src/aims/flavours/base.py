@@ -81,6 +81,15 @@ class LoadedModel(abc.ABC):
         """Class probabilities, shape ``(n, len(classes_))``, or None when the model has none."""
         return None
 
+    def predict_all(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`predict` and :meth:`predict_proba` of ``data``, converting the input once.
+
+        The server answers every request with both; for small requests the
+        conversion of the input costs about as much as the model itself.
+        """
+        frame = self.frame(data)
+        return self.predict(frame), self.predict_proba(frame)
+
     @abc.abstractmethod
     def estimator_name(self) -> str:
         """A short name of the underlying estimator (e.g. ``RandomForestClassifier``)."""

@@ -125,13 +125,26 @@ class OnnxModel(LoadedModel):
         return feed
 
     def predict(self, data: Any) -> np.ndarray:
-        out = np.asarray(self.session.run([self.label_output], self._feed(data))[0])
-        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
+        return self._labels(self.session.run([self.label_output], self._feed(data))[0])
 
     def predict_proba(self, data: Any) -> np.ndarray | None:
         if self.proba_output is None:
             return None
-        out = self.session.run([self.proba_output], self._feed(data))[0]
+        return self._proba(self.session.run([self.proba_output], self._feed(data))[0])
+
+    def predict_all(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.proba_output is None:
+            return self.predict(data), None
+        # One run of the graph computes both outputs.
+        labels, proba = self.session.run([self.label_output, self.proba_output], self._feed(data))
+        return self._labels(labels), self._proba(proba)
+
+    @staticmethod
+    def _labels(out: Any) -> np.ndarray:
+        out = np.asarray(out)
+        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
+
+    def _proba(self, out: Any) -> np.ndarray:
         if isinstance(out, list):  # ZipMap: one {class: probability} dict per row
             keys = list(self.classes_) if self.classes_ is not None else list(out[0] if out else [])
             if self.classes_ is None:

@@ -62,13 +62,26 @@ class SklearnModel(LoadedModel):
         return frame.to_numpy()
 
     def predict(self, data: Any) -> np.ndarray:
-        out = np.asarray(self.estimator.predict(self._x(data)))
-        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
+        return self._predict_x(self._x(data))
 
     def predict_proba(self, data: Any) -> np.ndarray | None:
-        if self.classes_ is None or not hasattr(self.estimator, "predict_proba"):
+        if not self._has_proba():
             return None
-        return np.asarray(self.estimator.predict_proba(self._x(data)), dtype=float)
+        return self._proba_x(self._x(data))
+
+    def predict_all(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        x = self._x(data)
+        return self._predict_x(x), self._proba_x(x) if self._has_proba() else None
+
+    def _has_proba(self) -> bool:
+        return self.classes_ is not None and hasattr(self.estimator, "predict_proba")
+
+    def _predict_x(self, x: Any) -> np.ndarray:
+        out = np.asarray(self.estimator.predict(x))
+        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
+
+    def _proba_x(self, x: Any) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(x), dtype=float)
 
     def estimator_name(self) -> str:
         return type(self.estimator).__name__

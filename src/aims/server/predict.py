@@ -56,8 +56,10 @@ class Outputs:
     def __init__(self, served: ServedVersion, records: list[dict[str, Any]]) -> None:
         columns = {f: [r.get(f) for r in records] for f in served.features}
         try:
-            predictions = np.asarray(served.loaded.predict(columns))
-            proba = served.loaded.predict_proba(columns) if served.classes is not None else None
+            predictions, proba = served.loaded.predict_all(columns)
+            predictions = np.asarray(predictions)
+            if served.classes is None:
+                proba = None
         except InvalidInput as exc:
             raise ApiError(
                 422,

@@ -244,10 +244,10 @@ def _reference_predictions(
             "trusted": facts.trusted,
         },
     )
-    pred = np.asarray(model.predict(data))
+    pred, proba = model.predict_all(data)
+    pred = np.asarray(pred)
     log: dict[str, Any] = {"prediction": [_text(v) for v in pred.tolist()]}
     if ref.task == "classification":
-        proba = model.predict_proba(data)
         if proba is not None:
             proba = np.asarray(proba, dtype=float)
             log["proba"] = proba.tolist()
