@@ -311,3 +311,57 @@ def test_pandas_and_lazy_sources(frame):
     contract = infer_contract(frame)
     assert check_contract(contract, frame.to_pandas()).passed
     assert check_contract(contract, frame.lazy()).passed
+
+
+@pytest.mark.parametrize("n_allowed", [1, 3, 8, 9, 20])
+def test_allowed_values_count_matches_numpy_for_small_and_large_sets(n_allowed: int) -> None:
+    # Up to a few values the rule compares, beyond it looks up a hash set:
+    # both must count the same rows as NumPy's isin, nulls never failing.
+    rng = np.random.default_rng(n_allowed)
+    words = [f"w{k}" for k in range(25)]
+    strings = [None if rng.random() < 0.1 else words[rng.integers(25)] for _ in range(5000)]
+    ints = rng.integers(0, 25, 5000)
+    frame = pl.DataFrame({"s": strings, "i": ints})
+    contract = Contract(
+        "t",
+        [
+            Table(
+                "t",
+                [
+                    Column("s", "string", allowed_values=words[:n_allowed]),
+                    Column("i", "integer", allowed_values=list(range(n_allowed))),
+                ],
+            )
+        ],
+    )
+    report = check_contract(contract, frame)
+    failing = {r.column: r.failing_rows for r in report.rules if r.rule == "allowed_values"}
+    present = np.array([s is not None for s in strings])
+    listed = np.isin(np.array(strings, dtype=object), words[:n_allowed])
+    assert failing["s"] == int((present & ~listed).sum())
+    assert failing["i"] == int((~np.isin(ints, np.arange(n_allowed))).sum())
+
+
+@pytest.mark.parametrize("prefix", [4, 1 << 16])
+def test_examples_of_repeats_are_the_first_repeating_rows(monkeypatch, prefix: int) -> None:
+    # Repeats are looked for in growing prefixes of the data; wherever they
+    # sit, the examples must be the first rows that repeat an earlier key.
+    import aims.core.contract.check as check_module
+
+    monkeypatch.setattr(check_module, "_FIRST_PREFIX", prefix)
+    rng = np.random.default_rng(7)
+    keys = np.arange(100_000)
+    late = rng.choice(np.arange(70_000, 100_000), 7, replace=False)
+    keys[late] = rng.integers(0, 70_000, 7)
+    frame = pl.DataFrame({"id": keys, "part": keys % 3})
+    contract = Contract("t", [Table("t", [Column("id", "integer", unique=True)])])
+    rule = next(r for r in check_contract(contract, frame).rules if r.rule == "unique")
+    seen: set[int] = set()
+    expected = []
+    for row, key in enumerate(keys.tolist()):
+        if key in seen:
+            expected.append(row)
+        seen.add(key)
+    assert rule.failing_rows == 7
+    assert [e["row"] for e in rule.examples] == expected[:5]
+    assert [e["value"] for e in rule.examples] == [int(keys[r]) for r in expected[:5]]

@@ -215,7 +215,7 @@ def _run(
         if not result.passed and rule.mask is not None and result.failing_rows
     ]
     if wanted and k > 0:
-        _fill_examples(lazy, compiled.rules, results, wanted, k, what)
+        _fill_examples(lazy, compiled.rules, results, wanted, k, what, rows)
     return CheckReport(
         contract=contract.name,
         table=target.name,
@@ -378,6 +378,7 @@ def _fill_examples(
     wanted: list[int],
     k: int,
     what: str,
+    rows: int,
 ) -> None:
     # One small query per failing rule: each stops as soon as it has k rows, and
     # reads only the columns its rule needs.
@@ -387,11 +388,36 @@ def _fill_examples(
         if rule.mask is None:
             continue
         value = rule.value if rule.value is not None else pl.col(rule.column or "")
-        query = indexed.filter(rule.mask).select(pl.col(_ROW), value.alias("value")).head(k)
-        # The streaming engine stops early and is faster here even for data in
-        # memory (measured: 0.03 s against 0.07 s to find repeats in 1M keys).
-        found = _collect(query, what, "streaming")
+        if rule.rule in _KEYED:
+            found = _first_repeats(indexed, rule.mask, value, k, what, rows)
+        else:
+            query = indexed.filter(rule.mask).select(pl.col(_ROW), value.alias("value")).head(k)
+            # The streaming engine stops early, even for data in memory.
+            found = _collect(query, what, "streaming")
         results[i].examples = [
             {"row": int(r), "value": _types.python_value(v)}
             for r, v in zip(found[_ROW], found["value"], strict=True)
         ]
+
+
+_FIRST_PREFIX = 1 << 16
+
+
+def _first_repeats(
+    indexed: pl.LazyFrame, mask: pl.Expr, value: pl.Expr, k: int, what: str, rows: int
+) -> pl.DataFrame:
+    """The first ``k`` rows that repeat an earlier row's key.
+
+    Whether a row repeats an earlier one depends only on the rows before it,
+    so the rule's mask over the first n rows is the mask of the whole data
+    cut to n rows. Looking in growing prefixes finds the first repeats
+    without hashing every key, which no engine stops early for (1M keys:
+    65 ms for the whole column).
+    """
+    n = _FIRST_PREFIX
+    while True:
+        query = indexed.head(n).filter(mask).select(pl.col(_ROW), value.alias("value")).head(k)
+        found = _collect(query, what, "in-memory")
+        if found.height >= k or n >= rows:
+            return found
+        n *= 8
