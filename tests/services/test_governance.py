@@ -178,3 +178,17 @@ def test_override_is_admin_only_and_marked(gov) -> None:
     ev = audit.query(gov.db, audit.EventFilter(action="model.promote.override"))
     assert ev[-1]["payload"]["override"]["reason"] == "incident 42 hotfix"
     assert "Policy overrides" in render_markdown(card_data(gov, "cancer@1"))
+
+
+def test_shap_explanations_are_stored_and_shown_in_the_card(gov, cancer_files) -> None:
+    out = governance.evaluate(
+        gov, "cancer@1", cancer_files["data"], actor="ana@x.org", label="target", shap=True
+    )
+    shap = out["evaluation"]["shap"]
+    assert shap["output"] == "P(1)" and shap["rows"] == 50
+    assert set(shap["features"]) == set(out["evaluation"]["features"])
+    assert max(shap["features"].values()) > 0
+    card = render_markdown(card_data(gov, "cancer@1"))
+    top = max(shap["features"], key=shap["features"].get)
+    assert "### SHAP (mean |SHAP value| on 50 rows, effect on P(1))" in card
+    assert f"| {top} |" in card

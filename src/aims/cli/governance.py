@@ -24,13 +24,27 @@ def evaluate(
     sensitive: list[str] = typer.Option(
         [], "--sensitive", help="Sensitive column for fairness (repeatable)."
     ),
+    shap: bool = typer.Option(
+        False,
+        "--shap",
+        help="Also explain the features by mean |SHAP| on a sample "
+        "(needs pip install 'aims[explain]').",
+    ),
     fmt: Format = FORMAT,
 ) -> None:
     """Evaluate a version: metrics, calibration, slices, fairness, robustness, importance,
     and the production version side by side. The result is stored with the version."""
     from aims.services.governance import evaluate as run
 
-    out = run(open_workspace(), ref, data, actor=current_actor(), label=label, sensitive=sensitive)
+    out = run(
+        open_workspace(),
+        ref,
+        data,
+        actor=current_actor(),
+        label=label,
+        sensitive=sensitive,
+        shap=shap,
+    )
     emit(out, fmt, _render_evaluation)
 
 
@@ -63,6 +77,14 @@ def _render_evaluation(d: dict[str, Any]) -> None:
             ],
             ["slice", "n", *list(worst[0]["metrics"])[:3]],
             title="worst slices",
+        )
+    explained = ev.get("shap")
+    if explained:
+        ranked = sorted(explained["features"].items(), key=lambda kv: -kv[1])
+        print_table(
+            [{"feature": f, "mean |SHAP|": _num(v)} for f, v in ranked],
+            ["feature", "mean |SHAP|"],
+            title=f"SHAP on {explained['rows']} rows: effect on {explained['output']}",
         )
     for col, fair in (ev.get("fairness") or {}).items():
         console.print(

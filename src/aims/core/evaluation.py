@@ -23,6 +23,7 @@ name                                        meaning
 ``robustness.<scenario>.<m>``               metric under ``noise`` or ``missing`` inputs
 ``robustness.<scenario>.delta.<m>``         perturbed minus clean value
 ``importance.<feature>``                    mean loss of quality when the feature is permuted
+``shap.<feature>``                          mean absolute SHAP value (with ``shap=True``)
 ==========================================  ==============================================
 
 ``*`` in a name given to :meth:`EvaluationResult.match` stands for any text.
@@ -40,6 +41,8 @@ import numpy as np
 import polars as pl
 
 from aims.core import frames
+from aims.core.explain import DEFAULT_ROWS as DEFAULT_SHAP_ROWS
+from aims.core.explain import ShapResult, shap_importance
 from aims.core.fairness import FairnessResult, group_fairness
 from aims.core.metrics import (
     DEFAULT_N_BINS,
@@ -134,6 +137,7 @@ class EvaluationResult:
     robustness: dict[str, RobustnessResult] = field(default_factory=dict)
     importance: dict[str, dict[str, float]] = field(default_factory=dict)
     importance_metric: str | None = None
+    shap: ShapResult | None = None
     params: dict[str, Any] = field(default_factory=dict)
     data_id: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -165,6 +169,9 @@ class EvaluationResult:
                 out[f"robustness.{scenario}.delta.{name}"] = value
         for feature, values in self.importance.items():
             out[f"importance.{feature}"] = values["mean"]
+        if self.shap is not None:
+            for feature, value in self.shap.features.items():
+                out[f"shap.{feature}"] = value
         return out
 
     def metric(self, name: str) -> float:
@@ -227,6 +234,7 @@ class EvaluationResult:
             },
             "robustness": {k: vars(r).copy() for k, r in self.robustness.items()},
             "importance": {"metric": self.importance_metric, "features": self.importance},
+            "shap": None if self.shap is None else self.shap.to_dict(),
             "params": dict(self.params),
             "data_id": self.data_id,
             "notes": list(self.notes),
@@ -259,6 +267,7 @@ class EvaluationResult:
             robustness={k: RobustnessResult(**r) for k, r in data.get("robustness", {}).items()},
             importance=dict(importance.get("features", {})),
             importance_metric=importance.get("metric"),
+            shap=ShapResult.from_dict(data["shap"]) if data.get("shap") else None,
             params=dict(data.get("params", {})),
             data_id=data.get("data_id"),
             notes=list(data.get("notes", [])),
@@ -271,7 +280,7 @@ def _headline(name: str) -> bool:
         return name.startswith("slice.worst.")
     if name.startswith("fairness."):
         return "=" not in name
-    return not name.startswith("importance.")
+    return not name.startswith(("importance.", "shap."))
 
 
 def _plain(value: Any) -> Any:
@@ -304,6 +313,8 @@ def evaluate(
     importance_metric: str | None = None,
     n_repeats: int = 5,
     importance_rows: int = 5_000,
+    shap: bool = False,
+    shap_rows: int = DEFAULT_SHAP_ROWS,
     seed: int = 0,
     data_id: str | None = None,
 ) -> EvaluationResult:
@@ -356,6 +367,12 @@ def evaluate(
         ``n_repeats`` shuffles per feature, measured on ``importance_metric``
         (default ROC AUC for binary classifiers with probabilities, accuracy for
         other classifiers, R² for regression).
+    shap, shap_rows
+        Also the mean absolute SHAP value of each feature on ``shap_rows``
+        sampled rows (needs the optional ``shap`` package; see
+        :mod:`aims.core.explain`): of the positive class's probability for a
+        binary classifier, of every class's for a multiclass one, of the
+        prediction for a regressor.
     seed
         Seeds every random choice; the same inputs give the same result.
     data_id
@@ -453,7 +470,38 @@ def evaluate(
         result.importance = _permutation_importance(
             X, scorer, y_true, result.importance_metric, n_repeats, importance_rows, seed
         )
+    if shap and feats:
+        result.params["shap_rows"] = shap_rows
+        result.shap = _shap(X, scorer, shap_rows, seed, notes)
     return result
+
+
+def _shap(
+    X: pl.DataFrame, scorer: _Scorer, rows: int, seed: int, notes: list[str]
+) -> ShapResult | None:
+    predictor = scorer.predictor
+    if scorer.classes is None:
+        name = "prediction"
+
+        def output(frame: pl.DataFrame) -> np.ndarray:
+            return _array(predictor.predict(frame)).reshape(-1).astype(float)
+
+    elif not scorer.use_proba:
+        notes.append("no SHAP values: the classifier gives no class probabilities")
+        return None
+    elif len(scorer.classes) == 2:
+        name = f"P({_plain(scorer.pos_label)})"
+
+        def output(frame: pl.DataFrame) -> np.ndarray:
+            return _array(predictor.predict_proba(frame))[:, scorer.pos]
+
+    else:
+        name = "class probabilities (mean over classes)"
+
+        def output(frame: pl.DataFrame) -> np.ndarray:
+            return _array(predictor.predict_proba(frame))
+
+    return shap_importance(output, X, output_name=name, rows=rows, seed=seed)
 
 
 def _check_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> None:

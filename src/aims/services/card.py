@@ -216,6 +216,18 @@ def render_markdown(d: dict[str, Any], svg_name: str | None = None) -> str:
             features = ev["importance"].get("features", {})
             imp = sorted(features.items(), key=lambda kv: -kv[1].get("mean", 0))[:10]
             out.append(_table([{"feature": k, **v} for k, v in imp], ["feature", "mean", "std"]))
+        if ev.get("shap"):
+            sh = ev["shap"]
+            out.append(
+                f"\n### SHAP (mean |SHAP value| on {sh['rows']} rows, effect on {sh['output']})\n\n"
+            )
+            ranked = sorted(sh["features"].items(), key=lambda kv: -kv[1])[:10]
+            out.append(
+                _table(
+                    [{"feature": k, "mean |SHAP|": v} for k, v in ranked],
+                    ["feature", "mean |SHAP|"],
+                )
+            )
     out.append("\n## Limitations\n\n")
     lim = []
     if risk:

@@ -220,8 +220,17 @@ def evaluate(
     label: str | None = None,
     sensitive: Sequence[str] = (),
     champion: bool = True,
+    shap: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate ``NAME@VERSION`` on labelled ``data``, and the production version beside it."""
+    """Evaluate ``NAME@VERSION`` on labelled ``data``, and the production version beside it.
+
+    With ``shap``, the version's features are also explained by mean |SHAP|
+    (the optional ``shap`` package; checked before any work is done).
+    """
+    if shap:
+        from aims.core.explain import require_shap
+
+        require_shap()
     from aims.core import frames
     from aims.core.evaluation import evaluate as run
 
@@ -263,6 +272,7 @@ def evaluate(
         label=label,
         features=features,
         sensitive=list(sensitive),
+        shap=shap,
         data_id=data_id,
     )
     out: dict[str, Any] = {
