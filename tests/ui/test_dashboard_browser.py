@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,28 @@ from tests.plugins.browser import screenshot
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-dashboard")]
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
+# What a distribution chart holds and paints: its series, the sum of each
+# series' shares, its axis labels, its caption, and how many canvas pixels
+# have the window's blue stroke and the reference's grey fill.
+CHART_FACTS = """el => {
+  const canvas = el.querySelector("canvas");
+  const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let blue = 0, grey = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    const [r, g, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
+    if (a > 200 && b - r > 150) blue++;
+    if (a > 90 && a < 200 && Math.abs(r - 152) < 16 && Math.abs(b - 179) < 16) grey++;
+  }
+  return {
+    series: el.chart.series.slice(1).map((s) => s.label),
+    sums: el.chart.data.slice(1).map((d) => d.reduce((t, v) => t + (v || 0), 0)),
+    x: (el.dataset.xLabels || "").split("|"),
+    y: (el.dataset.yLabels || "").split("|"),
+    caption: el.querySelector(".caption").textContent,
+    blue, grey,
+  };
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +79,8 @@ def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-unty
     assert page.locator(".version").count() >= 3
     assert page.locator("[data-testid=approve]").count() >= 1
     assert "tier high" in page.locator("#risk").inner_text()
+    history = page.locator("#history td:first-child").all_inner_texts()
+    assert history and all(UTC_TIME.match(t) for t in history), history
     shot(page, "model")
 
     page.goto(f"{site['url']}/ui/models/flight-delay/monitoring?role=production")
@@ -65,16 +90,42 @@ def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-unty
     color = drifted.first.evaluate("el => getComputedStyle(el).color")
     assert color == "rgb(198, 40, 40)"  # the drifted feature is shown red
     assert page.locator("#drift-chart .incident-marker").count() >= 1  # on the time axis
-    page.wait_for_selector("#dist-chart .bar-current", state="attached")
-    heights = page.eval_on_selector_all(
-        "#dist-chart .bar-reference, #dist-chart .bar-current",
-        "bars => bars.map(b => b.getBoundingClientRect().height)",
-    )
-    assert len(heights) >= 2 and max(heights) > 10  # reference and current distributions drawn
+    page.wait_for_selector("#dist-chart canvas")
+    page.click("a.pick[data-feature='dep_delay']")  # numeric and long-tailed
+    page.wait_for_function("document.querySelector('#dist-chart').dataset.column === 'dep_delay'")
+    dist = page.locator("#dist-chart").evaluate(CHART_FACTS)
+    assert dist["series"] == ["reference (training data)", "latest window"]
+    assert all(0.9 < total <= 1.0 + 1e-9 for total in dist["sums"])  # every row is in a bar
+    assert dist["blue"] > 50 and dist["grey"] > 50
+    ticks = [float(label) for label in dist["x"]]  # bin edges, as numbers
+    assert len(ticks) >= 3 and ticks == sorted(ticks)
+    assert len(dist["y"]) >= 2 and all(label.endswith("%") for label in dist["y"])
+    assert "folded into the outer bars" in dist["caption"]
+
+    tests = page.locator("#output-tests tr[data-output]")
+    assert tests.count() >= 3
+    for row in tests.all():
+        assert row.locator("td").last.inner_text() in ("drifted", "ok", "not tested")
+    flagged = page.locator("#output-tests tr.drifted")
+    if flagged.count():
+        assert flagged.first.evaluate("el => getComputedStyle(el).color") == "rgb(198, 40, 40)"
+    for column in ("prediction", "score", "confidence"):
+        facts = page.locator(f"#output-{column}").evaluate(CHART_FACTS)
+        assert facts["series"] == ["reference (training data)", "latest window"], column
+        assert all(total > 0.9 for total in facts["sums"]), column
+        assert facts["blue"] > 20 and facts["grey"] > 20, column
+        assert facts["x"] != [""], column
+    assert page.locator("#output-entropy canvas").count() == 1
+    assert page.locator("pre").count() == 0  # no raw JSON dump
+
+    opened = page.locator("#incident-list td.opened").all_inner_texts()
+    assert opened and all(UTC_TIME.match(t) for t in opened), opened
     shot(page, "monitoring")
 
     page.goto(f"{site['url']}/ui/incidents")
     assert "seasonal_drift" in page.locator("#incidents").inner_text()
+    times = page.locator("#incidents tr[data-incident] time").all_inner_texts()
+    assert times and all(UTC_TIME.match(t) for t in times), times
     shot(page, "incidents")
 
     page.goto(f"{site['url']}/ui/audit")

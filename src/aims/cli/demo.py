@@ -14,7 +14,9 @@ def demo(
         None, "--dir", help="Workspace folder for the demo (default: a new temporary folder)."
     ),
     keep_serving: bool = typer.Option(
-        False, "--keep-serving", help="Keep the server and dashboard up after the demo (Ctrl-C stops)."
+        False,
+        "--keep-serving",
+        help="Keep the server and dashboard up after the demo (Ctrl-C stops).",
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:

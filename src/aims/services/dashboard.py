@@ -11,15 +11,35 @@ Health of a model, from its latest monitor windows and open incidents:
 from __future__ import annotations
 
 import datetime as dt
+import math
+from itertools import pairwise
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 
+from aims.core.profile import CategoricalProfile, ColumnProfile, NumericProfile
 from aims.services import governance, lifecycle, registry
 from aims.storage.schema import Incident, Model, ModelVersion, MonitorWindow
 from aims.workspace import Workspace
 
 SEVERE = ("critical", "high")
+#: Share of the pooled reference and window values a numeric chart's x axis spans.
+CENTRAL_MASS = 0.99
+#: A numeric chart has about this many bars at most.
+MAX_BARS = 30
+#: Categories drawn with a bar each; the rest share one "(other)" bar.
+TOP_CATEGORIES = 15
+#: Labelled ticks on a numeric chart's x axis, at most.
+MAX_TICKS = 10
+OTHER = "(other)"
+#: Model outputs the monitor profiles, in the order the page shows them.
+OUTPUT_COLUMNS = ("prediction", "score", "confidence", "entropy")
+
+
+def _utc(ts: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive UTC times, PostgreSQL aware ones in the session's zone.
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
 
 
 def _visible(project: str | None, model: Model) -> bool:
@@ -158,7 +178,7 @@ def monitoring(
         prod = next((v for v in model.versions if v.stage == "production"), None)
         if prod is not None and prod.inputs:
             ref_profile = prod.inputs[0].profile
-    times = [int(w.window_start.replace(tzinfo=dt.UTC).timestamp()) for w in windows]
+    times = [int(_utc(w.window_start).timestamp()) for w in windows]
     # Drift score = the default test's statistic over its threshold (>= 1 drifted).
     features: dict[str, list[float | None]] = {}
     drifted_now: dict[str, bool] = {}
@@ -189,11 +209,11 @@ def monitoring(
         "performance_metric": perf_name,
         "performance": perf,
         "label_coverage": coverage,
-        "confidence": latest.get("prediction"),
         "incidents": [
             {
                 "id": i.id,
-                "t": int(i.opened_at.replace(tzinfo=dt.UTC).timestamp()),
+                "t": int(_utc(i.opened_at).timestamp()),
+                "opened_at": _utc(i.opened_at).isoformat(),
                 "severity": i.severity,
                 "summary": i.summary,
                 "status": i.status,
@@ -206,60 +226,349 @@ def monitoring(
     }
 
 
+def _latest_profiled_window(s: Any, model_id: int, role: str) -> MonitorWindow | None:
+    return s.scalar(
+        select(MonitorWindow)
+        .where(
+            MonitorWindow.model_id == model_id,
+            MonitorWindow.role == role,
+            MonitorWindow.profile.is_not(None),
+        )
+        .order_by(MonitorWindow.window_start.desc())
+        .limit(1)
+    )
+
+
+def _version(s: Any, model_id: int, version: int) -> ModelVersion | None:
+    return s.scalar(
+        select(ModelVersion).where(
+            ModelVersion.model_id == model_id, ModelVersion.version == version
+        )
+    )
+
+
 def feature_distribution(
     ws: Workspace, name: str, feature: str, role: str = "production"
 ) -> dict[str, Any]:
-    """Reference vs latest-window histogram of one feature (from stored profiles)."""
+    """Bars of one feature in the latest window against its training data (see :func:`distribution`).
+
+    Both come from stored profiles: the window's, and the training dataset's
+    of the version that served the window (its bins are the ones the window
+    was profiled on).
+    """
     from aims.core.profile import loads
+    from aims.services.monitor.windows import WindowProfile
 
     with ws.db.session() as s:
         model = registry.get_model(s, name)
-        prod = next((v for v in model.versions if v.stage == "production"), None)
-        ref_bytes = prod.inputs[0].profile if prod is not None and prod.inputs else None
-        window = s.scalar(
-            select(MonitorWindow)
-            .where(
-                MonitorWindow.model_id == model.id,
-                MonitorWindow.role == role,
-                MonitorWindow.profile.is_not(None),
-            )
-            .order_by(MonitorWindow.window_start.desc())
-            .limit(1)
-        )
+        window = _latest_profiled_window(s, model.id, role)
+        if window is not None:
+            mv = _version(s, model.id, window.version)
+        else:
+            mv = next((v for v in model.versions if v.stage == "production"), None)
+        ref_bytes = mv.inputs[0].profile if mv is not None and mv.inputs else None
         cur_bytes = window.profile if window is not None else None
+    ref = loads(ref_bytes).columns.get(feature) if ref_bytes is not None else None
+    inputs = WindowProfile.loads(cur_bytes).inputs if cur_bytes is not None else None
+    cur = inputs.columns.get(feature) if inputs is not None else None
+    return {"feature": feature, **(distribution(ref, cur) or {"kind": None})}
+
+
+def output_distributions(ws: Workspace, name: str, role: str = "production") -> dict[str, Any]:
+    """The latest window's prediction, score, confidence and entropy against the reference.
+
+    The reference is the profile of the model's own predictions on its
+    training data, which the monitor writes to its cache the first time it
+    judges a window of the version; it is read, never recomputed, here. When
+    it is not there (the monitor ran on another machine, or compared the
+    predictions with the training label instead), only the window is drawn
+    and ``note`` says why. ``tests`` are the monitor's drift results for the
+    same window.
+    """
+    from aims.core.profile import loads
+    from aims.errors import AimsError
+    from aims.services.monitor.reference import _cache_path, version_facts
     from aims.services.monitor.windows import WindowProfile
 
-    out: dict[str, Any] = {"feature": feature, "reference": None, "current": None}
-    profiles = {
-        "reference": loads(ref_bytes) if ref_bytes is not None else None,
-        "current": WindowProfile.loads(cur_bytes).inputs if cur_bytes is not None else None,
+    out: dict[str, Any] = {
+        "version": None,
+        "window_start": None,
+        "reference": "none",
+        "note": None,
+        "columns": {},
+        "tests": [],
     }
-    for key, prof in profiles.items():
-        col = prof.columns.get(feature) if prof is not None else None
-        if col is not None:
-            out[key] = _histogram(col)
+    with ws.db.session() as s:
+        model = registry.get_model(s, name)
+        window = _latest_profiled_window(s, model.id, role)
+        if window is None:
+            out["note"] = "no monitor window with a profile yet"
+            return out
+        mv = _version(s, model.id, window.version)
+        cache = _cache_path(ws, version_facts(s, mv)) if mv is not None else None
+        results, blob = window.results, window.profile
+        out["version"] = window.version
+        out["window_start"] = _utc(window.window_start).isoformat()
+    section = results.get("prediction") or {}
+    out["reference"] = section.get("reference") or "none"
+    reference = None
+    if out["reference"] == "model" and cache is not None and cache.is_file():
+        try:
+            reference = loads(cache.read_bytes())
+        except AimsError:
+            reference = None
+    if reference is None:
+        out["note"] = {
+            "model": "the model's predictions on its training data are not cached on this "
+            "server (the monitor caches them when it runs here)",
+            "label": "the monitor compared predictions with the training label's distribution, "
+            "as the model's own predictions on its training data were not available",
+        }.get(out["reference"], "the monitor has no reference for the predictions")
+    outputs = WindowProfile.loads(blob).outputs if blob is not None else None
+    for column in OUTPUT_COLUMNS:
+        cur = outputs.columns.get(column) if outputs is not None else None
+        ref = reference.columns.get(column) if reference is not None else None
+        bars = distribution(ref, cur) if cur is not None else None
+        if bars is not None:
+            out["columns"][column] = bars
+    out["tests"] = [
+        {
+            "column": column,
+            "test": entry.get("test"),
+            "statistic": entry.get("statistic"),
+            "psi": entry.get("psi"),
+            "score": entry.get("score"),
+            "drifted": entry.get("drifted"),
+        }
+        for column, entry in (section.get("columns") or {}).items()
+    ]
     return out
 
 
-def _histogram(col: Any, groups: int = 32) -> dict[str, Any]:
-    """Labels and shares of a column profile, for plotting (numeric bins regrouped)."""
-    import numpy as np
+# --------------------------------------------------------------------------- bars
+def distribution(
+    reference: ColumnProfile | None,
+    current: ColumnProfile | None,
+    *,
+    mass: float = CENTRAL_MASS,
+    max_bars: int = MAX_BARS,
+    top: int = TOP_CATEGORIES,
+) -> dict[str, Any] | None:
+    """Bars of a column's reference and current profiles on one x axis, as shares of rows.
 
-    if hasattr(col, "frequencies"):
-        freq = col.frequencies()
-        total = sum(freq.values()) or 1
-        return {"labels": [str(k) for k in freq], "shares": [v / total for v in freq.values()]}
-    counts = np.asarray(col.counts, dtype=float)
-    if counts.size == 0:
-        return {"labels": [], "shares": []}
-    step = max(1, counts.size // groups)
-    grouped = np.add.reduceat(counts, np.arange(0, counts.size, step))
-    edges = np.linspace(col.layout.lo, col.layout.hi, counts.size + 1)[::step]
-    total = float(grouped.sum()) or 1.0
-    return {
-        "labels": [f"{e:.3g}" for e in edges[: grouped.size]],
-        "shares": (grouped / total).tolist(),
+    Numeric columns get equal-width bins (1, 2 or 5 times a power of ten
+    wide, at most about ``max_bars``; centred on integers for integer
+    columns) over the range holding the central ``mass`` of the two
+    distributions pooled with equal weight, so a small window's drifted tail
+    weighs as much as the training data. Values beyond that range are added
+    to the outer bars, so nothing is hidden: each side's bars sum to its share
+    of finite values. A profile bucket's count is taken as spread evenly over
+    the bucket, as :meth:`~aims.core.profile.NumericProfile.quantile` does.
+
+    Categorical columns get one bar for each of the ``top`` categories most
+    common in the two pooled and one ``(other)`` bar for the rest.
+
+    Returns None when neither side is a numeric or categorical profile. Keys:
+    ``kind``; ``labels`` (one per bar); ``reference`` and ``current`` (shares
+    of rows per bar, None for a side without a profile); ``rows``;
+    ``missing`` (share of rows null, NaN or infinite); for numeric columns
+    also ``edges`` (bar boundaries), ``ticks`` (``[position, label]`` for
+    the x axis), ``folded`` (share of rows added to the outer bars) and
+    ``mass``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aims.core.profile.numeric import NumericLayout, profile_values
+    >>> layout = NumericLayout(0.0, 100.0, bins=100)
+    >>> ref = profile_values(np.arange(100.0), layout)
+    >>> bars = distribution(ref, ref, max_bars=10)
+    >>> bars["edges"][0], bars["edges"][-1], len(bars["labels"])
+    (0.0, 100.0, 10)
+    >>> round(sum(bars["current"]), 6)
+    1.0
+    """
+    sides = {"reference": reference, "current": current}
+    first = next((p for p in sides.values() if p is not None), None)
+    if isinstance(first, NumericProfile):
+        kept = {k: p if isinstance(p, NumericProfile) else None for k, p in sides.items()}
+        ref, cur = kept["reference"], kept["current"]
+        if ref is not None and cur is not None and ref.layout != cur.layout:
+            # profiled on other bins (another version's training data): not comparable
+            kept["reference"], first = None, cur
+        return _numeric_bars(kept, first, mass, max_bars)
+    if isinstance(first, CategoricalProfile):
+        kept_c = {k: p if isinstance(p, CategoricalProfile) else None for k, p in sides.items()}
+        return _categorical_bars(kept_c, top)
+    return None
+
+
+def _missing(p: NumericProfile | CategoricalProfile | None) -> float | None:
+    if p is None:
+        return None
+    return (p.rows - p.n) / p.rows if p.rows else 0.0
+
+
+def _numeric_bars(
+    sides: dict[str, NumericProfile | None], first: NumericProfile, mass: float, max_bars: int
+) -> dict[str, Any]:
+    from aims.core.profile.numeric import aligned
+
+    ref, cur = sides["reference"], sides["current"]
+    a = ref if ref is not None else first
+    b = cur if cur is not None else first
+    edges, count_a, count_b = aligned(a, b)
+    counts = {
+        "reference": count_a if ref is not None else None,
+        "current": count_b if cur is not None else None,
     }
+    out: dict[str, Any] = {
+        "kind": "numeric",
+        "rows": {k: (p.rows if p is not None else None) for k, p in sides.items()},
+        "missing": {k: _missing(p) for k, p in sides.items()},
+        "mass": mass,
+    }
+    finite = [c / c.sum() for c in counts.values() if c is not None and c.sum() > 0]
+    if not finite:
+        empty = {k: ([] if p is not None else None) for k, p in sides.items()}
+        folded = {k: (0.0 if p is not None else None) for k, p in sides.items()}
+        return {**out, **empty, "edges": [], "labels": [], "ticks": [], "folded": folded}
+    pooled = np.mean(finite, axis=0)
+    cdf = np.concatenate([[0.0], np.cumsum(pooled)])
+    tail = (1.0 - mass) / 2
+    lo, hi = (float(x) for x in np.interp([tail, 1.0 - tail], cdf, edges))
+    integer = a.dtype.startswith(("Int", "UInt"))
+    grid, step = _grid(lo, hi, float(edges[0]), float(edges[-1]), max_bars, integer)
+    below_any = above_any = False
+    for key, c in counts.items():
+        p = sides[key]
+        if c is None or p is None:
+            out[key], out.setdefault("folded", {})[key] = None, None
+            continue
+        cum = np.concatenate([[0.0], np.cumsum(c, dtype=np.float64)])
+        at = np.interp(grid, edges, cum)
+        bars = np.diff(at)
+        below, above = float(at[0]), float(cum[-1] - at[-1])
+        bars[0] += below
+        bars[-1] += above
+        rows = p.rows or 1
+        out[key] = (bars / rows).tolist()
+        out.setdefault("folded", {})[key] = (below + above) / rows
+        below_any, above_any = below_any or below > 0, above_any or above > 0
+    out["edges"] = grid.tolist()
+    out["labels"] = _bar_labels(grid, step, integer, below_any, above_any)
+    out["ticks"] = _ticks(grid, step, integer)
+    return out
+
+
+def _nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least ``raw`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 5.0):
+        if m * power >= raw * (1 - 1e-9):
+            return m * power
+    return 10.0 * power
+
+
+def _grid(
+    lo: float, hi: float, full_lo: float, full_hi: float, max_bars: int, integer: bool
+) -> tuple[np.ndarray, float]:
+    """Bar edges covering ``[lo, hi]`` and their spacing (0 when the spacing is uneven)."""
+    if not hi > lo:
+        lo, hi = full_lo, full_hi
+    if not hi > lo:  # one value only: a bar around it
+        half = max(abs(lo) * 0.05, 1.0 if integer else 1e-3)
+        lo, hi = lo - half, hi + half
+    raw = (hi - lo) / max_bars
+    if not (math.isfinite(raw) and raw > 0):
+        return np.linspace(lo, hi, max_bars + 1), 0.0
+    step = _nice_step(raw)
+    # Integer columns: edges at half-integers, so each value sits inside one bar.
+    shift = 0.5 if integer else 0.0
+    if integer:
+        step = max(step, 1.0)
+    first, last = math.floor((lo + shift) / step), math.ceil((hi + shift) / step)
+    last = max(last, first + 1)
+    if last - first > 2 * max_bars + 2:  # float rounding at extreme magnitudes
+        return np.linspace(lo, hi, max_bars + 1), 0.0
+    decimals = max(0, 1 - math.floor(math.log10(step)))
+    return np.round(np.arange(first, last + 1) * step, decimals) - shift, step
+
+
+def _fmt(value: float, spacing: float) -> str:
+    """``value`` with as many decimals as ``spacing`` (a 1-2-5 step) needs."""
+    if abs(value) >= 1e6 or spacing <= 0:
+        text = f"{value:.4g}"
+    else:
+        text = f"{value:.{max(0, -math.floor(math.log10(spacing) + 1e-9))}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _bar_labels(
+    grid: np.ndarray, step: float, integer: bool, below: bool, above: bool
+) -> list[str]:
+    if integer and step == 1:
+        labels = [_fmt(e + 0.5, 1) for e in grid[:-1]]
+    elif integer and step:
+        labels = [f"{_fmt(e + 0.5, step)}–{_fmt(f - 0.5, step)}" for e, f in pairwise(grid)]
+    else:
+        labels = [f"[{_fmt(e, step)}, {_fmt(f, step)})" for e, f in pairwise(grid)]
+    # the outer bars also hold what lies beyond them
+    if below:
+        labels[0] = f"≤ {_fmt(grid[1] - 0.5, step)}" if integer else f"< {_fmt(grid[1], step)}"
+    if above:
+        edge = grid[-2] + (0.5 if integer else 0.0)
+        labels[-1] = f"≥ {_fmt(edge, step)}"
+    return labels
+
+
+def _ticks(grid: np.ndarray, step: float, integer: bool) -> list[list[Any]]:
+    """At most ``MAX_TICKS`` x-axis ticks on bar edges (on integer values for integer columns)."""
+    if not step:
+        every = max(1, math.ceil(grid.size / MAX_TICKS))
+        return [[float(e), _fmt(float(e), 0)] for e in grid[::every]]
+    shift = 0.5 if integer else 0.0
+    index = np.rint((grid + shift) / step).astype(np.int64)
+    # tick spacing: a 1-2-5 number that is a whole number of bars
+    spacing = _nice_step(step * grid.size / MAX_TICKS) if grid.size > MAX_TICKS else step
+    while abs(spacing / step - round(spacing / step)) > 1e-6:
+        spacing = _nice_step(spacing * 1.01)
+    every = max(1, round(spacing / step))
+    return [
+        [float(e + shift), _fmt(float(i * step), spacing)]
+        for e, i in zip(grid, index, strict=True)
+        if i % every == 0
+    ]
+
+
+def _categorical_bars(sides: dict[str, CategoricalProfile | None], top: int) -> dict[str, Any]:
+    freqs = {k: (p.frequencies() if p is not None else None) for k, p in sides.items()}
+    present = [f for f in freqs.values() if f and sum(f.values()) > 0]
+    pooled: dict[Any, float] = {}
+    for f in present:
+        total = sum(f.values())
+        for value, count in f.items():
+            pooled[value] = pooled.get(value, 0.0) + count / total / len(present)
+    named = sorted((v for v in pooled if v is not None), key=lambda v: (-pooled[v], str(v)))
+    shown, rest = named[:top], named[top:]
+    other = bool(rest) or None in pooled
+    out: dict[str, Any] = {
+        "kind": "categorical",
+        "labels": [str(v) for v in shown] + ([OTHER] if other else []),
+        "rows": {k: (p.rows if p is not None else None) for k, p in sides.items()},
+        "missing": {k: _missing(p) for k, p in sides.items()},
+    }
+    for key, f in freqs.items():
+        p = sides[key]
+        if f is None or p is None:
+            out[key] = None
+            continue
+        rows = p.rows or 1
+        shares = [f.get(v, 0) / rows for v in shown]
+        if other:
+            shares.append((sum(f.get(v, 0) for v in rest) + f.get(None, 0)) / rows)
+        out[key] = shares
+    return out
 
 
 def incidents(ws: Workspace, project: str | None = None) -> list[dict[str, Any]]:

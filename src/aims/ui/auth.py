@@ -24,7 +24,9 @@ class TokenSessions:
         from aims.server.config import ServerConfig, token_secret
 
         self.ws = ws
-        self.issuer = TokenIssuer(token_secret(ws), ServerConfig.from_workspace(ws).token_ttl_seconds)
+        self.issuer = TokenIssuer(
+            token_secret(ws), ServerConfig.from_workspace(ws).token_ttl_seconds
+        )
         self._revoked: frozenset[str] = frozenset()
         self._checked = 0.0
 

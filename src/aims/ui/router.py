@@ -8,6 +8,7 @@ a 404, as on the API.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from aims.errors import AimsError, NotFound, PermissionDenied
 from aims.workspace import Workspace
@@ -57,6 +59,7 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
 
     router = APIRouter()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["utc"] = utc_time
 
     def render(request: Request, name: str, viewer: Viewer | None, **ctx: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"base": base, "principal": viewer, **ctx})
@@ -157,6 +160,7 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
         def show(v: Viewer) -> Response:
             check_model(v, name)
             d = dashboard.monitoring(ws, name, role)
+            d["outputs"] = dashboard.output_distributions(ws, name, role)
             first = next(iter(d["features"]), None)
             return render(
                 request,
@@ -222,6 +226,33 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
         return page(request, show)
 
     return router
+
+
+def utc_time(value: Any) -> Markup | str:
+    """A time as ``2026-12-01 13:05:21 UTC`` in a ``<time>`` element; ``—`` for none.
+
+    Takes datetimes (naive ones are UTC, as SQLite returns them), ISO text
+    and epoch seconds, so every page shows times alike whatever the store
+    returned. Text that is not a time is shown as it is.
+    """
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        when = dt.datetime.fromtimestamp(value, dt.UTC)
+    elif isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        return str(value)
+    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    exact = when.isoformat()
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        exact, exact, when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    )
 
 
 def _subject_model(subject: str) -> str | None:

@@ -1,4 +1,4 @@
-// The dashboard's charts: uPlot for time series, plain DOM bars for distributions.
+// The dashboard's charts, drawn with the vendored uPlot: time series and distribution bars.
 "use strict";
 
 const PALETTE = ["#1f6feb", "#c62828", "#2e7d32", "#ef8f00", "#8e24aa", "#00838f", "#6d4c41", "#546e7a"];
@@ -13,8 +13,10 @@ function timeSeries(el, times, series, opts) {
   const chart = new uPlot({
     width: chartWidth(el),
     height: opts.height || 220,
+    // the tables on the page give times in UTC; so do the charts
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: s.width || 1.5, spanGaps: true }))],
-    axes: [{}, { label: opts.ylabel || "" }],
+    axes: [{ label: "time (UTC)", labelSize: 20 }, { label: opts.ylabel || "" }],
     hooks: opts.incidents ? { draw: [(u) => markIncidents(u, opts.incidents)] } : {},
   }, data, el);
   return chart;
@@ -34,29 +36,77 @@ function markIncidents(u, incidents) {
   }
 }
 
-function bars(el, dist) {
+const SIDES = [
+  // key, legend, stroke, fill, width: filled reference bars, the window outlined over them
+  ["reference", "reference (training data)", "#b4bcc8", "rgba(152,162,179,0.55)", 1],
+  ["current", "latest window", "#1f6feb", "rgba(31,111,235,0.06)", 2],
+];
+
+function pct(v) {
+  if (v === null || v === undefined) return "--";
+  const p = 100 * v;
+  const text = p === 0 || p >= 10 ? p.toFixed(0) : p < 0.1 ? p.toFixed(2) : p.toFixed(1);
+  return `${text.replace(/\.0+$/, "")}%`;
+}
+
+function distCaption(dist) {
+  const parts = [];
+  const both = (obj) => SIDES.filter(([key]) => obj[key] !== null && obj[key] !== undefined)
+    .map(([key, label]) => `${label.split(" (")[0]} ${pct(obj[key])}`).join(", ");
+  parts.push("Bars are shares of rows.");
+  if (dist.kind === "numeric") {
+    const folded = Object.values(dist.folded).some((v) => v);
+    parts.push(`The x axis spans the central ${pct(dist.mass)} of the reference and the latest window pooled; ` +
+      (folded ? `the tails beyond it are folded into the outer bars (${both(dist.folded)} of rows).` : "no rows lie beyond it."));
+  } else if (dist.labels.includes("(other)")) {
+    parts.push("\u201c(other)\u201d holds the less common categories.");
+  }
+  if (Object.values(dist.missing).some((v) => v)) parts.push(`Missing or not finite: ${both(dist.missing)}.`);
+  return parts.join(" ");
+}
+
+// Reference and current shares of one column as overlaid bars, on a labelled x axis.
+function distChart(el, dist, opts) {
   el.innerHTML = "";
-  if (!dist.reference && !dist.current) { el.textContent = "no profile for this feature"; return; }
-  const labels = (dist.reference || dist.current).labels;
-  const max = Math.max(...[dist.reference, dist.current].filter(Boolean).flatMap((d) => d.shares), 1e-9);
-  const wrap = document.createElement("div");
-  wrap.className = "bars";
-  labels.forEach((label, i) => {
-    for (const [key, color] of [["reference", "#98a2b3"], ["current", "#1f6feb"]]) {
-      const d = dist[key];
-      const bar = document.createElement("div");
-      const share = d && i < d.shares.length ? d.shares[i] : 0;
-      bar.style.cssText = `width:6px;height:${(100 * share) / max}%;background:${color}`;
-      bar.title = `${key} ${label}: ${(100 * share).toFixed(1)}%`;
-      bar.className = `bar-${key}`;
-      wrap.appendChild(bar);
-    }
-  });
-  el.appendChild(wrap);
-  const legend = document.createElement("div");
-  legend.className = "muted";
-  legend.textContent = "grey: reference (training data) · blue: latest window";
-  el.appendChild(legend);
+  el.dataset.column = opts.xlabel || "";
+  el.chart = null;
+  if (!dist || !dist.kind || !dist.labels.length) { el.textContent = "no profile for this column"; return null; }
+  const numeric = dist.kind === "numeric";
+  const n = dist.labels.length;
+  const xs = numeric ? dist.labels.map((_, i) => (dist.edges[i] + dist.edges[i + 1]) / 2) : dist.labels.map((_, i) => i);
+  const ticks = numeric ? dist.ticks : dist.labels.map((label, i) => [i, label]);
+  const longest = Math.max(...ticks.map((t) => String(t[1]).length));
+  const rotate = !numeric && (longest > 4 || n > 12);
+  const series = [{ label: opts.xlabel || "bin", value: (u, v, si, i) => (i === null || i === undefined ? "--" : dist.labels[i]) }];
+  const data = [xs];
+  for (const [key, label, stroke, fill, width] of SIDES) {
+    if (!dist[key]) continue;
+    series.push({ label, stroke, fill, width, points: { show: false }, value: (u, v) => pct(v),
+      paths: uPlot.paths.bars({ size: [0.92, Infinity], align: 0 }) });
+    data.push(dist[key]);
+  }
+  const chart = new uPlot({
+    width: chartWidth(el),
+    height: opts.height || 220,
+    series,
+    scales: {
+      x: { time: false, range: numeric ? [dist.edges[0], dist.edges[n]] : [-0.5, n - 0.5] },
+      y: { range: (u, min, max) => [0, (max > 0 ? max : 0.01) * 1.08] },
+    },
+    axes: [
+      { label: opts.xlabel || "", splits: () => ticks.map((t) => t[0]), rotate: rotate ? -40 : 0, size: rotate ? 30 + 6 * Math.min(longest, 14) : 40,
+        values: () => { const labels = ticks.map((t) => String(t[1]).slice(0, 14)); el.dataset.xLabels = labels.join("|"); return labels; } },
+      { label: "share of rows", size: 60,
+        values: (u, splits) => { const labels = splits.map(pct); el.dataset.yLabels = labels.join("|"); return labels; } },
+    ],
+    cursor: { points: { show: false } },
+  }, data, el);
+  el.chart = chart;
+  const caption = document.createElement("div");
+  caption.className = "muted caption";
+  caption.textContent = distCaption(dist);
+  el.appendChild(caption);
+  return chart;
 }
 
 function aimsMonitoring(base, model, role) {
@@ -74,9 +124,13 @@ function aimsMonitoring(base, model, role) {
   const distEl = document.getElementById("dist-chart");
   const pick = (feature) => {
     document.getElementById("dist-name").textContent = feature;
-    fetch(`${base}/api/models/${encodeURIComponent(model)}/distribution?feature=${encodeURIComponent(feature)}&role=${role}`)
-      .then((r) => r.json()).then((dist) => bars(distEl, dist));
+    fetch(`${base}/api/models/${encodeURIComponent(model)}/distribution?feature=${encodeURIComponent(feature)}&role=${encodeURIComponent(role)}`)
+      .then((r) => r.json()).then((dist) => distChart(distEl, dist, { xlabel: feature }));
   };
+  for (const [column, dist] of Object.entries(d.outputs.columns)) {
+    const el = document.getElementById(`output-${column}`);
+    if (el) distChart(el, dist, { xlabel: column, height: 200 });
+  }
   document.querySelectorAll("a.pick").forEach((a) => a.addEventListener("click", (ev) => {
     ev.preventDefault();
     pick(a.dataset.feature);
