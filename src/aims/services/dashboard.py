@@ -287,7 +287,7 @@ def output_distributions(ws: Workspace, name: str, role: str = "production") -> 
     """
     from aims.core.profile import loads
     from aims.errors import AimsError
-    from aims.services.monitor.reference import _cache_path, version_facts
+    from aims.services.monitor.reference import output_cache_path, version_facts
     from aims.services.monitor.windows import WindowProfile
 
     out: dict[str, Any] = {
@@ -305,7 +305,7 @@ def output_distributions(ws: Workspace, name: str, role: str = "production") -> 
             out["note"] = "no monitor window with a profile yet"
             return out
         mv = _version(s, model.id, window.version)
-        cache = _cache_path(ws, version_facts(s, mv)) if mv is not None else None
+        cache = output_cache_path(ws, version_facts(s, mv)) if mv is not None else None
         results, blob = window.results, window.profile
         out["version"] = window.version
         out["window_start"] = _utc(window.window_start).isoformat()

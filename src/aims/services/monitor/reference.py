@@ -181,7 +181,12 @@ def build_reference(ws: Any, facts: VersionFacts, policy: MonitoringPolicy) -> R
     return ref
 
 
-def _cache_path(ws: Any, facts: VersionFacts) -> Path:
+def output_cache_path(ws: Any, facts: VersionFacts) -> Path:
+    """Where the profile of a version's own predictions on its training data is cached.
+
+    The monitor writes it; the dashboard reads it to draw the reference of
+    the output distributions.
+    """
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in facts.model)
     folder = ws.settings.state_dir / "monitor" / "reference"
     return folder / f"{safe}-v{facts.version}-{facts.artifact_sha256[:16]}.msgpack"
@@ -194,7 +199,7 @@ def _outputs(
     full: FrameProfile | None,
     policy: MonitoringPolicy,
 ) -> tuple[FrameProfile | None, str]:
-    path = _cache_path(ws, facts)
+    path = output_cache_path(ws, facts)
     if path.is_file():
         try:
             return loads(path.read_bytes()), "model"
