@@ -303,6 +303,7 @@ def _production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type
     from aims.services.evidence import compliance_report
     from aims.services.evidence_render import write_report
     from aims.services.monitor import run_once
+    from aims.services.monitor.incidents import ack_incident, resolve_incident
 
     _, predictor_key = keys.create_key(
         ws, project="default", role="predictor", actor=ENGINEER, name="demo traffic"
@@ -327,13 +328,20 @@ def _production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type
         table.add_column(col)
     windows: list[dict] = []
     challenger = None
+    opened: list[int] = []
     months = list(range(3, 10))
     first = traffic.next_window_start()
     sent_windows: list = []
 
     def report(prev, summary) -> None:  # type: ignore[no-untyped-def]
         nonlocal challenger
-        events = [f"incident #{i} opened" for i in summary.incidents_opened]
+        events = []
+        for i in summary.incidents_opened:
+            # The model's monitoring owner takes the incident at once.
+            with acting_as(MONITORING):
+                ack_incident(ws, i, actor=MONITORING, note="on it: looking at the drifted features")
+            opened.append(i)
+            events.append(f"incident #{i} opened, acked by {MONITORING}")
         for action in summary.actions:
             new = action.get("new_version")
             if action.get("type") == "retrain" and new and challenger is None:
@@ -407,6 +415,20 @@ def _production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type
                     reason="retrained after the seasonal-drift incident",
                 )
                 step(f"promoted the retrained v{challenger} to production through the gates")
+                for i in opened:
+                    with acting_as(MONITORING):
+                        resolve_incident(
+                            ws,
+                            i,
+                            actor=MONITORING,
+                            note=(
+                                "root cause: the flights of summer 2013 differ from the spring "
+                                "the model was trained on (seasonal drift); corrective action: "
+                                f"retrained on the drifted months as v{challenger}, evaluated, "
+                                "approved, shadowed and promoted through the gates"
+                            ),
+                        )
+                    step(f"incident #{i} resolved by {MONITORING} with its root cause")
             except Exception as exc:  # a refusal is a result the demo reports
                 step(f"v{challenger} not promoted: {str(exc).splitlines()[0]}")
     client.close()
