@@ -455,3 +455,23 @@ def test_workspace_policy_reads_inline_referenced_and_default(tmp_path: Path):
 def test_an_empty_tier_means_no_rules():
     p = parse_policy(yaml.safe_load(POLICY.replace("minimal: {}", "minimal:"))["policy"])
     assert p.tiers["minimal"].gates == [] and p.tiers["minimal"].approvals.count == 0
+
+
+def test_before_any_evaluation_only_the_gates_of_the_models_task_are_listed():
+    policy = _with_gates(
+        {"metric": "accuracy", "min": 0.8, "task": "classification"},
+        {"metric": "r2", "min": 0.5, "task": "regression"},
+        {"metric": "shap.x1", "min": 0.01},
+    )
+    gate_rules = {
+        task: {r.rule for r in check_promotion(policy, _facts(None, task=task))} - {
+            r.rule for r in check_promotion(_with_gates(), _facts(None))
+        }
+        for task in ("classification", "regression", None)
+    }
+    assert gate_rules["classification"] == {"gate:accuracy>=0.8", "gate:shap.x1>=0.01"}
+    assert gate_rules["regression"] == {"gate:r2>=0.5", "gate:shap.x1>=0.01"}
+    # An unknown task (an older registration) lists every gate, as before.
+    assert gate_rules[None] == {"gate:accuracy>=0.8", "gate:r2>=0.5", "gate:shap.x1>=0.01"}
+    unevaluated = check_promotion(policy, _facts(None, task="regression"))
+    assert all(not r.passed for r in unevaluated if r.rule.startswith("gate:"))

@@ -518,7 +518,7 @@ def check_metric_name(name: str) -> None:
         if head not in METRICS:
             raise bad(
                 f"unknown metric; use one of {listing}, or a name starting slice., "
-                "fairness., robustness. or importance."
+                "fairness., robustness., importance. or shap."
             )
         return
     where, _, last = rest.rpartition(".")
@@ -547,8 +547,10 @@ def check_metric_name(name: str) -> None:
                 f"use robustness.<scenario>.<metric> with a scenario in {', '.join(SCENARIOS)}"
             )
         need_metric(tail.removeprefix("delta."))
-    elif head != "importance":
-        raise bad(f"{head!r} is not a prefix; use slice., fairness., robustness. or importance.")
+    elif head not in ("importance", "shap"):
+        raise bad(
+            f"{head!r} is not a prefix; use slice., fairness., robustness., importance. or shap."
+        )
 
 
 __all__ = [

@@ -275,6 +275,8 @@ class PromotionFacts:
     """The production version evaluated on the same data."""
     production_version: int | None = None
     """The version now in production, if any."""
+    task: Task | None = None
+    """The model's task as registered, when known: gates of the other task do not apply."""
 
     @property
     def tier(self) -> Tier | None:
@@ -455,6 +457,9 @@ def _gate_rules(gate: Gate, facts: PromotionFacts, ref: str) -> list[RuleResult]
     if gate.max is not None:
         bounds.append(("<=", gate.max))
     ev = facts.evaluation
+    task = ev.task if ev is not None else facts.task
+    if gate.task is not None and task is not None and gate.task != task:
+        return []
     if ev is None:
         return [
             RuleResult(
@@ -464,8 +469,6 @@ def _gate_rules(gate: Gate, facts: PromotionFacts, ref: str) -> list[RuleResult]
             )
             for rule in _gate_ids(gate, gate.metric, bounds)
         ]
-    if gate.task is not None and gate.task != ev.task:
-        return []
     found = ev.match(gate.metric)
     if not found:
         hint = (

@@ -377,6 +377,7 @@ def promotion_facts(
         evaluation=evaluation,
         champion_evaluation=champion,
         production_version=prod,
+        task=(mv.info or {}).get("task"),
     )
 
 
