@@ -464,9 +464,8 @@ def test_before_any_evaluation_only_the_gates_of_the_models_task_are_listed():
         {"metric": "shap.x1", "min": 0.01},
     )
     gate_rules = {
-        task: {r.rule for r in check_promotion(policy, _facts(None, task=task))} - {
-            r.rule for r in check_promotion(_with_gates(), _facts(None))
-        }
+        task: {r.rule for r in check_promotion(policy, _facts(None, task=task))}
+        - {r.rule for r in check_promotion(_with_gates(), _facts(None))}
         for task in ("classification", "regression", None)
     }
     assert gate_rules["classification"] == {"gate:accuracy>=0.8", "gate:shap.x1>=0.01"}
