@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aims.ui.router import utc_time
+from aims.ui.router import duration, utc_time
 
 EPOCH = 1_796_130_321
 
@@ -37,3 +37,21 @@ def test_no_time_and_text_that_is_not_a_time() -> None:
     assert utc_time(None) == "—"
     assert utc_time("") == "—"
     assert utc_time("<soon>") == "<soon>"  # escaped by the template, as any text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (None, ""),
+        (0.4, "0 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (725, "12 min 5 s"),
+        (3_600, "1 h"),
+        (12_000, "3 h 20 min"),
+        (86_400, "1 d"),
+        (180_000, "2 d 2 h"),
+    ],
+)
+def test_durations_read_as_people_say_them(seconds: float | None, shown: str) -> None:
+    assert duration(seconds) == shown

@@ -571,6 +571,10 @@ def _categorical_bars(sides: dict[str, CategoricalProfile | None], top: int) -> 
     return out
 
 
+def _span(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    return None if start is None or end is None else (end - start).total_seconds()
+
+
 def incidents(ws: Workspace, project: str | None = None) -> list[dict[str, Any]]:
     with ws.db.session() as s:
         rows = s.execute(
@@ -594,6 +598,8 @@ def incidents(ws: Workspace, project: str | None = None) -> list[dict[str, Any]]
                 "resolved_at": i.resolved_at,
                 "resolution": i.resolution,
                 "actions": i.actions,
+                "time_to_ack_seconds": _span(i.opened_at, i.acked_at),
+                "time_to_resolve_seconds": _span(i.opened_at, i.resolved_at),
             }
             for i, name, proj in rows
             if project is None or proj == project

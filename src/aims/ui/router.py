@@ -60,6 +60,7 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
     router = APIRouter()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["utc"] = utc_time
+    templates.env.filters["duration"] = duration
 
     def render(request: Request, name: str, viewer: Viewer | None, **ctx: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"base": base, "principal": viewer, **ctx})
@@ -226,6 +227,28 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
         return page(request, show)
 
     return router
+
+
+def duration(seconds: float | None) -> str:
+    """A span of time for people: ``45 s``, ``12 min 5 s``, ``3 h 20 min``, ``2 d 4 h``.
+
+    Examples
+    --------
+    >>> [duration(s) for s in (None, 0.4, 45, 725, 12_000, 180_000)]
+    ['', '0 s', '45 s', '12 min 5 s', '3 h 20 min', '2 d 2 h']
+    """
+    if seconds is None:
+        return ""
+    total = round(seconds)
+    for size, unit, sub_size, sub_unit in (
+        (86_400, "d", 3_600, "h"),
+        (3_600, "h", 60, "min"),
+        (60, "min", 1, "s"),
+    ):
+        if total >= size:
+            rest = (total % size) // sub_size
+            return f"{total // size} {unit}" + (f" {rest} {sub_unit}" if rest else "")
+    return f"{total} s"
 
 
 def utc_time(value: Any) -> Markup | str:
