@@ -273,8 +273,9 @@ def utc_time(value: Any) -> Markup | str:
         return str(value)
     when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     exact = when.isoformat()
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        exact, exact, when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    # Date and clock apart, so a narrow column breaks between them, never inside.
+    return Markup('<time datetime="{}" title="{}"><span>{}</span> <span>{}</span></time>').format(
+        exact, exact, when.strftime("%Y-%m-%d"), when.strftime("%H:%M:%S UTC")
     )
 
 
