@@ -400,10 +400,14 @@ def _production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type
             ev = governance.evaluate(
                 ws, f"flight-delay@{challenger}", september, actor=SCIENTIST, label=demo_data.LABEL
             )
-        acc_new = ev["evaluation"]["metrics"]["accuracy"]
-        acc_old = ev["champion"]["evaluation"]["metrics"]["accuracy"]
+        new, old = ev["evaluation"]["metrics"], ev["champion"]["evaluation"]["metrics"]
         step(
-            f"evaluated v{challenger} on September beside production: accuracy {acc_new:.3f} vs {acc_old:.3f}"
+            f"evaluated v{challenger} on September beside production: "
+            + ", ".join(
+                f"{name} {new[name]:.3f} vs {old[name]:.3f}"
+                for name in ("accuracy", "roc_auc", "ece")
+                if name in new and name in old
+            )
         )
         with acting_as(ENGINEER):
             try:
