@@ -387,3 +387,26 @@ def test_same_judgement_on_sqlite_and_postgresql(store_workspace, cancer_files) 
     with ws.db.session() as s:
         s.execute(delete(RiskAssessment))
     assert evidence.compliance_report(ws, "nist-ai-rmf").status("MAP 5") == "missing"
+
+
+def test_a_project_report_holds_only_that_projects_models_and_keys(ws, cancer_files) -> None:
+    import dataclasses
+
+    from aims.services import keys
+
+    beta = Workspace(dataclasses.replace(ws.settings, project="beta"))
+    registry.register_model(
+        beta, cancer_files["model"], "beta-model", actor=SCIENTIST, datasets=["cancer@1"]
+    )
+    keys.create_key(ws, project="beta", role="viewer", actor=ADMIN)
+    keys.create_key(ws, project=ws.settings.project, role="viewer", actor=ADMIN)
+    everything = evidence.compliance_report(ws, "iso42001", scope="all")
+    own = evidence.compliance_report(ws, "iso42001", scope="all", project=ws.settings.project)
+    other = evidence.compliance_report(ws, "iso42001", scope="all", project="beta")
+    assert "beta-model" in [m.name for m in everything.facts.models]
+    assert sorted(m.name for m in own.facts.models) == sorted(MODELS)
+    assert [m.name for m in other.facts.models] == ["beta-model"]
+    assert other.facts.access.projects == ("beta",) and other.facts.project == "beta"
+    assert "beta" not in own.facts.access.projects
+    # The beta model has no risk assessment: only the beta report shows the gap.
+    assert own.status("A.9.4") == "met" and other.status("A.9.4") != "met"

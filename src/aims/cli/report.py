@@ -35,6 +35,9 @@ def compliance(
     strict: bool = typer.Option(
         False, "--strict", help="Exit 1 when any control is partial or missing (for CI)."
     ),
+    project: str | None = typer.Option(
+        None, "--project", "-p", help="Only this project's models and keys (default: all)."
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Each control's status (met / partial / missing / not applicable) with its evidence,
@@ -45,7 +48,9 @@ def compliance(
 
     ws = open_workspace()
     try:
-        report = compliance_report(ws, standard, scope="all" if all_models else "deployed")
+        report = compliance_report(
+            ws, standard, scope="all" if all_models else "deployed", project=project
+        )
     finally:
         ws.close()
     if out is not None:

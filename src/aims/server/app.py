@@ -95,6 +95,33 @@ class AppState:
     ticker: Ticker | None = None
 
 
+def exchange_key(state: AppState, api_key: str, *, client: str, path: str) -> dict[str, Any]:
+    """The key behind ``api_key``, for a token or a dashboard session.
+
+    Each exchange costs an argon2 check, so exchanges are rate-limited per
+    client address; a refused one (limited, or a wrong key) raises
+    ``ApiError`` (429 or 401), counted on ``/metrics`` and noted for the audit log.
+    """
+    wait = state.token_limiter.wait_time(client)
+    if wait:
+        error = ApiError(
+            429,
+            "rate_limited",
+            f"too many key exchanges from {client}; retry after {wait:.1f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+        error.reason = "token_rate_limited"  # type: ignore[attr-defined]
+        raise state.guard.refuse(error, client=client, path=path)
+    try:
+        return keys.verify_key(state.ws, api_key)
+    except PermissionDenied as exc:
+        error = ApiError(401, "unauthenticated", exc.message)
+        error.reason = "invalid_key"  # type: ignore[attr-defined]
+        parts = api_key.split(".")
+        key_id = parts[1] if len(parts) >= 3 and KEY_ID_RE.match(parts[1]) else None
+        raise state.guard.refuse(error, client=client, path=path, key_id=key_id) from None
+
+
 def _limit_of(config: ServerConfig):  # -> Callable[[str], int]
     def limit(path: str) -> int:
         if path.endswith("/predict"):
@@ -378,26 +405,9 @@ def _system_router() -> APIRouter:
         """Exchange an API key for a signed token (valid ``token_ttl_seconds``)."""
         state: AppState = request.app.state.aims
         client = request.client.host if request.client else "unknown"
-        wait = state.token_limiter.wait_time(client)
-        if wait:
-            error = ApiError(
-                429,
-                "rate_limited",
-                f"too many token requests from {client}; retry after {wait:.1f} s",
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
-            error.reason = "token_rate_limited"  # type: ignore[attr-defined]
-            raise state.guard.refuse(error, client=client, path=request.url.path)
-        try:
-            key = await run_in_threadpool(keys.verify_key, state.ws, body.api_key)
-        except PermissionDenied as exc:
-            error = ApiError(401, "unauthenticated", exc.message)
-            error.reason = "invalid_key"  # type: ignore[attr-defined]
-            parts = body.api_key.split(".")
-            key_id = parts[1] if len(parts) >= 3 and KEY_ID_RE.match(parts[1]) else None
-            raise state.guard.refuse(
-                error, client=client, path=request.url.path, key_id=key_id
-            ) from None
+        key = await run_in_threadpool(
+            exchange_key, state, body.api_key, client=client, path=request.url.path
+        )
         access, lifetime = state.guard.issuer.issue(key)
         state.guard.events.note("server.token.issued", f"apikey:{key['key_id']}", "issued", "")
         return {

@@ -118,8 +118,11 @@ def _audit_facts(ws: Workspace) -> AuditFacts:
     )
 
 
-def _access_facts(s: Session, ws: Workspace, now: dt.datetime) -> AccessFacts:
-    keys = s.scalars(select(ApiKey)).all()
+def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | None) -> AccessFacts:
+    query = select(ApiKey)
+    if project is not None:
+        query = query.where(ApiKey.project == project)
+    keys = s.scalars(query).all()
     active = [
         k
         for k in keys
@@ -343,7 +346,11 @@ def _model_facts(
 
 
 def gather_facts(
-    ws: Workspace, *, scope: ReportScope = "deployed", now: dt.datetime | None = None
+    ws: Workspace,
+    *,
+    scope: ReportScope = "deployed",
+    now: dt.datetime | None = None,
+    project: str | None = None,
 ) -> Facts:
     """Read everything the evidence checks need from the store, once.
 
@@ -358,29 +365,33 @@ def gather_facts(
     now
         The moment the report describes (default: now, UTC); review dates and
         monitoring recency are measured from it.
+    project
+        Only this project's models and API keys (default: every project). A
+        viewer of one project must never see another's models, here as in the API.
     """
     if scope not in ("deployed", "all"):
         raise InvalidInput(f"scope must be 'deployed' or 'all', got {scope!r}")
     now = _utc(now) if now is not None else dt.datetime.now(dt.UTC)
     policy = _policy_facts(ws)
     audit = _audit_facts(ws)
+    query = select(Model).order_by(Model.name)
+    if project is not None:
+        query = query.where(Model.project == project)
     with ws.db.session() as s:
         models = tuple(
             _model_facts(s, m, policy, scope, now)
             for m in s.scalars(
-                select(Model)
-                .order_by(Model.name)
-                .options(
+                query.options(
                     selectinload(Model.owners),
                     selectinload(Model.versions).selectinload(ModelVersion.inputs),
                 )
             ).all()
         )
-        access = _access_facts(s, ws, now)
+        access = _access_facts(s, ws, now, project)
     return Facts(
         now=now,
         workspace=str(ws.root),
-        project=ws.settings.project,
+        project=project if project is not None else ws.settings.project,
         scope=scope,
         policy=policy,
         audit=audit,
@@ -395,6 +406,7 @@ def compliance_report(
     *,
     scope: ReportScope = "deployed",
     now: dt.datetime | None = None,
+    project: str | None = None,
 ) -> ComplianceReport:
     """Gather the facts of ``ws`` and judge ``standard``'s controls against them.
 
@@ -404,11 +416,11 @@ def compliance_report(
         The open workspace.
     standard
         ``iso42001``, ``nist-ai-rmf`` or ``eu-ai-act`` (or a catalogue).
-    scope, now
+    scope, now, project
         As for :func:`gather_facts`.
     """
     std = get_standard(standard) if isinstance(standard, str) else standard
-    return assess(std, gather_facts(ws, scope=scope, now=now))
+    return assess(std, gather_facts(ws, scope=scope, now=now, project=project))
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 
+from fastapi import Request
+
 from aims.ui.router import Viewer
 from aims.workspace import Workspace
 
@@ -30,10 +32,14 @@ class TokenSessions:
         self._revoked: frozenset[str] = frozenset()
         self._checked = 0.0
 
-    def login(self, api_key: str) -> tuple[str, int]:
-        from aims.services import keys
+    def login(self, api_key: str, request: Request) -> tuple[str, int]:
+        from aims.server.app import exchange_key
 
-        return self.issuer.issue(keys.verify_key(self.ws, api_key))
+        # The same check as POST /v1/auth/token: rate-limited per address,
+        # refusals counted on /metrics and audited.
+        client = request.client.host if request.client else "unknown"
+        key = exchange_key(request.app.state.aims, api_key, client=client, path=request.url.path)
+        return self.issuer.issue(key)
 
     def _revoked_ids(self) -> frozenset[str]:
         from aims.services import keys
@@ -61,7 +67,7 @@ class TokenSessions:
 class OpenSessions:
     """Sessions for ``aims serve --insecure-dev``: everyone is an admin of every project."""
 
-    def login(self, api_key: str) -> tuple[str, int]:
+    def login(self, api_key: str, request: Request) -> tuple[str, int]:
         return "insecure-dev", 86_400
 
     def viewer(self, token: str | None) -> Viewer | None:

@@ -41,8 +41,12 @@ class Viewer:
 class UiAuth(Protocol):
     """What the dashboard needs from the server's access control."""
 
-    def login(self, api_key: str) -> tuple[str, int]:
-        """Exchange an API key for (token, lifetime in seconds); raises PermissionDenied."""
+    def login(self, api_key: str, request: Request) -> tuple[str, int]:
+        """Exchange an API key for (token, lifetime in seconds).
+
+        Raises ``PermissionDenied`` or the server's ``ApiError`` (401, or 429
+        when the caller's address has tried too often).
+        """
 
     def viewer(self, token: str | None) -> Viewer | None:
         """The viewer a session token stands for, or None when it is missing or invalid."""
@@ -93,10 +97,24 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
 
     @router.post("/login")
     def login(request: Request, api_key: str = Form(...)) -> Response:
+        from aims.server.problems import ApiError
+
         try:
-            token, ttl = auth.login(api_key.strip())
+            token, ttl = auth.login(api_key.strip(), request)
+        except ApiError as exc:
+            message = (
+                f"Too many attempts; retry after {exc.headers.get('Retry-After', '1')} s."
+                if exc.status == 429
+                else "That API key is not valid."
+            )
+            resp = render(request, "login.html", None, error=message)
+            resp.status_code = exc.status
+            resp.headers.update(exc.headers)
+            return resp
         except (PermissionDenied, AimsError):
-            return render(request, "login.html", None, error="That API key is not valid.")
+            resp = render(request, "login.html", None, error="That API key is not valid.")
+            resp.status_code = 401
+            return resp
         resp = RedirectResponse(f"{base}/", status_code=303)
         resp.set_cookie(COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path=base)
         return resp
@@ -219,7 +237,9 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
     @router.get("/compliance", response_class=HTMLResponse)
     def compliance(request: Request, standard: str = "iso42001") -> Response:
         def show(v: Viewer) -> Response:
-            body = _compliance_html(ws, standard if standard in STANDARDS else "iso42001")
+            body = _compliance_html(
+                ws, standard if standard in STANDARDS else "iso42001", v.project
+            )
             return render(
                 request, "compliance.html", v, nav="compliance", report=body, standards=STANDARDS
             )
@@ -284,11 +304,11 @@ def _subject_model(subject: str) -> str | None:
     return rest.split("@", 1)[0] if kind == "model" else None
 
 
-def _compliance_html(ws: Workspace, standard: str) -> str:
-    """The evidence report's HTML body, or a note when the report is not available."""
+def _compliance_html(ws: Workspace, standard: str, project: str | None) -> str:
+    """The evidence report's HTML body for ``project``'s models (all for ``None``)."""
     from aims.services import evidence, evidence_render
 
-    html = evidence_render.render_html(evidence.compliance_report(ws, standard))
+    html = evidence_render.render_html(evidence.compliance_report(ws, standard, project=project))
     start, end = html.find("<body>"), html.rfind("</body>")
     return html[start + 6 : end] if start >= 0 and end > start else html
 
