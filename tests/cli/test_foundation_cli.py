@@ -115,6 +115,19 @@ def test_database_that_cannot_connect(ws: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_brackets_in_messages_are_printed_as_written(ws: Path, tmp_path: Path) -> None:
+    # An install hint names an extra in brackets; the terminal renderer must not eat it.
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n")
+    out = run(
+        ["dataset", "register", str(data), "--name", "s3data"],
+        ws,
+        env={"AIMS_ARTIFACT_URL": "s3://bucket/aims"},
+    )
+    assert out.returncode == 1
+    assert "install 'aims[s3]'" in out.stderr, out.stderr
+
+
 def test_usage_error_exits_2(ws: Path) -> None:
     assert run(["promote"], ws).returncode == 2
 

@@ -65,6 +65,17 @@ def test_promoting_twice_is_a_conflict(two_versions) -> None:
         lifecycle.promote(two_versions, "cancer@1", "staging", actor="ops")
 
 
+@pytest.mark.parametrize("stage", ["staging", "canary", "shadow"])
+def test_the_production_version_cannot_be_moved_out_of_production(two_versions, stage) -> None:
+    ws = two_versions
+    lifecycle.promote(ws, "cancer@1", "production", actor="ops")
+    with pytest.raises(Conflict, match="rollback"):
+        lifecycle.promote(
+            ws, "cancer@1", stage, actor="ops", traffic=10.0 if stage == "canary" else None
+        )
+    assert stages(ws) == {1: "production", 2: "registered"}
+
+
 def test_concurrent_promotions_leave_exactly_one_in_production(two_versions) -> None:
     ws = two_versions
     barrier = threading.Barrier(2)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from aims.cli import _state
 from aims.cli._output import err_console
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     except AimsError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        # The message is plain text: brackets in it (aims[s3], [admin]) are not markup.
+        err_console.print(
+            f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

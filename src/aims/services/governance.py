@@ -419,5 +419,5 @@ def require_admin(ws: Workspace, actor: str) -> None:
     if ADMIN not in roles_of(ws, actor):
         raise PermissionDenied(
             f"{actor} may not override the promotion policy: only the admin role may "
-            "(aims.yaml → people: {actor}: [admin])"
+            f"(aims.yaml → people: {actor}: [admin])"
         )

@@ -162,6 +162,14 @@ def promote(
         mv = get_model_version(s, ref)
         if mv.stage == stage:
             raise Conflict(f"{ref} is already in {stage}; nothing changed")
+        if mv.stage == "production":
+            # Moving the production version anywhere else would leave the model
+            # without one: production changes only by promoting another version
+            # or by a rollback.
+            raise Conflict(
+                f"{ref} is in production; to replace it promote another version to "
+                f"production, or run 'aims rollback {ref.name}'"
+            )
         unmet = _dedupe(u for check in checks for u in check(s, mv, req))
     if override_reason is not None:
         _authorise_override(ws, req, unmet)
