@@ -175,3 +175,34 @@ def test_lineage_exports_as_an_openlineage_run_event(workspace, cancer_files) ->
     fields = {f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]}
     assert "mean_radius" in fields and event["outputs"][0]["name"] == "model:cancer@1"
     assert registry.openlineage_event(workspace, "cancer@1")["run"] == event["run"]
+
+
+def test_a_refused_dataset_leaves_no_personal_data_in_the_audit_log(workspace, tmp_path) -> None:
+    import json
+
+    from aims.core.contract import infer_contract, write_contract
+    from aims.errors import ContractViolation
+
+    clean = tmp_path / "people.parquet"
+    pl.DataFrame(
+        {"email": [f"user{i}@corp.example" for i in range(50)], "age": list(range(20, 70))}
+    ).write_parquet(clean)
+    contract = infer_contract(clean, name="people", margin=0.0)
+    contract.column("email").pii = "hash"
+    path = write_contract(contract, tmp_path / "people.yaml")
+    bad = tmp_path / "bad.parquet"
+    secret = "secret.person.with.a.long.name@corp.example"
+    pl.read_parquet(clean).with_columns(
+        pl.when(pl.int_range(pl.len()) == 7).then(pl.lit(secret)).otherwise("email").alias("email"),
+        pl.when(pl.int_range(pl.len()) == 9).then(200).otherwise("age").alias("age"),
+    ).write_parquet(bad)
+    with pytest.raises(ContractViolation) as info:
+        registry.register_dataset(workspace, bad, "people", actor="ana@x.org", contract_path=path)
+    failed = {(f["rule"], f["column"]): f for f in info.value.failures}
+    assert failed[("length", "email")]["examples"] == [
+        {"row": 7, "value": None, "redacted": "personal data"}
+    ]
+    # A column that is not personal data keeps its example value.
+    assert failed[("range", "age")]["examples"] == [{"row": 9, "value": 200}]
+    refused = audit.query(workspace.db, audit.EventFilter(action="dataset.register.refused"))
+    assert refused and secret not in json.dumps(refused)

@@ -116,7 +116,10 @@ def _render(data: dict[str, Any], show_all: bool) -> None:
         if r["passed"] and not show_all:
             continue
         status = "pass" if r["passed"] else "FAIL" if r["blocking"] else "warn"
-        examples = ", ".join(f"{e['row']}: {e['value']!r}" for e in r["examples"])
+        examples = ", ".join(
+            f"{e['row']}: (personal data)" if e.get("redacted") else f"{e['row']}: {e['value']!r}"
+            for e in r["examples"]
+        )
         rows.append(
             {
                 "status": status,

@@ -215,7 +215,8 @@ def _run(
         if not result.passed and rule.mask is not None and result.failing_rows
     ]
     if wanted and k > 0:
-        _fill_examples(lazy, compiled.rules, results, wanted, k, what, rows)
+        personal = {c.name for c in target.columns if c.pii is not None}
+        _fill_examples(lazy, compiled.rules, results, wanted, k, what, rows, personal)
     return CheckReport(
         contract=contract.name,
         table=target.name,
@@ -379,6 +380,7 @@ def _fill_examples(
     k: int,
     what: str,
     rows: int,
+    personal: set[str],
 ) -> None:
     # One small query per failing rule: each stops as soon as it has k rows, and
     # reads only the columns its rule needs.
@@ -394,6 +396,13 @@ def _fill_examples(
             query = indexed.filter(rule.mask).select(pl.col(_ROW), value.alias("value")).head(k)
             # The streaming engine stops early, even for data in memory.
             found = _collect(query, what, "streaming")
+        if personal & set((rule.column or "").split(",")):
+            # Personal data is hashed or dropped before any logging, and reports
+            # end up in logs and the audit trail: show where, never what.
+            results[i].examples = [
+                {"row": int(r), "value": None, "redacted": "personal data"} for r in found[_ROW]
+            ]
+            continue
         results[i].examples = [
             {"row": int(r), "value": _types.python_value(v)}
             for r, v in zip(found[_ROW], found["value"], strict=True)
