@@ -262,6 +262,23 @@ def test_challenger_worse_than_production_is_refused(policy, fair, weaker):
     assert unmet(same) == []
 
 
+def test_a_comparison_with_an_earlier_production_version_is_stale(policy, fair, weaker):
+    # Evaluated beside v1; v4 went to production since: the figures of v1 say
+    # nothing about v4, whichever way they point.
+    for challenger, champion in ((fair, weaker), (weaker, fair)):
+        facts = _facts(
+            challenger, production_version=4, champion_evaluation=champion, champion_version=1
+        )
+        rule = next(
+            r for r in check_promotion(policy, facts) if r.rule == "gate:accuracy>=production-0.01"
+        )
+        assert not rule.passed
+        assert "credit@1" in rule.message and "credit@4" in rule.message
+        assert "aims evaluate credit@2" in rule.message
+    current = _facts(fair, production_version=4, champion_evaluation=weaker, champion_version=4)
+    assert unmet(check_promotion(policy, current)) == []
+
+
 def test_lower_is_better_metrics_compare_upwards(fair, weaker):
     policy = _with_gates({"metric": "log_loss", "no_worse_than_production": 0.01})
     results = check_promotion(

@@ -273,6 +273,8 @@ class PromotionFacts:
     evaluation: EvaluationResult | None = None
     champion_evaluation: EvaluationResult | None = None
     """The production version evaluated on the same data."""
+    champion_version: int | None = None
+    """Which version ``champion_evaluation`` measured (the production one when it was run)."""
     production_version: int | None = None
     """The version now in production, if any."""
     task: Task | None = None
@@ -527,6 +529,14 @@ def _production_rule(gate: Gate, name: str, value: float, facts: PromotionFacts)
             False,
             f"production version {prod} has no evaluation on the same data; evaluate both "
             "on one data set with 'aims evaluate'",
+        )
+    if facts.champion_version is not None and facts.champion_version != facts.production_version:
+        return RuleResult(
+            rule,
+            False,
+            f"this version was compared with {facts.model}@{facts.champion_version}, but {prod} "
+            f"is in production now; evaluate again: 'aims evaluate "
+            f"{facts.model}@{facts.version} --data PATH'",
         )
     ev = facts.evaluation
     if ev is not None and ev.data_id and champion.data_id and ev.data_id != champion.data_id:

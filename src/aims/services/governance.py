@@ -356,11 +356,12 @@ def promotion_facts(
     """Everything the policy needs to know about ``mv``, read from the store."""
     risk_row = latest_risk(s, mv.model_id)
     stored = latest_evaluation(s, mv.id)
-    evaluation = champion = None
+    evaluation = champion = champion_version = None
     if stored is not None:
         evaluation = EvaluationResult.from_dict(stored["evaluation"])
         if "champion" in stored:
             champion = EvaluationResult.from_dict(stored["champion"]["evaluation"])
+            champion_version = stored["champion"].get("version")
     prod = next((v.version for v in mv.model.versions if v.stage == "production"), None)
     return PromotionFacts(
         model=mv.model.name,
@@ -376,6 +377,7 @@ def promotion_facts(
         ),
         evaluation=evaluation,
         champion_evaluation=champion,
+        champion_version=champion_version,
         production_version=prod,
         task=(mv.info or {}).get("task"),
     )
