@@ -217,7 +217,7 @@ def test_approval_from_a_required_role_is_needed(policy, fair):
 def test_missing_owner_is_refused(policy, fair):
     results = check_promotion(policy, _facts(fair, owners={"technical": "alice@example.com"}))
     assert _failed(results) == {"owners.monitoring"}
-    assert "--owner monitoring=EMAIL" in unmet(results)[0].message
+    assert "aims model owners credit monitoring=EMAIL" in unmet(results)[0].message
 
 
 def test_unfair_model_fails_the_fairness_gate(policy, unfair, fair):

@@ -78,6 +78,39 @@ def _render_evaluation(d: dict[str, Any]) -> None:
             ["slice", "n", *list(worst[0]["metrics"])[:3]],
             title="worst slices",
         )
+    for col, fair in (ev.get("fairness") or {}).items():
+        stats = fair.get("statistics") or {}
+        print_table(
+            [{"statistic": k, "value": _num(v)} for k, v in stats.items()],
+            ["statistic", "value"],
+            title=f"fairness by {col} ({len(fair.get('groups') or {})} groups)",
+        )
+    robustness = ev.get("robustness") or {}
+    if robustness:
+        names = [n for n in ("accuracy", "roc_auc", "r2", "mae") if n in ev["metrics"]][:2]
+        print_table(
+            [
+                {
+                    "scenario": scenario,
+                    **{f"Δ {n}": _num((r.get("delta") or {}).get(n)) for n in names},
+                    "error": r.get("error") or "",
+                }
+                for scenario, r in robustness.items()
+            ],
+            ["scenario", *[f"Δ {n}" for n in names], "error"],
+            title="robustness (perturbed minus clean)",
+        )
+    importance = ev.get("importance") or {}
+    if importance.get("features"):
+        ranked = sorted(importance["features"].items(), key=lambda kv: -kv[1].get("mean", 0))
+        print_table(
+            [
+                {"feature": f, "mean": _num(v.get("mean")), "std": _num(v.get("std"))}
+                for f, v in ranked[:10]
+            ],
+            ["feature", "mean", "std"],
+            title=f"permutation importance (drop in {importance.get('metric')}, top 10)",
+        )
     explained = ev.get("shap")
     if explained:
         ranked = sorted(explained["features"].items(), key=lambda kv: -kv[1])
@@ -85,11 +118,6 @@ def _render_evaluation(d: dict[str, Any]) -> None:
             [{"feature": f, "mean |SHAP|": _num(v)} for f, v in ranked],
             ["feature", "mean |SHAP|"],
             title=f"SHAP on {explained['rows']} rows: effect on {explained['output']}",
-        )
-    for col, fair in (ev.get("fairness") or {}).items():
-        console.print(
-            f"fairness [{col}]: "
-            + ", ".join(f"{k}={_num(v)}" for k, v in fair.items() if isinstance(v, int | float))
         )
 
 

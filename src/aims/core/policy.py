@@ -400,7 +400,7 @@ def _owner_rule(role: str, facts: PromotionFacts) -> RuleResult:
     return RuleResult(
         f"owners.{role}",
         False,
-        f"no {role} owner set for {facts.model}; set one with --owner {role}=EMAIL",
+        f"no {role} owner set for {facts.model}; set one with 'aims model owners {facts.model} {role}=EMAIL'",
     )
 
 
