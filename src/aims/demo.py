@@ -268,6 +268,12 @@ def run(
 
     report = audit.verify(ws.db)
     step(f"audit chain verified: {report.n_events} events, intact={report.ok}")
+    # The two things to open next come last.
+    step(f"evidence report (ISO/IEC 42001 Annex A) written to {production['report']}")
+    step(
+        f"dashboard: {production['dashboard']} — log in with the approver key "
+        f"{production['keys']['approver']} or the viewer key {production['keys']['viewer']}"
+    )
     server = production.pop("server")
     if keep_serving:
         out.print(f"[bold]dashboard:[/bold] {production['dashboard']} (Ctrl-C to stop)")
@@ -438,12 +444,7 @@ def _production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type
     client.close()
     report_path = root / "reports" / "compliance.html"
     write_report(compliance_report(ws, "iso42001"), report_path)
-    step(f"evidence report (ISO/IEC 42001 Annex A) written to {report_path}")
     dashboard = f"{server.url}/ui/"
-    step(
-        f"dashboard: {dashboard} — log in with the approver key {approver_key} "
-        f"or the viewer key {viewer_key}"
-    )
     return {
         "windows": windows,
         "dashboard": dashboard,
