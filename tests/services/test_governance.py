@@ -146,6 +146,7 @@ def test_full_path_through_the_gates(gov, tmp_path, cancer_files) -> None:
         "## Stage history",
         "bo@x.org",
         "cancer@1",
+        "### Fairness\n\n_Not measured: no sensitive column was named.",
     ):
         assert section in card
     files = write_card(gov, "cancer@1", tmp_path / "card.md")

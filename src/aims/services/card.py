@@ -180,8 +180,15 @@ def render_markdown(d: dict[str, Any], svg_name: str | None = None) -> str:
                     ["slice", "n", *list(flagged[0]["metrics"])[:4]],
                 )
             )
-        if ev.get("fairness"):
-            out.append("\n### Fairness\n\n")
+        out.append("\n### Fairness\n\n")
+        if not ev.get("fairness"):
+            # Saying so is part of the record: an absent section reads as an omission.
+            out.append(
+                "_Not measured: no sensitive column was named. Evaluate with "
+                f"`aims evaluate {d['model']}@{d['version']} --data PATH "
+                "--sensitive COLUMN`._\n"
+            )
+        else:
             for col, fair in ev["fairness"].items():
                 stats = fair.get("statistics", fair)
                 out.append(f"Sensitive column `{col}`:\n\n")
