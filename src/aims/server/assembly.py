@@ -4,6 +4,7 @@ optionally the monitoring loop as a background thread."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,24 +27,41 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
     app = create_app(ws, insecure_dev=insecure_dev, collectors=[MonitorCollector(ws)])
     mount_ui(app, ws, OpenSessions() if insecure_dev else TokenSessions(ws))
     if monitor:
-        app.state.monitor_stop = start_monitor(ws)
+        app.state.monitor = start_monitor(ws)
     return app
 
 
-def start_monitor(ws: Workspace) -> threading.Event:
-    """Run the monitoring loop in a daemon thread; set the returned event to stop it."""
+@dataclass
+class MonitorThread:
+    """The monitoring loop running beside the server."""
+
+    stop: threading.Event
+    thread: threading.Thread
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the loop and wait up to ``timeout`` seconds for the pass in progress.
+
+        The caller closes the workspace next, which a running pass would still
+        be using. A longer backlog is not waited for: a pass commits window by
+        window, so the next one resumes where this one stopped.
+        """
+        self.stop.set()
+        self.thread.join(timeout)
+
+
+def start_monitor(ws: Workspace) -> MonitorThread:
+    """Run the monitoring loop in a daemon thread; ``close()`` the result to stop it."""
     from aims.services.monitor import run_forever
 
     stop = threading.Event()
-
-    def loop() -> None:
-        run_forever(ws, stop=stop)
-
-    threading.Thread(target=loop, name="aims-monitor", daemon=True).start()
-    return stop
+    thread = threading.Thread(
+        target=run_forever, args=(ws,), kwargs={"stop": stop}, name="aims-monitor", daemon=True
+    )
+    thread.start()
+    return MonitorThread(stop, thread)
 
 
 def stop_monitor(app: Any) -> None:
-    event = getattr(app.state, "monitor_stop", None)
-    if event is not None:
-        event.set()
+    monitor = getattr(app.state, "monitor", None)
+    if monitor is not None:
+        monitor.close()

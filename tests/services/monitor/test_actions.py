@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -18,7 +21,7 @@ from aims.services import audit, registry
 from aims.services.monitor import list_incidents, resolve_incident, run_once, show_incident
 from aims.services.monitor.actions import post_webhook
 from aims.services.monitor.triggers import WebhookSpec
-from tests.services.monitor.conftest import HOUR, T0, Traffic, configure
+from tests.services.monitor.conftest import FEATURES, HOUR, T0, Traffic, configure, generate
 
 
 class Hook:
@@ -318,4 +321,101 @@ def test_rollback_is_skipped_where_the_tier_does_not_allow_it(served, synthetic)
     stages = {v["version"]: v["stage"] for v in registry.describe(ws, "syn")["versions"]}
     assert stages[2] == "production"
     assert [i["kind"] for i in list_incidents(ws)] == ["performance"]
+    ws.close()
+
+
+def _inverted_model(synthetic, folder: Path) -> Path:
+    """A pipeline fitted to the opposite labels: it looks fine until labels come back."""
+    from sklearn.base import clone
+    from skops.io import dump
+
+    train = pl.read_parquet(synthetic.data)
+    model = clone(synthetic.model).fit(
+        train.select(FEATURES).to_pandas(), 1 - train["y"].to_numpy()
+    )
+    dump(model, folder / "inverted.skops")
+    return folder / "inverted.skops"
+
+
+def test_a_collapsed_version_is_rolled_back_and_the_server_serves_the_previous_one(
+    served, synthetic, tmp_path
+) -> None:
+    import httpx
+
+    from aims.server.app import create_app
+    from aims.services import keys, lifecycle
+    from aims.services.monitor.windows import window_start
+    from aims.storage.predlog import PredictionLogReader
+    from tests.server.conftest import LiveServer, bearer, mint, wait_until
+
+    ws = configure(served, ROLLBACK_POLICY)
+    registry.register_model(
+        ws,
+        _inverted_model(synthetic, tmp_path),
+        "syn",
+        actor="ana@example.org",
+        datasets=["syn@1"],
+        metrics={"accuracy": synthetic.accuracy},
+    )
+    project = ws.settings.project
+    keys.create_key(ws, project=project, role="predictor", actor="ops@example.org")
+    data = generate(np.random.default_rng(13), 500)
+    records = data.select(FEATURES).to_dicts()
+    app = create_app(ws)  # the default poll interval: the 2 s promise is for it
+    with (
+        LiveServer(app) as server,
+        httpx.Client(
+            base_url=server.url, headers=bearer(mint(ws, project, "predictor")), timeout=30
+        ) as client,
+    ):
+
+        def production() -> int:
+            served = client.get("/v1/models/syn").json()["versions"]
+            return next(v["version"] for v in served if v["role"] == "production")
+
+        lifecycle.promote(ws, "syn@2", "production", actor="ops@example.org")
+        wait_until(lambda: production() == 2)
+        ids = []
+        for i in range(0, 500, 100):
+            answer = client.post("/v1/models/syn/predict", json={"records": records[i : i + 100]})
+            assert answer.json()["version"] == 2
+            ids += [p["prediction_id"] for p in answer.json()["predictions"]]
+        # labels attach only to predictions already in the log
+        reader = PredictionLogReader(ws.settings.prediction_log_url)
+        wait_until(lambda: reader.scan("syn", version=2).collect().height >= 500)
+        labels = [
+            {"prediction_id": i, "label": int(y)} for i, y in zip(ids, data["y"], strict=True)
+        ]
+        answer = client.post("/v1/labels", json={"model": "syn", "labels": labels})
+        assert answer.json()["matched"] == 500, answer.text
+        newest = reader.scan("syn", version=2).collect()["ts"].max()
+        closed = window_start(newest, 3600) + HOUR + timedelta(minutes=5)
+
+        # callers keep predicting while the monitor runs and rolls back
+        seen: list[tuple[float, int | None]] = []
+        stop = threading.Event()
+
+        def stream() -> None:
+            with httpx.Client(base_url=server.url, headers=client.headers, timeout=30) as own:
+                while not stop.is_set():
+                    r = own.post("/v1/models/syn/predict", json={"records": records[:1]})
+                    seen.append((time.time(), r.json().get("version") if r.is_success else None))
+
+        thread = threading.Thread(target=stream)
+        thread.start()
+        try:
+            summary = run_once(ws, now=closed)
+            wait_until(lambda: any(v == 1 for _, v in seen))
+        finally:
+            stop.set()
+            thread.join()
+    [action] = [a for a in summary.actions if a["type"] == "rollback"]
+    assert (action["status"], action["from"], action["to"]) == ("done", 2, 1)
+    [event] = audit.query(ws.db, audit.EventFilter(action="model.rollback"))
+    rolled_at = datetime.fromisoformat(event["ts"]).timestamp()
+    assert all(v is not None for _, v in seen), "a request failed during the rollback"
+    assert {v for t, v in seen if t < rolled_at} == {2}
+    first_v1 = min(t for t, v in seen if v == 1)
+    assert first_v1 - rolled_at < 2.0
+    assert {v for t, v in seen if t > first_v1} == {1}
     ws.close()

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from aims.services import lifecycle, registry
 from aims.services.monitor import list_incidents, run_forever, run_once
-from aims.services.monitor.windows import window_start
+from aims.services.monitor.windows import utc, window_start
 from aims.storage.schema import Incident, MonitorWindow
-from tests.services.monitor.conftest import HOUR, T0, Traffic, configure
+from tests.services.monitor.conftest import HOUR, OWNERS, T0, Traffic, configure
 
 
 def _windows(ws) -> list[tuple[int, str, datetime, int]]:
@@ -114,6 +114,78 @@ def test_canary_is_compared_with_production_in_the_same_window(served, synthetic
         2,
         "canary",
     )
+
+
+def test_a_model_that_was_never_served_gets_no_empty_windows(served, synthetic) -> None:
+    ws = configure(served, {"volume_baseline": "1d"})
+    registry.register_model(
+        ws, synthetic.model_path, "syn", actor="ana@example.org", datasets=["syn@1"]
+    )
+    lifecycle.promote(ws, "syn@2", "canary", actor="ops@example.org", traffic=10)
+    registry.register_model(
+        ws,
+        synthetic.model_path,
+        "idle",
+        actor="ana@example.org",
+        datasets=["syn@1"],
+        owners=OWNERS,
+    )
+    lifecycle.promote(ws, "idle@1", "production", actor="ops@example.org")
+    traffic = Traffic(ws, synthetic.model, seed=28)
+    for w in range(30):
+        traffic.window(T0 + w * HOUR, 40)
+    traffic.close()
+    summary = run_once(ws, now=T0 + 36 * HOUR + HOUR / 6)
+    assert summary.models == ["syn"]
+    # hours 30-35 are quiet: one empty production window each, but none for the
+    # canary (it never logged a prediction) and none for the model 'idle'
+    assert summary.windows == 36
+    quiet = [w for w in _windows(ws) if utc(w[2]) >= T0 + 30 * HOUR]
+    assert [(w[0], w[1], w[3]) for w in quiet] == [(1, "production", 0)] * 6
+    assert {w[1] for w in _windows(ws)} == {"production"}
+    ws.close()
+
+
+def test_quiet_windows_count_only_where_the_baseline_had_traffic(served, synthetic) -> None:
+    ws = configure(served, {"volume_baseline": "1d"})
+    traffic = Traffic(ws, synthetic.model, seed=29)
+    busy = [w for w in range(30) if not 10 <= w < 14]  # a gap on the first day
+    for w in busy:
+        traffic.window(T0 + w * HOUR, 40)
+    traffic.close()
+    assert run_once(ws, now=T0 + 36 * HOUR + HOUR / 6).windows == len(busy) + 4
+    starts = [int((utc(w[2]) - T0) / HOUR) for w in _windows(ws) if w[3] == 0]
+    # the first day's gap had nothing a day earlier; hours 34 and 35 compare with it
+    assert starts == [30, 31, 32, 33]
+    assert run_once(ws, now=T0 + 36 * HOUR + HOUR / 6).windows == 0
+    ws.close()
+
+
+def test_a_silent_canary_is_reported_until_its_stage_is_vacated(served, synthetic) -> None:
+    ws = configure(served, {"volume_baseline": "1d"})
+    registry.register_model(
+        ws, synthetic.model_path, "syn", actor="ana@example.org", datasets=["syn@1"]
+    )
+    lifecycle.promote(ws, "syn@2", "canary", actor="ops@example.org", traffic=20)
+    traffic = Traffic(ws, synthetic.model, seed=30)
+    for w in range(28):
+        traffic.window(T0 + w * HOUR, 40)
+        if w < 24:
+            traffic.window(T0 + w * HOUR, 10, version=2, role="canary")
+    traffic.writer.flush()
+    run_once(ws, now=T0 + 28 * HOUR + HOUR / 6)
+    canary = [(int((utc(w[2]) - T0) / HOUR), w[0], w[3]) for w in _windows(ws) if w[1] == "canary"]
+    assert canary[24:] == [(24, 2, 0), (25, 2, 0), (26, 2, 0), (27, 2, 0)]
+    [incident] = list_incidents(ws)
+    assert (incident["trigger"], incident["version"], incident["role"]) == ("volume", 2, "canary")
+    # the canary is promoted: its old stage is empty, so its silence is no outage
+    lifecycle.promote(ws, "syn@2", "production", actor="ops@example.org")
+    for w in range(28, 32):
+        traffic.window(T0 + w * HOUR, 40, version=2)
+    traffic.close()
+    assert run_once(ws, now=T0 + 32 * HOUR + HOUR / 6).windows == 4
+    assert [w[1] for w in _windows(ws) if utc(w[2]) >= T0 + 28 * HOUR] == ["production"] * 4
+    ws.close()
 
 
 def test_two_monitors_at_once_store_each_window_once(served, synthetic) -> None:

@@ -12,8 +12,10 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from aims.services.monitor import list_incidents, run_once
+from aims.storage.schema import MonitorWindow
 from tests.services.monitor.conftest import HOUR, T0, Traffic, configure
 
 CHANGE = 24  # the change point, in windows
@@ -99,6 +101,36 @@ def test_weekly_seasonality_is_not_flagged_but_a_40_percent_drop_is(served, synt
     assert index(volume[0]["first_window"]) == drop_at
     assert volume[0]["evidence"]["windows"][0]["observed"]["volume_change"] >= 0.4
     assert {i["kind"] for i in list_incidents(served, status="all")} == {"volume"}
+
+
+@pytest.mark.slow
+def test_traffic_that_stops_alerts_in_the_first_empty_window(served, synthetic) -> None:
+    served = configure(served, lookback="10d")
+    traffic = Traffic(served, synthetic.model, seed=7)
+    week, outage = 24 * 7, 8
+    for w in range(week):
+        traffic.window(T0 + HOUR * w, 40)
+    traffic.close()
+    run_all(served, week + outage)  # the quiet hours are windows too
+    [volume] = list_incidents(served, status="all")
+    assert volume["kind"] == "volume"
+    assert index(volume["first_window"]) == week
+    assert volume["window_count"] == outage
+    assert volume["evidence"]["windows"][0]["observed"]["volume_change"] == 1.0
+    with served.db.session() as s:
+        quiet = s.scalars(
+            select(MonitorWindow)
+            .where(MonitorWindow.window_start >= T0 + HOUR * week)
+            .order_by(MonitorWindow.window_start)
+        ).all()
+        assert [(w.version, w.role, w.n_predictions) for w in quiet] == [(1, "production", 0)] * 8
+        values = quiet[0].results["values"]
+    assert values == {"n_predictions": 0.0, "volume_ratio": 0.0, "volume_change": 1.0}
+    # re-running stores nothing twice; the next closed hour joins the same incident
+    assert run_once(served, now=T0 + HOUR * (week + outage + 1)).windows == 0
+    later = run_once(served, now=T0 + HOUR * (week + outage + 2))
+    assert (later.windows, later.incidents_opened) == (1, [])
+    assert later.incidents_updated == [volume["id"]]
 
 
 def test_broken_upstream_column_is_a_data_health_incident_not_drift(served, synthetic) -> None:

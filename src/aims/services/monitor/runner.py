@@ -6,11 +6,13 @@
 1. runs actions left pending by an interrupted pass;
 2. for each model with logged predictions, finds the closed windows (per
    version) that have no stored results, streams each window's log once,
-   builds a profile per role and runs the checks; the results of all roles
-   of the window, the triggers that fired and the incidents they opened are
-   written in one transaction, so a monitor killed mid-run resumes at the
-   first window it had not committed, and a re-run over the same windows
-   finds them stored and does nothing;
+   builds a profile per role and runs the checks; a served role that logged
+   nothing in a window but had traffic one volume baseline earlier gets a
+   window of zero predictions, so that an outage reaches the volume trigger;
+   the results of all roles of the window, the triggers that fired and the
+   incidents they opened are written in one transaction, so a monitor killed
+   mid-run resumes at the first window it had not committed, and a re-run
+   over the same windows finds them stored and does nothing;
 3. recomputes the performance of recent windows whose predictions received
    labels since they were computed (late labels), and re-evaluates their
    triggers (an incident is never opened twice for a window);
@@ -56,6 +58,9 @@ log = logging.getLogger("aims.monitor")
 UNREAD = frozenset({"prediction_id", "request_id", "latency_ms", "key", "model", "version"})
 #: Role of the row that marks a window of a version that had log files but no rows.
 EMPTY_ROLE = "none"
+#: Roles that receive traffic of their own: a window where one of them logged
+#: nothing is an outage. Shadow traffic is a copy of production's, so it stops with it.
+SERVED_ROLES = ("production", "canary")
 _ROLE_ORDER = {r: i for i, r in enumerate(ROLES)}
 
 
@@ -224,8 +229,12 @@ def _run_model(run: _Run, model_id: int, name: str) -> None:
         grace=run.settings.grace,
         since=since,
     )
-    labels_as_of = _latest_label(run, name)
     step = timedelta(seconds=seconds)
+    newest = max((t for _, t in done), default=None)
+    for start in _quiet_windows(run, model_id, pending, since if newest is None else newest + step):
+        pending[start] = []
+    pending = dict(sorted(pending.items()))
+    labels_as_of = _latest_label(run, name)
     for chunk in _chunks(list(pending), step):
         first, until = chunk[0], chunk[-1] + step
         # One pass over the log (and one join with the labels) serves the whole chunk.
@@ -255,6 +264,84 @@ def _run_model(run: _Run, model_id: int, name: str) -> None:
             _compute_window(run, model_id, start, pending[start], mine, labels_as_of, labelled)
     if labels_as_of is not None:
         _refresh_labels(run, model_id, name, labels_as_of)
+
+
+def _quiet_windows(
+    run: _Run, model_id: int, pending: dict[datetime, list[int]], first: datetime
+) -> list[datetime]:
+    """Closed windows from ``first`` on with no log data that may hold an outage.
+
+    A window qualifies when the window one volume baseline earlier had traffic
+    of a served role, stored or about to be computed in this pass;
+    :func:`_silent_roles` decides per role once that window is stored. Only
+    windows after the newest stored one are looked at (``first``), so a pass
+    does not walk back over windows it already judged.
+    """
+    step = timedelta(seconds=run.seconds)
+    baseline = run.policy.volume_baseline
+    last = window_start(run.now - run.settings.grace - step, run.seconds)
+    if first > last:
+        return []
+    with run.ws.db.session() as s:
+        busy = {
+            utc(t)
+            for t in s.scalars(
+                select(MonitorWindow.window_start).where(
+                    MonitorWindow.model_id == model_id,
+                    MonitorWindow.window_seconds == run.seconds,
+                    MonitorWindow.role.in_(SERVED_ROLES),
+                    MonitorWindow.n_predictions > 0,
+                    MonitorWindow.window_start >= first - baseline,
+                    MonitorWindow.window_start <= last - baseline,
+                )
+            ).all()
+        }
+    busy |= set(pending)
+    return sorted(
+        {
+            t + baseline
+            for t in busy
+            if first <= t + baseline <= last and t + baseline not in pending
+        }
+    )
+
+
+def _silent_roles(
+    run: _Run, model_id: int, start: datetime, profiles: dict[tuple[int, str], WindowProfile]
+) -> dict[tuple[int, str], WindowProfile]:
+    """Empty profiles for the served roles that logged nothing in window ``start``.
+
+    A role counts when it had traffic one volume baseline earlier (the volume
+    check's own baseline, so the empty window gets a ``volume_change``). The
+    empty window goes to the versions that hold the role's stage now and have
+    logged predictions in it before: a version that never served is not
+    reported, and neither is a role whose stage was vacated (a canary that
+    was promoted or ended).
+    """
+    heard = {role for _, role in profiles}
+    out: dict[tuple[int, str], WindowProfile] = {}
+    with run.ws.db.session() as s:
+        for role in SERVED_ROLES:
+            if role in heard or not _baseline_rows(run, s, model_id, role, start):
+                continue
+            served = s.scalars(
+                select(ModelVersion.version)
+                .where(ModelVersion.model_id == model_id, ModelVersion.stage == role)
+                .where(
+                    select(MonitorWindow.id)
+                    .where(
+                        MonitorWindow.model_id == model_id,
+                        MonitorWindow.version == ModelVersion.version,
+                        MonitorWindow.role == role,
+                        MonitorWindow.window_seconds == run.seconds,
+                        MonitorWindow.window_start < start,
+                        MonitorWindow.n_predictions > 0,
+                    )
+                    .exists()
+                )
+            ).all()
+            out.update({(version, role): WindowProfile() for version in served})
+    return out
 
 
 def _latest_label(run: _Run, name: str) -> datetime | None:
@@ -329,7 +416,8 @@ def _compute_window(
 ) -> None:
     """Store the results of every role of ``versions`` in window ``start``; fire triggers."""
     seconds = run.seconds
-    refs = {v: run.reference(model_id, v) for v in versions}
+    profiles = {**profiles, **_silent_roles(run, model_id, start, profiles)}
+    refs = {v: run.reference(model_id, v) for v in {*versions, *(k[0] for k in profiles)}}
     empty = [v for v in versions if not any(k[0] == v for k in profiles)]
     order = sorted(profiles, key=lambda k: (_ROLE_ORDER.get(k[1], 9), k[0]))
     opened: list[int] = []
@@ -425,6 +513,9 @@ def _results(
     health, v_health = checks.health_checks(ref, prof, end, run.policy)
     volume, v_volume = checks.volume_check(prof.rows, baseline)
     values = {**v_drift, **v_pred, **v_sanity, **v_health, **v_volume}
+    if not prof.rows:
+        # Shares of no rows would read as "0 % invalid"; only the volume is known.
+        values = dict(v_volume)
     return {
         "schema": checks.RESULTS_SCHEMA,
         "model": ref.model,
