@@ -151,6 +151,11 @@ def test_nan_and_infinity_are_left_out_of_the_test() -> None:
     assert report.statistic == 0.0 and not report.drifted
     assert report.n_current == 3000
     assert report.missing_current == pytest.approx(500 / 3520)
+    assert report.infinite_current == pytest.approx(20 / 3520)
+    assert report.infinite_reference == 0.0 and report.missing_reference == 0.0
+    # From profiles too, and in the JSON.
+    by_profile = compare(ref, pl.DataFrame({"x": dirty}), method="profile").column("x")
+    assert by_profile.to_dict()["infinite_current"] == pytest.approx(20 / 3520)
 
 
 def test_booleans() -> None:

@@ -181,6 +181,11 @@ def _score(output: str, statistic: float, p_value: float | None, threshold: floa
     return statistic / threshold if threshold > 0 else math.inf
 
 
+def _infinite(prof: ColumnProfile) -> int:
+    """Rows of ``prof`` that are ``inf`` or ``-inf`` (numeric columns only have any)."""
+    return int(getattr(prof, "pos_inf", 0)) + int(getattr(prof, "neg_inf", 0))
+
+
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
@@ -228,6 +233,8 @@ def _column(
         n_current=cur.n,
         missing_reference=_share(ref.missing, ref.rows),
         missing_current=_share(cur.missing, cur.rows),
+        infinite_reference=_share(_infinite(ref), ref.rows),
+        infinite_current=_share(_infinite(cur), cur.rows),
         method=method,
     )
     if ref.n == 0 or cur.n == 0:

@@ -174,6 +174,10 @@ def _card(report: DriftReport, row: ColumnDrift) -> str:
         ("values (ref / cur)", f"{row.n_reference:,} / {row.n_current:,}"),
         ("missing (ref / cur)", f"{row.missing_reference:.1%} / {row.missing_current:.1%}"),
     ]
+    if row.infinite_reference or row.infinite_current:
+        rows.append(
+            ("infinite (ref / cur)", f"{row.infinite_reference:.1%} / {row.infinite_current:.1%}")
+        )
     if row.p_value_adjusted is not None:
         rows.append(("adjusted p-value", _fmt(row.p_value_adjusted)))
     if row.error_bound is not None:

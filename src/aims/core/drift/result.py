@@ -27,6 +27,8 @@ class ColumnDrift:
     ``ln p / ln threshold`` for p-value tests (>= 1 means drifted).
     ``error_bound`` is the largest possible difference from the exact value
     when the statistic was computed from binned profiles (Wasserstein, KS).
+    ``missing_*`` is the share of rows that are null or NaN, ``infinite_*``
+    the share that are ``inf``/``-inf``; the tests run on the other rows.
     """
 
     name: str
@@ -41,6 +43,8 @@ class ColumnDrift:
     n_current: int = 0
     missing_reference: float = 0.0
     missing_current: float = 0.0
+    infinite_reference: float = 0.0
+    infinite_current: float = 0.0
     method: str = "exact"
     p_value_adjusted: float | None = None
     error_bound: float | None = None
