@@ -365,3 +365,21 @@ def test_examples_of_repeats_are_the_first_repeating_rows(monkeypatch, prefix: i
     assert rule.failing_rows == 7
     assert [e["row"] for e in rule.examples] == expected[:5]
     assert [e["value"] for e in rule.examples] == [int(keys[r]) for r in expected[:5]]
+
+
+def test_a_file_that_is_not_text_is_refused_in_one_line(tmp_path: Path) -> None:
+    contract = Contract("t", [Table("t", [Column("a", "integer")])])
+    binary = tmp_path / "data.csv"
+    binary.write_bytes(bytes(range(128, 256)) * 40)
+    with pytest.raises(InvalidInput, match="not UTF-8 text"):
+        check_contract(contract, binary)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"a\n1\n\x00\x00\n")
+    with pytest.raises(InvalidInput, match="NUL bytes"):
+        check_contract(contract, nul)
+    # UTF-8 text whose multi-byte character straddles the probed prefix is fine.
+    text = tmp_path / "text.csv"
+    text.write_text("a,b\n" + "1," + "x" * ((1 << 16) - 7) + "é\n", encoding="utf-8")
+    assert (1 << 16) - 2 <= text.read_bytes().index("é".encode()) < 1 << 16
+    report = check_contract(Contract("t", [Table("t", [Column("a", "integer")])]), text)
+    assert report.passed and report.rows == 1

@@ -256,6 +256,7 @@ def _plans(source: Any, table: Table) -> list[tuple[pl.LazyFrame, bool, str]]:
         if frames.SUFFIXES.get(path.suffix.lower()) not in ("csv", "tsv"):
             return [(lazy, False, str(path))]
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        _require_text(path)
         # First with the contract's types, parsed natively by the CSV reader (fast);
         # if a value does not parse, everything as text, parsed value by value.
         declared = {
@@ -278,6 +279,26 @@ def _plans(source: Any, table: Table) -> list[tuple[pl.LazyFrame, bool, str]]:
     if isinstance(source, pl.LazyFrame):
         return [(source, False, "data")]
     return [(frames.to_polars(source).lazy(), False, "data")]
+
+
+def _require_text(path: Path, probe: int = 1 << 16) -> None:
+    """Refuse a file whose start is not UTF-8 text: read as CSV, it would pass for odd columns."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(probe)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if b"\x00" in head:
+        raise InvalidInput(f"{path}: holds NUL bytes, so it is not a CSV file")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) == probe and exc.start >= probe - 3:
+            return  # a multi-byte character cut by the end of the probe
+        raise InvalidInput(
+            f"{path}: not UTF-8 text (byte {exc.start}); is it really a CSV file? "
+            "Save it as UTF-8 CSV, or give a Parquet file"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
