@@ -146,6 +146,24 @@ def test_a_model_that_was_never_served_gets_no_empty_windows(served, synthetic) 
     ws.close()
 
 
+def test_a_release_that_never_serves_is_an_outage_of_that_release(served, synthetic) -> None:
+    ws = configure(served, {"volume_baseline": "1d"})
+    registry.register_model(
+        ws, synthetic.model_path, "syn", actor="ana@example.org", datasets=["syn@1"]
+    )
+    traffic = Traffic(ws, synthetic.model, seed=31)
+    for w in range(30):
+        traffic.window(T0 + w * HOUR, 40)
+    traffic.close()
+    # v2 replaces v1 at hour 30 and answers nothing from then on.
+    lifecycle.promote(ws, "syn@2", "production", actor="ops@example.org")
+    summary = run_once(ws, now=T0 + 33 * HOUR + HOUR / 6)
+    quiet = [w for w in _windows(ws) if utc(w[2]) >= T0 + 30 * HOUR]
+    assert [(w[0], w[1], w[3]) for w in quiet] == [(2, "production", 0)] * 3
+    assert len(summary.incidents_opened) == 1
+    ws.close()
+
+
 def test_quiet_windows_count_only_where_the_baseline_had_traffic(served, synthetic) -> None:
     ws = configure(served, {"volume_baseline": "1d"})
     traffic = Traffic(ws, synthetic.model, seed=29)

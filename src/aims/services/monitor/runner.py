@@ -313,10 +313,10 @@ def _silent_roles(
 
     A role counts when it had traffic one volume baseline earlier (the volume
     check's own baseline, so the empty window gets a ``volume_change``). The
-    empty window goes to the versions that hold the role's stage now and have
-    logged predictions in it before: a version that never served is not
-    reported, and neither is a role whose stage was vacated (a canary that
-    was promoted or ended).
+    empty window goes to the version that holds the role's stage now, even
+    one that has not answered a single request yet: a release that breaks
+    serving is an outage of that release. A role whose stage was vacated (a
+    canary that was promoted or ended) has no holder and is not reported.
     """
     heard = {role for _, role in profiles}
     out: dict[tuple[int, str], WindowProfile] = {}
@@ -324,23 +324,12 @@ def _silent_roles(
         for role in SERVED_ROLES:
             if role in heard or not _baseline_rows(run, s, model_id, role, start):
                 continue
-            served = s.scalars(
-                select(ModelVersion.version)
-                .where(ModelVersion.model_id == model_id, ModelVersion.stage == role)
-                .where(
-                    select(MonitorWindow.id)
-                    .where(
-                        MonitorWindow.model_id == model_id,
-                        MonitorWindow.version == ModelVersion.version,
-                        MonitorWindow.role == role,
-                        MonitorWindow.window_seconds == run.seconds,
-                        MonitorWindow.window_start < start,
-                        MonitorWindow.n_predictions > 0,
-                    )
-                    .exists()
+            holders = s.scalars(
+                select(ModelVersion.version).where(
+                    ModelVersion.model_id == model_id, ModelVersion.stage == role
                 )
             ).all()
-            out.update({(version, role): WindowProfile() for version in served})
+            out.update({(version, role): WindowProfile() for version in holders})
     return out
 
 
