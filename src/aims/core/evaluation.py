@@ -31,7 +31,6 @@ name                                        meaning
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,28 +56,16 @@ from aims.core.metrics import (
     metric_direction,
     regression_metrics,
 )
+from aims.core.slicing import SliceResult, slice_labels, slice_metrics
 from aims.errors import InvalidInput, NotFound
 
 SCHEMA_VERSION = 1
-MISSING_LABEL = "(missing)"
-OTHER_LABEL = "(other)"
 
 
 class Predictor(Protocol):
     """Anything with ``predict(frame)``; ``predict_proba`` and ``classes_`` are optional."""
 
     def predict(self, frame: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class SliceResult:
-    """Metrics on the rows where ``column`` falls in one category or numeric bin."""
-
-    column: str
-    value: str
-    n: int
-    metrics: dict[str, float]
-    flagged: bool = False
 
 
 @dataclass(frozen=True)
@@ -431,7 +418,7 @@ def evaluate(
     )
     _check_columns(frame, columns, "slice")
     key = slice_metric or ("accuracy" if kind == "classification" else "mae")
-    result.slices = _slices(
+    result.slices = slice_metrics(
         frame,
         columns,
         scorer,
@@ -456,7 +443,7 @@ def evaluate(
             col: group_fairness(
                 yt,
                 yp,
-                _slice_labels(frame[col], numeric_bins, max_categories),
+                slice_labels(frame[col], numeric_bins, max_categories),
                 kind=kind_of,
                 column=col,
                 n_classes=len(scorer.classes or ()),
@@ -656,98 +643,6 @@ def _array(values: Any) -> np.ndarray:
     if isinstance(values, pl.Series | pl.DataFrame):
         return values.to_numpy()
     return np.asarray(values)
-
-
-def _labels(column: pl.Series) -> np.ndarray:
-    """Column values as text, with missing values (null or NaN) as ``(missing)``."""
-    if column.dtype.is_float():
-        column = column.fill_nan(None)
-    return column.cast(pl.String).fill_null(MISSING_LABEL).to_numpy().astype(str)
-
-
-def _slice_labels(column: pl.Series, numeric_bins: int, max_categories: int) -> np.ndarray:
-    dtype = column.dtype
-    numeric = dtype.is_numeric() and dtype != pl.Boolean
-    if numeric and column.drop_nulls().n_unique() > max_categories:
-        values = column.cast(pl.Float64).fill_nan(None)
-        present = values.drop_nulls().to_numpy()
-        edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, numeric_bins + 1)))
-        inner = edges[1:-1]
-        idx = np.searchsorted(inner, np.nan_to_num(values.to_numpy(), nan=0.0), side="right")
-        names = [
-            f"[{lo:.4g}, {hi:.4g}{']' if i == len(edges) - 2 else ')'}"
-            for i, (lo, hi) in enumerate(itertools.pairwise(edges))
-        ] or [f"[{edges[0]:.4g}, {edges[0]:.4g}]"]
-        out = np.asarray(names, dtype=object)[np.minimum(idx, len(names) - 1)]
-        out[values.is_null().to_numpy()] = MISSING_LABEL
-        return out.astype(str)
-    text = _labels(column)
-    values, counts = np.unique(text, return_counts=True)
-    if values.size > max_categories:
-        keep = set(values[np.argsort(-counts, kind="stable")[: max_categories - 1]])
-        text = np.where(np.isin(text, list(keep)), text, OTHER_LABEL)
-    return text
-
-
-def _slices(
-    frame: pl.DataFrame,
-    columns: Sequence[str],
-    scorer: _Scorer,
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    proba: np.ndarray | None,
-    overall: dict[str, float],
-    key: str,
-    *,
-    numeric_bins: int,
-    max_categories: int,
-    min_slice_size: int,
-    n_worst: int,
-) -> list[SliceResult]:
-    higher = METRICS[key].higher_is_better if key in METRICS else None
-    if higher is None:
-        raise InvalidInput(
-            f"slice metric {key!r} has no better direction or is unknown; use one of "
-            f"{', '.join(k for k, v in METRICS.items() if v.higher_is_better is not None)}"
-        )
-    out: list[SliceResult] = []
-    for col in columns:
-        values, codes = np.unique(
-            _slice_labels(frame[col], numeric_bins, max_categories), return_inverse=True
-        )
-        for i in _ordered(values.tolist()):
-            mask = codes == i
-            m = scorer.metrics(y_true[mask], y_pred[mask], None if proba is None else proba[mask])
-            out.append(SliceResult(col, str(values[i]), int(mask.sum()), m))
-    reference = overall.get(key)
-    candidates = [
-        (i, s.metrics[key])
-        for i, s in enumerate(out)
-        if s.n >= min_slice_size
-        and key in s.metrics
-        and reference is not None
-        and (s.metrics[key] < reference if higher else s.metrics[key] > reference)
-    ]
-    candidates.sort(key=lambda t: t[1], reverse=not higher)
-    for i, _ in candidates[:n_worst]:
-        s = out[i]
-        out[i] = SliceResult(s.column, s.value, s.n, s.metrics, flagged=True)
-    return out
-
-
-def _ordered(values: list[str]) -> list[int]:
-    """Positions of slice values in reading order: numeric bins by lower edge, then the rest."""
-
-    def sort_key(i: int) -> tuple[int, float, str]:
-        v = values[i]
-        if v.startswith("[") and "," in v:
-            try:
-                return (0, float(v[1 : v.index(",")]), v)
-            except ValueError:
-                pass
-        return (1 if v not in (OTHER_LABEL, MISSING_LABEL) else 2, 0.0, v)
-
-    return sorted(range(len(values)), key=sort_key)
 
 
 def _robustness(
