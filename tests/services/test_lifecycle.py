@@ -109,3 +109,46 @@ def test_canary_needs_a_share(two_versions) -> None:
         lifecycle.promote(two_versions, "cancer@2", "canary", actor="ops")
     out = lifecycle.promote(two_versions, "cancer@2", "canary", actor="ops", traffic=20)
     assert out["stage"] == "canary" and out["traffic"] == 20
+
+
+def test_rollback_is_refused_once_the_model_is_judged_unacceptable(two_versions, tmp_path) -> None:
+    import datetime as dt
+
+    import yaml
+
+    from aims.services import governance
+
+    ws = two_versions
+    config = yaml.safe_load((ws.root / "aims.yaml").read_text())
+    config["policy"]["tiers"]["unacceptable"] = {
+        "prohibited": True,
+        "stages": ["staging", "production"],
+    }
+    (ws.root / "aims.yaml").write_text(yaml.safe_dump(config))
+    lifecycle.promote(ws, "cancer@1", "production", actor="ops")
+    lifecycle.promote(ws, "cancer@2", "production", actor="ops")
+    today = dt.date.today()
+    risk = tmp_path / "risk.yaml"
+    risk.write_text(
+        yaml.safe_dump(
+            {
+                "intended_use": "none any more",
+                "risk_tier": "unacceptable",
+                "failure_modes": [{"name": "harm", "likelihood": "likely", "impact": "severe"}],
+                "data_dependencies": ["cancer@1"],
+                "downstream_impact": "harm",
+                "mitigations": [],
+                "residual_risk": "high",
+                "reviewer": "risk@x.org",
+                "assessed_on": today.isoformat(),
+                "next_review": (today + dt.timedelta(days=30)).isoformat(),
+            }
+        )
+    )
+    governance.assess_risk(ws, "cancer", risk, actor="risk@x.org")
+    with pytest.raises(GateFailed, match="unacceptable") as info:
+        lifecycle.rollback(ws, "cancer", actor="ops")
+    assert info.value.rules == ["tier.prohibited"]
+    assert stages(ws) == {1: "archived", 2: "production"}
+    refused = audit.query(ws.db, audit.EventFilter(action="model.rollback.refused"))
+    assert refused[-1]["payload"]["tier"] == "unacceptable"

@@ -10,6 +10,7 @@ of two versions leave exactly one there.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +242,21 @@ def previous_production(s: Session, model_id: int, current_id: int | None) -> Mo
 def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[str, Any]:
     """Put the previous production version of ``name`` back into production."""
     why = reason or "rollback"
+    forbidden = _prohibited_tier(ws, name)
+    if forbidden is not None:
+        with ws.db.session() as s:
+            audit.record(
+                s,
+                actor=actor,
+                action="model.rollback.refused",
+                subject=f"model:{name}",
+                payload={"rule": "tier.prohibited", "tier": forbidden, "reason": why},
+            )
+        raise GateFailed(
+            f"rollback of {name} refused: its latest risk assessment puts it in tier "
+            f"{forbidden!r}, which forbids production; nothing changed",
+            rules=["tier.prohibited"],
+        )
     with ws.db.session() as s:
         model = get_model(s, name)
         current = next((v for v in model.versions if v.stage == "production"), None)
@@ -274,6 +290,34 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
             },
         )
         return version_payload(target)
+
+
+def _prohibited_tier(ws: Workspace, name: str) -> str | None:
+    """The model's risk tier when the policy forbids it production, else None.
+
+    A rollback skips the promotion gates (it restores a version that passed
+    them), but not a tier that forbids deployment outright: such a tier
+    means the model was judged unacceptable since.
+    """
+    from aims.core.policy import PromotionFacts, effective_tier
+    from aims.core.risk import RiskAssessment as RiskDoc
+    from aims.services.governance import latest_risk, policy_of
+
+    policy = policy_of(ws)
+    with ws.db.session() as s:
+        row = latest_risk(s, get_model(s, name).id)
+        risk = RiskDoc.from_dict(row.document) if row is not None else None
+    facts = PromotionFacts(
+        model=name,
+        version=0,
+        target_stage="production",
+        today=dt.date.today(),
+        registered_by="",
+        risk=risk,
+    )
+    tier, _ = effective_tier(policy, facts)
+    rules = policy.tiers[tier]
+    return tier if rules.prohibited and "production" in rules.stages else None
 
 
 def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
