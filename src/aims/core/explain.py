@@ -104,7 +104,8 @@ def shap_importance(
     rng = np.random.default_rng([seed, 5])
     explained = X[np.sort(rng.choice(X.height, size=min(rows, X.height), replace=False))]
     reference = X[np.sort(rng.choice(X.height, size=min(background, X.height), replace=False))]
-    codes = _Codes(X)
+    # Codes only for the values the explainer sees: the sampled rows.
+    codes = _Codes(pl.concat([explained, reference]))
 
     def model(matrix: np.ndarray) -> np.ndarray:
         return np.asarray(output(codes.decode(matrix)), dtype=float)

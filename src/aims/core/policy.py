@@ -301,8 +301,13 @@ class RuleResult:
 
 def effective_tier(policy: Policy, facts: PromotionFacts) -> tuple[Tier, str]:
     """The tier that applies, and where it came from."""
-    if facts.risk is not None:
-        return facts.risk.risk_tier, f"risk assessment of {facts.risk.assessed_on}"
+    return tier_of(policy, facts.risk)
+
+
+def tier_of(policy: Policy, risk: RiskAssessment | None) -> tuple[Tier, str]:
+    """The tier a model is in given its latest risk assessment, and where it came from."""
+    if risk is not None:
+        return risk.risk_tier, f"risk assessment of {risk.assessed_on}"
     return policy.default_tier, "policy default_tier (no risk assessment yet)"
 
 
@@ -580,6 +585,7 @@ __all__ = [
     "load_policy",
     "parse_policy",
     "require_all",
+    "tier_of",
     "unmet",
     "workspace_policy",
 ]

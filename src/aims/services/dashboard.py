@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from aims.core.profile import CategoricalProfile, ColumnProfile, NumericProfile
 from aims.services import governance, lifecycle, registry
+from aims.storage.predlog.schema import utc  # SQLite gives naive UTC times, PostgreSQL aware
 from aims.storage.schema import Incident, Model, ModelVersion, MonitorWindow
 from aims.workspace import Workspace
 
@@ -35,11 +36,6 @@ MAX_TICKS = 10
 OTHER = "(other)"
 #: Model outputs the monitor profiles, in the order the page shows them.
 OUTPUT_COLUMNS = ("prediction", "score", "confidence", "entropy")
-
-
-def _utc(ts: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive UTC times, PostgreSQL aware ones in the session's zone.
-    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
 
 
 def _visible(project: str | None, model: Model) -> bool:
@@ -178,7 +174,7 @@ def monitoring(
         prod = next((v for v in model.versions if v.stage == "production"), None)
         if prod is not None and prod.inputs:
             ref_profile = prod.inputs[0].profile
-    times = [int(_utc(w.window_start).timestamp()) for w in windows]
+    times = [int(utc(w.window_start).timestamp()) for w in windows]
     # Drift score = the default test's statistic over its threshold (>= 1 drifted).
     features: dict[str, list[float | None]] = {}
     drifted_now: dict[str, bool] = {}
@@ -212,8 +208,8 @@ def monitoring(
         "incidents": [
             {
                 "id": i.id,
-                "t": int(_utc(i.opened_at).timestamp()),
-                "opened_at": _utc(i.opened_at).isoformat(),
+                "t": int(utc(i.opened_at).timestamp()),
+                "opened_at": utc(i.opened_at).isoformat(),
                 "severity": i.severity,
                 "summary": i.summary,
                 "status": i.status,
@@ -308,7 +304,7 @@ def output_distributions(ws: Workspace, name: str, role: str = "production") -> 
         cache = output_cache_path(ws, version_facts(s, mv)) if mv is not None else None
         results, blob = window.results, window.profile
         out["version"] = window.version
-        out["window_start"] = _utc(window.window_start).isoformat()
+        out["window_start"] = utc(window.window_start).isoformat()
     section = results.get("prediction") or {}
     out["reference"] = section.get("reference") or "none"
     reference = None

@@ -10,7 +10,6 @@ of two versions leave exactly one there.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,7 +298,7 @@ def _prohibited_tier(ws: Workspace, name: str) -> str | None:
     them), but not a tier that forbids deployment outright: such a tier
     means the model was judged unacceptable since.
     """
-    from aims.core.policy import PromotionFacts, effective_tier
+    from aims.core.policy import tier_of
     from aims.core.risk import RiskAssessment as RiskDoc
     from aims.services.governance import latest_risk, policy_of
 
@@ -307,15 +306,7 @@ def _prohibited_tier(ws: Workspace, name: str) -> str | None:
     with ws.db.session() as s:
         row = latest_risk(s, get_model(s, name).id)
         risk = RiskDoc.from_dict(row.document) if row is not None else None
-    facts = PromotionFacts(
-        model=name,
-        version=0,
-        target_stage="production",
-        today=dt.date.today(),
-        registered_by="",
-        risk=risk,
-    )
-    tier, _ = effective_tier(policy, facts)
+    tier, _ = tier_of(policy, risk)
     rules = policy.tiers[tier]
     return tier if rules.prohibited and "production" in rules.stages else None
 

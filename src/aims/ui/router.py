@@ -101,19 +101,17 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
 
         try:
             token, ttl = auth.login(api_key.strip(), request)
-        except ApiError as exc:
+        except (ApiError, PermissionDenied, AimsError) as exc:
+            status = exc.status if isinstance(exc, ApiError) else 401
+            headers = exc.headers if isinstance(exc, ApiError) else {}
             message = (
-                f"Too many attempts; retry after {exc.headers.get('Retry-After', '1')} s."
-                if exc.status == 429
+                f"Too many attempts; retry after {headers.get('Retry-After', '1')} s."
+                if status == 429
                 else "That API key is not valid."
             )
             resp = render(request, "login.html", None, error=message)
-            resp.status_code = exc.status
-            resp.headers.update(exc.headers)
-            return resp
-        except (PermissionDenied, AimsError):
-            resp = render(request, "login.html", None, error="That API key is not valid.")
-            resp.status_code = 401
+            resp.status_code = status
+            resp.headers.update(headers)
             return resp
         resp = RedirectResponse(f"{base}/", status_code=303)
         resp.set_cookie(COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path=base)

@@ -60,7 +60,8 @@ def build_frame(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
 
 
 def _build_slice(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
-    cols: dict[str, list[Any]] = {name: [] for name in FIXED_SCHEMA if name != "proba"}
+    # ts and proba are built apart, by their fast paths below.
+    cols: dict[str, list[Any]] = {n: [] for n in FIXED_SCHEMA if n not in ("ts", "proba")}
     micros: list[int] = []
     proba: list[Any] = []
     for c in chunks:
@@ -75,7 +76,6 @@ def _build_slice(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
         cols["score"].extend(c.scores if c.scores is not None else [None] * n)
         proba.extend([_floats(p) for p in c.proba] if c.proba is not None else [None] * n)
         cols["key"].extend([as_text(k) for k in c.keys] if c.keys is not None else [None] * n)
-    del cols["ts"]
     series = [
         pl.Series(name, values, dtype=FIXED_SCHEMA[name], strict=False)
         for name, values in cols.items()
