@@ -51,8 +51,14 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def init_workspace(folder: Path, project: str = "default") -> Path:
-    """Create ``aims.yaml`` and ``.aims/`` in ``folder``; refuse to overwrite a workspace."""
+def init_workspace(
+    folder: Path, project: str = "default", *, config_text: str | None = None
+) -> Path:
+    """Create ``aims.yaml`` and ``.aims/`` in ``folder``; refuse to overwrite a workspace.
+
+    ``config_text`` is the ``aims.yaml`` to write (``aims init`` passes its
+    commented starter); without it, the plain defaults are written.
+    """
     root = Path(folder).expanduser().resolve()
     config = root / CONFIG_FILE
     if config.exists():
@@ -63,7 +69,7 @@ def init_workspace(folder: Path, project: str = "default") -> Path:
     from aims.core.policy import DEFAULT_POLICY_YAML
 
     text += "\n" + DEFAULT_POLICY_YAML
-    config.write_text(text, encoding="utf-8")
+    config.write_text(config_text if config_text is not None else text, encoding="utf-8")
     (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
     return root
 

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from aims.cli._output import Format, console, emit, print_table
 from aims.cli._state import open_workspace
+from aims.starter import PolicyPreset
 from aims.workspace import current_actor
 
 dataset_app = typer.Typer(help="Register and list datasets.", no_args_is_help=True)
@@ -22,20 +24,39 @@ def init(
         Path("."), help="Folder to make a workspace (created if missing)."
     ),
     project: str = typer.Option("default", help="Project (tenant) that new models belong to."),
+    policy: PolicyPreset = typer.Option(
+        PolicyPreset.strict,
+        "--policy",
+        help="Policy preset: minimal (to learn: one approval by another person), standard "
+        "(risk assessment, one approval) or strict (two approvers, four owners, gates; "
+        "for a real workspace).",
+    ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Create a workspace: aims.yaml (settings, policy) and .aims/ (database, artifacts, logs)."""
+    """Create a workspace: a commented aims.yaml (settings, people, policy) and .aims/
+    (database, artifacts, logs), then print the next steps."""
+    from aims.starter import PRESET_TIER, next_steps, starter_config
     from aims.workspace import Workspace, init_workspace
 
-    root = init_workspace(folder, project)
+    preset = policy.value
+    root = init_workspace(folder, project, config_text=starter_config(project, preset))
     ws = Workspace.open(root)
     data = {
         "workspace": str(root),
         "database": ws.settings.database_url,
         "tables": len(ws.db.tables()),
+        "policy": preset,
+        "default_tier": PRESET_TIER[preset],
+        "next_steps": next_steps(str(root), preset),
     }
     ws.close()
-    emit(data, fmt, lambda d: console.print(f"initialised aims workspace in {d['workspace']}"))
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"initialised aims workspace in {d['workspace']}", highlight=False)
+        for line in d["next_steps"]:
+            console.print(Text(line), highlight=False, soft_wrap=True)
+
+    emit(data, fmt, render)
 
 
 @dataset_app.command("register")

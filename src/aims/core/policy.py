@@ -39,9 +39,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from aims.core import _yaml_source
+from aims.core import yaml_source
 from aims.core.evaluation import EvaluationResult
-from aims.core.metrics import Task, check_metric_name, metric_direction
+from aims.core.metric_catalog import Task, check_metric_name, metric_direction
 from aims.core.risk import TIERS, RiskAssessment, Tier
 from aims.errors import ConfigError, GateFailed, InvalidInput
 
@@ -211,17 +211,17 @@ def parse_policy(data: Any, source: str = "aims.yaml", *, node: yaml.Node | None
     >>> parse_policy(DEFAULT_POLICY).tiers["high"].approvals.count
     2
     """
-    doc = _yaml_source.Document(data, node, source)
+    doc = yaml_source.Document(data, node, source)
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: policy must be a mapping with a tiers: key")
-    policy: Policy = _yaml_source.validate(Policy, doc, prefix="policy")
+    policy: Policy = yaml_source.validate(Policy, doc, prefix="policy")
     return policy
 
 
 def load_policy(source: str | Path) -> Policy:
     """Read a policy file (or YAML text): either a ``policy:`` mapping or the section itself."""
-    text, name = _yaml_source.read_text(source, "policy")
-    doc = _yaml_source.parse(text, name)
+    text, name = yaml_source.read_text(source, "policy")
+    doc = yaml_source.parse(text, name)
     if isinstance(doc.data, Mapping) and "policy" in doc.data:
         doc = doc.sub("policy")
     return parse_policy(doc.data, name, node=doc.node)
@@ -233,8 +233,8 @@ def workspace_policy(config_file: Path) -> Policy:
     ``policy:`` holds the section itself, or the path of a separate policy file
     (relative to the workspace); no ``policy:`` key means :data:`DEFAULT_POLICY`.
     """
-    text, name = _yaml_source.read_text(Path(config_file), "workspace configuration")
-    doc = _yaml_source.parse(text, name)
+    text, name = yaml_source.read_text(Path(config_file), "workspace configuration")
+    doc = yaml_source.parse(text, name)
     if not isinstance(doc.data, Mapping) or doc.data.get("policy") is None:
         return parse_policy(DEFAULT_POLICY, "default policy")
     section = doc.sub("policy")
@@ -441,13 +441,21 @@ def _approval_rules(rule: ApprovalRule, facts: PromotionFacts, ref: str) -> list
         )
     for role in rule.roles:
         holders = sorted({a.actor for a in approvals if role in a.roles})
+        # Roles are those held when approving: say which approvals did not count, and why.
+        others = sorted({a.actor for a in approvals if role not in a.roles})
+        why = "".join(
+            f"; approval by {actor} does not count: {actor} did not hold role {role} "
+            "when approving (give the role in aims.yaml → people:, then approve again)"
+            for actor in others
+        )
         out.append(
             RuleResult(
                 f"approvals.role.{role}",
                 bool(holders),
                 f"approved by {role} {', '.join(holders)}"
                 if holders
-                else f"no approval from anyone with role '{role}'; one of them must run 'aims approve {ref}'",
+                else f"no approval from anyone with role '{role}'; one of them must run "
+                f"'aims approve {ref}'" + why,
             )
         )
     return out

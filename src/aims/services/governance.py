@@ -167,26 +167,35 @@ def approve(ws: Workspace, text: str, *, actor: str, note: str = "") -> dict[str
     roles = roles_of(ws, actor)
     with ws.db.session() as s:
         mv = get_model_version(s, ref)
-        if s.scalar(
+        earlier = s.scalar(
             select(Approval).where(Approval.model_version_id == mv.id, Approval.actor == actor)
-        ):
-            raise Conflict(f"{actor} has already approved {ref}; nothing changed")
-        s.add(
-            Approval(
-                model_version_id=mv.id,
-                actor=actor,
-                role=",".join(roles) or None,
-                note=note,
-                created_at=audit.now_utc(),
-            )
         )
+        held = set(earlier.role.split(",")) if earlier is not None and earlier.role else set()
+        if earlier is not None and set(roles) <= held:
+            raise Conflict(f"{actor} has already approved {ref}; nothing changed")
+        if earlier is not None:
+            # Approving again after gaining a role renews the approval with the roles held
+            # now (the audit log keeps the earlier one), so it counts for the new role.
+            earlier.role = ",".join(roles) or None
+            earlier.note = note
+            earlier.created_at = audit.now_utc()
+        else:
+            s.add(
+                Approval(
+                    model_version_id=mv.id,
+                    actor=actor,
+                    role=",".join(roles) or None,
+                    note=note,
+                    created_at=audit.now_utc(),
+                )
+            )
         s.flush()
         audit.record(
             s,
             actor=actor,
             action="model.approve",
             subject=subject,
-            payload={"note": note, "roles": list(roles)},
+            payload={"note": note, "roles": list(roles), "renewed": earlier is not None},
         )
         return {
             "model": mv.model.name,
