@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from aims.core.calibration import expected_calibration_error
 from aims.core.evaluation import EvaluationResult, evaluate
-from aims.core.metrics import expected_calibration_error
 from aims.errors import InvalidInput, NotFound
 
 FEATURES = ["mean_radius", "mean_texture", "mean_smoothness", "worst_concavity"]

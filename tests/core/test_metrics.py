@@ -8,16 +8,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from aims.core.metrics import (
-    METRICS,
-    calibration,
-    check_metric_name,
-    classification_metrics,
-    expected_calibration_error,
-    metric_direction,
-    regression_metrics,
-    reliability,
-)
+from aims.core.calibration import expected_calibration_error, reliability
+from aims.core.metric_catalog import METRICS, check_metric_name, metric_direction
+from aims.core.metrics import calibration, classification_metrics, regression_metrics
 from aims.errors import InvalidInput
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from aims.core.metrics import reliability
+from aims.core.calibration import reliability
 from aims.core.plots import reliability_svg
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -3,12 +3,12 @@
 :func:`evaluate` runs a predictor over labelled data and returns an
 :class:`EvaluationResult`, a plain JSON-able record stored with the model
 version. Every figure in it has a flat name so that policy gates can refer to
-it (:func:`aims.core.metrics.check_metric_name` checks the grammar):
+it (:func:`aims.core.metric_catalog.check_metric_name` checks the grammar):
 
 ==========================================  ==============================================
 name                                        meaning
 ==========================================  ==============================================
-``accuracy``, ``roc_auc``, ``mae`` ...      overall metric (:data:`aims.core.metrics.METRICS`)
+``accuracy``, ``roc_auc``, ``mae`` ...      overall metric (:data:`aims.core.metric_catalog.METRICS`)
 ``slice.min.<m>`` / ``slice.max.<m>``       lowest / highest value over slices of at least
                                             ``min_slice_size`` rows
 ``slice.worst.<m>``                         the worse of the two for metric ``m``
@@ -40,19 +40,15 @@ import numpy as np
 import polars as pl
 
 from aims.core import frames, perturbation
+from aims.core.calibration import DEFAULT_N_BINS, Calibration
 from aims.core.explain import DEFAULT_ROWS as DEFAULT_SHAP_ROWS
 from aims.core.explain import ShapResult, shap_importance
 from aims.core.fairness import FairnessResult, group_fairness
+from aims.core.metric_catalog import TASKS, Task, check_metric_name, metric_direction
 from aims.core.metrics import (
-    DEFAULT_N_BINS,
-    TASKS,
-    Calibration,
-    Task,
     calibration,
-    check_metric_name,
     class_index,
     indexed_classification_metrics,
-    metric_direction,
     regression_metrics,
 )
 from aims.core.perturbation import RobustnessResult

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn import metrics as skm
 
-from aims.core.metrics import FAIRNESS_STATISTICS
+from aims.core.metric_catalog import FAIRNESS_STATISTICS
 from aims.errors import InvalidInput
 
 Kind = Literal["binary", "multiclass", "regression"]

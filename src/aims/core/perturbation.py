@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
-from aims.core.metrics import METRICS
+from aims.core.metric_catalog import METRICS
 from aims.errors import InvalidInput
 
 

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from aims.core.metrics import reliability
+>>> from aims.core.calibration import reliability
 >>> svg = reliability_svg(reliability([0, 1, 1, 1], [0.2, 0.2, 0.8, 0.8], n_bins=2))
 >>> svg.startswith("<svg") and "ECE 0.250" in svg
 True
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
-from aims.core.metrics import Calibration
+from aims.core.calibration import Calibration
 
 _MARGIN = 44.0
 
@@ -29,7 +29,7 @@ def reliability_svg(
     Parameters
     ----------
     cal
-        From :func:`aims.core.metrics.reliability` or ``EvaluationResult.calibration``.
+        From :func:`aims.core.calibration.reliability` or ``EvaluationResult.calibration``.
     size
         Width and height in pixels.
     title

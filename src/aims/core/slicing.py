@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from aims.core.metrics import METRICS
+from aims.core.metric_catalog import METRICS
 from aims.errors import InvalidInput
 
 MISSING_LABEL = "(missing)"

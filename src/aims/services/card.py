@@ -294,7 +294,7 @@ def reliability_svg(d: dict[str, Any]) -> str | None:
     cal = stored and stored["evaluation"].get("calibration")
     if not cal:
         return None
-    from aims.core.metrics import Calibration, CalibrationBin
+    from aims.core.calibration import Calibration, CalibrationBin
     from aims.core.plots import reliability_svg as draw
 
     c = Calibration(

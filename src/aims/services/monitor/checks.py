@@ -39,7 +39,8 @@ import polars as pl
 
 from aims.core.contract import data_health
 from aims.core.drift import DriftOptions, drift_from_profiles, psi_from_counts
-from aims.core.metrics import indexed_classification_metrics, metric_direction, regression_metrics
+from aims.core.metric_catalog import metric_direction
+from aims.core.metrics import indexed_classification_metrics, regression_metrics
 from aims.core.profile import CategoricalProfile, NumericProfile
 from aims.core.triggers import SliceFacts, WindowFacts
 from aims.services.monitor.reference import Reference
