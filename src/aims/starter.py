@@ -21,17 +21,22 @@ PRESET_TIER: dict[str, str] = {"minimal": "minimal", "standard": "limited", "str
 """The default tier each ``aims init --policy`` preset selects."""
 
 PRESET_NEEDS: dict[str, str] = {
-    "minimal": "one approval by someone other than the author, and a development owner",
+    "minimal": (
+        "one approval by someone other than the author, and development, deployment and "
+        "monitoring owners"
+    ),
     "standard": (
-        "a risk assessment, one approval by someone other than the author, development and "
-        "business owners, and no loss of accuracy against production"
+        "a risk assessment, one approval by someone other than the author, development, "
+        "deployment, monitoring and business owners, and no loss of accuracy against "
+        "production"
     ),
     "strict": (
         "a risk assessment, two approvals by people holding the approver role (never the "
         "author), four owners, and gates on accuracy, calibration and fairness"
     ),
 }
-"""What promotion to production needs under each preset, in one sentence."""
+"""What promotion to production needs under each preset, in one sentence (every tier
+asks for deployment and monitoring owners before production)."""
 
 _HEADER = """\
 # aims workspace settings. Every key below can be changed; see docs/policy.md and
@@ -141,7 +146,8 @@ def next_steps(root: str, preset: str) -> list[str]:
         "  aims contract infer train.parquet --label LABEL --out data.odcs.yaml",
         "  aims dataset register train.parquet --name NAME --contract data.odcs.yaml",
         "  aims model register model.skops --name MODEL --dataset NAME@1 "
-        "--owner development=YOU@example.org",
+        "--owner development=YOU@example.org --owner deployment=OPS@example.org "
+        "--owner monitoring=ONCALL@example.org",
         "  aims evaluate MODEL@1 --data holdout.parquet --label LABEL",
         "  aims gates MODEL@1          # what promotion still needs, rule by rule",
         "  AIMS_USER=raj@example.org aims approve MODEL@1   # approve as another person",
