@@ -420,8 +420,11 @@ def test_labels_attach_by_prediction_id_and_by_hashed_business_key(stack, cancer
     )
     body = c.post("/v1/models/keyed/predict", json={"records": records}).json()
     ids = [p["prediction_id"] for p in body["predictions"]]
+    # Match counts are shown to callers who may read the log (scientist and up).
+    scientist = bearer(mint(stack["ws"], "alpha", "scientist"))
     by_id = c.post(
         "/v1/labels",
+        headers=scientist,
         json={
             "model": "keyed",
             "labels": [
@@ -435,6 +438,7 @@ def test_labels_attach_by_prediction_id_and_by_hashed_business_key(stack, cancer
     assert by_id.json()["unknown_examples"] == ["not-a-prediction"]
     by_key = c.post(
         "/v1/labels",
+        headers=scientist,
         json={"model": "keyed", "by": "key", "labels": [{"key": "patient-3", "label": 0}]},
     )
     assert by_key.json()["matched"] == 1, by_key.text

@@ -1,4 +1,4 @@
-"""``aims log query`` and ``aims labels ingest``: the prediction log from the command line."""
+"""``aims log query``, ``aims labels ingest`` and ``aims labels history``: the log from the command line."""
 
 from __future__ import annotations
 
@@ -120,23 +120,67 @@ def ingest(
 ) -> None:
     """Attach ground truth to logged predictions, whenever it arrives.
 
-    Ids or keys not in the log are counted and shown, not stored.
+    Ids or keys not in the log are counted and shown, not stored. Each label
+    is stored with who sent it ($AIMS_USER or the OS user) and the batch is
+    audited. A label is one number, boolean or short text (at most 256
+    characters). Labelling a prediction again keeps the earlier label in the
+    history (aims labels history); monitoring uses the latest.
     """
     from aims.core import frames
     from aims.server.config import pii_salt
-    from aims.server.labelling import ingest_labels
+    from aims.services.labelling import ingest_labels
+    from aims.workspace import current_actor
 
     ws = open_workspace()
     frame = frames.read(path)
-    result = ingest_labels(ws, model, frame, by=by, label=label, salt=pii_salt(ws))
+    result = ingest_labels(
+        ws,
+        model,
+        frame,
+        by=by,
+        label=label,
+        salt=pii_salt(ws),
+        actor=current_actor(),
+        source="cli",
+    )
 
     def render(d: dict[str, Any]) -> None:
         console.print(
             f"{d['matched']} of {d['received']} labels matched predictions of {model}; "
-            f"{d['stored']} stored"
+            f"{d['stored']} stored (batch {d['batch']})"
         )
         if d["unknown"]:
             examples = ", ".join(map(str, d["unknown_examples"]))
             console.print(f"{d['unknown']} {by}(s) not in the log, e.g. {examples}")
 
     emit(result, fmt, render)
+
+
+HISTORY_COLUMNS = ["labelled_at", "label", "labelled_by", "source", "batch"]
+
+
+@labels_app.command("history")
+def history(
+    ids: list[str] = typer.Argument(..., help="Prediction ids (or business keys with --by key)."),
+    model: str = typer.Option(..., "--model", "-m", help="The model whose predictions these are."),
+    by: str = typer.Option(
+        "prediction_id", "--by", help="Look up by prediction_id, or by key (as sent, unhashed)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Every label ever sent for these predictions, oldest first, with who sent it.
+
+    The last row of each id is the label monitoring uses; earlier rows are the
+    labels it replaced.
+    """
+    from aims.server.config import pii_salt
+    from aims.services.labelling import label_history
+
+    ws = open_workspace()
+    rows = label_history(ws, model, ids, by=by, salt=pii_salt(ws))
+    data = {"model": model, "by": by, "labels": rows}
+
+    def render(d: dict[str, Any]) -> None:
+        print_table(d["labels"], [by, *HISTORY_COLUMNS], title=f"{model}: label history")
+
+    emit(data, fmt, render)

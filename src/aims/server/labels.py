@@ -1,4 +1,10 @@
-"""``POST /v1/labels``: ground truth for earlier predictions, by prediction id or business key."""
+"""``POST /v1/labels``: ground truth for earlier predictions, by prediction id or business key.
+
+The body's schema (:class:`~aims.server.schemas.LabelsRequest`) admits only
+what the label store can keep: valid Unicode text of bounded length, 64-bit
+integers, finite numbers and booleans, never lists or objects; anything else
+is a 422 naming the label's index and field.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,12 @@ import polars as pl
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from aims.errors import NotFound
+from aims.errors import InvalidInput, NotFound
 from aims.server.auth import Principal, client_of, require
-from aims.server.labelling import ingest_labels, model_key_column
-from aims.server.predict import ERRORS
-from aims.server.problems import ApiError
-from aims.server.schemas import ErrorResponse, LabelsRequest, LabelsResponse
+from aims.server.predict import ERRORS, _problem_doc
+from aims.server.schemas import LabelsRequest, LabelsResponse
+from aims.services.keys import role_rank
+from aims.services.labelling import LOG_READER_ROLE, ingest_labels, model_key_column
 
 router = APIRouter(tags=["labels"])
 
@@ -23,11 +29,9 @@ def _frame(body: LabelsRequest) -> pl.DataFrame:
     ids = [getattr(item, column) for item in body.labels]
     missing = [i for i, v in enumerate(ids) if v is None]
     if missing:
-        raise ApiError(
-            422,
-            "invalid_input",
+        raise InvalidInput(
             f"{len(missing)} label(s) lack {column!r} (labels are attached by {column})",
-            [
+            details=[
                 {"row": i, "field": column, "rule": "missing", "message": f"{column} is missing"}
                 for i in missing
             ],
@@ -41,8 +45,12 @@ def _frame(body: LabelsRequest) -> pl.DataFrame:
     response_model=LabelsResponse,
     responses={
         **ERRORS,
-        413: {"model": ErrorResponse, "description": "Body over the limit."},
-        422: {"model": ErrorResponse, "description": "A label lacks its id or key."},
+        400: _problem_doc("The body is not JSON (or too deeply nested, or not UTF-8)."),
+        413: _problem_doc("Body over the limit."),
+        422: _problem_doc(
+            "A label lacks its id or key, or holds a value that cannot be stored "
+            "(a list, an object, invalid text)."
+        ),
     },
 )
 async def post_labels(
@@ -53,7 +61,7 @@ async def post_labels(
     try:
         project, _, _ = await run_in_threadpool(model_key_column, state.ws, body.model)
     except NotFound:
-        raise ApiError(404, "not_found", f"model {body.model!r} is not registered") from None
+        raise NotFound(f"model {body.model!r} is not registered") from None
     state.guard.check_project(principal, project, client=client_of(request), path=request.url.path)
     frame = _frame(body)
 
@@ -62,7 +70,17 @@ async def post_labels(
         # first so their labels find them.
         state.writer.flush()
         return ingest_labels(
-            state.ws, body.model, frame, by=body.by, label="label", salt=state.salt
+            state.ws,
+            body.model,
+            frame,
+            by=body.by,
+            label="label",
+            salt=state.salt,
+            actor=f"apikey:{principal.key_id}",
+            source="api",
+            # Match counts tell whether an id or key is in the log: only
+            # callers who may read the model's log see them.
+            reveal_matches=principal.rank >= role_rank(LOG_READER_ROLE),
         )
 
     return await run_in_threadpool(ingest)

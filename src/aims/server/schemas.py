@@ -3,13 +3,54 @@
 The predict route parses its body by hand (for speed, and to name the field
 and rule of every problem); :class:`PredictRequest` documents exactly what it
 accepts.
+
+Every text a body carries is :data:`Text` (or :func:`text`): valid Unicode
+(a lone UTF-16 surrogate such as ``"\\udc00"`` is valid JSON but cannot be
+stored, hashed or logged) and bounded in length, so a refusal names the
+field (422) instead of failing deeper down.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+INT64 = (-(2**63), 2**63 - 1)
+"""Integers the stores hold: larger ones are refused, not rounded."""
+MAX_TEXT = 10_000
+"""Characters of a label or key (the default bound of :func:`text`)."""
+
+
+def _valid_unicode(value: str) -> str:
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "the text holds a lone UTF-16 surrogate (such as \\udc00) and cannot be "
+                "stored; send valid Unicode text"
+            ) from None
+    return value
+
+
+def text(max_length: int = MAX_TEXT, **kw: Any) -> Any:
+    """A text field type: valid Unicode, at most ``max_length`` characters."""
+    return Annotated[str, Field(max_length=max_length, **kw), AfterValidator(_valid_unicode)]
+
+
+Text = text()
+Name = text(200)
+"""A model name (the registry bounds names far below this)."""
+Identifier = text(128)
+"""A prediction id, request id or similar token."""
+LabelValue = (
+    bool
+    | Annotated[int, Field(ge=INT64[0], le=INT64[1])]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | Text
+)
+"""A label: a class (text, integer or boolean) or a finite number; never a list or an object."""
 
 
 class PredictRequest(BaseModel):
@@ -31,7 +72,7 @@ class PredictRequest(BaseModel):
     columns: dict[str, list[Any]] | None = Field(
         None, description="One list per input field; all lists have the same length."
     )
-    routing_key: str | None = Field(
+    routing_key: Text | None = Field(
         None,
         description="Sticks the caller to one version while a canary runs (same key, same "
         "version). The X-Routing-Key header does the same.",
@@ -60,22 +101,32 @@ class ErrorDetail(BaseModel):
     field: str | None = Field(None, description="The field (or body key) at fault.")
     rule: str = Field(
         description="missing, required, type, finite, range, length, pattern, allowed_values, "
-        "json, shape, max_body_bytes, max_records"
+        "json, encoding, storable, shape, max_body_bytes, max_records, or a schema error type"
     )
     message: str
-    value: Any = None
+    value: Any = Field(
+        None, description="The value at fault; never given for personal-data fields."
+    )
 
 
-class ErrorInfo(BaseModel):
-    code: str
-    message: str
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem (``application/problem+json``), the body of every error answer."""
+
+    type: str = Field(description="urn:aims:problem:<code>; see docs/serving.md for the list.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="The HTTP status.")
+    detail: str = Field(description="What was wrong in this request, and how to fix it.")
+    instance: str | None = Field(None, description="The path of the request.")
+    code: str = Field(description="The last part of `type`, for clients that switch on a word.")
     request_id: str | None = None
-    details: list[ErrorDetail] = Field(default_factory=list)
-    details_total: int | None = None
+    errors: list[ErrorDetail] = Field(
+        default_factory=list, description="Field-level problems (at most 100)."
+    )
+    errors_total: int | None = Field(None, description="How many there were, past 100.")
 
 
-class ErrorResponse(BaseModel):
-    error: ErrorInfo
+ErrorResponse = ProblemDetails
+"""The former name of :class:`ProblemDetails`."""
 
 
 class ContractField(BaseModel):
@@ -114,7 +165,7 @@ class ModelList(BaseModel):
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api_key: str = Field(description="The key from 'aims keys create' (aims.<key_id>.<secret>).")
+    api_key: text(512) = Field(description="The key from 'aims keys create' (aims.<key_id>.<secret>).")
 
 
 class TokenResponse(BaseModel):
@@ -128,15 +179,17 @@ class TokenResponse(BaseModel):
 class LabelItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prediction_id: str | None = None
-    key: str | None = Field(None, description="The business key named in the input contract.")
-    label: Any
+    prediction_id: Identifier | None = None
+    key: Text | None = Field(None, description="The business key named in the input contract.")
+    label: LabelValue | None = Field(
+        description="The true class or value; null labels are counted as skipped."
+    )
 
 
 class LabelsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str
+    model: Name
     by: Literal["prediction_id", "key"] = "prediction_id"
     labels: list[LabelItem] = Field(min_length=1)
 
@@ -144,13 +197,21 @@ class LabelsRequest(BaseModel):
 class LabelsResponse(BaseModel):
     model: str
     by: str
+    batch: str = Field(description="The batch id, stored with each label and in the audit log.")
     received: int = Field(description="Labels with both an id (or key) and a value.")
-    stored: int
-    matched: int = Field(description="Distinct ids (or keys) found in the log.")
-    unknown: int = Field(description="Distinct ids (or keys) not in the log; not stored.")
+    accepted: int = Field(description="Distinct ids (or keys) labelled by this batch.")
     duplicates: int = Field(description="Earlier labels of an id repeated in the same batch.")
     skipped: int = Field(description="Labels without an id or a value.")
-    unknown_examples: list[Any]
+    # Whether an id or key is in the log is shown only to callers who may read
+    # the model's log (scientist role or higher); null for others.
+    stored: int | None = Field(None, description="Labels stored (null below the scientist role).")
+    matched: int | None = Field(
+        None, description="Distinct ids (or keys) found in the log (null below the scientist role)."
+    )
+    unknown: int | None = Field(
+        None, description="Distinct ids (or keys) not in the log (null below the scientist role)."
+    )
+    unknown_examples: list[Any] | None = None
 
 
 class Health(BaseModel):

@@ -84,10 +84,63 @@ def test_text_labels_have_no_numeric_value(root: str, ids: list[str]) -> None:
     assert got["label_value"].to_list() == [3.0, None]
 
 
-def test_ingest_reads_a_file(root: str, ids: list[str], tmp_path: Path) -> None:
+def test_ingest_takes_a_polars_table_only(root: str, ids: list[str], tmp_path: Path) -> None:
+    # Reading files is the service's job (through aims.core.frames); storage takes tables.
     path = tmp_path / "labels.csv"
     pl.DataFrame({"prediction_id": ids, "label": [0, 1, 0, 1]}).write_csv(path)
-    assert LabelStore(root).ingest("m", str(path)).matched == 4
+    with pytest.raises(TypeError, match="polars DataFrame"):
+        LabelStore(root).ingest("m", str(path))  # type: ignore[arg-type]
+    assert LabelStore(root).ingest("m", pl.read_csv(path)).matched == 4
+
+
+def test_overwritten_labels_stay_in_the_history_with_who_sent_them(
+    root: str, ids: list[str]
+) -> None:
+    store = LabelStore(root)
+    first = store.ingest(
+        "m",
+        pl.DataFrame({"prediction_id": [ids[0], ids[1]], "label": [1, 1]}),
+        now=T0 + timedelta(days=1),
+        labelled_by="ana",
+        source="cli",
+    )
+    second = store.ingest(
+        "m",
+        pl.DataFrame({"prediction_id": [ids[0]], "label": [0]}),
+        now=T0 + timedelta(days=2),
+        labelled_by="apikey:k1",
+        source="api",
+    )
+    assert first.batch and second.batch and first.batch != second.batch
+    history = store.history("m", "prediction_id", [ids[0]])
+    assert history.select("label", "labelled_by", "source", "batch").rows() == [
+        ("1", "ana", "cli", first.batch),
+        ("0", "apikey:k1", "api", second.batch),
+    ]
+    # Monitoring sees the latest; the history keeps both.
+    joined = store.scan_labelled("m").collect()
+    assert joined.filter(pl.col("prediction_id") == ids[0])["label"].item() == "0"
+    assert store.scan("m").collect().height == 3
+
+
+def test_label_files_without_attribution_columns_read_them_as_null(
+    root: str, ids: list[str]
+) -> None:
+    store = LabelStore(root)
+    old = pl.DataFrame(
+        {
+            "prediction_id": [ids[0]],
+            "key": pl.Series([None], dtype=pl.String),
+            "label": ["1"],
+            "label_value": [1.0],
+            "labelled_at": pl.Series([T0], dtype=pl.Datetime("us", "UTC")),
+        }
+    )
+    folder = Path(store.layout.labels_dir("m"))
+    folder.mkdir(parents=True)
+    old.write_parquet(folder / "part-old.parquet")
+    got = store.history("m", "prediction_id", [ids[0]])
+    assert got.select("label", "labelled_by", "batch").rows() == [("1", None, None)]
 
 
 def test_only_recent_predictions_are_searched_with_since(root: str, ids: list[str]) -> None:

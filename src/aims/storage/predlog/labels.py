@@ -2,11 +2,18 @@
 
 Labels are files of their own under ``_labels/model=<name>/``, never
 rewrites of the log: a label may come days after its prediction, and the log
-files stay immutable. Each label file holds::
+files stay immutable. Each ingested batch is one new file, so labels are an
+append-only history: a label sent again for the same prediction is a new row,
+never an update of the old one. Each label file holds::
 
     prediction_id | key | label (text) | label_value (float) | labelled_at (UTC)
+    | labelled_by | source | batch
 
-with exactly one of ``prediction_id`` and ``key`` set. ``label`` is the text
+with exactly one of ``prediction_id`` and ``key`` set. ``labelled_by`` is who
+sent the batch (an API key's principal, or the person at the command line),
+``source`` how (``api``, ``cli``) and ``batch`` the batch's id, also named by
+the batch's audit event. Files written before these three columns existed
+read them as null. ``label`` is the text
 form used for predictions too (:func:`~aims.storage.predlog.schema.as_text`),
 so a class sent as ``1`` and labelled ``1.0`` compare equal; ``label_value``
 is the number, when the label is one (regression, 0/1 classes).
@@ -18,6 +25,7 @@ every prediction carrying that key; a label by id beats one by key.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
@@ -35,6 +43,9 @@ LABEL_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String(),
     "label_value": pl.Float64(),
     "labelled_at": pl.Datetime("us", "UTC"),
+    "labelled_by": pl.String(),
+    "source": pl.String(),
+    "batch": pl.String(),
 }
 LabelBy = Literal["prediction_id", "key"]
 EXAMPLES = 5
@@ -58,6 +69,8 @@ class LabelIngest:
     skipped: int
     """Rows without an id or without a label."""
     unknown_examples: list[str] = field(default_factory=list)
+    batch: str | None = None
+    """The id written with every stored row of this batch."""
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -74,7 +87,8 @@ class LabelStore:
     >>> with PredictionLogWriter(root) as writer:
     ...     ids = writer.append("churn", 1, "production", [{"age": 41}, {"age": 35}], [1, 0])
     >>> store = LabelStore(root)
-    >>> store.ingest("churn", pl.DataFrame({"prediction_id": [ids[0]], "label": [0]})).matched
+    >>> batch = pl.DataFrame({"prediction_id": [ids[0]], "label": [0]})
+    >>> store.ingest("churn", batch, labelled_by="ana").matched
     1
     >>> store.scan_labelled("churn").select("prediction", "label").collect().rows()
     [('1', '0'), ('0', None)]
@@ -88,7 +102,7 @@ class LabelStore:
     def ingest(
         self,
         model: str,
-        source: Any,
+        frame: pl.DataFrame,
         *,
         by: LabelBy = "prediction_id",
         column: str | None = None,
@@ -96,21 +110,24 @@ class LabelStore:
         since: datetime | None = None,
         keep_unknown: bool = False,
         now: datetime | None = None,
+        labelled_by: str | None = None,
+        source: str | None = None,
+        batch: str | None = None,
     ) -> LabelIngest:
-        """Store the labels in ``source`` for ``model``'s predictions.
+        """Store the labels in ``frame`` for ``model``'s predictions.
 
         Parameters
         ----------
         model
             The model whose predictions are labelled.
-        source
-            A file path (Parquet, CSV, ...) or a Polars, pandas or PyArrow table.
+        frame
+            The labels, a Polars table (read files with :func:`aims.core.frames.read`).
         by
             Attach by ``"prediction_id"`` or by the business ``"key"``.
         column
-            The column of ``source`` holding the id or key (default: ``by``).
+            The column of ``frame`` holding the id or key (default: ``by``).
         label
-            The column of ``source`` holding the ground truth.
+            The column of ``frame`` holding the ground truth.
         since
             Only look for the ids among predictions made since then (faster
             on a long log); older ones count as unknown.
@@ -119,13 +136,17 @@ class LabelStore:
             they are not stored, but counted and shown by example.
         now
             The ``labelled_at`` time (default: now).
+        labelled_by, source
+            Who sent the batch and how; stored with every row.
+        batch
+            The batch's id (default: a new random one).
         """
-        from aims.core.frames import read
-
+        if not isinstance(frame, pl.DataFrame):
+            raise TypeError(f"labels are a polars DataFrame, not {type(frame).__name__}")
         if by not in ("prediction_id", "key"):
             raise InvalidInput(f"labels attach by 'prediction_id' or 'key', not {by!r}")
         column = column or by
-        frame = read(source)
+        batch = batch or uuid.uuid4().hex
         missing = [c for c in (column, label) if c not in frame.columns]
         if missing:
             raise InvalidInput(
@@ -160,6 +181,9 @@ class LabelStore:
             out = keep.with_columns(
                 pl.lit(None, pl.String).alias(other),
                 pl.lit(stamp, pl.Datetime("us", "UTC")).alias("labelled_at"),
+                pl.lit(labelled_by, pl.String).alias("labelled_by"),
+                pl.lit(source, pl.String).alias("source"),
+                pl.lit(batch, pl.String).alias("batch"),
             ).select(list(LABEL_SCHEMA))
 
             def write(f: IO[bytes]) -> None:
@@ -176,6 +200,7 @@ class LabelStore:
             duplicates=complete.height - latest.height,
             skipped=frame.height - complete.height,
             unknown_examples=unknown.get_column(by).head(EXAMPLES).to_list(),
+            batch=batch if keep.height else None,
         )
 
     def _known(self, model: str, by: str, wanted: pl.Series, since: datetime | None) -> pl.Series:
@@ -194,7 +219,27 @@ class LabelStore:
         files = list(self.layout.data_files(self.layout.labels_dir(model)))
         if not files:
             return pl.LazyFrame(schema=LABEL_SCHEMA)
-        return self.layout.scan(files).select(pl.col(c).cast(t) for c, t in LABEL_SCHEMA.items())
+        lazy = self.layout.scan(files)
+        have = lazy.collect_schema().names()
+        return lazy.select(
+            (pl.col(c) if c in have else pl.lit(None)).cast(t).alias(c)
+            for c, t in LABEL_SCHEMA.items()
+        )
+
+    def history(self, model: str, by: LabelBy, ids: list[str]) -> pl.DataFrame:
+        """Every label ever stored for ``ids`` (prediction ids or keys), oldest first.
+
+        The latest row of an id is the one monitoring uses; the earlier ones
+        are what it replaced, with who sent each and when.
+        """
+        if by not in ("prediction_id", "key"):
+            raise InvalidInput(f"labels attach by 'prediction_id' or 'key', not {by!r}")
+        return (
+            self.scan(model)
+            .filter(pl.col(by).is_in(pl.Series(ids, dtype=pl.String).implode()))
+            .sort(by, "labelled_at", maintain_order=True)
+            .collect()
+        )
 
     def latest(self, model: str, by: LabelBy) -> pl.LazyFrame:
         """The latest label of each prediction id (or key): columns ``by``, label, value, time."""
