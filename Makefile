@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_DEV  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint contracts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,18 @@ $(STAMP_DEV): $(BIN)/python pyproject.toml
 demo: $(STAMP_RUN)
 	$(BIN)/aims demo
 
-test: $(STAMP_DEV)
+# CI runs only `make test`, so the import contracts are checked here as well as in `make lint`.
+test: $(STAMP_DEV) contracts
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-lint: $(STAMP_DEV)
+lint: $(STAMP_DEV) contracts
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# The layer contracts in .importlinter (docs/architecture.md explains them).
+contracts: $(STAMP_DEV)
+	$(BIN)/lint-imports --no-logo --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -43,7 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     from rich.console import Console
 
     from aims.demo import run
-    from aims.demo_traffic import start_server
+    from aims.demo.traffic import start_server
     from aims.workspace import Workspace
 
     folder = tmp_path_factory.mktemp("demo") / "ws"

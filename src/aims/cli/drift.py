@@ -98,10 +98,10 @@ def _progress_for(paths: list[Path]) -> tuple[Any, Any]:
     """A rich progress bar on a terminal when the inputs are large, else nothing."""
     if not err_console.is_terminal:
         return None, None
-    from aims.core.drift.compare import _rows_of
+    from aims.core.drift.compare import count_rows
 
     try:
-        total = sum(_rows_of(p) for p in paths)
+        total = sum(count_rows(p) for p in paths)
     except Exception:
         return None, None
     if total < BIG_FILE_ROWS:

@@ -45,7 +45,7 @@ from pydantic import (
     model_validator,
 )
 
-from aims.core import _yaml_source
+from aims.core import yaml_source
 from aims.errors import ConfigError
 
 Tier = Literal["minimal", "limited", "high", "unacceptable"]
@@ -173,18 +173,18 @@ def load_risk(source: str | Path | dict[str, Any], *, model: str | None = None) 
         Naming the file, line and key of every problem found.
     """
     if isinstance(source, dict):
-        doc = _yaml_source.Document(source, None, "<risk assessment>")
+        doc = yaml_source.Document(source, None, "<risk assessment>")
     else:
-        text, name = _yaml_source.read_text(source, "risk assessment")
-        doc = _yaml_source.parse(text, name)
+        text, name = yaml_source.read_text(source, "risk assessment")
+        doc = yaml_source.parse(text, name)
     if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{doc.source}: a risk assessment is a YAML mapping of keys "
             f"(intended_use, risk_tier, ...), got {type(doc.data).__name__}"
         )
-    risk: RiskAssessment = _yaml_source.validate(RiskAssessment, doc)
+    risk: RiskAssessment = yaml_source.validate(RiskAssessment, doc)
     if model is not None and risk.model is not None and risk.model != model:
-        line = _yaml_source.line_of(doc.node, ["model"])
+        line = yaml_source.line_of(doc.node, ["model"])
         where = f"{doc.source} line {line}" if line else doc.source
         raise ConfigError(
             f"{where}: model: the assessment is about {risk.model!r}, not {model!r}; "

@@ -349,7 +349,8 @@ def _columns_of(source: Any) -> list[str]:
     return list(frames.to_polars(source).columns)
 
 
-def _rows_of(source: Any) -> int:
+def count_rows(source: Any) -> int:
+    """Number of rows in a data file (from Parquet metadata when it can) or an in-memory frame."""
     if isinstance(source, str | Path):
         path = Path(source)
         if path.suffix.lower() in (".parquet", ".pq"):
@@ -424,7 +425,7 @@ def compare(
         columns if columns is not None else want_ref + [c for c in want_cur if c not in want_ref]
     )
     if method == "auto":
-        exact = max(_rows_of(reference), _rows_of(current)) <= exact_max_rows
+        exact = max(count_rows(reference), count_rows(current)) <= exact_max_rows
         method = "exact" if exact else "profile"
     ref_kinds = {k: v for k, v in (kinds or {}).items() if k in want_ref}
     if method == "exact":

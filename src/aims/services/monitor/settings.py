@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aims.core import _yaml_source
+from aims.core import yaml_source
 from aims.errors import ConfigError, InvalidInput
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
@@ -120,8 +120,8 @@ def load_monitor_settings(raw: Mapping[str, Any], source: str = "aims.yaml") -> 
         return MonitorSettings()
     if not isinstance(section, Mapping):
         raise ConfigError(f"{source}: 'monitor' must be a mapping of settings")
-    doc = _yaml_source.Document(dict(section), None, source)
-    settings: MonitorSettings = _yaml_source.validate(MonitorSettings, doc, prefix="monitor")
+    doc = yaml_source.Document(dict(section), None, source)
+    settings: MonitorSettings = yaml_source.validate(MonitorSettings, doc, prefix="monitor")
     return settings
 
 

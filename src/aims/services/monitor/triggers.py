@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from aims.core import _yaml_source
+from aims.core import yaml_source
 from aims.core.drift import DriftOptions
 from aims.core.metrics import METRICS
 from aims.core.risk import Tier
@@ -411,8 +411,8 @@ def parse_monitoring(data: Any, source: str = "aims.yaml") -> MonitoringPolicy:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: policy.monitoring must be a mapping")
-    doc = _yaml_source.Document(dict(data), None, source)
-    policy: MonitoringPolicy = _yaml_source.validate(
+    doc = yaml_source.Document(dict(data), None, source)
+    policy: MonitoringPolicy = yaml_source.validate(
         MonitoringPolicy, doc, prefix="policy.monitoring"
     )
     for i, trigger in enumerate(policy.triggers):

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from aims import demo_data
+from aims.demo import data as demo_data
 
 WINDOW_SECONDS = 10
 GRACE_SECONDS = 1
