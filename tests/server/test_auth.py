@@ -104,12 +104,12 @@ def test_every_route_refuses_missing_expired_foreign_and_low_role_tokens(secured
                 assert r.headers["www-authenticate"] == "Bearer"
             r = c.request(method, path, headers=bearer(foreign), **kw)
             assert r.status_code == 403, where
-            assert r.json()["error"]["code"] == "permission_denied"
+            assert r.json()["code"] == "permission_denied"
             rank = ROLES.index(role)
             if rank > 0:
                 low = mint(ws, "alpha", ROLES[rank - 1])
                 r = c.request(method, path, headers=bearer(low), **kw)
-                assert r.status_code == 403 and role in r.json()["error"]["message"], where
+                assert r.status_code == 403 and role in r.json()["detail"], where
             ok = c.request(method, path, headers=bearer(mint(ws, "alpha", role)), **kw)
             assert ok.status_code == 200, f"{where}: {ok.text}"
             everything = c.request(method, path, headers=bearer(mint(ws, "*", "admin")), **kw)
@@ -139,7 +139,7 @@ def test_key_exchange_gives_a_token_with_project_and_role(secured) -> None:
         wrong = secured["api_key"][:-3] + "abc"
         for bad in (wrong, "aims.kffffffffffff.secret", "garbage"):
             r = c.post("/v1/auth/token", json={"api_key": bad})
-            assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+            assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
 
 
 def test_revoking_a_key_stops_its_issued_tokens(secured) -> None:
@@ -152,7 +152,7 @@ def test_revoking_a_key_stops_its_issued_tokens(secured) -> None:
         revoked_at = time.monotonic()
         wait_until(lambda: c.get("/v1/models", headers=bearer(token)).status_code == 401, 5)
         assert time.monotonic() - revoked_at < 2.0
-        assert "revoked" in c.get("/v1/models", headers=bearer(token)).json()["error"]["message"]
+        assert "revoked" in c.get("/v1/models", headers=bearer(token)).json()["detail"]
         assert c.post("/v1/auth/token", json={"api_key": api_key}).status_code == 401
 
 
@@ -200,7 +200,7 @@ def test_rate_limit_per_key_answers_429_with_retry_after(secured) -> None:
         assert codes == [200, 200, 200, 429, 429]
         limited = c.get("/v1/models", headers=mine)
         assert int(limited.headers["retry-after"]) >= 1
-        assert limited.json()["error"]["code"] == "rate_limited"
+        assert limited.json()["code"] == "rate_limited"
         assert c.get("/v1/models", headers=other).status_code == 200  # per key
 
 

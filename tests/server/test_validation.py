@@ -4,12 +4,12 @@ import math
 
 import pytest
 
-from aims.server.problems import ApiError
+from aims.errors import AimsError
 from aims.server.validation import parse_predict_body
 
 
 def rule_of(body: bytes, max_records: int = 10) -> tuple[int, str]:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(AimsError) as info:
         parse_predict_body(body, max_records=max_records)
     return info.value.status, info.value.details[0]["rule"]
 

@@ -7,7 +7,7 @@ noticeable share of the time. This middleware recognises the predict path
 first and answers it with the very same pieces the FastAPI route uses (the
 body limit, :meth:`~aims.server.auth.Guard.authorize` with the route's role
 and the model's project, :meth:`~aims.server.predict.Predictor.predict`, the
-error shape of :mod:`~aims.server.problems`). Every other request goes on to
+problem answers of :mod:`~aims.server.problems`). Every other request goes on to
 the app unchanged. The FastAPI route stays: it documents the operation in the
 OpenAPI document and answers when the fast path is not installed.
 """
@@ -19,9 +19,9 @@ import logging
 import uuid
 from typing import Any
 
-from aims.errors import AimsError
+from aims.errors import AimsError, NotFound
 from aims.server.predict import PREDICT_ROLE
-from aims.server.problems import STATUS_OF_CODE, ApiError, error_body
+from aims.server.problems import PROBLEM_JSON, problem_of, unexpected
 from aims.server.validation import (
     ASGIApp,
     BodyTooLarge,
@@ -96,43 +96,45 @@ class PredictFastPath:
                 path=scope["path"],
             )
             if routes is None:
-                raise ApiError(404, "not_found", f"model {name!r} is not served")
+                raise NotFound(f"model {name!r} is not served")
             key = headers.get(b"x-routing-key")
             result = state.predictor.predict(
                 routes, body, key.decode("latin-1") if key is not None else None, request_id
             )
-        except ApiError as exc:
-            out = error_body(exc.code, exc.message, exc.details, request_id)
-            extra += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-            await _respond(send, exc.status, out, request_id, extra)
-            return
         except AimsError as exc:
-            details = list(getattr(exc, "failures", []) or [])
-            out = error_body(exc.code, exc.message, details, request_id)
-            await _respond(send, STATUS_OF_CODE.get(exc.code, 500), out, request_id, extra)
+            await _problem(send, exc, scope["path"], request_id, extra)
             return
         except Exception as exc:
             log.exception("unexpected error on POST %s", scope["path"])
-            out = error_body(
-                "error",
-                f"internal error ({type(exc).__name__}); see the server log",
-                None,
-                request_id,
-            )
-            await _respond(send, 500, out, request_id, extra)
+            await _problem(send, unexpected(exc), scope["path"], request_id, extra)
             return
         await _respond(send, 200, json.dumps(result).encode(), request_id, extra)
 
 
+async def _problem(
+    send: Send, exc: AimsError, path: str, request_id: str, extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = problem_of(exc, instance=path, request_id=request_id)
+    headers = extra + [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
+    ]
+    await _respond(send, exc.status, body, request_id, headers, PROBLEM_JSON)
+
+
 async def _respond(
-    send: Send, status: int, body: bytes, request_id: str, extra: list[tuple[bytes, bytes]]
+    send: Send,
+    status: int,
+    body: bytes,
+    request_id: str,
+    extra: list[tuple[bytes, bytes]],
+    media_type: str = "application/json",
 ) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
                 *extra,

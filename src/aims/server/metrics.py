@@ -16,7 +16,8 @@ metric                                 type       labels
 ``aims_shadow_dropped_total``          counter    model, version
 ``aims_deployment_reloads_total``      counter    outcome
 ``aims_prediction_log_rows_total``     counter    (rows written to the prediction log)
-``aims_prediction_log_errors_total``   counter    (failed log flushes)
+``aims_prediction_log_errors_total``   counter    (failed log flushes, retried)
+``aims_prediction_log_dropped_rows_total``  counter  (queued rows the log could not store)
 ``aims_prediction_log_queued_rows``    gauge      (predictions waiting to be written)
 =====================================  =========  ==========================================
 
@@ -105,6 +106,10 @@ class _Callback:
         for name, doc in (
             ("aims_prediction_log_rows", "Rows written to the prediction log."),
             ("aims_prediction_log_errors", "Prediction log flushes that failed."),
+            (
+                "aims_prediction_log_dropped_rows",
+                "Queued predictions the log could not store (dropped, logged as errors).",
+            ),
         ):
             family = CounterMetricFamily(name, doc)
             family.add_metric([], values.get(name, 0.0))

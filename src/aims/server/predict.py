@@ -31,12 +31,25 @@ import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from aims.errors import AimsError, InvalidInput
+from aims.errors import (
+    AimsError,
+    ContractViolation,
+    InvalidInput,
+    ModelFailed,
+    NotFound,
+    StoreUnavailable,
+)
 from aims.server.auth import Principal, require
 from aims.server.metrics import PROBABILITY_EDGES, VALUE_EDGES, ServerMetrics
-from aims.server.problems import ApiError
+from aims.server.problems import PROBLEM_JSON
 from aims.server.routing import ModelRoutes, ServedVersion
-from aims.server.schemas import ErrorResponse, ModelInfo, ModelList, PredictRequest, PredictResponse
+from aims.server.schemas import (
+    ModelInfo,
+    ModelList,
+    PredictRequest,
+    PredictResponse,
+    ProblemDetails,
+)
 from aims.server.validation import contract_errors, parse_predict_body
 from aims.storage.predlog import apply_pii
 from aims.storage.predlog.writer import new_ids
@@ -61,11 +74,9 @@ class Outputs:
             if served.classes is None:
                 proba = None
         except InvalidInput as exc:
-            raise ApiError(
-                422,
-                "invalid_input",
+            raise InvalidInput(
                 str(exc),
-                [{"row": None, "field": None, "rule": "type", "message": str(exc)}],
+                details=[{"row": None, "field": None, "rule": "type", "message": str(exc)}],
             ) from None
         self.predictions = predictions
         self.proba = None if proba is None else np.asarray(proba, dtype=float)
@@ -83,6 +94,29 @@ def _plain(values: np.ndarray) -> list[Any]:
         out = values.tolist()
         return [v if v == v and v not in (float("inf"), float("-inf")) else None for v in out]
     return values.tolist()
+
+
+def hide_personal(errors: list[dict[str, Any]], pii: Any) -> list[dict[str, Any]]:
+    """Contract errors with the values of personal-data fields taken out of them.
+
+    Examples
+    --------
+    >>> hide_personal([{"row": 0, "field": "email", "rule": "pattern",
+    ...                 "message": "email: 'a@b' does not match ...", "value": "a@b"}],
+    ...               {"email": "hash"})
+    [{'row': 0, 'field': 'email', 'rule': 'pattern', 'message': 'email: breaks the pattern rule (personal data: the value is not shown)'}]
+    """
+    if not pii:
+        return errors
+    out = []
+    for e in errors:
+        if e.get("field") in pii:
+            e = {k: v for k, v in e.items() if k != "value"}
+            e["message"] = (
+                f"{e['field']}: breaks the {e['rule']} rule (personal data: the value is not shown)"
+            )
+        out.append(e)
+    return out
 
 
 class Predictor:
@@ -110,11 +144,17 @@ class Predictor:
     def predict(
         self, routes: ModelRoutes, body: bytes, routing_key: str | None, request_id: str
     ) -> dict[str, Any]:
-        """Answer one request; raises ``ApiError`` for a refused one (counted)."""
+        """Answer one request; raises an ``AimsError`` for a refused one (counted).
+
+        Nothing is acknowledged that is not queued for the prediction log: the
+        writer's :meth:`~aims.storage.predlog.PredictionLogWriter.append`
+        checks every logged value and refuses (422, rule ``storable``) what
+        the log could not store, before the answer is built.
+        """
         started = time.perf_counter()
         try:
             parsed = parse_predict_body(body, max_records=self.max_records)
-        except ApiError as exc:
+        except AimsError as exc:
             for d in exc.details or [{"rule": exc.code}]:
                 self.metrics.rejected.labels(routes.name, d["rule"]).inc()
             raise
@@ -122,7 +162,7 @@ class Predictor:
         key = parsed.routing_key or routing_key
         chosen = routes.choose(key if key is not None else self._business_key(routes, records))
         if chosen is None:
-            raise ApiError(404, "not_found", f"model {routes.name!r} has no production version")
+            raise NotFound(f"model {routes.name!r} has no production version")
         served, role = chosen
         labels = (served.model, str(served.version), role)
         errors = contract_errors(served.validator, records)
@@ -130,34 +170,38 @@ class Predictor:
             for rule in {e["rule"] for e in errors}:
                 self.metrics.rejected.labels(served.model, rule).inc()
             self.metrics.requests.labels(*labels, "422").inc()
-            raise ApiError(
-                422,
-                "contract_violation",
+            raise ContractViolation(
                 f"{len(errors)} field(s) break the input contract of "
                 f"{served.model}@{served.version}",
-                errors,
+                hide_personal(errors, served.pii),
             )
         try:
             out = Outputs(served, records)
-        except ApiError:
+        except InvalidInput:
             self.metrics.requests.labels(*labels, "422").inc()
             raise
         except Exception as exc:
             self.metrics.requests.labels(*labels, "500").inc()
             log.exception("model %s@%s failed", served.model, served.version)
-            raise ApiError(
-                500,
-                "model_error",
-                f"model {served.model}@{served.version} failed: {type(exc).__name__}: {exc}",
+            # The exception's text is left out: it may quote an input value.
+            raise ModelFailed(
+                f"model {served.model}@{served.version} failed ({type(exc).__name__}); "
+                "see the server log"
             ) from None
         ids = new_ids(len(records))
         elapsed = time.perf_counter() - started
         try:
             self._log(served, role, records, out, ids, request_id, elapsed)
-        except AimsError:
+        except StoreUnavailable:
             # The log queue is full (its storage is failing): refuse rather than
             # acknowledge predictions that would not be logged.
             self.metrics.requests.labels(*labels, "503").inc()
+            raise
+        except InvalidInput as exc:
+            # A value the log cannot store: refused, so it is never acknowledged.
+            for rule in {d.get("rule", exc.code) for d in exc.details} or {exc.code}:
+                self.metrics.rejected.labels(served.model, rule).inc()
+            self.metrics.requests.labels(*labels, "422").inc()
             raise
         self._observe(served, labels, out, elapsed)
         if routes.shadow is not None and routes.shadow is not served:
@@ -290,8 +334,13 @@ class Predictor:
 
 # -- routes ------------------------------------------------------------------
 
+
+def _problem_doc(text: str) -> dict[str, Any]:
+    return {"model": ProblemDetails, "description": text, "content": {PROBLEM_JSON: {}}}
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
+    status: _problem_doc(text)
     for status, text in (
         (401, "Missing, invalid, expired or revoked token."),
         (403, "The token's role is too low, or its project does not own the model."),
@@ -301,13 +350,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 PREDICT_ERRORS = {
     **ERRORS,
-    400: {"model": ErrorResponse, "description": "The body is not JSON."},
-    413: {"model": ErrorResponse, "description": "Body or row count over the limit."},
-    422: {
-        "model": ErrorResponse,
-        "description": "A record breaks the input contract; details name field and rule.",
-    },
-    500: {"model": ErrorResponse, "description": "The model failed."},
+    400: _problem_doc("The body is not JSON (or too deeply nested, or not UTF-8)."),
+    413: _problem_doc("Body or row count over the limit."),
+    422: _problem_doc(
+        "A record breaks the input contract, or holds a value the log cannot store; "
+        "errors name field and rule."
+    ),
+    500: _problem_doc("The model failed."),
+    503: _problem_doc("The prediction log cannot keep up; nothing was acknowledged."),
 }
 
 router = APIRouter(tags=["prediction"])
@@ -343,7 +393,7 @@ async def describe_model(
     """One served model: its versions (production, canary, shadow) and input contract."""
     routes = _state(request).deployments.table.get(name)
     if routes is None or routes.production is None:
-        raise ApiError(404, "not_found", f"model {name!r} is not served")
+        raise NotFound(f"model {name!r} is not served")
     return routes.describe()
 
 
@@ -365,7 +415,7 @@ async def predict(
     state = _state(request)
     routes = state.deployments.table.get(name)
     if routes is None:
-        raise ApiError(404, "not_found", f"model {name!r} is not served")
+        raise NotFound(f"model {name!r} is not served")
     request_id = uuid.uuid4().hex
     request.state.request_id = request_id
     body = await request.body()

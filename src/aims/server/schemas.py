@@ -165,7 +165,9 @@ class ModelList(BaseModel):
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api_key: text(512) = Field(description="The key from 'aims keys create' (aims.<key_id>.<secret>).")
+    api_key: text(512) = Field(
+        description="The key from 'aims keys create' (aims.<key_id>.<secret>)."
+    )
 
 
 class TokenResponse(BaseModel):

@@ -1,13 +1,18 @@
 """Reading and checking a predict request before it reaches a model.
 
-Each problem becomes an :class:`~aims.server.problems.ApiError` whose details
-name the field and the rule:
+Each problem raises an :class:`~aims.errors.AimsError` whose details name the
+field and the rule:
 
 =========  ====================  ===================================================
 status     rule                  when
 =========  ====================  ===================================================
 413        ``max_body_bytes``    the body is larger than ``server.max_body_bytes``
-400        ``json``              the body is not JSON (or not UTF-8)
+400        ``json``              the body is not JSON (or not UTF-8, nested deeper
+                                 than the parser goes, or holds an integer of more
+                                 than 4300 digits)
+422        ``encoding``          a text (a value or a key, anywhere in the body)
+                                 holds a lone UTF-16 surrogate such as ``"\\udc00"``:
+                                 valid JSON, but not text that can be stored
 422        ``shape``             not an object with ``records`` or ``columns``, an
                                  unknown key, columns of unequal length, no rows
 413        ``max_records``       more rows than ``server.max_records``
@@ -18,16 +23,23 @@ status     rule                  when
 
 ``NaN``, ``Infinity`` and ``-Infinity`` are accepted as JSON numbers, so that
 the contract, not the parser, decides whether they are allowed.
+
+Every refusal happens before the model runs and before anything is queued
+for the prediction log; the log writer checks what it is given once more
+(see :func:`aims.storage.predlog.batch.check_inputs`), so a prediction is
+only acknowledged once it is queued in a form the log can store.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from aims.server.problems import ApiError, error_response
+from aims.errors import AimsError, InvalidInput, MalformedBody, PayloadTooLarge
+from aims.server.problems import problem_response
 
 BODY_KEYS = ("records", "columns", "routing_key")
 
@@ -46,17 +58,125 @@ class PredictInput:
     routing_key: str | None
 
 
-def _shape(message: str, field: str | None = None) -> ApiError:
-    return ApiError(
-        422,
-        "invalid_input",
-        message,
-        [{"row": None, "field": field, "rule": "shape", "message": message}],
+def _shape(message: str, field: str | None = None) -> InvalidInput:
+    return InvalidInput(
+        message, details=[{"row": None, "field": field, "rule": "shape", "message": message}]
+    )
+
+
+def _malformed(message: str) -> MalformedBody:
+    return MalformedBody(
+        message, details=[{"row": None, "field": None, "rule": "json", "message": message}]
+    )
+
+
+# A lone surrogate can only come from a \uD800-\uDFFF escape (raw UTF-8 cannot
+# encode one), so a body without such an escape needs no walk at all.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def decode_json(body: bytes) -> Any:
+    """``body`` parsed as JSON, or :class:`~aims.errors.MalformedBody` saying why not.
+
+    Besides syntax and UTF-8, refuses what the standard parser raises other
+    errors for: nesting deeper than the interpreter's recursion limit, and
+    integers longer than Python's 4300-digit conversion limit.
+
+    Examples
+    --------
+    >>> decode_json(b'{"a": [1, 2.5, NaN]}')
+    {'a': [1, 2.5, nan]}
+    >>> decode_json(b"[" * 100_000)
+    Traceback (most recent call last):
+    ...
+    aims.errors.MalformedBody: the body is not valid JSON: it is nested too deeply
+    """
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise _malformed(
+            f"the body is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise _malformed("the body is not valid JSON: it is not UTF-8 text") from None
+    except RecursionError:
+        raise _malformed("the body is not valid JSON: it is nested too deeply") from None
+    except ValueError:
+        # int() past sys.get_int_max_str_digits (4300 by default).
+        raise _malformed(
+            "the body is not valid JSON: it holds an integer with too many digits; "
+            "send numbers that fit in 64 bits"
+        ) from None
+
+
+def unencodable_path(value: Any) -> list[str | int] | None:
+    """The path to the first text (a value or a key) that is not valid Unicode, else None.
+
+    Valid JSON can carry a lone UTF-16 surrogate (``"\\udc00"``), which no
+    UTF-8 store, hash or response can take.
+
+    Examples
+    --------
+    >>> unencodable_path({"records": [{"a": 1, "b": "ok"}, {"b": chr(0xDC00)}]})
+    ['records', 1, 'b']
+    >>> unencodable_path({"fine": ["text", 1]}) is None
+    True
+    """
+    stack: list[tuple[Any, list[str | int]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return path
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                if not _encodable(k):
+                    return [*path, _printable(k)]
+                stack.append((v, [*path, k]))
+        elif isinstance(item, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """``text`` with characters that cannot be encoded written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_encodable(data: Any, body: bytes) -> None:
+    """Refuse (422, rule ``encoding``) a parsed body holding text that cannot be stored."""
+    if _SURROGATE_ESCAPE.search(body) is None:
+        return
+    path = unencodable_path(data)
+    if path is None:
+        return
+    row: int | None = None
+    field = ".".join(_printable(str(p)) for p in path)
+    if len(path) >= 3 and path[0] in ("records", "columns"):
+        # records[i].name or columns.name[i]: name the feature and the row.
+        i, name = (path[1], path[2]) if path[0] == "records" else (path[2], path[1])
+        row, field = (i if isinstance(i, int) else None), _printable(str(name))
+    message = (
+        f"{field or 'the body'} holds text that is not valid Unicode (a lone UTF-16 "
+        "surrogate escape such as \\udc00), which cannot be stored; send valid text"
+    )
+    raise InvalidInput(
+        message, details=[{"row": row, "field": field, "rule": "encoding", "message": message}]
     )
 
 
 def parse_predict_body(body: bytes, *, max_records: int) -> PredictInput:
-    """The records and routing key of a predict body; ``ApiError`` naming the problem otherwise.
+    """The records and routing key of a predict body; an ``AimsError`` naming the problem otherwise.
 
     Examples
     --------
@@ -65,21 +185,8 @@ def parse_predict_body(body: bytes, *, max_records: int) -> PredictInput:
     >>> parse_predict_body(b'{"records": [{"a": NaN}]}', max_records=10).records
     [{'a': nan}]
     """
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = (
-            f" at line {exc.lineno} column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else ""
-        )
-        message = f"the body is not valid JSON{where}: {getattr(exc, 'msg', exc)}"
-        raise ApiError(
-            400,
-            "malformed_json",
-            message,
-            [{"row": None, "field": None, "rule": "json", "message": message}],
-        ) from None
+    data = decode_json(body)
+    check_encodable(data, body)
     if not isinstance(data, dict):
         raise _shape(
             f"the body must be a JSON object with 'records' or 'columns', not a "
@@ -104,11 +211,11 @@ def parse_predict_body(body: bytes, *, max_records: int) -> PredictInput:
             raise _shape("'records' must be a list of objects", "records")
         for i, rec in enumerate(records):
             if not isinstance(rec, dict):
-                raise ApiError(
-                    422,
-                    "invalid_input",
+                raise InvalidInput(
                     f"record {i} is a {type(rec).__name__}; send each record as an object",
-                    [{"row": i, "field": None, "rule": "shape", "message": "not an object"}],
+                    details=[
+                        {"row": i, "field": None, "rule": "shape", "message": "not an object"}
+                    ],
                 )
     else:
         records = _columns_to_records(data["columns"])
@@ -116,11 +223,9 @@ def parse_predict_body(body: bytes, *, max_records: int) -> PredictInput:
         raise _shape("the request holds no rows", "records" if has_records else "columns")
     if len(records) > max_records:
         message = f"{len(records)} rows are more than the limit of {max_records} per request"
-        raise ApiError(
-            413,
-            "payload_too_large",
+        raise PayloadTooLarge(
             message,
-            [{"row": None, "field": None, "rule": "max_records", "message": message}],
+            details=[{"row": None, "field": None, "rule": "max_records", "message": message}],
         )
     return PredictInput(records, key)
 
@@ -187,13 +292,12 @@ async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def too_large(limit: int) -> ApiError:
+def too_large(limit: int) -> AimsError:
+    """The refusal of a body over ``limit`` bytes (the connection is closed after it)."""
     message = f"the body is larger than the limit of {limit} bytes"
-    return ApiError(
-        413,
-        "payload_too_large",
+    return PayloadTooLarge(
         message,
-        [{"row": None, "field": None, "rule": "max_body_bytes", "message": message}],
+        details=[{"row": None, "field": None, "rule": "max_body_bytes", "message": message}],
         headers={"Connection": "close"},
     )
 
@@ -230,8 +334,7 @@ class BodyLimit:
         except BodyTooLarge:
             if self.on_reject is not None:
                 self.on_reject(path)
-            e = too_large(limit)
-            response = error_response(e.status, e.code, e.message, e.details, headers=e.headers)
+            response = problem_response(too_large(limit), instance=path)
             await response(scope, no_body, send)
             return
         if body is None:

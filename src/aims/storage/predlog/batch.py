@@ -3,23 +3,143 @@
 The request path stores each request as a :class:`QueuedRequest` holding
 references only; the background flush turns many of them into the frame
 written to one Parquet file.
+
+What may be queued is decided here too: :func:`check_inputs` admits only
+values every Parquet column can hold (null, booleans, 64-bit integers, floats,
+valid Unicode text of at most :data:`MAX_TEXT_CHARS` characters, dates and
+times), so a queued request always converts, and a value that could not be
+stored is refused while the caller can still be told, before anything is
+acknowledged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from aims.errors import InvalidInput
 from aims.storage.predlog.schema import FIXED_SCHEMA, as_text, feature_column
 
 Inputs = Sequence[Mapping[str, Any]] | pl.DataFrame
 #: Rows converted at a time when a flush builds its frame (see :func:`build_frame`).
 BUILD_ROWS = 1024
+#: Longest text value the log takes (longer text is refused, not cut).
+MAX_TEXT_CHARS = 65_536
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: Value types stored as they are (besides bool, int, float, str and None).
+_SCALARS = (dt.date, dt.time, dt.timedelta, Decimal, np.bool_, np.integer, np.floating)
+#: Column types of a frame of inputs that Parquet stores.
+_FRAME_TYPES = (
+    pl.Boolean, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
+    pl.UInt64, pl.Float32, pl.Float64, pl.String, pl.Null, pl.Date, pl.Datetime,
+    pl.Duration, pl.Time, pl.Categorical, pl.Enum, pl.Decimal,
+)  # fmt: skip
+
+
+def value_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be stored in a log column, or None when it can.
+
+    The answer never quotes the value: it may be personal data.
+
+    Examples
+    --------
+    >>> [value_problem(v) for v in (None, True, 3, 2.5, float("nan"), "text")]
+    [None, None, None, None, None, None]
+    >>> value_problem(2**64), value_problem([1, 2]), value_problem(chr(0xDC00))
+    ('an integer outside the 64-bit range', 'a list', 'text that is not valid Unicode (a lone surrogate)')
+    """
+    t = type(value)
+    if value is None or t is float or t is bool:
+        return None
+    if t is int:
+        return None if INT64_MIN <= value <= INT64_MAX else "an integer outside the 64-bit range"
+    if t is str:
+        return text_problem(value)
+    if isinstance(value, _SCALARS):
+        return None
+    if isinstance(value, int):  # an int subclass (IntEnum...): the same bound
+        return None if INT64_MIN <= value <= INT64_MAX else "an integer outside the 64-bit range"
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, float):
+        return None
+    return f"a {t.__name__}"
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (too long, or not valid Unicode), or None."""
+    if len(text) > MAX_TEXT_CHARS:
+        return f"text longer than {MAX_TEXT_CHARS} characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def check_inputs(inputs: Inputs) -> None:
+    """Refuse (:class:`~aims.errors.InvalidInput`) inputs that the log could not store.
+
+    The error's ``details`` name the row, the field and the rule
+    (``storable``) of every value refused, and never the value itself.
+    """
+    details: list[dict[str, Any]] = []
+    if isinstance(inputs, pl.DataFrame):
+        for name, dtype in inputs.schema.items():
+            problem = text_problem(name)
+            if problem is None and not isinstance(dtype, _FRAME_TYPES):
+                problem = f"a column of type {dtype}"
+            if problem is not None:
+                details.append(_detail(None, name, problem))
+    else:
+        names: set[Any] = set()
+        for row, record in enumerate(inputs):
+            names.update(record)
+            for name, value in record.items():
+                t = type(value)
+                # The common values first, without a call.
+                if value is None or t is float or t is bool:
+                    continue
+                if t is int and INT64_MIN <= value <= INT64_MAX:
+                    continue
+                if t is str and (value.isascii() and len(value) <= MAX_TEXT_CHARS):
+                    continue
+                problem = value_problem(value)
+                if problem is not None:
+                    details.append(_detail(row, name, problem))
+        for name in names:
+            problem = text_problem(name) if isinstance(name, str) else "a name that is not text"
+            if problem is not None:
+                details.append(_detail(None, name, f"a field name that is {problem}"))
+    if details:
+        raise InvalidInput(
+            f"{len(details)} value(s) cannot be stored in the prediction log: "
+            + "; ".join(d["message"] for d in details[:3])
+            + ("" if len(details) <= 3 else "; ..."),
+            details=details,
+        )
+
+
+def _detail(row: int | None, name: Any, problem: str) -> dict[str, Any]:
+    field = (
+        name.encode("utf-8", "backslashreplace").decode() if isinstance(name, str) else repr(name)
+    )
+    where = f"row {row}, " if row is not None else ""
+    return {
+        "row": row,
+        "field": field,
+        "rule": "storable",
+        "message": f"{where}{field}: {problem} cannot be stored; send a number, text, "
+        "a boolean or null",
+    }
 
 
 @dataclass(slots=True)
@@ -124,9 +244,17 @@ def _features(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
             rows.extend(c.inputs)
     if rows:
         parts.append(_from_rows(rows))
-    frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
+    frame = parts[0] if len(parts) == 1 else _concat(parts)
     clash = {c: feature_column(c) for c in frame.columns if feature_column(c) != c}
     return frame.rename(clash) if clash else frame
+
+
+def _concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames stacked by column name; a column whose types do not meet becomes text."""
+    try:
+        return pl.concat(parts, how="diagonal_relaxed")
+    except Exception:  # e.g. a column that is a date in one request and a number in another
+        return pl.concat([p.cast(pl.String) for p in parts], how="diagonal_relaxed")
 
 
 def _from_rows(rows: list[Mapping[str, Any]]) -> pl.DataFrame:

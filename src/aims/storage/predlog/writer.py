@@ -32,7 +32,13 @@ import polars as pl
 
 from aims.errors import ConfigError, InvalidInput, StoreUnavailable
 from aims.refs import check_name
-from aims.storage.predlog.batch import Inputs, QueuedRequest, build_frame
+from aims.storage.predlog.batch import (
+    Inputs,
+    QueuedRequest,
+    build_frame,
+    check_inputs,
+    text_problem,
+)
 from aims.storage.predlog.layout import Layout, describe, part_name
 from aims.storage.predlog.schema import (
     apply_pii,
@@ -54,9 +60,11 @@ class WriterStats:
     rows_written: int
     files_written: int
     flush_errors: int
+    """Flushes that failed (the rows stayed queued and were retried)."""
     rows_dropped: int
-    """Rows whose values could not be stored at all (logged as errors)."""
+    """Rows queued that could not be stored at all (logged as errors); 0 unless a bug lets one through."""
     last_error: str | None
+    """Why the last flush failed, or None once a flush has succeeded since: the current health."""
 
 
 def new_id() -> str:
@@ -188,10 +196,16 @@ class PredictionLogWriter:
     ) -> list[str]:
         """Queue one request's predictions and return their prediction ids.
 
-        Never touches disk: the cost is checking lengths, making the ids and
-        (when the model has personal-data columns) hashing or dropping them.
-        The writer keeps references to ``inputs`` and the other sequences, so
-        do not change them afterwards.
+        Never touches disk: the cost is checking lengths and values, making
+        the ids and (when the model has personal-data columns) hashing or
+        dropping them. The writer keeps references to ``inputs`` and the other
+        sequences, so do not change them afterwards.
+
+        This is the point of truth for what is logged: a value the log could
+        not store (text that is not valid Unicode or longer than
+        :data:`~aims.storage.predlog.batch.MAX_TEXT_CHARS`, an integer past 64
+        bits, a list or an object) raises :class:`~aims.errors.InvalidInput`
+        naming the row and field, and nothing of the request is queued.
 
         Parameters
         ----------
@@ -231,6 +245,8 @@ class PredictionLogWriter:
         check_role(role)
         if n == 0:
             return []
+        check_inputs(inputs)
+        self._check_texts(prediction_ids, keys, predictions)
         pii = self._pii.get(model)
         if pii:
             inputs = (
@@ -272,6 +288,26 @@ class PredictionLogWriter:
             self._wake.set()
         return list(ids)
 
+    @staticmethod
+    def _check_texts(
+        prediction_ids: Sequence[Any] | None, keys: Sequence[Any] | None, predictions: Sequence[Any]
+    ) -> None:
+        for name, seq in (
+            ("prediction_id", prediction_ids),
+            ("key", keys),
+            ("prediction", predictions),
+        ):
+            for i, value in enumerate(seq or ()):
+                problem = text_problem(value) if isinstance(value, str) else None
+                if name == "prediction_id" and not isinstance(value, str):
+                    problem = "not text"
+                if problem is not None:
+                    message = f"row {i}, {name}: {problem} cannot be stored"
+                    raise InvalidInput(
+                        message,
+                        details=[{"row": i, "field": name, "rule": "storable", "message": message}],
+                    )
+
     # -- background ------------------------------------------------------------
 
     def _run(self) -> None:
@@ -307,13 +343,9 @@ class PredictionLogWriter:
             pending = list(groups.items())
             while pending:
                 (model, version, hour), part = pending.pop(0)
-                try:
-                    frame = build_frame(part)
-                except Exception:
-                    part = self._salvage(model, part)
-                    if not part:
-                        continue
-                    frame = build_frame(part)
+                frame = self._frame(model, part)
+                if frame is None:
+                    continue
                 try:
                     self._write(model, version, hour, frame)
                 except Exception as exc:
@@ -329,7 +361,28 @@ class PredictionLogWriter:
                     ) from exc
                 written += frame.height
             self._rows_written += written
+            # Health is current: a flush that wrote everything clears the last failure.
+            self._last_error = None
             return written
+
+    def _frame(self, model: str, part: list[QueuedRequest]) -> pl.DataFrame | None:
+        """The frame of ``part``; requests that do not convert are dropped and counted.
+
+        :meth:`append` admits only values that convert, so this is a safety
+        net: whatever happens here, the rows are either in the frame or counted
+        on ``rows_dropped``, never silently lost, and never retried forever.
+        """
+        try:
+            return build_frame(part)
+        except Exception:
+            good = self._salvage(model, part)
+        if not good:
+            return None
+        try:
+            return build_frame(good)
+        except Exception as exc:  # each converts alone, not together
+            self._drop(model, good, exc)
+            return None
 
     def _salvage(self, model: str, part: list[QueuedRequest]) -> list[QueuedRequest]:
         """The requests of ``part`` that convert; the others are dropped and reported.
@@ -341,18 +394,22 @@ class PredictionLogWriter:
             try:
                 build_frame([c])
             except Exception as exc:
-                self._dropped += len(c.prediction_ids)
-                self._errors += 1
-                self._last_error = describe(exc)
-                log.error(
-                    "prediction log: request %s to %s could not be stored: %s",
-                    c.request_id,
-                    model,
-                    self._last_error,
-                )
+                self._drop(model, [c], exc)
             else:
                 good.append(c)
         return good
+
+    def _drop(self, model: str, chunks: list[QueuedRequest], exc: Exception) -> None:
+        """Count and log requests that cannot be stored (they do not make the log unhealthy)."""
+        for c in chunks:
+            self._dropped += len(c.prediction_ids)
+            log.error(
+                "prediction log: request %s to %s could not be stored: %s",
+                c.request_id,
+                model,
+                # ascii(): the message may quote text that cannot be encoded.
+                ascii(describe(exc)),
+            )
 
     def _requeue(self, chunks: list[QueuedRequest]) -> None:
         with self._lock:
