@@ -11,11 +11,17 @@ environment variable       aims.yaml key                default
 ``AIMS_PREDICTION_LOG_URL`` ``store.prediction_log_url`` ``<workspace>/.aims/predictions``
 ``AIMS_PROJECT``           ``project``                  ``default``
 =========================  ===========================  ==========================================
+
+A project name matches :data:`PROJECT_PATTERN`: lower-case letters, digits,
+``_`` and ``-``, starting with a letter or digit, at most 63 characters. It
+names a tenant in URLs, tokens, metrics labels and folder names, so nothing
+else is accepted.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +40,10 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "AIMS_PREDICTION_LOG_URL": ("store", "prediction_log_url"),
     "AIMS_PROJECT": ("project",),
 }
+
+PROJECT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""What a project name looks like (a DNS-label-like word)."""
+_PROJECT_RE = re.compile(PROJECT_PATTERN)
 
 KNOWN_TOP_LEVEL = {"version", "project", "store", "policy", "people", "server", "monitor"}
 KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url"}
@@ -59,6 +69,25 @@ class Settings:
     @property
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
+
+
+def project_problem(project: object) -> str | None:
+    """Why ``project`` is not a valid project name, or None when it is.
+
+    Examples
+    --------
+    >>> project_problem("fraud-detection") is None
+    True
+    >>> project_problem("Fraud Detection")
+    "project 'Fraud Detection' is not valid: use lower-case letters, digits, '_' or '-', starting with a letter or digit, at most 63 characters (e.g. 'fraud-detection')"
+    """
+    if isinstance(project, str) and _PROJECT_RE.fullmatch(project):
+        return None
+    example = re.sub(r"[^a-z0-9_-]+", "-", str(project).lower()).strip("-_")[:63] or "default"
+    return (
+        f"project {project!r} is not valid: use lower-case letters, digits, '_' or '-', "
+        f"starting with a letter or digit, at most 63 characters (e.g. {example!r})"
+    )
 
 
 def default_config(project: str = "default") -> dict[str, Any]:
@@ -133,6 +162,10 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
     for key in ("project", *KNOWN_STORE):
         if not isinstance(values[key], str) or not values[key].strip():
             raise ConfigError(f"{path}: '{key}' must be a non-empty string")
+    problem = project_problem(values["project"])
+    if problem:
+        where = "AIMS_PROJECT" if env.get("AIMS_PROJECT") else f"{path}: 'project'"
+        raise ConfigError(f"{where}: {problem}")
     return Settings(
         root=root,
         database_url=_resolve_local(values["database_url"], root),

@@ -14,8 +14,16 @@ from pathlib import Path
 
 import yaml
 
-from aims.errors import Conflict, NotFound
-from aims.settings import CONFIG_FILE, STATE_DIR, Settings, default_config, load_settings
+from aims.errors import Conflict, InvalidInput, NotFound
+from aims.settings import (
+    CONFIG_FILE,
+    STATE_DIR,
+    Settings,
+    default_config,
+    load_settings,
+    project_problem,
+)
+from aims.storage.private import DIR_MODE, private_dir, tighten
 
 
 def current_actor() -> str:
@@ -59,12 +67,16 @@ def init_workspace(
     ``config_text`` is the ``aims.yaml`` to write (``aims init`` passes its
     commented starter); without it, the plain defaults are written.
     """
+    problem = project_problem(project)
+    if problem:
+        raise InvalidInput(problem)
     root = Path(folder).expanduser().resolve()
     config = root / CONFIG_FILE
     if config.exists():
         raise Conflict(f"{root}: already an aims workspace ({CONFIG_FILE} exists); nothing changed")
     root.mkdir(parents=True, exist_ok=True)
-    (root / STATE_DIR).mkdir(exist_ok=True)
+    # The state folder holds the database, artifacts, log and secrets: owner only.
+    private_dir(root / STATE_DIR)
     text = yaml.safe_dump(default_config(project), sort_keys=False)
     from aims.core.policy import DEFAULT_POLICY_YAML
 
@@ -85,6 +97,8 @@ class Workspace:
         """Find and open a workspace, migrating its metadata store if needed."""
         root = find_root(path)
         ws = cls(load_settings(root))
+        # Workspaces made before the state folder was private are tightened here.
+        tighten(ws.settings.state_dir, DIR_MODE)
         ws.db  # noqa: B018 - connect and migrate now, so errors surface at open
         return ws
 

@@ -30,8 +30,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from aims.refs import NAME_RE
 from aims.services import audit
+from aims.settings import project_problem
 from aims.storage.schema import ApiKey
 from aims.workspace import Workspace
 
@@ -57,12 +57,10 @@ def role_rank(role: str) -> int:
 
 
 def check_project(project: str) -> str:
-    """A project name (or ``*``), validated like model names."""
-    if project != ALL_PROJECTS and not NAME_RE.match(project or ""):
-        raise InvalidInput(
-            f"project {project!r} is not valid: use letters, digits, '.', '_' or '-', "
-            f"or {ALL_PROJECTS!r} for every project"
-        )
+    """A project name (or ``*``), validated like the workspace's project (``aims.settings``)."""
+    problem = None if project == ALL_PROJECTS else project_problem(project)
+    if problem:
+        raise InvalidInput(f"{problem}; or {ALL_PROJECTS!r} for every project")
     return project
 
 

@@ -47,6 +47,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from aims.errors import IntegrityError, InvalidInput, NotFound, StoreUnavailable
+from aims.storage.private import private_dir
 
 #: Bytes read or written at a time: large enough to amortise the per-call
 #: overhead of remote filesystems, small enough to keep memory flat.
@@ -192,8 +193,9 @@ class ArtifactStore:
         self._cache: Path | None = None
         if self.is_local:
             with self._reaching():
-                Path(self.root, "sha256").mkdir(parents=True, exist_ok=True)
-                Path(self.root, "tmp").mkdir(exist_ok=True)
+                # Folders aims creates are its owner's only (0700); see storage.private.
+                private_dir(Path(self.root, "sha256"))
+                private_dir(Path(self.root, "tmp"))
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
@@ -267,7 +269,7 @@ class ArtifactStore:
         with self._reaching():
             try:
                 if self.is_local:
-                    Path(tmp).parent.mkdir(exist_ok=True)
+                    private_dir(Path(tmp).parent)
                     with open(tmp, "wb") as out:
                         for block in chunks:
                             h.update(block)
@@ -296,12 +298,13 @@ class ArtifactStore:
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             self.fs.mv(tmp, final)
             return
-        Path(final).parent.mkdir(exist_ok=True)
+        private_dir(Path(final).parent)
         # Atomic on POSIX, and allowed over a read-only damaged object because
         # renaming depends on the folder's permissions, not the file's.
         os.replace(tmp, final)
-        # Objects never change once written; read-only guards against accidents.
-        os.chmod(final, 0o444)
+        # Objects never change once written; read-only guards against accidents,
+        # and only the owner may read them.
+        os.chmod(final, 0o400)
 
     # -- reading -------------------------------------------------------------------
 

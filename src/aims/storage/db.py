@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aims.errors import ConfigError, StoreUnavailable
+from aims.storage.private import private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -65,6 +66,9 @@ def create_store_engine(url: str) -> Engine:
                         f"database {_redact(url)}: folder {folder} does not exist; "
                         "check AIMS_DATABASE_URL / store.database_url"
                     )
+                # Created 0600 before SQLite opens it; SQLite gives its -wal and
+                # -shm files the database file's mode.
+                private_file(Path(parsed.database))
             engine = create_engine(parsed, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
