@@ -110,7 +110,9 @@ class Workspace:
     def db(self):  # -> aims.storage.db.Database
         from aims.storage.db import Database
 
-        return Database.connect(self.settings.database_url)
+        db = Database.connect(self.settings.database_url)
+        db.state_dir = self.settings.state_dir
+        return db
 
     @cached_property
     def artifacts(self):  # -> aims.storage.artifacts.ArtifactStore

@@ -1,15 +1,28 @@
 """The audit hash chain: canonical event content, hashing and verification.
 
-Each event's hash is ``sha256(canonical_json(content) )`` where the content
-includes the previous event's hash and the event's position (``seq``), so any
-edit, deletion, insertion or reordering of stored events breaks the chain at a
-point :func:`verify_chain` can name. Pure: storage passes events in.
+Each event's hash covers its canonical JSON content, which includes the
+previous event's hash and the event's position (``seq``), so any edit,
+deletion, insertion or reordering of stored events breaks the chain at a point
+:func:`verify_chain` can name.
+
+Two schemes, switched at a recorded position (``keyed_from``):
+
+* events before it were written by older releases as ``sha256(content)``:
+  anyone can recompute them, so someone with write access to the database can
+  edit one and re-hash everything after it;
+* events from it on are ``HMAC-SHA256(key, content)`` with a key kept outside
+  the database, so re-hashing after an edit needs that key.
+
+Nothing in a chain is ever rewritten to change scheme. Pure: storage passes
+events and the key in.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +36,27 @@ def canonical_json(value: Any) -> str:
 
 
 def event_hash(
-    *, seq: int, ts: str, actor: str, action: str, subject: str, payload: str, prev_hash: str
+    *,
+    seq: int,
+    ts: str,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: str,
+    prev_hash: str,
+    key: bytes | None = None,
 ) -> str:
-    """The hash of one event; ``payload`` is the event's canonical JSON text."""
+    """The hash of one event; ``payload`` is the event's canonical JSON text.
+
+    With ``key`` the hash is an HMAC (the keyed scheme), without it the plain
+    SHA-256 of older chains.
+
+    >>> fields = dict(seq=1, ts="t", actor="a", action="x", subject="s", payload="{}")
+    >>> plain = event_hash(prev_hash=GENESIS, **fields)
+    >>> keyed = event_hash(prev_hash=GENESIS, key=b"k" * 32, **fields)
+    >>> len(plain) == len(keyed) == 64 and plain != keyed
+    True
+    """
     content = canonical_json(
         {
             "seq": seq,
@@ -37,7 +68,9 @@ def event_hash(
             "prev": prev_hash,
         }
     )
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    if key is None:
+        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    return hmac.new(key, content.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,7 +86,10 @@ class ChainEvent:
     prev_hash: str
     hash: str
 
-    def recompute(self, seq: int | None = None, prev_hash: str | None = None) -> str:
+    def recompute(
+        self, seq: int | None = None, prev_hash: str | None = None, key: bytes | None = None
+    ) -> str:
+        """This event's hash, recomputed (optionally as if at ``seq`` or after ``prev_hash``)."""
         return event_hash(
             seq=self.seq if seq is None else seq,
             ts=self.ts,
@@ -62,6 +98,7 @@ class ChainEvent:
             subject=self.subject,
             payload=self.payload,
             prev_hash=self.prev_hash if prev_hash is None else prev_hash,
+            key=key,
         )
 
 
@@ -69,7 +106,7 @@ class ChainEvent:
 class ChainProblem:
     """The first point where the chain is broken."""
 
-    kind: str  # "edited" | "deleted" | "inserted" | "reordered"
+    kind: str  # "edited" | "deleted" | "inserted" | "reordered" | "forged" | "unkeyed"
     seq: int
     message: str
 
@@ -94,7 +131,14 @@ class ChainReport:
         return out
 
 
-def verify_chain(events: Iterable[ChainEvent], head: tuple[int, str] | None) -> ChainReport:
+def verify_chain(
+    events: Iterable[ChainEvent],
+    head: tuple[int, str] | None,
+    *,
+    key: bytes | None = None,
+    keyed_from: int | None = None,
+    start: tuple[int, str] | None = None,
+) -> ChainReport:
     """Walk ``events`` in ``seq`` order and report the first break.
 
     Parameters
@@ -104,36 +148,45 @@ def verify_chain(events: Iterable[ChainEvent], head: tuple[int, str] | None) -> 
     head
         ``(seq, hash)`` of the newest event as recorded in the head row, or
         ``None`` when no event was ever written.
+    key
+        The audit key; required when any event is at or after ``keyed_from``.
+    keyed_from
+        The first position hashed with the key (older events use plain SHA-256);
+        by default 1 with a key (all keyed) and none without (all plain).
+    start
+        ``(seq, hash)`` of an event already verified: ``events`` then begin
+        right after it, and only they are checked (incremental verification).
     """
-    prev_hash = GENESIS
-    expected = 1
-    n = 0
+    head_seq = head[0] if head else 0
+    if keyed_from is None:
+        keyed_from = 1 if key is not None else sys.maxsize
+    elif head is not None and keyed_from > head_seq + 1:
+        return _broken(
+            0,
+            head,
+            ChainProblem(
+                "unkeyed",
+                keyed_from,
+                f"the switch to keyed hashes is recorded at #{keyed_from}, after the head "
+                f"#{head_seq}: it was moved so that keyed events pass as unkeyed",
+            ),
+        )
+
+    def key_at(seq: int) -> bytes | None:
+        if seq < keyed_from:
+            return None
+        if key is None:
+            raise ValueError(f"event #{seq} is keyed: verifying it needs the audit key")
+        return key
+
+    prev_hash = GENESIS if start is None else start[1]
+    expected = 1 if start is None else start[0] + 1
+    n = 0 if start is None else start[0]
     window: dict[str, int] = {}  # hash -> seq of recent events, to recognise moved ones
     for ev in events:
         n += 1
-        if ev.hash != ev.recompute():
-            # Same content at another position means the event was moved.
-            for seq in range(max(1, expected - 1000), expected + 1000):
-                if seq != ev.seq and ev.hash == ev.recompute(seq=seq):
-                    return _broken(
-                        n,
-                        head,
-                        ChainProblem(
-                            "reordered",
-                            ev.seq,
-                            f"event #{ev.seq} ({ev.action} on {ev.subject}) was written as #{seq}:"
-                            " events were reordered",
-                        ),
-                    )
-            return _broken(
-                n,
-                head,
-                ChainProblem(
-                    "edited",
-                    ev.seq,
-                    f"event #{ev.seq} ({ev.action} on {ev.subject}) was edited after it was written",
-                ),
-            )
+        if ev.hash != ev.recompute(key=key_at(ev.seq)):
+            return _broken(n, head, _bad_hash(ev, expected, head_seq, key_at))
         if ev.seq > expected:
             missing = f"#{expected}" if ev.seq == expected + 1 else f"#{expected}-#{ev.seq - 1}"
             return _broken(
@@ -171,7 +224,7 @@ def verify_chain(events: Iterable[ChainEvent], head: tuple[int, str] | None) -> 
                 False, n, 0, ChainProblem("inserted", 1, "events exist but the chain head is empty")
             )
         return ChainReport(True, 0, 0)
-    head_seq, head_hash = head
+    head_hash = head[1]
     if last < head_seq:
         return ChainReport(
             False,
@@ -194,6 +247,33 @@ def verify_chain(events: Iterable[ChainEvent], head: tuple[int, str] | None) -> 
             ),
         )
     return ChainReport(True, n, head_seq)
+
+
+def _bad_hash(ev: ChainEvent, expected: int, head_seq: int, key_at: Any) -> ChainProblem:
+    """Name what happened to an event whose stored hash is not the one its content gives."""
+    what = f"event #{ev.seq} ({ev.action} on {ev.subject})"
+    # Same content at another position means the event was moved.
+    for seq in range(max(1, expected - 1000), expected + 1000):
+        if seq != ev.seq and ev.hash == ev.recompute(seq=seq, key=key_at(seq)):
+            return ChainProblem(
+                "reordered", ev.seq, f"{what} was written as #{seq}: events were reordered"
+            )
+    if ev.seq > head_seq:
+        return ChainProblem("inserted", ev.seq, f"{what} lies past the recorded head: inserted")
+    if key_at(ev.seq) is not None and ev.seq == head_seq:
+        return ChainProblem(
+            "forged",
+            ev.seq,
+            f"{what} is the head but its hash was not made with the audit key: "
+            "it was appended by someone without the key (forged)",
+        )
+    keyed = key_at(ev.seq) is not None
+    return ChainProblem(
+        "edited",
+        ev.seq,
+        f"{what} was edited after it was written"
+        + (" (its hash is not the one the audit key gives)" if keyed else ""),
+    )
 
 
 def _broken(n: int, head: tuple[int, str] | None, problem: ChainProblem) -> ChainReport:

@@ -2,16 +2,22 @@
 
 :func:`record` must be called inside the same session (transaction) as the
 change it describes, so a change and its audit event commit or fail together.
+
+Events are hashed with a key kept outside the database: ``$AIMS_AUDIT_KEY``
+or, when unset, a random secret in ``.aims/audit.key`` (mode 0600, created on
+first use). Whoever verifies the chain needs the same secret.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aims.core.audit import (
@@ -22,13 +28,60 @@ from aims.core.audit import (
     event_hash,
     verify_chain,
 )
-from aims.errors import InvalidInput
+from aims.core.audit_checkpoint import chain_key
+from aims.errors import ConfigError, InvalidInput
 from aims.storage.db import Database
 from aims.storage.schema import AuditEvent, AuditHead
 
+KEY_ENV = "AIMS_AUDIT_KEY"
+KEY_FILE = "audit.key"
+MIN_KEY_BYTES = 32
+
 
 def now_utc() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def audit_secret(db: Database) -> bytes:
+    """The audit secret: ``$AIMS_AUDIT_KEY``, else ``.aims/audit.key`` (created 0600)."""
+    env = os.environ.get(KEY_ENV, "")
+    if env:
+        if len(env.encode()) < MIN_KEY_BYTES:
+            raise ConfigError(
+                f"{KEY_ENV} is {len(env.encode())} bytes; use at least {MIN_KEY_BYTES} random "
+                "bytes, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return env.encode()
+    if db.state_dir is None:
+        raise ConfigError(
+            f"no audit key: set {KEY_ENV}, or open the store through its workspace "
+            f"(which keeps the key in .aims/{KEY_FILE})"
+        )
+    from aims.storage.secret_file import secret_file
+
+    return secret_file(db.state_dir / KEY_FILE, 48).encode()
+
+
+def chain_key_of(db: Database) -> bytes:
+    """The HMAC key of ``db``'s chain (read once per store object)."""
+    key = db.__dict__.get("_audit_chain_key")
+    if key is None:
+        key = chain_key(audit_secret(db))
+        db.__dict__["_audit_chain_key"] = key
+    return key
+
+
+def _database_of(session: Session) -> Database:
+    db = session.info.get("database")
+    if db is None:
+        raise ConfigError("audit events are recorded in a session opened by Database.session()")
+    return db
+
+
+def session_key(session: Session) -> bytes:
+    """The chain key of the store ``session`` belongs to."""
+    return chain_key_of(_database_of(session))
 
 
 def record(
@@ -38,13 +91,20 @@ def record(
     action: str,
     subject: str,
     payload: dict[str, Any] | None = None,
+    anchors: tuple[Any, ...] = (),
 ) -> AuditEvent:
-    """Append one event to the chain within ``session``'s transaction."""
+    """Append one event to the chain within ``session``'s transaction.
+
+    Each row of ``anchors`` (a governance row added in the same transaction)
+    gets the event's position in its ``audit_seq``, which ties the row to the
+    event: the gates count only rows whose event exists and matches.
+    """
+    key = session_key(session)
     # Locking the head row serialises writers on PostgreSQL; SQLite transactions
     # already hold the database write lock (BEGIN IMMEDIATE).
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        head = AuditHead(id=1, seq=0, hash=GENESIS, keyed_from=1)
         session.add(head)
     seq = head.seq + 1
     ts = now_utc().isoformat(timespec="microseconds")
@@ -57,6 +117,7 @@ def record(
         subject=subject,
         payload=body,
         prev_hash=head.hash,
+        key=key if seq >= head.keyed_from else None,
     )
     event = AuditEvent(
         seq=seq,
@@ -71,6 +132,8 @@ def record(
     session.add(event)
     head.seq = seq
     head.hash = digest
+    for row in anchors:
+        row.audit_seq = seq
     session.flush()
     return event
 
@@ -87,6 +150,7 @@ class EventFilter:
 
 
 def event_dict(ev: AuditEvent) -> dict[str, Any]:
+    """An event as plain data, its payload parsed."""
     import json
 
     return {
@@ -125,8 +189,8 @@ def query(db: Database, flt: EventFilter = EventFilter()) -> list[dict[str, Any]
         return [event_dict(e) for e in s.scalars(stmt.order_by(AuditEvent.seq)).all()]
 
 
-def _stream(db: Database, batch: int = 5000) -> Iterator[ChainEvent]:
-    last = 0
+def _stream(db: Database, after: int = 0, batch: int = 5000) -> Iterator[ChainEvent]:
+    last = after
     while True:
         with db.session() as s:
             rows = s.scalars(
@@ -144,9 +208,70 @@ def _stream(db: Database, batch: int = 5000) -> Iterator[ChainEvent]:
         last = rows[-1].seq
 
 
-def verify(db: Database) -> ChainReport:
-    """Verify the whole chain, streaming it in batches."""
+def _head(db: Database) -> tuple[tuple[int, str] | None, int]:
+    """``((seq, hash) | None, keyed_from)`` from the head row."""
     with db.session() as s:
         head = s.get(AuditHead, 1)
-        head_t = (head.seq, head.hash) if head is not None else None
-    return verify_chain(_stream(db), head_t)
+        if head is None:
+            return None, 1
+        return (head.seq, head.hash), head.keyed_from
+
+
+def verify(db: Database) -> ChainReport:
+    """Verify the whole chain, streaming it in batches."""
+    head, keyed_from = _head(db)
+    needs_key = head is not None and head[0] >= keyed_from
+    return verify_chain(
+        _stream(db),
+        head,
+        key=chain_key_of(db) if needs_key else None,
+        keyed_from=keyed_from,
+    )
+
+
+def event_count(db: Database) -> int:
+    """How many events the store holds."""
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+class IncrementalVerifier:
+    """Verifies only the events added since its last successful check.
+
+    It remembers the last verified ``(seq, hash)``; each call checks that the
+    event there still has that hash and verifies the events after it. Edits
+    to events before that position are found by a full :func:`verify`
+    (``aims audit verify``) or a checkpoint, not by this cheap check, which is
+    what the dashboard runs on every view.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._verified: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> ChainReport:
+        """The chain's state now (the first call verifies it whole)."""
+        with self._lock:
+            start = self._verified
+            if start is not None and not self._still_there(*start):
+                start = None  # the verified prefix changed: fall back to a full walk
+            head, keyed_from = _head(self.db)
+            needs_key = head is not None and head[0] >= keyed_from
+            report = verify_chain(
+                _stream(self.db, after=start[0] if start else 0),
+                head,
+                key=chain_key_of(self.db) if needs_key else None,
+                keyed_from=keyed_from,
+                start=start,
+            )
+            if report.ok and head is not None:
+                self._verified = head
+            elif not report.ok:
+                self._verified = None
+            return report
+
+    def _still_there(self, seq: int, digest: str) -> bool:
+        with self.db.session() as s:
+            stored = s.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+        return stored == digest

@@ -73,16 +73,14 @@ def required_owners_check(
 DEFAULT_CHECKS: list[PromotionCheck] = [required_owners_check]
 
 
-def _transition(s: Session, mv: ModelVersion, to: str, actor: str, reason: str) -> None:
-    s.add(
-        StageTransition(
-            model_version_id=mv.id,
-            from_stage=mv.stage,
-            to_stage=to,
-            actor=actor,
-            reason=reason,
-            at=audit.now_utc(),
-        )
+def _transition(s: Session, mv: ModelVersion, to: str, actor: str, reason: str) -> StageTransition:
+    row = StageTransition(
+        model_version_id=mv.id,
+        from_stage=mv.stage,
+        to_stage=to,
+        actor=actor,
+        reason=reason,
+        at=audit.now_utc(),
     )
     mv.stage = to
 
@@ -189,17 +187,21 @@ def promote(
                 for other in mv.model.versions:
                     if other.stage == "production" and other.id != mv.id:
                         previous = other.version
-                        _transition(
-                            s, other, "archived", actor, f"replaced by v{mv.version}: {why}"
+                        moves.append(
+                            _transition(
+                                s, other, "archived", actor, f"replaced by v{mv.version}: {why}"
+                            )
                         )
                         other.traffic = None
                 s.flush()
             elif stage in ("canary", "shadow"):
                 for other in mv.model.versions:
                     if other.stage == stage and other.id != mv.id:
-                        _transition(s, other, "archived", actor, f"replaced by v{mv.version}")
+                        moves.append(
+                            _transition(s, other, "archived", actor, f"replaced by v{mv.version}")
+                        )
                         other.traffic = None
-            _transition(s, mv, stage, actor, why)
+            moves.append(_transition(s, mv, stage, actor, why))
             mv.traffic = traffic if stage == "canary" else None
             s.flush()
             payload = {"stage": stage, "reason": why, "previous_production": previous}
@@ -266,14 +268,16 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
                 + ("" if current else " (and nothing is in production)")
             )
         if current is not None:
-            _transition(s, current, "archived", actor, f"rolled back: {why}")
+            moves.append(_transition(s, current, "archived", actor, f"rolled back: {why}"))
             s.flush()
-        _transition(
-            s,
-            target,
-            "production",
-            actor,
-            f"rollback from v{current.version if current else '-'}: {why}",
+        moves.append(
+            _transition(
+                s,
+                target,
+                "production",
+                actor,
+                f"rollback from v{current.version if current else '-'}: {why}",
+            )
         )
         target.traffic = None
         s.flush()

@@ -87,7 +87,11 @@ class Database:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Where secrets kept outside the database live (the audit key); the
+        # workspace sets it. Sessions carry the store so code given only a
+        # session (the audit log's writer) can reach it.
+        self.state_dir: Path | None = None
+        self._sessions = sessionmaker(engine, expire_on_commit=False, info={"database": self})
 
     @classmethod
     def connect(cls, url: str, migrate: bool = True) -> Database:

@@ -60,6 +60,9 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The first event hashed with the audit key; older events keep the plain
+    # SHA-256 of the releases that wrote them (never rewritten).
+    keyed_from: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
 
 class Dataset(Base):
@@ -186,6 +189,9 @@ class StageTransition(Base):
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    # The audit event recorded in the same transaction; rows without a matching
+    # event are not counted by the gates (see aims.services.anchors).
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RiskAssessment(Base):
@@ -203,6 +209,9 @@ class RiskAssessment(Base):
     next_review: Mapped[str] = mapped_column(String(10), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    # The audit event recorded in the same transaction; rows without a matching
+    # event are not counted by the gates (see aims.services.anchors).
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Approval(Base):
@@ -219,6 +228,9 @@ class Approval(Base):
     role: Mapped[str | None] = mapped_column(String(30), nullable=True)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    # The audit event recorded in the same transaction; rows without a matching
+    # event are not counted by the gates (see aims.services.anchors).
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Evaluation(Base):
@@ -235,6 +247,9 @@ class Evaluation(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    # The audit event recorded in the same transaction; rows without a matching
+    # event are not counted by the gates (see aims.services.anchors).
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApiKey(Base):

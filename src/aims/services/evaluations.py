@@ -1,0 +1,159 @@
+"""Evaluations of model versions on labelled data, beside the production version."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aims.errors import InvalidInput
+from aims.refs import parse_ref
+from aims.services import audit
+from aims.services.anchors import content_digest, is_anchored
+from aims.services.registry import file_sha256, get_model_version, load_version
+from aims.storage.schema import Evaluation, ModelVersion
+from aims.workspace import Workspace
+
+__all__ = ["evaluate", "latest_evaluation"]
+
+
+def evaluate(
+    ws: Workspace,
+    text: str,
+    data: Path,
+    *,
+    actor: str,
+    label: str | None = None,
+    sensitive: Sequence[str] = (),
+    champion: bool = True,
+    shap: bool = False,
+) -> dict[str, Any]:
+    """Evaluate ``NAME@VERSION`` on labelled ``data``, and the production version beside it.
+
+    With ``shap``, the version's features are also explained by mean |SHAP|
+    (the optional ``shap`` package; checked before any work is done).
+    """
+    if shap:
+        from aims.core.explain import require_shap
+
+        require_shap()
+    from aims.core import frames
+    from aims.core.evaluation import evaluate as run
+
+    ref = parse_ref(text)
+    with ws.db.session() as s:
+        mv = get_model_version(s, ref)
+        payload = {
+            "artifact_sha256": mv.artifact_sha256,
+            "flavour": mv.flavour,
+            "trusted": mv.trusted,
+        }
+        features = mv.info.get("feature_names")
+        contract_label = _contract_label(mv)
+        prod = next(
+            (v for v in mv.model.versions if v.stage == "production" and v.id != mv.id), None
+        )
+        prod_payload = (
+            {
+                "artifact_sha256": prod.artifact_sha256,
+                "flavour": prod.flavour,
+                "trusted": prod.trusted,
+                "version": prod.version,
+            }
+            if prod is not None and champion
+            else None
+        )
+    label = label or contract_label
+    if not label:
+        raise InvalidInput(
+            "which column holds the label? pass --label COL (or name it in the data contract)"
+        )
+    frame = frames.read(Path(data))
+    digest = file_sha256(Path(data))
+    model = load_version(ws, payload)
+    data_id = f"{Path(data).name}:{digest[:12]}"
+    result = run(
+        model,
+        frame,
+        label=label,
+        features=features,
+        sensitive=list(sensitive),
+        shap=shap,
+        data_id=data_id,
+    )
+    out: dict[str, Any] = {
+        "model": ref.name,
+        "version": ref.version or mv.version,
+        "data": str(data),
+        "evaluation": result.to_dict(),
+    }
+    if prod_payload is not None:
+        champ = run(
+            load_version(ws, prod_payload),
+            frame,
+            label=label,
+            features=features,
+            sensitive=list(sensitive),
+            robustness=False,
+            importance=False,
+            data_id=data_id,
+        )
+        out["champion"] = {"version": prod_payload["version"], "evaluation": champ.to_dict()}
+        out["comparison"] = result.compare(champ).to_dict()
+    with ws.db.session() as s:
+        mv = get_model_version(s, ref)
+        row = Evaluation(
+            model_version_id=mv.id,
+            data_source=str(Path(data).resolve()),
+            data_hash=digest,
+            result=_jsonable(out),
+            created_by=actor,
+            created_at=audit.now_utc(),
+        )
+        s.add(row)
+        s.flush()
+        audit.record(
+            s,
+            actor=actor,
+            action="model.evaluate",
+            subject=f"model:{mv.model.name}@{mv.version}",
+            payload={
+                "data_hash": digest,
+                "metrics": result.metrics,
+                "champion_version": prod_payload["version"] if prod_payload else None,
+                "result_sha256": content_digest(row.result),
+            },
+            anchors=(row,),
+        )
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def _contract_label(mv: ModelVersion) -> str | None:
+    if not mv.input_contract:
+        return None
+    from aims.core.contract import label_column, parse_contract
+
+    return label_column(
+        parse_contract(mv.input_contract, source=f"input contract of v{mv.version}")
+    )
+
+
+def latest_evaluation(s: Session, model_version_id: int) -> dict[str, Any] | None:
+    """The newest evaluation result of a version that its audit event vouches for."""
+    key = audit.session_key(s)
+    rows = s.scalars(
+        select(Evaluation)
+        .where(Evaluation.model_version_id == model_version_id)
+        .order_by(Evaluation.id.desc())
+    )
+    row = next((r for r in rows if is_anchored(s, r, key)), None)
+    return None if row is None else row.result
