@@ -82,7 +82,9 @@ def _transition(s: Session, mv: ModelVersion, to: str, actor: str, reason: str) 
         reason=reason,
         at=audit.now_utc(),
     )
+    s.add(row)
     mv.stage = to
+    return row
 
 
 def _dedupe(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,6 +185,7 @@ def promote(
         with ws.db.session() as s:
             mv = get_model_version(s, ref)
             previous = None
+            moves = []  # tied to the audit event below, in this transaction
             if stage == "production":
                 for other in mv.model.versions:
                     if other.stage == "production" and other.id != mv.id:
@@ -215,6 +218,7 @@ def promote(
                 action="model.promote.override" if unmet else "model.promote",
                 subject=f"model:{ref.name}@{ref.version}",
                 payload=payload,
+                anchors=tuple(moves),
             )
             return version_payload(mv)
     except DBIntegrityError:
@@ -267,6 +271,7 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
                 f"model {name!r} has no earlier production version to roll back to"
                 + ("" if current else " (and nothing is in production)")
             )
+        moves = []  # tied to the audit event below, in this transaction
         if current is not None:
             moves.append(_transition(s, current, "archived", actor, f"rolled back: {why}"))
             s.flush()
@@ -291,6 +296,7 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
                 "to": target.version,
                 "reason": why,
             },
+            anchors=tuple(moves),
         )
         return version_payload(target)
 
