@@ -8,7 +8,9 @@ import importlib
 import pytest
 
 MODULES = [
+    "aims.core.outputs",
     "aims.core.triggers",
+    "aims.core.windowing",
     "aims.services.monitor.settings",
     "aims.services.monitor.triggers",
     "aims.services.monitor.windows",

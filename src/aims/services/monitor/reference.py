@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from aims.core.contract import Contract, label_column, parse_contract
 from aims.core.metrics import METRICS
+from aims.core.outputs import output_frame
 from aims.core.profile import FrameProfile, NumericProfile, dumps, loads, profile_frame
 from aims.errors import AimsError
 from aims.services.monitor.triggers import MonitoringPolicy
-from aims.services.monitor.windows import output_frame
 from aims.storage.schema import ModelVersion
 
 #: Regression outputs beyond the training label's range by more than this share of it are out of range.

@@ -23,20 +23,21 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 import polars as pl
 
 from aims.core.contract import HealthProfile
+from aims.core.outputs import confidence_entropy, output_frame, text_of
 from aims.core.profile import FrameProfile, profile_frame_like
+from aims.core.windowing import utc, window_column, window_start, windows_of_hour
 from aims.errors import InvalidInput
 
 if TYPE_CHECKING:
     from aims.services.monitor.reference import Reference
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LOG_COLUMNS = frozenset(
     {
         "prediction_id",
@@ -67,34 +68,6 @@ SANITY_KEYS = (
 )
 
 
-# --------------------------------------------------------------------------- time
-def utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
-def window_start(ts: datetime, seconds: int) -> datetime:
-    """Start of the window of length ``seconds`` holding ``ts``.
-
-    Examples
-    --------
-    >>> window_start(datetime(2026, 3, 1, 9, 59, tzinfo=UTC), 3600)
-    datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.timezone.utc)
-    """
-    offset = math.floor((utc(ts) - EPOCH).total_seconds() / seconds) * seconds
-    return EPOCH + timedelta(seconds=offset)
-
-
-def windows_of_hour(hour: datetime, seconds: int) -> list[datetime]:
-    """Starts of the windows that overlap the log hour starting at ``hour``."""
-    out = []
-    start = window_start(hour, seconds)
-    end = utc(hour) + timedelta(hours=1)
-    while start < end:
-        out.append(start)
-        start += timedelta(seconds=seconds)
-    return out
-
-
 def pending_windows(
     partitions: Iterable[tuple[int, datetime]],
     done: set[tuple[int, datetime]],
@@ -117,6 +90,7 @@ def pending_windows(
 
     Examples
     --------
+    >>> from datetime import UTC
     >>> h = datetime(2026, 1, 1, 10, tzinfo=UTC)
     >>> p = pending_windows([(1, h), (1, h + timedelta(hours=1))], set(), seconds=3600,
     ...                     now=h + timedelta(hours=2, minutes=1), grace=timedelta(minutes=5),
@@ -147,65 +121,6 @@ def input_columns(columns: Sequence[str]) -> dict[str, str]:
         else:
             out[col] = col
     return out
-
-
-def text_of(expr: pl.Expr) -> pl.Expr:
-    """Predictions and labels as comparable text: ``"1.0"`` -> ``"1"``, ``"True"`` -> ``"true"``."""
-    lowered = expr.str.to_lowercase()
-    return (
-        pl.when(expr.str.contains(r"^-?\d+\.0+$"))
-        .then(expr.str.replace(r"\.0+$", ""))
-        .when(lowered.is_in(["true", "false"]))
-        .then(lowered)
-        .otherwise(expr)
-    )
-
-
-def _confidence_entropy(frame: pl.DataFrame, n_classes: int) -> tuple[pl.Expr, pl.Expr]:
-    """Top probability and normalised entropy (0 = certain, 1 = uniform) per row."""
-    has_proba = "proba" in frame.columns and isinstance(frame.schema["proba"], pl.List)
-    score = pl.col("score") if "score" in frame.columns else pl.lit(None, pl.Float64)
-    if has_proba:
-        p = pl.col("proba")
-        term = pl.when(pl.element() > 0).then(pl.element() * pl.element().log()).otherwise(0.0)
-        size = p.list.len().cast(pl.Float64)
-        ent = -p.list.eval(term).list.sum() / pl.when(size > 1).then(size.log()).otherwise(None)
-        conf = p.list.max()
-        if n_classes == 2:
-            # rows logged with a score only (no probabilities) still have both figures
-            s = score.clip(0.0, 1.0)
-            conf = pl.coalesce(conf, pl.max_horizontal(s, 1 - s))
-        return conf, ent
-    if n_classes == 2:
-        s = score.clip(0.0, 1.0)
-        term = pl.when(s > 0).then(s * s.log()).otherwise(0.0) + pl.when(s < 1).then(
-            (1 - s) * (1 - s).log()
-        ).otherwise(0.0)
-        return pl.max_horizontal(s, 1 - s), -term / math.log(2)
-    return score, pl.lit(None, pl.Float64)
-
-
-def output_frame(batch: pl.DataFrame, task: str, n_classes: int) -> pl.DataFrame:
-    """The output columns that are profiled: prediction, score, confidence and entropy.
-
-    Classification predictions are categories (text); regression predictions
-    are numbers. ``confidence`` is the top class probability and ``entropy``
-    the entropy of the probabilities divided by ``ln(k)``.
-    """
-    pred = pl.col("prediction").cast(pl.String) if "prediction" in batch.columns else None
-    if task == "regression":
-        value = (
-            pred.cast(pl.Float64, strict=False) if pred is not None else pl.lit(None, pl.Float64)
-        )
-        return batch.select(value.alias("prediction"))
-    conf, ent = _confidence_entropy(batch, n_classes)
-    score = pl.col("score") if "score" in batch.columns else pl.lit(None, pl.Float64)
-    return batch.select(
-        (text_of(pred) if pred is not None else pl.lit(None, pl.String)).alias("prediction"),
-        score.cast(pl.Float64).alias("score"),
-        conf.cast(pl.Float64).alias("confidence"),
-        ent.cast(pl.Float64).alias("entropy"),
-    )
 
 
 def sanity_counts(
@@ -251,7 +166,7 @@ def sanity_counts(
     invalid = null | nan | inf | out | unknown
     low = false
     if reference.task == "classification":
-        conf, _ = _confidence_entropy(batch, len(reference.classes or ()) or 2)
+        conf, _ = confidence_entropy(batch, len(reference.classes or ()) or 2)
         low = (conf < low_confidence).fill_null(False)
     row = batch.select(
         pl.len().alias("rows"),
@@ -404,7 +319,6 @@ def profile_windows(
 
     Rows of windows not in ``wanted`` (when given) are skipped.
     """
-    micro = seconds * 1_000_000
     out: dict[tuple[datetime, str], WindowProfile] = {}
     for batch in batches:
         if batch.height == 0:
@@ -412,11 +326,11 @@ def profile_windows(
         if "role" not in batch.columns:
             batch = batch.with_columns(pl.lit("production").alias("role"))
         batch = batch.with_columns(
-            ((pl.col("ts").dt.epoch("us") // micro) * micro).alias("_window"),
+            window_column(pl.col("ts"), seconds).alias("_window"),
             pl.col("role").fill_null("production"),
         )
-        for (start_us, role), part in batch.partition_by(["_window", "role"], as_dict=True).items():
-            start = EPOCH + timedelta(microseconds=int(start_us))  # type: ignore[arg-type]
+        for (when, role), part in batch.partition_by(["_window", "role"], as_dict=True).items():
+            start = utc(when)  # type: ignore[arg-type]
             if wanted is not None and start not in wanted:
                 continue
             prof = out.setdefault((start, str(role)), WindowProfile())
