@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from aims.core.calibration import expected_calibration_error
-from aims.core.evaluation import EvaluationResult, evaluate
+from aims.core.evaluation import EvaluationOptions, EvaluationResult, evaluate
 from aims.errors import InvalidInput, NotFound
 
 FEATURES = ["mean_radius", "mean_texture", "mean_smoothness", "worst_concavity"]
@@ -307,12 +307,51 @@ def test_pandas_input_is_accepted(cancer, cancer_model, result):
         ({"label": "nope"}, "label column"),
         ({"label": "target", "sensitive": ["gender"]}, "sensitive column"),
         ({"label": "target", "features": ["mean_radius", "x"]}, "feature column"),
-        ({"label": "target", "task": "ranking"}, "task must be"),
+        ({"label": "target", "task": "ranking"}, "task='ranking': must be one of"),
+        ({"label": "target", "n_repeats": 0}, "n_repeats=0: must be a whole number"),
+        ({"label": "target", "missing_rate": 2.0}, "missing_rate=2.0: must be a share"),
+        ({"label": "target", "noise_scale": float("nan")}, "noise_scale=nan"),
+        ({"label": "target", "sensitive": "sex"}, "sensitive='sex': must be a list"),
+        ({"label": "target", "slice_metric": "acc"}, "slice_metric='acc': must be one of"),
+        ({"label": "target", "repeats": 3}, "unknown evaluation option.s. repeats"),
+        ({}, "which column holds the label"),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(cancer, cancer_model, kwargs, message):
     with pytest.raises(InvalidInput, match=message):
         evaluate(cancer_model, cancer, robustness=False, importance=False, **kwargs)
+
+
+class Untouchable:
+    """A predictor that fails the test if it is ever asked for a prediction."""
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        raise AssertionError("options are checked before the model is called")
+
+
+def test_bad_options_are_refused_before_the_model_runs(cancer):
+    with pytest.raises(InvalidInput, match="n_bins=0"):
+        evaluate(Untouchable(), cancer, label="target", n_bins=0)
+
+
+def test_an_options_object_gives_the_same_result_as_keywords(cancer, cancer_model):
+    options = EvaluationOptions(
+        label="target", features=tuple(FEATURES), robustness=False, importance=False, seed=4
+    )
+    by_object = evaluate(cancer_model, cancer, options)
+    by_keywords = evaluate(
+        cancer_model,
+        cancer,
+        label="target",
+        features=FEATURES,
+        robustness=False,
+        importance=False,
+        seed=4,
+    )
+    assert by_object.to_dict() == by_keywords.to_dict()
+    # keywords given with an options object override it, and the object is unchanged
+    shifted = evaluate(cancer_model, cancer, options, min_slice_size=5)
+    assert shifted.params["min_slice_size"] == 5 and options.min_slice_size == 30
 
 
 class Wrapped:
