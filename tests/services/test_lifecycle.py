@@ -152,3 +152,63 @@ def test_rollback_is_refused_once_the_model_is_judged_unacceptable(two_versions,
     assert stages(ws) == {1: "archived", 2: "production"}
     refused = audit.query(ws.db, audit.EventFilter(action="model.rollback.refused"))
     assert refused[-1]["payload"]["tier"] == "unacceptable"
+
+
+def _damage_artifact(ws, version: int) -> str:
+    """Flip one byte of the stored artifact of cancer@version; returns its sha256."""
+    from pathlib import Path
+
+    sha = registry.describe(ws, "cancer")["versions"][version - 1]["artifact_sha256"]
+    path = Path(ws.artifacts.key(sha))
+    path.chmod(0o600)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    return sha
+
+
+def test_a_version_with_a_damaged_artifact_cannot_be_promoted_even_by_override(
+    two_versions,
+) -> None:
+    from aims.errors import IntegrityError
+
+    ws = two_versions
+    lifecycle.promote(ws, "cancer@1", "production", actor="ops")
+    sha = _damage_artifact(ws, 2)
+    with pytest.raises(
+        IntegrityError, match=r"promote of cancer@2 refused, nothing changed: .*damaged"
+    ):
+        lifecycle.promote(ws, "cancer@2", "production", actor="ops")
+    with pytest.raises(IntegrityError, match="refused"):
+        lifecycle.promote(ws, "cancer@2", "canary", actor="ops", traffic=10)
+    with pytest.raises(IntegrityError):
+        lifecycle.promote(ws, "cancer@2", "production", actor="ops", override_reason="urgent")
+    assert stages(ws) == {1: "production", 2: "registered"}
+    refused = audit.query(ws.db, audit.EventFilter(action="model.promote.refused"))
+    assert refused[-1]["payload"] == {"rule": "artifact.intact", "sha256": sha}
+    assert refused[-1]["subject"] == "model:cancer@2"
+
+
+def test_a_missing_artifact_is_refused_too(two_versions) -> None:
+    from pathlib import Path
+
+    ws = two_versions
+    sha = registry.describe(ws, "cancer")["versions"][0]["artifact_sha256"]
+    Path(ws.artifacts.key(sha)).unlink()
+    with pytest.raises(NotFound, match=r"promote of cancer@1 refused.*missing from the store"):
+        lifecycle.promote(ws, "cancer@1", "staging", actor="ops")
+    assert stages(ws) == {1: "registered", 2: "registered"}
+
+
+def test_rollback_to_a_version_whose_artifact_is_damaged_is_refused(two_versions) -> None:
+    from aims.errors import IntegrityError
+
+    ws = two_versions
+    lifecycle.promote(ws, "cancer@1", "production", actor="ops")
+    lifecycle.promote(ws, "cancer@2", "production", actor="ops")
+    _damage_artifact(ws, 1)
+    with pytest.raises(IntegrityError, match="rollback of cancer@1 refused, nothing changed"):
+        lifecycle.rollback(ws, "cancer", actor="ops")
+    assert stages(ws) == {1: "archived", 2: "production"}
+    refused = audit.query(ws.db, audit.EventFilter(action="model.rollback.refused"))
+    assert refused[-1]["payload"]["rule"] == "artifact.intact"

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 
-from aims.errors import Conflict, GateFailed, InvalidInput, NotFound
+from aims.errors import Conflict, GateFailed, IntegrityError, InvalidInput, NotFound
 from aims.refs import parse_ref
 from aims.services import audit
 from aims.services.registry import get_model, get_model_version, version_payload
@@ -115,6 +115,29 @@ def _authorise_override(ws: Workspace, req: PromotionRequest, unmet: list[dict[s
         raise
 
 
+def _check_artifact(ws: Workspace, what: str, sha256: str, *, actor: str, action: str) -> None:
+    """Re-hash the version's artifact before it may serve; refuse (audited) when damaged or gone.
+
+    Without this, a version whose file was damaged in the store could be
+    promoted: the registry would name it while the servers, which verify
+    before loading, kept serving the previous one.
+    """
+    try:
+        ws.artifacts.verify(sha256)
+    except (IntegrityError, NotFound) as exc:
+        with ws.db.session() as s:
+            audit.record(
+                s,
+                actor=actor,
+                action=f"{action}.refused",
+                subject=f"model:{what}",
+                payload={"rule": "artifact.intact", "sha256": sha256},
+            )
+        raise type(exc)(
+            f"{action.replace('model.', '')} of {what} refused, nothing changed: {exc}"
+        ) from None
+
+
 def _record_refusal(ws: Workspace, req: PromotionRequest, unmet: list[dict[str, Any]]) -> None:
     with ws.db.session() as s:
         audit.record(
@@ -171,6 +194,10 @@ def promote(
                 f"production, or run 'aims rollback {ref.name}'"
             )
         unmet = _dedupe(u for check in checks for u in check(s, mv, req))
+        sha256 = mv.artifact_sha256
+    # Hashed outside the transaction: a large file must not hold the store's write lock.
+    # No override skips this: a damaged artifact cannot serve whatever the gates say.
+    _check_artifact(ws, str(ref), sha256, actor=actor, action="model.promote")
     if override_reason is not None:
         _authorise_override(ws, req, unmet)
     if unmet and not override_reason:
@@ -262,6 +289,13 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
             f"{forbidden!r}, which forbids production; nothing changed",
             rules=["tier.prohibited"],
         )
+    with ws.db.session() as s:
+        model = get_model(s, name)
+        current = next((v for v in model.versions if v.stage == "production"), None)
+        target = previous_production(s, model.id, current.id if current else None)
+        back = (target.version, target.artifact_sha256) if target is not None else None
+    if back is not None:
+        _check_artifact(ws, f"{name}@{back[0]}", back[1], actor=actor, action="model.rollback")
     with ws.db.session() as s:
         model = get_model(s, name)
         current = next((v for v in model.versions if v.stage == "production"), None)
