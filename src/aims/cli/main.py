@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 
 from aims.cli import _state
-from aims.cli._output import err_console
+from aims.cli._output import console, err_console
 from aims.errors import AimsError
 
 app = typer.Typer(
@@ -26,8 +27,23 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from aims import __version__
+
+        console.print(f"aims {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the version of aims and exit.",
+    ),
     workspace: Path | None = typer.Option(
         None,
         "--workspace",
@@ -48,15 +64,64 @@ def _register() -> None:
     commands.register(app)
 
 
+def polish_help(command: Any) -> Any:
+    """Make the help of ``command`` and every sub-command read as written.
+
+    Typer renders help text as rich markup, which swallows bracketed words
+    (``pip install 'aims[explain]'`` would show as ``pip install 'aims'``), and
+    shows arguments as ``{ref}`` and flags as ``<bool>``. Help texts are
+    escaped, arguments are shown as ``REF`` and flags without a placeholder.
+    """
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
+        if param.param_type_name == "argument" and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
+            # Usage reads "aims evaluate [OPTIONS] REF", not "{ref}"; optional ones stay [DIR].
+            shown = param.metavar + ("..." if param.nargs != 1 else "")
+            param._usage_display_name = (
+                (lambda text=shown: text) if param.required else (lambda text=shown: f"[{text}]")
+            )
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    if hasattr(command, "get_help_option"):
+        command.get_help_option = _bare_help_option(command.get_help_option)
+    for attr in ("help", "short_help", "epilog"):
+        text = getattr(command, attr, None)
+        if text:
+            setattr(command, attr, escape(text))
+    for sub in getattr(command, "commands", {}).values():
+        polish_help(sub)
+    return command
+
+
+def _bare_help_option(get: Any) -> Any:
+    """Wrap a command's ``get_help_option`` so ``--help`` shows no ``<bool>`` placeholder."""
+
+    def get_help_option(ctx: Any) -> Any:
+        option = get(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    return get_help_option
+
+
+def build() -> Any:
+    """The Click command behind ``aims``, with every command registered and its help polished."""
+    _register()
+    return polish_help(typer.main.get_command(app))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; the console script ``aims`` points here."""
-    _register()
+    command = build()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
         os.environ.get("AIMS_DEBUG")
     )
     try:
         # Without standalone mode, Click returns the code of a typer.Exit instead of exiting.
-        code = app(args=argv, standalone_mode=False)
+        code = command.main(args=argv, prog_name="aims", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except AimsError as exc:

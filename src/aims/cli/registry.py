@@ -33,8 +33,10 @@ def init(
     ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Create a workspace: a commented aims.yaml (settings, people, policy) and .aims/
-    (database, artifacts, logs), then print the next steps."""
+    """Create a workspace and print the next steps.
+
+    Writes a commented aims.yaml (settings, people and their roles, the policy)
+    and .aims/ (database, artifacts, logs)."""
     from aims.starter import PRESET_TIER, next_steps, starter_config
     from aims.workspace import Workspace, init_workspace
 
