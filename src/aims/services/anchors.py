@@ -32,7 +32,7 @@ from aims.storage.schema import (
     StageTransition,
 )
 
-__all__ = ["content_digest", "is_anchored", "unanchored"]
+__all__ = ["content_digest", "is_anchored", "unanchored", "vouched_stage"]
 
 STAGE_ACTIONS = ("model.promote", "model.promote.override", "model.rollback")
 
@@ -126,6 +126,21 @@ def is_anchored(s: Session, row: Any, key: bytes) -> bool:
     return isinstance(body, dict) and MATCHERS[type(row)](s, row, ev, body)
 
 
+def vouched_stage(s: Session, mv: ModelVersion, key: bytes) -> str:
+    """The stage the newest audited stage change of ``mv`` put it in (``registered``: none).
+
+    A stage set straight in the database, with no audited transition, is not
+    the version's stage as far as the gates are concerned.
+    """
+    rows = s.scalars(
+        select(StageTransition)
+        .where(StageTransition.model_version_id == mv.id)
+        .order_by(StageTransition.id.desc())
+    )
+    row = next((r for r in rows if is_anchored(s, r, key)), None)
+    return "registered" if row is None else row.to_stage
+
+
 def _describe(s: Session, row: Any) -> str:
     if isinstance(row, RiskAssessment):
         model = s.get(Model, row.model_id)
@@ -158,4 +173,18 @@ def unanchored(db: Database, key: bytes) -> list[dict[str, Any]]:
                             "gates do not count it",
                         }
                     )
+        for mv in s.scalars(select(ModelVersion).order_by(ModelVersion.id)).all():
+            vouched = vouched_stage(s, mv, key)
+            if mv.stage != vouched:
+                out.append(
+                    {
+                        "kind": "unanchored",
+                        "table": "model_versions",
+                        "id": mv.id,
+                        "audit_seq": None,
+                        "message": f"{mv.model.name}@{mv.version} is in stage {mv.stage!r} but "
+                        f"its audited stage changes leave it in {vouched!r}: the stage was set "
+                        "outside aims, and the gates do not count it",
+                    }
+                )
     return out

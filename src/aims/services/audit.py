@@ -43,8 +43,12 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def audit_secret(db: Database) -> bytes:
-    """The audit secret: ``$AIMS_AUDIT_KEY``, else ``.aims/audit.key`` (created 0600)."""
+def audit_secret(db: Database, *, create: bool = True) -> bytes:
+    """The audit secret: ``$AIMS_AUDIT_KEY``, else ``.aims/audit.key`` (created 0600).
+
+    With ``create`` false a missing key file is an error: verifying a keyed
+    chain with a freshly made key would call every event forged.
+    """
     env = os.environ.get(KEY_ENV, "")
     if env:
         if len(env.encode()) < MIN_KEY_BYTES:
@@ -58,16 +62,22 @@ def audit_secret(db: Database) -> bytes:
             f"no audit key: set {KEY_ENV}, or open the store through its workspace "
             f"(which keeps the key in .aims/{KEY_FILE})"
         )
+    path = db.state_dir / KEY_FILE
+    if not create and not path.exists():
+        raise ConfigError(
+            f"the audit key is missing ({path} does not exist and {KEY_ENV} is unset): "
+            f"restore the key file from your backup or set {KEY_ENV} to the key"
+        )
     from aims.storage.secret_file import secret_file
 
-    return secret_file(db.state_dir / KEY_FILE, 48).encode()
+    return secret_file(path, 48).encode()
 
 
-def chain_key_of(db: Database) -> bytes:
+def chain_key_of(db: Database, *, create: bool = True) -> bytes:
     """The HMAC key of ``db``'s chain (read once per store object)."""
     key = db.__dict__.get("_audit_chain_key")
     if key is None:
-        key = chain_key(audit_secret(db))
+        key = chain_key(audit_secret(db, create=create))
         db.__dict__["_audit_chain_key"] = key
     return key
 
@@ -208,8 +218,8 @@ def _stream(db: Database, after: int = 0, batch: int = 5000) -> Iterator[ChainEv
         last = rows[-1].seq
 
 
-def _head(db: Database) -> tuple[tuple[int, str] | None, int]:
-    """``((seq, hash) | None, keyed_from)`` from the head row."""
+def head_of(db: Database) -> tuple[tuple[int, str] | None, int]:
+    """``((seq, hash) | None, keyed_from)`` from the head row (``None``: no event yet)."""
     with db.session() as s:
         head = s.get(AuditHead, 1)
         if head is None:
@@ -219,12 +229,12 @@ def _head(db: Database) -> tuple[tuple[int, str] | None, int]:
 
 def verify(db: Database) -> ChainReport:
     """Verify the whole chain, streaming it in batches."""
-    head, keyed_from = _head(db)
+    head, keyed_from = head_of(db)
     needs_key = head is not None and head[0] >= keyed_from
     return verify_chain(
         _stream(db),
         head,
-        key=chain_key_of(db) if needs_key else None,
+        key=chain_key_of(db, create=False) if needs_key else None,
         keyed_from=keyed_from,
     )
 
@@ -256,12 +266,12 @@ class IncrementalVerifier:
             start = self._verified
             if start is not None and not self._still_there(*start):
                 start = None  # the verified prefix changed: fall back to a full walk
-            head, keyed_from = _head(self.db)
+            head, keyed_from = head_of(self.db)
             needs_key = head is not None and head[0] >= keyed_from
             report = verify_chain(
                 _stream(self.db, after=start[0] if start else 0),
                 head,
-                key=chain_key_of(self.db) if needs_key else None,
+                key=chain_key_of(self.db, create=False) if needs_key else None,
                 keyed_from=keyed_from,
                 start=start,
             )

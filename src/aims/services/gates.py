@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aims.core.evaluation import EvaluationResult
@@ -18,33 +17,21 @@ from aims.core.policy import Approval as PolicyApproval
 from aims.core.policy import PromotionFacts, check_promotion
 from aims.core.risk import RiskAssessment as RiskDoc
 from aims.refs import parse_ref
-from aims.services import audit
-from aims.services.anchors import is_anchored
+from aims.services import anchors, audit
 from aims.services.approvals import approvals_of
 from aims.services.evaluations import latest_evaluation
 from aims.services.registry import get_model_version
 from aims.services.risk import latest_risk
 from aims.services.workspace_rules import policy_of
-from aims.storage.schema import ModelVersion, StageTransition
+from aims.storage.schema import ModelVersion
 from aims.workspace import Workspace
 
 __all__ = ["gates", "policy_check", "promotion_facts", "vouched_stage"]
 
 
 def vouched_stage(s: Session, mv: ModelVersion) -> str:
-    """The stage the newest audited stage change of ``mv`` put it in (``registered``: none).
-
-    A stage set straight in the database, with no audited transition, is not
-    the version's stage as far as the gates are concerned.
-    """
-    key = audit.session_key(s)
-    rows = s.scalars(
-        select(StageTransition)
-        .where(StageTransition.model_version_id == mv.id)
-        .order_by(StageTransition.id.desc())
-    )
-    row = next((r for r in rows if is_anchored(s, r, key)), None)
-    return "registered" if row is None else row.to_stage
+    """The stage ``mv``'s newest audited stage change put it in (see :mod:`~aims.services.anchors`)."""
+    return anchors.vouched_stage(s, mv, audit.session_key(s))
 
 
 def promotion_facts(
