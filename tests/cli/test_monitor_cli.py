@@ -66,7 +66,7 @@ def root(workspace: Workspace, tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_monitor_run_once_then_work_the_incident(root: Path) -> None:
     now = (T0 + 4 * HOUR).isoformat()
-    out = aims(["monitor", "run", "--once", "--now", now, "--format", "json"], root)
+    out = aims(["monitor", "run", "--once", "--at", now, "--format", "json"], root)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["windows"] == 3 and summary["models"] == ["syn"]
@@ -109,5 +109,5 @@ def test_a_bad_policy_is_one_line_naming_the_key(root: Path) -> None:
     assert out.returncode == 1
     assert "policy.monitoring.triggers[0].when" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
-    bad_now = aims(["monitor", "run", "--once", "--now", "yesterday"], root)
+    bad_now = aims(["monitor", "run", "--once", "--at", "yesterday"], root)
     assert bad_now.returncode == 1 and "ISO 8601" in bad_now.stderr

@@ -23,7 +23,7 @@ incidents_app = typer.Typer(
 )
 
 
-def _parse_now(text: str | None) -> datetime | None:
+def _parse_at(text: str | None) -> datetime | None:
     from aims.errors import InvalidInput
 
     if text is None:
@@ -32,8 +32,12 @@ def _parse_now(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            f"--now {text!r}: give an ISO 8601 time, e.g. 2026-03-01T10:00Z"
+            f"--at {text!r}: give an ISO 8601 time, e.g. 2026-03-01T10:00Z"
         ) from None
+
+
+def _clock(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%H:%M UTC") if iso else "-"
 
 
 def _print_summary(data: dict[str, Any]) -> None:
@@ -45,18 +49,31 @@ def _print_summary(data: dict[str, Any]) -> None:
             if data["incidents_opened"]
             else ""
         )
-        + f", updated: {len(data['incidents_updated'])}"
+        + f", updated: {len(data['incidents_updated'])}",
+        highlight=False,
     )
+    if data.get("provisional"):
+        console.print(
+            f"{data['provisional']} provisional result(s) of the open window stored; "
+            "they fire no trigger and are recomputed when the window closes",
+            highlight=False,
+        )
     for action in data["actions"]:
         what = action.get("error") or action.get("reason") or ""
         console.print(
             f"  incident #{action['incident']}: {action['type']}"
             + (f" {action['target']}" if action.get("target") else "")
             + f" -> {action['status']}"
-            + (f" ({what})" if what else "")
+            + (f" ({what})" if what else ""),
+            highlight=False,
         )
+    for item in data.get("waiting") or []:
+        who = f"{item['model']}: " if item.get("model") else ""
+        console.print(f"  {who}{item['reason']}", highlight=False, soft_wrap=True)
     for error in data["errors"]:
         console.print(f"  [red]error:[/red] {error}", highlight=False)
+    if not data["windows"] and data.get("next_close"):
+        console.print(f"next window closes at {_clock(data['next_close'])}", highlight=False)
 
 
 @monitor_app.command("run")
@@ -66,20 +83,29 @@ def run(
         None, "--interval", help="Seconds between passes (default: monitor.interval in aims.yaml)."
     ),
     model: list[str] = typer.Option([], "--model", "-m", help="Only this model (repeatable)."),
-    now: str | None = typer.Option(
-        None, "--now", help="Treat this ISO 8601 time as now (replays and tests)."
+    now: bool = typer.Option(
+        False,
+        "--now",
+        help="Also compute the window still open, marked provisional: it fires no trigger "
+        "and is recomputed when the window closes.",
+    ),
+    at: str | None = typer.Option(
+        None, "--at", help="Treat this ISO 8601 time as the current time (replays and tests)."
     ),
     fmt: Format = FORMAT,
 ) -> None:
     """Compute closed windows of every served model and role, evaluate triggers, act.
 
-    Without --once it runs until interrupted, one pass every interval."""
-    when = _parse_now(now)
+    Without --once it runs until interrupted, one pass every interval. A pass
+    that computes nothing says why (no predictions yet, window still open
+    until HH:MM UTC, no version in production ...) and when the next window
+    closes (its end plus monitor.grace)."""
+    when = _parse_at(at)
     ws = open_workspace()
     from aims.services.monitor import run_forever, run_once
 
     if once:
-        summary = run_once(ws, now=when, models=model or None)
+        summary = run_once(ws, now=when, models=model or None, provisional=now)
         data = summary.to_dict()
         emit(data, fmt, _print_summary)
         if data["errors"]:
@@ -95,7 +121,7 @@ def run(
 
     if fmt is Format.table:
         console.print("monitoring; press Ctrl-C to stop")
-    run_forever(ws, interval=interval, on_run=report)
+    run_forever(ws, interval=interval, on_run=report, provisional=now)
 
 
 @monitor_app.command("windows")
@@ -106,29 +132,23 @@ def windows(
     limit: int = typer.Option(24, "--limit", "-n", help="Newest windows to show."),
     fmt: Format = FORMAT,
 ) -> None:
-    """The newest stored window results of a model, newest first."""
-    from sqlalchemy import select
+    """The newest stored window results of a model, newest first.
 
+    A window still open computed by 'aims monitor run --now' is marked
+    provisional until the monitor recomputes it once the window closes."""
+    from aims.services.monitor import window_store
     from aims.services.registry import get_model
-    from aims.storage.schema import MonitorWindow
 
     ws = open_workspace()
     with ws.db.session() as s:
-        model = get_model(s, name)
-        stmt = select(MonitorWindow).where(
-            MonitorWindow.model_id == model.id,
-            MonitorWindow.role.in_(("production", "canary", "shadow")),
-        )
-        if version is not None:
-            stmt = stmt.where(MonitorWindow.version == version)
-        if role is not None:
-            stmt = stmt.where(MonitorWindow.role == role)
-        rows = s.scalars(stmt.order_by(MonitorWindow.window_start.desc()).limit(limit)).all()
+        found = get_model(s, name)
+        rows = window_store.recent_windows(s, found.id, version=version, role=role, limit=limit)
         data = [
             {
                 "window_start": r.results.get("window", {}).get("start"),
                 "version": r.version,
                 "role": r.role,
+                "provisional": window_store.is_provisional(r.results),
                 "predictions": r.n_predictions,
                 "labelled": r.n_labelled,
                 "values": r.results.get("values", {}),
@@ -144,6 +164,7 @@ def windows(
         table = [
             {
                 **r,
+                "provisional": "yes" if r["provisional"] else "",
                 "share drifted": fmt_value(r["values"].get("share_drifted")),
                 "max psi": fmt_value(r["values"].get("max_psi")),
                 "volume change": fmt_value(r["values"].get("volume_change")),
@@ -159,6 +180,7 @@ def windows(
                 "window_start",
                 "version",
                 "role",
+                "provisional",
                 "predictions",
                 "labelled",
                 "share drifted",
