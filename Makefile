@@ -35,5 +35,17 @@ lint: $(STAMP_DEV) contracts
 contracts: $(STAMP_DEV)
 	$(BIN)/lint-imports --no-logo --no-cache
 
+# Every benchmark in its quick mode: small data, aims and the baselines that need no peer
+# environment, results in benchmarks/results/quick/. docs/benchmarks.md has the full runs.
+# (bench_peers.py is the drift benchmark's harness, run by drift.py.)
+BENCHMARKS := drift contracts monitor predlog serving
+bench: $(STAMP_DEV)
+	@for b in $(BENCHMARKS); do \
+		echo "== benchmarks/$$b.py --quick"; \
+		start=$$(date +%s); \
+		$(BIN)/python benchmarks/$$b.py --quick || exit 1; \
+		echo "== $$b: $$(( $$(date +%s) - start )) s"; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -445,7 +445,22 @@ def main() -> None:
     parser.add_argument("--data", type=Path)
     parser.add_argument("--contract", type=Path)
     parser.add_argument("--spec", type=Path)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="aims alone on 50,000 rows, once (no peer environment); "
+        "results in benchmarks/results/quick/, not comparable with the full run",
+    )
     args = parser.parse_args()
+    if args.quick:
+        global DATA, RESULTS
+        DATA, RESULTS = DATA / "quick", RESULTS / "quick"
+        args.rows, args.repeat, args.tools, args.update_docs = (
+            50_000,
+            1,
+            "aims,aims-in-memory",
+            False,
+        )
     if args.worker:
         spec = json.loads(args.spec.read_text())
         print(json.dumps(worker(args.worker, args.data, args.contract, spec)))
@@ -462,8 +477,8 @@ def main() -> None:
             raise
         os.execv(str(project), [str(project), *sys.argv])
 
-    DATA.mkdir(exist_ok=True)
-    RESULTS.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     clean, faulty, faults = make_data(args.rows, DATA)
     contract = infer_contract(clean, name="bench")
     contract_path = write_contract(contract, DATA / "contracts_bench.odcs.yaml")

@@ -71,6 +71,10 @@ def peers(ns: list[int], tools: str, repeats: int) -> None:
         tools,
         "--repeats",
         str(repeats),
+        "--data-dir",
+        str(DATA),
+        "--results-dir",
+        str(RESULTS),
     ]
     subprocess.run(cmd, check=True)
 
@@ -157,7 +161,7 @@ def stream_check(rows: int) -> dict:
     path = DATA / f"stream_{rows}.parquet"
     if not path.exists():
         print(f"writing {path} ...", flush=True)
-        _write_big(path, rows, 1_000_000)
+        _write_big(path, rows, min(rows, 1_000_000))
     proc = subprocess.run(
         [sys.executable, __file__, "--stream-worker", str(path)],
         capture_output=True,
@@ -186,12 +190,25 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--stream-rows", type=int, default=10_000_000)
     ap.add_argument("--stream-worker", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="aims and the baselines that need no peer environment on 20,000 rows, a 2-seed "
+        "null check and a 500,000-row stream; "
+        "results in benchmarks/results/quick/, not comparable with the full run",
+    )
     args = ap.parse_args()
     if args.stream_worker:
         _stream_worker(args.stream_worker)
         return
-    RESULTS.mkdir(exist_ok=True)
-    DATA.mkdir(exist_ok=True)
+    if args.quick:
+        global RESULTS, DATA
+        RESULTS, DATA = RESULTS / "quick", DATA / "quick"
+        args.peers = args.null = args.stream = True
+        args.n, args.tools, args.repeats = [20_000], "aims,numpy_psi,scipy_tests", 1
+        args.null_n, args.seeds, args.stream_rows = 20_000, 2, 500_000
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     if args.all or args.setup:
         setup()
     if args.all or args.peers:

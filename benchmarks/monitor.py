@@ -250,7 +250,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--hours", type=int, default=48)
     parser.add_argument("--labelled", type=float, default=0.2)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="generate 200,000 predictions over 8 hours and run once; "
+        "data and results under quick/, not comparable with the full run",
+    )
     args = parser.parse_args()
+    if args.quick:
+        global DATA, RESULTS
+        DATA, RESULTS = DATA.parent / "quick" / "monitor", RESULTS / "quick"
+        args.rows, args.hours = 200_000, 8
     both = not (args.generate or args.run)
     if args.generate or both:
         generate(args.rows, args.hours, args.labelled)

@@ -234,7 +234,17 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=200_000)
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="100,000 rows and 5,000 unpaced appends; "
+        "results in benchmarks/results/quick/, not comparable with the full run",
+    )
     opts = parser.parse_args()
+    if opts.quick:
+        global DATA, RESULTS
+        DATA, RESULTS = DATA / "quick", RESULTS / "quick"
+        opts.rows, opts.appends = 100_000, 5_000
     if opts.step:
         args = [int(a) if a.isdigit() else a for a in opts.args]
         print(json.dumps(STEPS[opts.step](*args)))
@@ -260,7 +270,7 @@ def main() -> None:
     import polars
 
     results["versions"] = {"python": platform.python_version(), "polars": polars.__version__}
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"predlog_{opts.rows}.json").write_text(json.dumps(results, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 

@@ -375,7 +375,7 @@ def main(args: argparse.Namespace) -> None:
         "cpus": os.cpu_count(),
         "load_average_after": os.getloadavg(),
     }
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"serving_c{args.concurrency}_b{args.batch}.json"
     (RESULTS / name).write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
@@ -396,7 +396,16 @@ if __name__ == "__main__":
     parser.add_argument("--load", action="store_true")
     parser.add_argument("--targets")
     parser.add_argument("--out")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 half-second slices per server after a 1 s warm-up; "
+        "results in benchmarks/results/quick/, not comparable with the full run",
+    )
     ns = parser.parse_args()
+    if ns.quick:
+        RESULTS = RESULTS / "quick"
+        ns.slices, ns.slice, ns.warmup = 3, 0.5, 1.0
     if ns.serve_bare:
         _pin(SERVER_CPU)
         serve_bare(ns.serve_bare, ns.port)
