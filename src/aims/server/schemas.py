@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 INT64 = (-(2**63), 2**63 - 1)
 """Integers the stores hold: larger ones are refused, not rounded."""
@@ -44,12 +44,44 @@ Name = text(200)
 """A model name (the registry bounds names far below this)."""
 Identifier = text(128)
 """A prediction id, request id or similar token."""
-LabelValue = (
-    bool
-    | Annotated[int, Field(ge=INT64[0], le=INT64[1])]
-    | Annotated[float, Field(allow_inf_nan=False)]
-    | Text
-)
+
+
+def _label(value: Any) -> Any:
+    """One label value, checked in one place so a refusal is one error naming the label."""
+    if value is None or isinstance(value, bool | str):
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise ValueError(f"a label is at most {MAX_TEXT} characters")
+            _valid_unicode(value)
+        return value
+    if isinstance(value, int):
+        if not INT64[0] <= value <= INT64[1]:
+            raise ValueError("an integer label must fit in 64 bits")
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("a numeric label must be finite (not NaN or Infinity)")
+        return value
+    raise ValueError(
+        f"a label is a class (text, integer or boolean) or a number, not a {type(value).__name__}"
+    )
+
+
+LabelValue = Annotated[
+    Any,
+    PlainValidator(_label),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_TEXT},
+                {"type": "integer", "minimum": INT64[0], "maximum": INT64[1]},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 """A label: a class (text, integer or boolean) or a finite number; never a list or an object."""
 
 
@@ -183,7 +215,7 @@ class LabelItem(BaseModel):
 
     prediction_id: Identifier | None = None
     key: Text | None = Field(None, description="The business key named in the input contract.")
-    label: LabelValue | None = Field(
+    label: LabelValue = Field(
         description="The true class or value; null labels are counted as skipped."
     )
 
