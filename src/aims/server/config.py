@@ -16,6 +16,8 @@
 ``shadow_queue``           ``1000``    shadow calls waiting at most; more are dropped (counted)
 ``auth_audit_interval``    ``60``      seconds between audit events about refused calls (one
                                        event per key or client address, with the count)
+``key_expiry_days``        ``90``      days a new API key lasts unless ``aims keys create
+                                       --expires`` says otherwise
 =========================  ==========  ========================================================
 
 Secrets: the token signing key is ``$AIMS_SERVER_SECRET`` or, when unset, a
@@ -56,6 +58,7 @@ class ServerConfig:
     shadow_workers: int = 1
     shadow_queue: int = 1000
     auth_audit_interval: float = 60.0
+    key_expiry_days: float = 90.0
 
     @classmethod
     def from_mapping(cls, section: Any, where: str = "aims.yaml: server") -> ServerConfig:
