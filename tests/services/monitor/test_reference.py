@@ -69,3 +69,31 @@ def test_without_the_training_file_the_label_stands_in(
     labels = pl.read_parquet(synthetic.data)["y"].value_counts()
     expected = {str(v): int(n) for v, n in labels.iter_rows()}
     assert ref.outputs["prediction"].frequencies() == expected  # type: ignore[index]
+
+
+def test_a_damaged_artifact_stops_the_models_pass_with_the_hash_error(served, synthetic) -> None:
+    import os
+    import stat
+
+    from aims.services.monitor import run_once
+    from aims.storage.schema import MonitorWindow
+    from tests.services.monitor.conftest import HOUR, T0, Traffic
+
+    traffic = Traffic(served, synthetic.model, seed=41)
+    traffic.window(T0, 50)
+    traffic.close()
+    with served.db.session() as s:
+        sha = s.scalar(select(ModelVersion.artifact_sha256))
+    path = Path(served.artifacts.key(sha))
+    os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    summary = run_once(served, now=T0 + 2 * HOUR)
+    assert summary.windows == 0
+    assert len(summary.errors) == 1
+    assert (
+        summary.errors[0].startswith(f"syn: artifact {sha}") and "is damaged" in summary.errors[0]
+    )
+    with served.db.session() as s:
+        assert s.scalars(select(MonitorWindow)).all() == []

@@ -34,10 +34,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from aims.core.windowing import utc
 from aims.errors import AimsError
 from aims.services import audit
 from aims.services.monitor.triggers import MonitoringPolicy, TriggerSpec, WebhookSpec
-from aims.services.monitor.windows import utc
 from aims.storage.schema import Incident, Model
 
 #: Characters of a command's output kept in the incident.

@@ -16,12 +16,13 @@ No duplicates, by construction:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aims.core.windowing import utc
 from aims.errors import Conflict, InvalidInput, NotFound
 from aims.services import audit
 from aims.storage.schema import Incident, Model
@@ -176,11 +177,6 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
     if a is None or b is None:
         return None
     return (utc(b) - utc(a)).total_seconds()
-
-
-def utc(ts: datetime) -> datetime:
-    """``ts`` as aware UTC (SQLite returns naive datetimes, which are UTC)."""
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _aware(ts: datetime | None) -> datetime | None:

@@ -44,8 +44,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from aims.core.metrics import METRICS
-from aims.services.monitor.triggers import ROLES
-from aims.services.monitor.windows import utc
+from aims.core.windowing import utc
+from aims.services.monitor import window_store
 from aims.storage.schema import Incident, Model, MonitorWindow
 
 LABELS = ["model", "version", "role"]
@@ -89,32 +89,13 @@ SCALARS: tuple[tuple[str, str, str], ...] = (
 
 
 def latest_windows(ws: Any) -> list[tuple[str, MonitorWindow]]:
-    """The newest stored window of every (model, version, role), with the model's name."""
+    """The newest final window of every (model, version, role), with the model's name.
+
+    Provisional windows (``aims monitor run --now``) are left out: a gauge
+    that alerting reads must not move on a window still open.
+    """
     with ws.db.session() as s:
-        newest = (
-            select(
-                MonitorWindow.model_id,
-                MonitorWindow.version,
-                MonitorWindow.role,
-                func.max(MonitorWindow.window_start).label("start"),
-            )
-            .where(MonitorWindow.role.in_(ROLES))
-            .group_by(MonitorWindow.model_id, MonitorWindow.version, MonitorWindow.role)
-            .subquery()
-        )
-        rows = s.execute(
-            select(Model.name, MonitorWindow)
-            .join(Model, Model.id == MonitorWindow.model_id)
-            .join(
-                newest,
-                (newest.c.model_id == MonitorWindow.model_id)
-                & (newest.c.version == MonitorWindow.version)
-                & (newest.c.role == MonitorWindow.role)
-                & (newest.c.start == MonitorWindow.window_start),
-            )
-            .order_by(Model.name, MonitorWindow.version, MonitorWindow.role)
-        ).all()
-        return [(name, row) for name, row in rows]
+        return window_store.latest_final_everywhere(s)
 
 
 class MonitorCollector(Collector):

@@ -7,8 +7,10 @@ For each model version the monitor needs, once:
 * the **output reference**: the model's predictions on (a spread sample of)
   its training rows, profiled as prediction, score, confidence and entropy.
   The model is loaded once per version and the profile cached under
-  ``.aims/monitor/reference/``; when the model or the data cannot be read, the
-  training label's distribution stands in for the predictions;
+  ``.aims/monitor/reference/``; when the training data cannot be read, the
+  training label's distribution stands in for the predictions (and a note
+  says so), but a damaged artifact or a model that fails on its own training
+  rows is an error of that model's pass, never a note;
 * the input contract (data health), the label column, the classes, the
   null shares of the training data, the baseline metrics (latest evaluation,
   else the metrics given at registration) and the owner and risk tier.
@@ -29,7 +31,7 @@ from aims.core.contract import Contract, label_column, parse_contract
 from aims.core.metrics import METRICS
 from aims.core.outputs import output_frame
 from aims.core.profile import FrameProfile, NumericProfile, dumps, loads, profile_frame
-from aims.errors import AimsError
+from aims.errors import AimsError, InvalidInput, ModelFailed, NotFound
 from aims.services.monitor.triggers import MonitoringPolicy
 from aims.storage.schema import ModelVersion
 
@@ -206,13 +208,16 @@ def _outputs(
         except AimsError:
             path.unlink(missing_ok=True)  # a damaged cache is rebuilt
     try:
-        frame = _reference_predictions(ws, facts, ref, policy.reference_rows)
-    except Exception as exc:  # a user's model may fail in any way; fall back, and say why
+        rows = _training_rows(facts, ref, policy.reference_rows)
+    except (InvalidInput, NotFound) as exc:
+        # The training file moved or no longer parses: the label stands in, as documented.
         ref.notes.append(
-            f"reference predictions unavailable ({type(exc).__name__}: {exc}); "
-            "using the label's distribution"
+            f"training rows unreadable ({exc.message}); using the label's distribution"
         )
-        frame = None
+        rows = None
+    # A damaged artifact (IntegrityError) or a model that fails on its own
+    # training rows (ModelFailed) is not a note: it stops this model's pass.
+    frame = _reference_predictions(ws, facts, ref, rows) if rows is not None else None
     if frame is not None and frame.height:
         kinds = {"prediction": "categorical" if ref.task == "classification" else "numeric"}
         prof = profile_frame(frame, kinds=kinds)
@@ -227,12 +232,12 @@ def _outputs(
     return None, "none"
 
 
-def _reference_predictions(
-    ws: Any, facts: VersionFacts, ref: Reference, max_rows: int
-) -> pl.DataFrame | None:
-    """The model's outputs on up to ``max_rows`` training rows, spread over the file."""
+def _training_rows(facts: VersionFacts, ref: Reference, max_rows: int) -> pl.DataFrame | None:
+    """Up to ``max_rows`` of the model's features from its training file, spread over the file.
+
+    None when there is no file to read (no source recorded, or no features known).
+    """
     from aims.core import frames
-    from aims.services.registry import load_version
 
     source = facts.dataset_source
     if source is None or not ref.features or not Path(source).is_file():
@@ -240,7 +245,23 @@ def _reference_predictions(
     lazy = frames.scan(source)
     n = int(frames.collect(lazy.select(pl.len()), source).item())
     step = max(1, math.ceil(n / max_rows))
-    data = frames.collect(lazy.select(ref.features).gather_every(step), source)
+    return frames.collect(lazy.select(ref.features).gather_every(step), source)
+
+
+def _reference_predictions(
+    ws: Any, facts: VersionFacts, ref: Reference, data: pl.DataFrame
+) -> pl.DataFrame:
+    """The model's outputs on ``data`` (its training rows), as the profiled output columns.
+
+    Raises
+    ------
+    IntegrityError
+        The stored artifact no longer matches its hash.
+    ModelFailed
+        The model raised while predicting its own training rows.
+    """
+    from aims.services.registry import load_version
+
     model = load_version(
         ws,
         {
@@ -249,7 +270,14 @@ def _reference_predictions(
             "trusted": facts.trusted,
         },
     )
-    pred, proba = model.predict_all(data)
+    try:
+        pred, proba = model.predict_all(data)
+    except Exception as exc:  # the user's model may raise anything; it becomes one typed error
+        raise ModelFailed(
+            f"{facts.model}@{facts.version} fails on its own training rows "
+            f"({type(exc).__name__}: {exc}); the monitor compares traffic with these "
+            f"predictions: check the model with 'aims evaluate {facts.model}@{facts.version}'"
+        ) from exc
     pred = np.asarray(pred)
     log: dict[str, Any] = {"prediction": [_text(v) for v in pred.tolist()]}
     if ref.task == "classification":
