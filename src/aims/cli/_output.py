@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -43,13 +45,41 @@ def print_table(
     rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str | None = None
 ) -> None:
     """Print dict rows as a rich table with the given columns."""
+    rows = list(rows)
+    cells = [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
     table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
+    needed = 1  # the narrowest the table can be without cutting anything
+    for i, col in enumerate(columns):
+        values = [r[i] for r in cells if r[i]]
+        if values and all(_is_token(v) for v in values):
+            # Identifiers (prediction ids, hashes, refs, timestamps) are never cut: the
+            # column keeps its full width and the other columns wrap instead.
+            width = max(len(col), *(len(v) for v in values))
+            table.add_column(col, min_width=width, no_wrap=True, overflow="fold")
+        else:
+            words = [w for v in values for w in v.split()]
+            width = max(len(col), *(len(w) for w in words)) if words else len(col)
+            table.add_column(col, overflow="fold")
+        needed += width + 3  # padding on both sides and the border
+    for r in cells:
         # Text, not markup: values such as "[admin]" or "age=[52, 90]" are shown as they are.
-        table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
-    console.print(table)
+        table.add_row(*(Text(v) for v in r))
+    # On a narrow terminal rich would cut identifiers, or drop whole columns, to fit:
+    # print wider instead (the terminal wraps the lines, a pipe keeps them whole).
+    if needed <= console.width:
+        console.print(table)
+        return
+    narrow = console.width
+    console.width = needed  # Console.print never goes wider than the console itself
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = narrow
+
+
+def _is_token(text: str) -> bool:
+    """A value with no spaces and at most 64 characters: an id, a hash, a ref, a time."""
+    return len(text) <= 64 and not any(ch.isspace() for ch in text)
 
 
 def emit(data: Any, fmt: Format, render: Callable[[Any], None]) -> None:
@@ -58,3 +88,26 @@ def emit(data: Any, fmt: Format, render: Callable[[Any], None]) -> None:
         print_json(data)
     else:
         render(data)
+
+
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """Show ``message`` with a spinner and the elapsed time on stderr while a long step runs.
+
+    Only on a terminal: piped or captured output (scripts, ``--format json``)
+    stays clean. The line disappears when the step ends.
+    """
+    if not err_console.is_terminal:
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        bar.add_task(escape(message), total=None)
+        yield

@@ -34,17 +34,24 @@ def evaluate(
 ) -> None:
     """Evaluate a version: metrics, calibration, slices, fairness, robustness, importance,
     and the production version side by side. The result is stored with the version."""
+    from aims.cli._output import working
     from aims.services.governance import evaluate as run
 
-    out = run(
-        open_workspace(),
-        ref,
-        data,
-        actor=current_actor(),
-        label=label,
-        sensitive=sensitive,
-        shap=shap,
-    )
+    ws = open_workspace()
+    # A boosted model takes 15-20 s: show that work is going on (on a terminal only).
+    with working(
+        f"evaluating {ref} on {data.name}: metrics, calibration, slices, fairness, "
+        "robustness, importance, and the production version beside it"
+    ):
+        out = run(
+            ws,
+            ref,
+            data,
+            actor=current_actor(),
+            label=label,
+            sensitive=sensitive,
+            shap=shap,
+        )
     emit(out, fmt, _render_evaluation)
 
 

@@ -38,15 +38,18 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime:
         stamp = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(
-            f"--expires {text!r}: give a duration (90d, 12h) or a date (2026-06-30)"
+            f"--expires {text!r}: give a duration (90d, 12h), a date (2026-06-30) or never"
         ) from None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 @app.command("create")
 def create(
-    project: str = typer.Option(
-        ..., "--project", "-p", help="Project the key may act on ('*' for every project)."
+    project: str | None = typer.Option(
+        None,
+        "--project",
+        "-p",
+        help="Project the key may act on ('*' for every project; default: the workspace's).",
     ),
     role: str = typer.Option(
         ...,
@@ -55,18 +58,29 @@ def create(
         help="viewer, predictor, scientist, approver, operator or admin.",
     ),
     expires: str | None = typer.Option(
-        None, "--expires", help="Expiry: a duration (90d, 12h) or a date (2026-06-30)."
+        None,
+        "--expires",
+        help="Expiry: a duration (30d, 12h), a date (2026-06-30) or 'never' "
+        "(default: server.key_expiry_days in aims.yaml, 90 days).",
     ),
     name: str = typer.Option("", "--name", "-n", help="What the key is for (shown in lists)."),
     fmt: Format = FORMAT,
 ) -> None:
     """Create an API key. The key is printed once: store it now, it cannot be shown again."""
+    from aims.server.config import ServerConfig
     from aims.services.keys import create_key
 
-    expires_at = parse_expiry(expires) if expires else None
+    ws = open_workspace()
+    if expires is None:
+        days = ServerConfig.from_workspace(ws).key_expiry_days
+        expires_at: datetime | None = datetime.now(UTC) + timedelta(days=days)
+    elif expires.strip().lower() == "never":
+        expires_at = None
+    else:
+        expires_at = parse_expiry(expires)
     info, secret = create_key(
-        open_workspace(),
-        project=project,
+        ws,
+        project=project or ws.settings.project,
         role=role,
         actor=current_actor(),
         name=name,
@@ -78,7 +92,8 @@ def create(
         console.print(
             f"created key {d['key_id']} (project {d['project']}, role {d['role']}"
             + (f", expires {d['expires_at']:%Y-%m-%d %H:%M} UTC" if d["expires_at"] else "")
-            + ")"
+            + ")",
+            soft_wrap=True,
         )
         console.print(d["api_key"], highlight=False, soft_wrap=True)
         err_console.print("store this key now: it is not kept and cannot be shown again")

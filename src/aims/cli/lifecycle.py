@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 
 from aims.cli._output import Format, console, emit, print_table
@@ -11,9 +13,21 @@ from aims.workspace import current_actor
 FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
 
 
+class PromoteStage(str, Enum):
+    """Stages ``aims promote --stage`` accepts; anything else is a usage error (exit 2)."""
+
+    staging = "staging"
+    production = "production"
+
+
 def promote(
     ref: str = typer.Argument(..., help="NAME@VERSION to promote."),
-    stage: str = typer.Option("production", "--stage", "-s", help="staging | production."),
+    stage: PromoteStage = typer.Option(
+        PromoteStage.production,
+        "--stage",
+        "-s",
+        help="staging or production (canary and shadow: --canary PCT, --shadow).",
+    ),
     canary: float | None = typer.Option(
         None, "--canary", help="Serve beside production on PCT percent of traffic."
     ),
@@ -38,9 +52,7 @@ def promote(
 
     if canary is not None and shadow:
         raise InvalidInput("choose one of --canary PCT and --shadow")
-    target = "canary" if canary is not None else "shadow" if shadow else stage
-    if target == stage and stage not in ("staging", "production"):
-        raise InvalidInput(f"--stage {stage!r}: use staging or production")
+    target = "canary" if canary is not None else "shadow" if shadow else stage.value
     data = do_promote(
         open_workspace(),
         ref,

@@ -196,6 +196,23 @@ def windows(
 
 
 # --------------------------------------------------------------------------- incidents
+def _observed(values: Any) -> str:
+    """What a window observed, as ``name=value`` pairs rather than a Python dict."""
+    if not isinstance(values, dict):
+        return str(values)
+
+    def one(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, list | tuple):
+            return ", ".join(one(x) for x in v)
+        if isinstance(v, dict):
+            return "{" + _observed(v) + "}"
+        return str(v)
+
+    return "; ".join(f"{k}={one(v)}" for k, v in values.items())
+
+
 def _ago(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -247,33 +264,62 @@ def show(incident_id: int = typer.Argument(..., help="Incident id."), fmt: Forma
     data = show_incident(open_workspace(), incident_id)
 
     def render(i: dict[str, Any]) -> None:
-        console.print(f"[bold]incident #{i['id']}[/bold] [{i['severity']}] {i['status']}")
-        console.print(i["summary"], highlight=False)
-        console.print(f"model {i['model']}@{i['version']} ({i['role']}), owner {i['owner'] or '-'}")
-        console.print(f"condition: {i['condition']}", highlight=False)
-        console.print(
-            f"windows: {i['window_count']} from {i['first_window']} to {i['last_window']}"
-        )
-        for w in i["evidence"].get("windows", [])[-5:]:
-            console.print(f"  {w['start']}: {w['observed']}", highlight=False)
-        for a in i["actions"]:
-            detail = a.get("error") or a.get("reason") or a.get("new_version") or a.get("to") or ""
-            console.print(
-                f"action {a['type']}{(' ' + a['target']) if a.get('target') else ''}: "
-                f"{a['status']} {detail}",
-                highlight=False,
-            )
-        console.print(f"opened {i['opened_at']}")
+        from rich.text import Text
+
+        # Text, not markup: a severity such as "[critical]" or a summary with brackets
+        # is shown as it is.
+        head = Text(f"incident #{i['id']}", style="bold")
+        head.append(f"  {i['severity']} · {i['status']}")
+        console.print(head)
+        console.print(Text(str(i["summary"])))
+        facts = [
+            ("model", f"{i['model']}@{i['version']} ({i['role']})"),
+            ("owner", i["owner"] or "-"),
+            ("condition", i["condition"]),
+            ("windows", f"{i['window_count']}: {i['first_window']} to {i['last_window']}"),
+            ("opened", i["opened_at"]),
+        ]
         if i["acked_at"]:
-            console.print(
-                f"acknowledged {i['acked_at']} by {i['acked_by']} "
-                f"(after {_ago(i['time_to_ack_seconds'])})"
+            facts.append(
+                (
+                    "acknowledged",
+                    f"{i['acked_at']} by {i['acked_by']} (after {_ago(i['time_to_ack_seconds'])})",
+                )
             )
         if i["resolved_at"]:
-            console.print(
-                f"resolved {i['resolved_at']} by {i['resolved_by']} "
-                f"(after {_ago(i['time_to_resolve_seconds'])}): {i['resolution']}",
-                highlight=False,
+            facts.append(
+                (
+                    "resolved",
+                    f"{i['resolved_at']} by {i['resolved_by']} "
+                    f"(after {_ago(i['time_to_resolve_seconds'])})",
+                )
+            )
+            facts.append(("resolution", i["resolution"]))
+        print_table([{"": k, "value": v} for k, v in facts], ["", "value"])
+        windows = i["evidence"].get("windows", [])[-5:]
+        if windows:
+            print_table(
+                [{"window": w["start"], "observed": _observed(w["observed"])} for w in windows],
+                ["window", "observed"],
+                title="latest windows",
+            )
+        if i["actions"]:
+            print_table(
+                [
+                    {
+                        "action": a["type"],
+                        "target": a.get("target") or "",
+                        "status": a["status"],
+                        "detail": a.get("error")
+                        or a.get("reason")
+                        or a.get("new_version")
+                        or a.get("to")
+                        or "",
+                    }
+                    for a in i["actions"]
+                ],
+                ["action", "target", "status", "detail"],
+                title="actions",
             )
 
     emit(data, fmt, render)

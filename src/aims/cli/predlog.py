@@ -65,6 +65,10 @@ def query(
     if limit < 0:
         raise InvalidInput(f"--limit must be 0 or more, got {limit}")
     ws = open_workspace()
+    from aims.services.registry import get_model
+
+    with ws.db.session() as s:  # an unknown model is an error, not an empty log
+        get_model(s, name)
     root = ws.settings.prediction_log_url
     filters: dict[str, Any] = {
         "version": version,
