@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from aims.errors import InvalidInput
 
+__all__ = ["ALIASES", "NAME_RE", "Ref", "check_name", "parse_ref"]
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 ALIASES = ("latest", "production", "staging")
 

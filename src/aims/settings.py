@@ -31,6 +31,19 @@ import yaml
 
 from aims.errors import ConfigError
 
+__all__ = [
+    "CONFIG_FILE",
+    "ENV_OVERRIDES",
+    "KNOWN_STORE",
+    "KNOWN_TOP_LEVEL",
+    "PROJECT_PATTERN",
+    "STATE_DIR",
+    "Settings",
+    "default_config",
+    "load_settings",
+    "project_problem",
+]
+
 CONFIG_FILE = "aims.yaml"
 STATE_DIR = ".aims"
 

@@ -15,6 +15,16 @@ from typing import Literal
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "PRESET_NEEDS",
+    "PRESET_TIER",
+    "PolicyPreset",
+    "Preset",
+    "check_preset",
+    "next_steps",
+    "starter_config",
+]
+
 Preset = Literal["minimal", "standard", "strict"]
 
 PRESET_TIER: dict[str, str] = {"minimal": "minimal", "standard": "limited", "strict": "high"}

@@ -25,6 +25,8 @@ from aims.settings import (
 )
 from aims.storage.private import DIR_MODE, private_dir, tighten
 
+__all__ = ["Workspace", "current_actor", "find_root", "init_workspace"]
+
 
 def current_actor() -> str:
     """Who is acting: ``$AIMS_USER``, else the operating-system user."""

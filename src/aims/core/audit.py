@@ -27,6 +27,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "GENESIS",
+    "ChainEvent",
+    "ChainProblem",
+    "ChainReport",
+    "canonical_json",
+    "event_hash",
+    "verify_chain",
+]
+
 GENESIS = "0" * 64
 
 

@@ -26,6 +26,15 @@ import polars as pl
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "DEFAULT_BACKGROUND",
+    "DEFAULT_ROWS",
+    "PERMUTATIONS",
+    "ShapResult",
+    "require_shap",
+    "shap_importance",
+]
+
 DEFAULT_ROWS = 50
 DEFAULT_BACKGROUND = 50
 PERMUTATIONS = 10

@@ -15,6 +15,17 @@ import polars as pl
 
 from aims.errors import InvalidInput, NotFound
 
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "SUFFIXES",
+    "collect",
+    "iter_batches",
+    "read",
+    "scan",
+    "schema_of",
+    "to_polars",
+]
+
 SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",

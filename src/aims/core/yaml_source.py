@@ -20,6 +20,18 @@ from pydantic import BaseModel, ValidationError
 
 from aims.errors import ConfigError, NotFound
 
+__all__ = [
+    "Document",
+    "Loc",
+    "child",
+    "describe",
+    "key_path",
+    "line_of",
+    "parse",
+    "read_text",
+    "validate",
+]
+
 Loc = Sequence[str | int]
 
 

@@ -12,6 +12,8 @@ import polars as pl
 
 from aims.errors import InvalidInput
 
+__all__ = ["LoadedModel", "Task", "json_safe"]
+
 Task = Literal["classification", "regression"]
 
 

@@ -36,6 +36,16 @@ import numpy as np
 from aims.errors import ConfigError, InvalidInput
 from aims.flavours.base import LoadedModel
 
+__all__ = [
+    "CLASSES_KEY",
+    "FEATURE_NAMES_KEY",
+    "FLAVOUR",
+    "OnnxModel",
+    "graph_classes",
+    "load",
+    "sklearn_to_onnx",
+]
+
 FLAVOUR = "onnx"
 FEATURE_NAMES_KEY = "aims.feature_names"
 CLASSES_KEY = "aims.classes"

@@ -19,6 +19,8 @@ import pickle
 from aims.errors import InvalidInput, PermissionDenied
 from aims.flavours.sklearn_model import SklearnModel
 
+__all__ = ["FLAVOUR", "load", "looks_like_pickle"]
+
 FLAVOUR = "pickle"
 
 # Every pickle since protocol 2 starts with the PROTO opcode; joblib's

@@ -9,6 +9,8 @@ import numpy as np
 from aims.errors import InvalidInput
 from aims.flavours.base import LoadedModel, json_safe
 
+__all__ = ["SklearnModel"]
+
 
 class SklearnModel(LoadedModel):
     """Wraps a fitted scikit-learn estimator or pipeline (or anything with ``predict``).

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from aims.errors import ConfigError, StoreUnavailable
 from aims.storage.private import private_file
 
+__all__ = ["MIGRATIONS", "Database", "create_store_engine"]
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

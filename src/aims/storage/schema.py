@@ -24,6 +24,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+__all__ = [
+    "TS",
+    "ApiKey",
+    "Approval",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Dataset",
+    "DatasetVersion",
+    "Evaluation",
+    "Incident",
+    "Model",
+    "ModelOwner",
+    "ModelVersion",
+    "ModelVersionDataset",
+    "MonitorWindow",
+    "RiskAssessment",
+    "StageTransition",
+]
+
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""

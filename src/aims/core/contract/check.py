@@ -27,6 +27,8 @@ from aims.core.contract.model import Contract, Table
 from aims.core.contract.rules import Rule, Skipped, compile_rules
 from aims.errors import ContractViolation, InvalidInput
 
+__all__ = ["DEFAULT_MAX_EXAMPLES", "CheckReport", "RuleResult", "check_contract"]
+
 DEFAULT_MAX_EXAMPLES = 5
 _ROW = "__aims_row"
 _KEYED = ("unique", "primary_key", "duplicate_values")

@@ -33,6 +33,15 @@ from aims.core.contract.model import Contract, Threshold
 from aims.core.contract.rules import guess_renames
 from aims.errors import InvalidInput
 
+__all__ = [
+    "DEFAULT_MAX_NULL_INCREASE",
+    "DEFAULT_VOLUME_TOLERANCE",
+    "HealthProfile",
+    "HealthReport",
+    "SchemaChange",
+    "data_health",
+]
+
 DEFAULT_MAX_NULL_INCREASE = 0.05
 DEFAULT_VOLUME_TOLERANCE = 0.5
 

@@ -47,6 +47,14 @@ from aims.core.contract.model import (
 )
 from aims.errors import InvalidInput
 
+__all__ = [
+    "DEFAULT_MARGIN",
+    "DEFAULT_MAX_CATEGORIES",
+    "DEFAULT_NULL_SLACK",
+    "DEFAULT_UNIQUE_MIN_ROWS",
+    "infer_contract",
+]
+
 DEFAULT_MARGIN = 0.1
 DEFAULT_MAX_CATEGORIES = 20
 DEFAULT_NULL_SLACK = 0.01

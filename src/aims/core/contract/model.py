@@ -36,6 +36,27 @@ from typing import Any, Literal
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "LIBRARY_METRICS",
+    "LOGICAL_TYPES",
+    "NO_FAILURES",
+    "OPERATORS",
+    "PII_ACTIONS",
+    "Column",
+    "Contract",
+    "Freshness",
+    "PiiAction",
+    "QualityRule",
+    "Table",
+    "Threshold",
+    "Unit",
+    "duration",
+    "label_column",
+    "parse_duration",
+    "pii_columns",
+    "sensitive_columns",
+]
+
 LOGICAL_TYPES = (
     "string",
     "date",

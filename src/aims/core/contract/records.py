@@ -38,6 +38,8 @@ from typing import Any
 from aims.core.contract.model import Column, Contract
 from aims.errors import InvalidInput
 
+__all__ = ["Check", "Failure", "RecordError", "RecordValidator", "validate_records"]
+
 Failure = tuple[str, str] | None
 Check = Callable[[Any], Failure]
 

@@ -47,6 +47,8 @@ from aims.core.contract.model import (
     Unit,
 )
 
+__all__ = ["Compiled", "Kind", "Rule", "Skipped", "compile_rules", "guess_renames"]
+
 Kind = Literal["rows", "row_count", "freshness", "column", "constant"]
 
 

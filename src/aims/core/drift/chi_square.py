@@ -26,6 +26,8 @@ from scipy import stats
 from aims.core.drift._counts import as_sample, pair_counts, quantile_bin_counts
 from aims.core.drift.ks import TestResult
 
+__all__ = ["DEFAULT_BINS", "chi_square", "chi_square_from_counts"]
+
 DEFAULT_BINS = 10
 
 

@@ -33,6 +33,8 @@ from typing import Literal
 
 from aims.errors import InvalidInput
 
+__all__ = ["SMALL_SAMPLE", "TESTS", "DriftTest", "Output", "default_test", "get_test", "is_drifted"]
+
 SMALL_SAMPLE = 1000
 """Up to this many values (smaller side) a p-value test is the default."""
 

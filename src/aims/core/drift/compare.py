@@ -51,6 +51,16 @@ from aims.core.profile.frame import (
 from aims.core.profile.kinds import NUMERIC_KINDS, as_float, as_labels
 from aims.errors import InvalidInput
 
+__all__ = [
+    "EXACT_MAX_ROWS",
+    "Correction",
+    "DriftOptions",
+    "Method",
+    "compare",
+    "count_rows",
+    "drift_from_profiles",
+]
+
 Method = Literal["auto", "exact", "profile"]
 Correction = Literal["none", "bh"]
 EXACT_MAX_ROWS = 50_000

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+__all__ = ["benjamini_hochberg"]
+
 
 def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (same order as the input).

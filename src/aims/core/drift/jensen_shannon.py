@@ -26,6 +26,8 @@ import numpy as np
 
 from aims.core.drift._counts import as_sample, pair_counts, quantile_bin_counts
 
+__all__ = ["DEFAULT_BINS", "jensen_shannon", "jensen_shannon_from_counts"]
+
 DEFAULT_BINS = 10
 
 

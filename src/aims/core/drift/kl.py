@@ -21,6 +21,8 @@ import numpy as np
 
 from aims.core.drift._counts import as_sample, pair_counts, proportions, quantile_bin_counts
 
+__all__ = ["DEFAULT_BINS", "DEFAULT_EPS", "kl_divergence", "kl_from_counts"]
+
 DEFAULT_EPS = 1e-4
 DEFAULT_BINS = 10
 

@@ -35,6 +35,8 @@ from scipy import stats
 from aims.core.drift._counts import as_sample
 from aims.errors import InvalidInput
 
+__all__ = ["EXACT_MAX_N", "Method", "TestResult", "ks_2samp", "ks_from_cdfs", "ks_p_value"]
+
 EXACT_MAX_N = 10_000
 Method = Literal["auto", "exact", "asymp"]
 

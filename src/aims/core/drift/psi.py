@@ -27,6 +27,8 @@ import numpy as np
 
 from aims.core.drift._counts import as_sample, pair_counts, proportions, quantile_bin_counts
 
+__all__ = ["DEFAULT_BINS", "DEFAULT_EPS", "psi", "psi_from_counts"]
+
 DEFAULT_EPS = 1e-4
 DEFAULT_BINS = 10
 

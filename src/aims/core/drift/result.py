@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aims.core.profile import FrameProfile
 
+__all__ = ["ColumnDrift", "DriftReport"]
+
 
 @dataclass
 class ColumnDrift:

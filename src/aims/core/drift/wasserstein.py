@@ -33,6 +33,8 @@ import numpy as np
 
 from aims.core.drift._counts import as_sample
 
+__all__ = ["normalised_wasserstein", "pooled_std", "scale", "wasserstein", "wasserstein_from_cdfs"]
+
 
 def wasserstein(
     reference: Sequence[float] | np.ndarray, current: Sequence[float] | np.ndarray

@@ -23,6 +23,17 @@ import polars as pl
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "DEFAULT_MAX_CATEGORIES",
+    "DEFAULT_MAX_EXTRA",
+    "CategoricalLayout",
+    "CategoricalProfile",
+    "aligned",
+    "fit_layout",
+    "profile_labels",
+    "value_counts",
+]
+
 DEFAULT_MAX_CATEGORIES = 200
 DEFAULT_MAX_EXTRA = 50
 

@@ -16,6 +16,8 @@ import msgpack
 from aims.core.profile.frame import FrameProfile
 from aims.errors import InvalidInput
 
+__all__ = ["Encoding", "dumps", "loads"]
+
 Encoding = Literal["json", "msgpack"]
 
 

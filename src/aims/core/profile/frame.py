@@ -40,6 +40,19 @@ from aims.core.profile.kinds import (
 )
 from aims.errors import InvalidInput
 
+__all__ = [
+    "ColumnProfile",
+    "FrameProfile",
+    "ProfileOptions",
+    "Progress",
+    "UnsupportedProfile",
+    "merge",
+    "profile",
+    "profile_frame",
+    "profile_frame_like",
+    "profile_like",
+]
+
 Progress = Callable[[int], None]
 
 

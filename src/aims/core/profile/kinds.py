@@ -29,6 +29,20 @@ import polars as pl
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "CATEGORICAL_KINDS",
+    "KINDS",
+    "MAX_INT_CATEGORIES",
+    "NUMERIC_KINDS",
+    "Kind",
+    "as_float",
+    "as_labels",
+    "check_kind",
+    "compatible",
+    "kind_of",
+    "natural_kind",
+]
+
 Kind = Literal["numeric", "datetime", "boolean", "categorical", "unsupported"]
 KINDS: tuple[Kind, ...] = ("numeric", "datetime", "boolean", "categorical", "unsupported")
 NUMERIC_KINDS: frozenset[str] = frozenset({"numeric", "datetime"})

@@ -41,6 +41,19 @@ import numpy as np
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "BLOCK",
+    "DEFAULT_BINS",
+    "DEFAULT_GROWTH",
+    "DEFAULT_MARGIN",
+    "RANGE_QUANTILES",
+    "SAMPLE_ROWS",
+    "NumericLayout",
+    "NumericProfile",
+    "aligned",
+    "profile_values",
+]
+
 DEFAULT_BINS = 1024
 DEFAULT_GROWTH = 1.05
 DEFAULT_MARGIN = 0.25

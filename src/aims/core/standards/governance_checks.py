@@ -27,6 +27,17 @@ from aims.core.standards._common import day, last_seq, per_version, vref
 from aims.core.standards.facts import Facts, ModelFacts, VersionFacts
 from aims.core.standards.result import Evidence, Finding, Level
 
+__all__ = [
+    "approval",
+    "documentation",
+    "fallback",
+    "owners",
+    "promotion",
+    "risk_assessment",
+    "risk_content",
+    "stage_history",
+]
+
 
 def owners(
     facts: Facts,

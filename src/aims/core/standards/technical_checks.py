@@ -24,6 +24,18 @@ from aims.core.standards._common import day, last_seq, per_version, vref
 from aims.core.standards.facts import Facts, ModelFacts, VersionFacts
 from aims.core.standards.result import Evidence, Finding, Level
 
+__all__ = [
+    "EVALUATION_PARTS",
+    "artifact_integrity",
+    "data_contract",
+    "data_profile",
+    "evaluation",
+    "incidents",
+    "input_contract",
+    "lineage",
+    "monitoring",
+]
+
 EVALUATION_PARTS = (
     "metrics",
     "calibration",

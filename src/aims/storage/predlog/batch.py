@@ -27,6 +27,17 @@ import polars as pl
 from aims.errors import InvalidInput
 from aims.storage.predlog.schema import FIXED_SCHEMA, as_text, feature_column
 
+__all__ = [
+    "BUILD_ROWS",
+    "MAX_TEXT_CHARS",
+    "Inputs",
+    "QueuedRequest",
+    "build_frame",
+    "check_inputs",
+    "text_problem",
+    "value_problem",
+]
+
 Inputs = Sequence[Mapping[str, Any]] | pl.DataFrame
 #: Rows converted at a time when a flush builds its frame (see :func:`build_frame`).
 BUILD_ROWS = 1024

@@ -36,6 +36,8 @@ from aims.storage.predlog.layout import (
 )
 from aims.storage.predlog.schema import HOUR_FORMAT, hour_of, utc
 
+__all__ = ["ROW_GROUP_ROWS", "CompactionResult", "compact", "compact_closed"]
+
 #: Rows per Parquet row group in a merged file: the unit a streaming reader holds.
 ROW_GROUP_ROWS = 100_000
 

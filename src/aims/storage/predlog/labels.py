@@ -37,6 +37,8 @@ from aims.storage.predlog.layout import Layout, part_name
 from aims.storage.predlog.reader import PredictionLogReader
 from aims.storage.predlog.schema import text_column, utc
 
+__all__ = ["EXAMPLES", "LABEL_SCHEMA", "LabelBy", "LabelIngest", "LabelStore"]
+
 LABEL_SCHEMA: dict[str, pl.DataType] = {
     "prediction_id": pl.String(),
     "key": pl.String(),

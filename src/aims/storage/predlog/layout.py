@@ -32,6 +32,19 @@ from fsspec.implementations.local import LocalFileSystem
 from aims.errors import StoreUnavailable
 from aims.storage.predlog.schema import FIXED_COLUMNS, HOUR_FORMAT, PARTITION_SCHEMA, utc
 
+__all__ = [
+    "COMPACT_TAG",
+    "REPLACES_KEY",
+    "Layout",
+    "Partition",
+    "conform",
+    "describe",
+    "is_data_file",
+    "order_columns",
+    "part_name",
+    "union_schema",
+]
+
 #: Parquet metadata key of a compacted file: JSON list of the file names it replaces.
 REPLACES_KEY = "aims.replaces"
 COMPACT_TAG = "-compact-"

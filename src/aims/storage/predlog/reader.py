@@ -19,6 +19,8 @@ from aims.errors import InvalidInput
 from aims.storage.predlog.layout import Layout, Partition, conform, order_columns, union_schema
 from aims.storage.predlog.schema import FIXED_SCHEMA, check_role, utc
 
+__all__ = ["DEFAULT_BATCH_ROWS", "PredictionLogReader"]
+
 DEFAULT_BATCH_ROWS = 250_000
 
 

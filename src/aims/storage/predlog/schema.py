@@ -21,6 +21,28 @@ import polars as pl
 
 from aims.errors import InvalidInput
 
+__all__ = [
+    "FIXED_COLUMNS",
+    "FIXED_SCHEMA",
+    "HASH_HEX",
+    "HOUR_FORMAT",
+    "PARTITION_SCHEMA",
+    "RESERVED",
+    "ROLES",
+    "PiiAction",
+    "Role",
+    "apply_pii",
+    "apply_pii_frame",
+    "as_text",
+    "check_pii",
+    "check_role",
+    "feature_column",
+    "hash_value",
+    "hour_of",
+    "text_column",
+    "utc",
+]
+
 #: Columns every log file holds, with their types.
 FIXED_SCHEMA: dict[str, pl.DataType] = {
     "prediction_id": pl.String(),

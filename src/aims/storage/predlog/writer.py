@@ -49,6 +49,8 @@ from aims.storage.predlog.schema import (
     utc,
 )
 
+__all__ = ["PredictionLogWriter", "WriterStats", "new_id", "new_ids"]
+
 log = logging.getLogger("aims.predlog")
 
 
