@@ -9,6 +9,19 @@ rebuilt from their state, not called. Any other reported type (a function, a
 class from another package) is refused unless the user passes ``--trust``,
 and the message lists those types so they can be checked first.
 
+Nothing a file names is imported before it is trusted. skops lists the types
+from the archive's ``schema.json`` without importing them, and aims decides
+that a name is a scikit-learn class only from modules already loaded (skops
+loads every module of scikit-learn's public estimators when it starts): a
+file naming ``sklearn.anything.Else`` cannot make aims import that module.
+
+An archive is checked before anything reads it: the sizes its directory
+declares may add up to at most ``AIMS_SKOPS_MAX_BYTES`` (default 1 GiB) and,
+above 16 MiB, at most ``AIMS_SKOPS_MAX_RATIO`` (default 100) times the
+compressed size; the members are then decompressed once, in chunks, counting
+the bytes actually produced against the same limit. A zip bomb is refused in
+constant memory, with a message naming the limit and the variable to raise.
+
 References
 ----------
 skops documentation, "Secure persistence with skops":
@@ -17,20 +30,31 @@ https://skops.readthedocs.io/en/stable/persistence.html
 
 from __future__ import annotations
 
-import importlib
+import io
+import os
+import sys
 import zipfile
+import zlib
 
 from aims.errors import InvalidInput, PermissionDenied
 from aims.flavours.sklearn_model import SklearnModel
 
 FLAVOUR = "skops"
+MAX_BYTES_ENV = "AIMS_SKOPS_MAX_BYTES"
+DEFAULT_MAX_BYTES = 1 << 30
+MAX_RATIO_ENV = "AIMS_SKOPS_MAX_RATIO"
+DEFAULT_MAX_RATIO = 100.0
+RATIO_FLOOR = 16 << 20
+"""Archives that unpack to less than this are not held to the ratio (small schemas compress well)."""
+_CHUNK = 1 << 20
 
 
 def is_sklearn_class(type_name: str) -> bool:
     """Whether ``type_name`` (``module.Name``) names a class defined in scikit-learn.
 
-    Only modules under ``sklearn.`` are imported to find out, so an untrusted
-    file cannot make aims import anything else.
+    Nothing is imported to find out: only modules already loaded count
+    (skops loads scikit-learn's estimator modules when it is imported), so an
+    untrusted file cannot make aims run the import-time code of any module.
 
     Examples
     --------
@@ -40,15 +64,88 @@ def is_sklearn_class(type_name: str) -> bool:
     False
     >>> is_sklearn_class("builtins.eval")
     False
+    >>> is_sklearn_class("sklearn.experimental.enable_iterative_imputer.X")  # never imported
+    False
     """
+    import skops.io  # noqa: F401 - loads the modules of scikit-learn's estimators
+
     module_name, _, attr = type_name.rpartition(".")
     if not module_name.startswith("sklearn.") or not attr.isidentifier():
         return False
-    try:
-        obj = getattr(importlib.import_module(module_name), attr, None)
-    except ImportError:
+    module = sys.modules.get(module_name)
+    if module is None:
         return False
+    obj = getattr(module, attr, None)
     return isinstance(obj, type) and obj.__module__.startswith("sklearn.")
+
+
+def _limit(env: str, default: float) -> float:
+    text = os.environ.get(env, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise InvalidInput(f"{env}={text!r} is not a positive number; unset it or give e.g. 2e9")
+    return value
+
+
+def check_archive(data: bytes, name: str = "model") -> None:
+    """Refuse an archive that would unpack past the size limits, reading it in constant memory.
+
+    Raises
+    ------
+    InvalidInput
+        ``data`` is not a zip archive, or unpacks to more than
+        ``AIMS_SKOPS_MAX_BYTES`` bytes or (above :data:`RATIO_FLOOR`) more than
+        ``AIMS_SKOPS_MAX_RATIO`` times its compressed size.
+    """
+    limit = _limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
+    max_ratio = _limit(MAX_RATIO_ENV, DEFAULT_MAX_RATIO)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _unreadable(name, exc) from None
+    declared = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if declared > limit:
+        raise _too_large(name, f"would unpack to {declared:,} bytes", limit)
+    if declared > RATIO_FLOOR and declared / packed > max_ratio:
+        raise InvalidInput(
+            f"{name}: the skops archive would unpack to {declared:,} bytes from {packed:,} "
+            f"({declared / packed:,.0f} times its size; the limit is {max_ratio:g}, "
+            f"{MAX_RATIO_ENV}); this is how a zip bomb looks. If the model is genuine, "
+            f"raise {MAX_RATIO_ENV}"
+        )
+    # The directory may lie: count what decompression really produces.
+    produced = 0
+    try:
+        for info in infos:
+            with archive.open(info) as member:
+                while block := member.read(_CHUNK):
+                    produced += len(block)
+                    if produced > limit:
+                        raise _too_large(name, "unpacks past the limit", limit)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        zlib.error,
+    ) as exc:
+        raise _unreadable(name, exc) from None
+
+
+def _too_large(name: str, what: str, limit: float) -> InvalidInput:
+    return InvalidInput(
+        f"{name}: the skops archive {what}, over the limit of {int(limit):,} bytes "
+        f"({MAX_BYTES_ENV}); if the model really is that large, raise {MAX_BYTES_ENV}"
+    )
 
 
 def untrusted_types(data: bytes, name: str = "model") -> list[str]:
@@ -63,9 +160,10 @@ def untrusted_types(data: bytes, name: str = "model") -> list[str]:
 
 
 def _reported_types(data: bytes, name: str) -> list[str]:
-    """Every type skops itself does not trust by default."""
+    """Every type skops itself does not trust by default (read from ``schema.json``, not imported)."""
     from skops.io import get_untrusted_types
 
+    check_archive(data, name)
     try:
         return get_untrusted_types(data=data)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
