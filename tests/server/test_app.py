@@ -211,8 +211,9 @@ def test_models_are_described_and_listed_per_project(stack) -> None:
 
 
 def _error(r: httpx.Response) -> tuple[int, str, set[tuple[str | None, str]]]:
-    err = r.json()["error"]
-    return r.status_code, err["code"], {(d["field"], d["rule"]) for d in err["details"]}
+    assert r.headers["content-type"] == "application/problem+json"
+    err = r.json()
+    return r.status_code, err["code"], {(d["field"], d["rule"]) for d in err["errors"]}
 
 
 def test_bad_bodies_get_a_4xx_naming_field_and_rule(stack, cancer_frame) -> None:

@@ -187,6 +187,7 @@ def create_app(
                 "aims_prediction_log_rows": writer.stats.rows_written,
                 "aims_prediction_log_errors": writer.stats.flush_errors,
                 "aims_prediction_log_queued_rows": writer.stats.queued_rows,
+                "aims_prediction_log_dropped_rows": writer.stats.rows_dropped,
             }
         )
         salt = pii_salt(ws)
