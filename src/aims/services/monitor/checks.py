@@ -29,42 +29,25 @@ health check), so a broken upstream column opens a data-health incident.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from aims.core.contract import data_health
 from aims.core.drift import DriftOptions, drift_from_profiles, psi_from_counts
-from aims.core.metric_catalog import metric_direction
-from aims.core.metrics import indexed_classification_metrics, regression_metrics
 from aims.core.profile import CategoricalProfile, NumericProfile
-from aims.core.triggers import SliceFacts, WindowFacts
+from aims.core.triggers import WindowFacts
+from aims.services.monitor.figures import clean, finite, share
+from aims.services.monitor.performance import labelled_rows, performance, slice_facts
 from aims.services.monitor.reference import Reference
 from aims.services.monitor.triggers import MonitoringPolicy
-from aims.services.monitor.windows import WindowProfile, text_of
+from aims.services.monitor.windows import WindowProfile
 
 #: Tests that mean "cannot compare" rather than "moved": handled by data health.
 NOT_DRIFT = frozenset({"schema", "presence", "none"})
 RESULTS_SCHEMA = 1
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a float, or None when missing, NaN or infinite (JSON has neither)."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else float(value)
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
 
 
 # --------------------------------------------------------------------------- drift
@@ -93,7 +76,7 @@ def feature_drift(
             "statistic": finite(row.statistic),
             "p_value": finite(row.p_value),
             "threshold": finite(row.threshold),
-            "null_share": _share(cur.missing, cur.rows),
+            "null_share": share(cur.missing, cur.rows),
             "note": row.note,
         }
         if row.test in NOT_DRIFT or prow.test in NOT_DRIFT:
@@ -124,7 +107,7 @@ def feature_drift(
         "computed": True,
         "n_tested": len(tested),
         "n_drifted": n_drifted,
-        "share_drifted": _share(n_drifted, len(tested)),
+        "share_drifted": share(n_drifted, len(tested)),
         "excluded": sorted(n for n, f in features.items() if f["excluded"]),
     }
     values = {
@@ -164,7 +147,7 @@ def prediction_checks(
     values: dict[str, float | None] = {}
     sanity = prof.sanity
     if ref.task == "classification":
-        values["low_confidence_share"] = _share(sanity.get("low_confidence", 0), prof.rows)
+        values["low_confidence_share"] = share(sanity.get("low_confidence", 0), prof.rows)
     if prof.outputs is not None:
         for name in ("confidence", "entropy", "score"):
             values[f"mean_{name}"] = _mean(prof.outputs.columns.get(name))
@@ -199,12 +182,12 @@ def sanity_checks(prof: WindowProfile) -> tuple[dict[str, Any], dict[str, float 
     """Shares of null, NaN, infinite, out-of-range and unknown-class outputs."""
     s, n = prof.sanity, prof.rows
     values = {
-        "null_prediction_share": _share(s["null_prediction"], n),
-        "nan_share": _share(s["nan"], n),
-        "inf_share": _share(s["inf"], n),
-        "out_of_range_share": _share(s["out_of_range"], n),
-        "unknown_class_share": _share(s["unknown_class"], n),
-        "invalid_output_share": _share(s["invalid"], n),
+        "null_prediction_share": share(s["null_prediction"], n),
+        "nan_share": share(s["nan"], n),
+        "inf_share": share(s["inf"], n),
+        "out_of_range_share": share(s["out_of_range"], n),
+        "unknown_class_share": share(s["unknown_class"], n),
+        "invalid_output_share": share(s["invalid"], n),
     }
     return dict(s), values
 
@@ -242,20 +225,20 @@ def health_checks(
     for name, refshare in ref.null_shares.items():
         if name not in h.missing:
             continue
-        share = _share(h.missing[name], h.rows)
+        now = share(h.missing[name], h.rows)
         limit = refshare + policy.max_null_increase
-        jumped = share > limit + 1e-12
+        jumped = now > limit + 1e-12
         shares.append(
             {
                 "column": name,
-                "share": share,
+                "share": now,
                 "reference": refshare,
                 "limit": limit,
                 "jumped": jumped,
             }
         )
         if jumped:
-            issues.append(f"{name}: null share {share:.1%}, limit {limit:.1%}")
+            issues.append(f"{name}: null share {now:.1%}, limit {limit:.1%}")
     section = {
         "computed": True,
         "ok": not issues,
@@ -291,121 +274,6 @@ def volume_check(rows: int, baseline: int | None) -> tuple[dict[str, Any], dict[
         values["volume_change"] = round(abs(ratio - 1.0), 12)
     section.update({k: values.get(k) for k in ("volume_ratio", "volume_change")})
     return section, values
-
-
-# --------------------------------------------------------------------------- performance
-def _proba_matrix(frame: pl.DataFrame, k: int) -> np.ndarray | None:
-    if "proba" in frame.columns and isinstance(frame.schema["proba"], pl.List):
-        lens = frame["proba"].list.len()
-        if frame["proba"].null_count() == 0 and bool((lens == k).all()):
-            p = np.asarray(frame["proba"].to_list(), dtype=float)
-            if np.all(np.isfinite(p)):
-                return p
-    if k == 2 and "score" in frame.columns and frame["score"].null_count() == 0:
-        s = frame["score"].cast(pl.Float64).to_numpy()
-        if np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1)):
-            return np.column_stack([1 - s, s])
-    return None
-
-
-def _metrics(frame: pl.DataFrame, ref: Reference, only: set[str] | None = None) -> dict[str, float]:
-    if ref.task == "regression":
-        y = frame["label"].cast(pl.Float64, strict=False).to_numpy()
-        p = frame["prediction"].cast(pl.Float64, strict=False).to_numpy()
-        ok = np.isfinite(y) & np.isfinite(p)
-        return regression_metrics(y[ok], p[ok], only=only) if ok.any() else {}
-    classes = ref.classes or []
-    index = {c: i for i, c in enumerate(classes)}
-    yt = np.array([index[v] for v in frame["label"].to_list()], dtype=np.int64)
-    yp = np.array([index[v] for v in frame["prediction"].to_list()], dtype=np.int64)
-    proba = _proba_matrix(frame, len(classes))
-    return indexed_classification_metrics(yt, yp, proba, n_classes=len(classes), only=only)
-
-
-def _drops(metrics: Mapping[str, float], baseline: Mapping[str, float]) -> dict[str, float]:
-    out = {}
-    for name, value in metrics.items():
-        base = baseline.get(name)
-        direction = metric_direction(name)
-        if base is None or direction is None:
-            continue
-        out[f"{name}_drop"] = base - value if direction else value - base
-    return out
-
-
-def labelled_rows(frame: pl.DataFrame, ref: Reference) -> tuple[pl.DataFrame, int]:
-    """Rows with a usable label (and prediction), and how many labelled rows were unusable."""
-    frame = frame.filter(pl.col("label").is_not_null())
-    total = frame.height
-    if ref.task == "classification":
-        known = pl.Series(ref.classes or [], dtype=pl.String)
-        frame = frame.with_columns(
-            text_of(pl.col("label").cast(pl.String)).alias("label"),
-            text_of(pl.col("prediction").cast(pl.String)).alias("prediction"),
-        ).filter(pl.col("label").is_in(known) & pl.col("prediction").is_in(known))
-    return frame, total - frame.height
-
-
-def performance(
-    frame: pl.DataFrame, ref: Reference, rows: int, policy: MonitoringPolicy
-) -> tuple[dict[str, Any], dict[str, float | None]]:
-    """Metrics of the labelled predictions of a window, overall and per slice.
-
-    ``frame`` holds the window's log rows with a ``label`` column (null when
-    not labelled yet); ``rows`` is the window's number of predictions.
-    """
-    usable, unusable = labelled_rows(frame, ref)
-    n = usable.height
-    section: dict[str, Any] = {
-        "n_labelled": n,
-        "labelled_share": _share(n, rows),
-        "unusable_labels": unusable,
-        "baseline": dict(ref.baseline),
-        "metrics": {},
-        "drop": {},
-        "slices": [],
-    }
-    values: dict[str, float | None] = {"n_labelled": float(n), "labelled_share": _share(n, rows)}
-    if n == 0:
-        return section, values
-    only = policy.metrics_for(ref.task)
-    metrics = {k: v for k, v in _metrics(usable, ref, only).items() if finite(v) is not None}
-    drops = _drops(metrics, ref.baseline)
-    section["metrics"], section["drop"] = metrics, drops
-    values.update(metrics)
-    values.update(drops)
-    for col in policy.slices:
-        if col not in usable.columns:
-            continue
-        counts = (
-            usable.group_by(pl.col(col).cast(pl.String).alias("_v"))
-            .len()
-            .filter(pl.col("len") >= policy.min_slice_labels)
-            .sort(["len", "_v"], descending=[True, False])
-            .head(policy.max_slices)
-        )
-        for value, count in counts.iter_rows():
-            part = (
-                usable.filter(pl.col(col).cast(pl.String) == value)
-                if value is not None
-                else (usable.filter(pl.col(col).is_null()))
-            )
-            try:
-                m = {k: v for k, v in _metrics(part, ref, only).items() if finite(v) is not None}
-            except ValueError:
-                continue  # e.g. a slice with a single class has no defined ROC AUC
-            m.update(_drops(m, ref.baseline))
-            section["slices"].append(
-                {"column": col, "value": value, "n_labelled": int(count), "metrics": m}
-            )
-    return section, values
-
-
-def slice_facts(section: Mapping[str, Any]) -> list[SliceFacts]:
-    return [
-        SliceFacts(f"{s['column']}={s['value']}", int(s["n_labelled"]), dict(s["metrics"]))
-        for s in section.get("slices", [])
-    ]
 
 
 # --------------------------------------------------------------------------- canary / shadow
@@ -459,21 +327,6 @@ def facts_of(results: Mapping[str, Any]) -> WindowFacts:
         rows=int(results.get("rows") or 0),
         n_labelled=int(perf.get("n_labelled") or 0),
     )
-
-
-def clean(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None, recursively (JSON-safe)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return clean(value.item())
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 __all__ = [

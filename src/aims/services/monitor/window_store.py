@@ -218,18 +218,6 @@ def labelled_candidates(
     return [(wid, v, r, utc(t), res) for wid, v, r, t, res in rows]
 
 
-def newest_start(s: Session, model_id: int, seconds: int) -> datetime | None:
-    """Start of the newest final window of a model (any version and role)."""
-    value = s.scalar(
-        select(func.max(MonitorWindow.window_start)).where(
-            MonitorWindow.model_id == model_id,
-            MonitorWindow.window_seconds == seconds,
-            _final(),
-        )
-    )
-    return utc(value) if value is not None else None
-
-
 # --------------------------------------------------------------------------- what people look at
 def recent_windows(
     s: Session,
@@ -296,20 +284,20 @@ def latest_of_version(s: Session, model_id: int, version: int, role: str) -> Mon
     )
 
 
-def latest_production_window(s: Session, model_id: int) -> MonitorWindow | None:
-    """The newest window of the version in production now (None: no production version or no window).
+def latest_production_window(
+    s: Session, model_id: int, role: str = "production"
+) -> MonitorWindow | None:
+    """The newest window of the version holding ``role`` now (None: no holder, or no window).
 
     After a promotion the archived version's last window is not "the latest
     window" of the model any more, however recent it is.
     """
     version = s.scalar(
         select(ModelVersion.version).where(
-            ModelVersion.model_id == model_id, ModelVersion.stage == "production"
+            ModelVersion.model_id == model_id, ModelVersion.stage == role
         )
     )
-    if version is None:
-        return None
-    return latest_of_version(s, model_id, version, "production")
+    return None if version is None else latest_of_version(s, model_id, version, role)
 
 
 def current_windows(s: Session, model_id: int) -> list[MonitorWindow]:
@@ -438,7 +426,6 @@ __all__ = [
     "latest_production_window",
     "latest_profiled",
     "latest_windows",
-    "newest_start",
     "predictions_of_role",
     "production_window",
     "recent_windows",
