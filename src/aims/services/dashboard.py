@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from aims.core.profile import CategoricalProfile, ColumnProfile, NumericProfile
 from aims.services import governance, lifecycle, registry
+from aims.services.monitor import window_store
 from aims.storage.predlog.schema import utc  # SQLite gives naive UTC times, PostgreSQL aware
 from aims.storage.schema import Incident, Model, ModelVersion, MonitorWindow
 from aims.workspace import Workspace
@@ -43,24 +44,12 @@ def _visible(project: str | None, model: Model) -> bool:
 
 
 def latest_windows(s: Any, model_id: int) -> list[MonitorWindow]:
-    """The newest window of each (version, role) of a model."""
-    newest = (
-        select(MonitorWindow.version, MonitorWindow.role, func.max(MonitorWindow.window_start))
-        .where(MonitorWindow.model_id == model_id)
-        .group_by(MonitorWindow.version, MonitorWindow.role)
-    ).subquery()
-    return list(
-        s.scalars(
-            select(MonitorWindow)
-            .join(
-                newest,
-                (MonitorWindow.version == newest.c.version)
-                & (MonitorWindow.role == newest.c.role)
-                & (MonitorWindow.window_start == newest.c[2]),
-            )
-            .where(MonitorWindow.model_id == model_id)
-        ).all()
-    )
+    """The newest window of each version that holds a served stage now, in that role.
+
+    Versions archived since are left out: their last window says nothing of
+    the model as it is served today.
+    """
+    return window_store.current_windows(s, model_id)
 
 
 def window_drifted(results: dict[str, Any]) -> bool:
@@ -157,14 +146,9 @@ def monitoring(
     """Time series for the monitoring page, oldest first."""
     with ws.db.session() as s:
         model = registry.get_model(s, name)
-        windows = list(
-            s.scalars(
-                select(MonitorWindow)
-                .where(MonitorWindow.model_id == model.id, MonitorWindow.role == role)
-                .order_by(MonitorWindow.window_start.desc())
-                .limit(limit)
-            ).all()
-        )[::-1]
+        # one window per start: a promotion mid-window must not mix in the outgoing version
+        windows = window_store.role_series(s, model.id, role, limit)
+        newest = window_store.latest_production_window(s, model.id, role)
         incidents = list(
             s.scalars(
                 select(Incident).where(Incident.model_id == model.id).order_by(Incident.opened_at)
@@ -194,7 +178,8 @@ def monitoring(
             perf_name = next((m for m in ("roc_auc", "accuracy", "rmse") if m in metrics), None)
         perf.append(metrics.get(perf_name) if perf_name else None)
         coverage.append(p.get("labelled_share"))
-    latest = windows[-1].results if windows else {}
+    # the latest window of the version holding the role now, not an archived one's
+    latest = newest.results if newest is not None else (windows[-1].results if windows else {})
     return {
         "model": name,
         "role": role,
@@ -223,16 +208,7 @@ def monitoring(
 
 
 def _latest_profiled_window(s: Any, model_id: int, role: str) -> MonitorWindow | None:
-    return s.scalar(
-        select(MonitorWindow)
-        .where(
-            MonitorWindow.model_id == model_id,
-            MonitorWindow.role == role,
-            MonitorWindow.profile.is_not(None),
-        )
-        .order_by(MonitorWindow.window_start.desc())
-        .limit(1)
-    )
+    return window_store.latest_profiled(s, model_id, role)
 
 
 def _version(s: Any, model_id: int, version: int) -> ModelVersion | None:

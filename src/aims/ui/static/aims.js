@@ -16,6 +16,8 @@ function timeSeries(el, times, series, opts) {
     // the tables on the page give times in UTC; so do the charts
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: s.width || 1.5, spanGaps: true }))],
+    // one window has no span of its own: uPlot would pad it by years, so give it an hour each side
+    scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 3600, max + 3600] : [min, max]) } },
     axes: [{ label: "time (UTC)", labelSize: 20 }, { label: opts.ylabel || "" }],
     hooks: opts.incidents ? { draw: [(u) => markIncidents(u, opts.incidents)] } : {},
   }, data, el);
