@@ -200,22 +200,29 @@ def query(db: Database, flt: EventFilter = EventFilter()) -> list[dict[str, Any]
 
 
 def _stream(db: Database, after: int = 0, batch: int = 5000) -> Iterator[ChainEvent]:
+    # Plain column tuples, not ORM objects: building 30,000 objects cost a
+    # third of a full verification.
+    cols = (
+        AuditEvent.seq,
+        AuditEvent.ts,
+        AuditEvent.actor,
+        AuditEvent.action,
+        AuditEvent.subject,
+        AuditEvent.payload,
+        AuditEvent.prev_hash,
+        AuditEvent.hash,
+    )
     last = after
     while True:
         with db.session() as s:
-            rows = s.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.seq > last)
-                .order_by(AuditEvent.seq)
-                .limit(batch)
+            rows = s.execute(
+                select(*cols).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
             ).all()
         if not rows:
             return
         for r in rows:
-            yield ChainEvent(
-                r.seq, r.ts, r.actor, r.action, r.subject, r.payload, r.prev_hash, r.hash
-            )
-        last = rows[-1].seq
+            yield ChainEvent(*r)
+        last = rows[-1][0]
 
 
 def head_of(db: Database) -> tuple[tuple[int, str] | None, int]:
