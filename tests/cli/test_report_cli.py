@@ -94,7 +94,9 @@ def test_writes_html_markdown_and_json(app, root, tmp_path, standard, ids) -> No
     assert set(ids) <= {c["id"] for c in data["controls"]}
     assert data["standard"]["key"] == standard
     assert data["models_in_scope"][0]["name"] == "cancer"
-    assert '<a href="/ui/models/cancer">' in html
+    # The file is read without the server: links stay inside the page, none into /ui.
+    assert '<a href="#model-cancer">' in html and '<section id="model-cancer">' in html
+    assert 'href="/ui' not in html and "event #" in html
 
 
 def test_json_to_stdout_and_risk_controls_met(app, root) -> None:

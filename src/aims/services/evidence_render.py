@@ -1,8 +1,10 @@
 """The compliance evidence report as HTML, Markdown or JSON.
 
-HTML is one self-contained page (inline style, no scripts, nothing fetched):
-models link to the dashboard's ``/ui/models/<name>`` and audit events to
-``/ui/audit?seq=<n>``, and every evidence line names the ``aims`` command that
+HTML is one self-contained page (inline style, no scripts, nothing fetched).
+Served by the dashboard, models link to ``/ui/models/<name>`` and audit events to
+``/ui/audit?seq=<n>``; written to a file (``aims report compliance --out``), which
+is read without the server, models link to their own section of the report and
+events are named by number. Every evidence line names the ``aims`` command that
 shows the same thing. Markdown carries the same content, citing event numbers
 and commands. JSON is :meth:`ComplianceReport.to_dict`.
 """
@@ -37,6 +39,11 @@ def model_href(name: str) -> str:
 def event_href(seq: int) -> str:
     """The dashboard's view of one audit event."""
     return f"/ui/audit?seq={int(seq)}"
+
+
+def model_anchor(name: str) -> str:
+    """An HTML id for a model's section of the report."""
+    return "model-" + re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
 
 
 def anchor(control_id: str) -> str:
@@ -221,7 +228,7 @@ of {{ d.summary.total }} controls</td></tr>
 {% for r in c.rules %}<tr><td><span class="st {{ r.status }}">{{ status_text[r.status] }}</span></td>
 <td>{{ r.label }}<br><span class="muted">{{ r.detail }}</span></td><td>
 {% if r.evidence %}<ul class="ev">{% for e in r.evidence %}<li>{% if e.get("model") %}<a href="{{ model_href(e.model) }}">{{ e.model }}</a>: {% endif %}{{ e.text }}
-{% if e.get("event") is not none %} · <a href="{{ event_href(e.event) }}">event #{{ e.event }}</a>{% endif %}
+{% if e.get("event") is not none %} · {% if event_href %}<a href="{{ event_href(e.event) }}">event #{{ e.event }}</a>{% else %}event #{{ e.event }}{% endif %}{% endif %}
 {% if e.get("command") %} · <code>{{ e.command }}</code>{% endif %}</li>{% endfor %}</ul>{% else %}<span class="muted">none</span>{% endif %}
 </td></tr>{% endfor %}</table>{% endif %}
 {% if c.gaps %}<div class="gaps"><strong>To close the gaps in aims</strong><ul>
@@ -232,13 +239,13 @@ of {{ d.summary.total }} controls</td></tr>
 <h2>AI system impact</h2>
 {% if not d.impacts %}<p class="muted">No model in scope.</p>{% endif %}
 {% for i in d.impacts %}
-<section><h3><a href="{{ model_href(i.model) }}">{{ i.model }}</a>: tier {{ i.tier }}</h3>
+<section id="{{ model_anchor(i.model) }}"><h3><a href="{{ model_href(i.model) }}">{{ i.model }}</a>: tier {{ i.tier }}</h3>
 <p class="muted">Versions: {{ i.versions | join(", ") }} · owners:
 {% for k, v in i.owners.items() %}{{ k }}={{ v }}{{ ", " if not loop.last }}{% else %}none{% endfor %}</p>
 {% if i.assessment is none %}<p class="gaps">{{ i.gap }}</p>{% else %}{% set a = i.assessment %}
 <p class="muted">Risk assessment v{{ a.version }}, reviewer {{ a.reviewer }}, assessed {{ a.assessed_on }},
 next review {{ a.next_review }}{% if a.overdue %} <span class="st missing">overdue</span>{% endif %}
-{% if a.event is not none %} · <a href="{{ event_href(a.event) }}">event #{{ a.event }}</a>{% endif %}
+{% if a.event is not none %} · {% if event_href %}<a href="{{ event_href(a.event) }}">event #{{ a.event }}</a>{% else %}event #{{ a.event }}{% endif %}{% endif %}
  · <code>aims risk show {{ i.model }}</code> · <code>aims card {{ i.model }}@production</code></p>
 <table>
 <tr><th>Intended use</th><td>{{ i.intended_use }}</td></tr>
@@ -260,9 +267,16 @@ next review {{ a.next_review }}{% if a.overdue %} <span class="st missing">overd
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True)
 
 
-def render_html(report: ComplianceReport) -> str:
-    """The report as one self-contained HTML page."""
+def render_html(report: ComplianceReport, *, links: str = "dashboard") -> str:
+    """The report as one self-contained HTML page.
+
+    ``links="dashboard"`` is for the page the server shows (links into ``/ui``);
+    ``links="file"`` for a file opened on its own, where ``/ui`` links would lead
+    nowhere: models link to their section of the page and events are plain text.
+    """
     from aims.core.standards import STATUSES
+
+    in_file = links == "file"
 
     d = report.to_dict()
     return _ENV.from_string(_HTML).render(
@@ -271,8 +285,9 @@ def render_html(report: ComplianceReport) -> str:
         statuses=STATUSES,
         status_text=STATUS_TEXT,
         audit_text=_audit_text(d),
-        model_href=model_href,
-        event_href=event_href,
+        model_href=(lambda name: "#" + model_anchor(name)) if in_file else model_href,
+        event_href=None if in_file else event_href,
+        model_anchor=model_anchor,
         anchor=anchor,
     )
 
@@ -296,7 +311,8 @@ def write_report(report: ComplianceReport, out: Path) -> Path:
             "use .html, .md or .json"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(report), encoding="utf-8")
+    text = render_html(report, links="file") if render is render_html else render(report)
+    out.write_text(text, encoding="utf-8")
     return out
 
 
@@ -304,6 +320,7 @@ __all__ = [
     "RENDERERS",
     "anchor",
     "event_href",
+    "model_anchor",
     "model_href",
     "render_html",
     "render_json",
