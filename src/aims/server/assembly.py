@@ -39,6 +39,10 @@ class MonitorThread:
     thread: threading.Thread
 
     def close(self, timeout: float = 10.0) -> None:
+    # Signed audit checkpoints on a schedule, when audit.checkpoint_url is set.
+    from aims.services.audit_checkpoint import start_checkpoints
+
+    app.state.audit_checkpoints = start_checkpoints(ws)
         """Stop the loop and wait up to ``timeout`` seconds for the pass in progress.
 
         The caller closes the workspace next, which a running pass would still
@@ -65,3 +69,6 @@ def stop_monitor(app: Any) -> None:
     monitor = getattr(app.state, "monitor", None)
     if monitor is not None:
         monitor.close()
+    checkpoints = getattr(app.state, "audit_checkpoints", None)
+    if checkpoints is not None:
+        checkpoints.close()

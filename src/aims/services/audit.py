@@ -289,6 +289,21 @@ class IncrementalVerifier:
             return report
 
     def _still_there(self, seq: int, digest: str) -> bool:
+        """Whether the event at the verified position is unchanged (hash and content)."""
         with self.db.session() as s:
-            stored = s.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
-        return stored == digest
+            row = s.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
+            head = s.get(AuditHead, 1)
+        if row is None or row.hash != digest:
+            return False
+        keyed = head is not None and seq >= head.keyed_from
+        event = ChainEvent(
+            row.seq,
+            row.ts,
+            row.actor,
+            row.action,
+            row.subject,
+            row.payload,
+            row.prev_hash,
+            row.hash,
+        )
+        return event.recompute(key=chain_key_of(self.db, create=False) if keyed else None) == digest

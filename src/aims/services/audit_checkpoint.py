@@ -230,6 +230,7 @@ class CheckpointWriter:
         self.db, self.url, self.interval = db, url, interval
         self.stop = threading.Event()
         self.written = 0
+        self.wrote = threading.Event()  # set after each successful write
         self.last_error: str | None = None
         self.thread = threading.Thread(target=self._run, name="aims-audit-checkpoint", daemon=True)
 
@@ -239,6 +240,7 @@ class CheckpointWriter:
                 write_checkpoint(self.db, self.url)
                 self.written += 1
                 self.last_error = None
+                self.wrote.set()
             except Exception as exc:
                 # Kept for /readyz-style checks and logged; the next tick tries again.
                 self.last_error = str(exc)
