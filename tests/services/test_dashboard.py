@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
+from aims.core.drift.bars import distribution
 from aims.core.profile import NumericLayout, profile_frame, profile_frame_like
 from aims.services import dashboard
-from aims.services.dashboard import distribution
 from aims.services.monitor import run_once
 from aims.storage.predlog import PredictionLogReader
 from aims.storage.schema import MonitorWindow
@@ -85,7 +85,7 @@ def test_numeric_bars_span_the_central_mass_and_fold_the_tails() -> None:
     assert bars["labels"][-1].startswith("≥")
 
     ticks = bars["ticks"]
-    assert 2 <= len(ticks) <= dashboard.MAX_TICKS
+    assert 2 <= len(ticks) <= bars.MAX_TICKS
     for position, label in ticks:
         assert edges[0] <= position <= edges[-1]
         assert float(label) == pytest.approx(position)
@@ -128,7 +128,7 @@ def test_categorical_bars_keep_the_most_common_and_pool_the_rest() -> None:
         for v in set(ref_counts) | set(cur_counts)
     }
     top = sorted(pooled, key=lambda v: (-pooled[v], v))[:5]
-    assert bars["labels"] == [*top, dashboard.OTHER]
+    assert bars["labels"] == [*top, bars.OTHER]
     for key, counts, rows in (
         ("reference", ref_counts, ref_c.size),
         ("current", cur_counts, len(cur_c)),

@@ -1,7 +1,8 @@
-"""A self-contained HTML drift report: one card per column, reference and current overlaid.
+"""A self-contained HTML drift report: one card per column, reference and current side by side.
 
 The page needs nothing from the network: styles are inline and every chart is
-an inline SVG drawn from the two profiles kept on the report. Columns are
+an inline SVG of the bars :func:`aims.core.drift.bars.distribution` computes
+from the two profiles kept on the report (the dashboard draws the same bars). Columns are
 sorted by drift score, most drifted first.
 """
 
@@ -10,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from html import escape
+from typing import Any
 
-import numpy as np
-
+from aims.core.drift import bars
 from aims.core.drift.result import ColumnDrift, DriftReport
 from aims.core.profile import categorical as cat
 from aims.core.profile import numeric as num
 
 WIDTH, HEIGHT, PAD = 560, 160, 28
-DISPLAY_BINS = 40
+DISPLAY_BINS = 30
 TOP_CATEGORIES = 15
 REF_COLOUR, CUR_COLOUR = "#4c78a8", "#f58518"
 
@@ -45,85 +46,63 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def _axis_label(value: float, kind: str) -> str:
+def _axis_label(value: float, kind: str, label: str) -> str:
     if kind == "datetime":
         try:
             stamp = dt.datetime.fromtimestamp(value / 1e6, tz=dt.UTC)
         except (OverflowError, OSError, ValueError):
-            return _fmt(value, 3)
+            return label
         return stamp.strftime("%Y-%m-%d %H:%M")
-    return f"{value:.4g}"
+    return label
 
 
-def _numeric_svg(ref: num.NumericProfile, cur: num.NumericProfile) -> str:
-    edges, rc, cc = num.aligned(ref, cur)
-    if rc.size == 0 or edges[-1] <= edges[0]:
+def _bars_svg(data: dict[str, Any], kind: str) -> str:
+    """Reference and current bars side by side, one slot per bar of ``data``."""
+    ref, cur = data.get("reference"), data.get("current")
+    labels = data.get("labels") or []
+    if not labels or ref is None or cur is None:
         return ""
-    both = np.concatenate([[0.0], np.cumsum(rc + cc) / (rc.sum() + cc.sum())])
-    lo, hi = np.interp([0.005, 0.995], both, edges)
-    if not hi > lo:
-        lo, hi = edges[0], edges[-1]
-    if not hi > lo:
-        return ""
-    grid = np.linspace(lo, hi, DISPLAY_BINS + 1)
-    series = []
-    for counts in (rc, cc):
-        cdf = np.concatenate([[0.0], np.cumsum(counts) / max(counts.sum(), 1)])
-        series.append(np.diff(np.interp(grid, edges, cdf)))
-    top = max(float(s.max()) for s in series) or 1.0
-    sx = (WIDTH - 2 * PAD) / (hi - lo)
-    sy = (HEIGHT - 2 * PAD) / top
-    base = HEIGHT - PAD
-    paths = []
-    for mass, colour, opacity in ((series[0], REF_COLOUR, 0.35), (series[1], CUR_COLOUR, 0.35)):
-        pts = [f"{PAD:.1f},{base:.1f}"]
-        for k, m in enumerate(mass):
-            x0, x1 = PAD + (grid[k] - lo) * sx, PAD + (grid[k + 1] - lo) * sx
-            y = base - m * sy
-            pts += [f"{x0:.1f},{y:.1f}", f"{x1:.1f},{y:.1f}"]
-        pts.append(f"{WIDTH - PAD:.1f},{base:.1f}")
-        paths.append(
-            f'<polygon points="{" ".join(pts)}" fill="{colour}" fill-opacity="{opacity}" '
-            f'stroke="{colour}" stroke-width="1.2"/>'
-        )
-    kind = ref.kind
-    labels = (
-        f'<text x="{PAD}" y="{HEIGHT - 8}" font-size="10">{escape(_axis_label(lo, kind))}</text>'
-        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" font-size="10" text-anchor="end">'
-        f"{escape(_axis_label(hi, kind))}</text>"
-    )
-    return _svg("".join(paths) + _baseline() + labels)
-
-
-def _categorical_svg(ref: cat.CategoricalProfile, cur: cat.CategoricalProfile) -> str:
-    names, rc, cc = cat.aligned(ref, cur)
-    if rc.size == 0:
-        return ""
-    r = rc / max(rc.sum(), 1)
-    c = cc / max(cc.sum(), 1)
-    order = np.argsort(-np.maximum(r, c), kind="stable")[:TOP_CATEGORIES]
-    top = float(np.maximum(r, c)[order].max()) or 1.0
-    slot = (WIDTH - 2 * PAD) / len(order)
-    bar = slot * 0.38
+    top = max(max(ref, default=0.0), max(cur, default=0.0)) or 1.0
+    slot = (WIDTH - 2 * PAD) / len(labels)
+    bar = slot * 0.4
     sy = (HEIGHT - 2 * PAD - 12) / top
     base = HEIGHT - PAD
     parts = []
-    for k, i in enumerate(order):
+    for k in range(len(labels)):
         x = PAD + k * slot + slot * 0.1
-        for j, (share, colour) in enumerate(((r[i], REF_COLOUR), (c[i], CUR_COLOUR))):
+        for j, (share, colour) in enumerate(((ref[k], REF_COLOUR), (cur[k], CUR_COLOUR))):
             h = share * sy
             parts.append(
                 f'<rect x="{x + j * bar:.1f}" y="{base - h:.1f}" width="{bar:.1f}" '
                 f'height="{h:.1f}" fill="{colour}" fill-opacity="0.8"/>'
             )
-        label = "(other)" if names[i] is None else str(names[i])
-        if len(label) > 10:
-            label = label[:9] + "…"
-        parts.append(
-            f'<text x="{x + bar:.1f}" y="{HEIGHT - 8}" font-size="9" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
+    parts += _axis(data, kind, slot)
     return _svg("".join(parts) + _baseline())
+
+
+def _axis(data: dict[str, Any], kind: str, slot: float) -> list[str]:
+    """Tick labels: the numeric ticks of the bars, or each category's name (shortened)."""
+    if data["kind"] == "numeric":
+        edges = data["edges"]
+        span = (edges[-1] - edges[0]) or 1.0
+        spots = [
+            (PAD + (pos - edges[0]) / span * (WIDTH - 2 * PAD), _axis_label(pos, kind, label))
+            for pos, label in data["ticks"]
+        ]
+        size = 10 if kind != "datetime" else 8
+        if kind == "datetime":  # long stamps: only the first and the last
+            spots = spots[:1] + spots[-1:] if len(spots) > 1 else spots
+    else:
+        spots = [(PAD + (k + 0.5) * slot, label) for k, label in enumerate(data["labels"])]
+        size = 9
+    out = []
+    for x, label in spots:
+        text = label if len(label) <= 10 else label[:9] + "…"
+        out.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 8}" font-size="{size}" text-anchor="middle">'
+            f"{escape(text)}</text>"
+        )
+    return out
 
 
 def _baseline() -> str:
@@ -143,20 +122,15 @@ def _chart(report: DriftReport, row: ColumnDrift) -> str:
         return ""
     ref = report.reference.columns.get(row.name)
     cur = report.current.columns.get(row.name)
-    same_layout = (
-        ref is not None
-        and cur is not None
+    comparable = (
+        isinstance(ref, num.NumericProfile | cat.CategoricalProfile)
+        and type(ref) is type(cur)
         and getattr(ref, "layout", None) == getattr(cur, "layout", 0)
     )
-    if isinstance(ref, num.NumericProfile) and isinstance(cur, num.NumericProfile) and same_layout:
-        return _numeric_svg(ref, cur)
-    if (
-        isinstance(ref, cat.CategoricalProfile)
-        and isinstance(cur, cat.CategoricalProfile)
-        and same_layout
-    ):
-        return _categorical_svg(ref, cur)
-    return ""
+    if not comparable:
+        return ""
+    data = bars.distribution(ref, cur, max_bars=DISPLAY_BINS, top=TOP_CATEGORIES)
+    return "" if data is None else _bars_svg(data, ref.kind)
 
 
 def _card(report: DriftReport, row: ColumnDrift) -> str:
