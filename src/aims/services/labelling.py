@@ -309,3 +309,17 @@ def label_history(
     store = LabelStore(ws.settings.prediction_log_url)
     rows = store.history(model, by, wanted)  # type: ignore[arg-type]
     return rows.select(by, "label", "labelled_at", "labelled_by", "source", "batch").to_dicts()
+
+
+__all__ = [
+    "BY",
+    "LOG_READER_ROLE",
+    "MAX_ID_CHARS",
+    "MAX_LABEL_CHARS",
+    "SOURCES",
+    "check_label_values",
+    "ingest_labels",
+    "label_history",
+    "model_key_column",
+    "prepare_labels",
+]
