@@ -240,11 +240,13 @@ def test_rows_written_after_a_long_wait_keep_their_own_hour(root: str) -> None:
 def test_a_request_that_cannot_be_stored_does_not_take_others_with_it(root: str) -> None:
     with PredictionLogWriter(root, flush_interval=60) as writer:
         good = append_rows(writer, 2, ts=T0)
-        writer.append("m", 1, "production", [["not", "a", "mapping"]], [1], ts=T0)  # type: ignore[list-item]
+        # A record the log cannot store is refused when queued, never acknowledged.
+        with pytest.raises(InvalidInput, match="not an object"):
+            writer.append("m", 1, "production", [["not", "a", "mapping"]], [1], ts=T0)  # type: ignore[list-item]
         good += append_rows(writer, 1, ts=T0, start=5)
         writer.append("m", 1, "production", [{"x": 1.0}], [1], proba=[["a", "b"]], ts=T0)
     logged = PredictionLogReader(root).scan("m").collect()
-    assert writer.stats.rows_dropped == 1 and logged.height == 4
+    assert writer.stats.rows_dropped == 0 and logged.height == 4
     assert set(good) <= set(logged["prediction_id"])
     assert logged.filter(pl.col("proba").is_null()).height == 1  # unusable proba: row kept
 

@@ -113,6 +113,9 @@ def check_inputs(inputs: Inputs) -> None:
     else:
         names: set[Any] = set()
         for row, record in enumerate(inputs):
+            if not isinstance(record, Mapping):
+                details.append(_detail(row, "(record)", "a record that is not an object"))
+                continue
             names.update(record)
             for name, value in record.items():
                 t = type(value)
