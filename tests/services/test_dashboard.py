@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
+from aims.core.drift import bars as drift_bars
 from aims.core.drift.bars import distribution
 from aims.core.profile import NumericLayout, profile_frame, profile_frame_like
 from aims.services import dashboard
@@ -85,7 +86,7 @@ def test_numeric_bars_span_the_central_mass_and_fold_the_tails() -> None:
     assert bars["labels"][-1].startswith("≥")
 
     ticks = bars["ticks"]
-    assert 2 <= len(ticks) <= bars.MAX_TICKS
+    assert 2 <= len(ticks) <= drift_bars.MAX_TICKS
     for position, label in ticks:
         assert edges[0] <= position <= edges[-1]
         assert float(label) == pytest.approx(position)
@@ -128,7 +129,7 @@ def test_categorical_bars_keep_the_most_common_and_pool_the_rest() -> None:
         for v in set(ref_counts) | set(cur_counts)
     }
     top = sorted(pooled, key=lambda v: (-pooled[v], v))[:5]
-    assert bars["labels"] == [*top, bars.OTHER]
+    assert bars["labels"] == [*top, drift_bars.OTHER]
     for key, counts, rows in (
         ("reference", ref_counts, ref_c.size),
         ("current", cur_counts, len(cur_c)),
@@ -281,5 +282,5 @@ def test_incidents_carry_their_opening_time_in_utc(monitored) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    result = doctest.testmod(dashboard, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(drift_bars, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
