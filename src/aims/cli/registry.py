@@ -159,14 +159,16 @@ def model_register(
         commit=commit,
         contract_path=contract,
     )
-    emit(
-        data,
-        fmt,
-        lambda d: console.print(
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(
             f"registered model {d['name']}@{d['version']} ({d['flavour']}, {d['task']}, "
             f"trained on {', '.join(d['datasets'])})"
-        ),
-    )
+        )
+        if d.get("input_contract_note"):
+            console.print(Text(d["input_contract_note"]), highlight=False, soft_wrap=True)
+
+    emit(data, fmt, render)
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:

@@ -138,13 +138,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def _contract_label(mv: ModelVersion) -> str | None:
-    if not mv.input_contract:
-        return None
+    """The label column, from the training data's contracts (an input contract has none)."""
     from aims.core.contract import label_column, parse_contract
 
-    return label_column(
-        parse_contract(mv.input_contract, source=f"input contract of v{mv.version}")
-    )
+    texts = [(mv.input_contract, f"input contract of v{mv.version}")] + [
+        (d.contract, f"contract of {d.dataset.name}@{d.version}") for d in mv.inputs
+    ]
+    for text, source in texts:
+        label = label_column(parse_contract(text, source=source)) if text else None
+        if label is not None:
+            return label
+    return None
 
 
 def latest_evaluation(s: Session, model_version_id: int) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aims.errors import ContractViolation, InvalidInput, NotFound
+from aims.errors import Conflict, ContractViolation, InvalidInput, NotFound
 from aims.refs import Ref, check_name, parse_ref
 from aims.services import audit
 from aims.storage.schema import (
@@ -151,8 +151,9 @@ def register_dataset(
     """Register the data file ``path`` as a version of dataset ``name``.
 
     Returns the version's description and whether it is new: the same content
-    registered again yields the existing version. With a contract, data that
-    breaks it is refused (and the refusal is audited).
+    registered again with the same contract (or without one) yields the
+    existing version; with a different contract it is refused (``Conflict``).
+    With a contract, data that breaks it is refused (and the refusal is audited).
     """
     from aims.core import frames
 
@@ -172,6 +173,7 @@ def register_dataset(
                 )
             )
             if same is not None:
+                _check_same_contract(same, contract_text, contract_path)
                 return _dataset_payload(same), False
     frame_rows = _count_rows(path)
     profile = _reference_profile(path)
@@ -215,6 +217,27 @@ def register_dataset(
             payload={k: v for k, v in payload.items() if k not in ("created_at", "schema")},
         )
     return payload, True
+
+
+def _check_same_contract(
+    dv: DatasetVersion, contract_text: str | None, contract_path: Path | None
+) -> None:
+    """Refuse to pass off a registration with another contract as the existing version.
+
+    A dataset version is its content and the contract it was checked against,
+    and neither changes once registered (models, evaluations and audit events
+    refer to it). The same file under a new contract is refused with the ways
+    forward, rather than answered ``already registered`` with the contract ignored.
+    """
+    if contract_text is None or contract_text == dv.contract:
+        return
+    had = "another contract" if dv.contract else "no contract"
+    raise Conflict(
+        f"{dv.dataset.name}@{dv.version} already holds this file, registered with {had}; "
+        "a version's contract never changes. To serve a model under the new contract, pass "
+        f"it when registering the model (aims model register ... --contract {contract_path}); "
+        "to keep the data under it, register the file under a new dataset name (--name)"
+    )
 
 
 def _count_rows(path: Path) -> int:
@@ -319,6 +342,7 @@ def register_model(
 ) -> dict[str, Any]:
     """Register ``artifact`` as the next version of model ``name``."""
     from aims.flavours import detect_flavour, load_bytes
+    from aims.services.input_contract import model_input_contract
 
     check_name(name, "model name")
     artifact = Path(artifact)
@@ -336,7 +360,7 @@ def register_model(
     ).describe()
     with ws.db.session() as s:  # resolve datasets before storing anything
         inputs = [get_dataset_version(s, r) for r in refs]
-        contract_text = _input_contract(inputs, info, contract_path)
+        input_contract = model_input_contract(inputs, info, contract_path)
     ref = ws.artifacts.put_bytes(data)
     now = audit.now_utc()
     with ws.db.session() as s:
@@ -358,7 +382,7 @@ def register_model(
             metrics=dict(metrics or {}),
             tags=dict(tags or {}),
             git_commit=commit or git_commit(),
-            input_contract=contract_text,
+            input_contract=input_contract.text,
             stage="registered",
             created_by=actor,
             created_at=now,
@@ -382,30 +406,12 @@ def register_model(
                 "trusted": mv.trusted,
                 "datasets": payload["datasets"],
                 "git_commit": mv.git_commit,
+                "input_contract_note": input_contract.note,
             },
         )
         payload["owners"] = {o.role: o.owner for o in model.owners}
+        payload["input_contract_note"] = input_contract.note
     return payload
-
-
-def _input_contract(
-    inputs: Sequence[DatasetVersion], info: Mapping[str, Any], contract_path: Path | None
-) -> str | None:
-    """The version's input contract: given, else the training data's, else inferred."""
-    from aims.core import contract as cmod
-
-    if contract_path is not None:
-        return cmod.dump_contract(cmod.load_contract(contract_path))
-    for dv in inputs:
-        if dv.contract:
-            return dv.contract
-    if inputs and Path(inputs[0].source).exists():
-        features = info.get("feature_names")
-        contract = cmod.infer_contract(inputs[0].source, name=inputs[0].dataset.name)
-        if features:
-            contract = contract.restrict(list(features))
-        return cmod.dump_contract(contract)
-    return None
 
 
 def _set_owners(s: Session, model: Model, owners: Mapping[str, str], actor: str) -> None:
