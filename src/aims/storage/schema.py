@@ -35,11 +35,13 @@ __all__ = [
     "DatasetVersion",
     "Evaluation",
     "Incident",
+    "Grant",
     "Model",
     "ModelOwner",
     "ModelVersion",
     "ModelVersionDataset",
     "MonitorWindow",
+    "Principal",
     "RiskAssessment",
     "StageTransition",
 ]
@@ -287,6 +289,52 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
     expires_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    # The principal the key acts for; None for keys made before principals
+    # existed (they keep working in local mode until 'aims team enable').
+    principal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("principals.id"), nullable=True, index=True
+    )
+
+
+class Principal(Base):
+    """Who acts: a person (``human``), a ``service`` or an ``agent``.
+
+    Services and agents name a human ``owner`` who answers for them. A
+    principal is never deleted, only disabled, so the audit log's names stay
+    meaningful.
+    """
+
+    __tablename__ = "principals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    disabled_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+
+
+class Grant(Base):
+    """A role a principal holds on one project (``*``: every project).
+
+    One grant per principal and project: roles are a ladder, so the highest
+    one held is the one that counts. ``expires_at`` makes a grant time-bound.
+    """
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("principal_id", "project"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    principal_id: Mapped[int] = mapped_column(
+        ForeignKey("principals.id"), nullable=False, index=True
+    )
+    project: Mapped[str] = mapped_column(String(100), nullable=False)
+    role: Mapped[str] = mapped_column(String(30), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
 
 
 class MonitorWindow(Base):
