@@ -27,8 +27,13 @@ from tests.core.contract.conftest import NOW, ROWS
 
 @pytest.fixture(scope="module")
 def contract_file(tmp_path_factory: pytest.TempPathFactory, frame: pl.DataFrame) -> Path:
+    # Ranges refuse here, as a reviewed contract's do (inferred ones only warn).
     contract = infer_contract(
-        frame, name="loans", label="defaulted", freshness=("event_time", "1d")
+        frame,
+        name="loans",
+        label="defaulted",
+        freshness=("event_time", "1d"),
+        range_severity="error",
     )
     return write_contract(contract, tmp_path_factory.mktemp("contract") / "loans.odcs.yaml")
 
@@ -280,7 +285,7 @@ def test_temporal_bounds_and_timezones():
 
 
 def test_report_is_json_ready_and_raises(frame):
-    contract = infer_contract(frame)
+    contract = infer_contract(frame, range_severity="error")
     report = check_contract(contract, frame.with_columns(pl.col("income") * -1))
     data = report.to_dict()
     import json
@@ -383,3 +388,9 @@ def test_a_file_that_is_not_text_is_refused_in_one_line(tmp_path: Path) -> None:
     assert (1 << 16) - 2 <= text.read_bytes().index("é".encode()) < 1 << 16
     report = check_contract(Contract("t", [Table("t", [Column("a", "integer")])]), text)
     assert report.passed and report.rows == 1
+
+
+def test_an_inferred_range_warns_instead_of_failing(frame):
+    report = check_contract(infer_contract(frame), frame.with_columns(pl.col("income") * -1))
+    assert report.passed
+    assert [(w.rule, w.column) for w in report.warnings] == [("range", "income")]

@@ -115,6 +115,7 @@ def test_errors_are_json_ready():
         "rule": "finite",
         "message": "income: -inf is not a finite number",
         "value": "-inf",
+        "severity": "error",
     }
 
 

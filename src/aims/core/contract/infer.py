@@ -8,7 +8,8 @@ What is inferred, per column, from one streaming pass over the data:
   it, plus ``null_slack``;
 - ``minimum``/``maximum`` for numbers: the range seen, widened by ``margin``
   times its width on each side (integers rounded outward, and a column that
-  never went below zero keeps zero as its floor);
+  never went below zero keeps zero as its floor), of severity ``warn``
+  (recorded and counted, not refused; ``range_severity="error"`` refuses);
 - allowed values for text columns with at most ``max_categories`` distinct
   values that each appear at least twice on average;
 - ``minLength``/``maxLength`` for other text columns, widened by ``margin``;
@@ -45,6 +46,7 @@ from aims.core.contract.model import (
     duration,
     parse_duration,
 )
+from aims.core.contract.severity import set_severity
 from aims.errors import InvalidInput
 
 __all__ = [
@@ -74,6 +76,7 @@ def infer_contract(
     sensitive: Sequence[str] = (),
     pii: Mapping[str, str] | None = None,
     freshness: tuple[str, str | dt.timedelta] | None = None,
+    range_severity: str = "warn",
 ) -> Contract:
     """Infer an ODCS contract from ``source``.
 
@@ -96,6 +99,10 @@ def infer_contract(
         their action (``hash`` or ``drop``), recorded as aims custom properties.
     freshness
         ``(column, max_age)``, e.g. ``("event_time", "1d")``: adds a latency SLA.
+    range_severity
+        ``warn`` (default): a value outside an inferred range is recorded and
+        counted, not refused, since a range seen on a sample is a guess;
+        ``error`` refuses it. See :mod:`aims.core.contract.severity`.
 
     Examples
     --------
@@ -142,6 +149,9 @@ def infer_contract(
         _column(c, t, stats, rows, categories.get(c), margin, null_slack, unique_min_rows)
         for c, t in schema.items()
     ]
+    for col in columns:
+        if col.has_bounds:
+            set_severity(col, "range", range_severity)
     table_name = name or default_name
     table = Table(table_name, columns, physical_type="table")
     table.quality.append(

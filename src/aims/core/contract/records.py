@@ -20,6 +20,10 @@ Per record and field, the first failing rule is reported, in this order:
 ``allowed_values``  not one of the allowed values
 ==================  ==============================================================
 
+A rule of severity ``warn`` (see :mod:`aims.core.contract.severity`) does
+not refuse: :meth:`RecordValidator.check` reports it with ``severity="warn"``
+and calling the validator returns only the refusing failures.
+
 Only rules that admit no exception apply to single records: a quality rule
 that tolerates some failing rows (``mustBeLessThan: 5``) is a property of a
 batch, checked by :func:`~aims.core.contract.check.check_contract`. The label
@@ -36,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aims.core.contract.model import Column, Contract
+from aims.core.contract.severity import SEVERABLE, severity_of
 from aims.errors import InvalidInput
 
 __all__ = ["Check", "Failure", "RecordError", "RecordValidator", "validate_records"]
@@ -53,6 +58,7 @@ class RecordError:
     rule: str
     message: str
     value: Any = None
+    severity: str = "error"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN and inf as text)."""
@@ -67,6 +73,7 @@ class RecordError:
             "rule": self.rule,
             "message": self.message,
             "value": value,
+            "severity": self.severity,
         }
 
 
@@ -86,13 +93,22 @@ class RecordValidator:
         self, contract: Contract, *, table: str | None = None, include_label: bool = False
     ) -> None:
         columns = contract.table(table).columns
-        self.fields: list[tuple[str, Check]] = [
+        self.fields: list[tuple[str, Callable[[Any], tuple[str, str, str] | None]]] = [
             (c.name, _compile(c)) for c in columns if include_label or not c.label
         ]
 
     def __call__(
         self, records: Iterable[Mapping[str, Any]] | Mapping[str, Any]
     ) -> list[RecordError]:
+        """The failures that refuse a request (severity ``error``)."""
+        return [e for e in self.check(records) if e.severity == "error"]
+
+    def check(self, records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> list[RecordError]:
+        """Every failure, refusing (``error``) or recorded only (``warn``).
+
+        A field reports its first refusing failure; a warning is reported only
+        when the field has no refusing failure.
+        """
         if isinstance(records, Mapping):
             records = [records]
         errors: list[RecordError] = []
@@ -108,8 +124,10 @@ class RecordValidator:
                 value = record[name]
                 failure = check(value)
                 if failure is not None:
-                    rule, message = failure
-                    errors.append(RecordError(row, name, rule, f"{name}: {message}", value))
+                    rule, message, severity = failure
+                    errors.append(
+                        RecordError(row, name, rule, f"{name}: {message}", value, severity)
+                    )
         return errors
 
 
@@ -141,7 +159,7 @@ def validate_records(
     return validator(records)
 
 
-def _compile(col: Column) -> Check:
+def _compile(col: Column) -> Callable[[Any], tuple[str, str, str] | None]:
     steps: list[Check] = [_type_check(col.logical_type)]
     if col.logical_type == "number" and not col.allow_non_finite:
         steps.append(_finite)
@@ -155,15 +173,22 @@ def _compile(col: Column) -> Check:
     if allowed is not None:
         steps.append(_allowed_check(allowed))
     required = col.required or col.primary_key
+    # A type failure is reported by the first step under its own name ("type"),
+    # so every rule's severity is looked up by the name the step reports.
+    levels = {rule: severity_of(col, rule) for rule in SEVERABLE}
 
-    def check(value: Any) -> Failure:
+    def check(value: Any) -> tuple[str, str, str] | None:
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ("required", "a value is required") if required else None
+            return ("required", "a value is required", "error") if required else None
+        warning = None
         for step in steps:
             failure = step(value)
             if failure is not None:
-                return failure
-        return None
+                level = levels.get(failure[0], "error")
+                if level == "error":
+                    return (*failure, "error")
+                warning = warning or (*failure, level)
+        return warning
 
     return check
 

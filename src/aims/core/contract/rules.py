@@ -46,6 +46,7 @@ from aims.core.contract.model import (
     Threshold,
     Unit,
 )
+from aims.core.contract.severity import severity_of
 
 __all__ = ["Compiled", "Kind", "Rule", "Skipped", "compile_rules", "guess_renames"]
 
@@ -250,6 +251,7 @@ def _column_rules(
         out.append(_rows("finite", col, "no inf or -inf", typed.is_infinite()))
     if col.has_bounds:
         out.append(_range_rule(col, v, dtype))
+        out[-1].severity = severity_of(col, "range")
     if col.min_length is not None or col.max_length is not None:
         lo = 0 if col.min_length is None else col.min_length
         hi = "inf" if col.max_length is None else col.max_length
@@ -266,6 +268,7 @@ def _column_rules(
         out.append(_pattern_rule(col, v, col.pattern, None))
     if col.allowed_values is not None:
         out.append(_allowed_rule(col, v, dtype, col.allowed_values, None))
+        out[-1].severity = severity_of(col, "allowed_values")
     if col.unique:
         out.append(_duplicates("unique", col.name, [typed], [v.present], None))
     for q in col.quality:
