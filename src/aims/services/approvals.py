@@ -20,26 +20,45 @@ __all__ = ["approvals_of", "approve"]
 
 
 def approve(ws: Workspace, text: str, *, actor: str, note: str = "") -> dict[str, Any]:
-    """Record ``actor``'s approval of ``NAME@VERSION``; the registrant may not approve (four-eyes)."""
+    """Record ``actor``'s approval of ``NAME@VERSION``; the registrant may not approve (four-eyes).
+
+    Both are compared as principals (:mod:`aims.services.identity`): an approval
+    through a second key of the registrant is hers, and an agent never approves.
+    The approval is recorded under the principal's name.
+    """
+    from aims.services import identity
+
     ref = parse_ref(text)
     with ws.db.session() as s:
         mv = get_model_version(s, ref)
         subject = f"model:{mv.model.name}@{mv.version}"
-        registrant = mv.created_by
-    if registrant == actor:
+        registrant = identity.person_name(s, mv.created_by)
+        person = identity.approver(s, ws, actor, mv.model.project)
+    refusal = None
+    if person.kind == "agent":
+        refusal = (
+            "approvals.agent",
+            f"{person.name} is an agent, and agents never approve; a person must run "
+            "'aims approve'",
+        )
+    elif registrant == person.name:
+        refusal = (
+            "approvals.four_eyes",
+            f"{person.name} registered {ref} and may not approve it (four-eyes rule); "
+            "ask another person to run 'aims approve'",
+        )
+    if refusal is not None:
         with ws.db.session() as s:
             audit.record(
                 s,
-                actor=actor,
+                actor=person.name,
                 action="model.approve.refused",
                 subject=subject,
-                payload={"rule": "approvals.four_eyes", "note": note},
+                payload={"rule": refusal[0], "note": note, "via": person.via},
             )
-        raise PermissionDenied(
-            f"{actor} registered {ref} and may not approve it (four-eyes rule); "
-            "ask another person to run 'aims approve'"
-        )
-    roles = roles_of(ws, actor)
+        raise PermissionDenied(refusal[1])
+    actor = person.name
+    roles = tuple(dict.fromkeys((*roles_of(ws, actor), *person.roles)))
     with ws.db.session() as s:
         mv = get_model_version(s, ref)
         earlier = s.scalar(
@@ -70,7 +89,12 @@ def approve(ws: Workspace, text: str, *, actor: str, note: str = "") -> dict[str
             actor=actor,
             action="model.approve",
             subject=subject,
-            payload={"note": note, "roles": list(roles), "renewed": earlier is not None},
+            payload={
+                "note": note,
+                "roles": list(roles),
+                "renewed": earlier is not None,
+                **({"via": person.via} if person.via else {}),
+            },
             anchors=(row,),
         )
         return {

@@ -7,6 +7,13 @@ carries one role; roles are ordered, each including the ones before it::
 
     viewer < predictor < scientist < approver < operator < admin
 
+A key may belong to a principal (:mod:`aims.services.identity`) and then
+carries at most the principal's grant: it may be narrowed (role, project,
+expiry), never widened. At every check its role is the lower of its own and
+the principal's grant at that moment, so a revoked grant or a disabled
+principal takes effect at once. Keys made before principals existed belong to
+none and keep working in local mode; ``aims team enable`` attaches them.
+
 Creating and revoking keys are audited in the same transaction as the change.
 
 Examples
@@ -29,31 +36,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from aims.core.roles import ALL_PROJECTS, ROLES, role_rank
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
+from aims.services.grants import TEAM, grant_role, identity_mode
 from aims.settings import project_problem
-from aims.storage.schema import ApiKey
+from aims.storage.schema import ApiKey, Principal
 from aims.workspace import Workspace
-
-ROLES = ("viewer", "predictor", "scientist", "approver", "operator", "admin")
-"""Server roles, lowest first; a role may do everything the roles before it may."""
-
-ALL_PROJECTS = "*"
-"""The project of a key that spans every project (e.g. a metrics scraper)."""
 
 KEY_PREFIX = "aims"
 
 # argon2-cffi's defaults are RFC 9106's second recommended profile (argon2id,
 # 64 MiB, 3 passes); about 0.1 s per check, paid once per token exchange.
 _HASHER = PasswordHasher()
-
-
-def role_rank(role: str) -> int:
-    """The position of ``role`` in :data:`ROLES`; raises ``InvalidInput`` for an unknown role."""
-    try:
-        return ROLES.index(role)
-    except ValueError:
-        raise InvalidInput(f"role {role!r} is unknown; use one of {', '.join(ROLES)}") from None
 
 
 def check_project(project: str) -> str:
@@ -78,8 +73,10 @@ def _utc(ts: datetime | None) -> datetime | None:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def key_payload(row: ApiKey, now: datetime | None = None) -> dict[str, Any]:
-    """A key's public description (never its secret or hash)."""
+def key_payload(
+    row: ApiKey, now: datetime | None = None, principal: str | None = None
+) -> dict[str, Any]:
+    """A key's public description (never its secret or hash); ``principal`` names its owner."""
     now = now or audit.now_utc()
     expires = _utc(row.expires_at)
     if row.revoked_at is not None:
@@ -94,6 +91,7 @@ def key_payload(row: ApiKey, now: datetime | None = None) -> dict[str, Any]:
         "project": row.project,
         "role": row.role,
         "status": status,
+        "principal": principal,
         "created_by": row.created_by,
         "created_at": _utc(row.created_at),
         "expires_at": expires,
@@ -109,8 +107,13 @@ def create_key(
     actor: str,
     name: str = "",
     expires_at: datetime | None = None,
+    principal: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Create a key; returns its description and the full key text (shown once)."""
+    """Create a key; returns its description and the full key text (shown once).
+
+    With ``principal``, the key acts for that principal and its role may not
+    exceed the principal's grant on ``project``.
+    """
     check_project(project)
     role_rank(role)
     now = audit.now_utc()
@@ -130,9 +133,11 @@ def create_key(
         expires_at=expires,
     )
     with ws.db.session() as s:
+        if principal is not None:
+            row.principal_id = _grant_holder(s, principal, project, role).id
         s.add(row)
         s.flush()
-        payload = key_payload(row, now)
+        payload = key_payload(row, now, principal)
         audit.record(
             s,
             actor=actor,
@@ -143,9 +148,33 @@ def create_key(
                 "role": role,
                 "name": name,
                 "expires_at": expires.isoformat() if expires else None,
+                "principal": principal,
             },
         )
     return payload, f"{KEY_PREFIX}.{key_id}.{secret}"
+
+
+def _grant_holder(s: Any, name: str, project: str, role: str) -> Principal:
+    """The enabled principal ``name``, checked to hold at least ``role`` on ``project``."""
+    holder = s.scalar(select(Principal).where(Principal.name == name))
+    if holder is None:
+        raise NotFound(
+            f"principal {name!r} does not exist; add it with 'aims principals add {name}'"
+        )
+    if holder.disabled_at is not None:
+        raise InvalidInput(f"principal {name!r} is disabled; keys go to enabled principals")
+    held = grant_role(s, holder, project)
+    if held is None:
+        raise PermissionDenied(
+            f"{name} holds no grant on project {project}; give one first with "
+            f"'aims grant {name} --role ROLE --project {project}'"
+        )
+    if role_rank(role) > role_rank(held):
+        raise PermissionDenied(
+            f"{name} holds {held} on {project}; a key may narrow its principal's grant, "
+            f"never widen it: use --role {held} or lower"
+        )
+    return holder
 
 
 def revoke_key(ws: Workspace, key_id: str, *, actor: str, reason: str = "") -> dict[str, Any]:
@@ -165,7 +194,14 @@ def revoke_key(ws: Workspace, key_id: str, *, actor: str, reason: str = "") -> d
             subject=f"apikey:{key_id}",
             payload={"project": row.project, "role": row.role, "reason": reason},
         )
-        return key_payload(row)
+        return key_payload(row, principal=_name_of(s, row.principal_id))
+
+
+def _name_of(s: Any, principal_id: int | None) -> str | None:
+    if principal_id is None:
+        return None
+    holder = s.get(Principal, principal_id)
+    return holder.name if holder is not None else None
 
 
 def list_keys(
@@ -177,12 +213,18 @@ def list_keys(
         stmt = stmt.where(ApiKey.project == project)
     now = audit.now_utc()
     with ws.db.session() as s:
-        rows = [key_payload(r, now) for r in s.scalars(stmt).all()]
+        names = dict(s.execute(select(Principal.id, Principal.name)).tuples().all())
+        rows = [key_payload(r, now, names.get(r.principal_id)) for r in s.scalars(stmt).all()]
     return rows if include_inactive else [r for r in rows if r["status"] == "active"]
 
 
 def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
     """The description of the active key ``presented``; ``PermissionDenied`` otherwise.
+
+    The role returned is the one the key may use now: the lower of its own and
+    its principal's current grant on its project. A key of a disabled
+    principal, or of one that no longer holds a grant there, is refused; so is
+    a key without a principal in team mode.
 
     The message does not say whether the key id exists, so that a caller
     cannot enumerate key ids.
@@ -194,8 +236,27 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
             # Hash anyway, so an unknown id takes as long as a wrong secret.
             _HASHER.hash(secret)
             raise PermissionDenied("the API key is not valid")
-        payload = key_payload(row)
+        holder = s.get(Principal, row.principal_id) if row.principal_id is not None else None
+        payload = key_payload(row, principal=holder.name if holder else None)
         stored = row.secret_hash
+        refusal = None
+        if holder is None:
+            if identity_mode(ws) == TEAM:
+                refusal = (
+                    f"API key {key_id} belongs to no principal, and this workspace runs in "
+                    "team mode; an admin attaches it with 'aims team enable'"
+                )
+        elif holder.disabled_at is not None:
+            refusal = f"API key {key_id} belongs to {holder.name}, who is disabled"
+        else:
+            held = grant_role(s, holder, row.project)
+            if held is None:
+                refusal = (
+                    f"API key {key_id} belongs to {holder.name}, who holds no grant on "
+                    f"project {row.project} any more"
+                )
+            elif role_rank(held) < role_rank(row.role):
+                payload["role"] = held
     try:
         _HASHER.verify(stored, secret)
     except (VerificationError, InvalidHashError):
@@ -204,13 +265,25 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
         raise PermissionDenied(
             f"API key {key_id} is {payload['status']}; ask an operator for a new key"
         )
+    if refusal:
+        raise PermissionDenied(refusal)
     return payload
 
 
 def revoked_key_ids(ws: Workspace) -> frozenset[str]:
-    """Ids of every revoked key (the server refuses their tokens)."""
+    """Ids of every key whose tokens the server must refuse: revoked keys, and keys
+    of principals that are disabled or no longer hold a grant on the key's project."""
     with ws.db.session() as s:
-        return frozenset(s.scalars(select(ApiKey.key_id).where(ApiKey.revoked_at.is_not(None))))
+        revoked = set(s.scalars(select(ApiKey.key_id).where(ApiKey.revoked_at.is_not(None))))
+        owned = s.execute(
+            select(ApiKey, Principal)
+            .join(Principal, ApiKey.principal_id == Principal.id)
+            .where(ApiKey.revoked_at.is_(None))
+        ).all()
+        for key, holder in owned:
+            if grant_role(s, holder, key.project) is None:
+                revoked.add(key.key_id)
+        return frozenset(revoked)
 
 
 def active_key_count(ws: Workspace) -> int:

@@ -1,0 +1,62 @@
+"""Which role a principal holds on a project now, and the workspace's identity mode.
+
+Kept apart from :mod:`aims.services.identity` (which manages principals and
+grants) because the API keys check a key against its principal's grant at
+every use, and the identity service itself builds on the keys.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aims.core.roles import ALL_PROJECTS, role_rank
+from aims.errors import ConfigError
+from aims.services import audit
+from aims.storage.schema import Grant, Principal
+from aims.workspace import Workspace
+
+__all__ = ["LOCAL", "MODES", "TEAM", "active_grants", "grant_role", "identity_mode"]
+
+LOCAL = "local"
+TEAM = "team"
+MODES = (LOCAL, TEAM)
+"""Identity modes of a workspace (``identity:`` in ``aims.yaml``, ``AIMS_IDENTITY``)."""
+
+
+def identity_mode(ws: Workspace) -> str:
+    """``local`` or ``team``: ``$AIMS_IDENTITY``, else ``identity:`` in ``aims.yaml``, else local."""
+    env = os.environ.get("AIMS_IDENTITY", "").strip()
+    value = env or ws.settings.raw.get("identity", LOCAL)
+    if value not in MODES:
+        where = "AIMS_IDENTITY" if env else "aims.yaml: identity"
+        raise ConfigError(f"{where} is {value!r}; use 'local' or 'team'")
+    return str(value)
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def active_grants(s: Session, principal_id: int, now: datetime | None = None) -> list[Grant]:
+    """The principal's grants that have not lapsed, by project."""
+    now = now or audit.now_utc()
+    rows = s.scalars(
+        select(Grant).where(Grant.principal_id == principal_id).order_by(Grant.project)
+    ).all()
+    return [g for g in rows if g.expires_at is None or _utc(g.expires_at) > now]
+
+
+def grant_role(s: Session, principal: Principal, project: str) -> str | None:
+    """The highest role ``principal`` holds now on ``project``, or None.
+
+    A ``*`` grant covers every project; a key for ``*`` needs a ``*`` grant. A
+    disabled principal holds nothing.
+    """
+    if principal.disabled_at is not None:
+        return None
+    held = [g.role for g in active_grants(s, principal.id) if g.project in (project, ALL_PROJECTS)]
+    return max(held, key=role_rank) if held else None
