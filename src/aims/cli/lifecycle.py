@@ -42,6 +42,12 @@ def promote(
         "--override",
         help="Promote despite unmet rules (admin role only; needs --reason; marked in the audit log).",
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Promote although the version's input contract refuses requests production "
+        "accepts (needs --reason; the difference is audited).",
+    ),
     fmt: Format = FORMAT,
 ) -> None:
     """Promote a version through the promotion checks (policy gates, approvals, owners).
@@ -61,6 +67,7 @@ def promote(
         reason=reason,
         traffic=canary,
         override_reason=reason if override else None,
+        force_reason=reason if force else None,
     )
     emit(data, fmt, lambda d: console.print(f"{d['name']}@{d['version']} is now in {d['stage']}"))
 
@@ -68,12 +75,27 @@ def promote(
 def rollback(
     name: str = typer.Argument(..., help="Model name."),
     reason: str = typer.Option("", "--reason", "-r", help="Why (recorded in the audit log)."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Roll back although the earlier version's input contract refuses requests the "
+        "current one accepts (needs --reason; the difference is audited).",
+    ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Put the previous production version back into production."""
+    """Put the previous production version back into production.
+
+    Refused, showing the difference, when the earlier version's input contract
+    would refuse requests the current one accepts; --force --reason overrides."""
     from aims.services.lifecycle import rollback as do_rollback
 
-    data = do_rollback(open_workspace(), name, actor=current_actor(), reason=reason)
+    data = do_rollback(
+        open_workspace(),
+        name,
+        actor=current_actor(),
+        reason=reason,
+        force_reason=reason if force else None,
+    )
     emit(
         data,
         fmt,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from aims.errors import Conflict, GateFailed, IntegrityError, InvalidInput, NotFound
 from aims.refs import parse_ref
 from aims.services import audit
+from aims.services.contract_guard import check_force_reason, narrowed, refuse
 from aims.services.registry import get_model, get_model_version, version_payload
 from aims.storage.schema import ModelVersion, StageTransition
 from aims.workspace import Workspace
@@ -159,11 +160,17 @@ def promote(
     traffic: float | None = None,
     checks: list[PromotionCheck] | None = None,
     override_reason: str | None = None,
+    force_reason: str | None = None,
 ) -> dict[str, Any]:
     """Move ``NAME@VERSION`` to ``stage``; the current production version is archived.
 
     Raises :class:`GateFailed` listing every unmet rule; the refusal is audited.
+    A version headed for production or a canary whose input contract refuses
+    requests the production version accepts is refused
+    (:class:`~aims.services.contract_guard.ContractNarrowed`, audited) unless
+    ``force_reason`` is given; the audit event then records the difference.
     """
+    check_force_reason(force_reason)
     if stage not in PROMOTABLE:
         raise InvalidInput(
             f"stage {stage!r} is not a promotion target; use {', '.join(PROMOTABLE)}"
@@ -195,9 +202,22 @@ def promote(
             )
         unmet = _dedupe(u for check in checks for u in check(s, mv, req))
         sha256 = mv.artifact_sha256
+        serving = next((v for v in mv.model.versions if v.stage == "production"), None)
+        diff = narrowed(serving, mv) if stage in ("production", "canary") else []
+        serving_version = serving.version if serving is not None else None
     # Hashed outside the transaction: a large file must not hold the store's write lock.
     # No override skips this: a damaged artifact cannot serve whatever the gates say.
     _check_artifact(ws, str(ref), sha256, actor=actor, action="model.promote")
+    if diff and force_reason is None:
+        with ws.db.session() as s:
+            audit.record(
+                s,
+                actor=actor,
+                action="model.promote.refused",
+                subject=f"model:{ref}",
+                payload={"stage": stage, "rule": "contract.narrowed", "narrowed": diff},
+            )
+        refuse(f"promotion of {ref} to {stage}", serving_version or 0, ref.version, diff)
     if override_reason is not None:
         _authorise_override(ws, req, unmet)
     if unmet and not override_reason:
@@ -239,6 +259,8 @@ def promote(
                 payload["traffic"] = traffic
             if unmet:
                 payload["override"] = {"reason": override_reason, "unmet": unmet}
+            if diff:
+                payload["forced"] = {"reason": force_reason, "narrowed": diff}
             audit.record(
                 s,
                 actor=actor,
@@ -271,9 +293,18 @@ def previous_production(s: Session, model_id: int, current_id: int | None) -> Mo
     return None
 
 
-def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[str, Any]:
-    """Put the previous production version of ``name`` back into production."""
-    why = reason or "rollback"
+def rollback(
+    ws: Workspace, name: str, *, actor: str, reason: str = "", force_reason: str | None = None
+) -> dict[str, Any]:
+    """Put the previous production version of ``name`` back into production.
+
+    Refused (:class:`~aims.services.contract_guard.ContractNarrowed`, audited)
+    when the restored version's input contract refuses requests the current
+    one accepts, unless ``force_reason`` is given; the audit event then
+    records the difference and the reason.
+    """
+    check_force_reason(force_reason)
+    why = force_reason or reason or "rollback"
     forbidden = _prohibited_tier(ws, name)
     if forbidden is not None:
         with ws.db.session() as s:
@@ -294,8 +325,20 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
         current = next((v for v in model.versions if v.stage == "production"), None)
         target = previous_production(s, model.id, current.id if current else None)
         back = (target.version, target.artifact_sha256) if target is not None else None
+        diff = narrowed(current, target) if target is not None else []
+        current_version = current.version if current is not None else 0
     if back is not None:
         _check_artifact(ws, f"{name}@{back[0]}", back[1], actor=actor, action="model.rollback")
+    if back is not None and diff and force_reason is None:
+        with ws.db.session() as s:
+            audit.record(
+                s,
+                actor=actor,
+                action="model.rollback.refused",
+                subject=f"model:{name}",
+                payload={"rule": "contract.narrowed", "to": back[0], "narrowed": diff},
+            )
+        refuse(f"rollback of {name} to v{back[0]}", current_version, back[0], diff)
     with ws.db.session() as s:
         model = get_model(s, name)
         current = next((v for v in model.versions if v.stage == "production"), None)
@@ -329,6 +372,7 @@ def rollback(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[
                 "from": current.version if current else None,
                 "to": target.version,
                 "reason": why,
+                **({"forced": {"reason": force_reason, "narrowed": diff}} if diff else {}),
             },
             anchors=tuple(moves),
         )
