@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from aims.errors import IntegrityError, InvalidInput, NotFound
-from aims.services import audit, registry
+from aims.services import audit, lineage, registry
 
 
 def _register(ws, files, name="cancer", version=1, **kw):
@@ -43,7 +43,7 @@ def test_model_version_records_lineage_owners_and_predicts(
     mv = _register(ws, cancer_files, owners={"development": "ana@x.org"}, params={"C": "1.0"})
     assert mv["version"] == 1 and mv["flavour"] == "skops" and mv["task"] == "classification"
     assert mv["datasets"] == ["cancer@1"] and mv["owners"] == {"development": "ana@x.org"}
-    lin = registry.lineage(ws, "cancer@1")
+    lin = lineage.lineage(ws, "cancer@1")
     assert lin["made_from"][0]["ref"] == "cancer@1" and lin["made_from"][0]["kind"] == "dataset"
     loaded = registry.load_version(ws, registry.show_version(ws, "cancer@1"))
     from skops.io import get_untrusted_types, load
@@ -58,7 +58,7 @@ def test_dataset_lineage_lists_models_made_from_it(workspace, cancer_files) -> N
     registry.register_model(
         workspace, cancer_files["model"], "m", actor="ana@x.org", datasets=["train@1"]
     )
-    lin = registry.lineage(workspace, "train@1")
+    lin = lineage.lineage(workspace, "train@1")
     assert lin["subject"] == "dataset:train@1"
     assert [x["ref"] for x in lin["made_into"]] == ["m@1"]
 
@@ -167,14 +167,14 @@ def test_model_version_records_an_input_contract(workspace, cancer_files) -> Non
 def test_lineage_exports_as_an_openlineage_run_event(workspace, cancer_files) -> None:
     registry.register_dataset(workspace, cancer_files["data"], "cancer", actor="ana@x.org")
     _register(workspace, cancer_files)
-    event = registry.openlineage_event(workspace, "cancer@1")
+    event = lineage.openlineage_event(workspace, "cancer@1")
     assert event["eventType"] == "COMPLETE" and event["schemaURL"].endswith(
         "#/definitions/RunEvent"
     )
     assert [i["name"] for i in event["inputs"]] == ["cancer@1"]
     fields = {f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]}
     assert "mean_radius" in fields and event["outputs"][0]["name"] == "model:cancer@1"
-    assert registry.openlineage_event(workspace, "cancer@1")["run"] == event["run"]
+    assert lineage.openlineage_event(workspace, "cancer@1")["run"] == event["run"]
 
 
 def test_a_refused_dataset_leaves_no_personal_data_in_the_audit_log(workspace, tmp_path) -> None:

@@ -261,8 +261,8 @@ def lineage(
 ) -> None:
     """Show what a version was made from and what was made from it."""
     from aims.cli._output import print_json
-    from aims.services.registry import lineage as build
-    from aims.services.registry import openlineage_event
+    from aims.services.lineage import lineage as build
+    from aims.services.lineage import openlineage_event
 
     if openlineage:
         print_json(openlineage_event(open_workspace(), ref))

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from aims.core.drift.bars import distribution
-from aims.services import governance, lifecycle, registry
+from aims.services import governance, lifecycle, lineage, registry
 from aims.services.monitor import window_store
 from aims.storage.predlog.schema import utc  # SQLite gives naive UTC times, PostgreSQL aware
 from aims.storage.schema import Incident, Model, ModelVersion, MonitorWindow
@@ -103,7 +103,7 @@ def model_page(ws: Workspace, name: str) -> dict[str, Any]:
     for v in described["versions"]:
         ref = f"{name}@{v['version']}"
         item = dict(v)
-        item["lineage"] = registry.lineage(ws, ref)
+        item["lineage"] = lineage.lineage(ws, ref)
         if v["stage"] not in ("archived",):
             item["gates"] = governance.gates(ws, ref, "production")
         with ws.db.session() as s:
