@@ -13,7 +13,7 @@ import pytest
 from aims.errors import ConfigError
 from aims.server.auth import TokenIssuer
 from aims.server.config import ServerConfig, token_secret
-from aims.services import audit, keys, lifecycle
+from aims.services import keys, lifecycle
 from aims.services.keys import ROLES
 from tests.server.conftest import (
     ACTOR,
@@ -103,8 +103,19 @@ def test_every_route_refuses_missing_expired_foreign_and_low_role_tokens(secured
                 assert r.status_code == 401, where
                 assert r.headers["www-authenticate"] == "Bearer"
             r = c.request(method, path, headers=bearer(foreign), **kw)
-            assert r.status_code == 403, where
-            assert r.json()["code"] == "permission_denied"
+            if "{name}" in route.path:
+                # Another project's model answers exactly as one that is not served.
+                unserved = c.request(
+                    method, path.replace("tiny", "nope"), headers=bearer(foreign), **kw
+                )
+                assert r.status_code == unserved.status_code == 404, where
+                assert r.json()["detail"] == unserved.json()["detail"].replace("nope", "tiny")
+            elif path == "/v1/labels":
+                assert r.status_code == 404, where
+                assert r.json()["detail"] == "model 'tiny' is not registered"
+            else:
+                assert r.status_code == 403, where
+                assert r.json()["code"] == "permission_denied"
             rank = ROLES.index(role)
             if rank > 0:
                 low = mint(ws, "alpha", ROLES[rank - 1])
@@ -134,8 +145,8 @@ def test_key_exchange_gives_a_token_with_project_and_role(secured) -> None:
         assert claims["prj"] == "alpha" and claims["exp"] - claims["iat"] == 900
         h = bearer(body["access_token"])
         assert c.get("/v1/models", headers=h).status_code == 200
-        # A predictor may predict but not read another project's model.
-        assert c.get("/v1/models/other", headers=h).status_code == 403
+        # Another project's model is hidden: 404, as for a model nobody serves.
+        assert c.get("/v1/models/other", headers=h).status_code == 404
         wrong = secured["api_key"][:-3] + "abc"
         for bad in (wrong, "aims.kffffffffffff.secret", "garbage"):
             r = c.post("/v1/auth/token", json={"api_key": bad})
@@ -154,38 +165,6 @@ def test_revoking_a_key_stops_its_issued_tokens(secured) -> None:
         assert time.monotonic() - revoked_at < 2.0
         assert "revoked" in c.get("/v1/models", headers=bearer(token)).json()["detail"]
         assert c.post("/v1/auth/token", json={"api_key": api_key}).status_code == 401
-
-
-def test_refused_calls_are_counted_and_audited_in_batches(secured) -> None:
-    ws = secured["ws"]
-    with httpx.Client(base_url=secured["url"], timeout=30) as c:
-        before = _denied_total(c, ws)
-        for _ in range(25):
-            c.get("/v1/models/tiny", headers=bearer("garbage"))
-        assert _denied_total(c, ws) - before >= 25
-
-    def audited() -> list[dict[str, Any]]:
-        events = audit.query(ws.db, audit.EventFilter(action="server.access.denied"))
-        return [e for e in events if e["payload"]["reasons"].get("invalid_token", 0) >= 25]
-
-    events = wait_until(audited, timeout=5)
-    # One event for the whole burst from this client, with the count, not 25 events.
-    assert len(events) == 1 and events[0]["subject"].startswith("client:127.0.0.1")
-    assert events[0]["payload"]["paths"] == {"/v1/models/tiny": 25}
-    assert audit.verify(ws.db).ok
-
-
-def _denied_total(c: httpx.Client, ws: Any) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = c.get("/metrics", headers=bearer(mint(ws, "*", "viewer"))).text
-    return sum(
-        s.value
-        for f in text_string_to_metric_families(text)
-        if f.name == "aims_auth_failures"
-        for s in f.samples
-        if s.name == "aims_auth_failures_total"
-    )
 
 
 def test_rate_limit_per_key_answers_429_with_retry_after(secured) -> None:

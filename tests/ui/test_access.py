@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -37,9 +38,21 @@ def site(workspace, cancer_files):
         yield {"url": server.url, "viewer": viewer, "operator": operator}
 
 
+def csrf_of(browser: httpx.Client, path: str = "/ui/login") -> str:
+    """The CSRF token of a dashboard form (its cookie is kept by ``browser``)."""
+    page = browser.get(path)
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+def login(browser: httpx.Client, api_key: str) -> httpx.Response:
+    return browser.post("/ui/login", data={"api_key": api_key, "csrf": csrf_of(browser)})
+
+
 def test_a_viewer_sees_only_its_own_projects_models(site) -> None:
     with httpx.Client(base_url=site["url"], timeout=30) as browser:
-        r = browser.post("/ui/login", data={"api_key": site["viewer"]})
+        r = login(browser, site["viewer"])
         assert r.status_code == 303
         for path in ("/ui/", "/ui/incidents", "/ui/audit", "/ui/compliance"):
             page = browser.get(path)
@@ -56,6 +69,7 @@ def test_dashboard_logins_are_rate_limited_and_counted(site) -> None:
         # A token for reading the server-wide series of /metrics (an operator of
         # every project), taken before the address runs out of budget.
         token = browser.post("/v1/auth/token", json={"api_key": site["operator"]}).json()
+        csrf = csrf_of(browser)
         # Each wrong key costs an argon2 check; 24 at once overrun the budget of
         # 10 at once and 2 per second.
         with ThreadPoolExecutor(24) as pool:
@@ -63,7 +77,8 @@ def test_dashboard_logins_are_rate_limited_and_counted(site) -> None:
                 pool.map(
                     lambda _: httpx.post(
                         f"{site['url']}/ui/login",
-                        data={"api_key": "aims.k0123456789ab.wrong"},
+                        data={"api_key": "aims.k0123456789ab.wrong", "csrf": csrf},
+                        cookies={"aims_csrf": csrf},
                         timeout=60,
                     ),
                     range(24),

@@ -7,8 +7,8 @@ import sys
 
 import typer
 
-from aims.cli._output import err_console
 from aims.cli._state import open_workspace
+from aims.errors import ConfigError
 
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the interpreter before another one gets it (default 0.005)."""
@@ -29,7 +29,8 @@ def serve(
     insecure_dev: bool = typer.Option(
         False,
         "--insecure-dev",
-        help="Serve WITHOUT authentication (every caller is admin). Own machine only.",
+        help="Serve WITHOUT authentication (every caller is admin). Own machine only: "
+        "refused unless --host is a loopback address.",
     ),
     monitor: bool = typer.Option(
         False,
@@ -46,8 +47,17 @@ def serve(
     Needs an API key to exist ('aims keys create'); callers exchange it for a
     token at POST /v1/auth/token. Promotions and rollbacks take effect within
     about a second, without a restart. The dashboard is at /ui (log in with an
-    API key). Settings: the server: section of aims.yaml.
+    API key). Settings: the server: section of aims.yaml. Behind a reverse proxy,
+    list it in server.trusted_proxies (or $AIMS_TRUSTED_PROXIES) so that its
+    X-Forwarded-For and X-Forwarded-Proto headers are believed; from anyone
+    else they are ignored.
     """
+    if insecure_dev and not _loopback(host):
+        raise ConfigError(
+            f"--insecure-dev turns authentication off, so it is refused on {host!r}, which "
+            "other machines can reach; serve on 127.0.0.1 (the default), or create an API "
+            "key ('aims keys create') and serve without --insecure-dev"
+        )
     import uvicorn
 
     from aims.server.assembly import build_server, stop_monitor
@@ -58,12 +68,6 @@ def serve(
     # interpreter back to requests after 1 ms instead of the default 5 ms,
     # which keeps their work out of the request latency tail.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    if insecure_dev and not _loopback(host):
-        err_console.print(
-            f"[bold red]warning:[/bold red] --insecure-dev on {host}: anyone on the network "
-            "can call this server as admin",
-            highlight=False,
-        )
     try:
         uvicorn.run(
             app,
@@ -72,6 +76,10 @@ def serve(
             log_level=log_level,
             access_log=access_log,
             timeout_graceful_shutdown=30,
+            # The app reads forwarding headers itself, from server.trusted_proxies
+            # only; uvicorn's own handling would believe them from loopback.
+            proxy_headers=False,
+            server_header=False,
         )
     finally:
         stop_monitor(app)

@@ -13,10 +13,17 @@ route                                  role       what
 ``GET /metrics``                       viewer     Prometheus exposition (own project's models)
 =====================================  =========  ==============================================
 
-The OpenAPI document (``/openapi.json``, ``/docs``) is public; it names each
-operation's role as ``x-aims-role``. More routers (the dashboard, the
-monitoring API) are added with ``create_app(..., routers=[...])`` and guard
-their routes with :func:`aims.server.auth.require`.
+The OpenAPI document (``/openapi.json``) is public; it names each
+operation's role as ``x-aims-role``. The interactive pages ``/docs`` and
+``/redoc`` are served only with ``server.api_docs: true``. More routers (the
+dashboard, the monitoring API) are added with ``create_app(..., routers=[...])``
+and guard their routes with :func:`aims.server.auth.require`.
+
+Around the routes, outermost first: security headers on every answer
+(:mod:`~aims.server.headers`), the client address from trusted proxies
+(:mod:`~aims.server.proxies`), the cross-site check on state changes
+(:mod:`~aims.server.origin`), authentication and the body limit before a body
+is read (:mod:`~aims.server.admission`), then the predict fast path.
 """
 
 from __future__ import annotations
@@ -36,17 +43,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from aims.errors import ConfigError, PermissionDenied
+from aims.server.admission import Admission
 from aims.server.auth import Guard, Principal, TokenIssuer, require
 from aims.server.config import ServerConfig, pii_salt, token_secret
 from aims.server.deployments import Deployments, Ticker
 from aims.server.fastpath import PredictFastPath
+from aims.server.headers import SecurityHeaders
 from aims.server.metrics import ServerMetrics
+from aims.server.origin import SameOrigin
 from aims.server.predict import ERRORS, Predictor
 from aims.server.problems import ApiError, install_handlers
-from aims.server.ratelimit import RateLimiter
+from aims.server.proxies import ClientAddress
+from aims.server.ratelimit import RateLimiter, address_bucket
 from aims.server.routing import RoutingTable
 from aims.server.schemas import ErrorResponse, Health, TokenRequest, TokenResponse
-from aims.server.validation import BodyLimit
 from aims.services import keys
 from aims.workspace import Workspace
 
@@ -102,7 +112,7 @@ def exchange_key(state: AppState, api_key: str, *, client: str, path: str) -> di
     client address; a refused one (limited, or a wrong key) raises
     ``ApiError`` (429 or 401), counted on ``/metrics`` and noted for the audit log.
     """
-    wait = state.token_limiter.wait_time(client)
+    wait = state.token_limiter.wait_time(address_bucket(client))
     if wait:
         error = ApiError(
             429,
@@ -255,6 +265,9 @@ def create_app(
         summary="Prediction API of aims: served models, predictions, labels, metrics.",
         version=_version(),
         lifespan=lifespan,
+        # Swagger UI and ReDoc load from a CDN: off unless server.api_docs asks for them.
+        docs_url="/docs" if config.api_docs else None,
+        redoc_url="/redoc" if config.api_docs else None,
     )
     install_handlers(app)
     app.include_router(_system_router())
@@ -262,11 +275,6 @@ def create_app(
     app.include_router(labels.router)
     for extra in routers:
         app.include_router(extra)
-    app.add_middleware(
-        BodyLimit,
-        limit_of=_limit_of(config),
-        on_reject=lambda path: metrics.rejected.labels(_model_of(path), "max_body_bytes").inc(),
-    )
     if insecure_dev:
 
         @app.middleware("http")
@@ -275,8 +283,22 @@ def create_app(
             response.headers["X-Aims-Auth"] = "disabled"
             return response
 
-    # Outermost, so predict requests skip everything else (see fastpath.py).
+    # Before the framework, so predict requests skip its machinery (see fastpath.py);
+    # the checks added after it wrap it, so they apply to predictions too.
     app.add_middleware(PredictFastPath, fastapi_app=app)
+    app.add_middleware(
+        Admission,
+        guard=guard,
+        limit_of=_limit_of(config),
+        public=PUBLIC_PATHS,
+        on_reject=lambda path: metrics.rejected.labels(_model_of(path), "max_body_bytes").inc(),
+    )
+    app.add_middleware(SameOrigin, insecure=insecure_dev)
+    if config.trusted_proxies:
+        app.add_middleware(ClientAddress, networks=config.proxy_networks())
+    # Outside even the error middleware, so that error answers carry the headers too.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
     _document_roles(app)
     return app
 

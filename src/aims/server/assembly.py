@@ -1,5 +1,10 @@
 """The full server of ``aims serve``: the API, the dashboard, monitor metrics, and
-optionally the monitoring loop as a background thread."""
+optionally the monitoring loop as a background thread.
+
+This is the composition root: the one module of the server that imports the
+dashboard (:mod:`aims.ui.router`), and where the server's sessions are adapted
+to the dashboard's ``UiAuth`` port (:class:`DashboardAuth`).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +25,58 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
     process serves, logs and watches.
     """
     from aims.server.app import create_app
+    from aims.server.config import ServerConfig
+    from aims.server.sessions import TokenSessions
     from aims.services.monitor.metrics import MonitorCollector
-    from aims.ui.auth import OpenSessions, TokenSessions
-    from aims.ui.router import mount_ui
+    from aims.ui.router import OpenSessions, mount_ui
 
-    app = create_app(ws, insecure_dev=insecure_dev, collectors=[MonitorCollector(ws)])
-    mount_ui(app, ws, OpenSessions() if insecure_dev else TokenSessions(ws))
+    config = ServerConfig.from_workspace(ws)
+    app = create_app(
+        ws, insecure_dev=insecure_dev, config=config, collectors=[MonitorCollector(ws)]
+    )
+    secure = {"auto": None, "true": True, "false": False}[config.secure_cookies]
+    auth = OpenSessions() if insecure_dev else DashboardAuth(TokenSessions(app))
+    mount_ui(app, ws, auth, secure_cookies=secure)
     if monitor:
         app.state.monitor = start_monitor(ws)
+    # Signed audit checkpoints on a schedule, when audit.checkpoint_url is set.
+    from aims.services.audit_checkpoint import start_checkpoints
+
+    app.state.audit_checkpoints = start_checkpoints(ws)
     return app
+
+
+class DashboardAuth:
+    """The dashboard's ``UiAuth`` port, implemented by the server's token sessions."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+
+    def login(self, api_key: str, request: Any) -> tuple[str, int]:
+        """Exchange ``api_key`` as ``POST /v1/auth/token`` does; ``LoginRefused`` if refused."""
+        from aims.server.problems import ApiError
+        from aims.ui.router import LoginRefused
+
+        client = request.client.host if request.client else "unknown"
+        try:
+            return self.sessions.login(api_key, client=client, path=request.url.path)
+        except ApiError as exc:
+            retry = exc.headers.get("Retry-After")
+            raise LoginRefused(exc.status, int(retry) if retry else None) from None
+
+    def viewer(self, token: str | None) -> Any:
+        """The dashboard viewer of a session token, or None."""
+        from aims.services.keys import ALL_PROJECTS
+        from aims.ui.router import Viewer
+
+        p = self.sessions.principal(token)
+        if p is None:
+            return None
+        return Viewer(p.key_id, None if p.project == ALL_PROJECTS else p.project, p.role)
+
+    def logout(self, token: str | None) -> None:
+        """Revoke the session's token."""
+        self.sessions.logout(token)
 
 
 @dataclass
@@ -39,10 +87,6 @@ class MonitorThread:
     thread: threading.Thread
 
     def close(self, timeout: float = 10.0) -> None:
-    # Signed audit checkpoints on a schedule, when audit.checkpoint_url is set.
-    from aims.services.audit_checkpoint import start_checkpoints
-
-    app.state.audit_checkpoints = start_checkpoints(ws)
         """Stop the loop and wait up to ``timeout`` seconds for the pass in progress.
 
         The caller closes the workspace next, which a running pass would still

@@ -13,8 +13,16 @@ Roles, lowest first (each includes the ones before it)::
     viewer < predictor < scientist < approver < operator < admin
 
 Refused calls are counted in ``aims_auth_failures_total{reason}`` and audited
-in batches: at most one audit event per key (or client address) and reason
-per ``auth_audit_interval``, with the count, so a flood cannot flood the chain.
+in batches: at most one audit event per key (or client address) per
+``auth_audit_interval``, with the counts. Batches are bounded in size and
+number (:class:`AuthEvents`), so a flood of refused calls, however long their
+paths or however many addresses they claim, adds at most a few tens of
+kilobytes to the permanent audit log per interval.
+
+A model of another project answers exactly as a model that is not served
+(404), so a token cannot probe which models other projects serve. A token can
+be revoked on its own (:meth:`Guard.revoke_token`, used by the dashboard's
+logout), besides its key.
 """
 
 from __future__ import annotations
@@ -37,8 +45,16 @@ from aims.services.keys import ALL_PROJECTS, ROLES, role_rank
 
 ISSUER = "aims"
 ALGORITHM = "HS256"
-MAX_AUDIT_SUBJECTS = 100
-"""Distinct callers audited one by one per flush; the rest share one event."""
+MAX_AUDIT_SUBJECTS = 20
+"""Distinct callers audited one by one per flush; the rest share one summary event."""
+MAX_PENDING_SUBJECTS = 1_000
+"""Distinct callers tracked between flushes; refusals of further ones are only counted."""
+MAX_PATHS = 10
+"""Distinct paths listed per caller and flush; further ones are counted as ``(other paths)``."""
+MAX_PATH_CHARS = 120
+"""Characters of a path kept in the audit log; longer paths are cut and marked with ``…``."""
+MAX_SUBJECT_CHARS = 80
+OTHER_PATHS = "(other paths)"
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,7 @@ class Principal:
     project: str
     role: str
     expires_at: float
+    token_id: str = ""
 
     @property
     def rank(self) -> int:
@@ -111,7 +128,9 @@ class TokenIssuer:
         role, project = claims.get("role"), claims.get("prj")
         if role not in ROLES or not isinstance(project, str):
             raise _unauthenticated("invalid_token", "the token is not valid")
-        principal = Principal(str(claims["sub"]), project, role, float(claims["exp"]))
+        principal = Principal(
+            str(claims["sub"]), project, role, float(claims["exp"]), str(claims.get("jti", ""))
+        )
         # Verified tokens are remembered so the signature is checked once per
         # token, not once per request; the cache is dropped when it grows large.
         if len(self._cache) > 50_000:
@@ -127,17 +146,33 @@ def _unauthenticated(reason: str, message: str) -> ApiError:
 
 
 class AuthEvents:
-    """Counts of refused (and token-issuing) calls, written to the audit log in batches."""
+    """Counts of refused (and token-issuing) calls, written to the audit log in batches.
+
+    Everything held is bounded whatever the callers send: paths are cut to
+    ``MAX_PATH_CHARS`` and at most ``MAX_PATHS`` are listed per caller; at most
+    ``MAX_PENDING_SUBJECTS`` callers are tracked between flushes (refusals of
+    others are only counted); a flush writes at most ``MAX_AUDIT_SUBJECTS``
+    events, one per caller, plus one summary event per action with the counts
+    of everyone else.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
+        self._untracked: dict[str, dict[str, int]] = {}
 
     def note(self, action: str, subject: str, reason: str, path: str) -> None:
+        """Count one call of ``subject`` refused (or served) for ``reason`` on ``path``."""
         now = time.time()
+        subject = _cut(subject, MAX_SUBJECT_CHARS)
+        path = _cut(path, MAX_PATH_CHARS)
         with self._lock:
             entry = self._pending.get((action, subject))
             if entry is None:
+                if len(self._pending) >= MAX_PENDING_SUBJECTS:
+                    counts = self._untracked.setdefault(action, defaultdict(int))
+                    counts[reason] += 1
+                    return
                 entry = self._pending[(action, subject)] = {
                     "reasons": defaultdict(int),
                     "paths": defaultdict(int),
@@ -145,35 +180,57 @@ class AuthEvents:
                     "last": now,
                 }
             entry["reasons"][reason] += 1
-            if len(entry["paths"]) < 20 or path in entry["paths"]:
-                entry["paths"][path] += 1
+            if path not in entry["paths"] and len(entry["paths"]) >= MAX_PATHS:
+                path = OTHER_PATHS
+            entry["paths"][path] += 1
             entry["last"] = now
 
     def flush(self, ws: Any) -> int:
-        """Write one audit event per (action, caller) noted since the last flush."""
+        """Write the audit events for the calls noted since the last flush; returns how many."""
         from aims.services import audit
 
         with self._lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+            untracked, self._untracked = self._untracked, {}
+        if not pending and not untracked:
             return 0
         items = sorted(pending.items(), key=lambda kv: -sum(kv[1]["reasons"].values()))
         events: list[tuple[str, str, dict[str, Any]]] = []
-        rest: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        rest: dict[str, dict[str, Any]] = {}
         for i, ((action, subject), entry) in enumerate(items):
             if i < MAX_AUDIT_SUBJECTS:
                 events.append((action, subject, _payload(entry)))
-            else:
-                for reason, n in entry["reasons"].items():
-                    rest[action][reason] += n
-        for action, reasons in rest.items():
-            events.append((action, "client:(others)", {"reasons": dict(reasons)}))
+                continue
+            summary = rest.setdefault(action, {"callers": 0, "reasons": defaultdict(int)})
+            summary["callers"] += 1
+            for reason, n in entry["reasons"].items():
+                summary["reasons"][reason] += n
+        for action, counts in untracked.items():
+            summary = rest.setdefault(action, {"callers": 0, "reasons": defaultdict(int)})
+            summary["untracked"] = sum(counts.values())
+            for reason, n in counts.items():
+                summary["reasons"][reason] += n
+        for action, summary in rest.items():
+            reasons = dict(summary.pop("reasons"))
+            payload = {"count": sum(reasons.values()), "reasons": reasons, **summary}
+            events.append((action, "client:(others)", payload))
         with ws.db.session() as s:
             for action, subject, payload in events:
                 audit.record(
                     s, actor="aims-server", action=action, subject=subject, payload=payload
                 )
         return len(events)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with a trailing ``…`` when longer.
+
+    Examples
+    --------
+    >>> _cut("/v1/models", 20), _cut("/" + "a" * 30, 8)
+    ('/v1/models', '/aaaaaa…')
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _payload(entry: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +266,22 @@ class Guard:
         self.insecure = insecure
         self.revoked: frozenset[str] = frozenset()
         self.events = AuthEvents()
+        self._revoked_tokens: dict[str, float] = {}
+        self._tokens_lock = threading.Lock()
+
+    def revoke_token(self, principal: Principal) -> None:
+        """Refuse ``principal``'s token from now on (its key stays valid), until it expires."""
+        if not principal.token_id:
+            return
+        now = time.time()
+        with self._tokens_lock:
+            # Forget revocations of tokens that have expired anyway.
+            self._revoked_tokens = {t: e for t, e in self._revoked_tokens.items() if e > now}
+            self._revoked_tokens[principal.token_id] = principal.expires_at
+
+    def token_revoked(self, principal: Principal) -> bool:
+        """Whether ``principal``'s key or token has been revoked."""
+        return principal.key_id in self.revoked or principal.token_id in self._revoked_tokens
 
     def refuse(
         self, error: ApiError, *, client: str, path: str, key_id: str | None = None
@@ -236,31 +309,10 @@ class Guard:
         project matches (``project=None``: nothing project-specific is touched).
         Raises ``ApiError`` (401, 429 or 403), counted and noted for the audit log.
         """
+        principal = self.authenticate(authorization, client=client, path=path)
         if self.insecure:
-            return DEV_PRINCIPAL
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise self.refuse(
-                _unauthenticated(
-                    "missing_token",
-                    "this route needs a token: send 'Authorization: Bearer <token>' "
-                    "(get one from POST /v1/auth/token)",
-                ),
-                client=client,
-                path=path,
-            )
-        try:
-            principal = self.issuer.verify(token.strip())
-        except ApiError as exc:
-            raise self.refuse(exc, client=client, path=path) from None
+            return principal
         key_id = principal.key_id
-        if key_id in self.revoked:
-            raise self.refuse(
-                _unauthenticated("revoked", f"API key {key_id} has been revoked"),
-                client=client,
-                path=path,
-                key_id=key_id,
-            )
         wait = self.limiter.wait_time(key_id)
         if wait:
             error = ApiError(
@@ -281,19 +333,96 @@ class Guard:
             error.reason = "role_too_low"  # type: ignore[attr-defined]
             raise self.refuse(error, client=client, path=path, key_id=key_id)
         if project is not None:
-            self.check_project(principal, project, client=client, path=path)
+            name = model_of(path)
+            hidden = f"model {name!r} is not served" if name is not None else None
+            self.check_project(principal, project, client=client, path=path, hidden_as=hidden)
         return principal
 
-    def check_project(self, principal: Principal, project: str, *, client: str, path: str) -> None:
-        """Refuse (403) a principal of another project."""
-        if not principal.may_access(project):
+    def authenticate(self, authorization: str | None, *, client: str, path: str) -> Principal:
+        """The caller behind an ``Authorization`` header, whatever it may do.
+
+        Checks that a bearer token is present, valid, unexpired and neither it
+        nor its key is revoked; raises ``ApiError`` (401), counted and noted for
+        the audit log, otherwise. It reads no body, so requests without a valid
+        token are refused before their body is received.
+        """
+        if self.insecure:
+            return DEV_PRINCIPAL
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise self.refuse(
+                _unauthenticated(
+                    "missing_token",
+                    "this route needs a token: send 'Authorization: Bearer <token>' "
+                    "(get one from POST /v1/auth/token)",
+                ),
+                client=client,
+                path=path,
+            )
+        try:
+            principal = self.issuer.verify(token.strip())
+        except ApiError as exc:
+            raise self.refuse(exc, client=client, path=path) from None
+        if principal.key_id in self.revoked:
+            raise self.refuse(
+                _unauthenticated("revoked", f"API key {principal.key_id} has been revoked"),
+                client=client,
+                path=path,
+                key_id=principal.key_id,
+            )
+        if principal.token_id in self._revoked_tokens:
+            raise self.refuse(
+                _unauthenticated(
+                    "revoked", "the token has been revoked (logged out); get a new one"
+                ),
+                client=client,
+                path=path,
+                key_id=principal.key_id,
+            )
+        return principal
+
+    def check_project(
+        self,
+        principal: Principal,
+        project: str,
+        *,
+        client: str,
+        path: str,
+        hidden_as: str | None = None,
+    ) -> None:
+        """Refuse a principal of another project.
+
+        When the project is that of a model the caller named, give
+        ``hidden_as``: the message of the 404 a model that does not exist
+        gets, so that another project's models cannot be probed. Otherwise (a
+        ``project`` parameter) the answer is 403.
+        """
+        if principal.may_access(project):
+            return
+        if hidden_as is not None:
+            error = ApiError(404, "not_found", hidden_as)
+        else:
             error = ApiError(
                 403,
                 "permission_denied",
                 f"a token of project {principal.project!r} may not act on project {project!r}",
             )
-            error.reason = "wrong_project"  # type: ignore[attr-defined]
-            raise self.refuse(error, client=client, path=path, key_id=principal.key_id)
+        error.reason = "wrong_project"  # type: ignore[attr-defined]
+        raise self.refuse(error, client=client, path=path, key_id=principal.key_id)
+
+
+def model_of(path: str) -> str | None:
+    """The model a ``/v1/models/{name}[/...]`` path names, else None.
+
+    Examples
+    --------
+    >>> model_of("/v1/models/churn/predict"), model_of("/v1/models/churn"), model_of("/metrics")
+    ('churn', 'churn', None)
+    """
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[1:3] == ["v1", "models"] and parts[3]:
+        return parts[3]
+    return None
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token.")

@@ -18,6 +18,19 @@
                                        event per key or client address, with the count)
 ``key_expiry_days``        ``90``      days a new API key lasts unless ``aims keys create
                                        --expires`` says otherwise
+``trusted_proxies``        ``[]``      addresses or networks (``10.0.0.0/8``) of the reverse
+                                       proxies whose ``X-Forwarded-For``, ``Forwarded`` and
+                                       ``X-Forwarded-Proto`` headers are believed; from any
+                                       other peer they are ignored. ``$AIMS_TRUSTED_PROXIES``
+                                       (comma-separated) overrides it
+``secure_cookies``         ``auto``    mark the dashboard's cookies ``Secure``: ``auto`` does
+                                       when the request came over HTTPS (directly, or per a
+                                       trusted proxy's ``X-Forwarded-Proto``); ``true`` always,
+                                       ``false`` never
+``api_docs``               ``false``   serve the interactive API pages ``/docs`` and
+                                       ``/redoc`` (they load Swagger UI and ReDoc from a CDN,
+                                       so they are off by default; ``/openapi.json`` is always
+                                       served)
 =========================  ==========  ========================================================
 
 Secrets: the token signing key is ``$AIMS_SERVER_SECRET`` or, when unset, a
@@ -28,6 +41,7 @@ created on first use with permissions ``0600``.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
@@ -40,6 +54,7 @@ from aims.workspace import Workspace
 
 SECRET_ENV = "AIMS_SERVER_SECRET"
 SALT_ENV = "AIMS_PII_SALT"
+PROXIES_ENV = "AIMS_TRUSTED_PROXIES"
 MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output weaken it (RFC 7518 §3.2)
 
 
@@ -59,14 +74,26 @@ class ServerConfig:
     shadow_queue: int = 1000
     auth_audit_interval: float = 60.0
     key_expiry_days: float = 90.0
+    trusted_proxies: tuple[str, ...] = ()
+    secure_cookies: str = "auto"
+    api_docs: bool = False
 
     @classmethod
-    def from_mapping(cls, section: Any, where: str = "aims.yaml: server") -> ServerConfig:
-        """Read a ``server:`` mapping; unknown keys and bad values raise ``ConfigError``."""
-        if section is None:
-            return cls()
-        if not isinstance(section, dict):
+    def from_mapping(
+        cls, section: Any, where: str = "aims.yaml: server", *, env: Any = None
+    ) -> ServerConfig:
+        """Read a ``server:`` mapping; unknown keys and bad values raise ``ConfigError``.
+
+        ``env`` (``os.environ`` when None) may override ``trusted_proxies``
+        with ``$AIMS_TRUSTED_PROXIES``.
+        """
+        env = os.environ if env is None else env
+        if section is not None and not isinstance(section, dict):
             raise ConfigError(f"{where} must be a mapping of settings")
+        section = dict(section or {})
+        override = env.get(PROXIES_ENV)
+        if override is not None:
+            section["trusted_proxies"] = override
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(section) - set(known))
         if unknown:
@@ -76,6 +103,12 @@ class ServerConfig:
             )
         values: dict[str, Any] = {}
         for key, value in section.items():
+            if key in SPECIAL:
+                from_env = key == "trusted_proxies" and override is not None
+                values[key] = SPECIAL[key](
+                    value, f"${PROXIES_ENV}" if from_env else f"{where}.{key}"
+                )
+                continue
             want_int = known[key].type == "int"
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if ok and want_int:
@@ -88,7 +121,51 @@ class ServerConfig:
 
     @classmethod
     def from_workspace(cls, ws: Workspace) -> ServerConfig:
+        """The settings of ``ws``'s ``aims.yaml``, with environment overrides applied."""
         return cls.from_mapping(ws.settings.raw.get("server"), f"{ws.root}/aims.yaml: server")
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` as networks (a single address is a /32 or /128)."""
+        return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+
+def _proxies(value: Any, where: str) -> tuple[str, ...]:
+    # Text is a comma-separated list (the environment variable's form); blanks are skipped.
+    items = [i for i in value.split(",") if i.strip()] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(
+            f"{where} must be a list of addresses or networks, e.g. [10.0.0.5, 10.1.0.0/16]"
+        )
+    out = []
+    for item in items:
+        text = str(item).strip()
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{where}: {text[:80]!r} is not an IP address or network; write e.g. "
+                "10.0.0.5, 10.1.0.0/16 or ::1"
+            ) from None
+        out.append(text)
+    return tuple(out)
+
+
+def _secure_cookies(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value in ("auto", "true", "false"):
+        return str(value)
+    raise ConfigError(f"{where} must be auto, true or false, got {value!r}")
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
+SPECIAL = {"trusted_proxies": _proxies, "secure_cookies": _secure_cookies, "api_docs": _flag}
+"""Keys whose values are not positive numbers, each with its own reader."""
 
 
 def _secret_file(path: Path, nbytes: int) -> str:

@@ -62,7 +62,13 @@ async def post_labels(
         project, _, _ = await run_in_threadpool(model_key_column, state.ws, body.model)
     except NotFound:
         raise NotFound(f"model {body.model!r} is not registered") from None
-    state.guard.check_project(principal, project, client=client_of(request), path=request.url.path)
+    state.guard.check_project(
+        principal,
+        project,
+        client=client_of(request),
+        path=request.url.path,
+        hidden_as=f"model {body.model!r} is not registered",
+    )
     frame = _frame(body)
 
     def ingest() -> dict[str, Any]:

@@ -4,13 +4,36 @@ Each caller (an API key, or a client address for the token route) owns a
 bucket of ``burst`` tokens refilled at ``rate`` tokens per second; a request
 takes one token or is refused with the time until one is available. State is
 in memory, per server process.
+
+Client addresses are bucketed with :func:`address_bucket`: an IPv6 client
+usually holds a whole /64, so its addresses share one bucket.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable
+
+
+def address_bucket(address: str) -> str:
+    """The rate-limit bucket of a client address: itself for IPv4, its /64 for IPv6.
+
+    Examples
+    --------
+    >>> address_bucket("192.0.2.7"), address_bucket("2001:db8::1"), address_bucket("unknown")
+    ('192.0.2.7', '2001:db8::/64', 'unknown')
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class RateLimiter:

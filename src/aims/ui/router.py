@@ -3,16 +3,23 @@
 Login exchanges an API key for a session cookie holding a signed token (the
 same tokens the API uses), so the dashboard has the same roles, projects and
 expiry as the API. Viewers see no write actions; a model of another project is
-a 404, as on the API.
+a 404, as on the API. Access control comes through the :class:`UiAuth` port
+(:mod:`aims.ui.port`), which the server implements.
+
+Every form carries a CSRF token that must match the ``aims_csrf`` cookie
+(double submit), on top of the server's check of ``Origin`` on every
+state-changing request. Cookies are ``HttpOnly``, ``SameSite=Strict`` and,
+over HTTPS, ``Secure``. Logging out (a POST) revokes the session's token.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
-from dataclasses import dataclass
+import secrets
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -20,54 +27,100 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from aims.errors import AimsError, NotFound, PermissionDenied
+from aims.errors import AimsError, NotFound
+from aims.ui.port import LoginRefused, OpenSessions, UiAuth, Viewer
 from aims.workspace import Workspace
+
+__all__ = [
+    "LoginRefused",
+    "OpenSessions",
+    "UiAuth",
+    "Viewer",
+    "build_router",
+    "duration",
+    "mount_ui",
+    "utc_time",
+]
 
 HERE = Path(__file__).parent
 COOKIE = "aims_session"
+CSRF_COOKIE = "aims_csrf"
+MAX_VERSION = 2**31 - 1
+"""Largest version number a URL may name (the store's integer column); larger ones are 404."""
 APPROVER_ROLES = frozenset({"approver", "admin"})
 STANDARDS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: the identity, project and role a session token carries."""
+def mount_ui(
+    app: FastAPI,
+    ws: Workspace,
+    auth: UiAuth,
+    prefix: str = "/ui",
+    *,
+    secure_cookies: bool | None = None,
+) -> None:
+    """Serve the dashboard under ``prefix`` on ``app``.
 
-    subject: str
-    project: str | None  # None: every project (insecure development mode)
-    role: str
-
-
-class UiAuth(Protocol):
-    """What the dashboard needs from the server's access control."""
-
-    def login(self, api_key: str, request: Request) -> tuple[str, int]:
-        """Exchange an API key for (token, lifetime in seconds).
-
-        Raises ``PermissionDenied`` or the server's ``ApiError`` (401, or 429
-        when the caller's address has tried too often).
-        """
-
-    def viewer(self, token: str | None) -> Viewer | None:
-        """The viewer a session token stands for, or None when it is missing or invalid."""
-
-
-def mount_ui(app: FastAPI, ws: Workspace, auth: UiAuth, prefix: str = "/ui") -> None:
-    """Serve the dashboard under ``prefix`` on ``app``."""
+    ``secure_cookies``: mark cookies ``Secure`` always (True), never (False),
+    or when the request came over HTTPS (None).
+    """
     app.mount(f"{prefix}/static", StaticFiles(directory=HERE / "static"), name="ui-static")
-    app.include_router(build_router(ws, auth, prefix), prefix=prefix, include_in_schema=False)
+    app.include_router(
+        build_router(ws, auth, prefix, secure_cookies=secure_cookies),
+        prefix=prefix,
+        include_in_schema=False,
+    )
 
 
-def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
+def build_router(
+    ws: Workspace, auth: UiAuth, base: str, *, secure_cookies: bool | None = None
+) -> APIRouter:
+    """The dashboard's routes, for mounting under ``base``."""
     from aims.services import audit, dashboard, governance
 
     router = APIRouter()
+    # The audit page checks only events added since its last view (a full walk
+    # at 30,000 events took 0.46 s per view); 'aims audit verify' walks it all.
+    chain_check = audit.IncrementalVerifier(ws.db)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["utc"] = utc_time
     templates.env.filters["duration"] = duration
 
+    def secure(request: Request) -> bool:
+        return request.url.scheme == "https" if secure_cookies is None else secure_cookies
+
+    def set_cookie(request: Request, resp: Response, name: str, value: str, ttl: int) -> None:
+        resp.set_cookie(
+            name,
+            value,
+            max_age=ttl,
+            httponly=True,
+            samesite="strict",
+            secure=secure(request),
+            path=base,
+        )
+
     def render(request: Request, name: str, viewer: Viewer | None, **ctx: Any) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"base": base, "principal": viewer, **ctx})
+        csrf = request.cookies.get(CSRF_COOKIE) or ""
+        fresh = len(csrf) < 32  # none yet, or not one of ours
+        if fresh:
+            csrf = secrets.token_urlsafe(32)
+        resp = templates.TemplateResponse(
+            request, name, {"base": base, "principal": viewer, "csrf": csrf, **ctx}
+        )
+        if fresh:
+            set_cookie(request, resp, CSRF_COOKIE, csrf, 86_400)
+        return resp
+
+    def csrf_refused(request: Request, form_token: str) -> Response | None:
+        cookie = request.cookies.get(CSRF_COOKIE) or ""
+        if len(cookie) >= 32 and hmac.compare_digest(cookie.encode(), form_token.encode()):
+            return None
+        return HTMLResponse(
+            "<p>This form is out of date or was sent from another site: reload the page "
+            "and submit it again.</p>",
+            status_code=403,
+        )
 
     def current(request: Request) -> Viewer | None:
         return auth.viewer(request.cookies.get(COOKIE))
@@ -79,9 +132,10 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
         project = dashboard.model_project(ws, name)
         if viewer.project is not None and project != viewer.project:
             raise NotFound(f"model {name!r} is not registered; see 'aims model list'")
-    # The audit page checks only events added since its last view (a full walk
-    # at 30,000 events took 0.46 s per view); 'aims audit verify' walks it all.
-    chain_check = audit.IncrementalVerifier(ws.db)
+
+    def check_version(name: str, version: int) -> None:
+        if not 1 <= version <= MAX_VERSION:
+            raise NotFound(f"model {name!r} has no version {version}; see 'aims model list'")
 
     def page(request: Request, fn: Any) -> Response:
         viewer = current(request)
@@ -99,31 +153,35 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
         return render(request, "login.html", None)
 
     @router.post("/login")
-    def login(request: Request, api_key: str = Form(...)) -> Response:
-        from aims.server.problems import ApiError
-
+    def login(request: Request, api_key: str = Form(...), csrf: str = Form("")) -> Response:
+        refused = csrf_refused(request, csrf)
+        if refused is not None:
+            return refused
         try:
             token, ttl = auth.login(api_key.strip(), request)
-        except (ApiError, PermissionDenied, AimsError) as exc:
-            status = exc.status if isinstance(exc, ApiError) else 401
-            headers = exc.headers if isinstance(exc, ApiError) else {}
-            message = (
-                f"Too many attempts; retry after {headers.get('Retry-After', '1')} s."
-                if status == 429
-                else "That API key is not valid."
-            )
+        except LoginRefused as exc:
+            headers = {}
+            if exc.status == 429:
+                headers["Retry-After"] = str(exc.retry_after or 1)
+                message = f"Too many attempts; retry after {headers['Retry-After']} s."
+            else:
+                message = "That API key is not valid."
             resp = render(request, "login.html", None, error=message)
-            resp.status_code = status
+            resp.status_code = exc.status
             resp.headers.update(headers)
             return resp
         resp = RedirectResponse(f"{base}/", status_code=303)
-        resp.set_cookie(COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path=base)
+        set_cookie(request, resp, COOKIE, token, ttl)
         return resp
 
-    @router.get("/logout")
-    def logout() -> Response:
+    @router.post("/logout")
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        refused = csrf_refused(request, csrf)
+        if refused is not None:
+            return refused
+        auth.logout(request.cookies.get(COOKIE))
         resp = to_login()
-        resp.delete_cookie(COOKIE, path=base)
+        resp.delete_cookie(COOKIE, path=base, secure=secure(request), httponly=True)
         return resp
 
     @router.get("/", response_class=HTMLResponse)
@@ -155,9 +213,15 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
         return page(request, show)
 
     @router.post("/models/{name}/versions/{version}/approve")
-    def approve(request: Request, name: str, version: int, note: str = Form("")) -> Response:
+    def approve(
+        request: Request, name: str, version: int, note: str = Form(""), csrf: str = Form("")
+    ) -> Response:
         def act(v: Viewer) -> Response:
+            refused = csrf_refused(request, csrf)
+            if refused is not None:
+                return refused
             check_model(v, name)
+            check_version(name, version)
             if v.role not in APPROVER_ROLES:
                 return HTMLResponse("<p>Your role may not approve models.</p>", status_code=403)
             governance.approve(ws, f"{name}@{version}", actor=v.subject, note=note)
@@ -171,6 +235,7 @@ def build_router(ws: Workspace, auth: UiAuth, base: str) -> APIRouter:
 
         def show(v: Viewer) -> Response:
             check_model(v, name)
+            check_version(name, version)
             return HTMLResponse(render_html(card_data(ws, f"{name}@{version}")))
 
         return page(request, show)

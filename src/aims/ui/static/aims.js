@@ -140,3 +140,10 @@ function aimsMonitoring(base, model, role) {
   const drifted = names.filter((n) => d.drifted_now[n]);
   if (names.length) pick(drifted[0] || names[0]);
 }
+
+// The monitoring page names its model on the data element, since the page's
+// Content-Security-Policy allows no inline script to make this call.
+(() => {
+  const data = document.getElementById("monitoring-data");
+  if (data && data.dataset.model) aimsMonitoring(data.dataset.base, data.dataset.model, data.dataset.role);
+})();
