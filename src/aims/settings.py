@@ -58,7 +58,17 @@ PROJECT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """What a project name looks like (a DNS-label-like word)."""
 _PROJECT_RE = re.compile(PROJECT_PATTERN)
 
-KNOWN_TOP_LEVEL = {"version", "project", "store", "policy", "people", "server", "monitor", "audit"}
+KNOWN_TOP_LEVEL = {
+    "version",
+    "project",
+    "store",
+    "policy",
+    "people",
+    "server",
+    "monitor",
+    "audit",
+    "identity",  # local | team; read by aims.services.grants.identity_mode
+}
 KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url"}
 
 

@@ -57,6 +57,11 @@ version: 1
 # The project (tenant) new models and datasets belong to; API keys are per project.
 project: {project}
 
+# Who acts. local: one person, the actor is $AIMS_USER or your OS user. team:
+# governance writes go through the server as the signed-in principal (switch
+# with 'aims team enable'; see docs/security.md). AIMS_IDENTITY overrides it.
+identity: local
+
 # Where aims keeps its state. The defaults are local to this folder (.aims/);
 # point database_url at PostgreSQL and artifact_url at S3 for a team.
 store:

@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
         lifecycle,
         monitor,
         predlog,
+        principals,
         registry,
         report,
         serve,
@@ -36,6 +37,10 @@ def register(app: typer.Typer) -> None:
     app.command("history")(lifecycle.history)
     app.command("serve")(serve.serve)
     app.add_typer(keys.app, name="keys")
+    app.add_typer(principals.principals_app, name="principals")
+    app.command("grant")(principals.grant)
+    app.command("revoke-grant")(principals.revoke_grant)
+    app.add_typer(principals.team_app, name="team")
     app.add_typer(predlog.log_app, name="log")
     app.add_typer(predlog.labels_app, name="labels")
     app.add_typer(monitor.monitor_app, name="monitor")

@@ -51,11 +51,17 @@ def create(
         "-p",
         help="Project the key may act on ('*' for every project; default: the workspace's).",
     ),
-    role: str = typer.Option(
-        ...,
+    role: str | None = typer.Option(
+        None,
         "--role",
         "-r",
-        help="viewer, predictor, scientist, approver, operator or admin.",
+        help="viewer, predictor, scientist, approver, operator or admin "
+        "(required without --principal; default with it: the principal's grant).",
+    ),
+    principal: str | None = typer.Option(
+        None,
+        "--principal",
+        help="The principal the key acts for; the key carries at most its grant on the project.",
     ),
     expires: str | None = typer.Option(
         None,
@@ -71,6 +77,9 @@ def create(
     from aims.services.keys import create_key
 
     ws = open_workspace()
+    target = project or ws.settings.project
+    if role is None:
+        role = _granted_role(ws, principal, target)
     if expires is None:
         days = ServerConfig.from_workspace(ws).key_expiry_days
         expires_at: datetime | None = datetime.now(UTC) + timedelta(days=days)
@@ -80,17 +89,19 @@ def create(
         expires_at = parse_expiry(expires)
     info, secret = create_key(
         ws,
-        project=project or ws.settings.project,
+        project=target,
         role=role,
         actor=current_actor(),
         name=name,
         expires_at=expires_at,
+        principal=principal,
     )
     data = {**info, "api_key": secret}
 
     def render(d: dict[str, Any]) -> None:
         console.print(
             f"created key {d['key_id']} (project {d['project']}, role {d['role']}"
+            + (f", for {d['principal']}" if d.get("principal") else "")
             + (f", expires {d['expires_at']:%Y-%m-%d %H:%M} UTC" if d["expires_at"] else "")
             + ")",
             soft_wrap=True,
@@ -99,6 +110,15 @@ def create(
         err_console.print("store this key now: it is not kept and cannot be shown again")
 
     emit(data, fmt, render)
+
+
+def _granted_role(ws: Any, principal: str | None, project: str) -> str:
+    """The role a key gets without --role: its principal's grant on ``project``."""
+    from aims.services.identity import grant_role_of
+
+    if principal is None:
+        raise InvalidInput("give --role ROLE (or --principal NAME to take the principal's grant)")
+    return grant_role_of(ws, principal, project)
 
 
 @app.command("revoke")
@@ -128,6 +148,16 @@ def list_(
         rows,
         fmt,
         lambda r: print_table(
-            r, ["key_id", "name", "project", "role", "status", "created_by", "expires_at"]
+            [{**x, "principal": x.get("principal") or ""} for x in r],
+            [
+                "key_id",
+                "name",
+                "principal",
+                "project",
+                "role",
+                "status",
+                "created_by",
+                "expires_at",
+            ],
         ),
     )

@@ -109,8 +109,11 @@ def _bare_help_option(get: Any) -> Any:
 
 def build() -> Any:
     """The Click command behind ``aims``, with every command registered and its help polished."""
+    from aims.cli.store_writes import guard_store_writes
+
     _register()
-    return polish_help(typer.main.get_command(app))
+    # Governance writes are refused in team mode unless forced (--break-glass).
+    return polish_help(guard_store_writes(typer.main.get_command(app)))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +96,21 @@ def session_key(session: Session) -> bytes:
     return chain_key_of(_database_of(session))
 
 
+# Fields added to every event recorded while they are set (see marked): an act
+# forced past team mode (break-glass) is flagged in each event it writes.
+_MARKS: ContextVar[dict[str, Any] | None] = ContextVar("aims_audit_marks", default=None)
+
+
+@contextmanager
+def marked(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` to the payload of every event recorded inside the block."""
+    token = _MARKS.set({**(_MARKS.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _MARKS.reset(token)
+
+
 def record(
     session: Session,
     *,
@@ -118,7 +135,7 @@ def record(
         session.add(head)
     seq = head.seq + 1
     ts = now_utc().isoformat(timespec="microseconds")
-    body = canonical_json(payload or {})
+    body = canonical_json({**(payload or {}), **(_MARKS.get() or {})})
     digest = event_hash(
         seq=seq,
         ts=ts,

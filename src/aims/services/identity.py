@@ -60,6 +60,7 @@ __all__ = [
     "ensure_human",
     "grant",
     "grant_role",
+    "grant_role_of",
     "identity_mode",
     "list_principals",
     "name_problem",
@@ -110,6 +111,19 @@ def _get(s: Session, name: str) -> Principal:
             f"'aims principals add {name} --kind human --email EMAIL'"
         )
     return row
+
+
+def grant_role_of(ws: Workspace, name: str, project: str) -> str:
+    """The role principal ``name`` holds on ``project`` now; refuses when it holds none."""
+    with ws.db.session() as s:
+        row = _get(s, name)
+        role = grant_role(s, row, project)
+    if role is None:
+        raise PermissionDenied(
+            f"{name} holds no grant on project {project}; give one first with "
+            f"'aims grant {name} --role ROLE --project {project}'"
+        )
+    return role
 
 
 def principal_payload(s: Session, row: Principal) -> dict[str, Any]:
@@ -185,7 +199,8 @@ def add_principal(
         raise InvalidInput("a human has no owner; --owner is for services and agents")
     if kind != "human" and not owner:
         raise InvalidInput(
-            f"a {kind} needs a human owner who answers for it; give --owner PERSON "
+            f"{'an' if kind == 'agent' else 'a'} {kind} needs a human owner who answers for it; "
+            "give --owner PERSON "
             "(an enabled human principal)"
         )
     with ws.db.session() as s:
