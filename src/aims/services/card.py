@@ -22,7 +22,7 @@ from aims.refs import parse_ref
 from aims.services import card_render, lifecycle
 from aims.services.card_view import card_view
 from aims.services.governance import approvals_of, latest_evaluation, latest_risk
-from aims.services.registry import get_model_version, version_payload
+from aims.services.registry import get_model_version, owners_by_role, version_payload
 from aims.storage.schema import AuditEvent
 from aims.workspace import Workspace
 
@@ -57,7 +57,7 @@ def card_data(ws: Workspace, text: str) -> dict[str, Any]:
             }
             for d in mv.inputs
         ]
-        owners = {o.role: o.owner for o in mv.model.owners}
+        owners = owners_by_role(mv.model)
         contract = mv.input_contract
     history = [h for h in lifecycle.history(ws, ref.name) if h["version"] == version["version"]]
     return {

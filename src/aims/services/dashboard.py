@@ -85,7 +85,7 @@ def inventory(ws: Workspace, project: str | None = None) -> list[dict[str, Any]]
                     else None,
                     "shadow": by_stage["shadow"].version if "shadow" in by_stage else None,
                     "versions": len(m.versions),
-                    "owners": {o.role: o.owner for o in m.owners},
+                    "owners": registry.owners_by_role(m),
                     "risk_tier": risk.tier if risk else None,
                     "risk_overdue": overdue,
                     "open_incidents": len(open_inc),

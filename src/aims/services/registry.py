@@ -30,6 +30,11 @@ from aims.workspace import Workspace
 OWNER_ROLES = ("development", "deployment", "monitoring", "business")
 
 
+def owners_by_role(model: Model) -> dict[str, str]:
+    """A model's owners as ``{role: owner}``."""
+    return {o.role: o.owner for o in model.owners}
+
+
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     """sha256 of a file, read in bounded chunks."""
     h = hashlib.sha256()
@@ -409,7 +414,7 @@ def register_model(
                 "input_contract_note": input_contract.note,
             },
         )
-        payload["owners"] = {o.role: o.owner for o in model.owners}
+        payload["owners"] = owners_by_role(model)
         payload["input_contract_note"] = input_contract.note
     return payload
 
@@ -447,7 +452,7 @@ def set_owners(
         _set_owners(s, model, owners, actor)
         s.flush()
         s.refresh(model)
-        return {o.role: o.owner for o in model.owners}
+        return owners_by_role(model)
 
 
 def describe(ws: Workspace, name: str) -> dict[str, Any]:
@@ -457,7 +462,7 @@ def describe(ws: Workspace, name: str) -> dict[str, Any]:
         return {
             "name": model.name,
             "project": model.project,
-            "owners": {o.role: o.owner for o in model.owners},
+            "owners": owners_by_role(model),
             "created_by": model.created_by,
             "created_at": model.created_at,
             "versions": [version_payload(v) for v in model.versions],
@@ -475,7 +480,7 @@ def list_models(ws: Workspace) -> list[dict[str, Any]]:
                     "project": m.project,
                     "versions": len(m.versions),
                     "production": prod,
-                    "owners": {o.role: o.owner for o in m.owners},
+                    "owners": owners_by_role(m),
                 }
             )
         return out
@@ -485,7 +490,7 @@ def show_version(ws: Workspace, text: str) -> dict[str, Any]:
     with ws.db.session() as s:
         mv = get_model_version(s, parse_ref(text))
         out = version_payload(mv)
-        out["owners"] = {o.role: o.owner for o in mv.model.owners}
+        out["owners"] = owners_by_role(mv.model)
         return out
 
 
