@@ -19,6 +19,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AIMS_DATABASE_URL",
         "AIMS_ARTIFACT_URL",
         "AIMS_PREDICTION_LOG_URL",
+        "AIMS_IDENTITY",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AIMS_USER", "tester@example.org")

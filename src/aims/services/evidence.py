@@ -28,6 +28,7 @@ from aims.core.standards.facts import (
     AccessFacts,
     ApprovalFacts,
     AuditFacts,
+    BreakGlass,
     DatasetFacts,
     EvaluationFacts,
     EventRef,
@@ -115,7 +116,27 @@ def _audit_facts(ws: Workspace) -> AuditFacts:
         head_seq=report.head_seq,
         problem=report.problem.message if report.problem else None,
         problem_seq=report.problem.seq if report.problem else None,
+        break_glass=_break_glass(ws),
     )
+
+
+def _break_glass(ws: Workspace) -> tuple[BreakGlass, ...]:
+    """Events written by commands forced past team mode (their payload says so)."""
+    import json
+
+    # Payloads are canonical JSON (sorted keys, no spaces): the flag reads exactly so.
+    with ws.db.session() as s:
+        rows = s.execute(
+            select(AuditEvent.seq, AuditEvent.actor, AuditEvent.action, AuditEvent.payload)
+            .where(AuditEvent.payload.contains('"break_glass":true'))
+            .order_by(AuditEvent.seq)
+        ).all()
+    out = []
+    for seq, actor, action, payload in rows:
+        body = json.loads(payload)
+        if body.get("break_glass") is True:
+            out.append(BreakGlass(seq, actor, action, str(body.get("break_glass_reason", ""))))
+    return tuple(out)
 
 
 def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | None) -> AccessFacts:

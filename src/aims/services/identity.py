@@ -405,11 +405,11 @@ def store_write_refusal(ws: Workspace, command: str) -> str | None:
     if identity_mode(ws) != TEAM:
         return None
     return (
-        f"'aims {command}' writes governance records, and this workspace runs in team mode "
-        "(identity: team), where such writes go through the server's API with your own "
-        "credentials (aims login URL), so that the audit log names who acted; someone "
-        "with store access may force it in an emergency with --break-glass --reason TEXT, "
-        "which the audit log and the evidence report show"
+        f"'aims {command}' writes governance records straight to the store, and this "
+        "workspace runs in team mode (identity: team): governance acts go through the "
+        "server, under your own API key, so that the audit log names who acted (approvals: "
+        "on the server's dashboard). In an emergency, someone with store access may force "
+        "it with --break-glass --reason TEXT; the audit log and the evidence report show it"
     )
 
 

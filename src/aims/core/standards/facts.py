@@ -219,12 +219,24 @@ class PolicyFacts:
 
 
 @dataclass(frozen=True)
+class BreakGlass:
+    """One audit event written by a command forced past team mode."""
+
+    seq: int
+    actor: str
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class AuditFacts:
     ok: bool = False
     n_events: int = 0
     head_seq: int = 0
     problem: str | None = None
     problem_seq: int | None = None
+    break_glass: tuple[BreakGlass, ...] = ()
+    """Governance writes forced past team mode (``--break-glass``), oldest first."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +277,7 @@ __all__ = [
     "AccessFacts",
     "ApprovalFacts",
     "AuditFacts",
+    "BreakGlass",
     "DatasetFacts",
     "EvaluationFacts",
     "EventRef",

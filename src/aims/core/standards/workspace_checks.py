@@ -76,18 +76,37 @@ def audit_chain(facts: Facts, models: Sequence[ModelFacts]) -> Finding:
             ],
             detail="hash chain broken",
         )
-    return Finding(
-        Level.FULL,
-        [
-            Evidence(
-                f"hash chain of {a.n_events:,} audit events verifies up to event #{a.head_seq}",
-                None,
-                a.head_seq,
-                "aims audit verify",
-            )
-        ],
-        detail=f"{a.n_events:,} events, chain intact",
+    chain = Evidence(
+        f"hash chain of {a.n_events:,} audit events verifies up to event #{a.head_seq}",
+        None,
+        a.head_seq,
+        "aims audit verify",
     )
+    if a.break_glass:
+        # Writes forced past team mode skipped the server's identity checks: an
+        # auditor reviews each one and its reason.
+        return Finding(
+            Level.SOME,
+            [
+                chain,
+                *(
+                    Evidence(
+                        f"break-glass: {b.action} by {b.actor} (reason: {b.reason})",
+                        None,
+                        b.seq,
+                        "aims audit log",
+                    )
+                    for b in a.break_glass
+                ),
+            ],
+            [
+                f"{len(a.break_glass)} governance write(s) were forced straight into the store "
+                "with --break-glass, past team mode's identity checks; review each one and its "
+                "reason, and record the review"
+            ],
+            detail=f"{a.n_events:,} events, chain intact, {len(a.break_glass)} break-glass",
+        )
+    return Finding(Level.FULL, [chain], detail=f"{a.n_events:,} events, chain intact")
 
 
 def _tiers_in_use(facts: Facts, models: Sequence[ModelFacts]) -> list[str]:
