@@ -26,7 +26,12 @@ def _actions(root: Path) -> list[tuple[str, str]]:
 
     ws = Workspace.open(root)
     try:
-        return [(e["actor"], e["action"]) for e in query(ws.db)]
+        # Lifecycle events only: principals may be recorded on first sight, as for the CLI.
+        return [
+            (e["actor"], e["action"])
+            for e in query(ws.db)
+            if e["action"].startswith(("dataset.", "model."))
+        ]
     finally:
         ws.close()
 
