@@ -47,3 +47,36 @@ def test_secrets_are_created_private_and_kept(workspace, monkeypatch) -> None:
         token_secret(workspace)
     monkeypatch.setenv("AIMS_SERVER_SECRET", "x" * 40)
     assert token_secret(workspace) == b"x" * 40
+
+
+def test_trusted_proxies_from_the_file_or_the_environment() -> None:
+    assert ServerConfig.from_mapping(None, env={}).trusted_proxies == ()
+    cfg = ServerConfig.from_mapping({"trusted_proxies": ["10.0.0.5", "10.1.0.0/16"]}, env={})
+    assert cfg.trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
+    assert [str(n) for n in cfg.proxy_networks()] == ["10.0.0.5/32", "10.1.0.0/16"]
+    # The environment variable overrides the file.
+    env = {"AIMS_TRUSTED_PROXIES": "192.0.2.1, ::1"}
+    section = {"trusted_proxies": ["10.0.0.5"]}
+    assert ServerConfig.from_mapping(section, env=env).trusted_proxies == ("192.0.2.1", "::1")
+    assert ServerConfig.from_mapping(None, env={"AIMS_TRUSTED_PROXIES": ""}).trusted_proxies == ()
+
+
+@pytest.mark.parametrize(
+    ("section", "env", "message"),
+    [
+        ({"trusted_proxies": ["proxy.example"]}, {}, "not an IP address or network"),
+        ({"trusted_proxies": 5}, {}, "list of addresses"),
+        (None, {"AIMS_TRUSTED_PROXIES": "10.0.0.300"}, r"\$AIMS_TRUSTED_PROXIES"),
+        ({"secure_cookies": "sometimes"}, {}, "auto, true or false"),
+        ({"api_docs": "yes"}, {}, "true or false"),
+    ],
+)
+def test_bad_security_settings_are_named(section: object, env: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ServerConfig.from_mapping(section, env=env)
+
+
+def test_secure_cookies_and_api_docs_settings() -> None:
+    assert ServerConfig.from_mapping(None, env={}).secure_cookies == "auto"
+    assert ServerConfig.from_mapping({"secure_cookies": True}, env={}).secure_cookies == "true"
+    assert ServerConfig.from_mapping({"api_docs": True}, env={}).api_docs is True
