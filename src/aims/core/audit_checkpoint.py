@@ -95,7 +95,7 @@ class Checkpoint:
         hint = "pass the text 'aims audit checkpoint' wrote, unchanged"
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise InvalidInput(f"{source} is not JSON ({exc.msg}); {hint}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InvalidInput(f"{source} is not an aims audit checkpoint ({FORMAT}); {hint}")

@@ -47,6 +47,7 @@ from aims.core.evaluation_result import (
 )
 from aims.core.explain import ShapResult, shap_importance
 from aims.core.fairness import FairnessResult, group_fairness
+from aims.core.fairness import Kind as FairnessKind
 from aims.core.metrics import calibration
 from aims.core.perturbation import RobustnessResult
 from aims.core.scorer import Scorer, infer_task, to_array
@@ -163,7 +164,7 @@ def evaluate(
         data_id=opts.data_id,
         notes=notes,
     )
-    if proba is not None:
+    if proba is not None and scorer.classes is not None:
         result.calibration = calibration(
             y_raw, proba, classes=scorer.classes, pos_label=scorer.pos_label, n_bins=opts.n_bins
         )
@@ -218,6 +219,7 @@ def _fairness(
     y_pred: np.ndarray,
     opts: EvaluationOptions,
 ) -> dict[str, FairnessResult]:
+    kind_of: FairnessKind
     if scorer.classes is None:
         kind_of, yt, yp = "regression", y_true, y_pred
     elif len(scorer.classes) == 2:

@@ -94,16 +94,16 @@ class EvaluationResult:
         for col, fair in self.fairness.items():
             for name, value in fair.statistics.items():
                 out[f"fairness.{col}.{name}"] = value
-            for group, values in fair.groups.items():
-                for name, value in values.items():
+            for group, figures in fair.groups.items():
+                for name, value in figures.items():
                     out[f"fairness.{col}={group}.{name}"] = value
         for scenario, rob in self.robustness.items():
             for name, value in rob.metrics.items():
                 out[f"robustness.{scenario}.{name}"] = value
             for name, value in rob.delta.items():
                 out[f"robustness.{scenario}.delta.{name}"] = value
-        for feature, values in self.importance.items():
-            out[f"importance.{feature}"] = values["mean"]
+        for feature, summary in self.importance.items():
+            out[f"importance.{feature}"] = summary["mean"]
         if self.shap is not None:
             for feature, value in self.shap.features.items():
                 out[f"shap.{feature}"] = value

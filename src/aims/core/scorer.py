@@ -8,7 +8,7 @@ task, the classes and the positive class, so every subset is scored alike.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -22,7 +22,7 @@ def infer_task(predictor: Any, y: pl.Series, max_categories: int) -> Task:
     """The task of ``predictor`` on labels ``y`` (see :func:`aims.core.evaluation.evaluate`)."""
     declared = getattr(predictor, "task", None)
     if declared in TASKS:
-        return declared
+        return cast(Task, declared)
     if classes_of(predictor) is not None or callable(getattr(predictor, "predict_proba", None)):
         return "classification"
     if y.dtype == pl.Boolean or not y.dtype.is_numeric():

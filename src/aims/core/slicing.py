@@ -69,13 +69,13 @@ def slice_labels(column: pl.Series, numeric_bins: int, max_categories: int) -> n
             f"[{lo:.4g}, {hi:.4g}{']' if i == len(edges) - 2 else ')'}"
             for i, (lo, hi) in enumerate(itertools.pairwise(edges))
         ] or [f"[{edges[0]:.4g}, {edges[0]:.4g}]"]
-        out = np.asarray(names, dtype=object)[np.minimum(idx, len(names) - 1)]
+        out: np.ndarray = np.asarray(names, dtype=object)[np.minimum(idx, len(names) - 1)]
         out[values.is_null().to_numpy()] = MISSING_LABEL
         return out.astype(str)
     text = _text(column)
-    values, counts = np.unique(text, return_counts=True)
-    if values.size > max_categories:
-        keep = set(values[np.argsort(-counts, kind="stable")[: max_categories - 1]])
+    distinct, counts = np.unique(text, return_counts=True)
+    if distinct.size > max_categories:
+        keep = set(distinct[np.argsort(-counts, kind="stable")[: max_categories - 1]])
         text = np.where(np.isin(text, list(keep)), text, OTHER_LABEL)
     return text
 

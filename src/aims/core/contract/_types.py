@@ -184,22 +184,22 @@ def _parse_timestamp(text: pl.Expr) -> pl.Expr:
 
 def typed_dtype(logical: str | None, dtype: pl.DataType, *, text: bool) -> pl.DataType:
     """The data type of :attr:`View.typed` for a column of ``dtype``."""
-    parsed = {
-        "integer": pl.Int64,
-        "number": pl.Float64,
-        "boolean": pl.Boolean,
+    parsed: dict[str, pl.DataType] = {
+        "integer": pl.Int64(),
+        "number": pl.Float64(),
+        "boolean": pl.Boolean(),
         "timestamp": pl.Datetime("us", "UTC"),
-        "date": pl.Date,
-        "time": pl.Time,
+        "date": pl.Date(),
+        "time": pl.Time(),
     }
     if text and dtype == pl.String and logical in parsed:
         return parsed[logical]
     if logical == "integer" and dtype.is_float():
-        return pl.Int64
+        return pl.Int64()
     if isinstance(dtype, pl.Categorical | pl.Enum):
-        return pl.String
+        return pl.String()
     if dtype.is_decimal():
-        return pl.Float64
+        return pl.Float64()
     return dtype
 
 

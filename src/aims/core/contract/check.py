@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import polars as pl
 
@@ -32,6 +32,18 @@ __all__ = ["DEFAULT_MAX_EXAMPLES", "CheckReport", "RuleResult", "check_contract"
 DEFAULT_MAX_EXAMPLES = 5
 _ROW = "__aims_row"
 _KEYED = ("unique", "primary_key", "duplicate_values")
+
+# The engines the checks run on: in memory for a DataFrame, streaming for files.
+Engine = Literal["in-memory", "streaming"]
+
+
+class _Identity(TypedDict):
+    """The fields of a :class:`RuleResult` that come from its rule."""
+
+    rule: str
+    column: str | None
+    expected: str
+    blocking: bool
 
 
 @dataclass
@@ -165,7 +177,7 @@ def check_contract(
     plans = _plans(source, target)
     for attempt, (lazy, text, what) in enumerate(plans):
         # Data already in memory is fastest on the in-memory engine; files are streamed.
-        engine = "in-memory" if isinstance(source, pl.DataFrame) else "streaming"
+        engine: Engine = "in-memory" if isinstance(source, pl.DataFrame) else "streaming"
         try:
             return _run(
                 contract, target, lazy, text=text, what=what, now=now, k=max_examples, engine=engine
@@ -187,7 +199,7 @@ def _run(
     what: str,
     now: dt.datetime,
     k: int,
-    engine: str,
+    engine: Engine,
 ) -> CheckReport:
     schema = _schema(lazy, what)
     compiled = compile_rules(target, contract.freshness_of(target.name), schema, text=text, now=now)
@@ -315,16 +327,20 @@ def _schema(lazy: pl.LazyFrame, what: str) -> dict[str, pl.DataType]:
         raise _Unparsed(f"{what}: cannot be parsed: {_first_line(exc)}") from None
 
 
-def _collect(lazy: pl.LazyFrame, what: str, engine: str = "streaming") -> pl.DataFrame:
+def _collect(lazy: pl.LazyFrame, what: str, engine: Engine = "streaming") -> pl.DataFrame:
     try:
-        return lazy.collect(engine=engine)  # type: ignore[call-overload]
+        return lazy.collect(engine=engine)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _Unparsed(f"{what}: cannot be parsed: {_first_line(exc)}") from None
 
 
 def _evaluate(rule: Rule, count: Any, newest: Any, rows: int) -> RuleResult:
-    base = {"rule": rule.rule, "column": rule.column, "expected": rule.expected}
-    base["blocking"] = rule.blocking
+    base: _Identity = {
+        "rule": rule.rule,
+        "column": rule.column,
+        "expected": rule.expected,
+        "blocking": rule.blocking,
+    }
     if rule.kind == "constant":
         return RuleResult(**base, passed=True, failing_rows=0, observed=0, message="ok")
     if rule.kind == "column":

@@ -63,7 +63,7 @@ def narrowings(outgoing: Contract | None, incoming: Contract | None) -> list[Nar
     >>> new = Contract("m", [Table("m", [Column("age", "integer", minimum=18),
     ...                                  Column("late", "boolean", required=True)])])
     >>> [n.describe() for n in narrowings(old, new)]
-    ['age: range [0, inf) -> [18, inf)', 'late: new field (absent) -> required']
+    ['age: range [0, inf) -> [18, inf)', 'late: new field absent -> required']
     """
     if incoming is None:
         return []

@@ -148,9 +148,11 @@ def compile_rules(
     for rule in table.quality:
         rules.extend(_table_quality(rule, views, skipped))
     for fresh in freshness:
-        rule = _freshness_rule(fresh, table, views, schema, text=text, now=now, skipped=skipped)
-        if rule is not None:
-            rules.append(rule)
+        fresh_rule = _freshness_rule(
+            fresh, table, views, schema, text=text, now=now, skipped=skipped
+        )
+        if fresh_rule is not None:
+            rules.append(fresh_rule)
     return Compiled(rules, skipped, extra, renames)
 
 

@@ -95,7 +95,7 @@ def category_counts(
 
 def proportions(counts: np.ndarray, eps: float | None = None) -> np.ndarray:
     """Counts as shares; with ``eps``, empty cells get share ``eps`` (no renormalising)."""
-    p = counts / counts.sum()
+    p: np.ndarray = counts / counts.sum()
     if eps is not None:
         if not eps > 0:
             raise InvalidInput(f"eps must be > 0, got {eps}")

@@ -111,7 +111,9 @@ def _numeric_bars(
     }
     finite = [c / c.sum() for c in counts.values() if c is not None and c.sum() > 0]
     if not finite:
-        empty = {k: ([] if p is not None else None) for k, p in sides.items()}
+        empty: dict[str, list[float] | None] = {
+            k: ([] if p is not None else None) for k, p in sides.items()
+        }
         folded = {k: (0.0 if p is not None else None) for k, p in sides.items()}
         return {**out, **empty, "edges": [], "labels": [], "ticks": [], "folded": folded}
     pooled = np.mean(finite, axis=0)
@@ -239,15 +241,15 @@ def _categorical_bars(sides: dict[str, CategoricalProfile | None], top: int) -> 
         "rows": {k: (p.rows if p is not None else None) for k, p in sides.items()},
         "missing": {k: _missing(p) for k, p in sides.items()},
     }
-    for key, f in freqs.items():
+    for key, counted in freqs.items():
         p = sides[key]
-        if f is None or p is None:
+        if counted is None or p is None:
             out[key] = None
             continue
         rows = p.rows or 1
-        shares = [f.get(v, 0) / rows for v in shown]
+        shares = [counted.get(v, 0) / rows for v in shown]
         if other:
-            shares.append((sum(f.get(v, 0) for v in rest) + f.get(None, 0)) / rows)
+            shares.append((sum(counted.get(v, 0) for v in rest) + counted.get(None, 0)) / rows)
         out[key] = shares
     return out
 

@@ -180,7 +180,8 @@ def _label_counts(ref: pl.Series, cur: pl.Series) -> tuple[np.ndarray, np.ndarra
 
 def _finite(series: pl.Series) -> np.ndarray:
     values = as_float(series.drop_nulls())
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def _score(output: str, statistic: float, p_value: float | None, threshold: float) -> float:
@@ -293,7 +294,7 @@ def _verdict(rows: list[ColumnDrift], opts: DriftOptions) -> None:
     adjusted = benjamini_hochberg([r.p_value for r in tested])  # type: ignore[misc]
     for r, p in zip(tested, adjusted, strict=True):
         r.p_value_adjusted = float(p)
-        r.drifted = bool(p < r.threshold)  # type: ignore[operator]
+        r.drifted = bool(p < r.threshold)
         r.score = _score("p_value", r.statistic or 0.0, float(p), r.threshold or 0.05)
 
 

@@ -122,12 +122,9 @@ def _chart(report: DriftReport, row: ColumnDrift) -> str:
         return ""
     ref = report.reference.columns.get(row.name)
     cur = report.current.columns.get(row.name)
-    comparable = (
-        isinstance(ref, num.NumericProfile | cat.CategoricalProfile)
-        and type(ref) is type(cur)
-        and getattr(ref, "layout", None) == getattr(cur, "layout", 0)
-    )
-    if not comparable:
+    if not isinstance(ref, num.NumericProfile | cat.CategoricalProfile):
+        return ""
+    if type(ref) is not type(cur) or ref.layout != getattr(cur, "layout", 0):
         return ""
     data = bars.distribution(ref, cur, max_bars=DISPLAY_BINS, top=TOP_CATEGORIES)
     return "" if data is None else _bars_svg(data, ref.kind)

@@ -53,7 +53,7 @@ def _log_binom(n: int, k: int) -> np.longdouble:
     """``ln C(n, k)`` in extended precision (lgamma's double rounding is too coarse here)."""
     k = min(k, n - k)
     steps = np.arange(1, k + 1, dtype=np.longdouble)
-    return np.sum(np.log((n - k + steps) / steps))
+    return np.longdouble(np.sum(np.log((n - k + steps) / steps)))
 
 
 def _exact_p_value(n1: int, n2: int, h: int) -> float:

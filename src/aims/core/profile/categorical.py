@@ -86,7 +86,7 @@ class CategoricalProfile:
         """Rows that are null."""
         return self.nulls
 
-    def frequencies(self) -> dict[str, int]:
+    def frequencies(self) -> dict[str | None, int]:
         """Every counted category with its count (``other`` under the key ``None``)."""
         out: dict[Any, int] = dict(zip(self.layout.categories, self.counts.tolist(), strict=True))
         out.update(self.extra)

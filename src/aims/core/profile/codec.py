@@ -36,7 +36,8 @@ def dumps(profile: FrameProfile, encoding: Encoding = "msgpack") -> bytes:
     if encoding == "json":
         return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
     if encoding == "msgpack":
-        return msgpack.packb(data, use_bin_type=True)
+        packed: bytes = msgpack.packb(data, use_bin_type=True)
+        return packed
     raise InvalidInput(f"unknown profile encoding {encoding!r}; use 'json' or 'msgpack'")
 
 

@@ -122,7 +122,7 @@ def check_kind(kind: str, column: str) -> Kind:
     if kind not in KINDS or kind == "unsupported":
         allowed = ", ".join(k for k in KINDS if k != "unsupported")
         raise InvalidInput(f"column {column!r}: unknown kind {kind!r}; use one of {allowed}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def as_float(series: pl.Series) -> np.ndarray:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,7 +368,7 @@ def _combine(
     return n, mean, m2
 
 
-def _pick(fn: Any, a: float | None, b: float | None) -> float | None:
+def _pick(fn: Callable[[float, float], float], a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
     if b is None:

@@ -27,7 +27,7 @@ def _score(likelihood: str, impact: str) -> int | None:
     # The 5x5 likelihood x impact matrix of aims.core.risk.FailureMode.score.
     if likelihood not in LIKELIHOODS or impact not in IMPACTS:
         return None
-    return (LIKELIHOODS.index(likelihood) + 1) * (IMPACTS.index(impact) + 1)  # type: ignore[arg-type]
+    return (LIKELIHOODS.index(likelihood) + 1) * (IMPACTS.index(impact) + 1)
 
 
 def impact_summary(model: ModelFacts, today: dt.date) -> dict[str, Any]:

@@ -80,7 +80,7 @@ class ComplianceReport:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {s: 0 for s in STATUSES}
+        counts: dict[str, int] = {s: 0 for s in STATUSES}
         for r in self.controls:
             counts[r.status] += 1
         return {**counts, "total": len(self.controls)}
