@@ -17,22 +17,13 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from aims.clock import utc
+
 if TYPE_CHECKING:
     import polars as pl
 
 #: Where windows are counted from.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def utc(ts: datetime) -> datetime:
-    """``ts`` as an aware UTC time (a naive time is read as UTC, as the store writes it).
-
-    Examples
-    --------
-    >>> utc(datetime(2026, 3, 1, 9, 30)).isoformat()
-    '2026-03-01T09:30:00+00:00'
-    """
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def window_start(ts: datetime, seconds: int) -> datetime:
@@ -94,4 +85,4 @@ def window_column(ts: pl.Expr, seconds: int) -> pl.Expr:
     return ((ts.dt.epoch("us") // micro) * micro).cast(pl.Datetime("us", "UTC"))
 
 
-__all__ = ["EPOCH", "utc", "window_column", "window_end", "window_start", "windows_of_hour"]
+__all__ = ["EPOCH", "window_column", "window_end", "window_start", "windows_of_hour"]

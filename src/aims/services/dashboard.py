@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from aims.clock import utc
 from aims.core.drift.bars import distribution
 from aims.services import governance, lifecycle, lineage, registry
 from aims.services.monitor import window_store
-from aims.storage.predlog.schema import utc  # SQLite gives naive UTC times, PostgreSQL aware
 from aims.storage.schema import Incident, Model, ModelVersion, MonitorWindow
 from aims.workspace import Workspace
 

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aims.storage.utc_column import UtcDateTime
+
 __all__ = [
     "TS",
     "ApiKey",
@@ -34,8 +35,8 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Evaluation",
-    "Incident",
     "Grant",
+    "Incident",
     "Model",
     "ModelOwner",
     "ModelVersion",
@@ -51,7 +52,8 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
-TS = DateTime(timezone=True)
+#: Every time column: aware UTC in and out, whatever the database keeps.
+TS = UtcDateTime()
 
 
 class AuditEvent(Base):

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aims.core.windowing import utc
+from aims.clock import utc
 from aims.errors import AimsError
 from aims.services import audit
 from aims.services.monitor.triggers import MonitoringPolicy, TriggerSpec, WebhookSpec

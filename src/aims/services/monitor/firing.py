@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from aims.clock import utc
 from aims.core.triggers import WindowFacts
-from aims.core.windowing import utc
 from aims.services.monitor import actions, checks, window_store
 from aims.services.monitor.context import MonitorPass
 from aims.services.monitor.incidents import record_firing

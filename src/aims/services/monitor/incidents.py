@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aims.core.windowing import utc
+from aims.clock import utc
 from aims.errors import Conflict, InvalidInput, NotFound
 from aims.services import audit
 from aims.storage.schema import Incident, Model

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from aims.core.windowing import utc, window_column, window_start
+from aims.clock import utc
+from aims.core.windowing import window_column, window_start
 from aims.services.monitor import checks, window_store
 from aims.services.monitor.context import ROLE_ORDER, MonitorPass
 from aims.services.monitor.firing import fire, run_actions

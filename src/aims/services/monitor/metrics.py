@@ -43,8 +43,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from aims.clock import utc
 from aims.core.metrics import METRICS
-from aims.core.windowing import utc
 from aims.services.monitor import window_store
 from aims.storage.schema import Incident, Model, MonitorWindow
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from aims.core.windowing import utc
+from aims.clock import utc
 from aims.errors import AimsError
 from aims.services.monitor import actions
 from aims.services.monitor.context import EMPTY_ROLE, MonitorPass, RunSummary

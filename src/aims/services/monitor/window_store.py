@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, false, func, select
 from sqlalchemy.orm import Session
 
-from aims.core.windowing import utc
+from aims.clock import utc
 from aims.storage.schema import Model, ModelVersion, MonitorWindow
 
 #: Roles that receive or shadow traffic; "none" marks a version's empty window.

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 import polars as pl
 
+from aims.clock import utc
 from aims.core.contract import HealthProfile
 from aims.core.outputs import confidence_entropy, output_frame, text_of
 from aims.core.profile import FrameProfile, profile_frame_like
-from aims.core.windowing import utc, window_column, window_start, windows_of_hour
+from aims.core.windowing import window_column, window_start, windows_of_hour
 from aims.errors import InvalidInput
 
 if TYPE_CHECKING:

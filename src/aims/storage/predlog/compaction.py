@@ -24,6 +24,7 @@ from typing import IO
 import polars as pl
 import pyarrow.parquet as pq
 
+from aims.clock import utc
 from aims.errors import InvalidInput
 from aims.storage.predlog.layout import (
     COMPACT_TAG,
@@ -34,7 +35,7 @@ from aims.storage.predlog.layout import (
     part_name,
     union_schema,
 )
-from aims.storage.predlog.schema import HOUR_FORMAT, hour_of, utc
+from aims.storage.predlog.schema import HOUR_FORMAT, hour_of
 
 __all__ = ["ROW_GROUP_ROWS", "CompactionResult", "compact", "compact_closed"]
 

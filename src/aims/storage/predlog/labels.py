@@ -32,10 +32,11 @@ from typing import IO, Any, Literal
 
 import polars as pl
 
+from aims.clock import utc
 from aims.errors import InvalidInput
 from aims.storage.predlog.layout import Layout, part_name
 from aims.storage.predlog.reader import PredictionLogReader
-from aims.storage.predlog.schema import text_column, utc
+from aims.storage.predlog.schema import text_column
 
 __all__ = ["EXAMPLES", "LABEL_SCHEMA", "LabelBy", "LabelIngest", "LabelStore"]
 

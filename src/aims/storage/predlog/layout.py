@@ -29,8 +29,9 @@ import polars as pl
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from aims.clock import utc
 from aims.errors import StoreUnavailable
-from aims.storage.predlog.schema import FIXED_COLUMNS, HOUR_FORMAT, PARTITION_SCHEMA, utc
+from aims.storage.predlog.schema import FIXED_COLUMNS, HOUR_FORMAT, PARTITION_SCHEMA
 
 __all__ = [
     "COMPACT_TAG",

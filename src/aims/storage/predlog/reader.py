@@ -15,9 +15,10 @@ from datetime import datetime
 
 import polars as pl
 
+from aims.clock import utc
 from aims.errors import InvalidInput
 from aims.storage.predlog.layout import Layout, Partition, conform, order_columns, union_schema
-from aims.storage.predlog.schema import FIXED_SCHEMA, check_role, utc
+from aims.storage.predlog.schema import FIXED_SCHEMA, check_role
 
 __all__ = ["DEFAULT_BATCH_ROWS", "PredictionLogReader"]
 

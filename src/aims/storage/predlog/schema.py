@@ -14,11 +14,12 @@ import hashlib
 import hmac
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import polars as pl
 
+from aims.clock import utc
 from aims.errors import InvalidInput
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
     "hash_value",
     "hour_of",
     "text_column",
-    "utc",
 ]
 
 #: Columns every log file holds, with their types.
@@ -87,15 +87,11 @@ def hour_of(ts: datetime) -> str:
 
     Examples
     --------
+    >>> from datetime import UTC
     >>> hour_of(datetime(2026, 3, 1, 9, 59, tzinfo=UTC))
     '2026-03-01T09'
     """
     return utc(ts).strftime(HOUR_FORMAT)
-
-
-def utc(ts: datetime) -> datetime:
-    """``ts`` as an aware UTC datetime; a naive one is taken to be UTC already."""
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def check_role(role: str) -> str:
