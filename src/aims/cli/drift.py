@@ -161,7 +161,7 @@ def drift(
         tests=_pairs(test, "test"),
         thresholds=_thresholds(threshold),
         drift_share=drift_share,
-        correction=correction.value,  # type: ignore[arg-type]
+        correction=correction.value,
     )
     bar, progress = (None, None)
     if method is not DriftMethod.exact:
@@ -176,7 +176,7 @@ def drift(
                 method=method.value,
                 options=options,
                 progress=progress,
-            )  # type: ignore[arg-type]
+            )
     else:
         report = compare(
             reference,
@@ -185,7 +185,7 @@ def drift(
             kinds=_pairs(kind, "kind"),
             method=method.value,
             options=options,
-        )  # type: ignore[arg-type]
+        )
     if fmt is DriftFormat.html:
         page = render(report, title=f"Drift: {current.name} vs {reference.name}")
         if out is not None:

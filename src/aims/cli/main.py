@@ -142,9 +142,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:
         # Usage errors from Typer's bundled Click carry their own exit code (2).
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(code, int):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(code)
         if type(exc).__name__ == "Abort":
             err_console.print("aborted")
             sys.exit(1)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from aims.demo import data as demo_data
 from aims.demo.team import APPROVER, ENGINEER, MONITORING, RISK_OFFICER, SCIENTIST, acting_as
 
+if TYPE_CHECKING:
+    import polars as pl
 
-def production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type: ignore[no-untyped-def]
+    from aims.demo.traffic import Window
+    from aims.services.monitor.context import RunSummary
+    from aims.workspace import Workspace
+
+
+def production_phase(
+    ws: Workspace, root: Path, data: pl.DataFrame, step: Callable[[str], None], out: Console
+) -> dict[str, Any]:
     """Serve v1, replay March to September as traffic, monitor window by window, act."""
     import httpx
     from rich.table import Table
@@ -48,9 +59,9 @@ def production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type:
     opened: list[int] = []
     months = list(range(3, 10))
     first = traffic.next_window_start()
-    sent_windows: list = []
+    sent_windows: list[Window] = []
 
-    def report(prev, summary) -> None:  # type: ignore[no-untyped-def]
+    def report(prev: Window, summary: RunSummary) -> None:
         nonlocal challenger
         events = []
         for i in summary.incidents_opened:
@@ -79,8 +90,12 @@ def production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type:
                 "events": events,
             }
         )
-        retrained = challenger is not None and any(e.startswith("retrained") for e in events)
-        if retrained and shadow_challenger(ws, challenger, summary, step):
+        retrained = any(e.startswith("retrained") for e in events)
+        if (
+            challenger is not None
+            and retrained
+            and shadow_challenger(ws, challenger, summary, step)
+        ):
             events.append(f"v{challenger} in shadow")
         table.add_row(
             f"2013-{prev.month:02d}",
@@ -165,7 +180,9 @@ def production_phase(ws, root: Path, data, step, out: Console) -> dict:  # type:
     }
 
 
-def shadow_challenger(ws, version: int, summary, step) -> bool:  # type: ignore[no-untyped-def]
+def shadow_challenger(
+    ws: Workspace, version: int, summary: RunSummary, step: Callable[[str], None]
+) -> bool:
     """Evaluate the retrained version on its incident's data, approve it, and shadow it."""
     from aims.services import governance, lifecycle
 

@@ -33,7 +33,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +132,7 @@ def exchange_key(state: AppState, api_key: str, *, client: str, path: str) -> di
         raise state.guard.refuse(error, client=client, path=path, key_id=key_id) from None
 
 
-def _limit_of(config: ServerConfig):  # -> Callable[[str], int]
+def _limit_of(config: ServerConfig) -> Callable[[str], int]:
     def limit(path: str) -> int:
         if path.endswith("/predict"):
             return config.max_body_bytes
@@ -242,7 +242,7 @@ def create_app(
 
         if not insecure_dev:
             refresh_revoked()
-        tasks = [deployments.refresh, flush_audit]
+        tasks: list[Callable[[], Any]] = [deployments.refresh, flush_audit]
         if not insecure_dev:
             tasks.insert(1, refresh_revoked)
         state.ticker = Ticker(config.poll_interval, tasks, "aims-deployments")

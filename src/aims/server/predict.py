@@ -246,19 +246,15 @@ class Predictor:
         columns = served.logged_columns
         inputs = [{c: r.get(c) for c in columns} for r in records]
         keys = None
-        if served.key_column is not None:
-            keys = [
-                None if row.get(served.key_column) is None else str(row[served.key_column])
-                for row in inputs
-            ]
+        key_column = served.key_column
+        if key_column is not None:
+            keys = [None if row.get(key_column) is None else str(row[key_column]) for row in inputs]
         if served.pii:
             inputs = apply_pii(inputs, served.pii, self.salt)
-            if keys is not None and served.key_column in served.pii:
-                action = served.pii[served.key_column]
+            if keys is not None and key_column is not None and key_column in served.pii:
+                action = served.pii[key_column]
                 keys = (
-                    [None] * len(keys)
-                    if action == "drop"
-                    else [r.get(served.key_column) for r in inputs]
+                    [None] * len(keys) if action == "drop" else [r.get(key_column) for r in inputs]
                 )
         self.writer.append(
             served.model,

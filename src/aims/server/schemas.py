@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 INT64 = (-(2**63), 2**63 - 1)
 """Integers the stores hold: larger ones are refused, not rounded."""
 MAX_TEXT = 10_000
-"""Characters of a label or key (the default bound of :func:`text`)."""
+"""Characters of a label or key (the bound of :data:`Text`)."""
 
 
 def _valid_unicode(value: str) -> str:
@@ -34,16 +34,17 @@ def _valid_unicode(value: str) -> str:
     return value
 
 
-def text(max_length: int = MAX_TEXT, **kw: Any) -> Any:
-    """A text field type: valid Unicode, at most ``max_length`` characters."""
-    return Annotated[str, Field(max_length=max_length, **kw), AfterValidator(_valid_unicode)]
-
-
-Text = text()
-Name = text(200)
+# Text field types: valid Unicode, at most so many characters. They are spelled out (not
+# built by a function) so that type checkers see them as types.
+_UNICODE = AfterValidator(_valid_unicode)
+Text = Annotated[str, Field(max_length=MAX_TEXT), _UNICODE]
+"""A label, business key or other free text."""
+Name = Annotated[str, Field(max_length=200), _UNICODE]
 """A model name (the registry bounds names far below this)."""
-Identifier = text(128)
+Identifier = Annotated[str, Field(max_length=128), _UNICODE]
 """A prediction id, request id or similar token."""
+ApiKeyText = Annotated[str, Field(max_length=512), _UNICODE]
+"""An API key as sent to the token endpoint."""
 
 
 def _label(value: Any) -> Any:
@@ -197,7 +198,7 @@ class ModelList(BaseModel):
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api_key: text(512) = Field(
+    api_key: ApiKeyText = Field(
         description="The key from 'aims keys create' (aims.<key_id>.<secret>)."
     )
 

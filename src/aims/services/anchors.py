@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,7 +95,10 @@ def _transition(s: Session, row: StageTransition, ev: AuditEvent, body: dict[str
     return body.get("stage") == row.to_stage and ev.subject == f"{prefix}@{mv.version}"
 
 
-MATCHERS: dict[type, Callable[[Session, Any, AuditEvent, dict[str, Any]], bool]] = {
+# The governance rows that an audit event must anchor.
+Governed = Approval | RiskAssessment | Evaluation | StageTransition
+
+MATCHERS: dict[type[Governed], Callable[[Session, Any, AuditEvent, dict[str, Any]], bool]] = {
     Approval: _approval,
     RiskAssessment: _risk,
     Evaluation: _evaluation,
@@ -159,7 +162,9 @@ def unanchored(db: Database, key: bytes) -> list[dict[str, Any]]:
     out = []
     with db.session() as s:
         for table in MATCHERS:
-            for row in s.scalars(select(table).order_by(table.id)).all():
+            # select() of a union of mapped classes types its rows as their common Base.
+            rows = cast("Sequence[Governed]", s.scalars(select(table).order_by(table.id)).all())
+            for row in rows:
                 if not is_anchored(s, row, key):
                     why = "no audit event" if row.audit_seq is None else "no matching audit event"
                     out.append(

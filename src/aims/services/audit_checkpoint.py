@@ -53,7 +53,7 @@ def make_checkpoint(db: Database) -> Checkpoint:
     Signing a broken chain would vouch for the damage.
     """
     chain = audit.verify(db)
-    if not chain.ok:
+    if chain.problem is not None:
         raise IntegrityError(
             f"no checkpoint written: the audit chain is broken ({chain.problem.message}); "
             "investigate with 'aims audit verify'"
@@ -146,7 +146,7 @@ def report(
     """
     chain = audit.verify(db)
     problems = []
-    if not chain.ok:
+    if chain.problem is not None:
         problems.append(_problem(chain.problem, "chain"))
     out: dict[str, Any] = {"n_events": chain.n_events, "head_seq": chain.head_seq}
     if checkpoint is not None:

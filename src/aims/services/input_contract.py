@@ -52,7 +52,7 @@ def model_input_contract(
         origin = f"contract {contract_path}"
     else:
         dv = next((d for d in inputs if d.contract), None)
-        if dv is not None:
+        if dv is not None and dv.contract is not None:
             source = cmod.parse_contract(dv.contract, source=f"contract of {_ref(dv)}")
             origin = f"{_ref(dv)}'s contract"
         elif inputs and Path(inputs[0].source).exists():

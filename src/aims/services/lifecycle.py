@@ -254,7 +254,11 @@ def promote(
             moves.append(_transition(s, mv, stage, actor, why))
             mv.traffic = traffic if stage == "canary" else None
             s.flush()
-            payload = {"stage": stage, "reason": why, "previous_production": previous}
+            payload: dict[str, Any] = {
+                "stage": stage,
+                "reason": why,
+                "previous_production": previous,
+            }
             if traffic is not None:
                 payload["traffic"] = traffic
             if unmet:

@@ -139,3 +139,22 @@ def test_regression_performance() -> None:
 def test_clean_makes_results_json_safe() -> None:
     out = checks.clean({"a": float("inf"), "b": [np.float64(1.5), float("nan")], "c": END})
     assert out == {"a": None, "b": [1.5, None], "c": END.isoformat()}
+
+
+def test_canary_comparison_sorts_the_other_bucket_after_named_classes() -> None:
+    # A prediction profile with more classes than its layout keeps has an "other" bucket,
+    # keyed None beside the class names: the comparison must not try to order None and str.
+    from aims.core.profile.categorical import fit_layout
+    from aims.core.profile.frame import FrameProfile
+
+    labels = pl.Series(["a"] * 5 + ["b"] * 3 + ["c"] * 2)
+    _, narrow = fit_layout(labels, max_categories=2)
+    _, full = fit_layout(labels, max_categories=3)
+    assert None in narrow.frequencies()
+    mine = WindowProfile(rows=10, outputs=FrameProfile({"prediction": narrow}, rows=10))
+    prod = WindowProfile(rows=10, outputs=FrameProfile({"prediction": full}, rows=10))
+    section, values = checks.comparison(mine, prod, {}, {}, 1, DriftOptions())
+    # Same rows, "c" counted as other on one side only: a positive, finite PSI.
+    psi = values["prediction_psi_vs_production"]
+    assert psi is not None and 0 < psi < float("inf")
+    assert section["production_version"] == 1

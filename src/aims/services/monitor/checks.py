@@ -103,14 +103,14 @@ def feature_drift(
     n_drifted = sum(1 for f in tested if f["drifted"])
     psis = [f["psi"] for f in tested if f["psi"] is not None]
     scores = [f["drift_score"] for f in tested if f["drift_score"] is not None]
-    summary = {
+    summary: dict[str, Any] = {
         "computed": True,
         "n_tested": len(tested),
         "n_drifted": n_drifted,
         "share_drifted": share(n_drifted, len(tested)),
         "excluded": sorted(n for n, f in features.items() if f["excluded"]),
     }
-    values = {
+    values: dict[str, float | None] = {
         "n_drifted": float(n_drifted),
         "share_drifted": summary["share_drifted"] if tested else None,
         "max_psi": max(psis) if psis else None,
@@ -181,7 +181,7 @@ def prediction_checks(
 def sanity_checks(prof: WindowProfile) -> tuple[dict[str, Any], dict[str, float | None]]:
     """Shares of null, NaN, infinite, out-of-range and unknown-class outputs."""
     s, n = prof.sanity, prof.rows
-    values = {
+    values: dict[str, float | None] = {
         "null_prediction_share": share(s["null_prediction"], n),
         "nan_share": share(s["nan"], n),
         "inf_share": share(s["inf"], n),
@@ -210,7 +210,7 @@ def health_checks(
         )
         section = report.to_dict()
         section["computed"] = True
-        values = {
+        values: dict[str, float | None] = {
             "health_issues": float(len(report.issues)),
             "schema_changes": float(sum(1 for c in report.schema_changes if c.is_issue)),
             "null_jumps": float(sum(1 for n in report.null_shares if n["jumped"])),
@@ -277,7 +277,7 @@ def volume_check(rows: int, baseline: int | None) -> tuple[dict[str, Any], dict[
 
 
 # --------------------------------------------------------------------------- canary / shadow
-def _class_counts(p: Any) -> dict[str, int]:
+def _class_counts(p: Any) -> dict[str | None, int]:
     return p.frequencies() if isinstance(p, CategoricalProfile) else {}
 
 
@@ -295,7 +295,8 @@ def comparison(
     if mine is not None and production is not None and mine.outputs and production.outputs:
         a = _class_counts(production.outputs.columns.get("prediction"))
         b = _class_counts(mine.outputs.columns.get("prediction"))
-        keys = sorted(set(a) | set(b))
+        # None is the profile's "other" bucket: it sorts last, after the named classes.
+        keys = sorted(set(a) | set(b), key=lambda k: (k is None, k or ""))
         if keys and sum(a.values()) and sum(b.values()):
             values["prediction_psi_vs_production"] = psi_from_counts(
                 np.array([a.get(k, 0) for k in keys], float),
@@ -307,7 +308,7 @@ def comparison(
         if mv is not None and pv is not None:
             values[f"{name}_vs_production"] = mv - pv
     for name, mv in my_values.items():
-        from aims.core.metrics import METRICS
+        from aims.core.metric_catalog import METRICS
 
         pv = prod_values.get(name)
         if name in METRICS and mv is not None and pv is not None:

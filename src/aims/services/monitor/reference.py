@@ -28,7 +28,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from aims.core.contract import Contract, label_column, parse_contract
-from aims.core.metrics import METRICS
+from aims.core.metric_catalog import METRICS
 from aims.core.outputs import output_frame
 from aims.core.profile import FrameProfile, NumericProfile, dumps, loads, profile_frame
 from aims.errors import AimsError, InvalidInput, ModelFailed, NotFound
@@ -297,13 +297,13 @@ def _output_range(
     if ref.task != "regression":
         return None
     given = policy.output_range
-    source = None
-    if full is not None and ref.label and isinstance(full.columns.get(ref.label), NumericProfile):
-        source = full.columns[ref.label]
-    elif ref.outputs is not None and isinstance(
-        ref.outputs.columns.get("prediction"), NumericProfile
-    ):
-        source = ref.outputs.columns["prediction"]
+    source: NumericProfile | None = None
+    labels = full.columns.get(ref.label) if full is not None and ref.label else None
+    outputs = ref.outputs.columns.get("prediction") if ref.outputs is not None else None
+    if isinstance(labels, NumericProfile):
+        source = labels
+    elif isinstance(outputs, NumericProfile):
+        source = outputs
     lo = hi = None
     if source is not None and source.minimum is not None and source.maximum is not None:
         span = source.maximum - source.minimum

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from typing import Literal
 
-from aims.core.metrics import METRICS
+from aims.core.metric_catalog import METRICS
 from aims.core.triggers import Condition
 from aims.errors import InvalidInput
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aims.core import yaml_source
 from aims.core.drift import DriftOptions
-from aims.core.metrics import METRICS
+from aims.core.metric_catalog import METRICS
 from aims.core.risk import Tier
 from aims.core.triggers import Condition, parse_condition
 from aims.errors import ConfigError, InvalidInput
