@@ -166,10 +166,10 @@ def build_router(
                 message = f"Too many attempts; retry after {headers['Retry-After']} s."
             else:
                 message = "That API key is not valid."
-            resp = render(request, "login.html", None, error=message)
-            resp.status_code = exc.status
-            resp.headers.update(headers)
-            return resp
+            page = render(request, "login.html", None, error=message)
+            page.status_code = exc.status
+            page.headers.update(headers)
+            return page
         resp = RedirectResponse(f"{base}/", status_code=303)
         set_cookie(request, resp, COOKIE, token, ttl)
         return resp
