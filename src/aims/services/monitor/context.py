@@ -22,7 +22,8 @@ EMPTY_ROLE = "none"
 #: Roles that receive traffic of their own: a window where one of them logged
 #: nothing is an outage. Shadow traffic is a copy of production's, so it stops with it.
 SERVED_ROLES = ("production", "canary")
-ROLE_ORDER = {r: i for i, r in enumerate(ROLES)}
+#: Sort order of the roles; looked up with any role text, unknown roles sort last.
+ROLE_ORDER: dict[str, int] = {r: i for i, r in enumerate(ROLES)}
 
 
 @dataclass

@@ -64,7 +64,7 @@ def labelled_frames(run: MonitorPass, name: str, since: datetime, until: datetim
     for (version, role, start), part in frame.partition_by(
         ["version", "role", "_start"], as_dict=True
     ).items():
-        key = (int(version), str(role), utc(start))  # type: ignore[arg-type]
+        key = (int(version), str(role), utc(start))
         out[key] = part.drop("version", "role", "_start")
     return out
 
@@ -158,7 +158,7 @@ def _recompute(
         row.n_labelled = int(section["n_labelled"])
         row.computed_at = datetime.now(UTC)
         s.flush()
-        opened = fire(run, s, s.get(Model, model_id), row, ref)  # type: ignore[arg-type]
+        opened = fire(run, s, s.get(Model, model_id), row, ref)
     run.summary.refreshed += 1
     run_actions(run, opened)
 

@@ -44,7 +44,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from aims.clock import utc
-from aims.core.metrics import METRICS
+from aims.core.metric_catalog import METRICS
 from aims.services.monitor import window_store
 from aims.storage.schema import Incident, Model, MonitorWindow
 

@@ -275,6 +275,7 @@ def _compute_window(
                 if provisional:
                     res["provisional"] = True
                 found[(version, role)] = res
+            production: tuple[dict[str, Any], WindowProfile | None] | None
             prods = [k for k in order if k[1] == "production"]
             if prods:
                 best = max(prods, key=lambda k: profiles[k].rows)
@@ -318,7 +319,7 @@ def _compute_window(
             s.flush()
             if not provisional:
                 for row in rows:
-                    opened += fire(run, s, model, row, refs[row.version])  # type: ignore[arg-type]
+                    opened += fire(run, s, model, row, refs[row.version])
     except DBIntegrityError:
         # Another monitor stored this window first; its results stand.
         log.info("monitor: model %s window %s already stored by another run", model_id, start)

@@ -331,7 +331,7 @@ def profile_windows(
             pl.col("role").fill_null("production"),
         )
         for (when, role), part in batch.partition_by(["_window", "role"], as_dict=True).items():
-            start = utc(when)  # type: ignore[arg-type]
+            start = utc(when)
             if wanted is not None and start not in wanted:
                 continue
             prof = out.setdefault((start, str(role)), WindowProfile())
