@@ -244,7 +244,7 @@ def list_incidents(
 def show_incident(ws: Any, incident_id: int) -> dict[str, Any]:
     with ws.db.session() as s:
         inc = _get(s, incident_id)
-        return incident_payload(inc, s.get(Model, inc.model_id).name)  # type: ignore[union-attr]
+        return incident_payload(inc, s.get(Model, inc.model_id).name)
 
 
 def ack_incident(ws: Any, incident_id: int, *, actor: str, note: str = "") -> dict[str, Any]:
@@ -254,7 +254,7 @@ def ack_incident(ws: Any, incident_id: int, *, actor: str, note: str = "") -> di
         if inc.status != "open":
             raise Conflict(f"incident {incident_id} is {inc.status}, not open; nothing changed")
         inc.status, inc.acked_at, inc.acked_by = "acked", audit.now_utc(), actor
-        name = s.get(Model, inc.model_id).name  # type: ignore[union-attr]
+        name = s.get(Model, inc.model_id).name
         audit.record(
             s,
             actor=actor,
@@ -292,7 +292,7 @@ def resolve_incident(ws: Any, incident_id: int, *, actor: str, note: str) -> dic
             actor,
             note.strip(),
         )
-        name = s.get(Model, inc.model_id).name  # type: ignore[union-attr]
+        name = s.get(Model, inc.model_id).name
         audit.record(
             s,
             actor=actor,
