@@ -10,6 +10,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, err_console, print_table
 from aims.cli._state import open_workspace
+from aims.clock import utc
 from aims.errors import InvalidInput
 from aims.workspace import current_actor
 
@@ -40,7 +41,7 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime:
         raise InvalidInput(
             f"--expires {text!r}: give a duration (90d, 12h), a date (2026-06-30) or never"
         ) from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return utc(stamp)
 
 
 @app.command("create")

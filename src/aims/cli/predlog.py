@@ -10,6 +10,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, print_table
 from aims.cli._state import open_workspace
+from aims.clock import utc
 from aims.errors import InvalidInput
 
 log_app = typer.Typer(help="Read the prediction log.", no_args_is_help=True)
@@ -34,7 +35,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     except ValueError:
         value, unit = parse_duration(text)
         return (now or datetime.now(UTC)) - duration(value, unit)
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return utc(stamp)
 
 
 @log_app.command("query")

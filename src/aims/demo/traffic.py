@@ -133,35 +133,20 @@ def window_row(ws: Any, start: float, role: str = "production") -> dict[str, Any
     """The stored results of the window starting at ``start`` (epoch seconds)."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import select
-
+    from aims.services.monitor.window_store import window_at
     from aims.services.registry import get_model
-    from aims.storage.schema import MonitorWindow
 
-    when = datetime.fromtimestamp(start, UTC)
     with ws.db.session() as s:
         model = get_model(s, MODEL)
-        rows = s.scalars(
-            select(MonitorWindow).where(
-                MonitorWindow.model_id == model.id,
-                MonitorWindow.role == role,
-                MonitorWindow.window_seconds == WINDOW_SECONDS,
-            )
-        ).all()
-        for row in rows:
-            start_ts = (
-                row.window_start.replace(tzinfo=UTC)
-                if row.window_start.tzinfo is None
-                else row.window_start
-            )
-            if abs(start_ts.timestamp() - when.timestamp()) < 1:
-                return {
-                    "version": row.version,
-                    "results": row.results,
-                    "n": row.n_predictions,
-                    "labelled": row.n_labelled,
-                }
-    return None
+        row = window_at(s, model.id, role, datetime.fromtimestamp(start, UTC), WINDOW_SECONDS)
+        if row is None:
+            return None
+        return {
+            "version": row.version,
+            "results": row.results,
+            "n": row.n_predictions,
+            "labelled": row.n_labelled,
+        }
 
 
 def labelled_inputs(log: pl.DataFrame) -> pl.DataFrame:

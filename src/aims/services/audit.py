@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aims.clock import now_utc, utc
 from aims.core.audit import (
     GENESIS,
     ChainEvent,
@@ -38,11 +39,6 @@ from aims.storage.schema import AuditEvent, AuditHead
 KEY_ENV = "AIMS_AUDIT_KEY"
 KEY_FILE = "audit.key"
 MIN_KEY_BYTES = 32
-
-
-def now_utc() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def audit_secret(db: Database, *, create: bool = True) -> bytes:
@@ -204,8 +200,8 @@ def query(db: Database, flt: EventFilter = EventFilter()) -> list[dict[str, Any]
     if flt.action:
         stmt = stmt.where(AuditEvent.action.like(flt.action.replace("*", "%")))
     if flt.since:
-        since = flt.since if flt.since.tzinfo else flt.since.replace(tzinfo=UTC)
-        stmt = stmt.where(AuditEvent.ts >= since.astimezone(UTC).isoformat(timespec="microseconds"))
+        since = utc(flt.since).isoformat(timespec="microseconds")
+        stmt = stmt.where(AuditEvent.ts >= since)
     if flt.limit is not None:
         if flt.limit < 1:
             raise InvalidInput(f"--limit must be at least 1, got {flt.limit}")

@@ -17,11 +17,11 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from aims.clock import utc
 from aims.core.standards import Standard, get_standard
 from aims.core.standards.facts import (
     SERVING_STAGES,
@@ -45,6 +45,8 @@ from aims.core.standards.facts import (
 from aims.core.standards.impact import impact_summary
 from aims.core.standards.report import ComplianceReport, ControlResult, assess
 from aims.errors import ConfigError, InvalidInput
+from aims.services.monitor import window_store
+from aims.services.registry import owners_by_role
 from aims.storage.schema import (
     ApiKey,
     Approval,
@@ -53,7 +55,6 @@ from aims.storage.schema import (
     Incident,
     Model,
     ModelVersion,
-    MonitorWindow,
     RiskAssessment,
     StageTransition,
 )
@@ -80,15 +81,6 @@ INCIDENT_LOOKBACK_DAYS = 365
 
 
 # -- facts -------------------------------------------------------------------------------------
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; aims writes UTC everywhere.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _opt_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _utc(value)
 
 
 def _policy_facts(ws: Workspace) -> PolicyFacts:
@@ -147,7 +139,7 @@ def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | No
     active = [
         k
         for k in keys
-        if k.revoked_at is None and (k.expires_at is None or _utc(k.expires_at) > now)
+        if k.revoked_at is None and (k.expires_at is None or utc(k.expires_at) > now)
     ]
     raw = ws.settings.raw.get("people") or {}
     people: dict[str, tuple[str, ...]] = {}
@@ -206,7 +198,7 @@ def _evaluation(s: Session, version_id: int) -> EvaluationFacts | None:
         "champion": "champion" in stored,
     }
     return EvaluationFacts(
-        at=_utc(row.created_at),
+        at=utc(row.created_at),
         created_by=row.created_by,
         data=Path(str(stored.get("data") or row.data_source)).name,
         n_rows=ev.get("n_rows"),
@@ -216,21 +208,9 @@ def _evaluation(s: Session, version_id: int) -> EvaluationFacts | None:
 
 
 def _monitor(s: Session, model_id: int, version: int) -> MonitorFacts:
-    where = (MonitorWindow.model_id == model_id, MonitorWindow.version == version)
-    n = s.scalar(select(func.count()).select_from(MonitorWindow).where(*where)) or 0
-    if not n:
-        return MonitorFacts()
-
-    def newest(*extra: Any) -> dt.datetime | None:
-        row = s.execute(
-            select(MonitorWindow.window_start, MonitorWindow.window_seconds)
-            .where(*where, *extra)
-            .order_by(MonitorWindow.window_start.desc())
-            .limit(1)
-        ).first()
-        return None if row is None else _utc(row[0]) + dt.timedelta(seconds=row[1])
-
-    return MonitorFacts(n, newest(), newest(MonitorWindow.n_labelled > 0))
+    # Final windows only: an open window's provisional figures are not evidence yet.
+    seen = window_store.version_windows(s, model_id, version)
+    return MonitorFacts(seen.count, seen.newest_end, seen.newest_labelled_end)
 
 
 def _version_facts(
@@ -247,9 +227,9 @@ def _version_facts(
         git_commit=mv.git_commit,
         has_input_contract=bool(mv.input_contract),
         created_by=mv.created_by,
-        created_at=_utc(mv.created_at),
+        created_at=utc(mv.created_at),
         transitions=tuple(
-            TransitionFacts(t.from_stage, t.to_stage, t.actor, t.reason, _utc(t.at))
+            TransitionFacts(t.from_stage, t.to_stage, t.actor, t.reason, utc(t.at))
             for t in transitions
         ),
     )
@@ -272,7 +252,7 @@ def _version_facts(
         ),
         approvals=tuple(
             ApprovalFacts(
-                a.actor, tuple(a.role.split(",")) if a.role else (), a.note, _utc(a.created_at)
+                a.actor, tuple(a.role.split(",")) if a.role else (), a.note, utc(a.created_at)
             )
             for a in approvals
         ),
@@ -305,7 +285,7 @@ def _model_facts(
             reviewer=risk_row.reviewer,
             next_review=dt.date.fromisoformat(risk_row.next_review),
             created_by=risk_row.created_by,
-            created_at=_utc(risk_row.created_at),
+            created_at=utc(risk_row.created_at),
             event=event,
         )
     ids = [v.id for v in model.versions]
@@ -338,7 +318,7 @@ def _model_facts(
         name=model.name,
         project=model.project,
         created_by=model.created_by,
-        owners={o.role: o.owner for o in model.owners},
+        owners=owners_by_role(model),
         versions=versions,
         risk=risk,
         tier=tier,
@@ -353,10 +333,10 @@ def _model_facts(
                 status=i.status,
                 owner=i.owner,
                 summary=i.summary,
-                opened_at=_utc(i.opened_at),
-                acked_at=_opt_utc(i.acked_at),
+                opened_at=utc(i.opened_at),
+                acked_at=utc(i.acked_at),
                 acked_by=i.acked_by,
-                resolved_at=_opt_utc(i.resolved_at),
+                resolved_at=utc(i.resolved_at),
                 resolution=i.resolution,
             )
             for i in incidents
@@ -392,7 +372,7 @@ def gather_facts(
     """
     if scope not in ("deployed", "all"):
         raise InvalidInput(f"scope must be 'deployed' or 'all', got {scope!r}")
-    now = _utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    now = utc(now) if now is not None else dt.datetime.now(dt.UTC)
     policy = _policy_facts(ws)
     audit = _audit_facts(ws)
     query = select(Model).order_by(Model.name)

@@ -21,7 +21,7 @@ from aims.services import anchors, audit
 from aims.services.approvals import approvals_of
 from aims.services.evaluations import latest_evaluation
 from aims.services.identity import person_name
-from aims.services.registry import get_model_version
+from aims.services.registry import get_model_version, owners_by_role
 from aims.services.risk import latest_risk
 from aims.services.workspace_rules import policy_of
 from aims.storage.schema import ModelVersion
@@ -56,7 +56,7 @@ def promotion_facts(
         # Compared as principals: a key's act counts as its principal's.
         registered_by=person_name(s, mv.created_by),
         risk=RiskDoc.from_dict(risk_row.document) if risk_row is not None else None,
-        owners={o.role: o.owner for o in mv.model.owners},
+        owners=owners_by_role(mv.model),
         approvals=tuple(
             PolicyApproval(person_name(s, a.actor), tuple(a.role.split(",")) if a.role else ())
             for a in approvals_of(s, mv.id)

@@ -8,11 +8,12 @@ every use, and the identity service itself builds on the keys.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, role_rank
 from aims.errors import ConfigError
 from aims.services import audit
@@ -37,17 +38,13 @@ def identity_mode(ws: Workspace) -> str:
     return str(value)
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def active_grants(s: Session, principal_id: int, now: datetime | None = None) -> list[Grant]:
     """The principal's grants that have not lapsed, by project."""
     now = now or audit.now_utc()
     rows = s.scalars(
         select(Grant).where(Grant.principal_id == principal_id).order_by(Grant.project)
     ).all()
-    return [g for g in rows if g.expires_at is None or _utc(g.expires_at) > now]
+    return [g for g in rows if g.expires_at is None or utc(g.expires_at) > now]
 
 
 def grant_role(s: Session, principal: Principal, project: str) -> str | None:

@@ -34,12 +34,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, role_rank, roles_up_to
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
@@ -97,12 +98,6 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def _utc(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def _get(s: Session, name: str) -> Principal:
     row = s.scalar(select(Principal).where(Principal.name == name))
     if row is None:
@@ -143,8 +138,8 @@ def principal_payload(s: Session, row: Principal) -> dict[str, Any]:
         "grants": {g.project: g.role for g in active_grants(s, row.id)},
         "keys": n_keys,
         "created_by": row.created_by,
-        "created_at": _utc(row.created_at),
-        "disabled_at": _utc(row.disabled_at),
+        "created_at": utc(row.created_at),
+        "disabled_at": utc(row.disabled_at),
     }
 
 
@@ -271,7 +266,7 @@ def grant(
     """Give ``name`` the role ``role`` on ``project`` (replacing its grant there)."""
     role_rank(role)
     check_project(project)
-    expires = _utc(expires_at)
+    expires = utc(expires_at)
     if expires is not None and expires <= audit.now_utc():
         raise InvalidInput(f"the expiry {expires.isoformat()} is in the past; give a later one")
     with ws.db.session() as s:
@@ -286,7 +281,7 @@ def grant(
             select(Grant).where(Grant.principal_id == row.id, Grant.project == project)
         )
         before = existing.role if existing is not None else None
-        if existing is not None and existing.role == role and _utc(existing.expires_at) == expires:
+        if existing is not None and existing.role == role and utc(existing.expires_at) == expires:
             raise Conflict(f"{name} already holds {role} on {project}; nothing changed")
         if existing is None:
             existing = Grant(principal_id=row.id, project=project, role=role)

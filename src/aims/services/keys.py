@@ -29,13 +29,14 @@ The role order, and a check that does not touch the store::
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, ROLES, role_rank
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
@@ -67,18 +68,12 @@ def split_key(presented: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def _utc(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def key_payload(
     row: ApiKey, now: datetime | None = None, principal: str | None = None
 ) -> dict[str, Any]:
     """A key's public description (never its secret or hash); ``principal`` names its owner."""
     now = now or audit.now_utc()
-    expires = _utc(row.expires_at)
+    expires = utc(row.expires_at)
     if row.revoked_at is not None:
         status = "revoked"
     elif expires is not None and expires <= now:
@@ -93,9 +88,9 @@ def key_payload(
         "status": status,
         "principal": principal,
         "created_by": row.created_by,
-        "created_at": _utc(row.created_at),
+        "created_at": utc(row.created_at),
         "expires_at": expires,
-        "revoked_at": _utc(row.revoked_at),
+        "revoked_at": utc(row.revoked_at),
     }
 
 
@@ -117,7 +112,7 @@ def create_key(
     check_project(project)
     role_rank(role)
     now = audit.now_utc()
-    expires = _utc(expires_at)
+    expires = utc(expires_at)
     if expires is not None and expires <= now:
         raise InvalidInput(f"the expiry {expires.isoformat()} is in the past; give a later one")
     key_id = "k" + secrets.token_hex(6)

@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from aims.clock import utc
 from aims.errors import AimsError, NotFound
 from aims.ui.port import LoginRefused, OpenSessions, UiAuth, Viewer
 from aims.workspace import Workspace
@@ -357,7 +358,7 @@ def utc_time(value: Any) -> Markup | str:
             return value
     else:
         return str(value)
-    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    when = utc(when)
     exact = when.isoformat()
     # Date and clock apart, so a narrow column breaks between them, never inside.
     return Markup('<time datetime="{}" title="{}"><span>{}</span> <span>{}</span></time>').format(

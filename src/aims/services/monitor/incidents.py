@@ -179,10 +179,6 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
     return (utc(b) - utc(a)).total_seconds()
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else utc(ts)
-
-
 def incident_payload(inc: Incident, model_name: str | None = None) -> dict[str, Any]:
     """An incident as a JSON-ready dict, with time to acknowledge and to resolve."""
     ev = inc.evidence or {}
@@ -203,10 +199,10 @@ def incident_payload(inc: Incident, model_name: str | None = None) -> dict[str, 
         "window_count": ev.get("window_count", len(ev.get("windows", []))),
         "evidence": ev,
         "actions": list(inc.actions or []),
-        "opened_at": _aware(inc.opened_at),
-        "acked_at": _aware(inc.acked_at),
+        "opened_at": utc(inc.opened_at),
+        "acked_at": utc(inc.acked_at),
         "acked_by": inc.acked_by,
-        "resolved_at": _aware(inc.resolved_at),
+        "resolved_at": utc(inc.resolved_at),
         "resolved_by": inc.resolved_by,
         "resolution": inc.resolution,
         "time_to_ack_seconds": _seconds(inc.opened_at, inc.acked_at),

@@ -270,6 +270,23 @@ def _rank(row: MonitorWindow, current: int | None) -> tuple[bool, int]:
     return (row.version == current, row.n_predictions)
 
 
+def window_at(
+    s: Session, model_id: int, role: str, start: datetime, seconds: int
+) -> MonitorWindow | None:
+    """The window of ``role`` starting at ``start`` (final or provisional), the busiest if two versions shared it."""
+    return s.scalar(
+        select(MonitorWindow)
+        .where(
+            MonitorWindow.model_id == model_id,
+            MonitorWindow.role == role,
+            MonitorWindow.window_seconds == seconds,
+            MonitorWindow.window_start == utc(start),
+        )
+        .order_by(MonitorWindow.n_predictions.desc(), MonitorWindow.version.desc())
+        .limit(1)
+    )
+
+
 def latest_of_version(s: Session, model_id: int, version: int, role: str) -> MonitorWindow | None:
     """The newest window (final or provisional) of one version in one role."""
     return s.scalar(
@@ -433,5 +450,6 @@ __all__ = [
     "version_of",
     "version_windows",
     "window",
+    "window_at",
     "windows_by_id",
 ]
