@@ -305,9 +305,11 @@ class Guard:
         """The caller behind an ``Authorization`` header, if it may act with ``role`` on ``project``.
 
         Checks, in order: a bearer token is present, valid, unexpired and not
-        revoked; the key is within its rate limit; the role is high enough; the
-        project matches (``project=None``: nothing project-specific is touched).
-        Raises ``ApiError`` (401, 429 or 403), counted and noted for the audit log.
+        revoked (:meth:`authenticate`); the key is within its rate limit; the
+        role is high enough; the project matches (``project=None``: nothing
+        project-specific is touched). Raises ``ApiError`` (401, 429, 403, or 404
+        for a model of another project in the path), counted and noted for the
+        audit log.
         """
         principal = self.authenticate(authorization, client=client, path=path)
         if self.insecure:
