@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_DEV  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint contracts bench clean
+.PHONY: demo test lint contracts types bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,14 @@ $(STAMP_DEV): $(BIN)/python pyproject.toml
 demo: $(STAMP_RUN)
 	$(BIN)/aims demo
 
-# CI runs only `make test`, so the import contracts are checked here as well as in `make lint`.
-test: $(STAMP_DEV) contracts
+# CI runs only `make test`, so the import contracts and the types are checked here as well as
+# in `make lint`. The tests include every example in the package's docstrings (--doctest-modules
+# in pyproject.toml).
+test: $(STAMP_DEV) contracts types
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-lint: $(STAMP_DEV) contracts
+lint: $(STAMP_DEV) contracts types
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
@@ -47,5 +49,10 @@ bench: $(STAMP_DEV)
 		echo "== $$b: $$(( $$(date +%s) - start )) s"; \
 	done
 
+# mypy over src/aims, strict on aims.core ([tool.mypy] in pyproject.toml); its cache in
+# .mypy_cache makes a run after a small change take seconds.
+types: $(STAMP_DEV)
+	$(BIN)/mypy
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

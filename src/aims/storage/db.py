@@ -7,12 +7,13 @@ other SQLAlchemy URL (PostgreSQL in production) is used as is.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,7 +25,7 @@ __all__ = ["MIGRATIONS", "Database", "create_store_engine"]
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     # Let SQLAlchemy's own BEGIN (below) take over transaction control.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -35,7 +36,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(conn: Connection) -> None:
     # IMMEDIATE takes the write lock up front: two writers never deadlock on a
     # read-to-write lock upgrade, they wait (busy_timeout) and run in turn.
     conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -181,7 +181,7 @@ class Layout:
     # -- metadata ------------------------------------------------------------
 
     def open(self, path: str, mode: str = "rb") -> IO[bytes]:
-        return self.fs.open(path, mode)  # type: ignore[no-any-return]
+        return self.fs.open(path, mode)
 
     def schema(self, path: str) -> pl.Schema:
         """Column names and types of data file ``path`` (read from its footer once)."""
@@ -189,10 +189,10 @@ class Layout:
         if cached is not None:
             return cached
         if self.local:
-            schema = pl.read_parquet_schema(path)
+            schema = pl.Schema(pl.read_parquet_schema(path))
         else:
             with self.open(path) as f:
-                schema = pl.from_arrow(pq.read_schema(f).empty_table()).schema  # type: ignore[union-attr]
+                schema = pl.DataFrame(pq.read_schema(f).empty_table()).schema
         with self._cache_lock:
             self._schemas[path] = schema
         return schema
@@ -246,13 +246,14 @@ class Layout:
         paths (set here rather than parsed by the scanner, which would also
         take any ``key=value`` folder above the root for a column).
         """
-        groups: dict[tuple[object, ...], list[str]] = {}
+        # Files group by version and by schema (column names and types).
+        groups: dict[tuple[int | None, tuple[tuple[str, str], ...]], list[str]] = {}
         for path in files:
             key = tuple((n, str(t)) for n, t in self.schema(path).items())
             version = self.version_of(path) if model is not None else None
-            groups.setdefault((version, *key), []).append(path)
+            groups.setdefault((version, key), []).append(path)
         frames = []
-        for (version, *_), paths in groups.items():
+        for (version, _), paths in groups.items():
             lazy = self._scan_group(paths)
             if model is not None:
                 lazy = lazy.with_columns(
