@@ -21,6 +21,7 @@ from typing import Any, Literal, TypedDict
 
 import polars as pl
 
+from aims.clock import now_utc, utc
 from aims.core import frames
 from aims.core.contract import _types
 from aims.core.contract.model import Contract, Table
@@ -173,7 +174,7 @@ def check_contract(
     if max_examples < 0:
         raise InvalidInput(f"max_examples must be >= 0, not {max_examples}")
     target = contract.table(table)
-    now = _utc(now)
+    now = utc(now) if now is not None else now_utc()
     plans = _plans(source, target)
     for attempt, (lazy, text, what) in enumerate(plans):
         # Data already in memory is fastest on the in-memory engine; files are streamed.
@@ -244,12 +245,6 @@ def _run(
 
 class _Unparsed(InvalidInput):
     """The data could not be read or parsed."""
-
-
-def _utc(now: dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return dt.datetime.now(dt.UTC)
-    return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now
 
 
 _CSV_TYPES: dict[str, pl.DataType] = {

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from aims.clock import now_utc, utc
 from aims.core import frames
 from aims.core.contract import _types
 from aims.core.contract.model import Contract, Threshold
@@ -219,7 +220,7 @@ def data_health(
         raise InvalidInput("max_null_increase and volume_tolerance must be >= 0")
     target = contract.table(table)
     profile = batch if isinstance(batch, HealthProfile) else HealthProfile.of(batch)
-    now = _utc(now or dt.datetime.now(dt.UTC))
+    now = _utc(now or now_utc())
     issues: list[str] = []
 
     skip = set(ignore)
@@ -353,7 +354,7 @@ def _upper(threshold: Threshold) -> float | None:
 
 def _utc(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return utc(value)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     raise InvalidInput(f"not a date or timestamp: {value!r}")

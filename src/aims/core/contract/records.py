@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aims.clock import utc
 from aims.core.contract.model import Column, Contract
 from aims.core.contract.severity import SEVERABLE, severity_of
 from aims.errors import InvalidInput
@@ -246,7 +247,7 @@ def _temporal(value: Any, logical: str) -> Any:
     except (TypeError, ValueError):
         return None
     # Naive values are taken as UTC so that they compare with aware bounds.
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
+    return utc(stamp)
 
 
 def _finite(value: Any) -> Failure:
