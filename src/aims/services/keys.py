@@ -202,14 +202,29 @@ def _name_of(s: Any, principal_id: int | None) -> str | None:
 def list_keys(
     ws: Workspace, *, project: str | None = None, include_inactive: bool = False
 ) -> list[dict[str, Any]]:
-    """Keys, oldest first; only active ones unless ``include_inactive``."""
+    """Keys, oldest first; only active ones unless ``include_inactive``.
+
+    A key whose principal is disabled, or holds no grant on the key's project
+    any more, is ``suspended``.
+    """
     stmt = select(ApiKey).order_by(ApiKey.id)
     if project is not None:
         stmt = stmt.where(ApiKey.project == project)
     now = audit.now_utc()
     with ws.db.session() as s:
-        names = dict(s.execute(select(Principal.id, Principal.name)).tuples().all())
-        rows = [key_payload(r, now, names.get(r.principal_id)) for r in s.scalars(stmt).all()]
+        holders = {p.id: p for p in s.scalars(select(Principal)).all()}
+        rows = []
+        for r in s.scalars(stmt).all():
+            holder = holders.get(r.principal_id) if r.principal_id is not None else None
+            payload = key_payload(r, now, holder.name if holder else None)
+            if (
+                holder is not None
+                and payload["status"] == "active"
+                and grant_role(s, holder, r.project) is None
+            ):
+                # Its principal is disabled or lost the grant: refused until that changes.
+                payload["status"] = "suspended"
+            rows.append(payload)
     return rows if include_inactive else [r for r in rows if r["status"] == "active"]
 
 
