@@ -97,3 +97,16 @@ def test_a_damaged_artifact_stops_the_models_pass_with_the_hash_error(served, sy
     )
     with served.db.session() as s:
         assert s.scalars(select(MonitorWindow)).all() == []
+
+
+def test_an_unreadable_input_contract_is_a_note_and_the_label_still_found(served) -> None:
+    with served.db.session() as s:
+        mv = s.scalar(select(ModelVersion).where(ModelVersion.version == 1))
+        assert mv is not None and mv.input_contract  # registration stored one
+        mv.input_contract = "apiVersion: [unclosed"
+    ref = _reference(served)
+    assert ref.contract is None
+    assert len(ref.notes) == 1
+    assert ref.notes[0].startswith("input contract of v1 unreadable (")
+    assert ref.notes[0].endswith("data health is not checked")
+    assert ref.label == "y"

@@ -127,22 +127,34 @@ def version_facts(s: Session, mv: ModelVersion, default_tier: str = "high") -> V
     )
 
 
-def _contract(facts: VersionFacts) -> tuple[Contract | None, str | None]:
-    """The input contract and the label column (from it or the training data's contract)."""
+def _contract(facts: VersionFacts) -> tuple[Contract | None, str | None, list[str]]:
+    """The input contract, the label column (from it or the training data's contract), and notes.
+
+    A stored contract that no longer parses does not stop the pass: like the
+    other failures the reference survives, it becomes a note the monitor shows.
+    """
     contract = None
     label = None
-    try:
-        if facts.input_contract:
+    notes: list[str] = []
+    if facts.input_contract:
+        try:
             contract = parse_contract(
                 facts.input_contract, source=f"input contract of v{facts.version}"
             )
             label = label_column(contract)
-        for text in facts.dataset_contracts:
-            if label is None:
-                label = label_column(parse_contract(text, source="training data contract"))
-    except AimsError:
-        return contract, label
-    return contract, label
+        except AimsError as exc:
+            notes.append(
+                f"input contract of v{facts.version} unreadable ({exc.message}); "
+                "data health is not checked"
+            )
+    for text in facts.dataset_contracts:
+        if label is not None:
+            break
+        try:
+            label = label_column(parse_contract(text, source="training data contract"))
+        except AimsError as exc:
+            notes.append(f"training data contract unreadable ({exc.message}); skipped")
+    return contract, label, notes
 
 
 def build_reference(ws: Any, facts: VersionFacts, policy: MonitoringPolicy) -> Reference:
@@ -150,7 +162,7 @@ def build_reference(ws: Any, facts: VersionFacts, policy: MonitoringPolicy) -> R
     info = facts.info
     task = info.get("task") or "classification"
     classes = [_text(c) for c in info["classes"]] if info.get("classes") else None
-    contract, label = _contract(facts)
+    contract, label, contract_notes = _contract(facts)
     full = loads(facts.dataset_profile) if facts.dataset_profile else None
     features = list(info.get("feature_names") or [])
     if not features and full is not None:
@@ -171,6 +183,7 @@ def build_reference(ws: Any, facts: VersionFacts, policy: MonitoringPolicy) -> R
         baseline=dict(facts.baseline),
         owner=facts.owner,
         tier=facts.tier,
+        notes=contract_notes,
     )
     if full is None:
         ref.notes.append("the training data has no stored profile; feature drift is not computed")
