@@ -131,7 +131,8 @@ def test_dataset_breaking_its_contract_is_refused_and_audited(
     from aims.errors import ContractViolation
 
     contract = write_contract(
-        infer_contract(cancer_files["data"], name="cancer", margin=0.0), tmp_path / "c.yaml"
+        infer_contract(cancer_files["data"], name="cancer", margin=0.0, range_severity="error"),
+        tmp_path / "c.yaml",
     )
     ok, _ = registry.register_dataset(
         workspace, cancer_files["data"], "cancer", actor="ana@x.org", contract_path=contract
