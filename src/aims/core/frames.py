@@ -113,7 +113,7 @@ def to_polars(obj: Any) -> pl.DataFrame:
         return obj.collect()
     module = type(obj).__module__.split(".")[0]
     if module == "pyarrow":
-        return pl.from_arrow(obj)  # type: ignore[return-value]
+        return pl.DataFrame(obj)
     if module == "pandas":
         return pl.from_pandas(obj)
     if isinstance(obj, dict):
@@ -153,7 +153,7 @@ def iter_batches(
                 for batch in pf.iter_batches(
                     batch_size=batch_rows, row_groups=[group], columns=columns
                 ):
-                    yield pl.from_arrow(batch)  # type: ignore[misc]
+                    yield pl.DataFrame(batch)
             return
         lazy = scan(path)
         if columns is not None:

@@ -45,6 +45,9 @@ class PromotionFacts:
     """The latest risk assessment of the model."""
     owners: Mapping[str, str] = field(default_factory=dict)
     """Owner by role."""
+    unaccountable_owners: Mapping[str, str] = field(default_factory=dict)
+    """Owners (by role) who are not enabled principals with a grant on the model's project
+    (filled in team mode only: there, an owner must be someone the workspace knows)."""
     approvals: Sequence[Approval] = ()
     evaluation: EvaluationResult | None = None
     champion_evaluation: EvaluationResult | None = None
@@ -120,6 +123,13 @@ def risk_rules(rule: RiskRule, facts: PromotionFacts) -> list[RuleResult]:
 
 def owner_rule(role: str, facts: PromotionFacts) -> RuleResult:
     owner = (facts.owners.get(role) or "").strip()
+    if owner and role in facts.unaccountable_owners:
+        return RuleResult(
+            f"owners.{role}",
+            False,
+            f"{role} owner {owner} is not an enabled principal with a grant on the model's "
+            f"project; add them ('aims principals add', 'aims grant') or name another owner",
+        )
     if owner:
         return RuleResult(f"owners.{role}", True, f"{role} owner is {owner}")
     return RuleResult(

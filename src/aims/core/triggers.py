@@ -383,10 +383,11 @@ def parse_condition(text: str) -> Condition:
         clauses.append(Clause(name, op, threshold, scope, quantifier))
         if not tokens.word("and"):
             break
-    while tokens.peek() is not None:
+    while (tok := tokens.peek()) is not None:
         if tokens.word("with"):
-            if tokens.peek() and tokens.peek()[0] == "op":  # type: ignore[index]
-                at = tokens.peek()[2]  # type: ignore[index]
+            after = tokens.peek()
+            if after is not None and after[0] == "op":
+                at = after[2]
                 if tokens.take("op", ">=") != ">=":
                     raise tokens.error("'with' takes '>= N labels' or '>= N rows'", at)
             n = _integer(tokens, "the number of labels or rows")
@@ -402,10 +403,9 @@ def parse_condition(text: str) -> Condition:
             tokens.expect("consecutive")
             tokens.expect("windows", "window")
         else:
-            tok = tokens.peek()
             raise tokens.error(
-                f"unexpected {tok[1]!r}; a condition continues with 'and', 'on', 'with' or 'for'",  # type: ignore[index]
-                tok[2],  # type: ignore[index]
+                f"unexpected {tok[1]!r}; a condition continues with 'and', 'on', 'with' or 'for'",
+                tok[2],
             )
     return Condition(tuple(clauses), min_labels, min_rows, consecutive)
 

@@ -101,7 +101,9 @@ class HealthProfile:
             mine, theirs = self.dtypes.get(n), other.dtypes.get(n)
             if mine is not None and theirs is not None and mine != theirs:
                 mixed.add(n)
-            dtypes[n] = mine if mine is not None else theirs  # type: ignore[assignment]
+            kept = mine if mine is not None else theirs
+            if kept is not None:  # always: every name comes from one side or the other
+                dtypes[n] = kept
         missing = {
             n: self.missing.get(n, self.rows) + other.missing.get(n, other.rows) for n in names
         }

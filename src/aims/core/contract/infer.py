@@ -314,7 +314,7 @@ def _mark(
     for name, action in pii.items():
         if action not in PII_ACTIONS:
             raise InvalidInput(f"PII action for {name!r} is 'hash' or 'drop', not {action!r}")
-        table.column(name).pii = action  # type: ignore[assignment]
+        table.column(name).pii = action
 
 
 def _freshness(table: Table, spec: tuple[str, str | dt.timedelta]) -> Freshness:

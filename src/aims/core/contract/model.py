@@ -87,10 +87,10 @@ OPERATORS = (
 LIBRARY_METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 """The ODCS library metrics aims evaluates."""
 
-PII_ACTIONS = ("hash", "drop")
+PiiAction = Literal["hash", "drop"]
+PII_ACTIONS: tuple[PiiAction, ...] = ("hash", "drop")
 """What to do with a personal-data column before anything is logged."""
 
-PiiAction = Literal["hash", "drop"]
 Unit = Literal["rows", "percent"]
 
 

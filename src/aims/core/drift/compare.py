@@ -212,10 +212,10 @@ def _column(
     opts: DriftOptions,
     raw: tuple[pl.Series, pl.Series] | None,
 ) -> ColumnDrift:
-    if ref is None and cur is None:
-        raise InvalidInput(f"column {name!r} is in neither input")
     if ref is None:
-        return _schema_row(name, cur.kind, "not in the reference data")  # type: ignore[union-attr]
+        if cur is None:
+            raise InvalidInput(f"column {name!r} is in neither input")
+        return _schema_row(name, cur.kind, "not in the reference data")
     if cur is None:
         return _schema_row(name, ref.kind, "missing from the current data")
     if isinstance(cur, UnsupportedProfile) and cur.reason == "mismatch":
@@ -271,12 +271,18 @@ def _column(
         if raw is not None:
             stat, p, bound = _numeric_exact(test, _finite(raw[0]), _finite(raw[1]), opts)
         else:
-            stat, p, bound = _numeric_profile(test, ref, cur, opts)  # type: ignore[arg-type]
+            if not (isinstance(ref, num.NumericProfile) and isinstance(cur, num.NumericProfile)):
+                raise InvalidInput(f"column {name!r}: the two profiles are of different kinds")
+            stat, p, bound = _numeric_profile(test, ref, cur, opts)
     else:
         if raw is not None:
             rc, cc = _label_counts(raw[0], raw[1])
         else:
-            _, rc, cc = cat.aligned(ref, cur)  # type: ignore[arg-type]
+            if not (
+                isinstance(ref, cat.CategoricalProfile) and isinstance(cur, cat.CategoricalProfile)
+            ):
+                raise InvalidInput(f"column {name!r}: the two profiles are of different kinds")
+            _, rc, cc = cat.aligned(ref, cur)
         stat, p = _from_counts(test, rc.astype(float), cc.astype(float), opts)
     row.test, row.statistic, row.p_value, row.threshold = test, stat, p, threshold
     row.error_bound = bound
@@ -291,7 +297,7 @@ def _verdict(rows: list[ColumnDrift], opts: DriftOptions) -> None:
     tested = [r for r in rows if r.p_value is not None and get_test(r.test).output == "p_value"]
     if not tested:
         return
-    adjusted = benjamini_hochberg([r.p_value for r in tested])  # type: ignore[misc]
+    adjusted = benjamini_hochberg([r.p_value for r in tested if r.p_value is not None])
     for r, p in zip(tested, adjusted, strict=True):
         r.p_value_adjusted = float(p)
         r.drifted = bool(p < r.threshold)

@@ -158,14 +158,12 @@ class FrameProfile:
         out: dict[str, ColumnProfile] = {}
         for name in list(self.columns) + [c for c in other.columns if c not in self.columns]:
             a, b = self.columns.get(name), other.columns.get(name)
-            if a is None or b is None:
-                out[name] = a if b is None else b  # type: ignore[assignment]
-            elif type(a) is not type(b):
-                raise InvalidInput(
-                    f"column {name!r}: cannot merge a {a.kind} profile with a {b.kind} profile"
-                )
-            else:
-                out[name] = a.merge(b)  # type: ignore[arg-type]
+            if a is not None and b is not None:
+                out[name] = _merge_column(name, a, b)
+            elif a is not None:
+                out[name] = a
+            elif b is not None:
+                out[name] = b
         return FrameProfile(out, self.rows + other.rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +189,17 @@ class FrameProfile:
             else:
                 raise InvalidInput(f"profile column {name!r} has unknown type {kind!r}")
         return cls(columns, int(data["rows"]))
+
+
+def _merge_column(name: str, a: ColumnProfile, b: ColumnProfile) -> ColumnProfile:
+    """Two profiles of column ``name``, merged; they must be of the same kind."""
+    if isinstance(a, num.NumericProfile) and isinstance(b, num.NumericProfile):
+        return a.merge(b)
+    if isinstance(a, cat.CategoricalProfile) and isinstance(b, cat.CategoricalProfile):
+        return a.merge(b)
+    if isinstance(a, UnsupportedProfile) and isinstance(b, UnsupportedProfile):
+        return a.merge(b)
+    raise InvalidInput(f"column {name!r}: cannot merge a {a.kind} profile with a {b.kind} profile")
 
 
 def merge(*profiles: FrameProfile) -> FrameProfile:
@@ -245,9 +254,9 @@ def _numeric_column(series: pl.Series, kind: str, layout: num.NumericLayout) -> 
 
 
 def _like_column(series: pl.Series, ref: ColumnProfile) -> ColumnProfile:
-    if isinstance(ref, num.NumericProfile) and compatible(ref.kind, series.dtype):  # type: ignore[arg-type]
+    if isinstance(ref, num.NumericProfile) and compatible(ref.kind, series.dtype):
         return _numeric_column(series, ref.kind, ref.layout)
-    if isinstance(ref, cat.CategoricalProfile) and compatible(ref.kind, series.dtype):  # type: ignore[arg-type]
+    if isinstance(ref, cat.CategoricalProfile) and compatible(ref.kind, series.dtype):
         prof = cat.profile_labels(as_labels(series), ref.layout)
         prof.kind, prof.dtype = ref.kind, _dtype_name(series)
         return prof

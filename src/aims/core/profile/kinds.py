@@ -104,7 +104,7 @@ def natural_kind(dtype: pl.DataType) -> Kind:
     return "unsupported"
 
 
-def compatible(kind: Kind, dtype: pl.DataType) -> bool:
+def compatible(kind: str, dtype: pl.DataType) -> bool:
     """Whether a column of ``dtype`` can be profiled like a reference column of ``kind``."""
     other = natural_kind(dtype)
     if kind == "categorical":

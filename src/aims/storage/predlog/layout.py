@@ -289,7 +289,7 @@ class Layout:
                 for batch in pf.iter_batches(
                     batch_size=batch_rows, row_groups=[group], columns=cols
                 ):
-                    yield pl.from_arrow(batch)  # type: ignore[misc]
+                    yield pl.DataFrame(batch)
 
 
 def order_columns(schema: pl.Schema) -> list[str]:
