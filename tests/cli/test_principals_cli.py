@@ -151,7 +151,7 @@ def test_keys_never_exceed_the_principals_grant(
     )
     assert code == 0, err
     assert json.loads(out)["role"] == "scientist" and json.loads(out)["principal"] == "bo@x.org"
-    assert aims(["grant", "bo@x.org", "--role", "viewer", "--remove"], root, capsys)[0] == 0
+    assert aims(["grant", "bo@x.org", "--remove"], root, capsys)[0] == 0
     code, _, err = aims(["keys", "create", "--principal", "bo@x.org"], root, capsys)
     assert code == 1 and "holds no grant on project default" in err
     code, _, err = aims(["principals", "add", "bot", "--kind", "agent"], root, capsys)

@@ -270,3 +270,34 @@ def test_a_time_bound_grant_lapses_by_itself(ws) -> None:
             actor="r",
             expires_at=audit.now_utc() - dt.timedelta(seconds=1),
         )
+
+
+def test_in_team_mode_an_owner_must_be_a_principal_with_a_grant(
+    ws, cancer_files, monkeypatch
+) -> None:
+    config = yaml.safe_load((ws.root / "aims.yaml").read_text())
+    config["policy"]["tiers"]["high"]["owners"] = ["deployment"]
+    (ws.root / "aims.yaml").write_text(yaml.safe_dump(config))
+    registry.register_model(
+        ws,
+        cancer_files["model"],
+        "cancer",
+        actor="ana@x.org",
+        datasets=["cancer@1"],
+        owners={"deployment": "dev@x.org"},
+    )
+
+    def owner_rule() -> dict:
+        rules = governance.gates(ws, "cancer@1", "production")["rules"]
+        return next(r for r in rules if r["rule"] == "owners.deployment")
+
+    assert owner_rule()["passed"]  # local mode: any name will do, as before
+    monkeypatch.setenv("AIMS_IDENTITY", "team")
+    rule = owner_rule()
+    assert not rule["passed"] and "dev@x.org is not an enabled principal" in rule["message"]
+    identity.add_principal(ws, "dev", kind="human", email="dev@x.org", actor="root")
+    assert not owner_rule()["passed"]  # known, but no grant on the project
+    identity.grant(ws, "dev", role="viewer", project="credit", actor="root")
+    assert owner_rule()["passed"]
+    identity.disable_principal(ws, "dev", actor="root")
+    assert not owner_rule()["passed"]

@@ -12,13 +12,16 @@ import typer
 
 from aims.cli._output import Format, console, emit, err_console, print_table
 from aims.cli._state import open_workspace
+from aims.errors import InvalidInput
 from aims.workspace import current_actor
 
 principals_app = typer.Typer(
     help="People, services and agents who act on the workspace, and their owners.",
     no_args_is_help=True,
 )
-team_app = typer.Typer(help="Team mode: every governance act made by a principal.")
+team_app = typer.Typer(
+    help="Team mode: every governance act made by a principal.", no_args_is_help=True
+)
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
 
@@ -93,8 +96,11 @@ def disable(
 
 def grant(
     name: str = typer.Argument(..., help="The principal."),
-    role: str = typer.Option(
-        ..., "--role", "-r", help="viewer, predictor, scientist, approver, operator or admin."
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        "-r",
+        help="viewer, predictor, scientist, approver, operator or admin (not with --remove).",
     ),
     project: str | None = typer.Option(
         None, "--project", "-p", help="Project ('*' for every project; default: the workspace's)."
@@ -113,6 +119,8 @@ def grant(
         data = identity.revoke_grant(ws, name, project=target, actor=current_actor())
         emit(data, fmt, _render_one("revoked a grant of"))
         return
+    if role is None:
+        raise InvalidInput("give --role ROLE (or --remove to take the grant back)")
     data = identity.grant(ws, name, role=role, project=target, actor=current_actor())
     emit(data, fmt, _render_one("granted"))
 

@@ -20,7 +20,7 @@ from aims.refs import parse_ref
 from aims.services import anchors, audit
 from aims.services.approvals import approvals_of
 from aims.services.evaluations import latest_evaluation
-from aims.services.identity import person_name
+from aims.services.identity import person_name, unaccountable_owners
 from aims.services.registry import get_model_version, owners_by_role
 from aims.services.risk import latest_risk
 from aims.services.workspace_rules import policy_of
@@ -57,6 +57,7 @@ def promotion_facts(
         registered_by=person_name(s, mv.created_by),
         risk=RiskDoc.from_dict(risk_row.document) if risk_row is not None else None,
         owners=owners_by_role(mv.model),
+        unaccountable_owners=unaccountable_owners(s, ws, mv.model),
         approvals=tuple(
             PolicyApproval(person_name(s, a.actor), tuple(a.role.split(",")) if a.role else ())
             for a in approvals_of(s, mv.id)

@@ -71,6 +71,7 @@ __all__ = [
     "revoke_grant",
     "roles_up_to",
     "store_write_refusal",
+    "unaccountable_owners",
 ]
 
 KINDS = ("human", "service", "agent")
@@ -406,6 +407,23 @@ def store_write_refusal(ws: Workspace, command: str) -> str | None:
         "on the server's dashboard). In an emergency, someone with store access may force "
         "it with --break-glass --reason TEXT; the audit log and the evidence report show it"
     )
+
+
+def unaccountable_owners(s: Session, ws: Workspace, model: Any) -> dict[str, str]:
+    """In team mode, the owners of ``model`` (by role) who are not enabled principals
+    holding a grant on its project, matched by name or email; empty in local mode."""
+    if identity_mode(ws) != TEAM:
+        return {}
+    out = {}
+    for owner in model.owners:
+        who = s.scalar(
+            select(Principal).where(
+                (Principal.name == owner.owner) | (Principal.email == owner.owner)
+            )
+        )
+        if who is None or grant_role(s, who, model.project) is None:
+            out[owner.role] = owner.owner
+    return out
 
 
 def _seen_actors(s: Session) -> list[str]:
