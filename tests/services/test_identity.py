@@ -301,3 +301,18 @@ def test_in_team_mode_an_owner_must_be_a_principal_with_a_grant(
     assert owner_rule()["passed"]
     identity.disable_principal(ws, "dev", actor="root")
     assert not owner_rule()["passed"]
+
+
+def test_a_principal_taken_for_a_human_can_be_re_kinded(ws) -> None:
+    people(ws)
+    identity.add_principal(ws, "ci-runner", kind="human", actor="root")
+    with pytest.raises(InvalidInput, match="needs a human owner"):
+        identity.set_kind(ws, "ci-runner", kind="service", actor="root")
+    out = identity.set_kind(ws, "ci-runner", kind="service", owner="bo@x.org", actor="root")
+    assert (out["kind"], out["owner"]) == ("service", "bo@x.org")
+    before = events(ws)
+    with pytest.raises(InvalidInput, match="approver@credit and agents never approve"):
+        identity.set_kind(ws, "ana@x.org", kind="agent", owner="bo@x.org", actor="root")
+    with pytest.raises(InvalidInput, match="another enabled human"):
+        identity.set_kind(ws, "ci-runner", kind="agent", owner="ci-runner", actor="root")
+    assert events(ws) == before

@@ -81,6 +81,22 @@ def list_(
     )
 
 
+@principals_app.command("kind")
+def kind(
+    name: str = typer.Argument(..., help="The principal."),
+    kind: str = typer.Option(..., "--kind", "-k", help="human, service or agent."),
+    owner: str | None = typer.Option(
+        None, "--owner", help="The enabled human principal who answers for a service or agent."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Change a principal's kind (e.g. one 'aims team enable' added as a human)."""
+    from aims.services.identity import set_kind
+
+    data = set_kind(open_workspace(), name, kind=kind, owner=owner, actor=current_actor())
+    emit(data, fmt, _render_one("now"))
+
+
 @principals_app.command("disable")
 def disable(
     name: str = typer.Argument(..., help="The principal to disable."),

@@ -38,6 +38,7 @@ GOVERNANCE_WRITES = frozenset(
         "incidents ack",
         "incidents resolve",
         "principals add",
+        "principals kind",
         "principals disable",
         "grant",
         "revoke-grant",

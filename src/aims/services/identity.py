@@ -70,6 +70,7 @@ __all__ = [
     "resolve",
     "revoke_grant",
     "roles_up_to",
+    "set_kind",
     "store_write_refusal",
     "unaccountable_owners",
 ]
@@ -234,6 +235,52 @@ def list_principals(ws: Workspace, *, include_disabled: bool = True) -> list[dic
         rows = s.scalars(select(Principal).order_by(Principal.name)).all()
         out = [principal_payload(s, r) for r in rows]
     return out if include_disabled else [p for p in out if p["status"] == "enabled"]
+
+
+def set_kind(
+    ws: Workspace, name: str, *, kind: str, actor: str, owner: str | None = None
+) -> dict[str, Any]:
+    """Change a principal's kind (e.g. a name ``aims team enable`` took for a human is a
+    service). A service or agent needs an enabled human ``owner``; an agent may hold no
+    grant of ``approver`` or above."""
+    if kind not in KINDS:
+        raise InvalidInput(f"kind {kind!r} is unknown; use one of {', '.join(KINDS)}")
+    if kind == "human" and owner:
+        raise InvalidInput("a human has no owner; --owner is for services and agents")
+    if kind != "human" and not owner:
+        raise InvalidInput(f"a {kind} needs a human owner; give --owner PERSON")
+    with ws.db.session() as s:
+        row = _get(s, name)
+        boss = None
+        if owner:
+            boss = _get(s, owner)
+            if boss.kind != "human" or boss.disabled_at is not None or boss.id == row.id:
+                raise InvalidInput(f"owner {owner!r} must be another enabled human principal")
+        if kind == "agent":
+            high = [
+                f"{g.role}@{g.project}"
+                for g in active_grants(s, row.id)
+                if role_rank(g.role) >= role_rank("approver")
+            ]
+            if high:
+                raise InvalidInput(
+                    f"{name} holds {', '.join(high)} and agents never approve; lower those "
+                    "grants first (aims grant NAME --role scientist --project P)"
+                )
+        if row.kind == kind and row.owner_id == (boss.id if boss else None):
+            raise Conflict(f"{name} is already a {kind} with that owner; nothing changed")
+        before = row.kind
+        row.kind = kind
+        row.owner_id = boss.id if boss else None
+        s.flush()
+        audit.record(
+            s,
+            actor=actor,
+            action="principal.kind",
+            subject=f"principal:{name}",
+            payload={"kind": kind, "previous": before, "owner": boss.name if boss else None},
+        )
+        return principal_payload(s, row)
 
 
 def disable_principal(ws: Workspace, name: str, *, actor: str, reason: str = "") -> dict[str, Any]:
