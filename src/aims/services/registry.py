@@ -1,11 +1,10 @@
-"""The registry: datasets and model versions with lineage and owners.
+"""The registry: models and their versions, with owners; datasets are in :mod:`aims.services.datasets`.
 
 Every write runs in one transaction together with its audit event.
 """
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,12 +13,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aims.errors import Conflict, ContractViolation, InvalidInput, NotFound
+from aims.errors import InvalidInput, NotFound
 from aims.refs import Ref, check_name, parse_ref
 from aims.services import audit
+
+# Datasets live in their own module; these names stay importable from the registry,
+# where models, evaluations and the Python API have always found them.
+from aims.services.datasets import file_sha256 as file_sha256
+from aims.services.datasets import get_dataset_version as get_dataset_version
+from aims.services.datasets import list_datasets as list_datasets
+from aims.services.datasets import register_dataset as register_dataset
 from aims.storage.schema import (
-    Dataset,
-    DatasetVersion,
     Model,
     ModelOwner,
     ModelVersion,
@@ -33,15 +37,6 @@ OWNER_ROLES = ("development", "deployment", "monitoring", "business")
 def owners_by_role(model: Model) -> dict[str, str]:
     """A model's owners as ``{role: owner}``."""
     return {o.role: o.owner for o in model.owners}
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """sha256 of a file, read in bounded chunks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def parse_owners(items: Sequence[str]) -> dict[str, str]:
@@ -82,25 +77,6 @@ def git_commit(folder: Path | None = None) -> str | None:
 # -- lookups -----------------------------------------------------------------
 
 
-def get_dataset_version(s: Session, ref: Ref) -> DatasetVersion:
-    ds = s.scalar(select(Dataset).where(Dataset.name == ref.name))
-    if ds is None:
-        raise NotFound(f"dataset {ref.name!r} is not registered; see 'aims dataset list'")
-    if ref.version is None:
-        if ref.alias != "latest" or not ds.versions:
-            raise InvalidInput(f"dataset reference {ref}: give a version number, e.g. {ref.name}@1")
-        return ds.versions[-1]
-    dv = s.scalar(
-        select(DatasetVersion).where(
-            DatasetVersion.dataset_id == ds.id, DatasetVersion.version == ref.version
-        )
-    )
-    if dv is None:
-        known = ", ".join(str(v.version) for v in ds.versions) or "none"
-        raise NotFound(f"dataset {ref.name!r} has no version {ref.version} (versions: {known})")
-    return dv
-
-
 def get_model(s: Session, name: str) -> Model:
     model = s.scalar(select(Model).where(Model.name == name))
     if model is None:
@@ -126,181 +102,6 @@ def get_model_version(s: Session, ref: Ref) -> ModelVersion:
         if v.stage == ref.alias:
             return v
     raise NotFound(f"model {ref.name!r} has no {ref.alias} version")
-
-
-# -- datasets ----------------------------------------------------------------
-
-
-def _dataset_payload(dv: DatasetVersion) -> dict[str, Any]:
-    return {
-        "name": dv.dataset.name,
-        "version": dv.version,
-        "content_hash": dv.content_hash,
-        "source": dv.source,
-        "row_count": dv.row_count,
-        "schema": dv.schema,
-        "has_contract": dv.contract is not None,
-        "created_by": dv.created_by,
-        "created_at": dv.created_at,
-    }
-
-
-def register_dataset(
-    ws: Workspace,
-    path: Path,
-    name: str,
-    *,
-    actor: str,
-    contract_path: Path | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Register the data file ``path`` as a version of dataset ``name``.
-
-    Returns the version's description and whether it is new: the same content
-    registered again with the same contract (or without one) yields the
-    existing version; with a different contract it is refused (``Conflict``).
-    With a contract, data that breaks it is refused (and the refusal is audited).
-    """
-    from aims.core import frames
-
-    check_name(name, "dataset name")
-    path = Path(path)
-    schema = frames.schema_of(path)  # raises on a missing or unreadable file
-    digest = file_sha256(path)
-    contract_text = None
-    if contract_path is not None:
-        contract_text = _check_dataset_contract(ws, path, name, contract_path, actor)
-    with ws.db.session() as s:
-        ds = s.scalar(select(Dataset).where(Dataset.name == name))
-        if ds is not None:
-            same = s.scalar(
-                select(DatasetVersion).where(
-                    DatasetVersion.dataset_id == ds.id, DatasetVersion.content_hash == digest
-                )
-            )
-            if same is not None:
-                _check_same_contract(same, contract_text, contract_path)
-                return _dataset_payload(same), False
-    frame_rows = _count_rows(path)
-    profile = _reference_profile(path)
-    ref = ws.artifacts.put_file(path)
-    now = audit.now_utc()
-    with ws.db.session() as s:
-        ds = s.scalar(select(Dataset).where(Dataset.name == name))
-        if ds is None:
-            ds = Dataset(name=name, project=ws.settings.project, created_by=actor, created_at=now)
-            s.add(ds)
-            s.flush()
-        same = s.scalar(
-            select(DatasetVersion).where(
-                DatasetVersion.dataset_id == ds.id, DatasetVersion.content_hash == digest
-            )
-        )
-        if same is not None:  # registered concurrently
-            return _dataset_payload(same), False
-        version = (ds.versions[-1].version if ds.versions else 0) + 1
-        dv = DatasetVersion(
-            dataset=ds,
-            version=version,
-            content_hash=digest,
-            source=str(path.resolve()),
-            schema={k: str(v) for k, v in schema.items()},
-            row_count=frame_rows,
-            contract=contract_text,
-            profile=profile,
-            artifact_sha256=ref.sha256,
-            created_by=actor,
-            created_at=now,
-        )
-        s.add(dv)
-        s.flush()
-        payload = _dataset_payload(dv)
-        audit.record(
-            s,
-            actor=actor,
-            action="dataset.register",
-            subject=f"dataset:{name}@{version}",
-            payload={k: v for k, v in payload.items() if k not in ("created_at", "schema")},
-        )
-    return payload, True
-
-
-def _check_same_contract(
-    dv: DatasetVersion, contract_text: str | None, contract_path: Path | None
-) -> None:
-    """Refuse to pass off a registration with another contract as the existing version.
-
-    A dataset version is its content and the contract it was checked against,
-    and neither changes once registered (models, evaluations and audit events
-    refer to it). The same file under a new contract is refused with the ways
-    forward, rather than answered ``already registered`` with the contract ignored.
-    """
-    if contract_text is None or contract_text == dv.contract:
-        return
-    had = "another contract" if dv.contract else "no contract"
-    raise Conflict(
-        f"{dv.dataset.name}@{dv.version} already holds this file, registered with {had}; "
-        "a version's contract never changes. To serve a model under the new contract, pass "
-        f"it when registering the model (aims model register ... --contract {contract_path}); "
-        "to keep the data under it, register the file under a new dataset name (--name)"
-    )
-
-
-def _count_rows(path: Path) -> int:
-    import polars as pl
-
-    from aims.core import frames
-
-    return int(frames.collect(frames.scan(path).select(pl.len()), str(path)).item())
-
-
-def _reference_profile(path: Path) -> bytes:
-    """The dataset's serialised reference profile; it fixes the bin edges and
-    category sets that every monitoring window of models trained on it reuses."""
-    from aims.core.profile import dumps, profile
-
-    return dumps(profile(path))
-
-
-def _check_dataset_contract(
-    ws: Workspace, path: Path, name: str, contract_path: Path, actor: str
-) -> str:
-    from aims.core.contract import check_contract, dump_contract, load_contract
-
-    contract = load_contract(contract_path)
-    report = check_contract(contract, path)
-    if not report.passed:
-        failed = [r for r in report.to_dict()["rules"] if not r["passed"]]
-        with ws.db.session() as s:
-            audit.record(
-                s,
-                actor=actor,
-                action="dataset.register.refused",
-                subject=f"dataset:{name}",
-                payload={
-                    "source": str(path),
-                    "contract": str(contract_path),
-                    "failed_rules": failed,
-                },
-            )
-        summary = "; ".join(
-            f"{r['rule']}"
-            + (f" on {r['column']}" if r.get("column") else "")
-            + (f" ({r['failing_rows']} rows)" if r.get("failing_rows") else "")
-            for r in failed[:5]
-        )
-        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        raise ContractViolation(
-            f"{path} breaks contract {contract_path}: {summary}{more}; "
-            f"run 'aims contract check {contract_path} {path}' for details",
-            failures=failed,
-        )
-    return dump_contract(contract)
-
-
-def list_datasets(ws: Workspace) -> list[dict[str, Any]]:
-    with ws.db.session() as s:
-        rows = s.scalars(select(DatasetVersion).order_by(DatasetVersion.id)).all()
-        return [_dataset_payload(dv) for dv in rows]
 
 
 # -- models ------------------------------------------------------------------
