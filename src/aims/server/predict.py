@@ -52,7 +52,7 @@ from aims.server.schemas import (
 )
 from aims.server.validation import contract_errors, parse_predict_body
 from aims.storage.predlog import apply_pii
-from aims.storage.predlog.writer import new_ids
+from aims.storage.predlog.ids import new_ids
 
 log = logging.getLogger("aims.server")
 

@@ -13,6 +13,7 @@ log; :class:`LabelStore` attaches late ground truth by prediction id or key;
 """
 
 from aims.storage.predlog.compaction import CompactionResult, compact, compact_closed
+from aims.storage.predlog.ids import new_id, new_ids
 from aims.storage.predlog.labels import LabelIngest, LabelStore
 from aims.storage.predlog.layout import Partition
 from aims.storage.predlog.reader import PredictionLogReader
@@ -25,7 +26,7 @@ from aims.storage.predlog.schema import (
     feature_column,
     hash_value,
 )
-from aims.storage.predlog.writer import PredictionLogWriter, WriterStats, new_id, new_ids
+from aims.storage.predlog.writer import PredictionLogWriter, WriterStats
 
 __all__ = [
     "FIXED_COLUMNS",

@@ -34,6 +34,7 @@ __all__ = [
     "QueuedRequest",
     "build_frame",
     "check_inputs",
+    "check_texts",
     "text_problem",
     "value_problem",
 ]
@@ -94,6 +95,27 @@ def text_problem(text: str) -> str | None:
         except UnicodeEncodeError:
             return "text that is not valid Unicode (a lone surrogate)"
     return None
+
+
+def check_texts(
+    prediction_ids: Sequence[Any] | None, keys: Sequence[Any] | None, predictions: Sequence[Any]
+) -> None:
+    """Refuse ids, keys and predictions the log could not store, naming the row and field."""
+    for name, seq in (
+        ("prediction_id", prediction_ids),
+        ("key", keys),
+        ("prediction", predictions),
+    ):
+        for i, value in enumerate(seq or ()):
+            problem = text_problem(value) if isinstance(value, str) else None
+            if name == "prediction_id" and not isinstance(value, str):
+                problem = "not text"
+            if problem is not None:
+                message = f"row {i}, {name}: {problem} cannot be stored"
+                raise InvalidInput(
+                    message,
+                    details=[{"row": i, "field": name, "rule": "storable", "message": message}],
+                )
 
 
 def check_inputs(inputs: Inputs) -> None:

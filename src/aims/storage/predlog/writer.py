@@ -25,11 +25,12 @@ import uuid
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 
 import polars as pl
 
+from aims.clock import now_utc, utc
 from aims.errors import ConfigError, InvalidInput, StoreUnavailable
 from aims.refs import check_name
 from aims.storage.predlog.batch import (
@@ -37,8 +38,9 @@ from aims.storage.predlog.batch import (
     QueuedRequest,
     build_frame,
     check_inputs,
-    text_problem,
+    check_texts,
 )
+from aims.storage.predlog.ids import new_id, new_ids
 from aims.storage.predlog.layout import Layout, describe, part_name
 from aims.storage.predlog.schema import (
     apply_pii,
@@ -46,7 +48,6 @@ from aims.storage.predlog.schema import (
     check_pii,
     check_role,
     hour_of,
-    utc,
 )
 
 __all__ = ["PredictionLogWriter", "WriterStats", "new_id", "new_ids"]
@@ -67,26 +68,6 @@ class WriterStats:
     """Rows queued that could not be stored at all (logged as errors); 0 unless a bug lets one through."""
     last_error: str | None
     """Why the last flush failed, or None once a flush has succeeded since: the current health."""
-
-
-def new_id() -> str:
-    """A prediction id: 32 hex digits, a millisecond timestamp then 80 random bits.
-
-    Ids sort by creation time (to the millisecond), like a ULID.
-
-    Examples
-    --------
-    >>> a = new_id(); len(a), a < new_id() or a[:12] == new_id()[:12]
-    (32, True)
-    """
-    return new_ids(1)[0]
-
-
-def new_ids(n: int) -> list[str]:
-    """``n`` ids as :func:`new_id` makes them, with one call to the random source."""
-    prefix = f"{time.time_ns() // 1_000_000:012x}"
-    noise = os.urandom(10 * n).hex()
-    return [prefix + noise[20 * i : 20 * i + 20] for i in range(n)]
 
 
 class PredictionLogWriter:
@@ -248,7 +229,7 @@ class PredictionLogWriter:
         if n == 0:
             return []
         check_inputs(inputs)
-        self._check_texts(prediction_ids, keys, predictions)
+        check_texts(prediction_ids, keys, predictions)
         pii = self._pii.get(model)
         if pii:
             inputs = (
@@ -262,7 +243,7 @@ class PredictionLogWriter:
             model,
             int(version),
             role,
-            utc(ts) if ts is not None else datetime.now(UTC),
+            utc(ts) if ts is not None else now_utc(),
             request_id or uuid.uuid4().hex,
             float(latency_ms),
             inputs,
@@ -289,26 +270,6 @@ class PredictionLogWriter:
         if early:
             self._wake.set()
         return list(ids)
-
-    @staticmethod
-    def _check_texts(
-        prediction_ids: Sequence[Any] | None, keys: Sequence[Any] | None, predictions: Sequence[Any]
-    ) -> None:
-        for name, seq in (
-            ("prediction_id", prediction_ids),
-            ("key", keys),
-            ("prediction", predictions),
-        ):
-            for i, value in enumerate(seq or ()):
-                problem = text_problem(value) if isinstance(value, str) else None
-                if name == "prediction_id" and not isinstance(value, str):
-                    problem = "not text"
-                if problem is not None:
-                    message = f"row {i}, {name}: {problem} cannot be stored"
-                    raise InvalidInput(
-                        message,
-                        details=[{"row": i, "field": name, "rule": "storable", "message": message}],
-                    )
 
     # -- background ------------------------------------------------------------
 
