@@ -14,6 +14,7 @@ def test_all_is_sorted_and_complete():
         "model",
         "odcs",
         "records",
+        "renames",
         "report",
         "rules",
         "severity",

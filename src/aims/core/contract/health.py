@@ -31,7 +31,7 @@ from aims.clock import now_utc, utc
 from aims.core import frames
 from aims.core.contract import _types
 from aims.core.contract.model import Contract, Threshold
-from aims.core.contract.rules import guess_renames
+from aims.core.contract.renames import guess_renames
 from aims.errors import InvalidInput
 
 __all__ = [
