@@ -72,7 +72,7 @@ def test_check_passes_on_its_own_data(data, tmp_path):
 def test_check_fails_with_exit_1_and_json_report(data, tmp_path):
     frame, path = data
     out = tmp_path / "c.yaml"
-    runner.invoke(cli.app, ["infer", str(path), "--out", str(out)])
+    runner.invoke(cli.app, ["infer", str(path), "--out", str(out), "--range-severity", "error"])
     bad = tmp_path / "bad.csv"
     frame.with_columns(pl.col("amount") * -1).write_csv(bad)
     result = runner.invoke(cli.app, ["check", str(out), str(bad), "--format", "json"])

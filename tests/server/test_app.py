@@ -55,7 +55,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame, 
     folder = tmp_path_factory.mktemp("app")
     ws = new_workspace(folder / "ws")
     ws = Workspace(dataclasses.replace(ws.settings, project="alpha"))
-    registry.register_dataset(ws, cancer_files["data"], "cancer", actor=ACTOR)
+    # A reviewed contract: its ranges refuse (inferred ones only warn).
+    reviewed = write_contract(
+        infer_contract(cancer_files["data"], name="cancer", range_severity="error"),
+        folder / "cancer.odcs.yaml",
+    )
+    registry.register_dataset(
+        ws, cancer_files["data"], "cancer", actor=ACTOR, contract_path=reviewed
+    )
     registry.register_model(
         ws, cancer_files["model"], "cancer", actor=ACTOR, datasets=["cancer@1"], owners=OWNERS
     )

@@ -36,6 +36,11 @@ def infer(
     ),
     name: str | None = typer.Option(None, "--name", "-n", help="Contract and table name."),
     margin: float = typer.Option(0.1, help="Relative widening of observed ranges and shares."),
+    range_severity: str = typer.Option(
+        "warn",
+        "--range-severity",
+        help="warn: values outside an inferred range are counted, not refused; error: refused.",
+    ),
     max_categories: int = typer.Option(
         20, help="Text columns with at most this many values get an allowed-value list."
     ),
@@ -62,6 +67,7 @@ def infer(
         path,
         name=name,
         margin=margin,
+        range_severity=range_severity,
         max_categories=max_categories,
         label=label,
         sensitive=sensitive,

@@ -87,7 +87,7 @@ def refuses(col: Column, rule: str) -> bool:
 def set_severity(col: Column, rule: str, level: str) -> None:
     """Declare the severity of one of ``col``'s rules (used by contract inference)."""
     if rule not in SEVERABLE or level not in ("error", "warn"):
-        raise InvalidInput(f"severity {level!r} of rule {rule!r} is not valid")
+        raise InvalidInput(f"severity {level!r} of rule {rule!r} is not valid; use error or warn")
     declared: dict[str, Any] = _declared(col)
     declared[rule] = level
     col.custom_extra = [r for r in col.custom_extra if r.get("property") != PROPERTY]
