@@ -38,6 +38,7 @@ from aims.core.profile.kinds import (
     kind_of,
     natural_kind,
 )
+from aims.core.profile.unsupported import UnsupportedProfile
 from aims.errors import InvalidInput
 
 __all__ = [
@@ -54,56 +55,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int], None]
-
-
-@dataclass
-class UnsupportedProfile:
-    """Row and null counts of a column whose values are not compared.
-
-    ``reason`` says why: ``"unsupported"`` (a type without a distribution
-    test: lists, structs, binary), ``"new"`` (a window column the reference
-    does not have) or ``"mismatch"`` (a window column whose type no longer
-    matches the reference's). ``kind`` is the kind its type would have.
-    """
-
-    dtype: str
-    kind: str = "unsupported"
-    rows: int = 0
-    nulls: int = 0
-    reason: str = "unsupported"
-
-    @property
-    def missing(self) -> int:
-        return self.nulls
-
-    @property
-    def n(self) -> int:
-        return self.rows - self.nulls
-
-    def merge(self, other: UnsupportedProfile) -> UnsupportedProfile:
-        return UnsupportedProfile(
-            self.dtype, self.kind, self.rows + other.rows, self.nulls + other.nulls, self.reason
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "unsupported",
-            "kind": self.kind,
-            "dtype": self.dtype,
-            "rows": self.rows,
-            "nulls": self.nulls,
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UnsupportedProfile:
-        return cls(
-            str(data["dtype"]),
-            str(data["kind"]),
-            int(data["rows"]),
-            int(data["nulls"]),
-            str(data["reason"]),
-        )
 
 
 ColumnProfile = Union[num.NumericProfile, cat.CategoricalProfile, UnsupportedProfile]  # noqa: UP007
