@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,10 +28,11 @@ import polars as pl
 from aims.core import frames
 from aims.core.drift import _counts, ks, wasserstein
 from aims.core.drift.chi_square import chi_square_from_counts
-from aims.core.drift.choice import SMALL_SAMPLE, default_test, get_test, is_drifted
+from aims.core.drift.choice import default_test, get_test, is_drifted
 from aims.core.drift.correction import benjamini_hochberg
 from aims.core.drift.jensen_shannon import jensen_shannon_from_counts
 from aims.core.drift.kl import kl_from_counts
+from aims.core.drift.options import Correction, DriftOptions
 from aims.core.drift.psi import psi_from_counts
 from aims.core.drift.result import ColumnDrift, DriftReport
 from aims.core.profile import categorical as cat
@@ -62,52 +62,8 @@ __all__ = [
 ]
 
 Method = Literal["auto", "exact", "profile"]
-Correction = Literal["none", "bh"]
 EXACT_MAX_ROWS = 50_000
 """``method="auto"`` computes exactly when both sides have at most this many rows."""
-
-
-@dataclass(frozen=True)
-class DriftOptions:
-    """How columns are tested and the dataset judged.
-
-    Parameters
-    ----------
-    tests
-        Column name -> test name, overriding the default choice
-        (:func:`aims.core.drift.choice.default_test`).
-    thresholds
-        Column name or test name -> threshold (a column's entry wins).
-    bins
-        Reference-quantile bins for PSI, Jensen–Shannon, KL and chi-square on
-        numeric columns.
-    eps
-        Share given to empty cells by PSI and KL.
-    small_sample
-        Up to this many values on the smaller side, p-value tests are the default.
-    drift_share
-        The dataset drifts when at least this share of its columns drift.
-    correction
-        ``"bh"``: Benjamini–Hochberg adjust p-values across columns.
-    """
-
-    tests: Mapping[str, str] = field(default_factory=dict)
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    bins: int = 10
-    eps: float = 1e-4
-    small_sample: int = SMALL_SAMPLE
-    drift_share: float = 0.5
-    correction: Correction = "none"
-
-    def __post_init__(self) -> None:
-        if self.correction not in ("none", "bh"):
-            raise InvalidInput(f"unknown correction {self.correction!r}; use 'none' or 'bh'")
-        if not 0.0 < self.drift_share <= 1.0:
-            raise InvalidInput(f"drift_share must be in (0, 1], got {self.drift_share}")
-        if self.bins < 2:
-            raise InvalidInput(f"bins must be >= 2, got {self.bins}")
-        for name in self.tests.values():
-            get_test(name)
 
 
 # --------------------------------------------------------------------------- column tests
