@@ -32,7 +32,6 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -569,12 +568,3 @@ def enable_team(ws: Workspace, *, actor: str, admin: str | None = None) -> dict[
             payload={"principals": created, "keys": attached, "admin": boss.name},
         )
     return {"principals": created, "keys": attached, "admin": admin, "skipped": skipped}
-
-
-def principals_named(s: Session, names: Iterable[str]) -> dict[str, Principal]:
-    """The principals among ``names``, by name."""
-    wanted = list(names)
-    if not wanted:
-        return {}
-    rows = s.scalars(select(Principal).where(Principal.name.in_(wanted))).all()
-    return {r.name: r for r in rows}
