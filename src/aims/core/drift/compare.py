@@ -130,7 +130,8 @@ def _label_counts(ref: pl.Series, cur: pl.Series) -> tuple[np.ndarray, np.ndarra
     """Exact counts of every category seen on either side."""
     r = as_labels(ref).alias("value").drop_nulls().value_counts(name="r")
     c = as_labels(cur).alias("value").drop_nulls().value_counts(name="c")
-    joined = r.join(c, on="value", how="full", coalesce=True).fill_null(0)
+    # value_counts has no fixed order: sorted, the sums (and so the statistic) repeat exactly.
+    joined = r.join(c, on="value", how="full", coalesce=True).fill_null(0).sort("value")
     return joined["r"].to_numpy().astype(float), joined["c"].to_numpy().astype(float)
 
 
