@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import Enum
 from pathlib import Path
@@ -166,18 +167,7 @@ def drift(
     bar, progress = (None, None)
     if method is not DriftMethod.exact:
         bar, progress = _progress_for([reference, current])
-    if bar is not None:
-        with bar:
-            report = compare(
-                reference,
-                current,
-                columns=_split(columns),
-                kinds=_pairs(kind, "kind"),
-                method=method.value,
-                options=options,
-                progress=progress,
-            )
-    else:
+    with bar if bar is not None else contextlib.nullcontext():
         report = compare(
             reference,
             current,
@@ -185,6 +175,7 @@ def drift(
             kinds=_pairs(kind, "kind"),
             method=method.value,
             options=options,
+            progress=progress,
         )
     if fmt is DriftFormat.html:
         page = render(report, title=f"Drift: {current.name} vs {reference.name}")

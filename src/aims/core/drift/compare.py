@@ -162,6 +162,11 @@ def _schema_row(name: str, kind: str, note: str) -> ColumnDrift:
     return ColumnDrift(name, kind, "schema", None, None, None, True, math.inf, note=note)
 
 
+def _untested_row(name: str, kind: str, **fields: Any) -> ColumnDrift:
+    """A column not (yet) tested: no test, no statistic, not drifted."""
+    return ColumnDrift(name, kind, "none", None, None, None, False, **fields)
+
+
 def _column(
     name: str,
     ref: ColumnProfile | None,
@@ -178,25 +183,11 @@ def _column(
     if isinstance(cur, UnsupportedProfile) and cur.reason == "mismatch":
         return _schema_row(name, ref.kind, f"type changed from {ref.dtype} to {cur.dtype}")
     if isinstance(ref, UnsupportedProfile):
-        return ColumnDrift(
-            name,
-            ref.kind,
-            "none",
-            None,
-            None,
-            None,
-            False,
-            note=f"type {ref.dtype} has no drift test",
-        )
+        return _untested_row(name, ref.kind, note=f"type {ref.dtype} has no drift test")
     method = "exact" if raw is not None else "profile"
-    row = ColumnDrift(
+    row = _untested_row(
         name,
         ref.kind,
-        "none",
-        None,
-        None,
-        None,
-        False,
         n_reference=ref.n,
         n_current=cur.n,
         missing_reference=_share(ref.missing, ref.rows),

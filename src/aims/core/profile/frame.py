@@ -13,6 +13,7 @@ PyArrow table (profiled in one pass, columns in parallel threads).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -313,16 +314,12 @@ def _finalise_categories(
     pool = dict(zip(prof.layout.categories, prof.counts.tolist(), strict=True))
     pool.update(prof.extra)
     kept, spilled = cat._bound(pool, opts.max_categories)
-    layout = cat.CategoricalLayout(tuple(kept), max_extra=opts.max_extra)
-    return cat.CategoricalProfile(
-        layout,
-        prof.kind,
-        prof.dtype,
-        prof.rows,
-        prof.nulls,
-        np.asarray(list(kept.values()), dtype=np.int64),
-        {},
-        prof.other + spilled,
+    return dataclasses.replace(
+        prof,
+        layout=cat.CategoricalLayout(tuple(kept), max_extra=opts.max_extra),
+        counts=np.asarray(list(kept.values()), dtype=np.int64),
+        extra={},
+        other=prof.other + spilled,
     )
 
 
@@ -330,16 +327,7 @@ def _widen(prof: ColumnProfile, opts: ProfileOptions) -> ColumnProfile:
     if not isinstance(prof, cat.CategoricalProfile):
         return prof
     layout = cat.CategoricalLayout(prof.layout.categories, max_extra=opts.max_categories)
-    return cat.CategoricalProfile(
-        layout,
-        prof.kind,
-        prof.dtype,
-        prof.rows,
-        prof.nulls,
-        prof.counts,
-        dict(prof.extra),
-        prof.other,
-    )
+    return dataclasses.replace(prof, layout=layout, extra=dict(prof.extra))
 
 
 def profile(

@@ -73,18 +73,10 @@ def kind_of(series: pl.Series, *, max_int_categories: int = MAX_INT_CATEGORIES) 
     'categorical'
     """
     dtype = series.dtype
-    if dtype == pl.Boolean:
-        return "boolean"
     if dtype.is_integer():
         distinct = series.drop_nulls().n_unique()
         return "categorical" if distinct <= max_int_categories else "numeric"
-    if dtype.is_float() or dtype.is_decimal():
-        return "numeric"
-    if dtype.is_temporal():
-        return "datetime"
-    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum | pl.Categorical):
-        return "categorical"
-    return "unsupported"
+    return natural_kind(dtype)
 
 
 def natural_kind(dtype: pl.DataType) -> Kind:

@@ -83,6 +83,24 @@ def record_firing(
         return None
     entry = _window_entry(start, seconds, observed)
     subject = f"model:{model.name}@{version}"
+
+    def fired(incident: Incident, *, new: bool) -> None:
+        # One audit event per firing window, whether it opened the incident or joined it.
+        audit.record(
+            s,
+            actor=actor,
+            action="monitor.trigger.fired",
+            subject=subject,
+            payload={
+                "trigger": trigger.name,
+                "role": role,
+                "window": entry["start"],
+                "incident": incident.id,
+                "observed": observed,
+                "new_incident": new,
+            },
+        )
+
     live = next((r for r in mine if r.status != "resolved"), None)
     if live is not None:
         evidence = dict(live.evidence)
@@ -95,20 +113,7 @@ def record_firing(
         evidence["window_count"] = evidence.get("window_count", 1) + 1
         evidence["last_window"] = max(evidence.get("last_window", entry["start"]), entry["start"])
         live.evidence = evidence
-        audit.record(
-            s,
-            actor=actor,
-            action="monitor.trigger.fired",
-            subject=subject,
-            payload={
-                "trigger": trigger.name,
-                "role": role,
-                "window": entry["start"],
-                "incident": live.id,
-                "observed": observed,
-                "new_incident": False,
-            },
-        )
+        fired(live, new=False)
         return live, False
     condition = trigger.condition.text()
     summary = (
@@ -139,20 +144,7 @@ def record_firing(
     )
     s.add(incident)
     s.flush()
-    audit.record(
-        s,
-        actor=actor,
-        action="monitor.trigger.fired",
-        subject=subject,
-        payload={
-            "trigger": trigger.name,
-            "role": role,
-            "window": entry["start"],
-            "incident": incident.id,
-            "observed": observed,
-            "new_incident": True,
-        },
-    )
+    fired(incident, new=True)
     audit.record(
         s,
         actor=actor,
