@@ -41,8 +41,12 @@ def model_input_contract(
     ``info`` is the model's description (``feature_names`` when the model knows
     them). The source of the rules is, in order: the contract at
     ``contract_path``, the first training dataset's contract, or a contract
-    inferred from the first training dataset's file. In every case the result
-    holds only the model's features (when known) and never a label column.
+    inferred from the first training dataset's file. A contract passed
+    explicitly is the version's signature: it keeps every column it describes
+    (fields the caller sends for the log, such as personal data to hash, are
+    legitimate there) as long as it describes all the model's features.
+    Otherwise the result holds only the model's features (when known) and a
+    business key. In every case a label column is dropped.
     """
     from aims.core import contract as cmod
 
@@ -60,10 +64,10 @@ def model_input_contract(
             origin = f"a contract inferred from {_ref(inputs[0])}"
         else:
             return InputContract(None, "no input contract: the training data has none")
-    return _restrict(source, features, origin)
+    return _restrict(source, features, origin, explicit=contract_path is not None)
 
 
-def _restrict(source: Any, features: list[str], origin: str) -> InputContract:
+def _restrict(source: Any, features: list[str], origin: str, *, explicit: bool) -> InputContract:
     from aims.core import contract as cmod
 
     table = source.table()
@@ -89,6 +93,8 @@ def _restrict(source: Any, features: list[str], origin: str) -> InputContract:
         # so that labels arriving later find their prediction by it.
         keys = [c.name for c in table.columns if c.primary_key and not c.label]
         keep = [k for k in keys if k not in features] + features
+        if explicit:
+            keep = [n for n in names if n not in labels]
     else:
         keep = [n for n in names if n not in labels]
     contract = source.restrict(keep)
