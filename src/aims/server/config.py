@@ -44,12 +44,11 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import secrets
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from aims.errors import ConfigError
+from aims.storage.secret_file import secret_file
 from aims.workspace import Workspace
 
 SECRET_ENV = "AIMS_SERVER_SECRET"
@@ -168,27 +167,6 @@ SPECIAL = {"trusted_proxies": _proxies, "secure_cookies": _secure_cookies, "api_
 """Keys whose values are not positive numbers, each with its own reader."""
 
 
-def _secret_file(path: Path, nbytes: int) -> str:
-    """The secret stored in ``path``, created (mode 0600, never overwritten) when missing."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = path.stat().st_mode & 0o077
-        if mode:
-            raise ConfigError(
-                f"{path} is readable by other users (mode {oct(path.stat().st_mode & 0o777)}); "
-                f"run 'chmod 600 {path}'"
-            ) from None
-        text = path.read_text(encoding="ascii").strip()
-        if not text:
-            raise ConfigError(f"{path} is empty; delete it to have a new secret made") from None
-        return text
-    text = secrets.token_urlsafe(nbytes)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(text + "\n")
-    return text
-
-
 def token_secret(ws: Workspace) -> bytes:
     """The key that signs tokens: ``$AIMS_SERVER_SECRET``, else ``.aims/server.secret``."""
     env = os.environ.get(SECRET_ENV, "")
@@ -200,7 +178,7 @@ def token_secret(ws: Workspace) -> bytes:
             )
         return env.encode()
     ws.settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return _secret_file(ws.settings.state_dir / "server.secret", 48).encode()
+    return secret_file(ws.settings.state_dir / "server.secret", 48).encode()
 
 
 def pii_salt(ws: Workspace) -> str:
@@ -213,4 +191,4 @@ def pii_salt(ws: Workspace) -> str:
     if env:
         return env
     ws.settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return _secret_file(ws.settings.state_dir / "pii.salt", 24)
+    return secret_file(ws.settings.state_dir / "pii.salt", 24)
