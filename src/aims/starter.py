@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from enum import Enum
-from typing import Literal
+from typing import Literal, cast
 
 from aims.errors import InvalidInput
 
@@ -109,7 +109,7 @@ def check_preset(preset: str) -> Preset:
             + ", ".join(PRESET_TIER)
             + " (strict suits a real workspace, minimal suits learning)"
         )
-    return preset  # type: ignore[return-value]
+    return cast(Preset, preset)  # checked against the presets above
 
 
 def starter_config(project: str = "default", preset: str = "strict") -> str:

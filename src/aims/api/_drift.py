@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aims.core.drift.compare import Correction, Method
     from aims.core.drift.result import DriftReport
 
 
@@ -93,8 +94,8 @@ def drift(
     tests: Mapping[str, str] | None = None,
     thresholds: Mapping[str, float] | None = None,
     drift_share: float = 0.5,
-    correction: str = "none",
-    method: str = "auto",
+    correction: Correction = "none",
+    method: Method = "auto",
     title: str = "aims drift report",
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` column by column and judge the dataset.
@@ -135,14 +136,14 @@ def drift(
         tests=dict(tests or {}),
         thresholds=dict(thresholds or {}),
         drift_share=drift_share,
-        correction=correction,  # type: ignore[arg-type]
+        correction=correction,
     )
     report = compare(
         reference,
         current,
         columns=list(columns) if columns is not None else None,
         kinds=dict(kinds or {}),
-        method=method,  # type: ignore[arg-type]
+        method=method,
         options=options,
     )
     return DriftResult(report, title=title)

@@ -120,13 +120,13 @@ def exchange_key(state: AppState, api_key: str, *, client: str, path: str) -> di
             f"too many key exchanges from {client}; retry after {wait:.1f} s",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-        error.reason = "token_rate_limited"  # type: ignore[attr-defined]
+        error.reason = "token_rate_limited"
         raise state.guard.refuse(error, client=client, path=path)
     try:
         return keys.verify_key(state.ws, api_key)
     except PermissionDenied as exc:
         error = ApiError(401, "unauthenticated", exc.message)
-        error.reason = "invalid_key"  # type: ignore[attr-defined]
+        error.reason = "invalid_key"
         parts = api_key.split(".")
         key_id = parts[1] if len(parts) >= 3 and KEY_ID_RE.match(parts[1]) else None
         raise state.guard.refuse(error, client=client, path=path, key_id=key_id) from None
@@ -298,6 +298,7 @@ def create_app(
         app.add_middleware(ClientAddress, networks=config.proxy_networks())
     # Outside even the error middleware, so that error answers carry the headers too.
     build_stack = app.build_middleware_stack
+    # Starlette has no hook around the whole stack: the method is replaced on this instance.
     app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
     _document_roles(app)
     return app
@@ -354,6 +355,7 @@ def _document_roles(app: FastAPI) -> None:
                     operation["x-aims-role"] = role
         return schema
 
+    # FastAPI's documented way to customise the schema is replacing app.openapi.
     app.openapi = openapi  # type: ignore[method-assign]
 
 

@@ -54,6 +54,9 @@ class ApiError(AimsError):
     from errors to answers. Prefer raising the class itself.
     """
 
+    reason: str | None = None
+    """Why access was refused, for the refusal counter and the audit (the code when unset)."""
+
     def __init__(
         self,
         status: int,
@@ -66,6 +69,8 @@ class ApiError(AimsError):
         if cls.status != status or cls.__dict__.get("code") != code:
             raise ValueError(f"no error of the tree has status {status} and code {code!r}")
         super().__init__(message, details=details, headers=headers)
+        # This instance answers as the tree's class for (status, code): its class
+        # attributes, set per instance. mypy refuses writes to a ClassVar through self.
         self.code = code  # type: ignore[misc]
         self.status = status  # type: ignore[misc]
         self.title = cls.title  # type: ignore[misc]

@@ -93,10 +93,10 @@ class ModelRoutes:
         """The version and role that answer a request with routing ``key``; None if nothing."""
         if self.production is None:
             return None
-        if self._threshold:
+        if self._threshold and self.canary is not None:
             b = bucket(self.name, key) if key is not None else random.randrange(BUCKETS)
             if b < self._threshold:
-                return self.canary, "canary"  # type: ignore[return-value]
+                return self.canary, "canary"
         return self.production, "production"
 
     def served(self) -> Iterator[tuple[ServedVersion, str]]:

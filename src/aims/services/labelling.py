@@ -35,9 +35,10 @@ from aims.core.frames import read
 from aims.errors import InvalidInput
 from aims.services import audit
 from aims.storage.predlog import LabelStore, hash_value
+from aims.storage.predlog.labels import LabelBy
 from aims.workspace import Workspace
 
-BY = ("prediction_id", "key")
+BY: tuple[LabelBy, ...] = ("prediction_id", "key")
 MAX_LABEL_CHARS = 256
 """Longest text label accepted; ground truth is a class or a number, not a document."""
 MAX_ID_CHARS = 256
@@ -110,7 +111,7 @@ def _kind(dtype: pl.DataType) -> str:
 def _check_lengths(values: pl.Series, *, limit: int, what: str) -> None:
     lengths = values.str.len_chars()
     longest = lengths.max()
-    if longest is not None and int(longest) > limit:  # type: ignore[arg-type]
+    if isinstance(longest, int) and longest > limit:
         row = int((lengths > limit).arg_max() or 0)
         raise InvalidInput(
             f"{what}: row {row} is {int(lengths[row])} characters long; "
@@ -221,6 +222,8 @@ def ingest_labels(
     """
     if source not in SOURCES:
         raise InvalidInput(f"label source {source!r} is unknown; use one of {', '.join(SOURCES)}")
+    if by not in BY:
+        raise InvalidInput(f"labels attach by {' or '.join(BY)}, not {by!r}")
     _, key_column, key_pii = model_key_column(ws, model)
     table = read(frame)
     prepared = prepare_labels(
@@ -234,7 +237,7 @@ def ingest_labels(
         result = store.ingest(
             model,
             prepared,
-            by=by,  # type: ignore[arg-type]
+            by=by,
             label="label",
             labelled_by=actor,
             source=source,
@@ -307,7 +310,7 @@ def label_history(
         if key_pii == "hash":
             wanted = [hash_value(k, salt) for k in ids]
     store = LabelStore(ws.settings.prediction_log_url)
-    rows = store.history(model, by, wanted)  # type: ignore[arg-type]
+    rows = store.history(model, by, wanted)
     return rows.select(by, "label", "labelled_at", "labelled_by", "source", "batch").to_dicts()
 
 

@@ -284,8 +284,9 @@ class MonitoringPolicy(_Strict):
                     wanted.add(base)
         return {m for m in wanted if METRICS[m].task == task}
 
-    def auto_rollback(self, tier: str) -> bool:
-        spec = self.tiers.get(tier)  # type: ignore[call-overload]
+    def auto_rollback(self, tier: Tier | str) -> bool:
+        # A tier without monitoring settings (or an unknown one) never rolls back by itself.
+        spec = next((s for t, s in self.tiers.items() if t == tier), None)
         return bool(spec and spec.auto_rollback)
 
 

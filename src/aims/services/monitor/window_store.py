@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, false, func, select
+from sqlalchemy import ColumnElement, CursorResult, delete, false, func, select
 from sqlalchemy.orm import Session
 
 from aims.clock import utc
@@ -85,7 +85,8 @@ def drop_provisional(s: Session, model_id: int, seconds: int, start: datetime) -
             _provisional(),
         )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # A DELETE answers a CursorResult, which holds the number of rows it removed.
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def window(s: Session, window_id: int) -> MonitorWindow | None:

@@ -63,8 +63,17 @@ class PredictionLogReader:
         """The (version, hour) partitions of ``model`` overlapping ``[since, until)``, oldest first."""
         return self.layout.partitions(model, version=version, since=since, until=until)
 
-    def files(self, model: str, **filters: object) -> list[str]:
-        return [f for p in self.partitions(model, **filters) for f in p.files]  # type: ignore[arg-type]
+    def files(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[str]:
+        """The data files of ``model``'s partitions overlapping ``[since, until)``."""
+        parts = self.partitions(model, version=version, since=since, until=until)
+        return [f for p in parts for f in p.files]
 
     def schema(
         self,

@@ -67,6 +67,8 @@ HOUR_FORMAT = "%Y-%m-%dT%H"
 ROLES = ("production", "canary", "shadow")
 Role = Literal["production", "canary", "shadow"]
 PiiAction = Literal["hash", "drop"]
+PII_ACTIONS: tuple[PiiAction, ...] = ("hash", "drop")
+"""What may happen to a personal-data column before it is logged."""
 #: Hex digits kept of a hashed value: 128 bits, no practical collisions.
 HASH_HEX = 32
 
@@ -162,11 +164,11 @@ def check_pii(pii: Mapping[str, str]) -> dict[str, PiiAction]:
     """Validate a column -> ``"hash"``/``"drop"`` map."""
     out: dict[str, PiiAction] = {}
     for col, action in pii.items():
-        if action not in ("hash", "drop"):
+        if action not in PII_ACTIONS:
             raise InvalidInput(
                 f"personal-data action for {col!r} is 'hash' or 'drop', not {action!r}"
             )
-        out[col] = action  # type: ignore[assignment]
+        out[col] = action
     return out
 
 
