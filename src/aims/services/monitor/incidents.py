@@ -242,20 +242,14 @@ def ack_incident(ws: Any, incident_id: int, *, actor: str, note: str = "") -> di
         if inc.status != "open":
             raise Conflict(f"incident {incident_id} is {inc.status}, not open; nothing changed")
         inc.status, inc.acked_at, inc.acked_by = "acked", audit.now_utc(), actor
-        name = s.get(Model, inc.model_id).name
-        audit.record(
+        return _changed(
             s,
-            actor=actor,
-            action="incident.ack",
-            subject=f"model:{name}@{inc.version}",
-            payload={
-                "incident": inc.id,
-                "note": note,
-                "time_to_ack_seconds": _seconds(inc.opened_at, inc.acked_at),
-            },
+            inc,
+            actor,
+            "incident.ack",
+            note=note,
+            time_to_ack_seconds=_seconds(inc.opened_at, inc.acked_at),
         )
-        s.flush()
-        return incident_payload(inc, name)
 
 
 def resolve_incident(ws: Any, incident_id: int, *, actor: str, note: str) -> dict[str, Any]:
@@ -280,20 +274,28 @@ def resolve_incident(ws: Any, incident_id: int, *, actor: str, note: str) -> dic
             actor,
             note.strip(),
         )
-        name = s.get(Model, inc.model_id).name
-        audit.record(
+        return _changed(
             s,
-            actor=actor,
-            action="incident.resolve",
-            subject=f"model:{name}@{inc.version}",
-            payload={
-                "incident": inc.id,
-                "resolution": inc.resolution,
-                "time_to_resolve_seconds": _seconds(inc.opened_at, now),
-            },
+            inc,
+            actor,
+            "incident.resolve",
+            resolution=inc.resolution,
+            time_to_resolve_seconds=_seconds(inc.opened_at, now),
         )
-        s.flush()
-        return incident_payload(inc, name)
+
+
+def _changed(s: Session, inc: Incident, actor: str, action: str, **payload: Any) -> dict[str, Any]:
+    """Audit a change of ``inc``'s status and return the incident as it is now."""
+    name = s.scalars(select(Model.name).where(Model.id == inc.model_id)).one()
+    audit.record(
+        s,
+        actor=actor,
+        action=action,
+        subject=f"model:{name}@{inc.version}",
+        payload={"incident": inc.id, **payload},
+    )
+    s.flush()
+    return incident_payload(inc, name)
 
 
 __all__ = [
