@@ -165,6 +165,10 @@ def build_reference(ws: Any, facts: VersionFacts, policy: MonitoringPolicy) -> R
     contract, label, contract_notes = _contract(facts)
     full = loads(facts.dataset_profile) if facts.dataset_profile else None
     features = list(info.get("feature_names") or [])
+    if not features and contract is not None:
+        # A model that does not name its features reads what its input contract
+        # describes, in that order, apart from a business key it never reads.
+        features = [c.name for c in contract.table().columns if not c.label and not c.primary_key]
     if not features and full is not None:
         features = [c for c in full.columns if c != label]
     if label is None and full is not None:
