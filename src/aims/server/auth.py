@@ -27,6 +27,7 @@ logout), besides its key.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -124,6 +125,8 @@ class TokenIssuer:
         except jwt.ExpiredSignatureError:
             raise _unauthenticated("expired", "the token has expired; get a new one") from None
         except jwt.PyJWTError:
+            if _looks_like_api_key(token):
+                raise _unauthenticated("invalid_token", API_KEY_AS_TOKEN) from None
             raise _unauthenticated("invalid_token", "the token is not valid") from None
         role, project = claims.get("role"), claims.get("prj")
         if role not in ROLES or not isinstance(project, str):
@@ -137,6 +140,26 @@ class TokenIssuer:
             self._cache.clear()
         self._cache[token] = principal
         return principal
+
+
+API_KEY_AS_TOKEN = (
+    "this is an API key, not a token: exchange it at POST /v1/auth/token and send the "
+    "access_token it returns as the bearer token"
+)
+"""The refusal of an API key sent where a token belongs (a common first mistake)."""
+
+_API_KEY_SHAPE = re.compile(r"^aims\.k[0-9a-f]{12}\.\S+$")
+
+
+def _looks_like_api_key(token: str) -> bool:
+    """Whether ``token`` has the shape of an API key (``aims.<key_id>.<secret>``).
+
+    Examples
+    --------
+    >>> _looks_like_api_key("aims.k0123456789ab.c2VjcmV0"), _looks_like_api_key("eyJ.a.b")
+    (True, False)
+    """
+    return _API_KEY_SHAPE.match(token) is not None
 
 
 def _unauthenticated(reason: str, message: str) -> ApiError:
