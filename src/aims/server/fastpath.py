@@ -99,7 +99,11 @@ class PredictFastPath:
                 raise NotFound(f"model {name!r} is not served")
             key = headers.get(b"x-routing-key")
             result = state.predictor.predict(
-                routes, body, key.decode("latin-1") if key is not None else None, request_id
+                routes,
+                body,
+                key.decode("latin-1") if key is not None else None,
+                request_id,
+                scope.get("query_string", b""),
             )
         except AimsError as exc:
             await _problem(send, exc, scope["path"], request_id, extra)

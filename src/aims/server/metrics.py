@@ -10,6 +10,8 @@ metric                                 type       labels
                                                   regression: the value)
 ``aims_predicted_class_total``         counter    model, version, role, class
 ``aims_rejected_inputs_total``         counter    model, rule
+``aims_contract_warnings_total``       counter    model, field, rule (one per row and field
+                                                  breaking a ``warn`` rule; predicted anyway)
 ``aims_served_version_info``           gauge      model, version, role, traffic (value 1)
 ``aims_auth_failures_total``           counter    reason
 ``aims_shadow_errors_total``           counter    model, version
@@ -149,6 +151,13 @@ class ServerMetrics:
             "aims_rejected_inputs",
             "Requests refused by input validation, once per rule they break.",
             ("model", "rule"),
+            registry=r,
+        )
+        self.contract_warnings = Counter(
+            "aims_contract_warnings",
+            "Fields of predicted rows that broke a warn rule of the input contract, "
+            "once per row and field.",
+            ("model", "field", "rule"),
             registry=r,
         )
         self.served = Gauge(

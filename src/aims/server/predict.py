@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
@@ -50,7 +50,12 @@ from aims.server.schemas import (
     PredictResponse,
     ProblemDetails,
 )
-from aims.server.validation import contract_errors, parse_predict_body
+from aims.server.validation import (
+    contract_errors,
+    contract_findings,
+    parse_predict_body,
+    per_row_asked,
+)
 from aims.storage.predlog import apply_pii
 from aims.storage.predlog.ids import new_ids
 
@@ -142,7 +147,12 @@ class Predictor:
         self._shadow_lock = threading.Lock()
 
     def predict(
-        self, routes: ModelRoutes, body: bytes, routing_key: str | None, request_id: str
+        self,
+        routes: ModelRoutes,
+        body: bytes,
+        routing_key: str | None,
+        request_id: str,
+        query: str | bytes = b"",
     ) -> dict[str, Any]:
         """Answer one request; raises an ``AimsError`` for a refused one (counted).
 
@@ -150,9 +160,16 @@ class Predictor:
         writer's :meth:`~aims.storage.predlog.PredictionLogWriter.append`
         checks every logged value and refuses (422, rule ``storable``) what
         the log could not store, before the answer is built.
+
+        With ``errors=per_row`` in ``query``, rows that break the input
+        contract are reported under ``rejected`` and the others predicted; the
+        request is refused (422) only when no row is valid. Values breaking a
+        ``warn`` rule are predicted either way, counted on ``/metrics`` and
+        recorded with their predictions in the log.
         """
         started = time.perf_counter()
         try:
+            per_row = per_row_asked(query) if query else False
             parsed = parse_predict_body(body, max_records=self.max_records)
         except AimsError as exc:
             for d in exc.details or [{"rule": exc.code}]:
@@ -165,16 +182,25 @@ class Predictor:
             raise NotFound(f"model {routes.name!r} has no production version")
         served, role = chosen
         labels = (served.model, str(served.version), role)
-        errors = contract_errors(served.validator, records)
+        errors, warnings = contract_findings(served.validator, records)
+        rows = None  # the request's row index of each predicted row, in per-row mode
+        rejected: list[dict[str, Any]] = []
         if errors:
             for rule in {e["rule"] for e in errors}:
                 self.metrics.rejected.labels(served.model, rule).inc()
-            self.metrics.requests.labels(*labels, "422").inc()
-            raise ContractViolation(
-                f"{len(errors)} field(s) break the input contract of "
-                f"{served.model}@{served.version}",
-                hide_personal(errors, served.pii),
-            )
+            refused_rows = {e["row"] for e in errors}
+            if not per_row or len(refused_rows) == len(records):
+                self.metrics.requests.labels(*labels, "422").inc()
+                raise ContractViolation(
+                    f"{len(errors)} field(s) break the input contract of "
+                    f"{served.model}@{served.version}" + (": no row is valid" if per_row else ""),
+                    hide_personal(errors, served.pii),
+                )
+            rows = [i for i in range(len(records)) if i not in refused_rows]
+            records = [records[i] for i in rows]
+            rejected = hide_personal(errors, served.pii)
+            warnings = [w for w in warnings if w["row"] not in refused_rows]
+        flags = self._warning_flags(served, warnings, rows, len(records))
         try:
             out = Outputs(served, records)
         except InvalidInput:
@@ -191,7 +217,7 @@ class Predictor:
         ids = new_ids(len(records))
         elapsed = time.perf_counter() - started
         try:
-            self._log(served, role, records, out, ids, request_id, elapsed)
+            self._log(served, role, records, out, ids, request_id, elapsed, flags)
         except StoreUnavailable:
             # The log queue is full (its storage is failing): refuse rather than
             # acknowledge predictions that would not be logged.
@@ -208,21 +234,49 @@ class Predictor:
             self._submit_shadow(routes.shadow, records, request_id)
         proba = out.proba.tolist() if out.proba is not None else None
         predictions = _plain(out.predictions)
-        return {
+        answered: list[dict[str, Any]] = [
+            {
+                "prediction_id": ids[i],
+                "prediction": predictions[i],
+                "probabilities": proba[i] if proba is not None else None,
+            }
+            for i in range(len(ids))
+        ]
+        answer: dict[str, Any] = {
             "model": served.model,
             "version": served.version,
             "role": role,
             "request_id": request_id,
             "classes": list(served.classes) if served.classes is not None else None,
-            "predictions": [
-                {
-                    "prediction_id": ids[i],
-                    "prediction": predictions[i],
-                    "probabilities": proba[i] if proba is not None else None,
-                }
-                for i in range(len(ids))
-            ],
+            "predictions": answered,
         }
+        if per_row:
+            for i, p in enumerate(answered):
+                p["row"] = rows[i] if rows is not None else i
+            answer["rejected"] = rejected
+        return answer
+
+    def _warning_flags(
+        self,
+        served: ServedVersion,
+        warnings: list[dict[str, Any]],
+        rows: list[int] | None,
+        n: int,
+    ) -> list[str | None] | None:
+        """Count the warnings and name them per predicted row (``field:rule``), for the log.
+
+        ``rows`` maps predicted rows to the request's rows when some were refused.
+        """
+        if not warnings:
+            return None
+        for w in warnings:
+            self.metrics.contract_warnings.labels(served.model, w["field"], w["rule"]).inc()
+        position = {r: i for i, r in enumerate(rows)} if rows is not None else None
+        named: list[list[str]] = [[] for _ in range(n)]
+        for w in warnings:
+            i = w["row"] if position is None else position[w["row"]]
+            named[i].append(f"{w['field']}:{w['rule']}")
+        return [",".join(names) if names else None for names in named]
 
     @staticmethod
     def _business_key(routes: ModelRoutes, records: list[dict[str, Any]]) -> str | None:
@@ -242,6 +296,7 @@ class Predictor:
         ids: list[str],
         request_id: str,
         elapsed: float,
+        warnings: list[str | None] | None = None,
     ) -> None:
         columns = served.logged_columns
         inputs = [{c: r.get(c) for c in columns} for r in records]
@@ -268,6 +323,7 @@ class Predictor:
             request_id=request_id,
             latency_ms=elapsed * 1000.0,
             keys=keys,
+            contract_warnings=warnings,
         )
 
     def _observe(
@@ -405,7 +461,16 @@ async def describe_model(
     },
 )
 async def predict(
-    name: str, request: Request, principal: Principal = Depends(require(PREDICT_ROLE))
+    name: str,
+    request: Request,
+    errors: Literal["all", "per_row"] = Query(
+        "all",
+        description="all (the default): one row breaking the input contract refuses the "
+        "request (422). per_row: valid rows are predicted and logged, invalid ones listed "
+        "under `rejected` with their row index and reasons; 200 when at least one row was "
+        "predicted, 422 when none was.",
+    ),
+    principal: Principal = Depends(require(PREDICT_ROLE)),
 ) -> Response:
     """Predict for records or columns; each row gets a prediction id for later labels."""
     state = _state(request)
@@ -415,7 +480,13 @@ async def predict(
     request_id = uuid.uuid4().hex
     request.state.request_id = request_id
     body = await request.body()
-    result = state.predictor.predict(routes, body, request.headers.get(ROUTING_HEADER), request_id)
+    result = state.predictor.predict(
+        routes,
+        body,
+        request.headers.get(ROUTING_HEADER),
+        request_id,
+        request.scope.get("query_string", b""),
+    )
     return Response(
         json.dumps(result).encode(),
         media_type="application/json",

@@ -118,6 +118,9 @@ class Prediction(BaseModel):
     probabilities: list[float] | None = Field(
         None, description="Class probabilities in the order of `classes` (classifiers only)."
     )
+    row: int | None = Field(
+        None, description="The row's index in the request (only with errors=per_row)."
+    )
 
 
 class PredictResponse(BaseModel):
@@ -127,6 +130,11 @@ class PredictResponse(BaseModel):
     request_id: str
     classes: list[Any] | None = Field(None, description="Class labels (classifiers only).")
     predictions: list[Prediction]
+    rejected: list[ErrorDetail] | None = Field(
+        None,
+        description="With errors=per_row: every field of the rows that were not predicted "
+        "(their index, field, rule and reason), empty when every row was valid.",
+    )
 
 
 class ErrorDetail(BaseModel):

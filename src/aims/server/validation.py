@@ -254,6 +254,52 @@ def contract_errors(validator: Any, records: list[dict[str, Any]]) -> list[dict[
     return [e.to_dict() for e in validator(records)]
 
 
+def contract_findings(
+    validator: Any, records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The refusing failures (severity ``error``) and the warnings (``warn``) of ``records``."""
+    if validator is None:
+        return [], []
+    errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    for e in validator.check(records):
+        (errors if e.severity == "error" else warnings).append(e.to_dict())
+    return errors, warnings
+
+
+PER_ROW = "per_row"
+"""The ``errors`` query value asking for per-row results instead of all-or-nothing."""
+
+
+def per_row_asked(query: str | bytes) -> bool:
+    """Whether a predict request's query string asks for per-row results.
+
+    ``errors=all`` (the default) refuses the whole request when one row breaks
+    the contract; ``errors=per_row`` predicts the valid rows and reports the others.
+
+    Examples
+    --------
+    >>> per_row_asked(b"errors=per_row"), per_row_asked(""), per_row_asked("errors=all")
+    (True, False, False)
+    >>> per_row_asked("errors=some")
+    Traceback (most recent call last):
+    ...
+    aims.errors.InvalidInput: the query parameter errors is all or per_row, not 'some'
+    """
+    from urllib.parse import parse_qs
+
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    values = parse_qs(text).get("errors", [])
+    for value in values:
+        if value not in ("all", PER_ROW):
+            message = f"the query parameter errors is all or per_row, not {value!r}"
+            raise InvalidInput(
+                message,
+                details=[{"row": None, "field": "errors", "rule": "shape", "message": message}],
+            )
+    return PER_ROW in values
+
+
 class BodyTooLarge(Exception):
     """The request body exceeds its limit (raised while it streams)."""
 

@@ -137,8 +137,9 @@ def test_a_closed_writer_refuses_appends_and_close_is_idempotent(root: str) -> N
 def test_unwritable_storage_keeps_rows_queued_until_it_recovers(tmp_path: Path) -> None:
     blocker = tmp_path / "log"
     blocker.write_text("a file where the log folder should be")
+    # No early flush (8 rows stay under max_batch_rows): only the flush below may fail.
     writer = PredictionLogWriter(
-        str(blocker), flush_interval=60, max_batch_rows=5, max_queue_rows=10
+        str(blocker), flush_interval=60, max_batch_rows=10, max_queue_rows=10
     )
     ids = append_rows(writer, 4) + append_rows(writer, 4, start=4)
     with pytest.raises(StoreUnavailable, match="stay queued"):
@@ -281,6 +282,7 @@ def test_batch_columns_equal_a_plain_conversion_of_the_queued_values() -> None:
                 [proba],
                 [f"p{i}"],
                 [key],
+                ["a:range"] if i else None,
             )
             for i, (proba, score, key) in enumerate(rows)
         ]
@@ -295,6 +297,9 @@ def test_batch_columns_equal_a_plain_conversion_of_the_queued_values() -> None:
                 "score": [c.scores[0] for c in chunks],
                 "proba": [c.proba[0] for c in chunks],
                 "key": [as_text(c.keys[0]) for c in chunks],
+                "contract_warnings": [
+                    c.contract_warnings[0] if c.contract_warnings else None for c in chunks
+                ],
             },
             schema=FIXED_SCHEMA,
             strict=False,

@@ -194,6 +194,7 @@ class QueuedRequest:
     proba: Sequence[Sequence[float] | None] | None
     prediction_ids: Sequence[str]
     keys: Sequence[Any] | None
+    contract_warnings: Sequence[str | None] | None = None
 
 
 def build_frame(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
@@ -232,6 +233,8 @@ def _build_slice(chunks: Sequence[QueuedRequest]) -> pl.DataFrame:
         cols["score"].extend(c.scores if c.scores is not None else [None] * n)
         proba.extend([_floats(p) for p in c.proba] if c.proba is not None else [None] * n)
         cols["key"].extend([as_text(k) for k in c.keys] if c.keys is not None else [None] * n)
+        warned = c.contract_warnings
+        cols["contract_warnings"].extend(warned if warned is not None else [None] * n)
     series = [
         pl.Series(name, values, dtype=FIXED_SCHEMA[name], strict=False)
         for name, values in cols.items()

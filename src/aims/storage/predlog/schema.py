@@ -54,6 +54,8 @@ FIXED_SCHEMA: dict[str, pl.DataType] = {
     "score": pl.Float64(),
     "proba": pl.List(pl.Float64()),
     "key": pl.String(),
+    # The input contract's warn rules the row broke, as "field:rule,..." (null: none).
+    "contract_warnings": pl.String(),
 }
 FIXED_COLUMNS = tuple(FIXED_SCHEMA)
 #: Columns taken from the partition path (``hour`` is only used for pruning).

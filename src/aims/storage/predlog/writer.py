@@ -176,6 +176,7 @@ class PredictionLogWriter:
         latency_ms: float = 0.0,
         keys: Sequence[Any] | None = None,
         ts: datetime | None = None,
+        contract_warnings: Sequence[str | None] | None = None,
     ) -> list[str]:
         """Queue one request's predictions and return their prediction ids.
 
@@ -210,6 +211,9 @@ class PredictionLogWriter:
             The request's id, model latency and time (default: now, UTC).
         keys
             The business key of each row, when the contract names one.
+        contract_warnings
+            Per row, the input contract's ``warn`` rules it broke as
+            ``"field:rule,..."`` (None: none); stored in ``contract_warnings``.
         """
         n = len(predictions)
         if len(inputs) != n:
@@ -219,6 +223,7 @@ class PredictionLogWriter:
             ("proba", proba),
             ("prediction_ids", prediction_ids),
             ("keys", keys),
+            ("contract_warnings", contract_warnings),
         ):
             if seq is not None and len(seq) != n:
                 raise InvalidInput(f"{len(seq)} {name} for {n} predictions; they must match")
@@ -252,6 +257,7 @@ class PredictionLogWriter:
             proba,
             ids,
             keys,
+            contract_warnings,
         )
         with self._lock:
             # Checked under the lock: close() sets the flag under it too, so a
