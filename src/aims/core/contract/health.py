@@ -110,7 +110,7 @@ class HealthProfile:
         newest: dict[str, Any] = {}
         for n in set(self.newest) | set(other.newest):
             values = [v for v in (self.newest.get(n), other.newest.get(n)) if v is not None]
-            newest[n] = max(values, key=_utc) if values else None
+            newest[n] = max(values, key=_as_time) if values else None
         return HealthProfile(self.rows + other.rows, dtypes, missing, newest, mixed)
 
 
@@ -222,7 +222,7 @@ def data_health(
         raise InvalidInput("max_null_increase and volume_tolerance must be >= 0")
     target = contract.table(table)
     profile = batch if isinstance(batch, HealthProfile) else HealthProfile.of(batch)
-    now = _utc(now or now_utc())
+    now = _as_time(now or now_utc())
     issues: list[str] = []
 
     skip = set(ignore)
@@ -271,7 +271,7 @@ def data_health(
     freshness: list[dict[str, Any]] = []
     for fresh in contract.freshness_of(target.name):
         newest = profile.newest.get(fresh.column)
-        age = (now - _utc(newest)).total_seconds() if newest is not None else None
+        age = (now - _as_time(newest)).total_seconds() if newest is not None else None
         stale = age is None or age > fresh.max_age.total_seconds()
         freshness.append(
             {
@@ -354,7 +354,8 @@ def _upper(threshold: Threshold) -> float | None:
     return None
 
 
-def _utc(value: Any) -> dt.datetime:
+def _as_time(value: Any) -> dt.datetime:
+    """A date (midnight) or datetime as an aware UTC time."""
     if isinstance(value, dt.datetime):
         return utc(value)
     if isinstance(value, dt.date):

@@ -132,7 +132,7 @@ def _clean(layout: Layout, folder: str, hour_text: str, now: datetime) -> int:
     names = layout.names(folder)
     live = {f.rsplit("/", 1)[-1] for f in layout.data_files(folder)}
     doomed = [n for n in names if is_data_file(n) and n not in live]
-    hour_end = datetime.strptime(hour_text, HOUR_FORMAT).replace(tzinfo=UTC) + timedelta(hours=1)
+    hour_end = utc(datetime.strptime(hour_text, HOUR_FORMAT)) + timedelta(hours=1)
     if utc(now) - hour_end >= timedelta(hours=1):
         doomed += [n for n in names if n.startswith(".tmp-")]
     for n in doomed:

@@ -168,7 +168,7 @@ class Layout:
                 if not hname.startswith("hour="):
                     continue
                 try:
-                    hour = datetime.strptime(hname[5:], HOUR_FORMAT).replace(tzinfo=UTC)
+                    hour = utc(datetime.strptime(hname[5:], HOUR_FORMAT))
                 except ValueError:
                     continue
                 if (lo is not None and hour < lo) or (hi is not None and hour >= hi):
