@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import sys
 
 import typer
@@ -21,6 +22,36 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _base_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens, e.g. ``http://127.0.0.1:8000``.
+
+    Examples
+    --------
+    >>> _base_url("::1", 8000), _base_url("0.0.0.0", 80)
+    ('http://[::1]:8000', 'http://0.0.0.0:80')
+    """
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+class _ServeHandler(logging.StreamHandler):
+    """The stderr handler ``aims serve`` adds (a class of its own, so it is added once)."""
+
+
+def _log_to_stderr(level: str) -> None:
+    """Send the server's own lines (what it serves, changes, refusals) to stderr, as uvicorn's."""
+    from uvicorn.logging import DefaultFormatter
+
+    logger = logging.getLogger("aims")
+    if any(isinstance(h, _ServeHandler) for h in logger.handlers):
+        return
+    handler = _ServeHandler(sys.stderr)
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    logger.addHandler(handler)
+    known = level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    logger.setLevel(level.upper() if known else "INFO")
 
 
 def serve(
@@ -63,7 +94,9 @@ def serve(
     from aims.server.assembly import build_server, stop_monitor
 
     ws = open_workspace()
+    _log_to_stderr(log_level)
     app = build_server(ws, insecure_dev=insecure_dev, monitor=monitor)
+    logging.getLogger("aims.server").info("dashboard at %s/ui", _base_url(host, port))
     # Background threads (the prediction log writer, shadow versions) hand the
     # interpreter back to requests after 1 ms instead of the default 5 ms,
     # which keeps their work out of the request latency tail.

@@ -44,6 +44,7 @@ from starlette.responses import JSONResponse, Response
 
 from aims.errors import ConfigError, PermissionDenied
 from aims.server.admission import Admission
+from aims.server.announce import Announcer, RefusalSummary
 from aims.server.auth import Guard, Principal, TokenIssuer, require
 from aims.server.config import ServerConfig, pii_salt, token_secret
 from aims.server.deployments import Deployments, Ticker
@@ -175,7 +176,10 @@ def create_app(
         issuer, RateLimiter(config.rate_limit, config.rate_burst), metrics, insecure=insecure_dev
     )
 
+    announce = Announcer()
+
     def on_swap(table: RoutingTable) -> None:
+        announce(table)
         metrics.reloads.labels("swapped").inc()
         metrics.set_served(
             (r.project, r.name, v.version, role, r.traffic if role == "canary" else None)
@@ -242,7 +246,8 @@ def create_app(
 
         if not insecure_dev:
             refresh_revoked()
-        tasks: list[Callable[[], Any]] = [deployments.refresh, flush_audit]
+        refusals = RefusalSummary(metrics, config.refusal_summary_seconds)
+        tasks: list[Callable[[], Any]] = [deployments.refresh, flush_audit, refusals]
         if not insecure_dev:
             tasks.insert(1, refresh_revoked)
         state.ticker = Ticker(config.poll_interval, tasks, "aims-deployments")

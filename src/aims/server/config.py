@@ -31,6 +31,8 @@
                                        ``/redoc`` (they load Swagger UI and ReDoc from a CDN,
                                        so they are off by default; ``/openapi.json`` is always
                                        served)
+``refusal_summary_seconds`` ``60``     seconds between the lines ``aims serve`` writes to
+                                       stderr counting refused requests (only when some were)
 =========================  ==========  ========================================================
 
 Secrets: the token signing key is ``$AIMS_SERVER_SECRET`` or, when unset, a
@@ -76,6 +78,7 @@ class ServerConfig:
     trusted_proxies: tuple[str, ...] = ()
     secure_cookies: str = "auto"
     api_docs: bool = False
+    refusal_summary_seconds: float = 60.0
 
     @classmethod
     def from_mapping(
