@@ -491,3 +491,21 @@ def test_before_any_evaluation_only_the_gates_of_the_models_task_are_listed():
     assert gate_rules[None] == {"gate:accuracy>=0.8", "gate:r2>=0.5", "gate:shap.x1>=0.01"}
     unevaluated = check_promotion(policy, _facts(None, task="regression"))
     assert all(not r.passed for r in unevaluated if r.rule.startswith("gate:"))
+
+
+def test_the_version_in_production_is_never_compared_with_itself(policy, fair, weaker):
+    rule = "gate:accuracy>=production-0.01"
+    # Evaluated beside v1, then promoted: shown as it stood against v1, not as stale.
+    promoted = _facts(fair, production_version=2, champion_evaluation=weaker, champion_version=1)
+    result = next(r for r in check_promotion(policy, promoted) if r.rule == rule)
+    assert result.passed and "credit@1" in result.message and "credit@2" not in result.message
+    # A comparison that failed then still shows as failed: it is not whitewashed.
+    worse = _facts(weaker, production_version=2, champion_evaluation=fair, champion_version=1)
+    assert rule in _failed(check_promotion(policy, worse))
+    # The first version ever in production had nothing to be compared with.
+    for first in (
+        _facts(fair, production_version=2),
+        _facts(fair, production_version=2, champion_evaluation=fair, champion_version=2),
+    ):
+        result = next(r for r in check_promotion(policy, first) if r.rule == rule)
+        assert result.passed and "this version is in production" in result.message

@@ -264,8 +264,21 @@ def _production_rule(gate: Gate, name: str, value: float, facts: PromotionFacts)
     rule = _production_id(gate, name)
     if facts.production_version is None:
         return RuleResult(rule, True, "no version in production yet; nothing to compare with")
-    prod = f"{facts.model}@{facts.production_version}"
     champion = facts.champion_evaluation
+    compared_with = facts.production_version
+    in_production = facts.production_version == facts.version
+    if in_production:
+        # The version in production is never compared with itself: it is shown
+        # as it stood when promoted, against the version it was measured with then.
+        if champion is None or facts.champion_version in (None, facts.version):
+            return RuleResult(
+                rule,
+                True,
+                "this version is in production; it was not compared with another version "
+                "(there was none in production when it was evaluated)",
+            )
+        compared_with = facts.champion_version
+    prod = f"{facts.model}@{compared_with}"
     if champion is None:
         return RuleResult(
             rule,
@@ -273,7 +286,9 @@ def _production_rule(gate: Gate, name: str, value: float, facts: PromotionFacts)
             f"production version {prod} has no evaluation on the same data; evaluate both "
             "on one data set with 'aims evaluate'",
         )
-    if facts.champion_version is not None and facts.champion_version != facts.production_version:
+    if not in_production and (
+        facts.champion_version is not None and facts.champion_version != facts.production_version
+    ):
         return RuleResult(
             rule,
             False,
@@ -295,11 +310,12 @@ def _production_rule(gate: Gate, name: str, value: float, facts: PromotionFacts)
     allowed = gate.no_worse_than_production or 0.0
     limit = theirs - allowed if gate.direction else theirs + allowed
     ok = value >= limit if gate.direction else value <= limit
+    when = ", in production when this version was evaluated," if in_production else ""
     return RuleResult(
         rule,
         ok,
-        f"{name} = {value:.4g} against {theirs:.4g} for {prod} (delta {value - theirs:+.4g}, "
-        f"allowed loss {_fmt(allowed)})",
+        f"{name} = {value:.4g} against {theirs:.4g} for {prod}{when} (delta "
+        f"{value - theirs:+.4g}, allowed loss {_fmt(allowed)})",
         value=value,
         threshold=limit,
     )
