@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from aims.services import audit, governance, identity, keys, registry
+from aims.services import audit, governance, identity, keys, registry, team_mode
 from aims.storage.schema import Approval, AuditEvent, Principal
 from aims.workspace import Workspace, init_workspace
 
@@ -219,7 +219,7 @@ def test_team_enable_turns_actors_and_keys_into_principals_without_rewriting_the
     # In team mode, a key that belongs to no principal is refused until it is attached.
     with pytest.raises(PermissionDenied, match="belongs to no principal"):
         keys.verify_key(ws, legacy)
-    out = identity.enable_team(ws, actor="root@x.org")
+    out = team_mode.enable_team(ws, actor="root@x.org")
     # bo became a principal when approving in local mode; ana only now, from the history.
     assert out["principals"] == ["ana@x.org"]
     assert out["keys"] == [

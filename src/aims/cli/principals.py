@@ -169,7 +169,7 @@ def team_enable(
     existing key gets a service principal of its own, and aims.yaml says identity: team.
 
     Nothing in the audit chain is rewritten; only new events are appended."""
-    from aims.services.identity import enable_team
+    from aims.services.team_mode import enable_team
 
     ws = open_workspace()
     data = enable_team(ws, actor=current_actor(), admin=admin)

@@ -82,7 +82,7 @@ def _guarded(path: str, callback: Any, *, owns_reason: bool) -> Any:
     def run(*args: Any, **kwargs: Any) -> Any:
         from aims.cli._state import open_workspace
         from aims.services.audit import marked
-        from aims.services.identity import store_write_refusal
+        from aims.services.team_mode import store_write_refusal
 
         break_glass = kwargs.pop("break_glass", False)
         reason = (kwargs.get("reason") if owns_reason else kwargs.pop("reason", "")) or ""

@@ -20,9 +20,10 @@ from aims.refs import parse_ref
 from aims.services import anchors, audit
 from aims.services.approvals import approvals_of
 from aims.services.evaluations import latest_evaluation
-from aims.services.identity import person_name, unaccountable_owners
+from aims.services.identity import person_name
 from aims.services.registry import get_model_version, owners_by_role
 from aims.services.risk import latest_risk
+from aims.services.team_mode import unaccountable_owners
 from aims.services.workspace_rules import policy_of
 from aims.storage.schema import ModelVersion
 from aims.workspace import Workspace

@@ -40,23 +40,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aims.clock import utc
-from aims.core.roles import ALL_PROJECTS, role_rank, roles_up_to
+from aims.core.roles import role_rank, roles_up_to
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
 from aims.services.grants import LOCAL, MODES, TEAM, active_grants, grant_role, identity_mode
 from aims.services.keys import check_project
-from aims.storage.schema import ApiKey, Approval, AuditEvent, Grant, Principal
+from aims.storage.schema import ApiKey, Grant, Principal
 from aims.workspace import Workspace
 
 __all__ = [
+    "KEY_ID_RE",
     "KINDS",
     "LOCAL",
     "MODES",
+    "SYSTEM_ACTORS",
     "TEAM",
     "Person",
     "add_principal",
     "disable_principal",
-    "enable_team",
     "ensure_human",
     "grant",
     "grant_role",
@@ -64,14 +65,13 @@ __all__ = [
     "identity_mode",
     "list_principals",
     "name_problem",
+    "new_principal",
     "person_name",
     "principal_payload",
     "resolve",
     "revoke_grant",
     "roles_up_to",
     "set_kind",
-    "store_write_refusal",
-    "unaccountable_owners",
 ]
 
 KINDS = ("human", "service", "agent")
@@ -81,7 +81,7 @@ KINDS = ("human", "service", "agent")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,199}$")
 # Key ids look like this (see aims.services.keys.create_key); a principal may not
 # be named like one, so an actor string resolves one way only.
-_KEY_ID_RE = re.compile(r"^k[0-9a-f]{12}$")
+KEY_ID_RE = re.compile(r"^k[0-9a-f]{12}$")
 SYSTEM_ACTORS = frozenset({"aims-server", "aims-monitor"})
 """Actors that are aims' own processes, never turned into principals."""
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -94,7 +94,7 @@ def name_problem(name: str) -> str | None:
             f"principal name {name!r} is not valid: use letters, digits and . _ @ + : - "
             "(e.g. an email address or a login), at most 200 characters"
         )
-    if _KEY_ID_RE.fullmatch(name):
+    if KEY_ID_RE.fullmatch(name):
         return f"principal name {name!r} looks like an API key id; choose another name"
     return None
 
@@ -144,7 +144,7 @@ def principal_payload(s: Session, row: Principal) -> dict[str, Any]:
     }
 
 
-def _new_principal(
+def new_principal(
     s: Session,
     name: str,
     *,
@@ -154,6 +154,7 @@ def _new_principal(
     owner: Principal | None = None,
     note: str = "",
 ) -> Principal:
+    """Add principal ``name`` to the session, audited; the caller has checked the name."""
     row = Principal(
         name=name,
         kind=kind,
@@ -210,7 +211,7 @@ def add_principal(
                     f"owner {owner!r} is a {'disabled ' if boss.disabled_at else ''}{boss.kind}; "
                     "the owner must be an enabled human principal"
                 )
-        row = _new_principal(s, name, kind=kind, actor=actor, email=email, owner=boss)
+        row = new_principal(s, name, kind=kind, actor=actor, email=email, owner=boss)
         return principal_payload(s, row)
 
 
@@ -225,7 +226,7 @@ def ensure_human(s: Session, name: str, *, actor: str | None = None) -> Principa
     problem = name_problem(name)
     if problem:
         raise InvalidInput(problem)
-    return _new_principal(s, name, kind="human", actor=actor or name, note="created on first use")
+    return new_principal(s, name, kind="human", actor=actor or name, note="created on first use")
 
 
 def list_principals(ws: Workspace, *, include_disabled: bool = True) -> list[dict[str, Any]]:
@@ -382,7 +383,7 @@ def resolve(s: Session, actor: str) -> Principal | None:
     """The principal behind an actor string: a principal's name, ``apikey:<id>`` or a
     bare key id (the dashboard's), or None when it stands for no principal."""
     key_id = actor.removeprefix("apikey:")
-    if _KEY_ID_RE.fullmatch(key_id):
+    if KEY_ID_RE.fullmatch(key_id):
         key = s.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
         if key is not None and key.principal_id is not None:
             return s.get(Principal, key.principal_id)
@@ -419,7 +420,7 @@ def approver(s: Session, ws: Workspace, actor: str, project: str) -> Person:
     itself, as before principals existed. Refuses a disabled principal.
     """
     principal = resolve(s, actor)
-    if principal is None and not _KEY_ID_RE.fullmatch(actor.removeprefix("apikey:")):
+    if principal is None and not KEY_ID_RE.fullmatch(actor.removeprefix("apikey:")):
         if identity_mode(ws) == TEAM:
             raise PermissionDenied(
                 f"{actor} is not a principal of this workspace; an admin adds it with "
@@ -437,134 +438,3 @@ def approver(s: Session, ws: Workspace, actor: str, project: str) -> Person:
         roles_up_to(role) if role else (),
         via=None if actor == principal.name else actor,
     )
-
-
-def store_write_refusal(ws: Workspace, command: str) -> str | None:
-    """Why ``command`` may not write straight to the store, or None when it may.
-
-    Only team mode refuses; the message says how to act instead.
-    """
-    if identity_mode(ws) != TEAM:
-        return None
-    return (
-        f"'aims {command}' writes governance records straight to the store, and this "
-        "workspace runs in team mode (identity: team): governance acts go through the "
-        "server, under your own API key, so that the audit log names who acted (approvals: "
-        "on the server's dashboard). In an emergency, someone with store access may force "
-        "it with --break-glass --reason TEXT; the audit log and the evidence report show it"
-    )
-
-
-def unaccountable_owners(s: Session, ws: Workspace, model: Any) -> dict[str, str]:
-    """In team mode, the owners of ``model`` (by role) who are not enabled principals
-    holding a grant on its project, matched by name or email; empty in local mode."""
-    if identity_mode(ws) != TEAM:
-        return {}
-    out = {}
-    for owner in model.owners:
-        who = s.scalar(
-            select(Principal).where(
-                (Principal.name == owner.owner) | (Principal.email == owner.owner)
-            )
-        )
-        if who is None or grant_role(s, who, model.project) is None:
-            out[owner.role] = owner.owner
-    return out
-
-
-def _seen_actors(s: Session) -> list[str]:
-    names: set[str] = set()
-    for (actor,) in s.execute(select(AuditEvent.actor).distinct()):
-        names.add(actor)
-    for (actor,) in s.execute(select(Approval.actor).distinct()):
-        names.add(actor)
-    return sorted(names)
-
-
-def enable_team(ws: Workspace, *, actor: str, admin: str | None = None) -> dict[str, Any]:
-    """Move the workspace's people and keys to principals, for team mode.
-
-    Every actor seen in the audit log and the approvals becomes a human
-    principal (a service or an agent cannot be told from its name: an admin
-    re-kinds them). Each key without a principal gets one of its own,
-    ``apikey:<id>``, a service owned by the key's creator with the key's role
-    on its project, so it keeps working. ``admin`` (default: ``actor``) is
-    granted admin on every project, so the team has someone to run it.
-    Only new audit events are written; no existing one is touched. Returns
-    what was created, and the names an admin should review.
-    """
-    admin = admin or actor
-    created: list[str] = []
-    attached: list[dict[str, str]] = []
-    skipped: list[str] = []
-    with ws.db.session() as s:
-        for name in _seen_actors(s):
-            if _KEY_ID_RE.fullmatch(name.removeprefix("apikey:")) or name in SYSTEM_ACTORS:
-                continue  # keys get principals below; aims' own processes are not principals
-            if name_problem(name):
-                skipped.append(name)
-                continue
-            if s.scalar(select(Principal.id).where(Principal.name == name)) is None:
-                _new_principal(s, name, kind="human", actor=actor, note="seen in the audit log")
-                created.append(name)
-        boss = ensure_human(s, admin, actor=actor)
-        for key in s.scalars(
-            select(ApiKey).where(ApiKey.principal_id.is_(None)).order_by(ApiKey.id)
-        ).all():
-            creator = key.created_by
-            owner = boss if name_problem(creator) else ensure_human(s, creator, actor=actor)
-            if owner.kind != "human":
-                owner = boss
-            service = _new_principal(
-                s,
-                f"apikey:{key.key_id}",
-                kind="service",
-                actor=actor,
-                owner=owner,
-                note="one principal per existing key",
-            )
-            s.add(
-                Grant(
-                    principal_id=service.id,
-                    project=key.project,
-                    role=key.role,
-                    created_by=actor,
-                    created_at=audit.now_utc(),
-                )
-            )
-            key.principal_id = service.id
-            s.flush()
-            audit.record(
-                s,
-                actor=actor,
-                action="apikey.attach",
-                subject=f"apikey:{key.key_id}",
-                payload={"principal": service.name, "owner": owner.name, "role": key.role},
-            )
-            attached.append({"key_id": key.key_id, "principal": service.name, "owner": owner.name})
-        has_admin = s.scalar(
-            select(Grant).where(Grant.principal_id == boss.id, Grant.project == ALL_PROJECTS)
-        )
-        if has_admin is None or has_admin.role != "admin":
-            if has_admin is None:
-                has_admin = Grant(principal_id=boss.id, project=ALL_PROJECTS)
-                s.add(has_admin)
-            has_admin.role = "admin"
-            has_admin.created_by = actor
-            has_admin.created_at = audit.now_utc()
-            s.flush()
-            audit.record(
-                s,
-                actor=actor,
-                action="principal.grant",
-                subject=f"principal:{boss.name}",
-                payload={"project": ALL_PROJECTS, "role": "admin", "previous": None},
-            )
-        audit.record(
-            s,
-            actor=actor,
-            action="identity.team_enable",
-            subject="workspace",
-            payload={"principals": created, "keys": attached, "admin": boss.name},
-        )
-    return {"principals": created, "keys": attached, "admin": admin, "skipped": skipped}
