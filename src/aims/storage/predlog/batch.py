@@ -15,7 +15,7 @@ acknowledged.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +34,7 @@ __all__ = [
     "QueuedRequest",
     "build_frame",
     "check_inputs",
+    "check_lengths",
     "check_texts",
     "text_problem",
     "value_problem",
@@ -95,6 +96,23 @@ def text_problem(text: str) -> str | None:
         except UnicodeEncodeError:
             return "text that is not valid Unicode (a lone surrogate)"
     return None
+
+
+def check_lengths(n: int, *, inputs: Sized, **columns: Sized | None) -> None:
+    """Refuse a request whose inputs or per-row columns do not hold one entry per prediction.
+
+    Examples
+    --------
+    >>> check_lengths(2, inputs=[{}, {}], scores=[0.1])
+    Traceback (most recent call last):
+    ...
+    aims.errors.InvalidInput: 1 scores for 2 predictions; they must match
+    """
+    if len(inputs) != n:
+        raise InvalidInput(f"{len(inputs)} input rows but {n} predictions; they must match")
+    for name, seq in columns.items():
+        if seq is not None and len(seq) != n:
+            raise InvalidInput(f"{len(seq)} {name} for {n} predictions; they must match")
 
 
 def check_texts(

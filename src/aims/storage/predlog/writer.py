@@ -24,20 +24,20 @@ import time
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 import polars as pl
 
 from aims.clock import now_utc, utc
-from aims.errors import ConfigError, InvalidInput, StoreUnavailable
+from aims.errors import ConfigError, StoreUnavailable
 from aims.refs import check_name
 from aims.storage.predlog.batch import (
     Inputs,
     QueuedRequest,
     build_frame,
     check_inputs,
+    check_lengths,
     check_texts,
 )
 from aims.storage.predlog.ids import new_id, new_ids
@@ -49,25 +49,11 @@ from aims.storage.predlog.schema import (
     check_role,
     hour_of,
 )
+from aims.storage.predlog.writer_stats import WriterStats
 
 __all__ = ["PredictionLogWriter", "WriterStats", "new_id", "new_ids"]
 
 log = logging.getLogger("aims.predlog")
-
-
-@dataclass(frozen=True)
-class WriterStats:
-    """Counters of a writer, for metrics and health checks."""
-
-    queued_rows: int
-    rows_written: int
-    files_written: int
-    flush_errors: int
-    """Flushes that failed (the rows stayed queued and were retried)."""
-    rows_dropped: int
-    """Rows queued that could not be stored at all (logged as errors); 0 unless a bug lets one through."""
-    last_error: str | None
-    """Why the last flush failed, or None once a flush has succeeded since: the current health."""
 
 
 class PredictionLogWriter:
@@ -216,17 +202,15 @@ class PredictionLogWriter:
             ``"field:rule,..."`` (None: none); stored in ``contract_warnings``.
         """
         n = len(predictions)
-        if len(inputs) != n:
-            raise InvalidInput(f"{len(inputs)} input rows but {n} predictions; they must match")
-        for name, seq in (
-            ("scores", scores),
-            ("proba", proba),
-            ("prediction_ids", prediction_ids),
-            ("keys", keys),
-            ("contract_warnings", contract_warnings),
-        ):
-            if seq is not None and len(seq) != n:
-                raise InvalidInput(f"{len(seq)} {name} for {n} predictions; they must match")
+        check_lengths(
+            n,
+            inputs=inputs,
+            scores=scores,
+            proba=proba,
+            prediction_ids=prediction_ids,
+            keys=keys,
+            contract_warnings=contract_warnings,
+        )
         if model not in self._known_models:
             check_name(model, "model name")
             self._known_models.add(model)
