@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aims.server.auth import MAX_AUDIT_SUBJECTS, MAX_PATH_CHARS, MAX_PATHS
+from aims.server.auth_events import MAX_AUDIT_SUBJECTS, MAX_PATH_CHARS, MAX_PATHS
 from aims.server.config import ServerConfig
 from aims.server.headers import CSP
 from aims.services import audit, keys
@@ -88,7 +88,7 @@ def test_refused_calls_with_huge_paths_and_rotating_addresses_grow_the_audit_log
 
 
 def test_one_caller_lists_few_paths_however_many_it_tries(ws) -> None:
-    from aims.server.auth import AuthEvents
+    from aims.server.auth_events import AuthEvents
 
     events = AuthEvents()
     for i in range(500):
