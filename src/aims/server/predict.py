@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
@@ -41,6 +40,7 @@ from aims.errors import (
 )
 from aims.server.auth import Principal, require
 from aims.server.metrics import PROBABILITY_EDGES, VALUE_EDGES, ServerMetrics
+from aims.server.outputs import Outputs, plain
 from aims.server.problems import PROBLEM_JSON
 from aims.server.routing import ModelRoutes, ServedVersion
 from aims.server.schemas import (
@@ -53,6 +53,7 @@ from aims.server.schemas import (
 from aims.server.validation import (
     contract_errors,
     contract_findings,
+    hide_personal,
     parse_predict_body,
     per_row_asked,
 )
@@ -64,64 +65,6 @@ log = logging.getLogger("aims.server")
 ROUTING_HEADER = "x-routing-key"
 PREDICT_ROLE = "predictor"
 """The lowest role that may predict (also enforced by the fast path)."""
-
-
-class Outputs:
-    """A model's answer to a batch, in the forms the response, log and metrics need."""
-
-    __slots__ = ("predictions", "proba", "scores")
-
-    def __init__(self, served: ServedVersion, records: list[dict[str, Any]]) -> None:
-        columns = {f: [r.get(f) for r in records] for f in served.features}
-        try:
-            predictions, proba = served.loaded.predict_all(columns)
-            predictions = np.asarray(predictions)
-            if served.classes is None:
-                proba = None
-        except InvalidInput as exc:
-            raise InvalidInput(
-                str(exc),
-                details=[{"row": None, "field": None, "rule": "type", "message": str(exc)}],
-            ) from None
-        self.predictions = predictions
-        self.proba = None if proba is None else np.asarray(proba, dtype=float)
-        if self.proba is not None:
-            self.scores = self.proba[:, 1] if self.proba.shape[1] == 2 else self.proba.max(axis=1)
-        elif predictions.dtype.kind in "fiu":
-            self.scores = predictions.astype(float)
-        else:
-            self.scores = None
-
-
-def _plain(values: np.ndarray) -> list[Any]:
-    """NumPy values as JSON-ready Python values (non-finite floats become None)."""
-    if values.dtype.kind == "f":
-        out = values.tolist()
-        return [v if v == v and v not in (float("inf"), float("-inf")) else None for v in out]
-    return values.tolist()
-
-
-def hide_personal(errors: list[dict[str, Any]], pii: Any) -> list[dict[str, Any]]:
-    """Contract errors with the values of personal-data fields taken out of them.
-
-    Examples
-    --------
-    >>> hide_personal([{"row": 0, "field": "email", "rule": "pattern",
-    ...                 "message": "email: 'a@b' does not match ...", "value": "a@b"}],
-    ...               {"email": "hash"})
-    [{'row': 0, 'field': 'email', 'rule': 'pattern', 'message': 'email: breaks the pattern rule (personal data: the value is not shown)'}]
-    """
-    if not pii:
-        return errors
-    out = []
-    for e in errors:
-        if e.get("field") in pii:
-            e = {k: v for k, v in e.items() if k != "value"}
-            e["message"] = (
-                f"{e['field']}: breaks the {e['rule']} rule (personal data: the value is not shown)"
-            )
-        out.append(e)
-    return out
 
 
 class Predictor:
@@ -233,7 +176,7 @@ class Predictor:
         if routes.shadow is not None and routes.shadow is not served:
             self._submit_shadow(routes.shadow, records, request_id)
         proba = out.proba.tolist() if out.proba is not None else None
-        predictions = _plain(out.predictions)
+        predictions = plain(out.predictions)
         answered: list[dict[str, Any]] = [
             {
                 "prediction_id": ids[i],

@@ -395,3 +395,26 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def hide_personal(errors: list[dict[str, Any]], pii: Any) -> list[dict[str, Any]]:
+    """Contract errors with the values of personal-data fields taken out of them.
+
+    Examples
+    --------
+    >>> hide_personal([{"row": 0, "field": "email", "rule": "pattern",
+    ...                 "message": "email: 'a@b' does not match ...", "value": "a@b"}],
+    ...               {"email": "hash"})
+    [{'row': 0, 'field': 'email', 'rule': 'pattern', 'message': 'email: breaks the pattern rule (personal data: the value is not shown)'}]
+    """
+    if not pii:
+        return errors
+    out = []
+    for e in errors:
+        if e.get("field") in pii:
+            e = {k: v for k, v in e.items() if k != "value"}
+            e["message"] = (
+                f"{e['field']}: breaks the {e['rule']} rule (personal data: the value is not shown)"
+            )
+        out.append(e)
+    return out
