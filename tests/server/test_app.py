@@ -514,7 +514,8 @@ def test_metrics_parse_and_count_what_happened(stack) -> None:
 
 
 def test_openapi_documents_every_route_with_its_role(stack) -> None:
-    from aims.server.app import PUBLIC_PATHS, api_routes, route_role
+    from aims.server.app import PUBLIC_PATHS
+    from aims.server.route_roles import api_routes, route_role
     from aims.server.schemas import PredictResponse
 
     doc = stack["client"].get("/openapi.json").json()

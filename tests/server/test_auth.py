@@ -73,7 +73,8 @@ def _request_for(route: Any) -> tuple[str, str, dict[str, Any]]:
 
 
 def test_every_route_refuses_missing_expired_foreign_and_low_role_tokens(secured) -> None:
-    from aims.server.app import PUBLIC_PATHS, api_routes, route_role
+    from aims.server.app import PUBLIC_PATHS
+    from aims.server.route_roles import api_routes, route_role
 
     ws = secured["ws"]
     routes = [r for r in api_routes(secured["app"]) if r.path not in PUBLIC_PATHS]
@@ -128,7 +129,8 @@ def test_every_route_refuses_missing_expired_foreign_and_low_role_tokens(secured
 
 
 def test_public_routes_are_only_health_token_and_api_documents(secured) -> None:
-    from aims.server.app import PUBLIC_PATHS, api_routes, route_role
+    from aims.server.app import PUBLIC_PATHS
+    from aims.server.route_roles import api_routes, route_role
 
     public = {r.path for r in api_routes(secured["app"]) if route_role(r) is None}
     assert public <= PUBLIC_PATHS

@@ -56,6 +56,7 @@ from aims.server.predict import ERRORS, Predictor
 from aims.server.problems import ApiError, install_handlers
 from aims.server.proxies import ClientAddress
 from aims.server.ratelimit import RateLimiter, address_bucket
+from aims.server.route_roles import document_roles
 from aims.server.routing import RoutingTable
 from aims.server.schemas import ErrorResponse, Health, TokenRequest, TokenResponse
 from aims.services import keys
@@ -305,7 +306,7 @@ def create_app(
     build_stack = app.build_middleware_stack
     # Starlette has no hook around the whole stack: the method is replaced on this instance.
     app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
-    _document_roles(app)
+    document_roles(app)
     return app
 
 
@@ -321,47 +322,6 @@ def _version() -> str:
         return version("aims")
     except PackageNotFoundError:
         return "0"
-
-
-def api_routes(app: FastAPI) -> list[Any]:
-    """Every route of ``app``, routes of included routers too, each with its full path."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI versions that flatten included routers themselves
-        return list(app.routes)
-    return list(iter_route_contexts(app.routes))
-
-
-def route_role(route: Any) -> str | None:
-    """The role a route requires (from its :func:`require` dependency), or None."""
-    dependant = getattr(route, "dependant", None)
-    stack = list(dependant.dependencies) if dependant is not None else []
-    while stack:
-        dep = stack.pop()
-        role = getattr(dep.call, "aims_role", None)
-        if role is not None:
-            return role
-        stack.extend(dep.dependencies)
-    return None
-
-
-def _document_roles(app: FastAPI) -> None:
-    """Add ``x-aims-role`` to each operation of the OpenAPI document."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()  # FastAPI caches it until routes change
-        for route in api_routes(app):
-            role = route_role(route)
-            path = schema["paths"].get(route.path or "", {})
-            for method in route.methods or ():
-                operation = path.get(method.lower())
-                if operation is not None and role is not None:
-                    operation["x-aims-role"] = role
-        return schema
-
-    # FastAPI's documented way to customise the schema is replacing app.openapi.
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _system_router() -> APIRouter:
