@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -60,11 +59,11 @@ from aims.server.route_roles import document_roles
 from aims.server.routing import RoutingTable
 from aims.server.schemas import ErrorResponse, Health, TokenRequest, TokenResponse
 from aims.services import keys
+from aims.services.identity import KEY_ID_RE
 from aims.workspace import Workspace
 
 log = logging.getLogger("aims.server")
 
-KEY_ID_RE = re.compile(r"^k[0-9a-f]{12}$")
 
 PUBLIC_PATHS = frozenset(
     {

@@ -27,6 +27,7 @@ import polars as pl
 from aims.core import frames
 from aims.core.profile import categorical as cat
 from aims.core.profile import numeric as num
+from aims.core.profile import numeric_layout as layouts
 from aims.core.profile.kinds import (
     CATEGORICAL_KINDS,
     MAX_INT_CATEGORIES,
@@ -82,9 +83,9 @@ class ProfileOptions:
         Integer columns with at most this many distinct values are categorical.
     """
 
-    bins: int = num.DEFAULT_BINS
-    growth: float = num.DEFAULT_GROWTH
-    margin: float = num.DEFAULT_MARGIN
+    bins: int = layouts.DEFAULT_BINS
+    growth: float = layouts.DEFAULT_GROWTH
+    margin: float = layouts.DEFAULT_MARGIN
     max_categories: int = cat.DEFAULT_MAX_CATEGORIES
     max_extra: int = cat.DEFAULT_MAX_EXTRA
     max_int_categories: int = MAX_INT_CATEGORIES

@@ -40,23 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from aims.core.profile.numeric_layout import (
-    DEFAULT_BINS,
-    DEFAULT_GROWTH,
-    DEFAULT_MARGIN,
-    RANGE_QUANTILES,
-    SAMPLE_ROWS,
-    NumericLayout,
-)
+from aims.core.profile.numeric_layout import NumericLayout
 from aims.errors import InvalidInput
 
 __all__ = [
     "BLOCK",
-    "DEFAULT_BINS",
-    "DEFAULT_GROWTH",
-    "DEFAULT_MARGIN",
-    "RANGE_QUANTILES",
-    "SAMPLE_ROWS",
     "NumericLayout",
     "NumericProfile",
     "aligned",
