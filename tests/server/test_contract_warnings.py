@@ -133,3 +133,28 @@ def test_the_openapi_document_describes_per_row_results(served) -> None:
     (param,) = [p for p in op["parameters"] if p["name"] == "errors"]
     assert "per_row" in param["description"]
     assert "rejected" in doc["components"]["schemas"]["PredictResponse"]["properties"]
+
+
+def test_the_monitor_counts_the_warned_rows_of_a_window(served) -> None:
+    from sqlalchemy import select
+
+    from aims.services.monitor import run_once
+    from aims.storage.schema import MonitorWindow
+
+    c = served["client"]
+    r = c.post("/v1/models/tiny/predict", json={"records": [{"x1": 1e6, "x2": 0.0}] * 3})
+    assert r.status_code == 200
+    served["app"].state.aims.writer.flush()
+    ws = served["ws"]
+    run_once(ws, provisional=True)
+    log = PredictionLogReader(ws.settings.prediction_log_url).scan("tiny").collect()
+    with ws.db.session() as s:
+        windows = s.execute(
+            select(MonitorWindow).where(MonitorWindow.role == "production")
+        ).scalars()
+        counted = {w.window_start: w.results["health"]["contract_warning_rows"] for w in windows}
+    flagged = log.filter(
+        pl.col("contract_warnings").is_not_null() & (pl.col("role") == "production")
+    )
+    # Every window together counts each logged row that broke a warn rule once.
+    assert sum(counted.values()) == flagged.height >= 3

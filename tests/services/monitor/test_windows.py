@@ -140,6 +140,7 @@ def test_sanity_counts_each_kind_of_bad_output() -> None:
         "invalid": 6,
         # confidence below 0.6: [0.5,0.5] twice and 0.55; the NaN row's is NaN
         "low_confidence": 3,
+        "contract_warnings": 0,  # a log without the column: no row broke a warn rule
     }
     reg = _reference("regression")
     batch = pl.DataFrame({"prediction": ["1.5", "nan", "inf", "11", "-3", None, "9.99"]})

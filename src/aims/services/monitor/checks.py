@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from aims.core.contract import data_health
+from aims.core.contract import HealthProfile, data_health
 from aims.core.drift import DriftOptions, drift_from_profiles, psi_from_counts
 from aims.core.profile import CategoricalProfile, NumericProfile
 from aims.core.triggers import WindowFacts
@@ -196,13 +196,26 @@ def sanity_checks(prof: WindowProfile) -> tuple[dict[str, Any], dict[str, float 
 def health_checks(
     ref: Reference, prof: WindowProfile, end: datetime, policy: MonitoringPolicy
 ) -> tuple[dict[str, Any], dict[str, float | None]]:
-    """Schema changes, null-share jumps and freshness of the logged inputs."""
+    """Schema changes, null-share jumps, freshness and contract warnings of the logged inputs."""
     if prof.health is None:
         return {"computed": False, "note": "no inputs logged"}, {}
+    section, values = _health_sections(ref, prof.health, end, policy)
+    # Rows served although they broke a warn rule of the input contract (see
+    # aims_contract_warnings_total): counted, not an issue by themselves.
+    warned = prof.sanity.get("contract_warnings", 0)
+    section["contract_warning_rows"] = warned
+    values["contract_warning_rows"] = float(warned)
+    values["contract_warning_share"] = share(warned, prof.rows)
+    return section, values
+
+
+def _health_sections(
+    ref: Reference, health: HealthProfile, end: datetime, policy: MonitoringPolicy
+) -> tuple[dict[str, Any], dict[str, float | None]]:
     if ref.contract is not None:
         report = data_health(
             ref.contract,
-            prof.health,
+            health,
             reference_null_shares=ref.null_shares or None,
             now=end,
             max_null_increase=policy.max_null_increase,
@@ -218,7 +231,7 @@ def health_checks(
         }
         return section, values
     # Without a contract: missing features and null shares against the training data.
-    h = prof.health
+    h = health
     issues, shares = [], []
     missing = [f for f in ref.features if f not in h.dtypes]
     issues += [f"{f}: missing from the data" for f in missing]

@@ -46,6 +46,8 @@ WINDOW_FIGURES: dict[str, Kind] = {
     "schema_changes": "data_health",
     "null_jumps": "data_health",
     "stale_columns": "data_health",
+    "contract_warning_rows": "data_health",
+    "contract_warning_share": "data_health",
     "n_labelled": "performance",
     "labelled_share": "performance",
     "prediction_psi_vs_production": "comparison",

@@ -50,6 +50,7 @@ LOG_COLUMNS = frozenset(
         "score",
         "proba",
         "key",
+        "contract_warnings",
         "model",
         "version",
         "hour",
@@ -66,6 +67,7 @@ SANITY_KEYS = (
     "unknown_class",
     "invalid",
     "low_confidence",
+    "contract_warnings",
 )
 
 
@@ -178,6 +180,10 @@ def sanity_counts(
         unknown.sum().alias("unknown_class"),
         invalid.sum().alias("invalid"),
         low.sum().alias("low_confidence"),
+        # Rows the server predicted although they broke a warn rule of the input contract.
+        (pl.col("contract_warnings").is_not_null() if "contract_warnings" in cols else false)
+        .sum()
+        .alias("contract_warnings"),
     ).row(0, named=True)
     return {k: int(row[k] or 0) for k in SANITY_KEYS}
 
