@@ -155,3 +155,13 @@ def test_failed_verification_exits_1(ws: Path) -> None:
         con.execute("update audit_events set actor = 'ana@x.org' where seq = 1")
         con.commit()
         con.close()
+
+
+def test_an_in_process_run_leaves_no_global_options_behind(ws: Path) -> None:
+    # A later run in the same process (a notebook, another test) must not
+    # inherit --workspace: it once made a report read the wrong workspace.
+    from aims.cli import _state
+    from aims.cli.main import main
+
+    main(["--workspace", str(ws), "--debug", "audit", "verify", "--format", "json"])
+    assert _state.STATE.workspace is None and _state.STATE.debug is False

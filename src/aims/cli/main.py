@@ -150,3 +150,7 @@ def main(argv: list[str] | None = None) -> None:
             err_console.print("aborted")
             sys.exit(1)
         raise
+    finally:
+        # The global options belong to this run only: a later run in the same
+        # process (a notebook, a test) must not inherit --workspace or --debug.
+        _state.STATE.workspace, _state.STATE.debug = None, False
