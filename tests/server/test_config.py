@@ -6,7 +6,8 @@ import stat
 import pytest
 
 from aims.errors import ConfigError
-from aims.server.config import ServerConfig, pii_salt, token_secret
+from aims.server.config import ServerConfig, token_secret
+from aims.services.personal_data import pii_salt
 
 
 def test_defaults_and_overrides() -> None:

@@ -132,8 +132,8 @@ def ingest(
     history (aims labels history); monitoring uses the latest.
     """
     from aims.core import frames
-    from aims.server.config import pii_salt
     from aims.services.labelling import ingest_labels
+    from aims.services.personal_data import pii_salt
     from aims.workspace import current_actor
 
     ws = open_workspace()
@@ -178,8 +178,8 @@ def history(
     The last row of each id is the label monitoring uses; earlier rows are the
     labels it replaced.
     """
-    from aims.server.config import pii_salt
     from aims.services.labelling import label_history
+    from aims.services.personal_data import pii_salt
 
     ws = open_workspace()
     rows = label_history(ws, model, ids, by=by, salt=pii_salt(ws))

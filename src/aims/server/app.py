@@ -45,7 +45,7 @@ from aims.errors import ConfigError, PermissionDenied
 from aims.server.admission import Admission
 from aims.server.announce import Announcer, RefusalSummary
 from aims.server.auth import Guard, Principal, TokenIssuer, require
-from aims.server.config import ServerConfig, pii_salt, token_secret
+from aims.server.config import ServerConfig, token_secret
 from aims.server.deployments import Deployments, Ticker
 from aims.server.fastpath import PredictFastPath
 from aims.server.headers import SecurityHeaders
@@ -60,6 +60,7 @@ from aims.server.routing import RoutingTable
 from aims.server.schemas import ErrorResponse, Health, TokenRequest, TokenResponse
 from aims.services import keys
 from aims.services.identity import KEY_ID_RE
+from aims.services.personal_data import pii_salt
 from aims.workspace import Workspace
 
 log = logging.getLogger("aims.server")

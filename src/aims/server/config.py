@@ -54,7 +54,6 @@ from aims.storage.secret_file import secret_file
 from aims.workspace import Workspace
 
 SECRET_ENV = "AIMS_SERVER_SECRET"
-SALT_ENV = "AIMS_PII_SALT"
 PROXIES_ENV = "AIMS_TRUSTED_PROXIES"
 MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output weaken it (RFC 7518 §3.2)
 
@@ -182,16 +181,3 @@ def token_secret(ws: Workspace) -> bytes:
         return env.encode()
     ws.settings.state_dir.mkdir(parents=True, exist_ok=True)
     return secret_file(ws.settings.state_dir / "server.secret", 48).encode()
-
-
-def pii_salt(ws: Workspace) -> str:
-    """The salt that hashes personal data before logging: ``$AIMS_PII_SALT``, else ``.aims/pii.salt``.
-
-    Labels attached by a hashed business key are hashed with the same salt, so
-    they still meet their predictions.
-    """
-    env = os.environ.get(SALT_ENV, "")
-    if env:
-        return env
-    ws.settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return secret_file(ws.settings.state_dir / "pii.salt", 24)
