@@ -192,3 +192,12 @@ def test_profile_is_small() -> None:
     rng = np.random.default_rng(5)
     p = profile(pl.DataFrame({"x": rng.normal(0, 1, 1_000_000)}))
     assert len(dumps(p)) < 4_000
+
+
+def test_a_layout_over_values_near_the_float_limits_is_finite_and_silent() -> None:
+    # Found by hypothesis: the quantile span of these overflowed with a warning.
+    from aims.core.profile.numeric_layout import NumericLayout
+
+    layout = NumericLayout.fit(np.array([0.0, -1.79769313e308, 3.60259145e305]))
+    assert np.isfinite(layout.lo) and np.isfinite(layout.hi) and layout.lo < layout.hi
+    assert np.isfinite(layout.hi - layout.lo)

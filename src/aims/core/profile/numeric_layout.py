@@ -101,7 +101,9 @@ class NumericLayout:
         sample = values[::step]
         with np.errstate(over="ignore", invalid="ignore"):  # values near the float limits
             q_lo, q_hi = np.quantile(sample, RANGE_QUANTILES)
-        span = float(q_hi - q_lo)
+        # Python floats: a span past the float limit is inf, not a numpy overflow warning.
+        q_lo, q_hi = float(q_lo), float(q_hi)
+        span = q_hi - q_lo
         if not span > 0 or not math.isfinite(span):
             lo_v, hi_v = float(values.min()), float(values.max())
             with np.errstate(over="ignore"):
