@@ -48,6 +48,7 @@ from aims.server.auth import Guard, Principal, TokenIssuer, require
 from aims.server.config import ServerConfig, token_secret
 from aims.server.deployments import Deployments, Ticker
 from aims.server.fastpath import PredictFastPath
+from aims.server.governance import routers as governance_routers
 from aims.server.headers import SecurityHeaders
 from aims.server.metrics import ServerMetrics
 from aims.server.origin import SameOrigin
@@ -279,6 +280,8 @@ def create_app(
     app.include_router(_system_router())
     app.include_router(predict.router)
     app.include_router(labels.router)
+    for governance in governance_routers():
+        app.include_router(governance)
     for extra in routers:
         app.include_router(extra)
     if insecure_dev:

@@ -50,13 +50,21 @@ ALGORITHM = "HS256"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key behind the token, its project and role."""
+    """Who is calling: the key behind the token, its project and role, and the
+    principal (person, service or agent) the key acts for, when it has one."""
 
     key_id: str
     project: str
     role: str
     expires_at: float
     token_id: str = ""
+    name: str | None = None
+    """The principal's name; None for a key that belongs to no principal."""
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for this caller's acts: the principal, else the key."""
+        return self.name if self.name else f"apikey:{self.key_id}"
 
     @property
     def rank(self) -> int:
@@ -91,6 +99,7 @@ class TokenIssuer:
             "sub": key["key_id"],
             "prj": key["project"],
             "role": key["role"],
+            "pal": key.get("principal"),
             "iat": int(now),
             "exp": int(exp),
             "jti": uuid.uuid4().hex,
@@ -121,8 +130,14 @@ class TokenIssuer:
         role, project = claims.get("role"), claims.get("prj")
         if role not in ROLES or not isinstance(project, str):
             raise _unauthenticated("invalid_token", "the token is not valid")
+        name = claims.get("pal")
         principal = Principal(
-            str(claims["sub"]), project, role, float(claims["exp"]), str(claims.get("jti", ""))
+            str(claims["sub"]),
+            project,
+            role,
+            float(claims["exp"]),
+            str(claims.get("jti", "")),
+            name if isinstance(name, str) and name else None,
         )
         # Verified tokens are remembered so the signature is checked once per
         # token, not once per request; the cache is dropped when it grows large.

@@ -82,7 +82,7 @@ async def post_labels(
             by=body.by,
             label="label",
             salt=state.salt,
-            actor=f"apikey:{principal.key_id}",
+            actor=principal.actor,
             source="api",
             # Match counts tell whether an id or key is in the log: only
             # callers who may read the model's log see them.

@@ -1,0 +1,7 @@
+"""The audit log: query, verify, checkpoint."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["audit-log"])

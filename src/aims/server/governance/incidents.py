@@ -1,0 +1,7 @@
+"""Incidents: list, show, acknowledge, resolve."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["incidents"])
