@@ -73,6 +73,10 @@ class Principal:
     def may_access(self, project: str) -> bool:
         return self.project in (ALL_PROJECTS, project)
 
+    def role_on(self, project: str) -> str | None:
+        """The role this caller holds on ``project``, or None without access to it."""
+        return self.role if self.may_access(project) else None
+
 
 DEV_PRINCIPAL = Principal("insecure-dev", ALL_PROJECTS, "admin", float("inf"))
 
