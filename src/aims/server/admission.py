@@ -9,7 +9,9 @@ received:
    one (:meth:`~aims.server.auth.Guard.authenticate`: present, signed,
    unexpired, not revoked), so a tokenless upload is answered, and its
    connection closed, while the client is still sending;
-2. refuses (413) a declared ``Content-Length`` over the path's limit;
+2. refuses (413) a declared ``Content-Length`` over the path's limit (a file
+   upload to an upload route, :func:`aims.server.uploads.is_upload`, has the
+   upload limit, which the route itself enforces on the files);
 3. counts the bytes as the app reads them and answers 413 the moment they
    pass the limit (a chunked body declares no length), so no more than the
    limit is ever held.
@@ -26,6 +28,7 @@ from collections.abc import Callable, Collection
 from aims.errors import AimsError
 from aims.server.auth import Guard
 from aims.server.problems import problem_response
+from aims.server.uploads import body_limit, is_upload
 from aims.server.validation import (
     ASGIApp,
     BodyTooLarge,
@@ -53,8 +56,10 @@ class Admission:
         public: Collection[str],
         cookie_prefixes: tuple[str, ...] = ("/ui/",),
         on_reject: Callable[[str], None] | None = None,
+        upload_limit: int | None = None,
     ) -> None:
         self.app = app
+        self.upload_limit = upload_limit
         self.guard = guard
         self.limit_of = limit_of
         self.public = public
@@ -80,6 +85,8 @@ class Admission:
                 await _refuse(scope, send, exc)
                 return
         limit = self.limit_of(path)
+        if self.upload_limit is not None and is_upload(path, _content_type(scope)):
+            limit = body_limit(self.upload_limit)
         declared = declared_length(scope)
         if declared is not None and declared > limit:
             self._rejected(path)
@@ -122,6 +129,10 @@ class Admission:
         except BodyTooLarge:
             if not refused:
                 raise
+
+
+def _content_type(scope: Scope) -> str | None:
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), None)
 
 
 async def _refuse(scope: Scope, send: Send, exc: AimsError) -> None:

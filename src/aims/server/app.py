@@ -300,6 +300,7 @@ def create_app(
         guard=guard,
         limit_of=_limit_of(config),
         public=PUBLIC_PATHS,
+        upload_limit=config.max_upload_bytes,
         on_reject=lambda path: metrics.rejected.labels(_model_of(path), "max_body_bytes").inc(),
     )
     app.add_middleware(SameOrigin, insecure=insecure_dev)

@@ -7,6 +7,9 @@
 ``max_body_bytes``         ``1048576`` largest predict request body (larger: 413)
 ``max_records``            ``10000``   most records in one predict request (more: 413)
 ``max_label_body_bytes``   ``16777216`` largest ``POST /v1/labels`` body
+``max_upload_bytes``       ``2147483648`` largest file upload (all files of one request
+                                       together: a dataset, a model artifact, data to
+                                       evaluate on); larger: 413, nothing registered
 ``rate_limit``             ``200``     requests per second per API key (token bucket rate)
 ``rate_burst``             ``400``     requests a key may send at once (token bucket size)
 ``flush_interval``         ``1.0``     seconds of acknowledged predictions a ``kill -9`` may lose
@@ -66,6 +69,7 @@ class ServerConfig:
     max_body_bytes: int = 1_048_576
     max_records: int = 10_000
     max_label_body_bytes: int = 16_777_216
+    max_upload_bytes: int = 2 * 1024**3
     rate_limit: float = 200.0
     rate_burst: float = 400.0
     flush_interval: float = 1.0
