@@ -68,6 +68,7 @@ KNOWN_TOP_LEVEL = {
     "monitor",
     "audit",
     "identity",  # local | team; read by aims.services.grants.identity_mode
+    "access",  # elevation, access review, refused calls; aims.services.access_settings
 }
 KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url"}
 

@@ -92,12 +92,14 @@ class TokenIssuer:
     def issue(self, key: dict[str, Any], *, now: float | None = None) -> tuple[str, int]:
         """A token for the key description ``key``; returns it and its lifetime in seconds.
 
-        The token never outlives the key's own expiry.
+        The token never outlives the key's own expiry, nor the elevation its role
+        comes from (``elevated_until``).
         """
         now = time.time() if now is None else now
         exp = now + self.ttl
-        if key.get("expires_at") is not None:
-            exp = min(exp, key["expires_at"].timestamp())
+        for end in ("expires_at", "elevated_until"):
+            if key.get(end) is not None:
+                exp = min(exp, key[end].timestamp())
         claims = {
             "iss": ISSUER,
             "sub": key["key_id"],

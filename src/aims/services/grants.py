@@ -17,10 +17,18 @@ from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, role_rank
 from aims.errors import ConfigError
 from aims.services import audit
-from aims.storage.schema import Grant, Principal
+from aims.storage.schema import Elevation, Grant, Principal
 from aims.workspace import Workspace
 
-__all__ = ["LOCAL", "MODES", "TEAM", "active_grants", "grant_role", "identity_mode"]
+__all__ = [
+    "LOCAL",
+    "MODES",
+    "TEAM",
+    "active_elevation",
+    "active_grants",
+    "grant_role",
+    "identity_mode",
+]
 
 LOCAL = "local"
 TEAM = "team"
@@ -47,13 +55,34 @@ def active_grants(s: Session, principal_id: int, now: datetime | None = None) ->
     return [g for g in rows if g.expires_at is None or utc(g.expires_at) > now]
 
 
-def grant_role(s: Session, principal: Principal, project: str) -> str | None:
+def grant_role(
+    s: Session, principal: Principal, project: str, *, elevated: bool = True
+) -> str | None:
     """The highest role ``principal`` holds now on ``project``, or None.
 
     A ``*`` grant covers every project; a key for ``*`` needs a ``*`` grant. A
-    disabled principal holds nothing.
+    disabled principal holds nothing. An approved elevation on ``project``
+    raises the role until it lapses, unless ``elevated`` is false (the
+    standing grant alone).
     """
     if principal.disabled_at is not None:
         return None
     held = [g.role for g in active_grants(s, principal.id) if g.project in (project, ALL_PROJECTS)]
+    if elevated:
+        lift = active_elevation(s, principal.id, project)
+        held += [lift.role] if lift is not None else []
     return max(held, key=role_rank) if held else None
+
+
+def active_elevation(s: Session, principal_id: int, project: str) -> Elevation | None:
+    """The principal's approved elevation on ``project`` in force now (the highest), or None."""
+    now = audit.now_utc()
+    rows = s.scalars(
+        select(Elevation).where(
+            Elevation.principal_id == principal_id,
+            Elevation.project == project,
+            Elevation.status == "approved",
+        )
+    ).all()
+    live = [e for e in rows if e.ends_at is not None and utc(e.ends_at) > now]
+    return max(live, key=lambda e: role_rank(e.role)) if live else None

@@ -29,20 +29,20 @@ The role order, and a check that does not touch the store::
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, ROLES, role_rank
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
-from aims.services.grants import TEAM, grant_role, identity_mode
+from aims.services.grants import TEAM, active_elevation, grant_role, identity_mode
 from aims.settings import project_problem
-from aims.storage.schema import ApiKey, Principal
+from aims.storage.schema import ApiKey, Elevation, Principal
 from aims.workspace import Workspace
 
 KEY_PREFIX = "aims"
@@ -192,6 +192,66 @@ def revoke_key(ws: Workspace, key_id: str, *, actor: str, reason: str = "") -> d
         return key_payload(row, principal=_name_of(s, row.principal_id))
 
 
+def rotate_key(
+    ws: Workspace, key_id: str, *, actor: str, overlap_seconds: float = 3600.0
+) -> tuple[dict[str, Any], str]:
+    """Replace a key: a new one for the same principal, role, project and lifetime
+    length; the old one expires after ``overlap_seconds``, so callers can switch.
+
+    Returns the new key's description (with ``rotated_from`` and the old key's new
+    expiry) and its full text (shown once). Audited in the same transaction.
+    """
+    if overlap_seconds < 0:
+        raise InvalidInput("--overlap cannot be negative; give e.g. 1h, or 0s to end it now")
+    now = audit.now_utc()
+    key_id_new = "k" + secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with ws.db.session() as s:
+        old = s.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        if old is None:
+            raise NotFound(f"API key {key_id!r} does not exist; see 'aims keys list'")
+        status = key_payload(old, now)["status"]
+        if status != "active":
+            raise Conflict(f"API key {key_id} is {status}; only an active key is rotated")
+        holder = s.get(Principal, old.principal_id) if old.principal_id is not None else None
+        if holder is not None:
+            _grant_holder(s, holder.name, old.project, old.role)
+        created, expires = utc(old.created_at), utc(old.expires_at)
+        row = ApiKey(
+            key_id=key_id_new,
+            secret_hash=_HASHER.hash(secret),
+            project=old.project,
+            role=old.role,
+            name=old.name,
+            created_by=actor,
+            created_at=now,
+            expires_at=now + (expires - created) if expires and created else None,
+            principal_id=old.principal_id,
+        )
+        s.add(row)
+        end = now + timedelta(seconds=overlap_seconds)
+        old.expires_at = min(expires, end) if expires is not None else end
+        s.flush()
+        payload = key_payload(row, now, holder.name if holder else None)
+        payload["rotated_from"] = key_id
+        payload["old_expires_at"] = utc(old.expires_at)
+        audit.record(
+            s,
+            actor=actor,
+            action="apikey.rotate",
+            subject=f"apikey:{key_id}",
+            payload={
+                "new_key": key_id_new,
+                "project": old.project,
+                "role": old.role,
+                "principal": payload["principal"],
+                "old_expires_at": payload["old_expires_at"].isoformat(),
+                "expires_at": payload["expires_at"].isoformat() if payload["expires_at"] else None,
+            },
+        )
+    return payload, f"{KEY_PREFIX}.{key_id_new}.{secret}"
+
+
 def _name_of(s: Any, principal_id: int | None) -> str | None:
     if principal_id is None:
         return None
@@ -267,6 +327,7 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
                 )
             elif role_rank(held) < role_rank(row.role):
                 payload["role"] = held
+            _carry_elevation(s, holder, row, payload)
     try:
         _HASHER.verify(stored, secret)
     except (VerificationError, InvalidHashError):
@@ -280,9 +341,26 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
     return payload
 
 
+def _carry_elevation(s: Any, holder: Principal, row: ApiKey, payload: dict[str, Any]) -> None:
+    """Raise ``payload``'s role to the holder's active elevation on the key's project,
+    when the key is not narrowed below the standing grant; the elevation's end is
+    kept as ``elevated_until`` (a token never outlives it)."""
+    lift = active_elevation(s, holder.id, row.project)
+    standing = grant_role(s, holder, row.project, elevated=False)
+    if lift is None or role_rank(lift.role) <= role_rank(payload["role"]):
+        return
+    if standing is not None and role_rank(row.role) < role_rank(standing):
+        return  # narrowed on purpose: an elevation does not widen it
+    payload["role"] = lift.role
+    payload["elevated_until"] = utc(lift.ends_at)
+
+
 def revoked_key_ids(ws: Workspace) -> frozenset[str]:
-    """Ids of every key whose tokens the server must refuse: revoked keys, and keys
-    of principals that are disabled or no longer hold a grant on the key's project."""
+    """Ids of every key whose tokens the server must refuse: revoked keys, keys of
+    principals that are disabled or no longer hold a grant on the key's project,
+    and keys whose elevation there was revoked before its end (until that end:
+    tokens issued on an elevated role never live longer)."""
+    now = audit.now_utc()
     with ws.db.session() as s:
         revoked = set(s.scalars(select(ApiKey.key_id).where(ApiKey.revoked_at.is_not(None))))
         owned = s.execute(
@@ -290,27 +368,21 @@ def revoked_key_ids(ws: Workspace) -> frozenset[str]:
             .join(Principal, ApiKey.principal_id == Principal.id)
             .where(ApiKey.revoked_at.is_(None))
         ).all()
+        cut_short = {
+            (e.principal_id, e.project)
+            for e in s.scalars(select(Elevation).where(Elevation.status == "revoked")).all()
+            if e.ends_at is not None and utc(e.ends_at) > now
+        }
         for key, holder in owned:
-            if grant_role(s, holder, key.project) is None:
+            if grant_role(s, holder, key.project) is None or (holder.id, key.project) in cut_short:
                 revoked.add(key.key_id)
         return frozenset(revoked)
 
 
 def active_key_count(ws: Workspace) -> int:
-    """How many keys are neither revoked nor expired."""
-    now = audit.now_utc()
-    with ws.db.session() as s:
-        return int(
-            s.scalar(
-                select(func.count())
-                .select_from(ApiKey)
-                .where(
-                    ApiKey.revoked_at.is_(None),
-                    ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now),
-                )
-            )
-            or 0
-        )
+    """How many keys may be used now: neither revoked nor expired nor suspended (a
+    key whose principal is disabled or holds no grant on its project)."""
+    return len(list_keys(ws))
 
 
 __all__ = [
@@ -324,6 +396,7 @@ __all__ = [
     "revoke_key",
     "revoked_key_ids",
     "role_rank",
+    "rotate_key",
     "split_key",
     "verify_key",
 ]
