@@ -136,26 +136,9 @@ def windows(
 
     A window still open computed by 'aims monitor run --now' is marked
     provisional until the monitor recomputes it once the window closes."""
-    from aims.services.monitor import window_store
-    from aims.services.registry import get_model
+    from aims.services.monitor.window_list import window_rows
 
-    ws = open_workspace()
-    with ws.db.session() as s:
-        found = get_model(s, name)
-        rows = window_store.recent_windows(s, found.id, version=version, role=role, limit=limit)
-        data = [
-            {
-                "window_start": r.results.get("window", {}).get("start"),
-                "version": r.version,
-                "role": r.role,
-                "provisional": window_store.is_provisional(r.results),
-                "predictions": r.n_predictions,
-                "labelled": r.n_labelled,
-                "values": r.results.get("values", {}),
-                "fired": r.results.get("fired", []),
-            }
-            for r in rows
-        ]
+    data = window_rows(open_workspace(), name, version=version, role=role, limit=limit)
 
     def render(rows: list[dict[str, Any]]) -> None:
         def fmt_value(v: Any) -> str:

@@ -170,6 +170,11 @@ class EventFilter:
     action: str | None = None
     since: datetime | None = None
     limit: int | None = None
+    until: datetime | None = None
+    """Only events before this moment."""
+    after: int | None = None
+    """Only events after this sequence number, oldest first, at most ``limit`` of them:
+    a cursor that pages through the log from its start."""
 
 
 def event_dict(ev: AuditEvent) -> dict[str, Any]:
@@ -188,7 +193,8 @@ def event_dict(ev: AuditEvent) -> dict[str, Any]:
 
 
 def query(db: Database, flt: EventFilter = EventFilter()) -> list[dict[str, Any]]:
-    """Events matching ``flt``, oldest first (newest ``limit`` when a limit is set)."""
+    """Events matching ``flt``, oldest first (newest ``limit`` when a limit is set, the
+    first ``limit`` after ``flt.after`` when a cursor is set)."""
     stmt = select(AuditEvent)
     if flt.subject:
         # A model's subject also covers its versions ("m" matches "m@3").
@@ -202,6 +208,15 @@ def query(db: Database, flt: EventFilter = EventFilter()) -> list[dict[str, Any]
     if flt.since:
         since = utc(flt.since).isoformat(timespec="microseconds")
         stmt = stmt.where(AuditEvent.ts >= since)
+    if flt.until:
+        until = utc(flt.until).isoformat(timespec="microseconds")
+        stmt = stmt.where(AuditEvent.ts < until)
+    if flt.after is not None:
+        stmt = stmt.where(AuditEvent.seq > flt.after).order_by(AuditEvent.seq)
+        if flt.limit is not None:
+            stmt = stmt.limit(flt.limit)
+        with db.session() as s:
+            return [event_dict(e) for e in s.scalars(stmt).all()]
     if flt.limit is not None:
         if flt.limit < 1:
             raise InvalidInput(f"--limit must be at least 1, got {flt.limit}")

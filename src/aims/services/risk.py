@@ -39,8 +39,11 @@ def latest_risk(s: Session, model_id: int) -> RiskAssessment | None:
     return next((row for row in rows if is_anchored(s, row, key)), None)
 
 
-def assess_risk(ws: Workspace, name: str, file: Path, *, actor: str) -> dict[str, Any]:
-    """Record a new version of the risk assessment of model ``name``."""
+def assess_risk(
+    ws: Workspace, name: str, file: Path | dict[str, Any], *, actor: str
+) -> dict[str, Any]:
+    """Record a new version of the risk assessment of model ``name`` (a YAML file, or
+    the document already parsed, as the HTTP API receives it)."""
     doc = load_risk(file, model=name)
     with ws.db.session() as s:
         model = get_model(s, name)

@@ -20,6 +20,7 @@ from aims.server.governance import (
     evaluations,
     incidents,
     models,
+    monitoring,
     reports,
 )
 
@@ -34,6 +35,7 @@ def routers() -> list[APIRouter]:
         evaluations.router,
         decisions.router,
         incidents.router,
+        monitoring.router,
         admin.router,
         audit_log.router,
         reports.router,

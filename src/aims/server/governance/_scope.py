@@ -1,0 +1,80 @@
+"""What the routes of decisions, incidents, monitoring, administration, audit and
+reports share: which projects a caller sees, the project of an incident or a
+key, and the documented error answers of a route.
+
+A list answers with the caller's own projects only: a token of project
+``credit`` never learns that a model of project ``fraud`` exists. A ``project``
+query parameter narrows a list to that project, and is refused (403) by
+:func:`aims.server.auth.require` when the caller has no grant there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+
+from aims.core.roles import ALL_PROJECTS
+from aims.server.auth import Principal, client_of
+from aims.server.governance._common import check_project
+from aims.server.predict import _problem_doc
+
+__all__ = [
+    "answers",
+    "check_hidden",
+    "model_projects",
+    "visible_projects",
+]
+
+_TEXTS = {
+    401: "Missing, invalid, expired or revoked token.",
+    403: "The token's role is too low for this act on the project it touches.",
+    404: "Not found, or of a project the token has no grant on (answered alike).",
+    409: "The store is in a state that forbids the change; nothing changed.",
+    422: "The request is not valid; the problem names the field and the fix.",
+    429: "The key's rate limit is exceeded (see Retry-After).",
+}
+
+
+def answers(*statuses: int, **texts: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: 401, 403 and 429 always, plus ``statuses``.
+
+    ``texts`` overrides a description, keyed ``s404="..."``.
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({401, 403, 429, *statuses}):
+        out[status] = _problem_doc(texts.get(f"s{status}", _TEXTS.get(status, "Refused.")))
+    return out
+
+
+def visible_projects(principal: Principal, project: str | None) -> set[str] | None:
+    """The projects a list shows ``principal`` (``None``: every project).
+
+    ``project`` is the list's ``project`` query parameter, already checked by
+    :func:`~aims.server.auth.require`.
+    """
+    if project is not None:
+        return {project}
+    if principal.project == ALL_PROJECTS:
+        return None
+    return {principal.project}
+
+
+def model_projects(ws: Any) -> dict[str, str]:
+    """Every registered model's project, by model name."""
+    from aims.storage.schema import Model
+
+    with ws.db.session() as s:
+        return {name: project for name, project in s.execute(select(Model.name, Model.project))}
+
+
+def check_hidden(
+    request: Request, principal: Principal, project: str, role: str, hidden: str
+) -> None:
+    """Refuse ``principal`` on a thing of ``project``: as not found (``hidden``, 404)
+    without a grant there, 403 when its role there is below ``role``."""
+    request.app.state.aims.guard.check_project(
+        principal, project, client=client_of(request), path=request.url.path, hidden_as=hidden
+    )
+    check_project(request, principal, project, role)
