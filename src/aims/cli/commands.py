@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         governance,
         keys,
         lifecycle,
+        login,
         monitor,
         predlog,
         principals,
@@ -24,6 +25,9 @@ def register(app: typer.Typer) -> None:
     )
 
     app.command("init")(registry.init)
+    app.command("login")(login.login)
+    app.command("logout")(login.logout)
+    app.command("whoami")(login.whoami)
     app.add_typer(registry.dataset_app, name="dataset")
     app.add_typer(registry.model_app, name="model")
     app.command("lineage")(registry.lineage)

@@ -30,6 +30,9 @@ def demo(
     """
     from rich.console import Console
 
+    from aims.cli.remote import local_only
+
+    local_only("demo", "it makes and serves a workspace of its own on this machine")
     # The demo serves its traffic through a real HTTP server and reads its
     # flights from a data package; check both before any workspace is made.
     require_extras("aims demo", DEMO_EXTRAS)

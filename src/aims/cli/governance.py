@@ -9,6 +9,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, print_table
 from aims.cli._state import open_workspace
+from aims.cli.remote import file_sha256, local_file, remote, segment, version_path
 from aims.workspace import current_actor
 
 risk_app = typer.Typer(help="Record and list risk assessments.", no_args_is_help=True)
@@ -37,21 +38,31 @@ def evaluate(
     from aims.cli._output import working
     from aims.services.governance import evaluate as run
 
-    ws = open_workspace()
+    r = remote()
+    if r is not None:
+        path = version_path(ref) + "/evaluations"
+        form = {"label": label, "sensitive": sensitive, "shap": shap}
+        files = {"data": local_file(data)}
+        form["sha256"] = file_sha256(data)
+    else:
+        ws = open_workspace()
     # A boosted model takes 15-20 s: show that work is going on (on a terminal only).
     with working(
         f"evaluating {ref} on {data.name}: metrics, calibration, slices, fairness, "
         "robustness, importance, and the production version beside it"
     ):
-        out = run(
-            ws,
-            ref,
-            data,
-            actor=current_actor(),
-            label=label,
-            sensitive=sensitive,
-            shap=shap,
-        )
+        if r is not None:
+            out = r.call("POST", path, files=files, data=form)
+        else:
+            out = run(
+                ws,
+                ref,
+                data,
+                actor=current_actor(),
+                label=label,
+                sensitive=sensitive,
+                shap=shap,
+            )
     emit(out, fmt, _render_evaluation)
 
 
@@ -140,7 +151,10 @@ def gates(
     """Show every policy rule for promoting a version, and which are unmet (exit 1 if any)."""
     from aims.services.governance import gates as run
 
-    out = run(open_workspace(), ref, stage)
+    if (r := remote()) is not None:
+        out = r.call("GET", version_path(ref) + "/gates", params={"stage": stage})
+    else:
+        out = run(open_workspace(), ref, stage)
 
     def render(d: dict[str, Any]) -> None:
         console.print(
@@ -164,7 +178,10 @@ def approve(
     """Approve a version as the current actor (never the person who registered it)."""
     from aims.services.governance import approve as run
 
-    out = run(open_workspace(), ref, actor=current_actor(), note=note)
+    if (r := remote()) is not None:
+        out = r.call("POST", version_path(ref) + "/approvals", json={"note": note})
+    else:
+        out = run(open_workspace(), ref, actor=current_actor(), note=note)
     emit(
         out,
         fmt,
@@ -183,7 +200,10 @@ def risk_assess(
     """Record a new version of a model's risk assessment."""
     from aims.services.governance import assess_risk
 
-    out = assess_risk(open_workspace(), name, file, actor=current_actor())
+    if (r := remote()) is not None:
+        out = r.call("POST", f"/v1/models/{segment(name)}/risk", json=_risk_document(file, name))
+    else:
+        out = assess_risk(open_workspace(), name, file, actor=current_actor())
     emit(
         out,
         fmt,
@@ -194,12 +214,26 @@ def risk_assess(
     )
 
 
+def _risk_document(file: Path, name: str) -> dict[str, Any]:
+    """The risk assessment of ``file`` as JSON, refused here as locally when it is not valid."""
+    import json
+
+    from aims.core import yaml_source
+    from aims.core.risk import load_risk
+
+    load_risk(file, model=name)
+    text, source = yaml_source.read_text(file, "risk assessment")
+    doc: dict[str, Any] = json.loads(json.dumps(yaml_source.parse(text, source).data, default=str))
+    return doc
+
+
 @risk_app.command("list")
 def risk_list(fmt: Format = FORMAT) -> None:
     """The latest risk assessment of every model; overdue reviews are marked (exit 1 if any)."""
     from aims.services.governance import list_risks
 
-    rows = list_risks(open_workspace())
+    r = remote()
+    rows = r.call("GET", "/v1/risk") if r is not None else list_risks(open_workspace())
     emit(
         rows,
         fmt,
@@ -226,7 +260,10 @@ def risk_show(name: str = typer.Argument(..., help="Model name."), fmt: Format =
     from aims.errors import NotFound
     from aims.services.governance import show_risk
 
-    out = show_risk(open_workspace(), name)
+    if (r := remote()) is not None:
+        out = r.call("GET", f"/v1/models/{segment(name)}/risk")
+    else:
+        out = show_risk(open_workspace(), name)
     if out is None:
         raise NotFound(f"model {name!r} has no risk assessment; record one with 'aims risk assess'")
     emit(out, fmt, lambda d: console.print_json(data=d, default=str))
@@ -242,6 +279,9 @@ def card(
     """The model card, generated from the store (Markdown with YAML front matter, or HTML)."""
     from aims.services.card import card_data, render_markdown, write_card
 
+    if (r := remote()) is not None:
+        _remote_card(r, ref, out, fmt)
+        return
     ws = open_workspace()
     if out is not None:
         files = write_card(ws, ref, out)
@@ -258,3 +298,34 @@ def card(
         import sys
 
         sys.stdout.write(render_markdown(data))
+
+
+def _remote_card(r: Any, ref: str, out: Path | None, fmt: Format) -> None:
+    """The card from the server, written or printed as locally."""
+    import sys
+
+    path = version_path(ref) + "/card"
+    if out is None:
+        if fmt is Format.json:
+            emit(r.call("GET", path, params={"format": "json"}), fmt, lambda d: None)
+        else:
+            sys.stdout.write(r.call("GET", path, params={"format": "markdown"})["text"])
+        return
+    html = out.suffix.lower() in (".html", ".htm")
+    answer = r.call("GET", path, params={"format": "html" if html else "markdown"})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = [out]
+    text = answer["text"]
+    svg = answer.get("reliability_svg")
+    if svg and not html:
+        # Written beside the card, as locally; the card links it by name.
+        svg_path = out.with_name(out.stem + "_reliability.svg")
+        svg_path.write_text(svg, encoding="utf-8")
+        text = text.replace(answer.get("svg_name") or svg_path.name, svg_path.name)
+        written.append(svg_path)
+    out.write_text(text, encoding="utf-8")
+    emit(
+        {"written": [str(f) for f in written]},
+        fmt,
+        lambda d: console.print("wrote " + ", ".join(d["written"])),
+    )

@@ -8,6 +8,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, print_table
 from aims.cli._state import open_workspace
+from aims.cli.remote import remote, segment, version_path
 from aims.workspace import current_actor
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
@@ -59,6 +60,17 @@ def promote(
     if canary is not None and shadow:
         raise InvalidInput("choose one of --canary PCT and --shadow")
     target = "canary" if canary is not None else "shadow" if shadow else stage.value
+    if (r := remote()) is not None:
+        body = {
+            "stage": target,
+            "reason": reason,
+            "traffic": canary,
+            "override": override,
+            "force": force,
+        }
+        data = r.call("POST", version_path(ref) + "/promotions", json=body)
+        emit(data, fmt, _render_promoted)
+        return
     data = do_promote(
         open_workspace(),
         ref,
@@ -69,7 +81,11 @@ def promote(
         override_reason=reason if override else None,
         force_reason=reason if force else None,
     )
-    emit(data, fmt, lambda d: console.print(f"{d['name']}@{d['version']} is now in {d['stage']}"))
+    emit(data, fmt, _render_promoted)
+
+
+def _render_promoted(d: dict) -> None:
+    console.print(f"{d['name']}@{d['version']} is now in {d['stage']}")
 
 
 def rollback(
@@ -89,13 +105,17 @@ def rollback(
     would refuse requests the current one accepts; --force --reason overrides."""
     from aims.services.lifecycle import rollback as do_rollback
 
-    data = do_rollback(
-        open_workspace(),
-        name,
-        actor=current_actor(),
-        reason=reason,
-        force_reason=reason if force else None,
-    )
+    if (r := remote()) is not None:
+        body = {"reason": reason, "force": force}
+        data = r.call("POST", f"/v1/models/{segment(name)}/rollback", json=body)
+    else:
+        data = do_rollback(
+            open_workspace(),
+            name,
+            actor=current_actor(),
+            reason=reason,
+            force_reason=reason if force else None,
+        )
     emit(
         data,
         fmt,
@@ -107,5 +127,10 @@ def history(name: str = typer.Argument(..., help="Model name."), fmt: Format = F
     """The stage history of a model: who moved which version where, when and why."""
     from aims.services.lifecycle import history as get
 
-    rows = get(open_workspace(), name)
+    r = remote()
+    rows = (
+        r.call("GET", f"/v1/models/{segment(name)}/history")
+        if r is not None
+        else get(open_workspace(), name)
+    )
     emit(rows, fmt, lambda r: print_table(r, ["at", "version", "from", "to", "actor", "reason"]))

@@ -61,8 +61,10 @@ def query(
     """
     import polars as pl
 
+    from aims.cli.remote import local_only
     from aims.storage.predlog import LabelStore, PredictionLogReader
 
+    local_only("log query", "it reads the prediction log's files")
     if limit < 0:
         raise InvalidInput(f"--limit must be 0 or more, got {limit}")
     ws = open_workspace()
@@ -178,9 +180,11 @@ def history(
     The last row of each id is the label monitoring uses; earlier rows are the
     labels it replaced.
     """
+    from aims.cli.remote import local_only
     from aims.services.labelling import label_history
     from aims.services.personal_data import pii_salt
 
+    local_only("labels history", "the API has no route for it yet")
     ws = open_workspace()
     rows = label_history(ws, model, ids, by=by, salt=pii_salt(ws))
     data = {"model": model, "by": by, "labels": rows}

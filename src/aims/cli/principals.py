@@ -169,8 +169,10 @@ def team_enable(
     existing key gets a service principal of its own, and aims.yaml says identity: team.
 
     Nothing in the audit chain is rewritten; only new events are appended."""
+    from aims.cli.remote import local_only
     from aims.services.team_mode import enable_team
 
+    local_only("team enable", "it changes a workspace's own settings")
     ws = open_workspace()
     data = enable_team(ws, actor=current_actor(), admin=admin)
     _set_team_mode(ws.root / "aims.yaml")

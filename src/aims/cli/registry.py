@@ -10,6 +10,7 @@ from rich.text import Text
 
 from aims.cli._output import Format, console, emit, print_table
 from aims.cli._state import open_workspace
+from aims.cli.remote import file_sha256, local_file, remote, segment, version_path
 from aims.starter import PolicyPreset
 from aims.workspace import current_actor
 
@@ -37,8 +38,11 @@ def init(
 
     Writes a commented aims.yaml (settings, people and their roles, the policy)
     and .aims/ (database, artifacts, logs)."""
+    from aims.cli.remote import local_only
     from aims.starter import PRESET_TIER, next_steps, starter_config
     from aims.workspace import Workspace, init_workspace
+
+    local_only("init", "it makes a workspace on this machine")
 
     preset = policy.value
     root = init_workspace(folder, project, config_text=starter_config(project, preset))
@@ -73,12 +77,21 @@ def dataset_register(
     """Register a data file as a dataset version (same content → same version)."""
     from aims.services.registry import register_dataset
 
-    ws = open_workspace()
-    data, created = register_dataset(ws, path, name, actor=current_actor(), contract_path=contract)
-    data["created"] = created
+    if (r := remote()) is not None:
+        files = {"file": local_file(path)}
+        if contract is not None:
+            files["contract"] = local_file(contract)
+        form = {"name": name, "sha256": file_sha256(path)}
+        data = r.call("POST", "/v1/datasets", files=files, data=form)
+    else:
+        ws = open_workspace()
+        data, created = register_dataset(
+            ws, path, name, actor=current_actor(), contract_path=contract
+        )
+        data["created"] = created
 
     def render(d: dict[str, Any]) -> None:
-        verb = "registered" if created else "already registered as"
+        verb = "registered" if d["created"] else "already registered as"
         console.print(
             f"{verb} dataset {d['name']}@{d['version']} ({d['row_count']} rows, "
             f"sha256 {d['content_hash'][:12]})"
@@ -92,7 +105,8 @@ def dataset_list(fmt: Format = FORMAT) -> None:
     """List dataset versions."""
     from aims.services.registry import list_datasets
 
-    rows = list_datasets(open_workspace())
+    r = remote()
+    rows = r.call("GET", "/v1/datasets") if r is not None else list_datasets(open_workspace())
     emit(
         rows,
         fmt,
@@ -141,8 +155,31 @@ def model_register(
     fmt: Format = FORMAT,
 ) -> None:
     """Register a model artifact as the next version of NAME, with lineage and owners."""
-    from aims.services.registry import parse_owners, register_model
+    from aims.services.registry import git_commit, parse_owners, register_model
 
+    if (r := remote()) is not None:
+        parse_owners(owner)  # refused here as locally, before the upload
+        _pairs(param, "--param")
+        {k: _number(k, v) for k, v in _pairs(metric, "--metric").items()}
+        _pairs(tag, "--tag")
+        files = {"artifact": local_file(artifact)}
+        if contract is not None:
+            files["contract"] = local_file(contract)
+        form = {
+            "sha256": file_sha256(artifact),
+            "dataset": dataset,
+            "owner": owner,
+            "flavour": flavour,
+            "trust": trust,
+            "param": param,
+            "metric": metric,
+            "tag": tag,
+            # The code is the one checked out here, not where the server runs.
+            "git_commit": commit or git_commit(),
+        }
+        data = r.call("POST", f"/v1/models/{segment(name)}/versions", files=files, data=form)
+        emit(data, fmt, _render_registered)
+        return
     ws = open_workspace()
     data = register_model(
         ws,
@@ -159,16 +196,16 @@ def model_register(
         commit=commit,
         contract_path=contract,
     )
+    emit(data, fmt, _render_registered)
 
-    def render(d: dict[str, Any]) -> None:
-        console.print(
-            f"registered model {d['name']}@{d['version']} ({d['flavour']}, {d['task']}, "
-            f"trained on {', '.join(d['datasets'])})"
-        )
-        if d.get("input_contract_note"):
-            console.print(Text(d["input_contract_note"]), highlight=False, soft_wrap=True)
 
-    emit(data, fmt, render)
+def _render_registered(d: dict[str, Any]) -> None:
+    console.print(
+        f"registered model {d['name']}@{d['version']} ({d['flavour']}, {d['task']}, "
+        f"trained on {', '.join(d['datasets'])})"
+    )
+    if d.get("input_contract_note"):
+        console.print(Text(d["input_contract_note"]), highlight=False, soft_wrap=True)
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
@@ -197,7 +234,8 @@ def model_list(fmt: Format = FORMAT) -> None:
     """List models with their production version and owners."""
     from aims.services.registry import list_models
 
-    rows = list_models(open_workspace())
+    r = remote()
+    rows = r.call("GET", "/v1/models") if r is not None else list_models(open_workspace())
     emit(
         rows,
         fmt,
@@ -213,18 +251,25 @@ def model_show(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION."), fmt: Format = FORMAT
 ) -> None:
     """Describe a model (all versions) or one version."""
+    from aims.refs import check_name
     from aims.services import registry
 
-    ws = open_workspace()
+    r = remote()
     if "@" in ref:
-        data = registry.show_version(ws, ref)
+        if r is not None:
+            data = r.call("GET", version_path(ref))
+        else:
+            data = registry.show_version(open_workspace(), ref)
         emit(
             data,
             fmt,
             lambda d: print_table([{"key": k, "value": v} for k, v in d.items()], ["key", "value"]),
         )
         return
-    data = registry.describe(ws, ref)
+    if r is not None:
+        data = r.call("GET", f"/v1/models/{segment(check_name(ref))}")
+    else:
+        data = registry.describe(open_workspace(), ref)
 
     def render(d: dict[str, Any]) -> None:
         console.print(f"[bold]{d['name']}[/bold] (project {d['project']})")
@@ -248,7 +293,11 @@ def model_owners(
     """Set the owners of a model by role (development, deployment, monitoring, business)."""
     from aims.services.registry import parse_owners, set_owners
 
-    data = set_owners(open_workspace(), name, parse_owners(owner), actor=current_actor())
+    owners = parse_owners(owner)
+    if (r := remote()) is not None:
+        data = r.call("PUT", f"/v1/models/{segment(name)}/owners", json={"owners": owners})
+    else:
+        data = set_owners(open_workspace(), name, owners, actor=current_actor())
     emit(data, fmt, lambda d: console.print(", ".join(f"{k}={v}" for k, v in d.items())))
 
 
@@ -264,10 +313,20 @@ def lineage(
     from aims.services.lineage import lineage as build
     from aims.services.lineage import openlineage_event
 
+    r = remote()
     if openlineage:
-        print_json(openlineage_event(open_workspace(), ref))
+        if r is not None:
+            print_json(
+                r.call("GET", version_path(ref) + "/lineage", params={"format": "openlineage"})
+            )
+        else:
+            print_json(openlineage_event(open_workspace(), ref))
         return
-    data = build(open_workspace(), ref)
+    data = (
+        r.call("GET", version_path(ref) + "/lineage")
+        if r is not None
+        else build(open_workspace(), ref)
+    )
 
     def render(d: dict[str, Any]) -> None:
         from rich.tree import Tree

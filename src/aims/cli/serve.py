@@ -9,6 +9,7 @@ import sys
 import typer
 
 from aims.cli._state import open_workspace
+from aims.cli.remote import local_only
 from aims.errors import ConfigError
 
 SWITCH_INTERVAL = 0.001
@@ -83,6 +84,7 @@ def serve(
     X-Forwarded-For and X-Forwarded-Proto headers are believed; from anyone
     else they are ignored.
     """
+    local_only("serve", "it serves a workspace of this machine")
     if insecure_dev and not _loopback(host):
         raise ConfigError(
             f"--insecure-dev turns authentication off, so it is refused on {host!r}, which "

@@ -81,11 +81,20 @@ def _guarded(path: str, callback: Any, *, owns_reason: bool) -> Any:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         from aims.cli._state import open_workspace
+        from aims.cli.remote import target
         from aims.services.audit import marked
         from aims.services.team_mode import store_write_refusal
 
         break_glass = kwargs.pop("break_glass", False)
         reason = (kwargs.get("reason") if owns_reason else kwargs.pop("reason", "")) or ""
+        if target() is not None:
+            # Remote mode: the act goes through the server, which decides.
+            if break_glass:
+                raise InvalidInput(
+                    "--break-glass writes straight to a workspace's store; in remote mode "
+                    "the server decides, so run the command without it"
+                )
+            return callback(*args, **kwargs)
         ws = open_workspace()
         refusal = store_write_refusal(ws, path)
         if refusal is None:
