@@ -66,6 +66,7 @@ __all__ = [
     "UploadedFile",
     "body_limit",
     "is_upload",
+    "safe_filename",
     "streamed_form",
 ]
 

@@ -75,6 +75,7 @@ def register_dataset(
     *,
     actor: str,
     contract_path: Path | None = None,
+    source: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Register the data file ``path`` as a version of dataset ``name``.
 
@@ -82,6 +83,8 @@ def register_dataset(
     registered again with the same contract (or without one) yields the
     existing version; with a different contract it is refused (``Conflict``).
     With a contract, data that breaks it is refused (and the refusal is audited).
+    ``source`` is what the version records as where the data came from (default:
+    the file's absolute path; an upload names the file the client sent).
     """
     from aims.core import frames
 
@@ -125,7 +128,7 @@ def register_dataset(
             dataset=ds,
             version=version,
             content_hash=digest,
-            source=str(path.resolve()),
+            source=source or str(path.resolve()),
             schema={k: str(v) for k, v in schema.items()},
             row_count=frame_rows,
             contract=contract_text,

@@ -17,7 +17,7 @@ from aims.services.registry import file_sha256, get_model_version, load_version
 from aims.storage.schema import Evaluation, ModelVersion
 from aims.workspace import Workspace
 
-__all__ = ["evaluate", "latest_evaluation"]
+__all__ = ["attach_evaluation", "evaluate", "latest_evaluation"]
 
 
 def evaluate(
@@ -30,8 +30,12 @@ def evaluate(
     sensitive: Sequence[str] = (),
     champion: bool = True,
     shap: bool = False,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``NAME@VERSION`` on labelled ``data``, and the production version beside it.
+
+    ``source`` is what the result names as the data (default: the path of
+    ``data``); the server names a registered dataset or the file uploaded.
 
     With ``shap``, the version's features are also explained by mean |SHAP|
     (the optional ``shap`` package; checked before any work is done).
@@ -87,7 +91,7 @@ def evaluate(
     out: dict[str, Any] = {
         "model": ref.name,
         "version": ref.version or mv.version,
-        "data": str(data),
+        "data": source or str(data),
         "evaluation": result.to_dict(),
     }
     if prod_payload is not None:
@@ -107,7 +111,7 @@ def evaluate(
         mv = get_model_version(s, ref)
         row = Evaluation(
             model_version_id=mv.id,
-            data_source=str(Path(data).resolve()),
+            data_source=source or str(Path(data).resolve()),
             data_hash=digest,
             result=_jsonable(out),
             created_by=actor,
@@ -124,6 +128,80 @@ def evaluate(
                 "data_hash": digest,
                 "metrics": result.metrics,
                 "champion_version": prod_payload["version"] if prod_payload else None,
+                "result_sha256": content_digest(row.result),
+            },
+            anchors=(row,),
+        )
+    return out
+
+
+def attach_evaluation(
+    ws: Workspace,
+    text: str,
+    evaluation: dict[str, Any],
+    *,
+    actor: str,
+    data: str,
+    data_sha256: str,
+) -> dict[str, Any]:
+    """Store an evaluation of ``NAME@VERSION`` computed elsewhere (e.g. on data
+    that may not leave its owner's machine).
+
+    ``evaluation`` is the ``evaluation`` document :func:`evaluate` produces
+    (``EvaluationResult.to_dict``); it is read back before anything is stored,
+    so what the gates later read is known to parse. ``data`` names the data
+    and ``data_sha256`` is its SHA-256. The result is marked ``attached`` and
+    audited as ``model.evaluate.attach``, so a reviewer sees that aims did not
+    compute it. Returns the stored document (the shape :func:`evaluate` returns).
+    """
+    import re
+
+    from aims.core.evaluation_result import EvaluationResult
+
+    if not re.fullmatch(r"[0-9a-f]{64}", data_sha256 or ""):
+        raise InvalidInput(
+            f"data_sha256 {str(data_sha256)[:80]!r} is not a SHA-256 digest; give the 64 "
+            "lower-case hex characters of the data file's digest (e.g. from sha256sum)"
+        )
+    if not isinstance(evaluation, dict):
+        raise InvalidInput("the evaluation must be an object, as 'aims evaluate' writes it")
+    try:
+        result = EvaluationResult.from_dict(evaluation)
+    except InvalidInput:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"the evaluation does not parse ({type(exc).__name__}: {exc}); attach the "
+            "'evaluation' object of 'aims evaluate --format json' unchanged"
+        ) from None
+    ref = parse_ref(text)
+    with ws.db.session() as s:
+        mv = get_model_version(s, ref)
+        out: dict[str, Any] = {
+            "model": mv.model.name,
+            "version": mv.version,
+            "data": data,
+            "evaluation": result.to_dict(),
+            "attached": True,
+        }
+        row = Evaluation(
+            model_version_id=mv.id,
+            data_source=data,
+            data_hash=data_sha256,
+            result=_jsonable(out),
+            created_by=actor,
+            created_at=audit.now_utc(),
+        )
+        s.add(row)
+        s.flush()
+        audit.record(
+            s,
+            actor=actor,
+            action="model.evaluate.attach",
+            subject=f"model:{mv.model.name}@{mv.version}",
+            payload={
+                "data_hash": data_sha256,
+                "metrics": result.metrics,
                 "result_sha256": content_digest(row.result),
             },
             anchors=(row,),

@@ -145,8 +145,13 @@ def register_model(
     tags: Mapping[str, str] | None = None,
     commit: str | None = None,
     contract_path: Path | None = None,
+    detect_commit: bool = True,
 ) -> dict[str, Any]:
-    """Register ``artifact`` as the next version of model ``name``."""
+    """Register ``artifact`` as the next version of model ``name``.
+
+    Without ``commit``, the git HEAD of the current folder is recorded, unless
+    ``detect_commit`` is false (the server's folder says nothing of an upload).
+    """
     from aims.flavours import detect_flavour, load_bytes
     from aims.services.input_contract import model_input_contract
 
@@ -187,7 +192,7 @@ def register_model(
             params=dict(params or info.get("params") or {}),
             metrics=dict(metrics or {}),
             tags=dict(tags or {}),
-            git_commit=commit or git_commit(),
+            git_commit=commit or (git_commit() if detect_commit else None),
             input_contract=input_contract.text,
             stage="registered",
             created_by=actor,

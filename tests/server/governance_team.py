@@ -1,0 +1,91 @@
+"""A team-mode workspace served on loopback, with keys of principals in two projects.
+
+Used by the tests of the governance API's inventory and evaluation routes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aims.server.app import create_app
+from aims.server.config import ServerConfig
+from aims.services import identity, keys
+from tests.server.conftest import LiveServer, bearer
+
+UPLOAD_LIMIT = 400_000
+"""server.max_upload_bytes of the test server: above the cancer data, below 2x it."""
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Team:
+    """The served workspace, its URL and a bearer token per principal."""
+
+    def __init__(self, ws: Any, url: str, tokens: dict[str, str]) -> None:
+        self.ws = ws
+        self.url = url
+        self.tokens = tokens
+
+    def client(self, who: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120, headers=bearer(self.tokens[who]))
+
+    def uploads_left(self) -> list[Path]:
+        folder = self.ws.settings.state_dir / "uploads"
+        return sorted(p for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.fixture
+def team(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
+    """Team mode on, ``$AIMS_USER`` naming someone else: ana is a scientist and vic a
+    viewer of project ``default`` (the workspace's), cora a scientist of ``credit``."""
+    monkeypatch.setenv("AIMS_IDENTITY", "team")
+    monkeypatch.setenv("AIMS_USER", "mallory@x.org")
+    ws = workspace
+    grants = {"ana@x.org": ("default", "scientist"), "vic@x.org": ("default", "viewer")}
+    grants["cora@x.org"] = ("credit", "scientist")
+    api_keys = {}
+    for who, (project, role) in grants.items():
+        identity.add_principal(ws, who, kind="human", actor="root")
+        identity.grant(ws, who, role=role, project=project, actor="root")
+        api_keys[who] = keys.create_key(
+            ws, project=project, role=role, actor="root", principal=who
+        )[1]
+    app = create_app(ws, config=ServerConfig(max_upload_bytes=UPLOAD_LIMIT))
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        tokens = {}
+        for who, key in api_keys.items():
+            r = c.post("/v1/auth/token", json={"api_key": key})
+            assert r.status_code == 200, r.text
+            tokens[who] = r.json()["access_token"]
+        yield Team(ws, server.url, tokens)
+
+
+def upload_dataset(
+    c: httpx.Client, path: Path, name: str, *, sha256: str | None = None
+) -> httpx.Response:
+    """``POST /v1/datasets`` with ``path`` as the file, as the CLI's remote mode sends it."""
+    data = {"name": name, "sha256": sha256 or sha256_of(path)}
+    with path.open("rb") as f:
+        return c.post("/v1/datasets", data=data, files={"file": (path.name, f)})
+
+
+def upload_model(
+    c: httpx.Client, path: Path, name: str, *, sha256: str | None = None, **fields: Any
+) -> httpx.Response:
+    """``POST /v1/models/{name}/versions`` with ``path`` as the artifact."""
+    data = {
+        "dataset": ["cancer@1"],
+        "owner": ["deployment=dep@x.org", "monitoring=mon@x.org"],
+        "sha256": sha256 or sha256_of(path),
+        **fields,
+    }
+    with path.open("rb") as f:
+        return c.post(f"/v1/models/{name}/versions", data=data, files={"artifact": (path.name, f)})
