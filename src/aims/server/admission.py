@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
+from starlette.concurrency import run_in_threadpool
+
 from aims.errors import AimsError
 from aims.server.auth import Guard
 from aims.server.problems import problem_response
@@ -80,7 +82,12 @@ class Admission:
             )
             client = scope["client"][0] if scope.get("client") else "unknown"
             try:
-                self.guard.authenticate(authorization, client=client, path=path)
+                if self.guard.oidc is None:
+                    self.guard.authenticate(authorization, client=client, path=path)
+                else:  # a provider's token may need network and store work on first use
+                    await run_in_threadpool(
+                        self.guard.authenticate, authorization, client=client, path=path
+                    )
             except AimsError as exc:
                 await _refuse(scope, send, exc)
                 return

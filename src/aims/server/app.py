@@ -51,6 +51,7 @@ from aims.server.fastpath import PredictFastPath
 from aims.server.governance import routers as governance_routers
 from aims.server.headers import SecurityHeaders
 from aims.server.metrics import ServerMetrics
+from aims.server.oidc import oidc_authority
 from aims.server.origin import SameOrigin
 from aims.server.predict import ERRORS, Predictor
 from aims.server.problems import ApiError, install_handlers
@@ -164,7 +165,8 @@ def create_app(
     from aims.storage.predlog import PredictionLogWriter
 
     config = config or ServerConfig.from_workspace(ws)
-    if not insecure_dev and keys.active_key_count(ws) == 0:
+    # With single sign-on, people sign in through the provider: no key is needed.
+    if not insecure_dev and config.oidc is None and keys.active_key_count(ws) == 0:
         raise ConfigError(
             "no active API key exists, so nobody could call the server; create one with "
             "'aims keys create --project P --role predictor' (or pass --insecure-dev on "
@@ -177,6 +179,7 @@ def create_app(
     guard = Guard(
         issuer, RateLimiter(config.rate_limit, config.rate_burst), metrics, insecure=insecure_dev
     )
+    guard.oidc = None if insecure_dev else oidc_authority(ws, config)
 
     announce = Announcer()
 

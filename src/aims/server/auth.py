@@ -27,6 +27,7 @@ logout), besides its key.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -37,9 +38,11 @@ from typing import Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from aims.server.auth_events import AuthEvents
 from aims.server.metrics import ServerMetrics
+from aims.server.oidc import OIDC_KEY_PREFIX, OidcAuthority, refused, unverified_issuer
 from aims.server.problems import ApiError
 from aims.server.ratelimit import RateLimiter
 from aims.services.keys import ALL_PROJECTS, ROLES, role_rank
@@ -60,6 +63,11 @@ class Principal:
     token_id: str = ""
     name: str | None = None
     """The principal's name; None for a key that belongs to no principal."""
+    grants: tuple[tuple[str, str], ...] | None = None
+    """(project, role) pairs of a person signed in through the identity provider
+    (:mod:`aims.server.oidc`), who may hold different roles on several projects;
+    None for a key's token, which holds ``role`` on ``project`` alone. With
+    grants, ``role`` is the highest of them."""
 
     @property
     def actor(self) -> str:
@@ -68,14 +76,19 @@ class Principal:
 
     @property
     def rank(self) -> int:
+        """The rank of the highest role held (on some project)."""
         return ROLES.index(self.role)
 
     def may_access(self, project: str) -> bool:
-        return self.project in (ALL_PROJECTS, project)
+        """Whether the caller holds any role on ``project``."""
+        return self.role_on(project) is not None
 
     def role_on(self, project: str) -> str | None:
         """The role this caller holds on ``project``, or None without access to it."""
-        return self.role if self.may_access(project) else None
+        if self.grants is None:
+            return self.role if self.project in (ALL_PROJECTS, project) else None
+        held = [r for p, r in self.grants if p in (ALL_PROJECTS, project)]
+        return max(held, key=ROLES.index) if held else None
 
 
 DEV_PRINCIPAL = Principal("insecure-dev", ALL_PROJECTS, "admin", float("inf"))
@@ -199,6 +212,8 @@ class Guard:
         self.metrics = metrics
         self.insecure = insecure
         self.revoked: frozenset[str] = frozenset()
+        self.oidc: OidcAuthority | None = None
+        """Checks the identity provider's tokens, when single sign-on is on (server.oidc)."""
         self.events = AuthEvents()
         self._revoked_tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
@@ -223,7 +238,9 @@ class Guard:
         """Count and note a refusal; returns the error for the caller to raise."""
         reason = error.reason or error.code
         self.metrics.auth_failures.labels(reason).inc()
-        subject = f"apikey:{key_id}" if key_id else f"client:{client}"
+        subject = f"client:{client}"
+        if key_id:  # a person signed in through the provider is oidc:<name>
+            subject = key_id if key_id.startswith(OIDC_KEY_PREFIX) else f"apikey:{key_id}"
         self.events.note("server.access.denied", subject, reason, path)
         return error
 
@@ -296,7 +313,7 @@ class Guard:
                 path=path,
             )
         try:
-            principal = self.issuer.verify(token.strip())
+            principal = self._verify(token.strip())
         except ApiError as exc:
             raise self.refuse(exc, client=client, path=path) from None
         if principal.key_id in self.revoked:
@@ -315,6 +332,29 @@ class Guard:
                 path=path,
                 key_id=principal.key_id,
             )
+        return principal
+
+    def _verify(self, token: str) -> Principal:
+        """The principal of an aims token or, with single sign-on on, of a provider's token."""
+        oidc = self.oidc
+        if oidc is not None and oidc.accepts(token):
+            return oidc.authenticate(token)  # type: ignore[no-any-return]
+        try:
+            principal = self.issuer.verify(token)
+        except ApiError as exc:
+            issuer = unverified_issuer(token) if oidc is not None else None
+            if oidc is None or exc.reason != "invalid_token" or issuer in (None, ISSUER):
+                raise
+            raise refused(
+                "wrong_issuer",
+                f"the token was issued by {issuer!r}; this server accepts its own tokens "
+                f"and those of {oidc.settings.issuer}",
+            ) from None
+        if principal.key_id.startswith(OIDC_KEY_PREFIX):
+            # A dashboard session opened through the provider: grants as stored now.
+            if oidc is None:
+                raise refused("invalid_token", "single sign-on is off; log in with an API key")
+            return oidc.current(principal)  # type: ignore[no-any-return]
         return principal
 
     def check_project(
@@ -391,13 +431,17 @@ def require(role: str):  # -> a FastAPI dependency returning Principal
         if name is not None:
             routes = state.deployments.table.get(name)
             project = routes.project if routes is not None else None
-        principal = guard.authorize(
+        check = functools.partial(
+            guard.authorize,
             request.headers.get("authorization"),
             role=role,
             project=project,
             client=client,
             path=path,
         )
+        # A provider's token may need its keys fetched and a sign-in written to
+        # the store: off the event loop then, so other requests are not stalled.
+        principal = check() if guard.oidc is None else await run_in_threadpool(check)
         query_project = request.query_params.get("project")
         if query_project is not None:
             guard.check_project(principal, query_project, client=client, path=path)

@@ -36,6 +36,8 @@
                                        served)
 ``refusal_summary_seconds`` ``60``     seconds between the lines ``aims serve`` writes to
                                        stderr counting refused requests (only when some were)
+``oidc``                   (off)       single sign-on: tokens of the organisation's OpenID
+                                       Connect provider (see :mod:`aims.server.oidc_config`)
 =========================  ==========  ========================================================
 
 Secrets: the token signing key is ``$AIMS_SERVER_SECRET`` or, when unset, a
@@ -53,6 +55,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from aims.errors import ConfigError
+from aims.server.oidc_config import OidcSettings, read_oidc
 from aims.storage.secret_file import secret_file
 from aims.workspace import Workspace
 
@@ -82,6 +85,7 @@ class ServerConfig:
     secure_cookies: str = "auto"
     api_docs: bool = False
     refusal_summary_seconds: float = 60.0
+    oidc: OidcSettings | None = None
 
     @classmethod
     def from_mapping(
@@ -169,7 +173,12 @@ def _flag(value: Any, where: str) -> bool:
     return value
 
 
-SPECIAL = {"trusted_proxies": _proxies, "secure_cookies": _secure_cookies, "api_docs": _flag}
+SPECIAL = {
+    "trusted_proxies": _proxies,
+    "secure_cookies": _secure_cookies,
+    "api_docs": _flag,
+    "oidc": read_oidc,
+}
 """Keys whose values are not positive numbers, each with its own reader."""
 
 
