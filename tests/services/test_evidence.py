@@ -135,11 +135,15 @@ def test_controls_are_met_where_the_store_holds_the_evidence(ws) -> None:
     assert report.status("A.6.2.6") == "missing"
     # No data contract was given at registration: the inferred input contract is partial evidence.
     assert report.status("A.7.4") == "partial"
-    # Organisational documents are outside aims.
+    # Organisational documents are kept outside aims: with none recorded and no exclusion in
+    # the statement of applicability, the control is missing, never "not applicable".
     a22 = report.result("A.2.2")
-    assert a22.status == "not_applicable" and a22.reason.startswith("outside aims")
+    assert a22.status == "missing" and not a22.reason
+    assert any("aims evidence add A.2.2" in g for g in a22.gaps)
+    assert any("aims soa exclude A.2.2" in g for g in a22.gaps)
     summary = report.summary
-    assert sum(summary[s] for s in ("met", "partial", "missing", "not_applicable")) == 38
+    assert summary["not_applicable"] == 0
+    assert sum(summary[s] for s in ("met", "partial", "missing", "outside", "excluded")) == 38
     met = report.result("A.6.2.5")
     events = {e.event for o in met.outcomes for e in o.evidence if e.event is not None}
     promotes = audit.query(ws.db, audit.EventFilter(action="model.promote"))

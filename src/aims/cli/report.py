@@ -16,6 +16,8 @@ STATUS_MARK = {
     "partial": "~ partial",
     "missing": "✗ missing",
     "not_applicable": "-",
+    "outside": "✓ kept outside aims",
+    "excluded": "- excluded",
 }
 
 
@@ -70,7 +72,8 @@ def compliance(
 def _summary(s: dict[str, int]) -> str:
     return (
         f"{s['met']} met, {s['partial']} partial, {s['missing']} missing, "
-        f"{s['not_applicable']} not applicable (of {s['total']})"
+        f"{s['not_applicable']} not applicable, {s.get('outside', 0)} kept outside aims, "
+        f"{s.get('excluded', 0)} excluded (of {s['total']})"
     )
 
 

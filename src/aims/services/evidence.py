@@ -421,7 +421,25 @@ def compliance_report(
         As for :func:`gather_facts`.
     """
     std = get_standard(standard) if isinstance(standard, str) else standard
-    return assess(std, gather_facts(ws, scope=scope, now=now, project=project))
+    report = assess(std, gather_facts(ws, scope=scope, now=now, project=project))
+    return _finish(ws, report, project)
+
+
+def _finish(ws: Workspace, report: ComplianceReport, project: str | None) -> ComplianceReport:
+    """The report finished with the statement of applicability, evidence kept outside aims
+    and open nonconformities (see :mod:`aims.services.evidence_judgement`)."""
+    from aims.services import applicability, external_evidence, management_review
+    from aims.services.evidence_judgement import judge
+
+    proj = project or ws.settings.project
+    statement = applicability.statement(ws, proj)
+    return judge(
+        report,
+        statement=applicability.in_force(ws, proj),
+        pending={c["control"] for c in statement["controls"] if c["pending"]},
+        pieces=external_evidence.pieces(ws, proj),
+        nonconformities=management_review.findings(ws, proj, today=report.facts.today),
+    )
 
 
 __all__ = [

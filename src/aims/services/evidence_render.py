@@ -28,6 +28,8 @@ STATUS_TEXT = {
     "partial": "partial",
     "missing": "missing",
     "not_applicable": "not applicable",
+    "outside": "evidence kept outside aims",
+    "excluded": "excluded",
 }
 
 
@@ -97,6 +99,10 @@ def render_markdown(report: ComplianceReport) -> str:
         out.append(f"{c['description']}\n\n")
         if c["status"] == "not_applicable" and c["reason"]:
             out.append(f"_Not applicable: {c['reason']}_\n\n")
+        if c["status"] == "excluded":
+            out.append(f"_Excluded: {c['reason']}_\n\n")
+        if c.get("crosswalk"):
+            out.append(f"_Crosswalk: {', '.join(c['crosswalk'])}_\n\n")
         for r in c["rules"]:
             out.append(f"- **{STATUS_TEXT[r['status']]}**: {r['label']} ({r['detail']})\n")
             out.extend(f"  - {_md_evidence(e)}\n" for e in r["evidence"])
@@ -105,6 +111,7 @@ def render_markdown(report: ComplianceReport) -> str:
             out.extend(f"- {g}\n" for g in c["gaps"])
         if c["outside_aims"] and c["rules"]:
             out.append(f"\n_Also needed outside aims:_ {c['outside_aims']}\n")
+    out.append(_md_people(d))
     out.append("\n## AI system impact\n")
     if not d["impacts"]:
         out.append("\n_No model in scope._\n")
@@ -138,8 +145,54 @@ def _audit_text(d: dict[str, Any]) -> str:
 def _summary_text(s: dict[str, int]) -> str:
     return (
         f"{s['met']} met · {s['partial']} partial · {s['missing']} missing · "
-        f"{s['not_applicable']} not applicable (of {s['total']} controls)"
+        f"{s['not_applicable']} not applicable · {s.get('outside', 0)} evidence kept outside "
+        f"aims · {s.get('excluded', 0)} excluded (of {s['total']} controls)"
     )
+
+
+def _md_people(d: dict[str, Any]) -> str:
+    """The sections on what people recorded: outside evidence, nonconformities, exclusions."""
+    out = []
+    if "external_evidence" in d:
+        out.append("\n## Evidence kept outside aims\n\n")
+        if not d["external_evidence"]:
+            out.append("_None recorded (`aims evidence add`)._\n")
+        else:
+            out.append("| # | control | document | sha256 | owner | next review |\n")
+            out.append("|---|---|---|---|---|---|\n")
+        for p in d["external_evidence"]:
+            due = p["next_review"] + (" (OVERDUE)" if p.get("overdue") else "")
+            out.append(
+                f"| {p['id']} | {p['control']} | {_cell(p['name'])} | `{p['sha256'][:16]}` | "
+                f"{_cell(p['owner'])} | {due} |\n"
+            )
+    if "nonconformities" in d:
+        out.append("\n## Open nonconformities\n\n")
+        if not d["nonconformities"]:
+            out.append("_None open (`aims review list`)._\n")
+        for f in d["nonconformities"]:
+            out.append(
+                f"- finding #{f['id']} ({f['review_title']}, {f['held_on']}): {f['summary']}; "
+                f"control {f['control'] or '-'}, owner {f['owner']}, due {f['due']}"
+                + (
+                    f", corrective action: {f['corrective_action']}"
+                    if f["corrective_action"]
+                    else ""
+                )
+                + (f", incident #{f['incident']}" if f["incident"] else "")
+                + "\n"
+            )
+    soa = d.get("statement_of_applicability")
+    if soa is not None:
+        out.append("\n## Statement of applicability: exclusions\n\n")
+        if not soa["excluded"]:
+            out.append("_No control is excluded (`aims soa show`)._\n")
+        for e in soa["excluded"]:
+            out.append(
+                f"- {e['control']} (v{e['version']}, {e['project']}): {e['justification']}; "
+                f"proposed by {e['proposed_by']}, approved by {e['approved_by']}\n"
+            )
+    return "".join(out)
 
 
 def _md_impact(imp: dict[str, Any]) -> str:
@@ -190,7 +243,7 @@ td,th{border:1px solid #d6d6d6;padding:3px 8px;text-align:left;vertical-align:to
 th{background:#f4f4f4}.st{display:inline-block;padding:0 .5em;border-radius:.6em;font-size:.85em;
 font-weight:600;white-space:nowrap}.met{background:#d8f3dc;color:#1b5e20}
 .partial{background:#fff3c4;color:#7a5b00}.missing{background:#fde0e0;color:#9b1c1c}
-.not_applicable{background:#ececec;color:#555}.desc{color:#444}.muted{color:#666;font-size:.9em}
+.not_applicable,.excluded{background:#ececec;color:#555}.outside{background:#e3ecfb;color:#1c3f8a}.desc{color:#444}.muted{color:#666;font-size:.9em}
 ul.ev{margin:.2rem 0 .6rem}code{background:#f4f4f4;padding:0 .25em;border-radius:3px}
 .gaps{background:#fffaf0;border-left:3px solid #e0a800;padding:.3rem .8rem;margin:.4rem 0}
 """
@@ -224,6 +277,8 @@ of {{ d.summary.total }} controls</td></tr>
 <h3>{{ c.id }} {{ c.title }} <span class="st {{ c.status }}">{{ status_text[c.status] }}</span></h3>
 <p class="desc">{{ c.description }}</p>
 {% if c.status == "not_applicable" and c.reason %}<p class="muted">Not applicable: {{ c.reason }}</p>{% endif %}
+{% if c.status == "excluded" %}<p class="muted">Excluded: {{ c.reason }}</p>{% endif %}
+{% if c.get("crosswalk") %}<p class="muted">Crosswalk: {{ c.crosswalk | join(", ") }}</p>{% endif %}
 {% if c.rules %}<table><tr><th>Status</th><th>Looks for</th><th>Evidence</th></tr>
 {% for r in c.rules %}<tr><td><span class="st {{ r.status }}">{{ status_text[r.status] }}</span></td>
 <td>{{ r.label }}<br><span class="muted">{{ r.detail }}</span></td><td>
@@ -236,6 +291,23 @@ of {{ d.summary.total }} controls</td></tr>
 {% if c.outside_aims and c.rules %}<p class="muted"><strong>Also needed outside aims:</strong> {{ c.outside_aims }}</p>{% endif %}
 </section>
 {% endfor %}
+{% if d.get("external_evidence") is not none %}<h2 id="external-evidence">Evidence kept outside aims</h2>
+{% if not d.external_evidence %}<p class="muted">None recorded (<code>aims evidence add</code>).</p>{% else %}
+<table><tr><th>#</th><th>Control</th><th>Document</th><th>sha256</th><th>Owner</th><th>Next review</th></tr>
+{% for p in d.external_evidence %}<tr><td>{{ p.id }}</td><td>{{ p.control }}</td>
+<td>{% if evidence_href and p.kind == "file" %}<a href="{{ evidence_href(p) }}">{{ p.name }}</a>{% elif p.kind == "url" %}<a href="{{ p.name }}">{{ p.name }}</a>{% else %}{{ p.name }}{% endif %}</td>
+<td><code>{{ p.sha256[:16] }}</code></td><td>{{ p.owner }}</td>
+<td>{{ p.next_review }}{% if p.overdue %} <span class="st partial">overdue</span>{% endif %}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+{% if d.get("nonconformities") is not none %}<h2 id="nonconformities">Open nonconformities</h2>
+{% if not d.nonconformities %}<p class="muted">None open (<code>aims review list</code>).</p>{% else %}
+<table><tr><th>Finding</th><th>From</th><th>Control</th><th>Owner</th><th>Due</th><th>Corrective action</th></tr>
+{% for f in d.nonconformities %}<tr><td>#{{ f.id }}: {{ f.summary }}</td><td>{{ f.review_title }} ({{ f.held_on }})</td>
+<td>{{ f.control or "-" }}</td><td>{{ f.owner }}</td><td>{{ f.due }}{% if f.overdue %} <span class="st missing">overdue</span>{% endif %}</td>
+<td>{{ f.corrective_action }}{% if f.incident %} (incident #{{ f.incident }}){% endif %}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+{% if d.get("statement_of_applicability") is not none %}<h2 id="soa">Statement of applicability: exclusions</h2>
+{% if not d.statement_of_applicability.excluded %}<p class="muted">No control is excluded (<code>aims soa show</code>).</p>{% endif %}
+<ul>{% for e in d.statement_of_applicability.excluded %}<li>{{ e.control }} (v{{ e.version }}, {{ e.project }}): {{ e.justification }};
+proposed by {{ e.proposed_by }}, approved by {{ e.approved_by }}</li>{% endfor %}</ul>{% endif %}
 <h2>AI system impact</h2>
 {% if not d.impacts %}<p class="muted">No model in scope.</p>{% endif %}
 {% for i in d.impacts %}
@@ -267,26 +339,40 @@ next review {{ a.next_review }}{% if a.overdue %} <span class="st missing">overd
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True)
 
 
+def card_path(name: str) -> str:
+    """Where a model's card is inside an evidence pack (relative to the report)."""
+    return f"cards/{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.html"
+
+
 def render_html(report: ComplianceReport, *, links: str = "dashboard") -> str:
     """The report as one self-contained HTML page.
 
     ``links="dashboard"`` is for the page the server shows (links into ``/ui``);
     ``links="file"`` for a file opened on its own, where ``/ui`` links would lead
     nowhere: models link to their section of the page and events are plain text.
+    ``links="pack"`` is for the report inside an evidence pack: models link to
+    their cards and stored documents to their copies, by relative paths.
     """
     from aims.core.standards import STATUSES
 
-    in_file = links == "file"
-
+    if links not in ("dashboard", "file", "pack"):
+        raise InvalidInput(f"links is dashboard, file or pack; got {links!r}")
     d = report.to_dict()
+    if links == "pack":
+        href: Callable[[str], str] = card_path
+    elif links == "file":
+        href = lambda name: "#" + model_anchor(name)  # noqa: E731
+    else:
+        href = model_href
     return _ENV.from_string(_HTML).render(
         d=d,
         style=_STYLE,
         statuses=STATUSES,
         status_text=STATUS_TEXT,
         audit_text=_audit_text(d),
-        model_href=(lambda name: "#" + model_anchor(name)) if in_file else model_href,
-        event_href=None if in_file else event_href,
+        model_href=href,
+        event_href=event_href if links == "dashboard" else None,
+        evidence_href=(lambda p: f"external/{p['file_name']}") if links == "pack" else None,
         model_anchor=model_anchor,
         anchor=anchor,
     )
@@ -319,6 +405,7 @@ def write_report(report: ComplianceReport, out: Path) -> Path:
 __all__ = [
     "RENDERERS",
     "anchor",
+    "card_path",
     "event_href",
     "model_anchor",
     "model_href",

@@ -19,8 +19,18 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
-Status = Literal["met", "partial", "missing", "not_applicable"]
-STATUSES: tuple[Status, ...] = ("met", "partial", "missing", "not_applicable")
+Status = Literal["met", "partial", "missing", "not_applicable", "outside", "excluded"]
+STATUSES: tuple[Status, ...] = (
+    "met",
+    "partial",
+    "missing",
+    "not_applicable",
+    "outside",
+    "excluded",
+)
+"""``outside``: evidenced only by current documents kept outside aims (tracked with
+``aims evidence add``); ``excluded``: excluded by an approved statement of applicability.
+The checks themselves never return these two; :mod:`aims.services.evidence_judgement` does."""
 
 
 class Level(IntEnum):
