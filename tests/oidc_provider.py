@@ -29,6 +29,8 @@ class Provider:
         self.url = ""
         self.jwks_fetches = 0
         self._proc: subprocess.Popen[str] | None = None
+        # One client for every call: creating one costs more than a call to the provider.
+        self.http = httpx.Client(timeout=10)
 
     def __enter__(self) -> Provider:
         cmd = [sys.executable, "-m", "oidc_provider_mock", "--port", "0"]
@@ -63,16 +65,17 @@ class Provider:
             self._proc.wait(10)
             if self._proc.stderr is not None:
                 self._proc.stderr.close()
+        self.http.close()
 
     def set_user(self, sub: str, **claims: Any) -> None:
         """Give the person ``sub`` these claims in the tokens issued from now on."""
         quoted = urllib.parse.quote(sub, safe="")
-        answer = httpx.put(f"{self.url}/users/{quoted}", json=claims, timeout=10)
+        answer = self.http.put(f"{self.url}/users/{quoted}", json=claims)
         assert answer.status_code == 204, answer.text
 
     def authorize(self, authorization_url: str, sub: str) -> str:
         """Sign ``sub`` in at the provider's form; the redirect back to the client."""
-        answer = httpx.post(authorization_url, data={"sub": sub}, timeout=10)
+        answer = self.http.post(authorization_url, data={"sub": sub})
         assert answer.status_code == 302, answer.text
         return answer.headers["location"]
 
@@ -91,7 +94,7 @@ class Provider:
             f"{self.url}/oauth2/authorize?{urllib.parse.urlencode(params)}", sub
         )
         code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
-        answer = httpx.post(
+        answer = self.http.post(
             f"{self.url}/oauth2/token",
             data={
                 "grant_type": "authorization_code",
@@ -100,7 +103,6 @@ class Provider:
                 "client_id": client_id,
                 "client_secret": "unused",
             },
-            timeout=10,
         )
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
