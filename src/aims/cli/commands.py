@@ -12,6 +12,8 @@ def register(app: typer.Typer) -> None:
         contract,
         demo,
         drift,
+        elevation,
+        evidence,
         governance,
         keys,
         lifecycle,
@@ -21,6 +23,7 @@ def register(app: typer.Typer) -> None:
         principals,
         registry,
         report,
+        report_pack,
         serve,
     )
 
@@ -45,12 +48,18 @@ def register(app: typer.Typer) -> None:
     app.command("grant")(principals.grant)
     app.command("revoke-grant")(principals.revoke_grant)
     app.add_typer(principals.team_app, name="team")
+    app.command("elevate")(elevation.elevate)
+    app.add_typer(elevation.elevation_app, name="elevation")
     app.add_typer(predlog.log_app, name="log")
     app.add_typer(predlog.labels_app, name="labels")
     app.add_typer(monitor.monitor_app, name="monitor")
     app.add_typer(monitor.incidents_app, name="incidents")
     app.add_typer(audit.app, name="audit")
+    report_pack.register(report.report_app)
     app.add_typer(report.report_app, name="report")
+    app.add_typer(evidence.evidence_app, name="evidence")
+    app.add_typer(evidence.soa_app, name="soa")
+    app.add_typer(evidence.review_app, name="review")
     app.command("drift")(drift.drift)
     app.add_typer(contract.app, name="contract")
     app.command("demo")(demo.demo)

@@ -42,6 +42,15 @@ GOVERNANCE_WRITES = frozenset(
         "principals disable",
         "grant",
         "revoke-grant",
+        "elevate",
+        "elevation approve",
+        "elevation deny",
+        "elevation revoke",
+        "keys rotate",
+        # Labels decide measured performance (gates, triggers): who supplied them must
+        # be authenticated. 'audit checkpoint' is not here: it writes nothing to the
+        # store, only a signed statement of the chain kept outside it.
+        "labels ingest",
     }
 )
 """Commands (paths below ``aims``) that write governance records to the store."""

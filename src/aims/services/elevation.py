@@ -127,7 +127,8 @@ def request_elevation(
     """Ask for ``role`` on ``project`` for ``seconds``; pending until another principal decides.
 
     Refused: an empty reason, ``*`` as the project, a duration longer than
-    ``access.elevation_max``, a role the requester already holds, an agent
+    ``access.elevation_max``, a role the requester already holds (unless
+    ``access.elevation_required`` names acts, which no standing role does), an agent
     asking for ``approver`` or above, and a second open request for the same
     role and project.
     """
@@ -152,7 +153,9 @@ def request_elevation(
                 "scientist at most"
             )
         held = grant_role(s, who, project)
-        if held is not None and role_rank(held) >= role_rank(role):
+        # Where acts need an elevation, holding the role standing is not enough.
+        needed = bool(access_settings(ws).elevation_required)
+        if held is not None and role_rank(held) >= role_rank(role) and not needed:
             raise Conflict(f"{who.name} already holds {held} on {project}; nothing to elevate")
         for other in s.scalars(
             select(Elevation).where(
@@ -317,10 +320,11 @@ def list_elevations(
     return [r for r in rows if status is None or r["status"] == status]
 
 
-def project_of(ws: Workspace, elevation_id: int) -> str:
-    """The project of elevation ``elevation_id`` (for the server's project check)."""
+def scope_of(ws: Workspace, elevation_id: int) -> tuple[str, str]:
+    """The project and role of elevation ``elevation_id`` (for the server's checks)."""
     with ws.db.session() as s:
-        return _get(s, elevation_id).project
+        row = _get(s, elevation_id)
+        return row.project, row.role
 
 
 def require_elevation(ws: Workspace, actor: str, project: str, act: str) -> None:

@@ -22,6 +22,7 @@ from aims.errors import Conflict, GateFailed, IntegrityError, InvalidInput, NotF
 from aims.refs import parse_ref
 from aims.services import audit
 from aims.services.contract_guard import check_force_reason, narrowed, refuse
+from aims.services.elevation import require_elevation
 from aims.services.registry import get_model, get_model_version, version_payload
 from aims.storage.schema import ModelVersion, StageTransition
 from aims.workspace import Workspace
@@ -205,6 +206,9 @@ def promote(
         serving = next((v for v in mv.model.versions if v.stage == "production"), None)
         diff = narrowed(serving, mv) if stage in ("production", "canary") else []
         serving_version = serving.version if serving is not None else None
+        project = mv.model.project
+    if stage == "production":
+        require_elevation(ws, actor, project, "promote")
     # Hashed outside the transaction: a large file must not hold the store's write lock.
     # No override skips this: a damaged artifact cannot serve whatever the gates say.
     _check_artifact(ws, str(ref), sha256, actor=actor, action="model.promote")
@@ -331,6 +335,8 @@ def rollback(
         back = (target.version, target.artifact_sha256) if target is not None else None
         diff = narrowed(current, target) if target is not None else []
         current_version = current.version if current is not None else 0
+        project = model.project
+    require_elevation(ws, actor, project, "rollback")
     if back is not None:
         _check_artifact(ws, f"{name}@{back[0]}", back[1], actor=actor, action="model.rollback")
     if back is not None and diff and force_reason is None:

@@ -17,6 +17,7 @@ from aims.server.governance import (
     audit_log,
     datasets,
     decisions,
+    elevation,
     evaluations,
     incidents,
     models,
@@ -37,6 +38,7 @@ def routers() -> list[APIRouter]:
         incidents.router,
         monitoring.router,
         admin.router,
+        elevation.router,
         audit_log.router,
         reports.router,
     ]

@@ -1,0 +1,140 @@
+"""Just-in-time elevation over real HTTP, in team mode: asked, approved, used, lapsed."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import yaml
+
+from aims.server.assembly import build_server
+from aims.services import identity, keys, registry
+from aims.workspace import Workspace
+from tests.server.conftest import LiveServer, bearer, wait_until
+
+TTL = 60  # the token lifetime; a lapsed elevation must stop working well within it
+
+
+@pytest.fixture
+def team(workspace, cancer_files, monkeypatch):
+    """Team mode; ana (scientist) and bo (operator) on default, bot (ana's agent),
+    eve (operator on another project); the server polls the store every 0.1 s."""
+    monkeypatch.setenv("AIMS_IDENTITY", "team")
+    path = workspace.root / "aims.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["server"] = {"poll_interval": 0.1, "token_ttl_seconds": TTL}
+    path.write_text(yaml.safe_dump(config))
+    workspace.close()
+    ws = Workspace.open(workspace.root)
+    made = {}
+    for name, role, project in (
+        ("ana", "scientist", "default"),
+        ("bo", "operator", "default"),
+        ("eve", "operator", "other"),
+    ):
+        identity.add_principal(ws, name, kind="human", actor="root")
+        identity.grant(ws, name, role=role, project=project, actor="root")
+        made[name] = keys.create_key(ws, project=project, role=role, actor="root", principal=name)[
+            1
+        ]
+    identity.add_principal(ws, "bot", kind="agent", owner="ana", actor="root")
+    identity.grant(ws, "bot", role="scientist", project="default", actor="root")
+    made["bot"] = keys.create_key(
+        ws, project="default", role="scientist", actor="root", principal="bot"
+    )[1]
+    registry.register_dataset(ws, cancer_files["data"], "cancer", actor="ana")
+    registry.register_model(
+        ws, cancer_files["model"], "m", actor="ana", datasets=["cancer@1"], owners={}
+    )
+    with (
+        LiveServer(build_server(ws)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        yield {"ws": ws, "http": http, **made}
+    ws.close()
+
+
+def token(http: httpx.Client, api_key: str) -> dict:
+    answer = http.post("/v1/auth/token", json={"api_key": api_key})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def operator_call(http: httpx.Client, access: str) -> int:
+    """A route that needs the operator role on default (the audit log of model m)."""
+    return http.get("/v1/audit/events", params={"model": "m"}, headers=bearer(access)).status_code
+
+
+def ask(http: httpx.Client, api_key: str, seconds: int = 1800) -> httpx.Response:
+    body = {"role": "operator", "project": "default", "seconds": seconds, "reason": "hotfix"}
+    return http.post(
+        "/v1/elevations", json=body, headers=bearer(token(http, api_key)["access_token"])
+    )
+
+
+def test_a_lapsed_elevation_stops_working_within_the_token_lifetime(team) -> None:
+    http = team["http"]
+    before = token(http, team["ana"])
+    assert before["role"] == "scientist" and operator_call(http, before["access_token"]) == 403
+    asked = ask(http, team["ana"], seconds=2)
+    assert asked.status_code == 201, asked.text
+    eid = asked.json()["id"]
+    assert asked.json()["status"] == "pending" and asked.json()["principal"] == "ana"
+    bo = token(http, team["bo"])["access_token"]
+    approved = http.post(f"/v1/elevations/{eid}/approve", json={"note": "ok"}, headers=bearer(bo))
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["decided_by"] == "bo"
+    raised = token(http, team["ana"])
+    assert raised["role"] == "operator"
+    assert raised["expires_in"] <= 2  # the token never outlives the elevation
+    issued = time.monotonic()
+    assert operator_call(http, raised["access_token"]) == 200
+    # It stops by itself, within the elevation, far within the token lifetime.
+    wait_until(lambda: operator_call(http, raised["access_token"]) == 401, timeout=15)
+    assert time.monotonic() - issued < TTL / 4
+    # Tokens end on a whole second at or before the elevation's end; then new ones are low.
+    after = wait_until(
+        lambda: (t := token(http, team["ana"]))["role"] == "scientist" and t,
+        timeout=5,
+        interval=0.5,
+    )
+    assert operator_call(http, after["access_token"]) == 403
+    listed = http.get("/v1/elevations", headers=bearer(after["access_token"])).json()
+    assert [(e["id"], e["status"]) for e in listed] == [(eid, "lapsed")]
+
+
+def test_a_revoked_elevation_is_refused_at_the_next_poll(team) -> None:
+    http = team["http"]
+    eid = ask(http, team["ana"]).json()["id"]
+    bo = token(http, team["bo"])["access_token"]
+    assert http.post(f"/v1/elevations/{eid}/approve", headers=bearer(bo)).status_code == 200
+    raised = token(http, team["ana"])
+    assert raised["role"] == "operator" and raised["expires_in"] > 30
+    assert operator_call(http, raised["access_token"]) == 200
+    ended = http.post(f"/v1/elevations/{eid}/revoke", json={"reason": "done"}, headers=bearer(bo))
+    assert ended.status_code == 200 and ended.json()["status"] == "revoked"
+    wait_until(lambda: operator_call(http, raised["access_token"]) == 401, timeout=10)
+
+
+def test_only_another_holder_of_the_role_decides(team) -> None:
+    http = team["http"]
+    eid = ask(http, team["ana"]).json()["id"]
+    ana = token(http, team["ana"])["access_token"]
+    bot = token(http, team["bot"])["access_token"]
+    eve = token(http, team["eve"])["access_token"]
+    # Her own token is too low for it, and the service would refuse her as the requester.
+    assert http.post(f"/v1/elevations/{eid}/approve", headers=bearer(ana)).status_code == 403
+    assert http.post(f"/v1/elevations/{eid}/approve", headers=bearer(bot)).status_code == 403
+    # Another project's operator does not learn that it exists.
+    refused = http.post(f"/v1/elevations/{eid}/approve", headers=bearer(eve))
+    assert refused.status_code == 404 and "does not exist" in refused.json()["detail"]
+    assert http.get("/v1/elevations", headers=bearer(eve)).json() == []
+    bad = http.post(
+        "/v1/elevations",
+        json={"role": "operator", "project": "default", "seconds": 60, "reason": "x"},
+        headers=bearer(eve),
+    )
+    assert bad.status_code == 403
+    listed = http.get("/v1/elevations", headers=bearer(ana)).json()
+    assert [(e["id"], e["status"]) for e in listed] == [(eid, "pending")]
