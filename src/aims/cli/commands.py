@@ -12,7 +12,6 @@ def register(app: typer.Typer) -> None:
         contract,
         demo,
         drift,
-        elevation,
         evidence,
         governance,
         keys,
@@ -48,8 +47,6 @@ def register(app: typer.Typer) -> None:
     app.command("grant")(principals.grant)
     app.command("revoke-grant")(principals.revoke_grant)
     app.add_typer(principals.team_app, name="team")
-    app.command("elevate")(elevation.elevate)
-    app.add_typer(elevation.elevation_app, name="elevation")
     app.add_typer(predlog.log_app, name="log")
     app.add_typer(predlog.labels_app, name="labels")
     app.add_typer(monitor.monitor_app, name="monitor")

@@ -40,6 +40,8 @@ __all__ = [
     "compare",
     "public_key_of",
     "sign",
+    "sign_bytes",
+    "signature_valid",
     "verify_signature",
 ]
 
@@ -114,6 +116,25 @@ def sign(checkpoint: Checkpoint, secret: bytes) -> Checkpoint:
     """``checkpoint`` with its public key and an Ed25519 signature made from ``secret``."""
     cp = replace(checkpoint, public_key=public_key_of(secret), signature="")
     return replace(cp, signature=_b64(_signing_key(secret).sign(cp.signed_bytes())))
+
+
+def sign_bytes(data: bytes, secret: bytes) -> str:
+    """A base64 Ed25519 signature of ``data`` with the checkpoint key of ``secret`` (used to
+    seal evidence packs with the same key that signs the checkpoint inside them)."""
+    return _b64(_signing_key(secret).sign(data))
+
+
+def signature_valid(data: bytes, signature: str, public_key: str) -> bool:
+    """Whether ``signature`` (base64) is ``public_key``'s Ed25519 signature of ``data``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def verify_signature(checkpoint: Checkpoint, trusted_public_key: str) -> ChainProblem | None:

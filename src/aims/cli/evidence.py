@@ -1,0 +1,389 @@
+"""``aims evidence …``, ``aims soa …`` and ``aims review …``: what people record for an audit.
+
+Evidence kept outside aims (documents and links with an owner and a review
+date), the statement of applicability (which Annex A controls apply, with
+approved exclusions), and internal audits and management reviews with their
+findings and corrective actions. The evidence report reads all three.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, print_table
+from aims.cli._state import open_workspace
+from aims.workspace import current_actor
+
+evidence_app = typer.Typer(
+    help="Evidence kept outside aims: documents and links that evidence a control.",
+    no_args_is_help=True,
+)
+soa_app = typer.Typer(
+    help="The statement of applicability: which ISO/IEC 42001 Annex A controls apply.",
+    no_args_is_help=True,
+)
+review_app = typer.Typer(
+    help="Internal audits and management reviews, their findings and corrective actions.",
+    no_args_is_help=True,
+)
+FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+PROJECT = typer.Option(
+    None, "--project", "-p", help="The project (default: the workspace's project)."
+)
+ORGANISATION = typer.Option(
+    False, "--organisation", "--org", help="For the whole organisation, not one project."
+)
+
+
+def _project(project: str | None, organisation: bool) -> str | None:
+    return "*" if organisation else project
+
+
+# -- aims evidence ---------------------------------------------------------------------------
+
+
+@evidence_app.command("add")
+def evidence_add(
+    controls: list[str] = typer.Argument(
+        ..., help="Control(s) the document evidences, e.g. A.2.2 (any catalogue's ids)."
+    ),
+    file: Path | None = typer.Option(
+        None, "--file", help="The document; stored in the artifact store."
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="A link to the document; its content is hashed now."
+    ),
+    sha256: str | None = typer.Option(
+        None, "--sha256", help="With --url: the document's hash, when aims cannot fetch it."
+    ),
+    owner: str = typer.Option(..., "--owner", help="E-mail of who keeps the document current."),
+    review_every: str = typer.Option(
+        "12m", "--review-every", help="Review interval: 90d, 6w, 12m or 1y."
+    ),
+    note: str = typer.Option("", "--note", help="What the document is."),
+    project: str | None = PROJECT,
+    organisation: bool = ORGANISATION,
+    fmt: Format = FORMAT,
+) -> None:
+    """Record a document or link as evidence of one or more controls."""
+    from aims.services.external_evidence import add
+
+    rows = add(
+        open_workspace(),
+        controls,
+        actor=current_actor(),
+        owner=owner,
+        review_every=review_every,
+        file=file,
+        url=url,
+        sha256=sha256,
+        note=note,
+        project=_project(project, organisation),
+    )
+    emit(rows, fmt, _render_added)
+
+
+def _render_added(rows: list[dict[str, Any]]) -> None:
+    for p in rows:
+        console.print(
+            f"evidence #{p['id']} for {p['control']}: {p['name']} (sha256 {p['sha256'][:12]}…), "
+            f"owner {p['owner']}, next review {p['next_review']}"
+        )
+
+
+@evidence_app.command("list")
+def evidence_list(
+    control: str | None = typer.Option(None, "--control", "-c", help="Only this control."),
+    removed: bool = typer.Option(False, "--removed", help="Include removed evidence."),
+    project: str | None = PROJECT,
+    fmt: Format = FORMAT,
+) -> None:
+    """Evidence kept outside aims; overdue reviews are marked (exit 1 if any)."""
+    from aims.services.external_evidence import list_evidence
+
+    rows = list_evidence(open_workspace(), project, control=control, removed=removed)
+    emit(rows, fmt, _render_list)
+    if any(r["overdue"] and not r["removed_at"] for r in rows):
+        raise typer.Exit(1)
+
+
+def _render_list(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        [
+            {
+                **r,
+                "sha256": r["sha256"][:12],
+                "next review": r["next_review"] + (" OVERDUE" if r["overdue"] else ""),
+                "approved": r["approved_by"] or "",
+                "removed": r["removed_at"] or "",
+            }
+            for r in rows
+        ],
+        ["id", "control", "name", "sha256", "owner", "next review", "approved", "removed"],
+        title="Evidence kept outside aims",
+    )
+
+
+def _one(d: dict[str, Any], what: str) -> None:
+    console.print(f"evidence #{d['id']} ({d['control']}, {d['name']}) {what}")
+
+
+@evidence_app.command("review")
+def evidence_review(
+    evidence_id: int = typer.Argument(..., help="Evidence number (aims evidence list)."),
+    note: str = typer.Option("", "--note", help="What the review found."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Record that a document was reviewed today; its next review moves one interval on."""
+    from aims.services.external_evidence import review
+
+    d = review(open_workspace(), evidence_id, actor=current_actor(), note=note)
+    emit(d, fmt, lambda d: _one(d, f"reviewed; next review {d['next_review']}"))
+
+
+@evidence_app.command("approve")
+def evidence_approve(
+    evidence_id: int = typer.Argument(..., help="Evidence number (aims evidence list)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Approve a piece of evidence (four-eyes: not by the person who added it)."""
+    from aims.services.external_evidence import approve
+
+    d = approve(open_workspace(), evidence_id, actor=current_actor())
+    emit(d, fmt, lambda d: _one(d, f"approved by {d['approved_by']}"))
+
+
+@evidence_app.command("remove")
+def evidence_remove(
+    evidence_id: int = typer.Argument(..., help="Evidence number (aims evidence list)."),
+    reason: str = typer.Option(..., "--reason", help="Why the evidence is withdrawn."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Withdraw a piece of evidence (it is kept, marked removed, and stops counting)."""
+    from aims.services.external_evidence import remove
+
+    d = remove(open_workspace(), evidence_id, actor=current_actor(), reason=reason)
+    emit(d, fmt, lambda d: _one(d, "removed"))
+
+
+# -- aims soa --------------------------------------------------------------------------------
+
+
+@soa_app.command("show")
+def soa_show(
+    project: str | None = PROJECT, organisation: bool = ORGANISATION, fmt: Format = FORMAT
+) -> None:
+    """Every Annex A control: applicable or excluded (with why and who approved), pending
+    exclusions, and how many versions its entry has had."""
+    from aims.services.applicability import statement
+
+    d = statement(open_workspace(), _project(project, organisation))
+    emit(d, fmt, _render_statement)
+
+
+def _render_statement(d: dict[str, Any]) -> None:
+    rows = [
+        {
+            "control": c["control"],
+            "title": c["title"],
+            "state": c["state"] + (" (exclusion pending)" if c["pending"] else ""),
+            "justification": c["justification"] or (c["pending"] or {}).get("justification", ""),
+            "approved by": c["approved_by"] or "",
+            "versions": len(c["history"]) or "",
+        }
+        for c in d["controls"]
+    ]
+    n = d["counts"]
+    print_table(
+        rows,
+        ["control", "title", "state", "justification", "approved by", "versions"],
+        title=f"Statement of applicability ({d['project']}): {n['applicable']} applicable, "
+        f"{n['excluded']} excluded, {n['pending']} pending",
+    )
+
+
+def _entry_line(d: dict[str, Any]) -> None:
+    console.print(
+        f"{d['control']} v{d['version']} ({d['project']}): {d['state']}"
+        + (f", approved by {d['approved_by']}" if d["approved_by"] else "")
+        + (
+            f"; a second person approves it with 'aims soa approve {d['control']}'"
+            if d["state"] == "pending"
+            else ""
+        )
+    )
+
+
+@soa_app.command("exclude")
+def soa_exclude(
+    control: str = typer.Argument(..., help="Annex A control, e.g. A.10.4."),
+    justification: str = typer.Option(
+        ..., "--justification", "-j", help="Why the control does not apply."
+    ),
+    project: str | None = PROJECT,
+    organisation: bool = ORGANISATION,
+    fmt: Format = FORMAT,
+) -> None:
+    """Propose excluding a control; it is excluded once another person approves."""
+    from aims.services.applicability import exclude
+
+    d = exclude(
+        open_workspace(),
+        control,
+        justification=justification,
+        actor=current_actor(),
+        project=_project(project, organisation),
+    )
+    emit(d, fmt, _entry_line)
+
+
+@soa_app.command("include")
+def soa_include(
+    control: str = typer.Argument(..., help="Annex A control, e.g. A.2.2."),
+    evidence_approval: bool = typer.Option(
+        False,
+        "--evidence-approval",
+        help="Documents kept outside aims for this control count only once a second "
+        "person approves them (aims evidence approve).",
+    ),
+    note: str = typer.Option("", "--note", help="Why, or how it is met."),
+    project: str | None = PROJECT,
+    organisation: bool = ORGANISATION,
+    fmt: Format = FORMAT,
+) -> None:
+    """Record that a control applies (ends an exclusion)."""
+    from aims.services.applicability import include
+
+    d = include(
+        open_workspace(),
+        control,
+        actor=current_actor(),
+        project=_project(project, organisation),
+        evidence_approval=evidence_approval,
+        note=note,
+    )
+    emit(d, fmt, _entry_line)
+
+
+@soa_app.command("approve")
+def soa_approve(
+    control: str = typer.Argument(..., help="Annex A control whose exclusion is pending."),
+    project: str | None = PROJECT,
+    organisation: bool = ORGANISATION,
+    fmt: Format = FORMAT,
+) -> None:
+    """Approve a pending exclusion (four-eyes: not by the person who proposed it)."""
+    from aims.services.applicability import approve
+
+    d = approve(
+        open_workspace(), control, actor=current_actor(), project=_project(project, organisation)
+    )
+    emit(d, fmt, _entry_line)
+
+
+# -- aims review -----------------------------------------------------------------------------
+
+
+@review_app.command("add")
+def review_add(
+    kind: str = typer.Option(..., "--kind", help="internal-audit | management-review."),
+    title: str = typer.Option(..., "--title", help="What was audited or reviewed."),
+    held_on: str = typer.Option(..., "--held-on", help="Date held, YYYY-MM-DD."),
+    summary: str = typer.Option("", "--summary", help="Conclusions in a sentence or two."),
+    project: str | None = PROJECT,
+    organisation: bool = ORGANISATION,
+    fmt: Format = FORMAT,
+) -> None:
+    """Record an internal audit (clause 9.2) or a management review (clause 9.3)."""
+    from aims.services.management_review import record_review
+
+    d = record_review(
+        open_workspace(),
+        kind=kind,
+        title=title,
+        held_on=held_on,
+        summary=summary,
+        actor=current_actor(),
+        project=_project(project, organisation),
+    )
+    emit(d, fmt, lambda d: console.print(f"{d['kind']} #{d['id']}: {d['title']} ({d['held_on']})"))
+
+
+@review_app.command("finding")
+def review_finding(
+    review_id: int = typer.Argument(..., help="Audit or review number (aims review list)."),
+    kind: str = typer.Option(
+        "nonconformity", "--kind", help="nonconformity | observation | improvement."
+    ),
+    summary: str = typer.Option(..., "--summary", help="What was found."),
+    owner: str = typer.Option(..., "--owner", help="Who acts on it (e-mail)."),
+    due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
+    control: str | None = typer.Option(None, "--control", help="The control it is about."),
+    action: str = typer.Option("", "--action", help="The corrective action decided."),
+    incident: int | None = typer.Option(None, "--incident", help="Linked incident number."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Add a finding, with owner, due date and corrective action (clause 10.2)."""
+    from aims.services.management_review import add_finding
+
+    d = add_finding(
+        open_workspace(),
+        review_id,
+        kind=kind,
+        summary=summary,
+        owner=owner,
+        due=due,
+        control=control,
+        corrective_action=action,
+        incident=incident,
+        actor=current_actor(),
+    )
+    emit(d, fmt, lambda d: console.print(f"finding #{d['id']} ({d['kind']}), due {d['due']}"))
+
+
+@review_app.command("close")
+def review_close(
+    finding_id: int = typer.Argument(..., help="Finding number (aims review list)."),
+    note: str = typer.Option(..., "--note", help="What was done to close it."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Close a finding once its corrective action is done."""
+    from aims.services.management_review import close_finding
+
+    d = close_finding(open_workspace(), finding_id, actor=current_actor(), closure=note)
+    emit(d, fmt, lambda d: console.print(f"finding #{d['id']} closed by {d['closed_by']}"))
+
+
+@review_app.command("list")
+def review_list(project: str | None = PROJECT, fmt: Format = FORMAT) -> None:
+    """Audits and reviews with their findings; open overdue findings are marked (exit 1 if any)."""
+    from aims.services.management_review import list_reviews
+
+    rows = list_reviews(open_workspace(), project)
+    emit(rows, fmt, _render_reviews)
+    if any(f["overdue"] for r in rows for f in r["findings"]):
+        raise typer.Exit(1)
+
+
+def _render_reviews(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        [
+            {
+                "finding": f"#{f['id']}",
+                "from": f"{r['kind']} #{r['id']} ({r['held_on']})",
+                "kind": f["kind"],
+                "control": f["control"] or "",
+                "summary": f["summary"],
+                "owner": f["owner"],
+                "due": f["due"] + (" OVERDUE" if f["overdue"] else ""),
+                "status": f["status"],
+            }
+            for r in rows
+            for f in r["findings"]
+        ],
+        ["finding", "from", "kind", "control", "summary", "owner", "due", "status"],
+        title=f"{len(rows)} audit(s) and review(s)",
+    )
