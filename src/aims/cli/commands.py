@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
         contract,
         demo,
         drift,
+        elevation,
         evidence,
         governance,
         keys,
@@ -47,6 +48,8 @@ def register(app: typer.Typer) -> None:
     app.command("grant")(principals.grant)
     app.command("revoke-grant")(principals.revoke_grant)
     app.add_typer(principals.team_app, name="team")
+    app.command("elevate")(elevation.elevate)
+    app.add_typer(elevation.elevation_app, name="elevation")
     app.add_typer(predlog.log_app, name="log")
     app.add_typer(predlog.labels_app, name="labels")
     app.add_typer(monitor.monitor_app, name="monitor")
