@@ -15,12 +15,14 @@ def register(app: typer.Typer) -> None:
         elevation,
         evidence,
         governance,
+        imports,
         keys,
         lifecycle,
         login,
         monitor,
         predlog,
         principals,
+        promotion_requests,
         registry,
         report,
         report_pack,
@@ -42,6 +44,8 @@ def register(app: typer.Typer) -> None:
     app.command("promote")(lifecycle.promote)
     app.command("rollback")(lifecycle.rollback)
     app.command("history")(lifecycle.history)
+    app.add_typer(promotion_requests.promotion_requests_app, name="promotion-requests")
+    app.add_typer(imports.import_app, name="import")
     app.command("serve")(serve.serve)
     app.add_typer(keys.app, name="keys")
     app.add_typer(principals.principals_app, name="principals")

@@ -51,6 +51,9 @@ GOVERNANCE_WRITES = frozenset(
         # be authenticated. 'audit checkpoint' is not here: it writes nothing to the
         # store, only a signed statement of the chain kept outside it.
         "labels ingest",
+        # Imported versions, datasets and promotion requests, and their decisions.
+        "import mlflow",
+        "promotion-requests decide",
     }
 )
 """Commands (paths below ``aims``) that write governance records to the store."""

@@ -47,6 +47,7 @@ __all__ = [
     "ModelVersionDataset",
     "MonitorWindow",
     "Principal",
+    "PromotionRequest",
     "ReviewFinding",
     "RiskAssessment",
     "StageTransition",
@@ -521,3 +522,43 @@ class ReviewFinding(Base):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
     audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+class PromotionRequest(Base):
+    """A proposal to move a model version to a stage, which a person decides later.
+
+    Opened by an import (an MLflow alias or stage) or by an agent; it changes no
+    stage by itself. ``open`` until decided: ``approved`` once the promotion it
+    asks for passed ``aims promote``'s gates, ``refused`` when a person declines
+    it. ``source`` says where the proposal came from (``mlflow:alias=champion``).
+    """
+
+    __tablename__ = "promotion_requests"
+    __table_args__ = (
+        # The same proposal is open at most once (a re-import or a repeated
+        # proposal finds the open one instead of adding another).
+        Index(
+            "uq_promotion_requests_one_open",
+            "model_version_id",
+            "stage",
+            "source",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id"), nullable=False, index=True
+    )
+    stage: Mapped[str] = mapped_column(String(20), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str] = mapped_column(String(300), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    model_version: Mapped[ModelVersion] = relationship()
