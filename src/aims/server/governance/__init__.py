@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aims.server.governance import (
+    access,
     admin,
     audit_log,
     datasets,
@@ -20,6 +21,7 @@ from aims.server.governance import (
     elevation,
     evaluations,
     incidents,
+    labels_files,
     models,
     monitoring,
     reports,
@@ -37,8 +39,10 @@ def routers() -> list[APIRouter]:
         decisions.router,
         incidents.router,
         monitoring.router,
+        labels_files.router,
         admin.router,
         elevation.router,
+        access.router,
         audit_log.router,
         reports.router,
     ]
