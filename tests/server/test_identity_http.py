@@ -65,7 +65,7 @@ def test_the_registrant_cannot_approve_on_the_dashboard_with_a_second_key(team) 
     with httpx.Client(base_url=team["url"], timeout=30) as browser:
         assert login(browser, team["ana_second"]).status_code == 303
         refused = approve(browser)
-        assert refused.status_code == 400
+        assert refused.status_code == 403
         assert "ana@x.org registered m@1 and may not approve it" in refused.text
     assert approvals(team["ws"]) == []
     with httpx.Client(base_url=team["url"], timeout=30) as browser:

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from aims.clock import utc
-from aims.errors import AimsError, NotFound
+from aims.errors import AimsError, NotFound, PermissionDenied
 from aims.ui.port import LoginRefused, OpenSessions, UiAuth, Viewer
 from aims.workspace import Workspace
 
@@ -146,6 +146,8 @@ def build_router(
             return fn(viewer)
         except NotFound as exc:
             return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=404)
+        except PermissionDenied as exc:  # e.g. the four-eyes rule: the API answers 403 too
+            return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=403)
         except AimsError as exc:
             return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=400)
 
