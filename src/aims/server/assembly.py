@@ -35,7 +35,12 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
         ws, insecure_dev=insecure_dev, config=config, collectors=[MonitorCollector(ws)]
     )
     secure = {"auto": None, "true": True, "false": False}[config.secure_cookies]
-    auth = OpenSessions() if insecure_dev else DashboardAuth(TokenSessions(app))
+    sso = None
+    if config.oidc is not None and not insecure_dev:
+        from aims.server.oidc_login import DashboardSso
+
+        sso = DashboardSso(app, config.oidc)
+    auth = OpenSessions() if insecure_dev else DashboardAuth(TokenSessions(app), sso)
     mount_ui(app, ws, auth, secure_cookies=secure)
     if monitor:
         app.state.monitor = start_monitor(ws)
@@ -49,8 +54,10 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
 class DashboardAuth:
     """The dashboard's ``UiAuth`` port, implemented by the server's token sessions."""
 
-    def __init__(self, sessions: Any) -> None:
+    def __init__(self, sessions: Any, sso: Any = None) -> None:
         self.sessions = sessions
+        self.sso = sso
+        """The sign-in through the identity provider (:mod:`aims.server.oidc_login`), if on."""
 
     def login(self, api_key: str, request: Any) -> tuple[str, int]:
         """Exchange ``api_key`` as ``POST /v1/auth/token`` does; ``LoginRefused`` if refused."""
@@ -72,11 +79,43 @@ class DashboardAuth:
         p = self.sessions.principal(token)
         if p is None:
             return None
-        return Viewer(p.key_id, None if p.project == ALL_PROJECTS else p.project, p.role)
+        # A person signed in through the provider acts under their name; a key under its id.
+        subject = p.name if p.grants is not None and p.name else p.key_id
+        project = None if p.project == ALL_PROJECTS else p.project
+        return Viewer(subject, project, p.role_on(p.project) or p.role)
 
     def logout(self, token: str | None) -> None:
         """Revoke the session's token."""
         self.sessions.logout(token)
+
+    def sso_label(self) -> str | None:
+        """The provider's name for the sign-in button, when single sign-on is on."""
+        return self.sso.label if self.sso is not None else None
+
+    def sso_start(self, callback_url: str) -> tuple[str, str]:
+        """Start a sign-in through the provider: (its URL, the flow id)."""
+        from aims.server.problems import ApiError
+        from aims.ui.router import LoginRefused
+
+        if self.sso is None:
+            raise LoginRefused(404, reason="single sign-on is not configured")
+        try:
+            return self.sso.start(callback_url)  # type: ignore[no-any-return]
+        except ApiError as exc:
+            raise LoginRefused(exc.status, reason=exc.message) from None
+
+    def sso_finish(self, flow_id: str | None, params: Any, request: Any) -> tuple[str, int]:
+        """Complete a sign-in: a session for the person, as an API key login gives."""
+        from aims.server.problems import ApiError
+        from aims.ui.router import LoginRefused
+
+        if self.sso is None:
+            raise LoginRefused(404, reason="single sign-on is not configured")
+        try:
+            principal = self.sso.finish(flow_id, params)
+        except ApiError as exc:
+            raise LoginRefused(exc.status, reason=exc.message) from None
+        return self.sessions.open_for(principal, path=request.url.path)  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -313,7 +313,7 @@ class Guard:
                 path=path,
             )
         try:
-            principal = self._verify(token.strip())
+            principal = self.identify(token.strip())
         except ApiError as exc:
             raise self.refuse(exc, client=client, path=path) from None
         if principal.key_id in self.revoked:
@@ -334,7 +334,7 @@ class Guard:
             )
         return principal
 
-    def _verify(self, token: str) -> Principal:
+    def identify(self, token: str) -> Principal:
         """The principal of an aims token or, with single sign-on on, of a provider's token."""
         oidc = self.oidc
         if oidc is not None and oidc.accepts(token):

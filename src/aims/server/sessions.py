@@ -43,14 +43,28 @@ class TokenSessions:
         state.guard.events.note("server.session.opened", f"apikey:{key['key_id']}", "login", path)
         return token, lifetime
 
+    def open_for(self, principal: Principal, *, path: str) -> tuple[str, int]:
+        """A session token and its lifetime for a person signed in through the provider."""
+        state = self._state
+        key = {
+            "key_id": principal.key_id,
+            "project": principal.project,
+            "role": principal.role,
+            "principal": principal.name,
+        }
+        token, lifetime = state.guard.issuer.issue(key)
+        state.guard.events.note("server.session.opened", principal.key_id, "sso", path)
+        return token, lifetime
+
     def principal(self, token: str | None) -> Principal | None:
         """Who a session token stands for; None when it is missing, invalid, expired or revoked."""
         if not token:
             return None
         guard = self._state.guard
         try:
-            principal = guard.issuer.verify(token)
-        except ApiError:  # invalid or expired: log in again
+            # identify: a session opened through the provider gets its grants as stored now.
+            principal = guard.identify(token)
+        except ApiError:  # invalid, expired, disabled or without grants: log in again
             return None
         return None if guard.token_revoked(principal) else principal
 

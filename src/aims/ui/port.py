@@ -9,6 +9,7 @@ without authentication (``aims serve --insecure-dev``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,12 +26,17 @@ class Viewer:
 
 
 class LoginRefused(Exception):
-    """A login the server refused: a wrong key (401) or too many attempts (429)."""
+    """A login the server refused: a wrong key (401) or too many attempts (429).
 
-    def __init__(self, status: int, retry_after: int | None = None) -> None:
+    ``reason`` says what went wrong when it helps the person (a sign-in through
+    the identity provider that failed).
+    """
+
+    def __init__(self, status: int, retry_after: int | None = None, reason: str = "") -> None:
         super().__init__(f"login refused ({status})")
         self.status = status
         self.retry_after = retry_after
+        self.reason = reason
 
 
 class UiAuth(Protocol):
@@ -52,6 +58,25 @@ class UiAuth(Protocol):
         """End the session: the token stops working everywhere it was accepted."""
         ...
 
+    def sso_label(self) -> str | None:
+        """The identity provider's name for a "Sign in with ..." button; None without one."""
+        ...
+
+    def sso_start(self, callback_url: str) -> tuple[str, str]:
+        """Start a sign-in through the provider: (URL to send the browser to, flow id).
+
+        The dashboard keeps the flow id in a cookie until the provider sends the
+        browser back to ``callback_url``.
+        """
+        ...
+
+    def sso_finish(
+        self, flow_id: str | None, params: Mapping[str, str], request: Request
+    ) -> tuple[str, int]:
+        """Complete a sign-in with the provider's answer (the callback's query parameters):
+        (session token, lifetime in seconds), or :class:`LoginRefused` with the reason."""
+        ...
+
 
 class OpenSessions:
     """Sessions for ``aims serve --insecure-dev``: everyone is an admin of every project.
@@ -70,3 +95,17 @@ class OpenSessions:
 
     def logout(self, token: str | None) -> None:
         """Nothing to revoke: there is no authentication."""
+
+    def sso_label(self) -> str | None:
+        """No provider: there is no authentication."""
+        return None
+
+    def sso_start(self, callback_url: str) -> tuple[str, str]:
+        """Refused: there is no provider."""
+        raise LoginRefused(404, reason="single sign-on is not configured")
+
+    def sso_finish(
+        self, flow_id: str | None, params: Mapping[str, str], request: Request
+    ) -> tuple[str, int]:
+        """Refused: there is no provider."""
+        raise LoginRefused(404, reason="single sign-on is not configured")

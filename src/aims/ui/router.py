@@ -30,6 +30,7 @@ from markupsafe import Markup
 from aims.clock import utc
 from aims.errors import AimsError, NotFound, PermissionDenied
 from aims.ui.port import LoginRefused, OpenSessions, UiAuth, Viewer
+from aims.ui.sso_routes import add_sso_routes
 from aims.workspace import Workspace
 
 __all__ = [
@@ -86,6 +87,7 @@ def build_router(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["utc"] = utc_time
     templates.env.filters["duration"] = duration
+    templates.env.globals["sso_label"] = auth.sso_label  # the login page's provider button
 
     def secure(request: Request) -> bool:
         return request.url.scheme == "https" if secure_cookies is None else secure_cookies
@@ -186,6 +188,16 @@ def build_router(
         resp = to_login()
         resp.delete_cookie(COOKIE, path=base, secure=secure(request), httponly=True)
         return resp
+
+    add_sso_routes(  # "Sign in with <provider>"
+        router,
+        auth,
+        base,
+        render=render,
+        set_cookie=set_cookie,
+        secure=secure,
+        session_cookie=COOKIE,
+    )
 
     @router.get("/", response_class=HTMLResponse)
     def inventory(request: Request) -> Response:
