@@ -63,16 +63,19 @@ ELEVATION_FLOOR = "operator"
 """The role an elevation must reach for an act that ``access.elevation_required`` names."""
 
 
-def duration_seconds(text: str) -> int:
-    """Whole seconds of a duration written ``90s``, ``30m``, ``2h`` or ``1d``."""
+def duration_seconds(text: str, option: str = "--for") -> int:
+    """Whole seconds of a duration written ``90s``, ``30m``, ``2h`` or ``1d`` (``option``
+    names it in the error)."""
     from aims.services.monitor.settings import parse_duration
 
     try:
         seconds = parse_duration(text.strip()).total_seconds()
     except InvalidInput:
-        raise InvalidInput(f"--for {text!r} is not a duration; write e.g. 30m, 2h or 90s") from None
+        raise InvalidInput(
+            f"{option} {text!r} is not a duration; write e.g. 30m, 2h or 90s"
+        ) from None
     if seconds < 1:
-        raise InvalidInput(f"--for {text!r} is too short; give at least 1s")
+        raise InvalidInput(f"{option} {text!r} is too short; give at least 1s")
     return int(seconds)
 
 

@@ -1,0 +1,255 @@
+"""Access review: who can act on what, since when, last used when, and what looks wrong.
+
+:func:`access_review` lists every principal with its kind, owner, grants (with
+their last use), active elevations and keys (age, last use, expiry), and the
+findings a periodic review must act on:
+
+``grant.unused``
+    A grant not used for ``access.unused_grant`` (default 90 days): no act of
+    the principal on the grant's project in the audit log, and no use of its
+    keys there. New grants are judged only once they are that old.
+``key.rotation``
+    An active key older than ``access.key_rotation`` (default 90 days):
+    replace it with ``aims keys rotate KEY_ID``.
+``owner.missing``
+    A service or an agent without a human owner who answers for it.
+``owner.disabled``
+    An enabled service or agent whose owner is disabled, still holding grants
+    or active keys.
+``grant.standing_admin``
+    An admin grant without an expiry: admin rights held all the time, where a
+    time-bound grant or an elevation would do.
+
+Last use comes from the audit log: acts recorded under the principal's name or
+one of its keys (``apikey:<id>``), and the server's notes of tokens issued for
+a key. An act on a model or dataset counts for the grant on its project; an
+act on nothing of a project (e.g. managing keys) counts for every grant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aims.clock import utc
+from aims.core.roles import ALL_PROJECTS
+from aims.services import audit
+from aims.services.access_settings import access_settings
+from aims.services.grants import active_elevation, active_grants
+from aims.services.keys import key_payload
+from aims.storage.schema import ApiKey, AuditEvent, Dataset, Model, Principal
+from aims.workspace import Workspace
+
+__all__ = ["RULES", "access_review"]
+
+RULES = {
+    "grant.unused": "a grant not used for access.unused_grant",
+    "key.rotation": "an active key older than access.key_rotation",
+    "owner.missing": "a service or agent without a human owner",
+    "owner.disabled": "an enabled service or agent whose owner is disabled",
+    "grant.standing_admin": "an admin grant without an expiry",
+}
+"""Every finding an access review may report, with what it means."""
+
+
+def _project_of_subjects(s: Session) -> dict[str, str]:
+    """Audit subjects that belong to a project (``model:NAME``, ``dataset:NAME``) -> project."""
+    out = {f"model:{n}": p for n, p in s.execute(select(Model.name, Model.project))}
+    out.update({f"dataset:{n}": p for n, p in s.execute(select(Dataset.name, Dataset.project))})
+    return out
+
+
+def _subject_project(subject: str, projects: dict[str, str]) -> str | None:
+    base = subject.split("@", 1)[0]
+    return projects.get(base)
+
+
+def _last_uses(s: Session) -> dict[str, dict[str | None, dt.datetime]]:
+    """For every actor (and every key, as ``apikey:<id>``): the last act per project
+    (``None``: an act on nothing of a project)."""
+    projects = _project_of_subjects(s)
+    rows = s.execute(
+        select(
+            AuditEvent.actor, AuditEvent.subject, AuditEvent.action, func.max(AuditEvent.ts)
+        ).group_by(AuditEvent.actor, AuditEvent.subject, AuditEvent.action)
+    ).all()
+    uses: dict[str, dict[str | None, dt.datetime]] = defaultdict(dict)
+
+    def note(who: str, project: str | None, stamp: dt.datetime) -> None:
+        seen = uses[who].get(project)
+        if seen is None or stamp > seen:
+            uses[who][project] = stamp
+
+    for actor, subject, action, ts in rows:
+        stamp = utc(dt.datetime.fromisoformat(ts))
+        if action in ("server.token.issued", "server.access.denied"):
+            if action == "server.token.issued" and subject.startswith("apikey:"):
+                note(subject, None, stamp)  # the key was used: a token was issued for it
+            continue
+        note(actor, _subject_project(subject, projects), stamp)
+    return uses
+
+
+def _latest(stamps: Any) -> dt.datetime | None:
+    values = [v for v in stamps if v is not None]
+    return max(values) if values else None
+
+
+def _days(delta: dt.timedelta) -> float:
+    return round(delta.total_seconds() / 86400, 1)
+
+
+def access_review(
+    ws: Workspace, *, project: str | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The access review of the workspace (or of principals with access to ``project``).
+
+    Returns ``{"generated_at", "project", "settings", "principals": [...],
+    "findings": [...], "summary": {rule: count}}``; each finding names its
+    ``rule`` (one of :data:`RULES`), the ``principal``, and a ``message`` saying
+    what to do.
+    """
+    settings = access_settings(ws)
+    now = utc(now) or audit.now_utc()
+    unused_after = dt.timedelta(days=settings.unused_grant_days)
+    rotate_after = dt.timedelta(days=settings.key_rotation_days)
+    principals: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    with ws.db.session() as s:
+        uses = _last_uses(s)
+        everyone = {p.id: p for p in s.scalars(select(Principal).order_by(Principal.name))}
+        keys_of: dict[int | None, list[ApiKey]] = defaultdict(list)
+        for key in s.scalars(select(ApiKey).order_by(ApiKey.id)):
+            keys_of[key.principal_id].append(key)
+        for who in everyone.values():
+            grants = active_grants(s, who.id, now)
+            mine = keys_of.get(who.id, [])
+            if project is not None and not (
+                any(g.project in (project, ALL_PROJECTS) for g in grants)
+                or any(k.project in (project, ALL_PROJECTS) for k in mine)
+            ):
+                continue
+            owner = everyone.get(who.owner_id) if who.owner_id is not None else None
+            enabled = who.disabled_at is None
+
+            def flag(rule: str, message: str, *, _who: str = who.name) -> None:
+                findings.append({"rule": rule, "principal": _who, "message": message})
+
+            key_rows = []
+            for key in mine:
+                info = key_payload(key, now, who.name)
+                used = _latest(uses.get(f"apikey:{key.key_id}", {}).values())
+                age = now - utc(key.created_at)
+                key_rows.append(
+                    {
+                        "key_id": key.key_id,
+                        "project": key.project,
+                        "role": key.role,
+                        "status": info["status"],
+                        "age_days": _days(age),
+                        "last_used": used,
+                        "expires_at": info["expires_at"],
+                    }
+                )
+                if info["status"] == "active" and enabled and age > rotate_after:
+                    flag(
+                        "key.rotation",
+                        f"key {key.key_id} is {_days(age):g} days old (rotation age "
+                        f"{settings.key_rotation_days:g}); replace it with "
+                        f"'aims keys rotate {key.key_id}'",
+                    )
+            key_uses = {k.key_id: (k.project, uses.get(f"apikey:{k.key_id}", {})) for k in mine}
+            grant_rows = []
+            for g in grants:
+                acts = uses.get(who.name, {})
+                own = [t for p, t in acts.items() if p is None or g.project in (p, ALL_PROJECTS)]
+                via = [
+                    t
+                    for kp, by_project in key_uses.values()
+                    if kp == g.project or g.project == ALL_PROJECTS
+                    for t in by_project.values()
+                ]
+                used = _latest([*own, *via])
+                grant_rows.append(
+                    {
+                        "project": g.project,
+                        "role": g.role,
+                        "since": utc(g.created_at),
+                        "expires_at": utc(g.expires_at),
+                        "last_used": used,
+                    }
+                )
+                if not enabled:
+                    continue
+                if g.role == "admin" and g.expires_at is None:
+                    flag(
+                        "grant.standing_admin",
+                        f"{who.name} holds admin on {g.project} with no expiry; give it an "
+                        f"expiry (aims grant {who.name} --role admin --project {g.project} "
+                        "--expires 30d) or use elevations",
+                    )
+                if now - utc(g.created_at) > unused_after and (
+                    used is None or now - used > unused_after
+                ):
+                    last = f"last used {used:%Y-%m-%d}" if used else "never used"
+                    flag(
+                        "grant.unused",
+                        f"{who.name}'s {g.role} grant on {g.project} is {last}; take it back "
+                        f"with 'aims revoke-grant {who.name} --project {g.project}' if it is "
+                        "not needed",
+                    )
+            if enabled and who.kind != "human" and owner is None:
+                flag(
+                    "owner.missing",
+                    f"{who.kind} {who.name} has no human owner; set one with 'aims principals "
+                    f"kind {who.name} --kind {who.kind} --owner PERSON'",
+                )
+            live_keys = [k for k in key_rows if k["status"] == "active"]
+            if (
+                enabled
+                and owner is not None
+                and owner.disabled_at is not None
+                and (grants or live_keys)
+            ):
+                flag(
+                    "owner.disabled",
+                    f"{who.kind} {who.name} is owned by {owner.name}, who is disabled, and "
+                    "still acts; give it a new owner or disable it "
+                    f"('aims principals disable {who.name}')",
+                )
+            lifts = {}
+            for g_project in {g.project for g in grants} | {k.project for k in mine}:
+                lift = active_elevation(s, who.id, g_project)
+                if lift is not None:
+                    lifts[g_project] = {"role": lift.role, "until": utc(lift.ends_at)}
+            principals.append(
+                {
+                    "name": who.name,
+                    "kind": who.kind,
+                    "email": who.email,
+                    "owner": owner.name if owner is not None else None,
+                    "status": "enabled" if enabled else "disabled",
+                    "grants": grant_rows,
+                    "elevations": lifts,
+                    "keys": key_rows,
+                    "last_used": _latest(r["last_used"] for r in grant_rows + key_rows),
+                }
+            )
+        unowned = [k for k in keys_of.get(None, []) if key_payload(k, now)["status"] == "active"]
+    summary = {rule: sum(f["rule"] == rule for f in findings) for rule in RULES}
+    return {
+        "generated_at": now,
+        "project": project,
+        "settings": {
+            "unused_grant_days": settings.unused_grant_days,
+            "key_rotation_days": settings.key_rotation_days,
+        },
+        "principals": principals,
+        "keys_without_principal": [k.key_id for k in unowned],
+        "findings": findings,
+        "summary": summary,
+    }
