@@ -8,6 +8,7 @@ import typer
 def register(app: typer.Typer) -> None:
     """Attach every command group and command to ``app``; order is ``aims --help`` order."""
     from aims.cli import (
+        access,
         audit,
         contract,
         demo,
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(principals.team_app, name="team")
     app.command("elevate")(elevation.elevate)
     app.add_typer(elevation.elevation_app, name="elevation")
+    app.add_typer(access.access_app, name="access")
     app.add_typer(predlog.log_app, name="log")
     app.add_typer(predlog.labels_app, name="labels")
     app.add_typer(monitor.monitor_app, name="monitor")

@@ -162,3 +162,45 @@ def list_(
             ],
         ),
     )
+
+
+@app.command("rotate")
+def rotate(
+    key_id: str = typer.Argument(..., help="The key id to replace (the part after 'aims.')."),
+    overlap: str = typer.Option(
+        "1h", "--overlap", help="How long the old key keeps working: 1h, 30m, 0s (at once)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Replace a key by a new one (same principal, role, project and lifetime length); the
+    old one expires after --overlap. The new key is printed once: store it now."""
+    from aims.cli.remote import remote
+    from aims.services.elevation import duration_seconds
+    from aims.services.keys import rotate_key
+
+    seconds = 0 if overlap.strip() in ("0", "0s") else duration_seconds(overlap, "--overlap")
+    if (r := remote()) is not None:
+        body = {"overlap_seconds": seconds}
+        data = r.call("POST", f"/v1/keys/{key_id}/rotate", json=body)
+    else:
+        info, secret = rotate_key(
+            open_workspace(), key_id, actor=current_actor(), overlap_seconds=seconds
+        )
+        data = {**info, "api_key": secret}
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(
+            f"key {d['rotated_from']} replaced by {d['key_id']} (project {d['project']}, role "
+            f"{d['role']}); the old key stops at {_stamp(d['old_expires_at'])} UTC",
+            soft_wrap=True,
+        )
+        console.print(d["api_key"], highlight=False, soft_wrap=True)
+        err_console.print("store this key now: it is not kept and cannot be shown again")
+
+    emit(data, fmt, render)
+
+
+def _stamp(value: Any) -> str:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{value:%Y-%m-%d %H:%M:%S}"
