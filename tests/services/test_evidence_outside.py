@@ -1,0 +1,221 @@
+"""The statement of applicability, evidence kept outside aims and audit findings in the report.
+
+Built on the workspace of ``test_evidence`` (two high-risk models in production, every gate
+met); each test works on its own copy and records what people would record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from aims.errors import InvalidInput, NotFound, PermissionDenied
+from aims.services import applicability, audit, evidence, external_evidence, management_review
+from aims.services.evidence_render import render_html, render_markdown
+from aims.storage.schema import Applicability, ExternalEvidence
+from aims.workspace import Workspace
+from tests.server.governed import open_incident
+from tests.services.test_evidence import (
+    APPROVER,
+    SCIENTIST,
+    built,  # noqa: F401 (the module-scoped workspace)
+)
+
+JUSTIFIED = "No AI system of ours is provided to customers; every model is used in-house."
+
+
+@pytest.fixture
+def ws(built: Path, tmp_path: Path):  # noqa: F811 (built is the imported fixture)
+    """A copy of the built workspace of its own."""
+    copy = tmp_path / "ws"
+    shutil.copytree(built, copy)
+    w = Workspace.open(copy)
+    yield w
+    w.close()
+
+
+def _policy(root: Path, text: str = "# AI policy\nApproved by the board.\n") -> Path:
+    path = root / "ai-policy.md"
+    path.write_text(text)
+    return path
+
+
+def _count(ws, table) -> int:
+    with ws.db.session() as s:
+        return s.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_an_exclusion_needs_a_justification_and_a_second_person(ws) -> None:
+    with pytest.raises(InvalidInput, match="justification"):
+        applicability.exclude(ws, "A.10.4", justification="n/a", actor=SCIENTIST)
+    with pytest.raises(InvalidInput, match="not an ISO/IEC 42001 Annex A control"):
+        applicability.exclude(ws, "A.99", justification=JUSTIFIED, actor=SCIENTIST)
+    assert _count(ws, Applicability) == 0  # refused input writes nothing
+
+    pending = applicability.exclude(ws, "A.10.4", justification=JUSTIFIED, actor=SCIENTIST)
+    assert pending["state"] == "pending"
+    report = evidence.compliance_report(ws, "iso42001")
+    # Pending is not excluded: the control is still missing, and says what awaits approval.
+    assert report.status("A.10.4") == "missing"
+    assert any("aims soa approve A.10.4" in g for g in report.result("A.10.4").gaps)
+
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        applicability.approve(ws, "A.10.4", actor=SCIENTIST)
+    done = applicability.approve(ws, "A.10.4", actor=APPROVER)
+    assert done["state"] == "excluded" and done["approved_by"] == APPROVER
+
+    report = evidence.compliance_report(ws, "iso42001")
+    result = report.result("A.10.4")
+    assert result.status == "excluded"
+    assert JUSTIFIED in result.reason and APPROVER in result.reason
+    # Only the statement's exclusions are shown as such; nothing is "not applicable".
+    assert report.summary["excluded"] == 1 and report.summary["not_applicable"] == 0
+    assert f"Excluded: {JUSTIFIED}" in render_markdown(report)
+    assert "Excluded: " in render_html(report)
+
+    # Versioned and audited: including it again is version 2, and every step is an event.
+    again = applicability.include(ws, "A.10.4", actor=APPROVER, note="a customer pilot started")
+    assert again["version"] == 2
+    assert evidence.compliance_report(ws, "iso42001").status("A.10.4") == "missing"
+    soa = applicability.statement(ws)
+    a104 = next(c for c in soa["controls"] if c["control"] == "A.10.4")
+    assert [h["state"] for h in a104["history"]] == ["excluded", "applicable"]
+    actions = [e["action"] for e in audit.query(ws.db) if e["subject"].startswith("soa:")]
+    assert actions == ["soa.exclude", "soa.approve", "soa.include"]
+
+
+def test_an_organisation_exclusion_holds_unless_the_project_says_otherwise(ws) -> None:
+    applicability.exclude(
+        ws, "A.10.4", justification=JUSTIFIED, actor=SCIENTIST, project=applicability.ORGANISATION
+    )
+    applicability.approve(ws, "A.10.4", actor=APPROVER, project=applicability.ORGANISATION)
+    assert evidence.compliance_report(ws, "iso42001").status("A.10.4") == "excluded"
+    applicability.include(ws, "A.10.4", actor=APPROVER)  # the project's own entry wins
+    assert evidence.compliance_report(ws, "iso42001").status("A.10.4") == "missing"
+
+
+def test_a_document_kept_outside_aims_evidences_its_control_until_removed(ws) -> None:
+    assert evidence.compliance_report(ws, "iso42001").status("A.2.2") == "missing"
+    policy = _policy(ws.root)
+    [piece] = external_evidence.add(
+        ws, ["A.2.2"], actor=SCIENTIST, owner="dpo@x.org", review_every="12m", file=policy
+    )
+    assert ws.artifacts.get_bytes(piece["sha256"]) == policy.read_bytes()  # content-addressed
+    report = evidence.compliance_report(ws, "iso42001")
+    assert report.status("A.2.2") == "outside"
+    assert report.to_dict()["external_evidence"][0]["name"] == "ai-policy.md"
+
+    # A year and a day later the review is overdue: partial, with the command that fixes it.
+    late = dt.datetime.now(dt.UTC) + dt.timedelta(days=361)
+    overdue = evidence.compliance_report(ws, "iso42001", now=late)
+    assert overdue.status("A.2.2") == "partial"
+    assert any(f"aims evidence review {piece['id']}" in g for g in overdue.result("A.2.2").gaps)
+
+    external_evidence.remove(ws, piece["id"], actor=SCIENTIST, reason="superseded")
+    assert evidence.compliance_report(ws, "iso42001").status("A.2.2") == "missing"
+    # Restored: the same file again is the same stored object, and the control is back.
+    [again] = external_evidence.add(
+        ws, ["A.2.2"], actor=SCIENTIST, owner="dpo@x.org", review_every="1y", file=policy
+    )
+    assert again["sha256"] == piece["sha256"]
+    assert evidence.compliance_report(ws, "iso42001").status("A.2.2") == "outside"
+
+
+def test_bad_evidence_input_is_refused_before_anything_is_written(ws) -> None:
+    policy = _policy(ws.root)
+    cases = [
+        (dict(controls=["A.2.99"], owner="dpo@x.org", review_every="12m", file=policy),
+         "not a control"),
+        (dict(controls=["A.2.2"], owner="dpo", review_every="12m", file=policy), "e-mail"),
+        (dict(controls=["A.2.2"], owner="dpo@x.org", review_every="yearly", file=policy),
+         "90d, 6w, 12m or 1y"),
+        (dict(controls=["A.2.2"], owner="dpo@x.org", review_every="12m"), "exactly one"),
+        (dict(controls=["A.2.2"], owner="dpo@x.org", review_every="12m",
+              url="ftp://example.org/policy"), "http"),
+    ]  # fmt: skip
+    for kwargs, message in cases:
+        with pytest.raises(InvalidInput, match=message):
+            external_evidence.add(ws, actor=SCIENTIST, **kwargs)
+    with pytest.raises(NotFound):
+        external_evidence.add(
+            ws, ["A.2.2"], actor=SCIENTIST, owner="dpo@x.org", review_every="12m",
+            file=ws.root / "no-such.pdf",
+        )  # fmt: skip
+    assert _count(ws, ExternalEvidence) == 0
+
+
+def test_the_statement_can_require_a_second_person_to_approve_the_documents(ws) -> None:
+    applicability.include(ws, "A.2.2", actor=APPROVER, evidence_approval=True)
+    [piece] = external_evidence.add(
+        ws, ["A.2.2"], actor=SCIENTIST, owner="dpo@x.org", review_every="12m",
+        file=_policy(ws.root),
+    )  # fmt: skip
+    report = evidence.compliance_report(ws, "iso42001")
+    assert report.status("A.2.2") == "partial"
+    assert any("aims evidence approve" in g for g in report.result("A.2.2").gaps)
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        external_evidence.approve(ws, piece["id"], actor=SCIENTIST)
+    external_evidence.approve(ws, piece["id"], actor=APPROVER)
+    assert evidence.compliance_report(ws, "iso42001").status("A.2.2") == "outside"
+
+
+def test_evidence_recorded_once_shows_under_every_standard(ws) -> None:
+    external_evidence.add(
+        ws, ["A.2.2"], actor=SCIENTIST, owner="dpo@x.org", review_every="12m",
+        file=_policy(ws.root),
+    )  # fmt: skip
+    for key, control in (("nist-ai-rmf", "GOVERN 1"), ("eu-ai-act", "Art. 17")):
+        report = evidence.compliance_report(ws, key)
+        texts = [e.text for o in report.result(control).outcomes for e in o.evidence]
+        assert any(t.startswith("A.2.2: ai-policy.md") for t in texts), (key, texts)
+        row = next(c for c in report.to_dict()["controls"] if c["id"] == control)
+        assert "A.2.2" in row["crosswalk"]
+    # Evidence recorded against a NIST category counts for that category alone.
+    nist_before = evidence.compliance_report(ws, "nist-ai-rmf").status("GOVERN 3")
+    assert nist_before == "missing"
+    external_evidence.add(
+        ws, ["GOVERN 3"], actor=SCIENTIST, owner="hr@x.org", review_every="1y",
+        file=_policy(ws.root, "training records"),
+    )  # fmt: skip
+    assert evidence.compliance_report(ws, "nist-ai-rmf").status("GOVERN 3") == "outside"
+    assert evidence.compliance_report(ws, "iso42001").status("A.4.6") == "missing"
+
+
+def test_an_open_nonconformity_shows_in_the_report_until_closed(ws) -> None:
+    assert evidence.compliance_report(ws, "iso42001").status("A.6.2.5") == "met"
+    review = management_review.record_review(
+        ws, kind="internal-audit", title="Release process audit", held_on="2026-01-15",
+        actor=APPROVER,
+    )  # fmt: skip
+    incident = open_incident(ws, "cancer")
+    with pytest.raises(NotFound, match="incident"):
+        management_review.add_finding(
+            ws, review["id"], kind="nonconformity", summary="x", owner="ops@x.org",
+            due="2026-02-01", actor=APPROVER, incident=9999,
+        )  # fmt: skip
+    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
+        management_review.add_finding(
+            ws, review["id"], kind="nonconformity", summary="x", owner="ops@x.org",
+            due="next week", actor=APPROVER,
+        )  # fmt: skip
+    finding = management_review.add_finding(
+        ws, review["id"], kind="nonconformity", control="A.6.2.5", owner="ops@x.org",
+        summary="A release went out before its rollback was rehearsed", due="2026-02-01",
+        corrective_action="rehearse rollback before each release", incident=incident,
+        actor=APPROVER,
+    )  # fmt: skip
+    report = evidence.compliance_report(ws, "iso42001")
+    assert report.status("A.6.2.5") == "partial"
+    [shown] = report.to_dict()["nonconformities"]
+    assert shown["id"] == finding["id"] and shown["incident"] == incident
+    assert "rehearse rollback" in render_markdown(report)
+    # The same finding counts under the EU AI Act's counterpart (Art. 14).
+    assert evidence.compliance_report(ws, "eu-ai-act").status("Art. 14") == "partial"
+
+    management_review.close_finding(ws, finding["id"], actor="ops@x.org", closure="rehearsed")
+    report = evidence.compliance_report(ws, "iso42001")
+    assert report.status("A.6.2.5") == "met" and report.to_dict()["nonconformities"] == []
