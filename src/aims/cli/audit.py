@@ -8,9 +8,12 @@ import typer
 
 from aims.cli._output import Format, console, emit, err_console, print_table
 from aims.cli._state import STATE, open_workspace
+from aims.cli.remote import remote
 
 app = typer.Typer(help="Verify and read the tamper-evident audit log.", no_args_is_help=True)
 FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+PAGE = 1000
+"""Events asked for at a time when paging through the server's log."""
 
 
 @app.command("verify")
@@ -40,8 +43,17 @@ def verify(
     from aims.services import audit_checkpoint as cps
 
     cp = None
+    r = remote()
     if checkpoint is not None:
         cp, _ = cps.read_checkpoint(checkpoint)
+    if r is not None:
+        body = {"checkpoint": None if cp is None else cp.to_text(), "public_key": public_key}
+        data = r.call("POST", "/v1/audit/verify", json=body)
+        _emit_report(data, fmt)
+        if not data["ok"]:
+            raise typer.Exit(1)
+        return
+    if cp is not None:
         missing = _missing_store()
         if missing is not None:
             problem = {"kind": missing.kind, "seq": 0, "message": missing.message}
@@ -91,9 +103,15 @@ def checkpoint(
     Later, 'aims audit verify --checkpoint FILE' proves the chain still extends
     it. Refused (exit 1) when the chain is already broken.
     """
-    from aims.services.audit_checkpoint import write_checkpoint
+    from aims.core.audit_checkpoint import Checkpoint
+    from aims.services.audit_checkpoint import save_checkpoint, write_checkpoint
 
-    cp, where = write_checkpoint(open_workspace().db, out)
+    if (r := remote()) is not None:
+        answer = r.call("POST", "/v1/audit/checkpoints")
+        cp = Checkpoint.parse(answer["text"], source=f"the checkpoint from {r.url}")
+        where = None if out is None else save_checkpoint(cp, out)
+    else:
+        cp, where = write_checkpoint(open_workspace().db, out)
     if where is None:
         typer.echo(cp.to_text(), nl=False)
     else:
@@ -105,6 +123,9 @@ def public_key_cmd() -> None:
     """Print the key that verifies this workspace's checkpoints (safe to share with auditors)."""
     from aims.services.audit_checkpoint import public_key
 
+    if (r := remote()) is not None:
+        typer.echo(r.call("GET", "/v1/audit/public-key")["public_key"])
+        return
     typer.echo(public_key(open_workspace().db))
 
 
@@ -120,7 +141,10 @@ def log(
     """List audit events, oldest first, with filters."""
     from aims.services.audit import EventFilter, query
 
-    rows = query(open_workspace().db, EventFilter(subject, actor, action, since, limit))
+    if (r := remote()) is not None:
+        rows = _remote_log(r, subject, actor, action, since, limit)
+    else:
+        rows = query(open_workspace().db, EventFilter(subject, actor, action, since, limit))
     emit(
         rows,
         fmt,
@@ -129,6 +153,46 @@ def log(
             ["seq", "ts", "actor", "action", "subject", "payload"],
         ),
     )
+
+
+def _remote_log(
+    r: object,
+    subject: str | None,
+    actor: str | None,
+    action: str | None,
+    since: datetime | None,
+    limit: int | None,
+) -> list[dict]:
+    """The events the server answers, filtered by subject as locally (a model's subject
+    also covers its versions)."""
+    from typing import Any
+
+    from aims.errors import InvalidInput
+
+    model = None
+    if subject is not None:
+        kind, _, rest = subject.partition(":")
+        if kind != "model" or not rest:
+            raise InvalidInput(
+                f"--subject {subject!r}: in remote mode give a model's subject, "
+                "model:NAME or model:NAME@VERSION"
+            )
+        model = rest.split("@", 1)[0]
+    params = {"actor": actor, "action": action, "model": model, "since": since}
+    client: Any = r
+    if subject is None or "@" not in subject:
+        return list(client.call("GET", "/v1/audit/events", params={**params, "limit": limit}))
+    # One version's events: page through the model's events and keep that version's.
+    rows: list[dict] = []
+    after = 0
+    while True:
+        query = {**params, "after": after, "limit": PAGE}
+        page = client.call("GET", "/v1/audit/events", params=query)
+        rows.extend(e for e in page if e["subject"] == subject)
+        if len(page) < PAGE:
+            break
+        after = page[-1]["seq"]
+    return rows[-limit:] if limit else rows
 
 
 def _short(payload: dict) -> str:

@@ -301,29 +301,20 @@ def card(
 
 
 def _remote_card(r: Any, ref: str, out: Path | None, fmt: Format) -> None:
-    """The card from the server, written or printed as locally."""
+    """The card of the server's store, written or printed as locally."""
     import sys
 
-    path = version_path(ref) + "/card"
+    from aims.services.card import render_markdown, write_card_data
+
+    # The card's data, rendered here as locally (with its reliability diagram beside it).
+    data = r.call("GET", version_path(ref) + "/card", params={"format": "json"})
     if out is None:
         if fmt is Format.json:
-            emit(r.call("GET", path, params={"format": "json"}), fmt, lambda d: None)
+            emit(data, fmt, lambda d: None)
         else:
-            sys.stdout.write(r.call("GET", path, params={"format": "markdown"})["text"])
+            sys.stdout.write(render_markdown(data))
         return
-    html = out.suffix.lower() in (".html", ".htm")
-    answer = r.call("GET", path, params={"format": "html" if html else "markdown"})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    written = [out]
-    text = answer["text"]
-    svg = answer.get("reliability_svg")
-    if svg and not html:
-        # Written beside the card, as locally; the card links it by name.
-        svg_path = out.with_name(out.stem + "_reliability.svg")
-        svg_path.write_text(svg, encoding="utf-8")
-        text = text.replace(answer.get("svg_name") or svg_path.name, svg_path.name)
-        written.append(svg_path)
-    out.write_text(text, encoding="utf-8")
+    written = write_card_data(data, out)
     emit(
         {"written": [str(f) for f in written]},
         fmt,

@@ -10,6 +10,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, err_console, print_table
 from aims.cli._state import open_workspace
+from aims.cli.remote import remote, segment
 from aims.clock import utc
 from aims.errors import InvalidInput
 from aims.workspace import current_actor
@@ -77,6 +78,9 @@ def create(
     from aims.server.config import ServerConfig
     from aims.services.keys import create_key
 
+    if (r := remote()) is not None:
+        _remote_create(r, project, role, principal, expires, name, fmt)
+        return
     ws = open_workspace()
     target = project or ws.settings.project
     if role is None:
@@ -97,20 +101,47 @@ def create(
         expires_at=expires_at,
         principal=principal,
     )
-    data = {**info, "api_key": secret}
+    emit({**info, "api_key": secret}, fmt, _render_created)
 
-    def render(d: dict[str, Any]) -> None:
-        console.print(
-            f"created key {d['key_id']} (project {d['project']}, role {d['role']}"
-            + (f", for {d['principal']}" if d.get("principal") else "")
-            + (f", expires {d['expires_at']:%Y-%m-%d %H:%M} UTC" if d["expires_at"] else "")
-            + ")",
-            soft_wrap=True,
-        )
-        console.print(d["api_key"], highlight=False, soft_wrap=True)
-        err_console.print("store this key now: it is not kept and cannot be shown again")
 
-    emit(data, fmt, render)
+def _remote_create(
+    r: Any,
+    project: str | None,
+    role: str | None,
+    principal: str | None,
+    expires: str | None,
+    name: str,
+    fmt: Format,
+) -> None:
+    """Create the key on the server (admin); its default expiry is the server's."""
+    from aims.cli.principals import _remote_project
+
+    body: dict[str, Any] = {
+        "project": _remote_project(r, project),
+        "role": role,
+        "principal": principal,
+        "name": name,
+    }
+    if expires is not None and expires.strip().lower() == "never":
+        body["never_expires"] = True
+    elif expires is not None:
+        body["expires_at"] = parse_expiry(expires).isoformat()
+    data = r.call("POST", "/v1/keys", json=body)
+    if data.get("expires_at"):
+        data["expires_at"] = utc(datetime.fromisoformat(data["expires_at"]))
+    emit(data, fmt, _render_created)
+
+
+def _render_created(d: dict[str, Any]) -> None:
+    console.print(
+        f"created key {d['key_id']} (project {d['project']}, role {d['role']}"
+        + (f", for {d['principal']}" if d.get("principal") else "")
+        + (f", expires {d['expires_at']:%Y-%m-%d %H:%M} UTC" if d["expires_at"] else "")
+        + ")",
+        soft_wrap=True,
+    )
+    console.print(d["api_key"], highlight=False, soft_wrap=True)
+    err_console.print("store this key now: it is not kept and cannot be shown again")
 
 
 def _granted_role(ws: Any, principal: str | None, project: str) -> str:
@@ -131,7 +162,10 @@ def revoke(
     """Revoke a key; running servers refuse its tokens within their poll interval."""
     from aims.services.keys import revoke_key
 
-    data = revoke_key(open_workspace(), key_id, actor=current_actor(), reason=reason)
+    if (r := remote()) is not None:
+        data = r.call("POST", f"/v1/keys/{segment(key_id)}/revoke", json={"reason": reason})
+    else:
+        data = revoke_key(open_workspace(), key_id, actor=current_actor(), reason=reason)
     emit(data, fmt, lambda d: console.print(f"revoked key {d['key_id']}"))
 
 
@@ -144,7 +178,10 @@ def list_(
     """List API keys (never their secrets)."""
     from aims.services.keys import list_keys
 
-    rows = list_keys(open_workspace(), project=project, include_inactive=all_)
+    if (r := remote()) is not None:
+        rows = r.call("GET", "/v1/keys", params={"project": project, "all": all_})
+    else:
+        rows = list_keys(open_workspace(), project=project, include_inactive=all_)
     emit(
         rows,
         fmt,

@@ -62,9 +62,10 @@ def promote(
     target = "canary" if canary is not None else "shadow" if shadow else stage.value
     if (r := remote()) is not None:
         body = {
-            "stage": target,
+            "stage": stage.value,
+            "canary": canary,
+            "shadow": shadow,
             "reason": reason,
-            "traffic": canary,
             "override": override,
             "force": force,
         }

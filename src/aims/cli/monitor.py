@@ -9,6 +9,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, print_json, print_table
 from aims.cli._state import open_workspace
+from aims.cli.remote import remote, segment
 from aims.workspace import current_actor
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
@@ -101,6 +102,9 @@ def run(
     until HH:MM UTC, no version in production ...) and when the next window
     closes (its end plus monitor.grace)."""
     when = _parse_at(at)
+    if (r := remote()) is not None:
+        _remote_run(r, once=once, now=now, at=at, models=model, fmt=fmt)
+        return
     ws = open_workspace()
     from aims.services.monitor import run_forever, run_once
 
@@ -124,6 +128,27 @@ def run(
     run_forever(ws, interval=interval, on_run=report, provisional=now)
 
 
+def _remote_run(
+    r: Any, *, once: bool, now: bool, at: str | None, models: list[str], fmt: Format
+) -> None:
+    """One monitoring pass run by the server (its own loop runs with aims serve --monitor)."""
+    from aims.errors import InvalidInput
+
+    if not once:
+        raise InvalidInput(
+            "in remote mode the monitor runs one pass per call: give --once (the server "
+            "runs the loop itself with aims serve --monitor)"
+        )
+    if at is not None:
+        raise InvalidInput(
+            "--at replays a local workspace's log; in remote mode the server's clock is the time"
+        )
+    data = r.call("POST", "/v1/monitor/runs", json={"now": now, "models": models or None})
+    emit(data, fmt, _print_summary)
+    if data["errors"]:
+        raise typer.Exit(1)
+
+
 @monitor_app.command("windows")
 def windows(
     name: str = typer.Argument(..., help="Model name."),
@@ -138,7 +163,11 @@ def windows(
     provisional until the monitor recomputes it once the window closes."""
     from aims.services.monitor.window_list import window_rows
 
-    data = window_rows(open_workspace(), name, version=version, role=role, limit=limit)
+    if (r := remote()) is not None:
+        params = {"version": version, "role": role, "limit": limit}
+        data = r.call("GET", f"/v1/models/{segment(name)}/windows", params=params)
+    else:
+        data = window_rows(open_workspace(), name, version=version, role=role, limit=limit)
 
     def render(rows: list[dict[str, Any]]) -> None:
         def fmt_value(v: Any) -> str:
@@ -220,7 +249,11 @@ def list_(
     """Incidents, newest first (default: those not yet resolved)."""
     from aims.services.monitor.incidents import list_incidents
 
-    rows = list_incidents(open_workspace(), status=status, model=model, limit=limit)
+    if (r := remote()) is not None:
+        params = {"status": status, "model": model, "limit": limit}
+        rows = r.call("GET", "/v1/incidents", params=params)
+    else:
+        rows = list_incidents(open_workspace(), status=status, model=model, limit=limit)
 
     def render(items: list[dict[str, Any]]) -> None:
         print_table(
@@ -244,7 +277,11 @@ def show(incident_id: int = typer.Argument(..., help="Incident id."), fmt: Forma
     """One incident: what fired, on which windows, the actions taken, who resolved it and why."""
     from aims.services.monitor.incidents import show_incident
 
-    data = show_incident(open_workspace(), incident_id)
+    r = remote()
+    if r is not None:
+        data = r.call("GET", f"/v1/incidents/{incident_id}")
+    else:
+        data = show_incident(open_workspace(), incident_id)
 
     def render(i: dict[str, Any]) -> None:
         from rich.text import Text
@@ -317,7 +354,10 @@ def ack(
     """Acknowledge an open incident (you are on it)."""
     from aims.services.monitor.incidents import ack_incident
 
-    data = ack_incident(open_workspace(), incident_id, actor=current_actor(), note=note)
+    if (r := remote()) is not None:
+        data = r.call("POST", f"/v1/incidents/{incident_id}/acknowledge", json={"note": note})
+    else:
+        data = ack_incident(open_workspace(), incident_id, actor=current_actor(), note=note)
     emit(data, fmt, lambda i: console.print(f"incident #{i['id']} acknowledged by {i['acked_by']}"))
 
 
@@ -332,5 +372,8 @@ def resolve(
     """Resolve an incident with a note of the root cause and the corrective action."""
     from aims.services.monitor.incidents import resolve_incident
 
-    data = resolve_incident(open_workspace(), incident_id, actor=current_actor(), note=note)
+    if (r := remote()) is not None:
+        data = r.call("POST", f"/v1/incidents/{incident_id}/resolve", json={"note": note})
+    else:
+        data = resolve_incident(open_workspace(), incident_id, actor=current_actor(), note=note)
     emit(data, fmt, lambda i: console.print(f"incident #{i['id']} resolved by {i['resolved_by']}"))

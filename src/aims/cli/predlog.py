@@ -133,11 +133,17 @@ def ingest(
     characters). Labelling a prediction again keeps the earlier label in the
     history (aims labels history); monitoring uses the latest.
     """
+    from aims.cli.remote import file_sha256, local_file, remote
     from aims.core import frames
     from aims.services.labelling import ingest_labels
     from aims.services.personal_data import pii_salt
     from aims.workspace import current_actor
 
+    if (r := remote()) is not None:
+        form = {"model": model, "by": by, "label": label, "sha256": file_sha256(local_file(path))}
+        result = r.call("POST", "/v1/labels/files", files={"file": path}, data=form)
+        emit(result, fmt, _ingest_renderer(model, by))
+        return
     ws = open_workspace()
     frame = frames.read(path)
     result = ingest_labels(
@@ -150,7 +156,10 @@ def ingest(
         actor=current_actor(),
         source="cli",
     )
+    emit(result, fmt, _ingest_renderer(model, by))
 
+
+def _ingest_renderer(model: str, by: str):  # -> Callable[[dict], None]
     def render(d: dict[str, Any]) -> None:
         console.print(
             f"{d['matched']} of {d['received']} labels matched predictions of {model}; "
@@ -160,7 +169,7 @@ def ingest(
             examples = ", ".join(map(str, d["unknown_examples"]))
             console.print(f"{d['unknown']} {by}(s) not in the log, e.g. {examples}")
 
-    emit(result, fmt, render)
+    return render
 
 
 HISTORY_COLUMNS = ["labelled_at", "label", "labelled_by", "source", "batch"]

@@ -12,6 +12,7 @@ import typer
 
 from aims.cli._output import Format, console, emit, err_console, print_table
 from aims.cli._state import open_workspace
+from aims.cli.remote import remote, segment
 from aims.errors import InvalidInput
 from aims.workspace import current_actor
 
@@ -56,9 +57,13 @@ def add(
     """Add a principal. Services and agents need --owner (a human principal)."""
     from aims.services.identity import add_principal
 
-    data = add_principal(
-        open_workspace(), name, kind=kind, email=email, owner=owner, actor=current_actor()
-    )
+    if (r := remote()) is not None:
+        body = {"name": name, "kind": kind, "email": email, "owner": owner}
+        data = r.call("POST", "/v1/principals", json=body)
+    else:
+        data = add_principal(
+            open_workspace(), name, kind=kind, email=email, owner=owner, actor=current_actor()
+        )
     emit(data, fmt, _render_one("added"))
 
 
@@ -70,7 +75,10 @@ def list_(
     """List principals with their kind, owner, status, grants and active keys."""
     from aims.services.identity import list_principals
 
-    rows = list_principals(open_workspace(), include_disabled=not enabled)
+    if (r := remote()) is not None:
+        rows = r.call("GET", "/v1/principals", params={"enabled": enabled})
+    else:
+        rows = list_principals(open_workspace(), include_disabled=not enabled)
     emit(
         rows,
         fmt,
@@ -93,7 +101,11 @@ def kind(
     """Change a principal's kind (e.g. one 'aims team enable' added as a human)."""
     from aims.services.identity import set_kind
 
-    data = set_kind(open_workspace(), name, kind=kind, owner=owner, actor=current_actor())
+    if (r := remote()) is not None:
+        body = {"kind": kind, "owner": owner}
+        data = r.call("PUT", f"/v1/principals/{segment(name)}/kind", json=body)
+    else:
+        data = set_kind(open_workspace(), name, kind=kind, owner=owner, actor=current_actor())
     emit(data, fmt, _render_one("now"))
 
 
@@ -106,7 +118,11 @@ def disable(
     """Disable a principal: its keys stop working at once; its history stays."""
     from aims.services.identity import disable_principal
 
-    data = disable_principal(open_workspace(), name, actor=current_actor(), reason=reason)
+    if (r := remote()) is not None:
+        path = f"/v1/principals/{segment(name)}/disable"
+        data = r.call("POST", path, json={"reason": reason})
+    else:
+        data = disable_principal(open_workspace(), name, actor=current_actor(), reason=reason)
     emit(data, fmt, _render_one("disabled"))
 
 
@@ -129,6 +145,15 @@ def grant(
     """Give a principal a role on a project (replacing the one it held there)."""
     from aims.services import identity
 
+    if (r := remote()) is not None:
+        if not remove and role is None:
+            raise InvalidInput("give --role ROLE (or --remove to take the grant back)")
+        path = f"/v1/principals/{segment(name)}/grants/{segment(_remote_project(r, project))}"
+        if remove:
+            emit(r.call("DELETE", path), fmt, _render_one("revoked a grant of"))
+        else:
+            emit(r.call("PUT", path, json={"role": role}), fmt, _render_one("granted"))
+        return
     ws = open_workspace()
     target = project or ws.settings.project
     if remove:
@@ -152,10 +177,32 @@ def revoke_grant(
     """Take back a principal's grant on a project; its keys lose it at their next use."""
     from aims.services.identity import revoke_grant as run
 
+    if (r := remote()) is not None:
+        path = f"/v1/principals/{segment(name)}/grants/{segment(_remote_project(r, project))}"
+        emit(
+            r.call("DELETE", path, params={"reason": reason}),
+            fmt,
+            _render_one("revoked a grant of"),
+        )
+        return
     ws = open_workspace()
     target = project or ws.settings.project
     data = run(ws, name, project=target, actor=current_actor(), reason=reason)
     emit(data, fmt, _render_one("revoked a grant of"))
+
+
+def _remote_project(r: Any, project: str | None) -> str:
+    """--project, else the project of the key the CLI acts with (a workspace's default
+    project is not known remotely)."""
+    if project:
+        return project
+    held = str(r.session().get("project") or "")
+    if not held or held == "*":
+        raise InvalidInput(
+            "give --project PROJECT: in remote mode the default is the project of your key, "
+            "and yours acts on every project"
+        )
+    return held
 
 
 @team_app.command("enable")

@@ -158,10 +158,12 @@ def model_register(
     from aims.services.registry import git_commit, parse_owners, register_model
 
     if (r := remote()) is not None:
-        parse_owners(owner)  # refused here as locally, before the upload
+        # Refused here as locally, before the upload.
+        parse_owners(owner)
         _pairs(param, "--param")
-        {k: _number(k, v) for k, v in _pairs(metric, "--metric").items()}
         _pairs(tag, "--tag")
+        for key, value in _pairs(metric, "--metric").items():
+            _number(key, value)
         files = {"artifact": local_file(artifact)}
         if contract is not None:
             files["contract"] = local_file(contract)
@@ -235,7 +237,7 @@ def model_list(fmt: Format = FORMAT) -> None:
     from aims.services.registry import list_models
 
     r = remote()
-    rows = r.call("GET", "/v1/models") if r is not None else list_models(open_workspace())
+    rows = r.call("GET", "/v1/registry/models") if r is not None else list_models(open_workspace())
     emit(
         rows,
         fmt,
@@ -267,7 +269,7 @@ def model_show(
         )
         return
     if r is not None:
-        data = r.call("GET", f"/v1/models/{segment(check_name(ref))}")
+        data = r.call("GET", f"/v1/registry/models/{segment(check_name(ref))}")
     else:
         data = registry.describe(open_workspace(), ref)
 

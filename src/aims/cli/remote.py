@@ -286,6 +286,8 @@ def _form(value: Any) -> Any:
     """A query or form value as text (booleans as ``true``/``false``); lists stay lists."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return [_form(v) for v in value]
     return str(value)

@@ -45,9 +45,13 @@ def compliance(
     """Each control's status (met / partial / missing / not applicable) with its evidence,
     computed from the store, and what to do in aims to close each gap."""
     from aims.cli._state import open_workspace
+    from aims.cli.remote import remote
     from aims.services.evidence import compliance_report
     from aims.services.evidence_render import write_report
 
+    if (r := remote()) is not None:
+        _remote_compliance(r, standard, out, all_models, strict, project, fmt)
+        return
     ws = open_workspace()
     try:
         report = compliance_report(
@@ -65,6 +69,50 @@ def compliance(
     else:
         emit(report.to_dict(), fmt, _render)
     summary = report.summary
+    if strict and (summary["partial"] or summary["missing"]):
+        raise typer.Exit(1)
+
+
+def _remote_compliance(
+    r: Any,
+    standard: str,
+    out: Path | None,
+    all_models: bool,
+    strict: bool,
+    project: str | None,
+    fmt: Format,
+) -> None:
+    """The report computed by the server, printed or written as locally."""
+    import json
+
+    from aims.errors import InvalidInput
+
+    params: dict[str, Any] = {"standard": standard, "all_models": all_models, "project": project}
+    if out is not None:
+        kinds = {".html": "html", ".md": "markdown", ".json": "json"}
+        kind = kinds.get(out.suffix.lower())
+        if kind is None:
+            raise InvalidInput(
+                f"{out}: cannot tell the format from the suffix {out.suffix or '(none)'!r}; "
+                "use .html, .md or .json"
+            )
+    report = r.call("GET", "/v1/reports/compliance", params={**params, "format": "json"})
+    summary = report["summary"]
+    if out is None:
+        emit(report, fmt, _render)
+    else:
+        if kind == "json":
+            text = json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n"
+        else:
+            text = r.call("GET", "/v1/reports/compliance", params={**params, "format": kind})
+            text = text["text"]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        emit(
+            {"written": str(out), "summary": summary},
+            fmt,
+            lambda d: console.print(f"wrote {d['written']}: {_summary(d['summary'])}"),
+        )
     if strict and (summary["partial"] or summary["missing"]):
         raise typer.Exit(1)
 

@@ -34,6 +34,7 @@ __all__ = [
     "public_key",
     "read_checkpoint",
     "report",
+    "save_checkpoint",
     "start_checkpoints",
     "write_checkpoint",
 ]
@@ -73,6 +74,11 @@ def write_checkpoint(db: Database, url: str | None) -> tuple[Checkpoint, str | N
     cp = make_checkpoint(db)
     if url is None:
         return cp, None
+    return cp, save_checkpoint(cp, url)
+
+
+def save_checkpoint(cp: Checkpoint, url: str) -> str:
+    """Write ``cp`` to ``url`` (a folder URL ending in ``/`` gets a new file); returns where."""
     import fsspec
 
     target = url
@@ -88,7 +94,7 @@ def write_checkpoint(db: Database, url: str | None) -> tuple[Checkpoint, str | N
             f.write(cp.to_text())
     except (OSError, ValueError, ImportError) as exc:
         raise ConfigError(f"cannot write the checkpoint to {target}: {exc}") from None
-    return cp, target
+    return target
 
 
 def read_checkpoint(url: str) -> tuple[Checkpoint, str]:

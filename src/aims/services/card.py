@@ -110,7 +110,11 @@ def reliability_svg(d: dict[str, Any]) -> str | None:
 
 def write_card(ws: Workspace, text: str, out: Path) -> list[Path]:
     """Write the card to ``out`` (``.md`` or ``.html``); returns the files written."""
-    d = card_data(ws, text)
+    return write_card_data(card_data(ws, text), out)
+
+
+def write_card_data(d: dict[str, Any], out: Path) -> list[Path]:
+    """Write the card of ``d`` (from :func:`card_data`, here or on a server) to ``out``."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".html", ".htm"):
