@@ -208,17 +208,18 @@ def open_incident(ws: Any, model: str, trigger: str = "drift") -> int:
 def governed(
     root: Path,
     files: dict[str, Path],
-    models: tuple[str, ...],
+    models: dict[str, int],
     real: tuple[str, ...] = ("ana", "spare"),
 ) -> Iterator[Governed]:
-    """The workspace of the module docstring with ``models`` registered, served on loopback;
-    the keys labelled ``real`` are real keys, the others signed token claims."""
+    """The workspace of the module docstring with ``models`` (name: number of versions)
+    registered, served on loopback; the keys labelled ``real`` are real keys, the others
+    signed token claims."""
     from aims.server.assembly import build_server
 
     ws = team_workspace(root)
     made, claims = people(ws, real)
-    for name in models:
-        register(ws, files, name, made["ana"])
+    for name, versions in models.items():
+        register(ws, files, name, made["ana"], versions)
     try:
         with LiveServer(build_server(ws)) as server:
             yield Governed(ws=ws, url=server.url, keys=made, claims=claims)

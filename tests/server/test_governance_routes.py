@@ -62,7 +62,7 @@ ROUTES = governance_routes()
 
 @pytest.fixture(scope="module")
 def gov(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]):
-    with governed(tmp_path_factory.mktemp("gov") / "ws", tiny_files, (MODEL,)) as g:
+    with governed(tmp_path_factory.mktemp("gov") / "ws", tiny_files, {MODEL: 1}) as g:
         g.incidents["drift"] = open_incident(g.ws, MODEL)
         yield g
 
