@@ -10,7 +10,8 @@ What it writes, for each MLflow model version not imported before:
   ``mlflow.*`` tags;
 - the run's training datasets as dataset versions, linked as the version's
   lineage (MLflow keeps a dataset's description, not its rows: the content
-  hash is that of MLflow's dataset record, see :func:`dataset_hash`);
+  hash is that of MLflow's dataset record, see
+  :func:`~aims.services.mlflow_import.datasets.dataset_hash`);
 - a ``model.register`` / ``dataset.register`` audit event carrying the MLflow
   ids (so every report that cites registrations cites imports too), and one
   ``mlflow.import`` event summing the import up.
@@ -30,9 +31,6 @@ unique (model, version) constraint stops two concurrent imports of it.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -45,8 +43,8 @@ from aims.errors import Conflict, InvalidInput, PermissionDenied
 from aims.refs import NAME_RE
 from aims.services import audit
 from aims.services.mlflow_import.artifacts import ModelFile, model_file
+from aims.services.mlflow_import.datasets import TRAINING_CONTEXTS, dataset_version
 from aims.services.mlflow_import.records import (
-    DatasetInput,
     MlflowSource,
     ModelRecord,
     RunRecord,
@@ -54,7 +52,6 @@ from aims.services.mlflow_import.records import (
 )
 from aims.services.promotion_requests import open_in
 from aims.storage.schema import (
-    Dataset,
     DatasetVersion,
     Model,
     ModelVersion,
@@ -63,7 +60,7 @@ from aims.storage.schema import (
 )
 from aims.workspace import Workspace
 
-__all__ = ["ALIAS_STAGES", "STAGE_STAGES", "dataset_hash", "dataset_name", "import_mlflow"]
+__all__ = ["ALIAS_STAGES", "STAGE_STAGES", "import_mlflow"]
 
 ALIAS_STAGES = {
     "champion": "production",
@@ -77,9 +74,6 @@ ALIAS_STAGES = {
 STAGE_STAGES = {"Production": "production", "Staging": "staging"}
 """MLflow's (deprecated) stages that propose an aims stage."""
 
-TRAINING_CONTEXTS = (None, "", "train", "training")
-"""Dataset inputs that are lineage (a model is made from them); evaluation sets are not."""
-
 
 @dataclass
 class _Prepared:
@@ -91,36 +85,6 @@ class _Prepared:
     file: ModelFile
     data: bytes
     info: dict[str, Any]
-
-
-def dataset_name(mlflow_name: str) -> str:
-    """An aims dataset name for an MLflow dataset name (which may hold spaces and more).
-
-    Examples
-    --------
-    >>> dataset_name("cancer train (2024)")
-    'cancer-train-2024'
-    >>> dataset_name("")
-    'mlflow-dataset'
-    """
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", mlflow_name).strip("-._")[:200]
-    return name if NAME_RE.match(name) else "mlflow-dataset"
-
-
-def dataset_hash(ds: DatasetInput) -> str:
-    """The content hash aims gives an MLflow dataset: sha256 of its MLflow record.
-
-    MLflow stores a dataset's name, digest (its own hash of the data), source
-    and schema, not the rows, so the record is what aims can pin; the same
-    dataset logged by several runs gets the same hash, hence one version.
-    """
-    record = {
-        "name": ds.name,
-        "digest": ds.digest,
-        "source_type": ds.source_type,
-        "source": ds.source,
-    }
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
 def _mlflow_key(mv: ModelVersion) -> tuple[str, str] | None:
@@ -173,57 +137,6 @@ def _load(source: MlflowSource, m: ModelRecord, v: VersionRecord, trust: bool) -
     return _Prepared(m, v, run, chosen, data, loaded.describe())
 
 
-def _dataset_version(
-    s: Session, ds: DatasetInput, *, actor: str, project: str
-) -> tuple[DatasetVersion, bool]:
-    name = dataset_name(ds.name)
-    digest = dataset_hash(ds)
-    dataset = s.scalar(select(Dataset).where(Dataset.name == name))
-    now = audit.now_utc()
-    if dataset is None:
-        dataset = Dataset(name=name, project=project, created_by=actor, created_at=now)
-        s.add(dataset)
-        s.flush()
-    same = s.scalar(
-        select(DatasetVersion).where(
-            DatasetVersion.dataset_id == dataset.id, DatasetVersion.content_hash == digest
-        )
-    )
-    if same is not None:
-        return same, False
-    version = max((d.version for d in dataset.versions), default=0) + 1
-    dv = DatasetVersion(
-        dataset=dataset,
-        version=version,
-        content_hash=digest,
-        source=f"mlflow:{ds.source_type}:{ds.source}",
-        schema=dict(ds.schema),
-        row_count=ds.rows or 0,
-        contract=None,
-        profile=None,
-        artifact_sha256=None,
-        created_by=actor,
-        created_at=now,
-    )
-    s.add(dv)
-    s.flush()
-    audit.record(
-        s,
-        actor=actor,
-        action="dataset.register",
-        subject=f"dataset:{name}@{version}",
-        payload={
-            "content_hash": digest,
-            "imported_from": "mlflow",
-            "mlflow_dataset": ds.name,
-            "mlflow_digest": ds.digest,
-            "source": dv.source,
-            "row_count": dv.row_count,
-        },
-    )
-    return dv, True
-
-
 def _version_tags(p: _Prepared) -> dict[str, str]:
     tags = {
         "mlflow.model": p.model.name,
@@ -266,7 +179,7 @@ def _write_version(
     for ds in sorted(p.run.datasets if p.run else (), key=lambda d: (d.name, d.digest)):
         if ds.context not in TRAINING_CONTEXTS:
             continue
-        dv, new = _dataset_version(s, ds, actor=actor, project=project)
+        dv, new = dataset_version(s, ds, actor=actor, project=project)
         if dv not in inputs:
             inputs.append(dv)
         if new:
