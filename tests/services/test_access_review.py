@@ -130,3 +130,18 @@ def test_suspended_keys_do_not_count_as_active(team) -> None:
         "suspended",
     ]
     assert keys.active_key_count(ws) == 0
+
+
+def test_the_evidence_report_uses_the_review(team) -> None:
+    from aims.services import evidence
+
+    ws = team["ws"]
+    iso = evidence.compliance_report(ws, "iso42001", scope="all")
+    people = iso.result("A.4.6")
+    assert people.status == "partial"
+    gaps = " ".join(people.gaps)
+    assert "owner.missing: service legacy has no human owner" in gaps
+    assert "grant.standing_admin: root holds admin on *" in gaps
+    assert iso.status("A.3.2") == "partial"
+    nist = evidence.compliance_report(ws, "nist-ai-rmf", scope="all")
+    assert "owner.disabled: agent bot is owned by cy" in " ".join(nist.result("GOVERN 2").gaps)

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS
+from aims.core.standards.facts import ReviewFacts
 from aims.services import audit
 from aims.services.access_settings import access_settings
 from aims.services.grants import active_elevation, active_grants
@@ -44,7 +45,7 @@ from aims.services.keys import key_payload
 from aims.storage.schema import ApiKey, AuditEvent, Dataset, Model, Principal
 from aims.workspace import Workspace
 
-__all__ = ["RULES", "access_review"]
+__all__ = ["RULES", "access_review", "review_facts"]
 
 RULES = {
     "grant.unused": "a grant not used for access.unused_grant",
@@ -113,133 +114,136 @@ def access_review(
     ``rule`` (one of :data:`RULES`), the ``principal``, and a ``message`` saying
     what to do.
     """
+    with ws.db.session() as s:
+        return _review(s, ws, project, utc(now) or audit.now_utc())
+
+
+def _review(s: Session, ws: Workspace, project: str | None, now: dt.datetime) -> dict[str, Any]:
     settings = access_settings(ws)
-    now = utc(now) or audit.now_utc()
     unused_after = dt.timedelta(days=settings.unused_grant_days)
     rotate_after = dt.timedelta(days=settings.key_rotation_days)
     principals: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
-    with ws.db.session() as s:
-        uses = _last_uses(s)
-        everyone = {p.id: p for p in s.scalars(select(Principal).order_by(Principal.name))}
-        keys_of: dict[int | None, list[ApiKey]] = defaultdict(list)
-        for key in s.scalars(select(ApiKey).order_by(ApiKey.id)):
-            keys_of[key.principal_id].append(key)
-        for who in everyone.values():
-            grants = active_grants(s, who.id, now)
-            mine = keys_of.get(who.id, [])
-            if project is not None and not (
-                any(g.project in (project, ALL_PROJECTS) for g in grants)
-                or any(k.project in (project, ALL_PROJECTS) for k in mine)
-            ):
-                continue
-            owner = everyone.get(who.owner_id) if who.owner_id is not None else None
-            enabled = who.disabled_at is None
+    uses = _last_uses(s)
+    everyone = {p.id: p for p in s.scalars(select(Principal).order_by(Principal.name))}
+    keys_of: dict[int | None, list[ApiKey]] = defaultdict(list)
+    for key in s.scalars(select(ApiKey).order_by(ApiKey.id)):
+        keys_of[key.principal_id].append(key)
+    for who in everyone.values():
+        grants = active_grants(s, who.id, now)
+        mine = keys_of.get(who.id, [])
+        if project is not None and not (
+            any(g.project in (project, ALL_PROJECTS) for g in grants)
+            or any(k.project in (project, ALL_PROJECTS) for k in mine)
+        ):
+            continue
+        owner = everyone.get(who.owner_id) if who.owner_id is not None else None
+        enabled = who.disabled_at is None
 
-            def flag(rule: str, message: str, *, _who: str = who.name) -> None:
-                findings.append({"rule": rule, "principal": _who, "message": message})
+        def flag(rule: str, message: str, *, _who: str = who.name) -> None:
+            findings.append({"rule": rule, "principal": _who, "message": message})
 
-            key_rows = []
-            for key in mine:
-                info = key_payload(key, now, who.name)
-                used = _latest(uses.get(f"apikey:{key.key_id}", {}).values())
-                age = now - utc(key.created_at)
-                key_rows.append(
-                    {
-                        "key_id": key.key_id,
-                        "project": key.project,
-                        "role": key.role,
-                        "status": info["status"],
-                        "age_days": _days(age),
-                        "last_used": used,
-                        "expires_at": info["expires_at"],
-                    }
-                )
-                if info["status"] == "active" and enabled and age > rotate_after:
-                    flag(
-                        "key.rotation",
-                        f"key {key.key_id} is {_days(age):g} days old (rotation age "
-                        f"{settings.key_rotation_days:g}); replace it with "
-                        f"'aims keys rotate {key.key_id}'",
-                    )
-            key_uses = {k.key_id: (k.project, uses.get(f"apikey:{k.key_id}", {})) for k in mine}
-            grant_rows = []
-            for g in grants:
-                acts = uses.get(who.name, {})
-                own = [t for p, t in acts.items() if p is None or g.project in (p, ALL_PROJECTS)]
-                via = [
-                    t
-                    for kp, by_project in key_uses.values()
-                    if kp == g.project or g.project == ALL_PROJECTS
-                    for t in by_project.values()
-                ]
-                used = _latest([*own, *via])
-                grant_rows.append(
-                    {
-                        "project": g.project,
-                        "role": g.role,
-                        "since": utc(g.created_at),
-                        "expires_at": utc(g.expires_at),
-                        "last_used": used,
-                    }
-                )
-                if not enabled:
-                    continue
-                if g.role == "admin" and g.expires_at is None:
-                    flag(
-                        "grant.standing_admin",
-                        f"{who.name} holds admin on {g.project} with no expiry; give it an "
-                        f"expiry (aims grant {who.name} --role admin --project {g.project} "
-                        "--expires 30d) or use elevations",
-                    )
-                if now - utc(g.created_at) > unused_after and (
-                    used is None or now - used > unused_after
-                ):
-                    last = f"last used {used:%Y-%m-%d}" if used else "never used"
-                    flag(
-                        "grant.unused",
-                        f"{who.name}'s {g.role} grant on {g.project} is {last}; take it back "
-                        f"with 'aims revoke-grant {who.name} --project {g.project}' if it is "
-                        "not needed",
-                    )
-            if enabled and who.kind != "human" and owner is None:
-                flag(
-                    "owner.missing",
-                    f"{who.kind} {who.name} has no human owner; set one with 'aims principals "
-                    f"kind {who.name} --kind {who.kind} --owner PERSON'",
-                )
-            live_keys = [k for k in key_rows if k["status"] == "active"]
-            if (
-                enabled
-                and owner is not None
-                and owner.disabled_at is not None
-                and (grants or live_keys)
-            ):
-                flag(
-                    "owner.disabled",
-                    f"{who.kind} {who.name} is owned by {owner.name}, who is disabled, and "
-                    "still acts; give it a new owner or disable it "
-                    f"('aims principals disable {who.name}')",
-                )
-            lifts = {}
-            for g_project in {g.project for g in grants} | {k.project for k in mine}:
-                lift = active_elevation(s, who.id, g_project)
-                if lift is not None:
-                    lifts[g_project] = {"role": lift.role, "until": utc(lift.ends_at)}
-            principals.append(
+        key_rows = []
+        for key in mine:
+            info = key_payload(key, now, who.name)
+            used = _latest(uses.get(f"apikey:{key.key_id}", {}).values())
+            age = now - utc(key.created_at)
+            key_rows.append(
                 {
-                    "name": who.name,
-                    "kind": who.kind,
-                    "email": who.email,
-                    "owner": owner.name if owner is not None else None,
-                    "status": "enabled" if enabled else "disabled",
-                    "grants": grant_rows,
-                    "elevations": lifts,
-                    "keys": key_rows,
-                    "last_used": _latest(r["last_used"] for r in grant_rows + key_rows),
+                    "key_id": key.key_id,
+                    "project": key.project,
+                    "role": key.role,
+                    "status": info["status"],
+                    "age_days": _days(age),
+                    "last_used": used,
+                    "expires_at": info["expires_at"],
                 }
             )
-        unowned = [k for k in keys_of.get(None, []) if key_payload(k, now)["status"] == "active"]
+            if info["status"] == "active" and enabled and age > rotate_after:
+                flag(
+                    "key.rotation",
+                    f"key {key.key_id} is {_days(age):g} days old (rotation age "
+                    f"{settings.key_rotation_days:g}); replace it with "
+                    f"'aims keys rotate {key.key_id}'",
+                )
+        key_uses = {k.key_id: (k.project, uses.get(f"apikey:{k.key_id}", {})) for k in mine}
+        grant_rows = []
+        for g in grants:
+            acts = uses.get(who.name, {})
+            own = [t for p, t in acts.items() if p is None or g.project in (p, ALL_PROJECTS)]
+            via = [
+                t
+                for kp, by_project in key_uses.values()
+                if kp == g.project or g.project == ALL_PROJECTS
+                for t in by_project.values()
+            ]
+            used = _latest([*own, *via])
+            grant_rows.append(
+                {
+                    "project": g.project,
+                    "role": g.role,
+                    "since": utc(g.created_at),
+                    "expires_at": utc(g.expires_at),
+                    "last_used": used,
+                }
+            )
+            if not enabled:
+                continue
+            if g.role == "admin" and g.expires_at is None:
+                flag(
+                    "grant.standing_admin",
+                    f"{who.name} holds admin on {g.project} with no expiry; give it an "
+                    f"expiry (aims grant {who.name} --role admin --project {g.project} "
+                    "--expires 30d) or use elevations",
+                )
+            if now - utc(g.created_at) > unused_after and (
+                used is None or now - used > unused_after
+            ):
+                last = f"last used {used:%Y-%m-%d}" if used else "never used"
+                flag(
+                    "grant.unused",
+                    f"{who.name}'s {g.role} grant on {g.project} is {last}; take it back "
+                    f"with 'aims revoke-grant {who.name} --project {g.project}' if it is "
+                    "not needed",
+                )
+        if enabled and who.kind != "human" and owner is None:
+            flag(
+                "owner.missing",
+                f"{who.kind} {who.name} has no human owner; set one with 'aims principals "
+                f"kind {who.name} --kind {who.kind} --owner PERSON'",
+            )
+        live_keys = [k for k in key_rows if k["status"] == "active"]
+        if (
+            enabled
+            and owner is not None
+            and owner.disabled_at is not None
+            and (grants or live_keys)
+        ):
+            flag(
+                "owner.disabled",
+                f"{who.kind} {who.name} is owned by {owner.name}, who is disabled, and "
+                "still acts; give it a new owner or disable it "
+                f"('aims principals disable {who.name}')",
+            )
+        lifts = {}
+        for g_project in {g.project for g in grants} | {k.project for k in mine}:
+            lift = active_elevation(s, who.id, g_project)
+            if lift is not None:
+                lifts[g_project] = {"role": lift.role, "until": utc(lift.ends_at)}
+        principals.append(
+            {
+                "name": who.name,
+                "kind": who.kind,
+                "email": who.email,
+                "owner": owner.name if owner is not None else None,
+                "status": "enabled" if enabled else "disabled",
+                "grants": grant_rows,
+                "elevations": lifts,
+                "keys": key_rows,
+                "last_used": _latest(r["last_used"] for r in grant_rows + key_rows),
+            }
+        )
+    unowned = [k for k in keys_of.get(None, []) if key_payload(k, now)["status"] == "active"]
     summary = {rule: sum(f["rule"] == rule for f in findings) for rule in RULES}
     return {
         "generated_at": now,
@@ -253,3 +257,20 @@ def access_review(
         "findings": findings,
         "summary": summary,
     }
+
+
+def review_facts(s: Session, ws: Workspace, project: str | None = None) -> ReviewFacts:
+    """The access review as the evidence report reads it (ISO/IEC 42001 A.3.2, A.4.6;
+    NIST AI RMF GOVERN 2), in the report's session: enabled principals by kind,
+    findings by rule."""
+    review = _review(s, ws, project, audit.now_utc())
+    kinds: dict[str, int] = defaultdict(int)
+    for p in review["principals"]:
+        if p["status"] == "enabled":
+            kinds[p["kind"]] += 1
+    return ReviewFacts(
+        kinds=dict(kinds),
+        findings={rule: n for rule, n in review["summary"].items() if n},
+        messages=tuple(f"{f['rule']}: {f['message']}" for f in review["findings"]),
+        elevation_required=access_settings(ws).elevation_required,
+    )

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aims.core.standards import access_checks
 from aims.core.standards import governance_checks as gc
 from aims.core.standards import technical_checks as tc
 from aims.core.standards import workspace_checks as wc
@@ -149,6 +150,11 @@ CHECKS: Mapping[str, Check] = {
     ),
     "api_keys": Check(
         "workspace", wc.api_keys, lambda p: "API keys, each with a role and a project"
+    ),
+    "access_review": Check(
+        "workspace",
+        access_checks.access_review,
+        lambda p: "principals with owners, no unused grants, stale keys or standing admins",
     ),
     "monitoring_policy": Check(
         "workspace",

@@ -240,6 +240,19 @@ class AuditFacts:
 
 
 @dataclass(frozen=True)
+class ReviewFacts:
+    """The access review (``aims access review``) when the report is made."""
+
+    kinds: Mapping[str, int] = field(default_factory=dict)
+    """Enabled principals by kind."""
+    findings: Mapping[str, int] = field(default_factory=dict)
+    """Findings by rule (``grant.unused``, ``key.rotation``, ...)."""
+    messages: tuple[str, ...] = ()
+    elevation_required: tuple[str, ...] = ()
+    """Acts that need a just-in-time elevation (``access.elevation_required``)."""
+
+
+@dataclass(frozen=True)
 class AccessFacts:
     n_active_keys: int = 0
     n_keys: int = 0
@@ -248,6 +261,7 @@ class AccessFacts:
     projects: tuple[str, ...] = ()
     people: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """``aims.yaml`` → ``people:``: roles by person."""
+    review: ReviewFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +301,7 @@ __all__ = [
     "MonitorFacts",
     "PolicyFacts",
     "ReportScope",
+    "ReviewFacts",
     "RiskFacts",
     "TransitionFacts",
     "VersionFacts",

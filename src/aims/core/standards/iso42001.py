@@ -59,7 +59,7 @@ CONTROLS: tuple[Control, ...] = (
         "Roles and responsibilities",
         "Who is responsible for each AI system, and for each step of its life, is defined "
         "and assigned.",
-        rules=(rule("owners"), rule("roles")),
+        rules=(rule("owners"), rule("roles"), rule("access_review")),
         group=_A3,
     ),
     Control(
@@ -104,6 +104,7 @@ CONTROLS: tuple[Control, ...] = (
         "A.4.6",
         "Human resources",
         "The people and skills needed across the AI life cycle are identified.",
+        rules=(rule("access_review"),),
         outside="Record competences and training of the people who build, approve and run "
         "AI systems.",
         group=_A4,

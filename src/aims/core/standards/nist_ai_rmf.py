@@ -45,7 +45,7 @@ CONTROLS: tuple[Control, ...] = (
         "Accountability",
         "Teams and people are assigned responsibility for AI risk, with the authority and "
         "training to act.",
-        rules=(rule("owners"), rule("roles")),
+        rules=(rule("owners"), rule("roles"), rule("access_review")),
         outside="Train the people who hold these roles and record it.",
         group=_GOVERN,
     ),
