@@ -45,6 +45,7 @@ from aims.core.standards.facts import (
 from aims.core.standards.impact import impact_summary
 from aims.core.standards.report import ComplianceReport, ControlResult, assess
 from aims.errors import ConfigError, InvalidInput
+from aims.services.access_review import review_facts
 from aims.services.monitor import window_store
 from aims.services.registry import owners_by_role
 from aims.storage.schema import (
@@ -154,6 +155,7 @@ def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | No
         roles=tuple(sorted({k.role for k in active})),
         projects=tuple(sorted({k.project for k in active})),
         people=people,
+        review=review_facts(s, ws, project),
     )
 
 
