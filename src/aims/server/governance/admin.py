@@ -282,7 +282,10 @@ async def create_key(
             "name the principal the key acts for (principal); the calling key belongs to none"
         )
     ws = workspace(request)
-    role = body.role or await in_thread(grant_role_of, ws, holder, body.project)
+    # Without a role the key takes its principal's grant, as 'aims keys create' does.
+    role: str = body.role if body.role is not None else ""
+    if not role:
+        role = await in_thread(grant_role_of, ws, holder, body.project)
     info, secret = await in_thread(
         run,
         ws,
