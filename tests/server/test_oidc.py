@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.oidc_provider import Provider
 from tests.server.conftest import (
+    ACTOR,
     LiveServer,
     bearer,
     new_workspace,
@@ -57,10 +58,12 @@ def stale_provider() -> Iterator[Provider]:
 def sso_server(root: Path, files: dict[str, Path], issuer: str, **oidc: Any) -> LiveServer:
     """A team-mode server on a workspace with model ``tiny`` (project ``default``)."""
     from aims.server.app import create_app
+    from aims.services import lifecycle
     from aims.workspace import Workspace
 
     ws = new_workspace(root)
     register_tiny(ws, files, "tiny", "model")
+    lifecycle.promote(ws, "tiny@1", "production", actor=ACTOR)
     config = yaml.safe_load((root / "aims.yaml").read_text())
     config["identity"] = "team"
     config["server"] = {
@@ -130,6 +133,21 @@ def test_roles_on_several_projects_are_kept_apart(server: Any, provider: Provide
     refused = call(server, "POST", APPROVE, token, json={"note": "ok"})
     assert refused.status_code == 403
     assert "the token has viewer" in refused.json()["detail"]
+    # Routes that only name a model check the role on its project too (not the highest held).
+    predict = call(
+        server, "POST", "/v1/models/tiny/predict", token, json={"records": [{"x1": 0.1, "x2": 0.2}]}
+    )
+    assert predict.status_code == 403, predict.text
+    assert "predictor role or higher on project default" in predict.json()["detail"]
+    provider.set_user("pat", email="pat@x.org", groups=["credit-sci"])
+    served = call(
+        server,
+        "POST",
+        "/v1/models/tiny/predict",
+        provider.id_token("pat"),
+        json={"records": [{"x1": 0.1, "x2": 0.2}]},
+    )
+    assert served.status_code == 200, served.text
 
 
 def test_a_changed_group_changes_the_grants_at_the_next_sign_in(

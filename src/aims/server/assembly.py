@@ -100,7 +100,7 @@ class DashboardAuth:
         if self.sso is None:
             raise LoginRefused(404, reason="single sign-on is not configured")
         try:
-            return self.sso.start(callback_url)  # type: ignore[no-any-return]
+            return self.sso.start(callback_url)
         except ApiError as exc:
             raise LoginRefused(exc.status, reason=exc.message) from None
 
@@ -115,7 +115,7 @@ class DashboardAuth:
             principal = self.sso.finish(flow_id, params)
         except ApiError as exc:
             raise LoginRefused(exc.status, reason=exc.message) from None
-        return self.sessions.open_for(principal, path=request.url.path)  # type: ignore[no-any-return]
+        return self.sessions.open_for(principal, path=request.url.path)
 
 
 @dataclass

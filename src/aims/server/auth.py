@@ -32,7 +32,6 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -43,55 +42,13 @@ from starlette.concurrency import run_in_threadpool
 from aims.server.auth_events import AuthEvents
 from aims.server.metrics import ServerMetrics
 from aims.server.oidc import OIDC_KEY_PREFIX, OidcAuthority, refused, unverified_issuer
+from aims.server.principal import DEV_PRINCIPAL, Principal  # re-exported: routes import them here
 from aims.server.problems import ApiError
 from aims.server.ratelimit import RateLimiter
-from aims.services.keys import ALL_PROJECTS, ROLES, role_rank
+from aims.services.keys import ROLES, role_rank
 
 ISSUER = "aims"
 ALGORITHM = "HS256"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key behind the token, its project and role, and the
-    principal (person, service or agent) the key acts for, when it has one."""
-
-    key_id: str
-    project: str
-    role: str
-    expires_at: float
-    token_id: str = ""
-    name: str | None = None
-    """The principal's name; None for a key that belongs to no principal."""
-    grants: tuple[tuple[str, str], ...] | None = None
-    """(project, role) pairs of a person signed in through the identity provider
-    (:mod:`aims.server.oidc`), who may hold different roles on several projects;
-    None for a key's token, which holds ``role`` on ``project`` alone. With
-    grants, ``role`` is the highest of them."""
-
-    @property
-    def actor(self) -> str:
-        """Who the audit log names for this caller's acts: the principal, else the key."""
-        return self.name if self.name else f"apikey:{self.key_id}"
-
-    @property
-    def rank(self) -> int:
-        """The rank of the highest role held (on some project)."""
-        return ROLES.index(self.role)
-
-    def may_access(self, project: str) -> bool:
-        """Whether the caller holds any role on ``project``."""
-        return self.role_on(project) is not None
-
-    def role_on(self, project: str) -> str | None:
-        """The role this caller holds on ``project``, or None without access to it."""
-        if self.grants is None:
-            return self.role if self.project in (ALL_PROJECTS, project) else None
-        held = [r for p, r in self.grants if p in (ALL_PROJECTS, project)]
-        return max(held, key=ROLES.index) if held else None
-
-
-DEV_PRINCIPAL = Principal("insecure-dev", ALL_PROJECTS, "admin", float("inf"))
 
 
 class TokenIssuer:
@@ -289,7 +246,29 @@ class Guard:
             name = model_of(path)
             hidden = f"model {name!r} is not served" if name is not None else None
             self.check_project(principal, project, client=client, path=path, hidden_as=hidden)
+            self.check_role_on(principal, project, role, client=client, path=path)
         return principal
+
+    def check_role_on(
+        self, principal: Principal, project: str, role: str, *, client: str, path: str
+    ) -> None:
+        """Refuse (403) a caller whose role on ``project`` is below ``role``.
+
+        A key's token holds one role, already checked; a person signed in
+        through the provider may hold a high role on one project and a low one
+        on another, and the route's project decides.
+        """
+        held = principal.role_on(project)
+        if held is None or role_rank(held) >= role_rank(role):
+            return
+        error = ApiError(
+            403,
+            "permission_denied",
+            f"this route needs the {role} role or higher on project {project}; "
+            f"the token has {held} there",
+        )
+        error.reason = "role_too_low"
+        raise self.refuse(error, client=client, path=path, key_id=principal.key_id)
 
     def authenticate(self, authorization: str | None, *, client: str, path: str) -> Principal:
         """The caller behind an ``Authorization`` header, whatever it may do.
@@ -338,7 +317,7 @@ class Guard:
         """The principal of an aims token or, with single sign-on on, of a provider's token."""
         oidc = self.oidc
         if oidc is not None and oidc.accepts(token):
-            return oidc.authenticate(token)  # type: ignore[no-any-return]
+            return oidc.authenticate(token)
         try:
             principal = self.issuer.verify(token)
         except ApiError as exc:
@@ -354,7 +333,7 @@ class Guard:
             # A dashboard session opened through the provider: grants as stored now.
             if oidc is None:
                 raise refused("invalid_token", "single sign-on is off; log in with an API key")
-            return oidc.current(principal)  # type: ignore[no-any-return]
+            return oidc.current(principal)
         return principal
 
     def check_project(
@@ -445,6 +424,7 @@ def require(role: str):  # -> a FastAPI dependency returning Principal
         query_project = request.query_params.get("project")
         if query_project is not None:
             guard.check_project(principal, query_project, client=client, path=path)
+            guard.check_role_on(principal, query_project, role, client=client, path=path)
         return principal
 
     # Read back when the OpenAPI document names each route's role (server.app).

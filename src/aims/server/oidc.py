@@ -41,6 +41,7 @@ import jwt
 from aims.core.roles import ALL_PROJECTS, ROLES
 from aims.errors import PermissionDenied
 from aims.server.oidc_config import OidcSettings
+from aims.server.principal import Principal
 from aims.server.problems import ApiError
 from aims.workspace import Workspace
 
@@ -266,7 +267,7 @@ class OidcAuthority:
         self.settings = settings
         self.verifier = OidcVerifier(settings)
         self.recheck = recheck
-        self._tokens: dict[str, Any] = {}
+        self._tokens: dict[str, Principal] = {}
         self._holders: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
@@ -288,7 +289,7 @@ class OidcAuthority:
             groups = groups.split()
         return name, [g for g in groups or [] if isinstance(g, str)]
 
-    def authenticate(self, token: str) -> Any:
+    def authenticate(self, token: str) -> Principal:
         """The principal of a provider token (signed in on its first use), or a 401/403."""
         digest = hashlib.sha256(token.encode()).hexdigest()
         with self._lock:
@@ -307,7 +308,7 @@ class OidcAuthority:
 
     def principal_of(
         self, claims: dict[str, Any], *, token_id: str, expires_at: float = 0.0
-    ) -> Any:
+    ) -> Principal:
         """Sign the person of verified ``claims`` in; their principal (grants synced)."""
         from aims.services.sso import sign_in
 
@@ -330,12 +331,12 @@ class OidcAuthority:
             name, held.grants, expires_at or float(claims["exp"]), token_id=token_id
         )
 
-    def current(self, principal: Any) -> Any:
+    def current(self, principal: Principal) -> Principal:
         """``principal`` with its grants as the store has them now (read at most every
         ``recheck`` seconds); a 401 when it is disabled, a 403 when it holds no grant."""
         from aims.services.sso import holder
 
-        name = principal.name
+        name = principal.name or principal.key_id.removeprefix(OIDC_KEY_PREFIX)
         with self._lock:
             seen = self._holders.get(name)
         if seen is None or time.monotonic() - seen[0] >= self.recheck:
@@ -362,15 +363,13 @@ class OidcAuthority:
 
 def principal_for(
     name: str, grants: tuple[tuple[str, str], ...], expires_at: float, *, token_id: str
-) -> Any:
-    """The :class:`~aims.server.auth.Principal` of a signed-in person holding ``grants``.
+) -> Principal:
+    """The :class:`~aims.server.principal.Principal` of a signed-in person holding ``grants``.
 
     Its ``role`` is the highest it holds; its ``project`` is ``*`` with a
     grant on every project, the one project with one grant, else the project
     of its highest grant (the API checks each project with ``role_on``).
     """
-    from aims.server.auth import Principal
-
     if not grants:  # may access nothing: role_on answers None for every project
         return Principal(OIDC_KEY_PREFIX + name, "", "viewer", expires_at, token_id, name, ())
     top_project, top_role = max(grants, key=lambda g: (ROLES.index(g[1]), g[0] == ALL_PROJECTS))

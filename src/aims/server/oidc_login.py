@@ -83,7 +83,7 @@ class DashboardSso:
         authority = self.app.state.aims.guard.oidc
         if authority is None:
             raise refused("sso_off", "single sign-on is not configured on this server")
-        return authority  # type: ignore[no-any-return]
+        return authority
 
     @property
     def label(self) -> str:
