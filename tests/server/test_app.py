@@ -531,7 +531,8 @@ def test_openapi_documents_every_route_with_its_role(stack) -> None:
         checked += 1
         for method in route.methods:
             assert doc["paths"][route.path][method.lower()]["x-aims-role"] == route_role(route)
-    assert checked == 5
+    # The prediction API's five routes at least; the governance API's are checked too.
+    assert checked >= 5
     real = stack["client"].post("/v1/models/tiny/predict", json={"records": tiny_records(2)})
     PredictResponse.model_validate(real.json())
 
