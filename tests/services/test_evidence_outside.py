@@ -219,3 +219,20 @@ def test_an_open_nonconformity_shows_in_the_report_until_closed(ws) -> None:
     management_review.close_finding(ws, finding["id"], actor="ops@x.org", closure="rehearsed")
     report = evidence.compliance_report(ws, "iso42001")
     assert report.status("A.6.2.5") == "met" and report.to_dict()["nonconformities"] == []
+
+
+def test_the_demo_paperwork_leaves_no_control_unjustifiably_not_applicable(ws) -> None:
+    from aims.demo.statement import DOCUMENTS, EXCLUSIONS, record_statement
+
+    steps: list[str] = []
+    record_statement(ws, ws.root, [open_incident(ws, "cancer")], steps.append)
+    report = evidence.compliance_report(ws, "iso42001")
+    assert report.summary["not_applicable"] == 0
+    for control, why in EXCLUSIONS.items():
+        assert report.status(control) == "excluded" and why in report.result(control).reason
+    documented = {c for controls, _, _ in DOCUMENTS.values() for c in controls}
+    assert {report.status(c) for c in documented} <= {"outside", "met"}
+    assert report.to_dict()["nonconformities"] == []  # the audit's finding was closed
+    [audit_] = management_review.list_reviews(ws)
+    assert audit_["findings"][0]["incident"] is not None
+    assert len(steps) == len(DOCUMENTS) + 2

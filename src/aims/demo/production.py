@@ -168,8 +168,14 @@ def production_phase(
             except Exception as exc:  # a refusal is a result the demo reports
                 step(f"v{challenger} not promoted: {str(exc).splitlines()[0]}")
     client.close()
+    from aims.demo.statement import record_statement
+    from aims.services.evidence_pack import build_pack
+
+    record_statement(ws, root, opened, step)
     report_path = root / "reports" / "compliance.html"
     write_report(compliance_report(ws, "iso42001"), report_path)
+    pack = build_pack(ws, root / "reports" / "evidence-pack.zip")
+    step(f"evidence pack written to {pack['written']} (check it: aims report verify-pack)")
     dashboard = f"{server.url}/ui/"
     return {
         "windows": windows,
