@@ -37,6 +37,8 @@ GROUPS = {
     "risk": {"default": "approver"},
     "split": {"default": "viewer", "fraud": "operator"},
     "admins": {"*": "admin"},
+    "everyone": {"*": "viewer"},
+    "default-admins": {"default": "admin"},
 }
 HISTORY = "/v1/models/tiny/history"
 APPROVE = "/v1/models/tiny/versions/1/approvals"
@@ -150,6 +152,21 @@ def test_roles_on_several_projects_are_kept_apart(server: Any, provider: Provide
     assert served.status_code == 200, served.text
 
 
+def test_a_high_role_on_one_project_is_not_a_role_on_every_project(
+    server: Any, provider: Provider
+) -> None:
+    provider.set_user("vic", email="vic@x.org", groups=["everyone", "default-admins"])
+    token = provider.id_token("vic")
+    assert call(server, "GET", HISTORY, token).status_code == 200
+    # admin of default, viewer everywhere: acts that span every project are refused
+    for method, path in (("GET", "/v1/principals"), ("POST", "/v1/audit/verify")):
+        answer = call(server, method, path, token, json={} if method == "POST" else None)
+        assert answer.status_code == 403, (path, answer.text)
+        assert "on every project" in answer.json()["detail"]
+    provider.set_user("ada", email="ada@x.org", groups=["admins"])
+    assert call(server, "GET", "/v1/principals", provider.id_token("ada")).status_code == 200
+
+
 def test_a_changed_group_changes_the_grants_at_the_next_sign_in(
     server: Any, provider: Provider
 ) -> None:
@@ -220,6 +237,17 @@ def refusal(live: Any, token: str) -> str:
 def test_an_expired_token_is_refused(stale_server: Any, stale_provider: Provider) -> None:
     stale_provider.set_user("old", email="old@x.org", groups=["admins"])
     assert "has expired" in refusal(stale_server, stale_provider.id_token("old"))
+
+
+def test_the_leeway_admits_a_token_expired_within_it(
+    tmp_path: Path, tiny_files: dict[str, Path], stale_provider: Provider
+) -> None:
+    stale_provider.set_user("late", email="late@x.org", groups=["credit-sci"])
+    token = stale_provider.id_token("late")  # expired 120 s before it was issued
+    with sso_server(tmp_path / "ws", tiny_files, stale_provider.url, leeway_seconds=300) as live:
+        answer = call(live, "GET", HISTORY, token)
+        live.http.close()
+    assert answer.status_code == 200, answer.text
 
 
 def test_a_token_for_another_audience_is_refused(server: Any, provider: Provider) -> None:

@@ -43,13 +43,19 @@ def site(
 
     The dashboard is a confidential client (the provider takes any secret, but wants one).
     """
+    yield from serve(workspace, cancer_files, provider.url, monkeypatch)
+
+
+def serve(
+    workspace: Workspace, cancer_files: Any, issuer: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict]:
     monkeypatch.setenv("AIMS_OIDC_CLIENT_SECRET", "dashboard-secret")
     root = workspace.root
     config = yaml.safe_load((root / "aims.yaml").read_text())
     config["server"] = {
         "poll_interval": 0.1,
         "oidc": {
-            "issuer": provider.url,
+            "issuer": issuer,
             "audience": "aims-api",
             "client_id": "aims-dashboard",
             "name": "Example ID",
@@ -170,3 +176,30 @@ def test_a_disabled_persons_session_ends(site: dict, provider: Provider) -> None
         wait_until(ended, timeout=5)
         again = sign_in(browser, provider, "kim")
         assert again.status_code == 401 and "disabled" in again.text
+
+
+@pytest.fixture
+def cross_site(
+    workspace: Workspace, cancer_files: Any, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict]:
+    """As ``site``, with the provider named ``localhost``: another site than the
+    dashboard's ``127.0.0.1`` for the browser, as a real provider is."""
+    issuer = provider.url.replace("127.0.0.1", "localhost")
+    yield from serve(workspace, cancer_files, issuer, monkeypatch)
+
+
+@pytest.mark.slow
+def test_the_round_trip_in_a_real_browser(page: Any, cross_site: dict, provider: Provider) -> None:
+    provider.set_user("uma", email="uma@x.org", groups=["alpha-risk"])
+    page.goto(f"{cross_site['url']}/ui/login")
+    page.click("#sso-login")
+    page.wait_for_url(re.compile(r"^http://localhost:\d+/oauth2/authorize"))
+    page.fill("input[name=sub]", "uma")
+    page.click("button:has-text('Authorize')")
+    # Back on the dashboard: the Strict session cookie set by the callback (reached
+    # from the provider's site) goes with the page's own move to the inventory.
+    page.wait_for_url(f"{cross_site['url']}/ui/")
+    assert page.locator("header .who").inner_text().startswith("project alpha · role approver")
+    assert page.locator("text=alpha-model").count() >= 1
+    assert page.locator("text=beta-model").count() == 0
+    assert page.console_errors == []

@@ -234,11 +234,12 @@ class Guard:
             )
             error.reason = "rate_limited"
             raise self.refuse(error, client=client, path=path, key_id=key_id)
-        if principal.rank < role_rank(role):
+        if principal.top_rank < role_rank(role):
             error = ApiError(
                 403,
                 "permission_denied",
-                f"this route needs the {role} role or higher; the token has {principal.role}",
+                f"this route needs the {role} role or higher; the token has "
+                f"{ROLES[principal.top_rank]}",
             )
             error.reason = "role_too_low"
             raise self.refuse(error, client=client, path=path, key_id=key_id)

@@ -366,18 +366,17 @@ def principal_for(
 ) -> Principal:
     """The :class:`~aims.server.principal.Principal` of a signed-in person holding ``grants``.
 
-    Its ``role`` is the highest it holds; its ``project`` is ``*`` with a
-    grant on every project, the one project with one grant, else the project
-    of its highest grant (the API checks each project with ``role_on``).
+    With a ``*`` grant its ``project`` and ``role`` are that grant's; else
+    those of its highest grant. The API checks each project with ``role_on``.
     """
     if not grants:  # may access nothing: role_on answers None for every project
         return Principal(OIDC_KEY_PREFIX + name, "", "viewer", expires_at, token_id, name, ())
-    top_project, top_role = max(grants, key=lambda g: (ROLES.index(g[1]), g[0] == ALL_PROJECTS))
-    projects = {p for p, _ in grants}
-    project = ALL_PROJECTS if ALL_PROJECTS in projects else top_project
-    return Principal(
-        OIDC_KEY_PREFIX + name, project, top_role, expires_at, token_id, name, tuple(grants)
-    )
+    everywhere = [r for p, r in grants if p == ALL_PROJECTS]
+    if everywhere:  # "role on every project" must mean the * grant, not a higher local one
+        project, role = ALL_PROJECTS, max(everywhere, key=ROLES.index)
+    else:
+        project, role = max(grants, key=lambda g: (ROLES.index(g[1]), g[0]))
+    return Principal(OIDC_KEY_PREFIX + name, project, role, expires_at, token_id, name, grants)
 
 
 def oidc_authority(ws: Workspace, config: Any) -> OidcAuthority | None:

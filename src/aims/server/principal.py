@@ -31,7 +31,9 @@ class Principal:
     """(project, role) pairs of a person signed in through the identity provider
     (:mod:`aims.server.oidc`), who may hold different roles on several projects;
     None for a key's token, which holds ``role`` on ``project`` alone. With
-    grants, ``role`` is the highest of them."""
+    grants, ``project`` and ``role`` are those of the ``*`` grant when there is
+    one (so a check of "``role`` on every project" stays true), else those of
+    the highest grant; :meth:`role_on` answers for each project."""
 
     @property
     def actor(self) -> str:
@@ -40,8 +42,16 @@ class Principal:
 
     @property
     def rank(self) -> int:
-        """The rank of the highest role held (on some project)."""
+        """The rank of ``role``, the role held on ``project``."""
         return ROLES.index(self.role)
+
+    @property
+    def top_rank(self) -> int:
+        """The rank of the highest role held on any project: what a route's lowest role
+        is checked against before the project it touches is known."""
+        if not self.grants:
+            return self.rank
+        return max(ROLES.index(r) for _, r in self.grants)
 
     def may_access(self, project: str) -> bool:
         """Whether the caller holds any role on ``project``."""

@@ -56,6 +56,9 @@ def visible_projects(principal: Principal, project: str | None) -> set[str] | No
     """
     if project is not None:
         return {project}
+    if principal.grants is not None:  # a person signed in through the provider
+        held = {p for p, _ in principal.grants}
+        return None if ALL_PROJECTS in held else held
     if principal.project == ALL_PROJECTS:
         return None
     return {principal.project}
