@@ -17,13 +17,33 @@ elevation to ``operator`` or higher on the model's project.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from aims.errors import ConfigError, InvalidInput
-from aims.services.monitor.settings import parse_duration
 
-__all__ = ["ELEVATED_ACTS", "AccessSettings", "access_settings"]
+__all__ = ["ELEVATED_ACTS", "AccessSettings", "access_settings", "seconds_of"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def seconds_of(value: Any) -> float:
+    """Seconds of a duration written ``90s``, ``30m``, ``8h``, ``90d`` or ``1w`` (or a number).
+
+    Examples
+    --------
+    >>> seconds_of("30m"), seconds_of("1.5h"), seconds_of(20)
+    (1800.0, 5400.0, 20.0)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise InvalidInput(f"{value!r} is not a duration; write e.g. 90s, 30m, 8h or 90d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
 
 ELEVATED_ACTS = ("promote", "rollback")
 """Acts that ``access.elevation_required`` may name."""
@@ -72,7 +92,7 @@ def access_settings(ws: Any) -> AccessSettings:
         if key not in section:
             continue
         try:
-            seconds = parse_duration(section[key]).total_seconds()
+            seconds = seconds_of(section[key])
         except InvalidInput as exc:
             raise ConfigError(f"{where}.{key}: {exc.message}") from None
         if seconds <= 0:

@@ -37,7 +37,7 @@ from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, role_rank
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
-from aims.services.access_settings import access_settings
+from aims.services.access_settings import access_settings, seconds_of
 from aims.services.grants import TEAM, grant_role, identity_mode
 from aims.services.identity import KEY_ID_RE, ensure_human, resolve
 from aims.services.keys import check_project
@@ -66,10 +66,8 @@ ELEVATION_FLOOR = "operator"
 def duration_seconds(text: str, option: str = "--for") -> int:
     """Whole seconds of a duration written ``90s``, ``30m``, ``2h`` or ``1d`` (``option``
     names it in the error)."""
-    from aims.services.monitor.settings import parse_duration
-
     try:
-        seconds = parse_duration(text.strip()).total_seconds()
+        seconds = seconds_of(text.strip())
     except InvalidInput:
         raise InvalidInput(
             f"{option} {text!r} is not a duration; write e.g. 30m, 2h or 90s"

@@ -11,6 +11,8 @@
    labels since (:mod:`~aims.services.monitor.late_labels`);
 4. runs the actions of the incidents it opened
    (:mod:`~aims.services.monitor.firing`);
+   and opens ``security`` incidents for bursts of refused calls
+   (:mod:`~aims.services.monitor.refusals`);
 5. says, for each model that got no new window, why, and when the next
    window closes (:mod:`~aims.services.monitor.waiting`).
 
@@ -36,6 +38,7 @@ from aims.errors import AimsError
 from aims.services.monitor import actions
 from aims.services.monitor.context import EMPTY_ROLE, MonitorPass, RunSummary
 from aims.services.monitor.new_windows import run_model
+from aims.services.monitor.refusals import scan_refusals
 from aims.services.monitor.settings import monitor_settings
 from aims.services.monitor.triggers import monitoring_policy
 from aims.services.monitor.waiting import next_close, not_logged, nothing_new
@@ -110,6 +113,10 @@ def run_once(
             continue
         if not scan.computed:
             run.summary.waiting.append(nothing_new(run, name, scan.hours))
+    if models is None:  # refused calls concern the whole workspace, not named models
+        security = scan_refusals(ws, run.now, actor=run.actor)
+        run.summary.incidents_opened += security["opened"]
+        run.summary.incidents_updated += security["updated"]
     run.summary.finished_at = datetime.now(UTC)
     return run.summary
 
