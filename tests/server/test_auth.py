@@ -77,7 +77,14 @@ def test_every_route_refuses_missing_expired_foreign_and_low_role_tokens(secured
     from aims.server.route_roles import api_routes, route_role
 
     ws = secured["ws"]
-    routes = [r for r in api_routes(secured["app"]) if r.path not in PUBLIC_PATHS]
+    # The governance API's routes have their own test (test_governance_routes.py),
+    # with requests each of them accepts.
+    routes = [
+        r
+        for r in api_routes(secured["app"])
+        if r.path not in PUBLIC_PATHS
+        and not r.endpoint.__module__.startswith("aims.server.governance")
+    ]
     assert {r.path for r in routes} >= {
         "/v1/models",
         "/v1/models/{name}",
