@@ -12,17 +12,23 @@ pytest_plugins = ["tests.plugins.postgres", "tests.plugins.browser"]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Tests never pick up a developer's own workspace or identity.
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Tests never pick up a developer's own workspace, identity or server login.
     for var in (
         "AIMS_WORKSPACE",
         "AIMS_DATABASE_URL",
         "AIMS_ARTIFACT_URL",
         "AIMS_PREDICTION_LOG_URL",
         "AIMS_IDENTITY",
+        "AIMS_URL",
+        "AIMS_API_KEY",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AIMS_USER", "tester@example.org")
+    # No credentials saved by 'aims login' (which would put every command in remote mode).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-login"))
 
 
 OPEN_POLICY = {

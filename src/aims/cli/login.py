@@ -130,7 +130,7 @@ def logout(fmt: Format = FORMAT) -> None:
 
     def render(d: dict[str, Any]) -> None:
         if d["removed"]:
-            console.print(f"logged out: removed {d['removed']}", highlight=False)
+            console.print(f"logged out: removed {d['removed']}", highlight=False, soft_wrap=True)
         else:
             console.print("not logged in: no saved credentials", highlight=False)
         if d["environment_still_set"]:

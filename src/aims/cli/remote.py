@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -161,6 +162,8 @@ class Remote:
         self._httpx = httpx
         timeout = httpx.Timeout(TIMEOUT[1], connect=TIMEOUT[0])
         self._client = httpx.Client(base_url=self.url, timeout=timeout)
+        # Commands drop their client when they end: its connections close with it.
+        self._closer = weakref.finalize(self, self._client.close)
 
     # -- tokens ------------------------------------------------------------------
     def session(self) -> dict[str, Any]:
@@ -223,7 +226,7 @@ class Remote:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._client.close()
+        self._closer()
 
     def _send(
         self,
