@@ -37,6 +37,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 
 from aims.errors import Conflict, InvalidInput, PermissionDenied
@@ -231,6 +232,13 @@ def _write_version(
     return mv, new_datasets
 
 
+def _imported_meanwhile(v: VersionRecord) -> Conflict:
+    return Conflict(
+        f"{v.model}@{v.version} was imported by another import while this one ran; "
+        "nothing was imported by this one: run it again to add the rest"
+    )
+
+
 def _proposals(m: ModelRecord) -> list[tuple[int, str, str, str]]:
     """``(version, stage, source, reason)`` for every alias or stage that proposes a promotion."""
     out = []
@@ -307,74 +315,82 @@ def import_mlflow(
     imported: list[dict[str, Any]] = []
     datasets: list[str] = []
     requests: list[dict[str, Any]] = []
-    with ws.db.session() as s:
-        for p, sha256 in zip(prepared, hashes, strict=True):
-            _already_imported(s, p.model, p.record)  # an import that ran meanwhile: Conflict
-            mv, new_datasets = _write_version(
-                ws, s, p, sha256, actor=actor, trust=trust, origin=source.description
-            )
-            datasets.extend(new_datasets)
-            imported.append(
-                {
-                    "model": p.model.name,
-                    "version": mv.version,
-                    "run_id": p.run.run_id if p.run else None,
-                    "flavour": mv.flavour,
-                    "trusted": mv.trusted,
-                    "artifact_sha256": sha256,
-                    "datasets": [f"{d.dataset.name}@{d.version}" for d in mv.inputs],
-                }
-            )
-        for m in models:
-            held = _existing(s, m.name)
-            for version, stage, origin, reason in _proposals(m):
-                mv = held.get(version)
-                if mv is None or _mlflow_key(mv) != (m.name, str(version)):
-                    continue  # not imported (filtered out by --since, or not READY)
-                ever = s.scalar(
-                    select(PromotionRequest.id).where(
-                        PromotionRequest.model_version_id == mv.id,
-                        PromotionRequest.stage == stage,
-                        PromotionRequest.source == origin,
-                    )
+    try:
+        with ws.db.session() as s:
+            for p, sha256 in zip(prepared, hashes, strict=True):
+                if _already_imported(s, p.model, p.record):
+                    raise _imported_meanwhile(p.record)
+                mv, new_datasets = _write_version(
+                    ws, s, p, sha256, actor=actor, trust=trust, origin=source.description
                 )
-                if ever is not None:
-                    continue
-                req, _ = open_in(
-                    s,
-                    mv,
-                    stage,
-                    requested_by=actor,
-                    source=origin,
-                    reason=f"{reason} ({source.description})",
-                )
-                requests.append(
+                datasets.extend(new_datasets)
+                imported.append(
                     {
-                        "id": req.id,
-                        "model": m.name,
-                        "version": version,
-                        "stage": stage,
-                        "source": origin,
+                        "model": p.model.name,
+                        "version": mv.version,
+                        "run_id": p.run.run_id if p.run else None,
+                        "flavour": mv.flavour,
+                        "trusted": mv.trusted,
+                        "artifact_sha256": sha256,
+                        "datasets": [f"{d.dataset.name}@{d.version}" for d in mv.inputs],
                     }
                 )
-        if imported or requests:
-            audit.record(
-                s,
-                actor=actor,
-                action="mlflow.import",
-                subject=f"mlflow:{source.description}"[:300],
-                payload={
-                    "versions": [
-                        {k: i[k] for k in ("model", "version", "run_id", "artifact_sha256")}
-                        for i in imported
-                    ],
-                    "datasets": datasets,
-                    "promotion_requests": [r["id"] for r in requests],
-                    "model_filter": model,
-                    "since": since.isoformat() if since else None,
-                    "trust": trust,
-                },
-            )
+            for m in models:
+                held = _existing(s, m.name)
+                for version, stage, origin, reason in _proposals(m):
+                    held_mv = held.get(version)
+                    if held_mv is None or _mlflow_key(held_mv) != (m.name, str(version)):
+                        continue  # not imported (filtered out by --since, or not READY)
+                    ever = s.scalar(
+                        select(PromotionRequest.id).where(
+                            PromotionRequest.model_version_id == held_mv.id,
+                            PromotionRequest.stage == stage,
+                            PromotionRequest.source == origin,
+                        )
+                    )
+                    if ever is not None:
+                        continue
+                    req, _ = open_in(
+                        s,
+                        held_mv,
+                        stage,
+                        requested_by=actor,
+                        source=origin,
+                        reason=f"{reason} ({source.description})",
+                    )
+                    requests.append(
+                        {
+                            "id": req.id,
+                            "model": m.name,
+                            "version": version,
+                            "stage": stage,
+                            "source": origin,
+                        }
+                    )
+            if imported or requests:
+                audit.record(
+                    s,
+                    actor=actor,
+                    action="mlflow.import",
+                    subject=f"mlflow:{source.description}"[:300],
+                    payload={
+                        "versions": [
+                            {k: i[k] for k in ("model", "version", "run_id", "artifact_sha256")}
+                            for i in imported
+                        ],
+                        "datasets": datasets,
+                        "promotion_requests": [r["id"] for r in requests],
+                        "model_filter": model,
+                        "since": since.isoformat() if since else None,
+                        "trust": trust,
+                    },
+                )
+    except DBIntegrityError:
+        # Another import wrote one of these versions after the check above.
+        raise Conflict(
+            f"another import from {source.description} ran at the same time; nothing was "
+            "imported by this one: run it again to add the rest"
+        ) from None
     return {
         "source": source.description,
         "imported": imported,

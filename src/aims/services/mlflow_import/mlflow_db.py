@@ -52,6 +52,7 @@ class DatabaseSource:
                 "sqlite:///path/mlflow.db or a path to an mlruns folder"
             ) from None
         self.description = parsed.render_as_string(hide_password=True)
+        self._folder: Path | None = None
         if parsed.get_backend_name() == "sqlite":
             path = Path(parsed.database or "")
             if not path.is_file():
@@ -62,8 +63,6 @@ class DatabaseSource:
             # Read-only: a copy handed over is never changed by importing it.
             parsed = parsed.set(database=f"file:{path.resolve()}?mode=ro", query={"uri": "true"})
             self._folder = path.resolve().parent
-        else:
-            self._folder = None
         try:
             self.engine: Engine = create_engine(parsed)
             with self.engine.connect() as conn:
