@@ -531,6 +531,7 @@ class ReviewFinding(Base):
     created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
     audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
+
 class PromotionRequest(Base):
     """A proposal to move a model version to a stage, which a person decides later.
 
