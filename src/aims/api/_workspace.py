@@ -8,6 +8,9 @@ for tables, a skops file for models) before registration, so the store keeps
 what it always keeps: a file with a hash.
 
 Results are the plain dicts that ``--format json`` prints for the same command.
+In a workspace in team mode (``identity: team``) the methods that write
+governance records are refused with the command's own message
+(:class:`aims.errors.PermissionDenied`): acts go through the server there.
 """
 
 from __future__ import annotations
@@ -106,6 +109,16 @@ class Workspace:
     def __repr__(self) -> str:
         return f"<aims.Workspace {str(self.root)!r} actor={self.actor!r}>"
 
+    def _refuse_in_team_mode(self, command: str) -> None:
+        """Refuse a governance write in a team-mode workspace, as ``aims COMMAND`` is refused:
+        there, governance acts go through the server under the actor's own key."""
+        from aims.errors import PermissionDenied
+        from aims.services.team_mode import store_write_refusal
+
+        refusal = store_write_refusal(self._ws, command)
+        if refusal is not None:
+            raise PermissionDenied(refusal)
+
     # -- registry ----------------------------------------------------------------
 
     def register_dataset(
@@ -119,6 +132,7 @@ class Workspace:
         """
         from aims.services.registry import register_dataset
 
+        self._refuse_in_team_mode("dataset register")
         path = data if isinstance(data, str | Path) else self._frame_file(data, name)
         payload, created = register_dataset(
             self._ws,
@@ -154,6 +168,7 @@ class Workspace:
         """
         from aims.services.registry import parse_owners, register_model
 
+        self._refuse_in_team_mode("model register")
         datasets = [dataset] if isinstance(dataset, str) else list(dataset)
         owner_map = parse_owners([f"{k}={v}" for k, v in (owners or {}).items()])
         kwargs: dict[str, Any] = {
@@ -196,6 +211,7 @@ class Workspace:
         """Set owners of model ``name`` by role (as ``aims model owners``)."""
         from aims.services.registry import parse_owners, set_owners
 
+        self._refuse_in_team_mode("model owners")
         return set_owners(
             self._ws,
             name,
@@ -221,6 +237,7 @@ class Workspace:
         """
         from aims.services.governance import evaluate
 
+        self._refuse_in_team_mode("evaluate")
         path = data if isinstance(data, str | Path) else self._frame_file(data, "evaluation")
         return evaluate(
             self._ws,
@@ -236,12 +253,14 @@ class Workspace:
         """Record a risk assessment of model ``name`` from a YAML file (``aims risk assess``)."""
         from aims.services.governance import assess_risk
 
+        self._refuse_in_team_mode("risk assess")
         return assess_risk(self._ws, name, Path(file), actor=self.actor)
 
     def approve(self, ref: str, *, note: str = "") -> dict[str, Any]:
         """Approve ``NAME@VERSION`` as :attr:`actor` (never the person who registered it)."""
         from aims.services.governance import approve
 
+        self._refuse_in_team_mode("approve")
         return approve(self._ws, ref, actor=self.actor, note=note)
 
     def gates(self, ref: str, *, stage: str = "production") -> dict[str, Any]:
@@ -267,6 +286,7 @@ class Workspace:
         """
         from aims.services.lifecycle import promote
 
+        self._refuse_in_team_mode("promote")
         if canary is not None and shadow:
             raise InvalidInput("choose one of canary=PCT and shadow=True")
         if stage not in ("staging", "production"):
@@ -278,6 +298,7 @@ class Workspace:
         """Put the previous production version of ``name`` back (``aims rollback``)."""
         from aims.services.lifecycle import rollback
 
+        self._refuse_in_team_mode("rollback")
         return rollback(self._ws, name, actor=self.actor, reason=reason)
 
     def history(self, name: str) -> list[dict[str, Any]]:
