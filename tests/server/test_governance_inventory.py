@@ -141,7 +141,7 @@ def test_an_upload_over_the_limit_is_refused_and_leaves_nothing(
 
 
 def test_a_principal_of_another_project_finds_no_model_and_may_not_register_here(
-    team: Team, cancer_files: dict[str, Path]
+    team: Team, cancer_files: dict[str, Path], tmp_path: Path
 ) -> None:
     with team.client("ana@x.org") as c:
         assert upload_dataset(c, cancer_files["data"], "cancer").status_code == 201
@@ -160,6 +160,11 @@ def test_a_principal_of_another_project_finds_no_model_and_may_not_register_here
         refused = upload_dataset(c, cancer_files["other"], "other")
         assert refused.status_code == 403
         assert "project" in refused.json()["detail"]
+        # Refused before the body is read: an upload over the limit is not a 413.
+        big = tmp_path / "big.parquet"
+        big.write_bytes(b"\0" * (UPLOAD_LIMIT + 1))
+        assert upload_dataset(c, big, "other").status_code == 403
+        assert upload_model(c, big, "biopsy").status_code == 404
         # A new model here could not name the other project's data either.
         assert c.get("/v1/datasets").json() == []
         assert c.get("/v1/registry/models").json() == []
@@ -176,7 +181,9 @@ def test_a_viewer_lists_but_may_not_register(team: Team, cancer_files: dict[str,
         assert listed.status_code == 200
         assert [(d["name"], d["version"]) for d in listed.json()] == [("cancer", 1)]
         assert [m["name"] for m in c.get("/v1/registry/models").json()] == ["biopsy"]
-        assert upload_dataset(c, cancer_files["other"], "other").status_code == 403
+        refused = upload_dataset(c, cancer_files["other"], "other")
+        assert refused.status_code == 403
+        assert "needs the scientist role or higher" in refused.json()["detail"]
         assert upload_model(c, cancer_files["model2"], "biopsy").status_code == 403
         owners = c.put("/v1/models/biopsy/owners", json={"owners": ["business=vic@x.org"]})
         assert owners.status_code == 403

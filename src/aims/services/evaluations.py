@@ -156,7 +156,7 @@ def attach_evaluation(
     """
     import re
 
-    from aims.core.evaluation_result import EvaluationResult
+    from aims.core.evaluation_result import SCHEMA_VERSION, EvaluationResult
 
     if not re.fullmatch(r"[0-9a-f]{64}", data_sha256 or ""):
         raise InvalidInput(
@@ -165,11 +165,17 @@ def attach_evaluation(
         )
     if not isinstance(evaluation, dict):
         raise InvalidInput("the evaluation must be an object, as 'aims evaluate' writes it")
+    if evaluation.get("schema") != SCHEMA_VERSION:
+        raise InvalidInput(
+            f"the evaluation has schema {evaluation.get('schema')!r}; this aims reads schema "
+            f"{SCHEMA_VERSION}: attach the 'evaluation' object of 'aims evaluate --format "
+            "json' from the same aims version, unchanged"
+        )
     try:
         result = EvaluationResult.from_dict(evaluation)
     except InvalidInput:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(
             f"the evaluation does not parse ({type(exc).__name__}: {exc}); attach the "
             "'evaluation' object of 'aims evaluate --format json' unchanged"

@@ -27,6 +27,7 @@ from aims.server.auth import Principal, client_of, require
 from aims.server.governance._common import check_project, in_thread, workspace
 from aims.server.predict import _problem_doc
 from aims.server.uploads import UploadForm, streamed_form
+from aims.services.keys import role_rank
 
 router = APIRouter(tags=["datasets"])
 
@@ -131,9 +132,14 @@ async def register_dataset(
     from aims.services.datasets import register_dataset as register
 
     ws = workspace(request)
+    projects = await in_thread(dataset_projects, ws)
+    # The name is in the body: refuse before receiving it a caller who could not
+    # register in any project the name might resolve to.
+    if not any(_may_register(principal, p) for p in {ws.settings.project, *projects.values()}):
+        check_project(request, principal, ws.settings.project, "scientist")
     async with streamed_form(request, files=("file", "contract"), checked="file") as form:
         name = _name(form)
-        project = (await in_thread(dataset_projects, ws)).get(name, ws.settings.project)
+        project = projects.get(name, ws.settings.project)
         check_project(request, principal, project, "scientist")
         data = form.file("file")
         contract = form.optional_file("contract")
@@ -148,6 +154,11 @@ async def register_dataset(
         )
     out["created"] = created
     return JSONResponse(jsonable_encoder(out), status_code=201 if created else 200)
+
+
+def _may_register(principal: Principal, project: str) -> bool:
+    held = principal.role_on(project)
+    return held is not None and role_rank(held) >= role_rank("scientist")
 
 
 def _name(form: UploadForm) -> str:
