@@ -100,3 +100,21 @@ def test_pack_and_verify_pack_from_the_command_line(root: Path, tmp_path: Path) 
         zf.writestr("extra.txt", "hello")
     checked = run(["report", "verify-pack", str(pack)], tmp_path)
     assert checked.returncode == 1 and checked.stderr.startswith("extra.txt:")
+
+
+def test_team_mode_refuses_these_writes_straight_to_the_store(root: Path) -> None:
+    team = {"AIMS_IDENTITY": "team"}
+    why = "No AI system is provided to customers by this organisation"
+    out = run(["soa", "exclude", "A.10.4", "--justification", why], root, env=team)
+    assert out.returncode != 0 and "team mode" in out.stderr
+    forced = run(
+        ["soa", "exclude", "A.10.4", "--justification", why, "--break-glass", "--reason",
+         "auditor on site today"],
+        root, env=team,
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    [event] = [
+        e for e in json.loads(run(["audit", "log", "--format", "json"], root).stdout)
+        if e["action"] == "soa.exclude"
+    ]  # fmt: skip
+    assert event["payload"]["break_glass"] is True

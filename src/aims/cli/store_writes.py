@@ -42,6 +42,18 @@ GOVERNANCE_WRITES = frozenset(
         "principals disable",
         "grant",
         "revoke-grant",
+        # What people record for an audit: evidence kept outside aims, the statement of
+        # applicability (its approvals are four-eyes), audits and their findings.
+        "evidence add",
+        "evidence review",
+        "evidence approve",
+        "evidence remove",
+        "soa exclude",
+        "soa include",
+        "soa approve",
+        "review add",
+        "review finding",
+        "review close",
         "elevate",
         "elevation approve",
         "elevation deny",
