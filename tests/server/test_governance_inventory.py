@@ -105,10 +105,16 @@ def _jsonable(doc: Any) -> Any:
     return jsonable_encoder(doc)
 
 
-def test_a_wrong_sha256_is_refused_and_nothing_is_registered(
-    team: Team, cancer_files: dict[str, Path]
+def test_a_wrong_sha256_or_an_unreadable_file_is_refused_and_nothing_is_registered(
+    team: Team, cancer_files: dict[str, Path], tmp_path: Path
 ) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not data")
     with team.client("ana@x.org") as c:
+        r = upload_dataset(c, notes, "notes")
+        assert r.status_code == 422
+        # The file is named as sent, not by the server's temporary path.
+        assert r.json()["detail"].startswith("notes.txt: unsupported file type '.txt'")
         r = upload_dataset(c, cancer_files["data"], "cancer", sha256=WRONG)
         assert r.status_code == 422
         assert r.json()["type"] == "urn:aims:problem:invalid_input"

@@ -25,6 +25,8 @@ What it guarantees:
 - **A checksum.** The SHA-256 of each file is computed while it streams. With
   ``checked="file"`` a ``sha256`` form field, when sent, must equal the digest
   of file ``file``, else 422 (the file was damaged or is not the one meant).
+- **Errors name the file as sent.** An ``AimsError`` raised inside the block
+  has the temporary paths in its message replaced by the files' names.
 - **Nothing left behind.** The temporary files are removed when the ``async
   with`` block ends, however it ends (an answer, an error, a refusal, the
   client going away).
@@ -56,7 +58,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from aims.errors import InvalidInput, MalformedBody, PayloadTooLarge
+from aims.errors import AimsError, InvalidInput, MalformedBody, PayloadTooLarge
 
 __all__ = [
     "MAX_FIELD_BYTES",
@@ -196,10 +198,23 @@ async def streamed_form(
         form = reader.form()
         if checked is not None:
             _check_sha256(form, checked)
-        yield form
+        try:
+            yield form
+        except AimsError as exc:
+            # A service names the file it read: the client knows it by its own
+            # name, and the server's folders are none of its business.
+            _name_files_as_sent(exc, form)
+            raise
     finally:
         reader.close_quietly()
         await run_in_threadpool(shutil.rmtree, folder, True)
+
+
+def _name_files_as_sent(exc: AimsError, form: UploadForm) -> None:
+    for upload in form.files.values():
+        for where in (str(upload.path.resolve()), str(upload.path)):
+            exc.message = exc.message.replace(where, upload.filename)
+    exc.args = (exc.message,)
 
 
 def _boundary(content_type: str | None) -> bytes:
