@@ -111,6 +111,8 @@ def test_a_server_import_brings_versions_runs_lineage_files_and_requests(
         assert [i["name"] for i in event["inputs"]] == ["cancer-train@1"]
         fields = {f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]}
         assert {"mean radius", "target"} <= fields
+        run_facet = event["run"]["facets"]["aims_mlflow_run"]
+        assert (run_facet["run_id"], run_facet["version"]) == (world.logged[1]["run_id"], "2")
 
         requests = [
             (r["model"], r["version"], r["stage"], r["source"], r["status"])
@@ -282,5 +284,9 @@ def test_an_untrusted_pickle_stops_the_import_and_trust_lets_it_in(
         ("cancer", 1, "production"),
         ("cancer", 2, "staging"),
     ]
-    again = run(["import", "mlflow", "-u", world.url, "--trust"], root)
-    assert again.returncode == 0 and "nothing new" in again.stdout, again.stdout
+    # --watch keeps importing; each round finds nothing new.
+    again = run(
+        ["import", "mlflow", "-u", world.url, "--trust", "--watch", "1", "--rounds", "2"], root
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("nothing new") == 2, again.stdout

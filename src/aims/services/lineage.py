@@ -100,6 +100,17 @@ def openlineage_event(ws: Workspace, text: str) -> dict[str, Any]:
                 "_schemaURL": f"{PRODUCER}/spec/code.json",
                 "git_commit": mv.git_commit,
             }
+        tags = mv.tags or {}
+        if tags.get("mlflow.run_id"):
+            # An imported version: the MLflow run that trained it (see aims import mlflow).
+            run_facets["aims_mlflow_run"] = {
+                "_producer": PRODUCER,
+                "_schemaURL": f"{PRODUCER}/spec/mlflow_run.json",
+                "run_id": tags["mlflow.run_id"],
+                "experiment_id": tags.get("mlflow.experiment_id"),
+                "model": tags.get("mlflow.model"),
+                "version": tags.get("mlflow.version"),
+            }
     return {
         "eventType": "COMPLETE",
         "eventTime": event_time,
