@@ -182,7 +182,8 @@ def test_evidence_recorded_once_shows_under_every_standard(ws) -> None:
         file=_policy(ws.root, "training records"),
     )  # fmt: skip
     assert evidence.compliance_report(ws, "nist-ai-rmf").status("GOVERN 3") == "outside"
-    assert evidence.compliance_report(ws, "iso42001").status("A.4.6") == "missing"
+    a46 = evidence.compliance_report(ws, "iso42001").result("A.4.6")
+    assert "external_evidence" not in [o.rule for o in a46.outcomes]
 
 
 def test_an_open_nonconformity_shows_in_the_report_until_closed(ws) -> None:
@@ -236,3 +237,50 @@ def test_the_demo_paperwork_leaves_no_control_unjustifiably_not_applicable(ws) -
     [audit_] = management_review.list_reviews(ws)
     assert audit_["findings"][0]["incident"] is not None
     assert len(steps) == len(DOCUMENTS) + 2
+
+
+def test_rows_written_straight_into_the_database_count_for_nothing(ws) -> None:
+    from sqlalchemy import update
+
+    from aims.storage.schema import ReviewFinding
+
+    # An exclusion nobody proposed or approved through aims.
+    with ws.db.session() as s:
+        s.add(
+            Applicability(
+                project=ws.settings.project, control_id="A.2.3", version=1, applicable=False,
+                justification=JUSTIFIED, evidence_approval=False, proposed_by="mallory",
+                proposed_at=dt.datetime.now(dt.UTC), approved_by="mallory",
+                approved_at=dt.datetime.now(dt.UTC),
+            )
+        )  # fmt: skip
+    assert evidence.compliance_report(ws, "iso42001").status("A.2.3") == "missing"
+    # A review date pushed forward, an approval written in, a finding closed by hand.
+    applicability.include(ws, "A.2.2", actor=APPROVER, evidence_approval=True)
+    [piece] = external_evidence.add(
+        ws, ["A.2.2"], actor=SCIENTIST, owner="dpo@x.org", review_every="12m",
+        file=_policy(ws.root), reviewed_on=dt.date.today() - dt.timedelta(days=400),
+    )  # fmt: skip
+    review = management_review.record_review(
+        ws, kind="management-review", title="Q1", held_on="2026-01-10", actor=APPROVER
+    )
+    finding = management_review.add_finding(
+        ws, review["id"], kind="nonconformity", control="A.6.2.5", summary="late release",
+        owner="ops@x.org", due="2026-02-01", actor=APPROVER,
+    )  # fmt: skip
+    with ws.db.session() as s:
+        s.execute(
+            update(ExternalEvidence)
+            .where(ExternalEvidence.id == piece["id"])
+            .values(reviewed_on=dt.date.today().isoformat(), approved_by=APPROVER)
+        )
+        s.execute(
+            update(ReviewFinding).where(ReviewFinding.id == finding["id"]).values(status="closed")
+        )
+    report = evidence.compliance_report(ws, "iso42001")
+    a22 = report.result("A.2.2")
+    assert a22.status == "partial"
+    assert any("OVERDUE" in e.text for o in a22.outcomes for e in o.evidence)
+    assert any("aims evidence approve" in g for g in a22.gaps)
+    assert report.status("A.6.2.5") == "partial"
+    assert [n["id"] for n in report.to_dict()["nonconformities"]] == [finding["id"]]

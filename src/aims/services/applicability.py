@@ -91,7 +91,7 @@ class Entry:
         }
 
 
-def _entry(row: Applicability) -> Entry:
+def _entry(row: Applicability, approved: bool = True) -> Entry:
     return Entry(
         row.control_id,
         row.project,
@@ -101,8 +101,8 @@ def _entry(row: Applicability) -> Entry:
         bool(row.evidence_approval),
         row.proposed_by,
         row.proposed_at,
-        row.approved_by,
-        row.approved_at,
+        row.approved_by if approved else None,
+        row.approved_at if approved else None,
         row.audit_seq,
     )
 
@@ -274,14 +274,22 @@ def _newest(s: Session, project: str, control: str) -> Applicability | None:
     )
 
 
-def _rows(s: Session, project: str) -> list[Applicability]:
-    return list(
-        s.scalars(
-            select(Applicability)
-            .where(Applicability.project.in_((project, ORGANISATION)))
-            .order_by(Applicability.control_id, Applicability.version)
-        ).all()
-    )
+def _rows(s: Session, project: str) -> list[Entry]:
+    """The entries of ``project`` and the organisation that the audit log vouches for; an
+    approval counts only when its event does too (see :mod:`aims.services.evidence_anchors`)."""
+    from aims.services.evidence_anchors import Voucher
+
+    voucher = Voucher(s)
+    out = []
+    for row in s.scalars(
+        select(Applicability)
+        .where(Applicability.project.in_((project, ORGANISATION)))
+        .order_by(Applicability.control_id, Applicability.version)
+    ).all():
+        subject = _subject(row.project, row.control_id)
+        if voucher.entry(row, subject):
+            out.append(_entry(row, approved=voucher.entry_approval(row, subject)))
+    return out
 
 
 def in_force(ws: Workspace, project: str | None = None) -> dict[str, Entry]:
@@ -292,9 +300,8 @@ def in_force(ws: Workspace, project: str | None = None) -> dict[str, Entry]:
         rows = _rows(s, proj)
     out: dict[str, Entry] = {}
     for scope in (ORGANISATION, proj):
-        for row in rows:
-            entry = _entry(row)
-            if row.project == scope and entry.state != "pending":
+        for entry in rows:
+            if entry.project == scope and entry.state != "pending":
                 out[entry.control] = entry  # later versions replace earlier ones
     return out
 
@@ -305,7 +312,7 @@ def statement(ws: Workspace, project: str | None = None) -> dict[str, Any]:
     proj = _project(ws, project)
     force = in_force(ws, proj)
     with ws.db.session() as s:
-        rows = [_entry(r) for r in _rows(s, proj)]
+        rows = _rows(s, proj)
     controls = []
     for c in ISO42001.controls:
         mine = [e for e in rows if e.control == c.id]

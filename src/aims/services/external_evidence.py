@@ -141,7 +141,7 @@ class Piece:
         return d
 
 
-def _piece(row: ExternalEvidence) -> Piece:
+def _piece(row: ExternalEvidence, reviewed_on: str | None = None, approved: bool = True) -> Piece:
     return Piece(
         row.id,
         row.control_id,
@@ -151,12 +151,12 @@ def _piece(row: ExternalEvidence) -> Piece:
         row.sha256,
         row.size,
         row.owner,
-        dt.date.fromisoformat(row.reviewed_on),
+        dt.date.fromisoformat(reviewed_on or row.reviewed_on),
         row.review_every_days,
         row.note,
         row.created_by,
         row.created_at,
-        row.approved_by,
+        row.approved_by if approved else None,
         row.removed_by,
         row.removed_at,
         row.audit_seq,
@@ -275,6 +275,7 @@ def add(
                     "sha256": digest,
                     "owner": owner,
                     "review_every_days": days,
+                    "reviewed_on": row.reviewed_on,
                 },
                 anchors=(row,),
             )
@@ -355,13 +356,22 @@ def remove(ws: Workspace, evidence_id: int, *, actor: str, reason: str) -> dict[
 
 
 def pieces(ws: Workspace, project: str | None = None, *, removed: bool = False) -> list[Piece]:
-    """The pieces of ``project`` and of the organisation (``*``), oldest first."""
+    """The pieces of ``project`` and of the organisation (``*``) that the audit log vouches
+    for, oldest first (see :mod:`aims.services.evidence_anchors`)."""
     proj = (project or ws.settings.project).strip()
     query = select(ExternalEvidence).where(ExternalEvidence.project.in_((proj, "*")))
     if not removed:
         query = query.where(ExternalEvidence.removed_at.is_(None))
+    from aims.services.evidence_anchors import Voucher
+
     with ws.db.session() as s:
-        return [_piece(r) for r in s.scalars(query.order_by(ExternalEvidence.id)).all()]
+        voucher = Voucher(s)
+        # Only pieces the audit log vouches for, with the review date and approval it gives.
+        return [
+            _piece(r, voucher.reviewed_on(r), voucher.piece_approval(r))
+            for r in s.scalars(query.order_by(ExternalEvidence.id)).all()
+            if voucher.piece(r)
+        ]
 
 
 def list_evidence(

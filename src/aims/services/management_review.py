@@ -175,7 +175,9 @@ def close_finding(ws: Workspace, finding_id: int, *, actor: str, closure: str) -
         return _finding_dict(row, audit.now_utc().date())
 
 
-def _finding_dict(row: ReviewFinding, today: dt.date) -> dict[str, Any]:
+def _finding_dict(row: ReviewFinding, today: dt.date, closed: bool | None = None) -> dict[str, Any]:
+    """The finding as a dictionary; ``closed`` (when given) overrides its status column."""
+    status = row.status if closed is None else ("closed" if closed else "open")
     return {
         "id": row.id,
         "review": row.review_id,
@@ -184,10 +186,10 @@ def _finding_dict(row: ReviewFinding, today: dt.date) -> dict[str, Any]:
         "summary": row.summary,
         "owner": row.owner,
         "due": row.due,
-        "overdue": row.status == "open" and dt.date.fromisoformat(row.due) < today,
+        "overdue": status == "open" and dt.date.fromisoformat(row.due) < today,
         "corrective_action": row.corrective_action,
         "incident": row.incident_id,
-        "status": row.status,
+        "status": status,
         "closed_by": row.closed_by,
         "closed_at": row.closed_at.isoformat(timespec="seconds") if row.closed_at else None,
         "closure": row.closure,
@@ -215,7 +217,10 @@ def list_reviews(
     """Every audit and review of ``project`` (and the organisation's), with its findings."""
     proj = (project or ws.settings.project).strip()
     day = today or audit.now_utc().date()
+    from aims.services.evidence_anchors import Voucher
+
     with ws.db.session() as s:
+        voucher = Voucher(s)
         reviews = s.scalars(
             select(ManagementReview)
             .where(ManagementReview.project.in_((proj, "*")))
@@ -228,7 +233,9 @@ def list_reviews(
                 .where(ReviewFinding.review_id == r.id)
                 .order_by(ReviewFinding.id)
             ).all()
-            out.append(_review_dict(r, [_finding_dict(f, day) for f in rows]))
+            # A finding is closed only if its audit event says so.
+            found = [_finding_dict(f, day, closed=voucher.closed(f)) for f in rows]
+            out.append(_review_dict(r, found))
         return out
 
 
