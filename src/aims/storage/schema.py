@@ -432,6 +432,7 @@ class Incident(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
 
+
 class Applicability(Base):
     """One version of a control's entry in the statement of applicability.
 
