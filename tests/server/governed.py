@@ -56,6 +56,7 @@ class Governed:
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     incidents: dict[str, int] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
+    _client: httpx.Client | None = None
 
     def token(self, label: str) -> str:
         """A token for key ``label``."""
@@ -76,9 +77,15 @@ class Governed:
         return token
 
     def call(self, label: str, method: str, path: str, **kw: Any) -> httpx.Response:
-        """One request as the holder of key ``label``."""
+        """One request as the holder of key ``label`` (on one kept-alive connection)."""
         headers = {**bearer(self.token(label)), **kw.pop("headers", {})}
-        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kw)
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.url, timeout=60)
+        return self._client.request(method, path, headers=headers, **kw)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def key_id(self, label: str) -> str:
         if label in self.claims:
@@ -204,6 +211,43 @@ def open_incident(ws: Any, model: str, trigger: str = "drift") -> int:
         return int(opened[0].id)
 
 
+@dataclass
+class Prepared:
+    """A team-mode workspace with its people, and the app ``aims serve`` would run on it."""
+
+    ws: Any
+    keys: dict[str, str]
+    claims: dict[str, dict[str, Any]]
+    app: Any
+
+
+def prepare(root: Path, real: tuple[str, ...] = ("ana", "spare")) -> Prepared:
+    """The workspace of the module docstring and its app, not served yet; the keys
+    labelled ``real`` are real keys, the others signed token claims."""
+    from aims.server.assembly import build_server
+
+    ws = team_workspace(root)
+    made, claims = people(ws, real)
+    return Prepared(ws, made, claims, build_server(ws))
+
+
+@contextmanager
+def serve(prepared: Prepared, files: dict[str, Path], models: dict[str, int]) -> Iterator[Governed]:
+    """``prepared`` with ``models`` (name: number of versions) registered, served on
+    loopback; the workspace is closed at the end."""
+    try:
+        for name, versions in models.items():
+            register(prepared.ws, files, name, prepared.keys["ana"], versions)
+        with LiveServer(prepared.app) as server:
+            g = Governed(prepared.ws, server.url, prepared.keys, prepared.claims)
+            try:
+                yield g
+            finally:
+                g.close()
+    finally:
+        prepared.ws.close()
+
+
 @contextmanager
 def governed(
     root: Path,
@@ -211,20 +255,9 @@ def governed(
     models: dict[str, int],
     real: tuple[str, ...] = ("ana", "spare"),
 ) -> Iterator[Governed]:
-    """The workspace of the module docstring with ``models`` (name: number of versions)
-    registered, served on loopback; the keys labelled ``real`` are real keys, the others
-    signed token claims."""
-    from aims.server.assembly import build_server
-
-    ws = team_workspace(root)
-    made, claims = people(ws, real)
-    for name, versions in models.items():
-        register(ws, files, name, made["ana"], versions)
-    try:
-        with LiveServer(build_server(ws)) as server:
-            yield Governed(ws=ws, url=server.url, keys=made, claims=claims)
-    finally:
-        ws.close()
+    """:func:`prepare` then :func:`serve`."""
+    with serve(prepare(root, real), files, models) as g:
+        yield g
 
 
 def snapshot(ws: Any) -> tuple[Any, ...]:

@@ -18,14 +18,15 @@ registry, approvals, risk assessments, incidents, principals, grants, keys.
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from aims.server.assembly import build_server
 from aims.server.route_roles import api_routes, route_role
-from tests.server.governed import PROJECT, ROLES, governed, open_incident, snapshot
+from tests.server.governed import PROJECT, ROLES, open_incident, prepare, serve, snapshot
 
 MODEL = "loanscore"
 EXCLUDED = re.compile(r"^/v1/(auth/|labels|models/\{name\}/predict$)")
@@ -34,19 +35,8 @@ HIDDEN = ("name", "incident_id", "key_id")
 """Path parameters naming a thing of one project: another project's caller gets 404."""
 
 
-def governance_routes() -> list[tuple[str, str, str]]:
-    """``(method, path, role)`` of every governance route of the app ``aims serve`` runs."""
-    import tempfile
-    from pathlib import Path
-
-    from tests.server.governed import team_workspace
-
-    with tempfile.TemporaryDirectory() as folder:
-        ws = team_workspace(Path(folder) / "ws")
-        try:
-            app = build_server(ws, insecure_dev=True)
-        finally:
-            ws.close()
+def governance_routes(app: Any) -> list[tuple[str, str, str]]:
+    """``(method, path, role)`` of every governance route of ``app``."""
     out = []
     for route in api_routes(app):
         path = getattr(route, "path", "")
@@ -57,14 +47,27 @@ def governance_routes() -> list[tuple[str, str, str]]:
     return out
 
 
-ROUTES = governance_routes()
+# The routes are parameters, so the app must exist when the tests are collected: the
+# module's one workspace and app are made then, and served by the fixture below.
+_FOLDER = tempfile.TemporaryDirectory(prefix="aims-governance-")
+with pytest.MonkeyPatch.context() as env:
+    # As the autouse fixture does for each test: no developer's store or identity.
+    for var in ("AIMS_WORKSPACE", "AIMS_DATABASE_URL", "AIMS_ARTIFACT_URL", "AIMS_PROJECT"):
+        env.delenv(var, raising=False)
+    for var in ("AIMS_PREDICTION_LOG_URL", "AIMS_IDENTITY"):
+        env.delenv(var, raising=False)
+    _PREPARED = prepare(Path(_FOLDER.name) / "ws")
+ROUTES = governance_routes(_PREPARED.app)
 
 
 @pytest.fixture(scope="module")
-def gov(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]):
-    with governed(tmp_path_factory.mktemp("gov") / "ws", tiny_files, {MODEL: 1}) as g:
-        g.incidents["drift"] = open_incident(g.ws, MODEL)
-        yield g
+def gov(tiny_files: dict[str, Any]):
+    try:
+        with serve(_PREPARED, tiny_files, {MODEL: 1}) as g:
+            g.incidents["drift"] = open_incident(g.ws, MODEL)
+            yield g
+    finally:
+        _FOLDER.cleanup()
 
 
 @pytest.fixture(scope="module")
