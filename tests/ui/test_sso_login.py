@@ -116,6 +116,9 @@ def test_a_person_signs_in_through_the_provider_and_acts_under_their_name(
             "/ui/models/alpha-model/versions/1/approve", data={"note": "ok", "csrf": csrf}
         )
         assert approved.status_code == 303, approved.text
+        # Logging out ends the session as for a key's session.
+        assert browser.post("/ui/logout", data={"csrf": csrf}).status_code == 303
+        assert browser.get("/ui/").status_code == 303
     approvals = [
         e
         for e in audit.query(site["ws"].db, audit.EventFilter(limit=500))
@@ -195,6 +198,7 @@ def test_the_round_trip_in_a_real_browser(page: Any, cross_site: dict, provider:
     page.click("#sso-login")
     page.wait_for_url(re.compile(r"^http://localhost:\d+/oauth2/authorize"))
     page.fill("input[name=sub]", "uma")
+    page.console_errors.clear()  # the provider's own page loads styles from a CDN
     page.click("button:has-text('Authorize')")
     # Back on the dashboard: the Strict session cookie set by the callback (reached
     # from the provider's site) goes with the page's own move to the inventory.
