@@ -7,16 +7,22 @@ models of the caller's projects only (every model for a token of project
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from aims.errors import Conflict
 from aims.server.auth import Principal, require
 from aims.server.governance._common import check_model, in_thread, workspace
 from aims.server.governance._scope import answers, model_projects, visible_projects
 
 router = APIRouter(tags=["monitoring"])
+
+_PASS = threading.Lock()
+"""Held while a requested pass runs: passes asked for at once would compute the same
+windows twice, so a second one is refused (409) rather than queued."""
 
 
 class MonitorRun(BaseModel):
@@ -35,7 +41,9 @@ class MonitorRun(BaseModel):
     )
 
 
-@router.post("/v1/monitor/runs", responses=answers(404))
+@router.post(
+    "/v1/monitor/runs", responses=answers(404, 409, s409="Another requested pass is running.")
+)
 async def run_monitor(
     request: Request,
     body: MonitorRun = MonitorRun(),
@@ -54,7 +62,12 @@ async def run_monitor(
         projects = await in_thread(model_projects, ws)
         mine = sorted(name for name, p in projects.items() if p in shown)
         models = [m for m in models if m in mine] if models is not None else mine
-    summary = await in_thread(run_once, ws, models=models, provisional=body.now)
+    if not _PASS.acquire(blocking=False):
+        raise Conflict("a monitor pass asked for through the API is running; retry when it ends")
+    try:
+        summary = await in_thread(run_once, ws, models=models, provisional=body.now)
+    finally:
+        _PASS.release()
     return summary.to_dict()
 
 
