@@ -422,26 +422,12 @@ def compliance_report(
     scope, now, project
         As for :func:`gather_facts`.
     """
+    from aims.services.evidence_judgement import finish
+
     std = get_standard(standard) if isinstance(standard, str) else standard
     report = assess(std, gather_facts(ws, scope=scope, now=now, project=project))
-    return _finish(ws, report, project)
-
-
-def _finish(ws: Workspace, report: ComplianceReport, project: str | None) -> ComplianceReport:
-    """The report finished with the statement of applicability, evidence kept outside aims
-    and open nonconformities (see :mod:`aims.services.evidence_judgement`)."""
-    from aims.services import applicability, external_evidence, management_review
-    from aims.services.evidence_judgement import judge
-
-    proj = project or ws.settings.project
-    statement = applicability.statement(ws, proj)
-    return judge(
-        report,
-        statement=applicability.in_force(ws, proj),
-        pending={c["control"] for c in statement["controls"] if c["pending"]},
-        pieces=external_evidence.pieces(ws, proj),
-        nonconformities=management_review.findings(ws, proj, today=report.facts.today),
-    )
+    # Then what people recorded: the statement of applicability, outside evidence, findings.
+    return finish(ws, report, project)
 
 
 __all__ = [

@@ -31,8 +31,9 @@ from aims.core.standards.report import ComplianceReport, ControlResult
 from aims.core.standards.result import Evidence, Level, Outcome, combine, fold
 from aims.services.applicability import Entry
 from aims.services.external_evidence import Piece
+from aims.workspace import Workspace
 
-__all__ = ["JudgedReport", "judge"]
+__all__ = ["JudgedReport", "finish", "judge"]
 
 
 @dataclass(frozen=True)
@@ -249,4 +250,21 @@ def judge(
         pieces=tuple(pieces),
         nonconformities=tuple(open_ncs),
         statement=tuple(excluded.values()),
+    )
+
+
+def finish(ws: Workspace, report: ComplianceReport, project: str | None) -> JudgedReport:
+    """``report`` finished with what the store holds for ``project`` (default: the
+    workspace's): the statement in force, pending exclusions, evidence kept outside aims
+    and open nonconformities."""
+    from aims.services import applicability, external_evidence, management_review
+
+    proj = project or ws.settings.project
+    statement = applicability.statement(ws, proj)
+    return judge(
+        report,
+        statement=applicability.in_force(ws, proj),
+        pending={c["control"] for c in statement["controls"] if c["pending"]},
+        pieces=external_evidence.pieces(ws, proj),
+        nonconformities=management_review.findings(ws, proj, today=report.facts.today),
     )
