@@ -284,3 +284,40 @@ def test_rows_written_straight_into_the_database_count_for_nothing(ws) -> None:
     assert any("aims evidence approve" in g for g in a22.gaps)
     assert report.status("A.6.2.5") == "partial"
     assert [n["id"] for n in report.to_dict()["nonconformities"]] == [finding["id"]]
+
+
+def test_a_link_keeps_the_hash_of_what_it_served(ws, tmp_path: Path) -> None:
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "suppliers.html").write_text("<h1>Supplier assessment 2026</h1>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/suppliers.html"
+        [piece] = external_evidence.add(
+            ws, ["A.10.3"], actor=SCIENTIST, owner="buyer@x.org", review_every="6m", url=url
+        )
+        want = hashlib.sha256((site / "suppliers.html").read_bytes()).hexdigest()
+        assert piece["kind"] == "url" and piece["sha256"] == want and piece["name"] == url
+        with pytest.raises(InvalidInput, match="--sha256"):
+            external_evidence.add(
+                ws, ["A.10.3"], actor=SCIENTIST, owner="buyer@x.org", review_every="6m",
+                url=url.replace("suppliers", "missing"),
+            )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Unreachable, but its hash given: recorded as it is.
+    [given] = external_evidence.add(
+        ws, ["A.10.3"], actor=SCIENTIST, owner="buyer@x.org", review_every="6m",
+        url="https://intranet.invalid/suppliers", sha256="AB" * 32,
+    )  # fmt: skip
+    assert given["sha256"] == "ab" * 32 and given["size"] is None
+    assert evidence.compliance_report(ws, "iso42001").status("A.10.3") == "outside"
