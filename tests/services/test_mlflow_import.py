@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from aims.errors import Conflict, GateFailed
+from aims.errors import Conflict, GateFailed, InvalidInput
 from aims.services import approvals, evaluations, lineage, registry
 from aims.services.audit import query
 from aims.services.mlflow_import import import_mlflow, open_source
@@ -75,6 +76,14 @@ def _snapshot(ws) -> dict[str, Any]:
 
 def events(ws) -> list[dict[str, Any]]:
     return query(ws.db)
+
+
+def _mlflow_tags(world: MlflowWorld, name: str, version: int) -> dict[str, str]:
+    """A version's tags as MLflow's server answers them."""
+    url = f"{world.url}/api/2.0/mlflow/model-versions/get?name={name}&version={version}"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        tags = json.load(answer)["model_version"].get("tags") or []
+    return {t["key"]: t["value"] for t in tags}
 
 
 def _file_sha256(world: MlflowWorld, artifact_uri: str, name: str) -> str:
@@ -190,9 +199,26 @@ def test_the_champion_request_is_refused_by_the_gates_until_evaluated_and_approv
         assert registry.show_version(ws, "cancer@2")["stage"] == "registered"
         actions = [e["action"] for e in events(ws)]
         assert "promotion_request.approve" in actions and "promotion_request.refuse" in actions
-        # A refused request is not reopened by the next import.
-        import_mlflow(ws, open_source(world.url), actor="ana@x.org", model="cancer")
+        # A refused request is not reopened by the next import, which writes aims'
+        # decisions back to MLflow as version tags when asked.
+        out = import_mlflow(
+            ws, open_source(world.url), actor="ana@x.org", model="cancer", write_back=True
+        )
         assert len(list_requests(ws)) == 2
+        assert {(t["version"], t["key"], t["value"]) for t in out["written_back"]} == {
+            (1, "aims.stage", "production"),
+            (1, "aims.gates", "passed"),
+            (2, "aims.stage", "registered"),
+            (2, "aims.gates", "failed"),
+        }
+        assert _mlflow_tags(world, "cancer", 1).items() >= {
+            ("aims.stage", "production"),
+            ("aims.gates", "passed"),
+        }
+        again = import_mlflow(
+            ws, open_source(world.url), actor="ana@x.org", model="cancer", write_back=True
+        )
+        assert again["written_back"] == [] and again["imported"] == []
     finally:
         ws.close()
 
@@ -245,6 +271,9 @@ def test_since_limits_the_import_to_newer_versions(world: MlflowWorld, tmp_path:
         later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         out = import_mlflow(ws, open_source(world.url), actor="ana@x.org", since=later)
         assert out["imported"] == [] and out["promotion_requests"] == []
+        assert registry.list_models(ws) == [] and events(ws) == []
+        with pytest.raises(InvalidInput, match="--write-back writes tags through MLflow's REST"):
+            import_mlflow(ws, open_source(str(world.migrated)), actor="ana@x.org", write_back=True)
         assert registry.list_models(ws) == [] and events(ws) == []
     finally:
         ws.close()

@@ -52,6 +52,10 @@ def _render(data: dict[str, Any]) -> None:
             f"{req['stage']} ({req['source']}); decide it with "
             f"'aims promotion-requests decide {req['id']} --approve|--refuse'"
         )
+    for tag in data["written_back"]:
+        console.print(
+            f"tagged MLflow {tag['model']} version {tag['version']}: {tag['key']}={tag['value']}"
+        )
     for item in data["skipped"]:
         console.print(f"skipped {item['ref']}: {item['reason']}")
     if not data["imported"] and not data["promotion_requests"]:
@@ -91,6 +95,12 @@ def mlflow(
         help="Allow pickled scikit-learn models (loading them runs code from the file; "
         "recorded on each version and in the audit log).",
     ),
+    write_back: bool = typer.Option(
+        False,
+        "--write-back",
+        help="Then tag each imported MLflow version with aims' decisions (aims.stage, "
+        "aims.gates); a tracking server only.",
+    ),
     watch: float | None = typer.Option(
         None,
         "--watch",
@@ -115,7 +125,13 @@ def mlflow(
         source = open_source(tracking_uri, artifacts_root=artifacts)
         try:
             data = import_mlflow(
-                ws, source, actor=current_actor(), model=model, since=when, trust=trust
+                ws,
+                source,
+                actor=current_actor(),
+                model=model,
+                since=when,
+                trust=trust,
+                write_back=write_back,
             )
         finally:
             close = getattr(source, "close", None)

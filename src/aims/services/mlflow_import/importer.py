@@ -159,7 +159,10 @@ def _version_tags(p: _Prepared) -> dict[str, str]:
         tags |= {
             f"mlflow.run_tag.{k}": v for k, v in p.run.tags.items() if not k.startswith("mlflow.")
         }
-    tags |= {f"mlflow.version_tag.{k}": v for k, v in p.record.tags.items()}
+    # aims.* tags are aims' own decisions written back (--write-back), not MLflow's.
+    tags |= {
+        f"mlflow.version_tag.{k}": v for k, v in p.record.tags.items() if not k.startswith("aims.")
+    }
     return tags
 
 
@@ -275,6 +278,7 @@ def import_mlflow(
     model: str | None = None,
     since: datetime | None = None,
     trust: bool = False,
+    write_back: bool = False,
 ) -> dict[str, Any]:
     """Import registered models from ``source`` into ``ws``; returns what changed.
 
@@ -283,7 +287,14 @@ def import_mlflow(
     untrusted pickle leaves the store as it was. ``model`` limits the import to
     one registered model, ``since`` to versions MLflow created at or after it;
     ``trust`` allows pickled scikit-learn models (recorded on each version).
+    ``write_back`` then sets ``aims.stage`` and ``aims.gates`` tags on the MLflow
+    versions (a tracking server only; see :mod:`~aims.services.mlflow_import.write_back`).
     """
+    if write_back and not hasattr(source, "set_version_tag"):
+        raise InvalidInput(
+            f"--write-back writes tags through MLflow's REST API; {source.description} is "
+            "not a tracking server: import through the server's URL"
+        )
     models = source.models(model)
     for m in models:
         if not NAME_RE.match(m.name):
@@ -391,8 +402,23 @@ def import_mlflow(
             f"another import from {source.description} ran at the same time; nothing was "
             "imported by this one: run it again to add the rest"
         ) from None
+    written: list[dict[str, Any]] = []
+    if write_back:
+        from aims.services.mlflow_import.write_back import write_back as push
+
+        written = push(ws, source, models)
+        if written:
+            with ws.db.session() as s:
+                audit.record(
+                    s,
+                    actor=actor,
+                    action="mlflow.write_back",
+                    subject=f"mlflow:{source.description}"[:300],
+                    payload={"tags": written},
+                )
     return {
         "source": source.description,
+        "written_back": written,
         "imported": imported,
         "unchanged": unchanged,
         "skipped": skipped,

@@ -1,6 +1,7 @@
 """Reading a tracking server through MLflow's REST API (no MLflow package needed).
 
-Only ``GET`` requests are sent: the import never changes anything in MLflow.
+The import sends only ``GET`` requests; the one write, :meth:`RestSource.set_version_tag`,
+is made only when asked to write aims' decisions back (``--write-back``).
 Credentials are read from the variables MLflow's own client reads:
 ``MLFLOW_TRACKING_TOKEN`` (a bearer token) or ``MLFLOW_TRACKING_USERNAME`` and
 ``MLFLOW_TRACKING_PASSWORD`` (basic authentication).
@@ -98,6 +99,27 @@ class RestSource:
         if exc.code == 404:
             return NotFound(f"{where} ({detail}); nothing was imported")
         return StoreUnavailable(f"{where} ({detail}); nothing was imported")
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set tag ``key`` of MLflow's version ``name``/``version`` (``POST .../set-tag``)."""
+        body = json.dumps(
+            {"name": name, "version": str(version), "key": key, "value": value}
+        ).encode()
+        path = "/api/2.0/mlflow/model-versions/set-tag"
+        headers = {**self._headers(), "Content-Type": "application/json"}
+        request = urllib.request.Request(
+            self.base + path, data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
+                answer.read()
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(path, exc) from None
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+            raise StoreUnavailable(
+                f"cannot reach MLflow at {self.description} ({getattr(exc, 'reason', exc)}) to "
+                "write aims' decisions back; the import itself is done, run it again to retry"
+            ) from None
 
     def _json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         raw = self._get(path, params)
