@@ -53,6 +53,8 @@ def evaluate(
     ):
         if r is not None:
             out = r.call("POST", path, files=files, data=form)
+            # The server records the data as an upload; show it as typed here, as locally.
+            out["data"] = str(data)
         else:
             out = run(
                 ws,
