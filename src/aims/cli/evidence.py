@@ -42,6 +42,14 @@ def _project(project: str | None, organisation: bool) -> str | None:
     return "*" if organisation else project
 
 
+def _workspace(command: str):  # -> aims.workspace.Workspace
+    """The local workspace; refused in remote mode, which has no routes for these yet."""
+    from aims.cli.remote import local_only
+
+    local_only(command, "the API has no route for it yet")
+    return open_workspace()
+
+
 # -- aims evidence ---------------------------------------------------------------------------
 
 
@@ -72,7 +80,7 @@ def evidence_add(
     from aims.services.external_evidence import add
 
     rows = add(
-        open_workspace(),
+        _workspace("evidence add"),
         controls,
         actor=current_actor(),
         owner=owner,
@@ -104,7 +112,7 @@ def evidence_list(
     """Evidence kept outside aims; overdue reviews are marked (exit 1 if any)."""
     from aims.services.external_evidence import list_evidence
 
-    rows = list_evidence(open_workspace(), project, control=control, removed=removed)
+    rows = list_evidence(_workspace("evidence list"), project, control=control, removed=removed)
     emit(rows, fmt, _render_list)
     if any(r["overdue"] and not r["removed_at"] for r in rows):
         raise typer.Exit(1)
@@ -140,7 +148,7 @@ def evidence_review(
     """Record that a document was reviewed today; its next review moves one interval on."""
     from aims.services.external_evidence import review
 
-    d = review(open_workspace(), evidence_id, actor=current_actor(), note=note)
+    d = review(_workspace("evidence review"), evidence_id, actor=current_actor(), note=note)
     emit(d, fmt, lambda d: _one(d, f"reviewed; next review {d['next_review']}"))
 
 
@@ -152,7 +160,7 @@ def evidence_approve(
     """Approve a piece of evidence (four-eyes: not by the person who added it)."""
     from aims.services.external_evidence import approve
 
-    d = approve(open_workspace(), evidence_id, actor=current_actor())
+    d = approve(_workspace("evidence approve"), evidence_id, actor=current_actor())
     emit(d, fmt, lambda d: _one(d, f"approved by {d['approved_by']}"))
 
 
@@ -165,7 +173,7 @@ def evidence_remove(
     """Withdraw a piece of evidence (it is kept, marked removed, and stops counting)."""
     from aims.services.external_evidence import remove
 
-    d = remove(open_workspace(), evidence_id, actor=current_actor(), reason=reason)
+    d = remove(_workspace("evidence remove"), evidence_id, actor=current_actor(), reason=reason)
     emit(d, fmt, lambda d: _one(d, "removed"))
 
 
@@ -180,7 +188,7 @@ def soa_show(
     exclusions, and how many versions its entry has had."""
     from aims.services.applicability import statement
 
-    d = statement(open_workspace(), _project(project, organisation))
+    d = statement(_workspace("soa show"), _project(project, organisation))
     emit(d, fmt, _render_statement)
 
 
@@ -231,7 +239,7 @@ def soa_exclude(
     from aims.services.applicability import exclude
 
     d = exclude(
-        open_workspace(),
+        _workspace("soa exclude"),
         control,
         justification=justification,
         actor=current_actor(),
@@ -258,7 +266,7 @@ def soa_include(
     from aims.services.applicability import include
 
     d = include(
-        open_workspace(),
+        _workspace("soa include"),
         control,
         actor=current_actor(),
         project=_project(project, organisation),
@@ -279,7 +287,10 @@ def soa_approve(
     from aims.services.applicability import approve
 
     d = approve(
-        open_workspace(), control, actor=current_actor(), project=_project(project, organisation)
+        _workspace("soa approve"),
+        control,
+        actor=current_actor(),
+        project=_project(project, organisation),
     )
     emit(d, fmt, _entry_line)
 
@@ -301,7 +312,7 @@ def review_add(
     from aims.services.management_review import record_review
 
     d = record_review(
-        open_workspace(),
+        _workspace("review add"),
         kind=kind,
         title=title,
         held_on=held_on,
@@ -330,7 +341,7 @@ def review_finding(
     from aims.services.management_review import add_finding
 
     d = add_finding(
-        open_workspace(),
+        _workspace("review finding"),
         review_id,
         kind=kind,
         summary=summary,
@@ -353,7 +364,7 @@ def review_close(
     """Close a finding once its corrective action is done."""
     from aims.services.management_review import close_finding
 
-    d = close_finding(open_workspace(), finding_id, actor=current_actor(), closure=note)
+    d = close_finding(_workspace("review close"), finding_id, actor=current_actor(), closure=note)
     emit(d, fmt, lambda d: console.print(f"finding #{d['id']} closed by {d['closed_by']}"))
 
 
@@ -362,7 +373,7 @@ def review_list(project: str | None = PROJECT, fmt: Format = FORMAT) -> None:
     """Audits and reviews with their findings; open overdue findings are marked (exit 1 if any)."""
     from aims.services.management_review import list_reviews
 
-    rows = list_reviews(open_workspace(), project)
+    rows = list_reviews(_workspace("review list"), project)
     emit(rows, fmt, _render_reviews)
     if any(f["overdue"] for r in rows for f in r["findings"]):
         raise typer.Exit(1)

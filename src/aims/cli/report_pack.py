@@ -28,8 +28,10 @@ def pack(
     hashes and an audit checkpoint, with a manifest of SHA-256 hashes signed with the
     workspace's checkpoint key. Check it with 'aims report verify-pack'."""
     from aims.cli._state import open_workspace
+    from aims.cli.remote import local_only
     from aims.services.evidence_pack import build_pack
 
+    local_only("report pack", "it reads the workspace's store and signs with its key")
     ws = open_workspace()
     try:
         d = build_pack(
