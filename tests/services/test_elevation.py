@@ -178,3 +178,15 @@ def test_a_bad_access_setting_names_the_key(workspace) -> None:
     with pytest.raises(ConfigError, match=r"access\.key_rotation: 'soon' is not a duration"):
         access_settings(ws)
     ws.close()
+
+
+def test_a_role_that_comes_from_an_elevation_always_says_until_when(people) -> None:
+    ws = people
+    # A key made while ana held operator standing, kept after her grant was lowered.
+    identity.grant(ws, "ana", role="operator", project="default", actor="root")
+    _, wide = keys.create_key(ws, project="default", role="operator", actor="root", principal="ana")
+    identity.grant(ws, "ana", role="scientist", project="default", actor="root")
+    assert keys.verify_key(ws, wide)["role"] == "scientist"
+    ends = elevation.decide(ws, ask(ws), actor="bo", approve=True)["ends_at"]
+    lifted = keys.verify_key(ws, wide)
+    assert lifted["role"] == "operator" and lifted["elevated_until"] == ends

@@ -343,16 +343,18 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
 
 def _carry_elevation(s: Any, holder: Principal, row: ApiKey, payload: dict[str, Any]) -> None:
     """Raise ``payload``'s role to the holder's active elevation on the key's project,
-    when the key is not narrowed below the standing grant; the elevation's end is
-    kept as ``elevated_until`` (a token never outlives it)."""
+    when the key is not narrowed below the standing grant. Whenever the role used
+    comes from the elevation, its end is kept as ``elevated_until`` (a token never
+    outlives it)."""
     lift = active_elevation(s, holder.id, row.project)
-    standing = grant_role(s, holder, row.project, elevated=False)
-    if lift is None or role_rank(lift.role) <= role_rank(payload["role"]):
+    if lift is None:
         return
-    if standing is not None and role_rank(row.role) < role_rank(standing):
-        return  # narrowed on purpose: an elevation does not widen it
-    payload["role"] = lift.role
-    payload["elevated_until"] = utc(lift.ends_at)
+    standing = grant_role(s, holder, row.project, elevated=False)
+    narrowed = standing is not None and role_rank(row.role) < role_rank(standing)
+    if not narrowed and role_rank(lift.role) > role_rank(payload["role"]):
+        payload["role"] = lift.role
+    if standing is None or role_rank(payload["role"]) > role_rank(standing):
+        payload["elevated_until"] = utc(lift.ends_at)
 
 
 def revoked_key_ids(ws: Workspace) -> frozenset[str]:
