@@ -51,7 +51,7 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
@@ -59,6 +59,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from aims.errors import AimsError, InvalidInput, MalformedBody, PayloadTooLarge
+
+if TYPE_CHECKING:  # the callbacks' type is declared for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 __all__ = [
     "MAX_FIELD_BYTES",
@@ -300,7 +303,7 @@ class _Reader:
         self._sink: _Sink | None = None
         self._data = bytearray()
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": self._header_field,

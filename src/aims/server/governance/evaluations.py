@@ -43,7 +43,9 @@ from aims.server.uploads import UploadForm, safe_filename, streamed_form
 
 router = APIRouter(tags=["evaluations"])
 
-NOT_FOUND = {404: _problem_doc("No such model, version or dataset, or one of another project.")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: _problem_doc("No such model, version or dataset, or one of another project.")
+}
 
 
 class EvaluateOptions(BaseModel):

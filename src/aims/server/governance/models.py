@@ -47,7 +47,9 @@ from aims.server.uploads import UploadForm, streamed_form
 
 router = APIRouter(tags=["models"])
 
-NOT_FOUND = {404: _problem_doc("No such model or version, or one of another project.")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: _problem_doc("No such model or version, or one of another project.")
+}
 
 
 async def _project_for_register(request: Request, principal: Principal, name: str) -> str:
