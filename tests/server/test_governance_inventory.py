@@ -231,3 +231,74 @@ def test_every_route_of_the_inventory_is_documented_with_its_role(team: Team) ->
         assert {"401", "403"} <= set(op["responses"]), (method, path)
     upload = doc["paths"]["/v1/models/{name}/versions"]["post"]["requestBody"]["content"]
     assert "artifact" in upload["multipart/form-data"]["schema"]["properties"]
+
+
+def test_a_malformed_upload_is_refused_with_what_to_send(team: Team) -> None:
+    csv = ("cells.csv", b"a,b\n1,2\n")
+    with team.client("ana@x.org") as c:
+        cases = [
+            (c.post("/v1/datasets", json={"name": "x"}), 422, "multipart/form-data"),
+            (c.post("/v1/datasets", data={"name": "x", "file": "a,b"}), 422, "multipart"),
+            (
+                c.post("/v1/datasets", data={"name": "x"}, files={"extra": csv}),
+                422,
+                "unexpected file 'extra'",
+            ),
+            (
+                c.post("/v1/datasets", files=[("file", csv), ("file", csv)], data={"name": "x"}),
+                422,
+                "sent twice",
+            ),
+            (c.post("/v1/datasets", files={"file": csv}), 422, "'name' is required"),
+            (
+                c.post(
+                    "/v1/datasets",
+                    data={"name": ["x", "y"]},
+                    files={"file": csv},
+                ),
+                422,
+                "sent 2 times",
+            ),
+            (
+                c.post(
+                    "/v1/datasets",
+                    content=b"--b\r\nno headers here",
+                    headers={"Content-Type": "multipart/form-data; boundary=b"},
+                ),
+                400,
+                "does not parse",
+            ),
+        ]
+        for r, status, words in cases:
+            assert r.status_code == status, r.text
+            assert words in r.json()["detail"], r.json()["detail"]
+            assert r.headers["content-type"] == "application/problem+json"
+    assert datasets_in(team.ws) == []
+    assert team.uploads_left() == []
+
+
+def test_an_upload_cut_off_by_the_client_leaves_no_temporary_file(team: Team) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    from tests.server.conftest import wait_until
+
+    with team.client("ana@x.org") as c:
+        token = c.headers["Authorization"]
+    url = urlsplit(team.url)
+    head = (
+        "POST /v1/datasets HTTP/1.1\r\n"
+        f"Host: {url.netloc}\r\n"
+        f"Authorization: {token}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        "Content-Length: 1000000\r\n\r\n"
+        "--b\r\n"
+        'Content-Disposition: form-data; name="file"; filename="cells.csv"\r\n\r\n'
+    )
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(head.encode() + b"a,b\n" * 50_000)
+        # The part is being written to disk: the temporary file exists...
+        wait_until(lambda: any(p.is_file() for p in team.uploads_left()), 10)
+    # ...and is removed once the client has gone away.
+    wait_until(lambda: team.uploads_left() == [], 10)
+    assert datasets_in(team.ws) == []
