@@ -87,15 +87,45 @@ def build(
     rng = np.random.default_rng(seed)
     ws = Workspace.open(root)
     try:
-        names = _bulk_models(ws, rng, models - 1, events)
-        _wide_model(ws, rng, root.parent / f"{root.name}-data", features, windows)
+        data = root.parent / f"{root.name}-data"
+        names = _bulk_models(ws, rng, models - 1, events, data)
+        _wide_model(ws, rng, data, features, windows)
     finally:
         ws.close()
     return Built(root, WIDE, [WIDE, *names], events, features, windows)
 
 
 # --------------------------------------------------------------------------- bulk part
-def _bulk_models(ws: Any, rng: np.random.Generator, n: int, n_events: int) -> list[str]:
+def _small_artifact(ws: Any, folder: Path) -> dict[str, Any]:
+    """One small real model, stored once and shared by every bulk model's versions.
+
+    The server loads every served version at start, so each must be a real
+    artifact; content addressing stores the bytes once.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from skops.io import dump
+
+    from aims.flavours import load_bytes
+
+    rng = np.random.default_rng(5)
+    x = pl.DataFrame({f"x{j}": rng.normal(0, 1, 200) for j in range(8)})
+    y = (x["x0"] + x["x1"] > 0).cast(pl.Int8).to_numpy()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "small.skops"
+    dump(LogisticRegression().fit(x.to_pandas(), y), path)
+    data = path.read_bytes()
+    info = load_bytes(data, "skops", trust=False, name=str(path)).describe()
+    ref = ws.artifacts.put_bytes(data)
+    return {
+        "sha256": ref.sha256,
+        "flavour": info["flavour"],
+        "info": {k: info.get(k) for k in ("task", "feature_names", "classes", "estimator")},
+    }
+
+
+def _bulk_models(
+    ws: Any, rng: np.random.Generator, n: int, n_events: int, root_folder: Path
+) -> list[str]:
     from sqlalchemy import insert, select
 
     from aims.services import audit
@@ -112,6 +142,7 @@ def _bulk_models(ws: Any, rng: np.random.Generator, n: int, n_events: int) -> li
         StageTransition,
     )
 
+    artifact = _small_artifact(ws, root_folder)
     domains = ("churn", "fraud", "credit", "pricing", "demand", "ranking", "triage", "eta")
     names = [f"{domains[i % len(domains)]}-{i:03d}" for i in range(n)]
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -181,11 +212,11 @@ def _bulk_models(ws: Any, rng: np.random.Generator, n: int, n_events: int) -> li
                     id=next_mv,
                     model_id=mid,
                     version=v,
-                    artifact_sha256=f"{mid:032x}{v:032x}",
+                    artifact_sha256=artifact["sha256"],
                     artifact_name="model.skops",
-                    flavour="sklearn",
+                    flavour=artifact["flavour"],
                     trusted=False,
-                    info={"task": "classification"},
+                    info=artifact["info"],
                     params={},
                     metrics={"accuracy": round(0.7 + 0.25 * float(rng.random()), 3)},
                     tags={"team": team, "region": ("eu", "us", "apac")[i % 3]},
@@ -199,9 +230,9 @@ def _bulk_models(ws: Any, rng: np.random.Generator, n: int, n_events: int) -> li
             )
             next_mv += 1
         tier = TIERS[int(tiers[i])]
-        document = {"intended_use": f"{name} for the {project} team", "residual_risk": "low"}
         overdue = i % 17 == 0
         review = (now.date() + dt.timedelta(days=-3 if overdue else 90)).isoformat()
+        document = _risk_document(name, project, tier, ACTORS[(i + 2) % 7], made.date(), review)
         risk_rows.append(
             dict(
                 model_id=mid,
@@ -326,6 +357,31 @@ def _bulk_models(ws: Any, rng: np.random.Generator, n: int, n_events: int) -> li
             s.execute(insert(Incident), incident_rows)
         s.execute(insert(MonitorWindow), window_rows)
     return names
+
+
+def _risk_document(
+    name: str, project: str, tier: str, reviewer: str, assessed: dt.date, review: str
+) -> dict[str, Any]:
+    """A risk assessment as ``aims risk assess`` stores it (checked by its own model)."""
+    from aims.core.risk import RiskAssessment
+
+    doc = RiskAssessment.from_dict(
+        {
+            "model": name,
+            "intended_use": f"{name} for the {project} team",
+            "risk_tier": tier,
+            "failure_modes": [
+                {"name": "stale inputs", "likelihood": "possible", "impact": "moderate"}
+            ],
+            "data_dependencies": [{"name": f"{name}-events"}],
+            "downstream_impact": "a person reviews every decision it informs",
+            "residual_risk": "low",
+            "reviewer": reviewer,
+            "assessed_on": assessed.isoformat(),
+            "next_review": review,
+        }
+    )
+    return json.loads(json.dumps(doc.to_dict(), default=str))
 
 
 def _hash(

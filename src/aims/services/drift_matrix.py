@@ -60,6 +60,7 @@ UNITS = {
     "psi": "population stability index (sum of (c - r) ln(c / r) over 10 cells)",
     "kl": "Kullback-Leibler divergence of the window from the training data, in nats",
 }
+_FORMAT = 1  # of the cache files; a new format ignores the old files
 _MEMORY_LIMIT = 4096  # windows kept decoded in memory, across models
 
 
@@ -84,6 +85,8 @@ class WindowDrift:
     drifted: tuple[bool | None, ...]
     figures: dict[str, np.ndarray]  # one float per feature, NaN where there is none
     provisional: bool = False
+    #: The window's performance figures and labelled share (``results.performance``).
+    performance: dict[str, Any] | None = None
 
     def value(self, figure: str, k: int) -> float | None:
         """One figure of the ``k``-th feature (``None``: none)."""
@@ -99,6 +102,7 @@ class WindowDrift:
                 "drifted": list(self.drifted),
                 "figures": {k: v.astype("<f8").tobytes() for k, v in self.figures.items()},
                 "provisional": self.provisional,
+                "performance": self.performance,
             },
             use_bin_type=True,
         )
@@ -113,6 +117,7 @@ class WindowDrift:
             tuple(raw["drifted"]),
             {k: np.frombuffer(v, dtype="<f8") for k, v in raw["figures"].items()},
             bool(raw.get("provisional")),
+            raw.get("performance"),
         )
 
     @classmethod
@@ -134,7 +139,18 @@ class WindowDrift:
             tuple(drifted),
             {k: np.array([np.nan if x is None else x for x in v]) for k, v in figures.items()},
             bool(results.get("provisional")),
+            _performance(results.get("performance")),
         )
+
+
+def _performance(section: Any) -> dict[str, Any] | None:
+    if not isinstance(section, dict):
+        return None
+    values = section.get("values") or {}
+    return {
+        "values": {k: _number(v) for k, v in values.items() if isinstance(k, str)},
+        "labelled_share": _number(section.get("labelled_share")),
+    }
 
 
 def _number(value: Any) -> float | None:
@@ -184,7 +200,7 @@ def window_drift(ws: Workspace, s: Session, rows: list[WindowRow]) -> dict[int, 
         key = (str(folder), row.id, _stamp(row))
         hit = _CACHE.get(key)
         if hit is None:
-            path = folder / f"{row.id}-{key[2]}.msgpack"
+            path = folder / f"{row.id}-{key[2]}.v{_FORMAT}.msgpack"
             try:
                 hit = WindowDrift.from_bytes(path.read_bytes())
             except (OSError, ValueError, KeyError, TypeError, msgpack.ExtraData):
@@ -201,7 +217,7 @@ def window_drift(ws: Workspace, s: Session, rows: list[WindowRow]) -> dict[int, 
             out[wid] = drift
             key = (str(folder), wid, _stamp(by_id[wid]))
             _CACHE.put(key, drift)
-            _write(folder / f"{wid}-{key[2]}.msgpack", drift.to_bytes())
+            _write(folder / f"{wid}-{key[2]}.v{_FORMAT}.msgpack", drift.to_bytes())
     return out
 
 
@@ -297,7 +313,7 @@ def matrix(
     the highest newest score get their series in ``top_series`` for small
     charts. ``cells`` holds every score as base64 of little-endian uint16
     hundredths, feature by feature (65535: not tested), which the page decodes
-    (:data:`MISSING`); the scores are also in ``latest`` and ``peak``.
+    (:data:`MISSING`); ``score_now`` and ``score_max`` hold each row's newest and highest.
     """
     from aims.errors import InvalidInput
 
@@ -373,8 +389,8 @@ def matrix(
         "versions": [r.version for r in rows],
         "features": [features[i] for i in order],
         "cells": _encode(sorted_cells),
-        "latest": [_round(latest[i]) for i in order],
-        "peak": [_round(peak[i]) for i in order],
+        "score_now": [_round(latest[i]) for i in order],
+        "score_max": [_round(peak[i]) for i in order],
         "tests": [tests.get(features[i]) for i in order],
         "importance": [_round(weight[i], 6) for i in order],
         "importance_metric": imp["metric"],
@@ -382,9 +398,28 @@ def matrix(
         "shap": [imp["shap"].get(features[i]) for i in order] if imp["shap"] else None,
         "top": [features[i] for i in top_rows],
         "top_series": [[_round(v) for v in cells[i]] for i in top_rows],
+        **_performance_series(rows, drift),
+        "volume": [r.n_predictions for r in rows],
         "n_drifted": sum(1 for v in drifted_now.values() if v),
         "drifted_now": drifted_now,
         "units": {t: UNITS.get(t, t) for t in sorted(set(tests.values()))},
+    }
+
+
+def _performance_series(rows: list[WindowRow], drift: dict[int, WindowDrift]) -> dict[str, Any]:
+    """The first of roc_auc, accuracy and rmse the windows have, and the labelled share."""
+    perfs = [drift[r.id].performance or {} for r in rows]
+    metric = None
+    for p in perfs:
+        metric = next(
+            (m for m in ("roc_auc", "accuracy", "rmse") if m in (p.get("values") or {})), None
+        )
+        if metric:
+            break
+    return {
+        "performance_metric": metric,
+        "performance": [(p.get("values") or {}).get(metric) if metric else None for p in perfs],
+        "label_coverage": [p.get("labelled_share") for p in perfs],
     }
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "HEALTH",
     "PAGE_SIZES",
     "SEVERITIES",
+    "STAGES",
     "TIERS",
     "InventoryQuery",
     "inventory_page",

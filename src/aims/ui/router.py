@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import secrets
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from aims.clock import utc
 from aims.errors import AimsError, NotFound, PermissionDenied
+from aims.ui import audit_log, compliance, incidents, inventory, monitoring
+from aims.ui.page_context import PageContext
 from aims.ui.port import LoginRefused, OpenSessions, UiAuth, Viewer
 from aims.ui.sso_routes import add_sso_routes
 from aims.workspace import Workspace
@@ -50,7 +51,6 @@ CSRF_COOKIE = "aims_csrf"
 MAX_VERSION = 2**31 - 1
 """Largest version number a URL may name (the store's integer column); larger ones are 404."""
 APPROVER_ROLES = frozenset({"approver", "admin"})
-STANDARDS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
 
 
 def mount_ui(
@@ -78,12 +78,9 @@ def build_router(
     ws: Workspace, auth: UiAuth, base: str, *, secure_cookies: bool | None = None
 ) -> APIRouter:
     """The dashboard's routes, for mounting under ``base``."""
-    from aims.services import audit, dashboard, governance
+    from aims.services import dashboard, governance
 
     router = APIRouter()
-    # The audit page checks only events added since its last view (a full walk
-    # at 30,000 events took 0.46 s per view); 'aims audit verify' walks it all.
-    chain_check = audit.IncrementalVerifier(ws.db)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["utc"] = utc_time
     templates.env.filters["duration"] = duration
@@ -199,18 +196,10 @@ def build_router(
         session_cookie=COOKIE,
     )
 
-    @router.get("/", response_class=HTMLResponse)
-    def inventory(request: Request) -> Response:
-        return page(
-            request,
-            lambda v: render(
-                request,
-                "inventory.html",
-                v,
-                nav="inventory",
-                models=dashboard.inventory(ws, v.project),
-            ),
-        )
+    # The list pages, each in the module named after it.
+    pages = PageContext(ws=ws, base=base, render=render, page=page, check_model=check_model)
+    for module in (inventory, monitoring, incidents, audit_log, compliance):
+        module.add_routes(router, pages)
 
     @router.get("/models/{name}", response_class=HTMLResponse)
     def model(request: Request, name: str) -> Response:
@@ -252,78 +241,6 @@ def build_router(
             check_model(v, name)
             check_version(name, version)
             return HTMLResponse(render_html(card_data(ws, f"{name}@{version}")))
-
-        return page(request, show)
-
-    @router.get("/models/{name}/monitoring", response_class=HTMLResponse)
-    def monitoring(request: Request, name: str, role: str = "production") -> Response:
-        def show(v: Viewer) -> Response:
-            check_model(v, name)
-            d = dashboard.monitoring(ws, name, role)
-            d["outputs"] = dashboard.output_distributions(ws, name, role)
-            first = next(iter(d["features"]), None)
-            return render(
-                request,
-                "monitoring.html",
-                v,
-                nav="inventory",
-                d=d,
-                first_feature=first,
-                d_json=json.dumps(d, default=str).replace("</", "<\\/"),
-            )
-
-        return page(request, show)
-
-    @router.get("/api/models/{name}/distribution")
-    def distribution(
-        request: Request, name: str, feature: str, role: str = "production"
-    ) -> Response:
-        def show(v: Viewer) -> Response:
-            check_model(v, name)
-            return JSONResponse(dashboard.feature_distribution(ws, name, feature, role))
-
-        return page(request, show)
-
-    @router.get("/incidents", response_class=HTMLResponse)
-    def incidents(request: Request) -> Response:
-        return page(
-            request,
-            lambda v: render(
-                request,
-                "incidents.html",
-                v,
-                nav="incidents",
-                incidents=dashboard.incidents(ws, v.project),
-            ),
-        )
-
-    @router.get("/audit", response_class=HTMLResponse)
-    def audit_log(request: Request, limit: int = 200) -> Response:
-        def show(v: Viewer) -> Response:
-            events = audit.query(ws.db, audit.EventFilter(limit=max(1, min(limit, 5000))))
-            if v.project is not None:
-                own = {m["name"] for m in dashboard.inventory(ws, v.project)}
-                events = [e for e in events if _subject_model(e["subject"]) in own]
-            return render(
-                request,
-                "audit.html",
-                v,
-                nav="audit",
-                events=list(reversed(events)),
-                chain=chain_check().to_dict(),
-            )
-
-        return page(request, show)
-
-    @router.get("/compliance", response_class=HTMLResponse)
-    def compliance(request: Request, standard: str = "iso42001") -> Response:
-        def show(v: Viewer) -> Response:
-            body = _compliance_html(
-                ws, standard if standard in STANDARDS else "iso42001", v.project
-            )
-            return render(
-                request, "compliance.html", v, nav="compliance", report=body, standards=STANDARDS
-            )
 
         return page(request, show)
 
@@ -378,20 +295,6 @@ def utc_time(value: Any) -> Markup | str:
     return Markup('<time datetime="{}" title="{}"><span>{}</span> <span>{}</span></time>').format(
         exact, exact, when.strftime("%Y-%m-%d"), when.strftime("%H:%M:%S UTC")
     )
-
-
-def _subject_model(subject: str) -> str | None:
-    kind, _, rest = subject.partition(":")
-    return rest.split("@", 1)[0] if kind == "model" else None
-
-
-def _compliance_html(ws: Workspace, standard: str, project: str | None) -> str:
-    """The evidence report's HTML body for ``project``'s models (all for ``None``)."""
-    from aims.services import evidence, evidence_render
-
-    html = evidence_render.render_html(evidence.compliance_report(ws, standard, project=project))
-    start, end = html.find("<body>"), html.rfind("</body>")
-    return html[start + 6 : end] if start >= 0 and end > start else html
 
 
 def _escape(text: str) -> str:

@@ -113,16 +113,12 @@ function distChart(el, dist, opts) {
 
 function aimsMonitoring(base, model, role) {
   const d = JSON.parse(document.getElementById("monitoring-data").textContent);
-  const names = Object.keys(d.features);
-  timeSeries(document.getElementById("drift-chart"), d.times,
-    names.map((n) => ({ label: n, values: d.features[n], width: d.drifted_now[n] ? 2.5 : 1 })),
-    { ylabel: "drift score", incidents: d.incidents, height: 260 });
   timeSeries(document.getElementById("perf-chart"), d.times, [
     { label: d.performance_metric || "performance", values: d.performance },
     { label: "label coverage", values: d.label_coverage, color: "#98a2b3" },
   ], { incidents: d.incidents });
   timeSeries(document.getElementById("volume-chart"), d.times,
-    [{ label: "predictions", values: d.volume }], { incidents: d.incidents });
+    [{ label: "predictions", values: d.volume }], { incidents: d.incidents, ylabel: "predictions" });
   const distEl = document.getElementById("dist-chart");
   const pick = (feature) => {
     document.getElementById("dist-name").textContent = feature;
@@ -136,9 +132,10 @@ function aimsMonitoring(base, model, role) {
   document.querySelectorAll("a.pick").forEach((a) => a.addEventListener("click", (ev) => {
     ev.preventDefault();
     pick(a.dataset.feature);
+    distEl.scrollIntoView({ block: "center" });
   }));
-  const drifted = names.filter((n) => d.drifted_now[n]);
-  if (names.length) pick(drifted[0] || names[0]);
+  const first = d.top[0] || d.features[0];
+  if (first) pick(first);
 }
 
 // The monitoring page names its model on the data element, since the page's

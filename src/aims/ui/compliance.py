@@ -1,0 +1,124 @@
+"""The compliance page (``/compliance``): the evidence report, summary first, groups folded.
+
+The page shows, per group of controls, how many are met, partial, missing or
+not applicable, then each group folded with its controls (filtered by status
+if asked). The report itself is ``aims report compliance``'s. Gathering its
+facts reads every model in scope, which takes long on a large workspace, so
+the page keeps the last report per standard and project and rebuilds it in
+the background when the audit log has moved on (every act that changes the
+evidence is an audit event); meanwhile it shows the previous report, or says
+that the first one is being built.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from aims.errors import InvalidInput
+from aims.ui.page_context import PageContext
+from aims.ui.port import Viewer
+from aims.workspace import Workspace
+
+__all__ = ["STANDARDS", "ReportCache", "add_routes", "grouped"]
+
+STANDARDS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
+#: A report that takes less than this is built while the page waits.
+WAIT_SECONDS = 2.0
+
+
+class ReportCache:
+    """The newest evidence report per (standard, project), rebuilt when the audit log moves."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._lock = threading.Lock()
+        self._reports: dict[tuple[str, str | None], tuple[int, dict[str, Any], float]] = {}
+        self._building: dict[tuple[str, str | None], threading.Thread] = {}
+
+    def _head(self) -> int:
+        from aims.services.audit import head_of
+
+        head, _ = head_of(self.ws.db)
+        return head[0] if head else 0
+
+    def _build(self, key: tuple[str, str | None], head: int) -> None:
+        from aims.services import evidence
+
+        started = time.monotonic()
+        report = evidence.compliance_report(self.ws, key[0], project=key[1]).to_dict()
+        with self._lock:
+            self._reports[key] = (head, report, time.monotonic() - started)
+            self._building.pop(key, None)
+
+    def get(self, standard: str, project: str | None) -> tuple[dict[str, Any] | None, bool]:
+        """``(report or None, whether a newer one is being built)``."""
+        key = (standard, project)
+        head = self._head()
+        with self._lock:
+            held = self._reports.get(key)
+            fresh = held is not None and held[0] == head
+            thread = self._building.get(key)
+            if not fresh and thread is None:
+                thread = threading.Thread(
+                    target=self._build, args=(key, head), daemon=True, name="evidence-report"
+                )
+                self._building[key] = thread
+                thread.start()
+        if not fresh and thread is not None:
+            # Small workspaces build in well under a second: wait, rather than show stale.
+            thread.join(WAIT_SECONDS if held is None or held[2] < WAIT_SECONDS else 0)
+        with self._lock:
+            held = self._reports.get(key)
+            return (held[1] if held else None), key in self._building
+
+
+def grouped(report: dict[str, Any], status: str) -> dict[str, Any]:
+    """The report's controls by group, with counts per status, filtered by ``status``."""
+    groups: dict[str, dict[str, Any]] = {}
+    for c in report["controls"]:
+        g = groups.setdefault(c["group"], {"name": c["group"], "counts": Counter(), "controls": []})
+        g["counts"][c["status"]] += 1
+        if not status or c["status"] == status:
+            g["controls"].append(c)
+    return {"groups": list(groups.values())}
+
+
+def add_routes(router: APIRouter, ctx: PageContext) -> None:
+    """Add the compliance page to ``router``."""
+    from aims.core.standards import STATUSES
+    from aims.services.evidence_render import STATUS_TEXT
+
+    cache = ReportCache(ctx.ws)
+
+    @router.get("/compliance")
+    def compliance(request: Request, standard: str = "iso42001", status: str = "") -> Response:
+        def show(v: Viewer) -> Response:
+            if standard not in STANDARDS:
+                raise InvalidInput(
+                    f"standard must be one of {', '.join(STANDARDS)}, not {standard!r}"
+                )
+            if status and status not in STATUSES:
+                raise InvalidInput(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+            report, building = cache.get(standard, v.project)
+            return ctx.render(
+                request,
+                "compliance.html",
+                v,
+                nav="compliance",
+                r=report,
+                g=grouped(report, status) if report else None,
+                building=building,
+                standard=standard,
+                status=status,
+                standards=STANDARDS,
+                statuses=STATUSES,
+                status_text=STATUS_TEXT,
+            )
+
+        return ctx.page(request, show)
