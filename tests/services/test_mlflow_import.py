@@ -18,7 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from aims.errors import Conflict, GateFailed, InvalidInput
+from aims.errors import Conflict, GateFailed, InvalidInput, NotFound
 from aims.services import approvals, evaluations, lineage, registry
 from aims.services.audit import query
 from aims.services.mlflow_import import import_mlflow, open_source
@@ -272,6 +272,8 @@ def test_since_limits_the_import_to_newer_versions(world: MlflowWorld, tmp_path:
         out = import_mlflow(ws, open_source(world.url), actor="ana@x.org", since=later)
         assert out["imported"] == [] and out["promotion_requests"] == []
         assert registry.list_models(ws) == [] and events(ws) == []
+        with pytest.raises(NotFound, match="has no registered model 'nope'"):
+            import_mlflow(ws, open_source(world.url), actor="ana@x.org", model="nope")
         with pytest.raises(InvalidInput, match="--write-back writes tags through MLflow's REST"):
             import_mlflow(ws, open_source(str(world.migrated)), actor="ana@x.org", write_back=True)
         assert registry.list_models(ws) == [] and events(ws) == []
