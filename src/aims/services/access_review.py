@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,9 +41,9 @@ from aims.core.roles import ALL_PROJECTS
 from aims.core.standards.facts import ReviewFacts
 from aims.services import audit
 from aims.services.access_settings import access_settings
-from aims.services.grants import active_elevation, active_grants
+from aims.services.grants import active_grants
 from aims.services.keys import key_payload
-from aims.storage.schema import ApiKey, AuditEvent, Dataset, Model, Principal
+from aims.storage.schema import ApiKey, AuditEvent, Dataset, Elevation, Grant, Model, Principal
 from aims.workspace import Workspace
 
 __all__ = ["RULES", "access_review", "review_facts"]
@@ -118,133 +119,166 @@ def access_review(
         return _review(s, ws, project, utc(now) or audit.now_utc())
 
 
+@dataclass
+class _Pass:
+    """What one review reads once and the findings it collects."""
+
+    settings: Any
+    now: dt.datetime
+    uses: dict[str, dict[str | None, dt.datetime]]
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def flag(self, rule: str, who: str, message: str) -> None:
+        self.findings.append({"rule": rule, "principal": who, "message": message})
+
+    def older_than(self, since: dt.datetime | None, days: float) -> bool:
+        return since is None or self.now - since > dt.timedelta(days=days)
+
+
+def _key_rows(run: _Pass, who: Principal, mine: list[ApiKey]) -> list[dict[str, Any]]:
+    rows = []
+    for key in mine:
+        info = key_payload(key, run.now, who.name)
+        age = run.now - utc(key.created_at)
+        rows.append(
+            {
+                "key_id": key.key_id,
+                "project": key.project,
+                "role": key.role,
+                "status": info["status"],
+                "age_days": _days(age),
+                "last_used": _latest(run.uses.get(f"apikey:{key.key_id}", {}).values()),
+                "expires_at": info["expires_at"],
+            }
+        )
+        rotation = run.settings.key_rotation_days
+        if (
+            info["status"] == "active"
+            and who.disabled_at is None
+            and run.older_than(utc(key.created_at), rotation)
+        ):
+            run.flag(
+                "key.rotation",
+                who.name,
+                f"key {key.key_id} is {_days(age):g} days old (rotation age "
+                f"{rotation:g}); replace it with 'aims keys rotate {key.key_id}'",
+            )
+    return rows
+
+
+def _grant_rows(
+    run: _Pass, who: Principal, grants: list[Grant], mine: list[ApiKey]
+) -> list[dict[str, Any]]:
+    acts = run.uses.get(who.name, {})
+    rows = []
+    for g in grants:
+        own = [t for p, t in acts.items() if p is None or g.project in (p, ALL_PROJECTS)]
+        via = [
+            t
+            for k in mine
+            if g.project in (k.project, ALL_PROJECTS)
+            for t in run.uses.get(f"apikey:{k.key_id}", {}).values()
+        ]
+        used = _latest([*own, *via])
+        rows.append(
+            {
+                "project": g.project,
+                "role": g.role,
+                "since": utc(g.created_at),
+                "expires_at": utc(g.expires_at),
+                "last_used": used,
+            }
+        )
+        if who.disabled_at is not None:
+            continue
+        if g.role == "admin" and g.expires_at is None:
+            run.flag(
+                "grant.standing_admin",
+                who.name,
+                f"{who.name} holds admin on {g.project} with no expiry; give it an expiry "
+                f"(aims grant {who.name} --role admin --project {g.project} --expires 30d) "
+                "or use elevations",
+            )
+        unused = run.settings.unused_grant_days
+        if run.older_than(utc(g.created_at), unused) and run.older_than(used, unused):
+            last = f"last used {used:%Y-%m-%d}" if used else "never used"
+            run.flag(
+                "grant.unused",
+                who.name,
+                f"{who.name}'s {g.role} grant on {g.project} is {last}; take it back with "
+                f"'aims revoke-grant {who.name} --project {g.project}' if it is not needed",
+            )
+    return rows
+
+
+def _owner_findings(run: _Pass, who: Principal, owner: Principal | None, acts: bool) -> None:
+    if who.disabled_at is not None or who.kind == "human":
+        return
+    if owner is None:
+        run.flag(
+            "owner.missing",
+            who.name,
+            f"{who.kind} {who.name} has no human owner; set one with 'aims principals kind "
+            f"{who.name} --kind {who.kind} --owner PERSON'",
+        )
+    elif owner.disabled_at is not None and acts:
+        run.flag(
+            "owner.disabled",
+            who.name,
+            f"{who.kind} {who.name} is owned by {owner.name}, who is disabled, and still "
+            f"acts; give it a new owner or disable it ('aims principals disable {who.name}')",
+        )
+
+
+def _elevations(s: Session, who: Principal, now: dt.datetime) -> dict[str, dict[str, Any]]:
+    """The principal's elevations in force, by project."""
+    rows = s.scalars(
+        select(Elevation).where(Elevation.principal_id == who.id, Elevation.status == "approved")
+    ).all()
+    return {
+        e.project: {"role": e.role, "until": utc(e.ends_at)}
+        for e in rows
+        if e.ends_at is not None and utc(e.ends_at) > now
+    }
+
+
 def _review(s: Session, ws: Workspace, project: str | None, now: dt.datetime) -> dict[str, Any]:
     settings = access_settings(ws)
-    unused_after = dt.timedelta(days=settings.unused_grant_days)
-    rotate_after = dt.timedelta(days=settings.key_rotation_days)
-    principals: list[dict[str, Any]] = []
-    findings: list[dict[str, Any]] = []
-    uses = _last_uses(s)
+    run = _Pass(settings, now, _last_uses(s))
     everyone = {p.id: p for p in s.scalars(select(Principal).order_by(Principal.name))}
     keys_of: dict[int | None, list[ApiKey]] = defaultdict(list)
     for key in s.scalars(select(ApiKey).order_by(ApiKey.id)):
         keys_of[key.principal_id].append(key)
+    principals = []
     for who in everyone.values():
         grants = active_grants(s, who.id, now)
         mine = keys_of.get(who.id, [])
-        if project is not None and not (
-            any(g.project in (project, ALL_PROJECTS) for g in grants)
-            or any(k.project in (project, ALL_PROJECTS) for k in mine)
+        if project is not None and not any(
+            p in (project, ALL_PROJECTS)
+            for p in [g.project for g in grants] + [k.project for k in mine]
         ):
             continue
         owner = everyone.get(who.owner_id) if who.owner_id is not None else None
-        enabled = who.disabled_at is None
-
-        def flag(rule: str, message: str, *, _who: str = who.name) -> None:
-            findings.append({"rule": rule, "principal": _who, "message": message})
-
-        key_rows = []
-        for key in mine:
-            info = key_payload(key, now, who.name)
-            used = _latest(uses.get(f"apikey:{key.key_id}", {}).values())
-            age = now - utc(key.created_at)
-            key_rows.append(
-                {
-                    "key_id": key.key_id,
-                    "project": key.project,
-                    "role": key.role,
-                    "status": info["status"],
-                    "age_days": _days(age),
-                    "last_used": used,
-                    "expires_at": info["expires_at"],
-                }
-            )
-            if info["status"] == "active" and enabled and age > rotate_after:
-                flag(
-                    "key.rotation",
-                    f"key {key.key_id} is {_days(age):g} days old (rotation age "
-                    f"{settings.key_rotation_days:g}); replace it with "
-                    f"'aims keys rotate {key.key_id}'",
-                )
-        key_uses = {k.key_id: (k.project, uses.get(f"apikey:{k.key_id}", {})) for k in mine}
-        grant_rows = []
-        for g in grants:
-            acts = uses.get(who.name, {})
-            own = [t for p, t in acts.items() if p is None or g.project in (p, ALL_PROJECTS)]
-            via = [
-                t
-                for kp, by_project in key_uses.values()
-                if kp == g.project or g.project == ALL_PROJECTS
-                for t in by_project.values()
-            ]
-            used = _latest([*own, *via])
-            grant_rows.append(
-                {
-                    "project": g.project,
-                    "role": g.role,
-                    "since": utc(g.created_at),
-                    "expires_at": utc(g.expires_at),
-                    "last_used": used,
-                }
-            )
-            if not enabled:
-                continue
-            if g.role == "admin" and g.expires_at is None:
-                flag(
-                    "grant.standing_admin",
-                    f"{who.name} holds admin on {g.project} with no expiry; give it an "
-                    f"expiry (aims grant {who.name} --role admin --project {g.project} "
-                    "--expires 30d) or use elevations",
-                )
-            if now - utc(g.created_at) > unused_after and (
-                used is None or now - used > unused_after
-            ):
-                last = f"last used {used:%Y-%m-%d}" if used else "never used"
-                flag(
-                    "grant.unused",
-                    f"{who.name}'s {g.role} grant on {g.project} is {last}; take it back "
-                    f"with 'aims revoke-grant {who.name} --project {g.project}' if it is "
-                    "not needed",
-                )
-        if enabled and who.kind != "human" and owner is None:
-            flag(
-                "owner.missing",
-                f"{who.kind} {who.name} has no human owner; set one with 'aims principals "
-                f"kind {who.name} --kind {who.kind} --owner PERSON'",
-            )
-        live_keys = [k for k in key_rows if k["status"] == "active"]
-        if (
-            enabled
-            and owner is not None
-            and owner.disabled_at is not None
-            and (grants or live_keys)
-        ):
-            flag(
-                "owner.disabled",
-                f"{who.kind} {who.name} is owned by {owner.name}, who is disabled, and "
-                "still acts; give it a new owner or disable it "
-                f"('aims principals disable {who.name}')",
-            )
-        lifts = {}
-        for g_project in {g.project for g in grants} | {k.project for k in mine}:
-            lift = active_elevation(s, who.id, g_project)
-            if lift is not None:
-                lifts[g_project] = {"role": lift.role, "until": utc(lift.ends_at)}
+        key_rows = _key_rows(run, who, mine)
+        grant_rows = _grant_rows(run, who, grants, mine)
+        live = bool(grants) or any(k["status"] == "active" for k in key_rows)
+        _owner_findings(run, who, owner, live)
         principals.append(
             {
                 "name": who.name,
                 "kind": who.kind,
                 "email": who.email,
                 "owner": owner.name if owner is not None else None,
-                "status": "enabled" if enabled else "disabled",
+                "status": "enabled" if who.disabled_at is None else "disabled",
                 "grants": grant_rows,
-                "elevations": lifts,
+                "elevations": _elevations(s, who, now),
                 "keys": key_rows,
                 "last_used": _latest(r["last_used"] for r in grant_rows + key_rows),
             }
         )
     unowned = [k for k in keys_of.get(None, []) if key_payload(k, now)["status"] == "active"]
-    summary = {rule: sum(f["rule"] == rule for f in findings) for rule in RULES}
+    # Findings in a stable order: by principal, then rule.
+    findings = sorted(run.findings, key=lambda f: (f["principal"], f["rule"]))
     return {
         "generated_at": now,
         "project": project,
@@ -255,7 +289,7 @@ def _review(s: Session, ws: Workspace, project: str | None, now: dt.datetime) ->
         "principals": principals,
         "keys_without_principal": [k.key_id for k in unowned],
         "findings": findings,
-        "summary": summary,
+        "summary": {rule: sum(f["rule"] == rule for f in findings) for rule in RULES},
     }
 
 
