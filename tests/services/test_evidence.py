@@ -76,10 +76,9 @@ def risk_file(folder: Path, model: str, *, tier: str = "high", next_review: dt.d
     return path
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Path:
+def build_workspace(folder: Path, cancer_files) -> Path:
     """A workspace with two high-risk models in production, every gate met."""
-    root = init_workspace(tmp_path_factory.mktemp("evidence") / "ws")
+    root = init_workspace(folder / "ws")
     config = yaml.safe_load((root / "aims.yaml").read_text())
     config["policy"] = POLICY
     config["people"] = {APPROVER: ["approver"], ADMIN: ["admin"]}
@@ -103,6 +102,13 @@ def built(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Path:
         lifecycle.promote(ws, f"{name}@1", "production", actor=OPS, reason="first release")
     ws.close()
     return root
+
+
+@pytest.fixture
+def built(evidence_built: Path) -> Path:
+    """The workspace of :func:`build_workspace`, built once per test session (tests/services/
+    conftest.py); every test works on a copy of it."""
+    return evidence_built
 
 
 @pytest.fixture

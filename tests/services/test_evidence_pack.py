@@ -32,10 +32,10 @@ from tests.services.test_evidence import (
 
 
 @pytest.fixture
-def ws(built: Path, tmp_path: Path):  # noqa: F811 (built is the imported fixture)
-    """A copy of the built workspace of its own."""
+def ws(evidence_built: Path, tmp_path: Path):
+    """A copy of the evidence workspace (tests/services/conftest.py) of its own."""
     copy = tmp_path / "ws"
-    shutil.copytree(built, copy)
+    shutil.copytree(evidence_built, copy)
     w = Workspace.open(copy)
     yield w
     w.close()
