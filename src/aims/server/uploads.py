@@ -80,6 +80,7 @@ UPLOAD_PATHS: tuple[re.Pattern[str], ...] = (
     re.compile(r"/v1/models/[^/]+/versions"),
     re.compile(r"/v1/models/[^/]+/versions/[^/]+/evaluations"),
     re.compile(r"/v1/labels/files"),
+    re.compile(r"/v1/evidence/files"),
 )
 """Paths (full matches) whose ``multipart/form-data`` bodies may carry files."""
 

@@ -20,6 +20,7 @@ from aims.server.governance import (
     decisions,
     elevation,
     evaluations,
+    evidence,
     incidents,
     labels_files,
     models,
@@ -45,4 +46,5 @@ def routers() -> list[APIRouter]:
         access.router,
         audit_log.router,
         reports.router,
+        evidence.router,
     ]

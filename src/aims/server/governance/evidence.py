@@ -1,0 +1,623 @@
+"""What people record for an audit: the statement of applicability, evidence kept
+outside aims, internal audits and management reviews, and the sealed evidence pack.
+
+=========================================  =========  ===========================================
+route                                      role       what (the command it stands for)
+=========================================  =========  ===========================================
+``GET /v1/soa``                            viewer     the statement (``aims soa show``)
+``POST /v1/soa/{control}/exclude``         scientist  propose an exclusion (``aims soa exclude``)
+``POST /v1/soa/{control}/include``         scientist  the control applies (``aims soa include``)
+``POST /v1/soa/{control}/approve``         approver   approve an exclusion (``aims soa approve``)
+``POST /v1/evidence/files``                scientist  a document, uploaded (``aims evidence add``)
+``POST /v1/evidence/links``                scientist  a link and its hash (``aims evidence add``)
+``GET /v1/evidence``                       viewer     ``aims evidence list``
+``POST /v1/evidence/{id}/review``          scientist  ``aims evidence review``
+``POST /v1/evidence/{id}/approve``         approver   ``aims evidence approve``
+``POST /v1/evidence/{id}/remove``          scientist  ``aims evidence remove``
+``POST /v1/reviews``                       scientist  ``aims review add``
+``POST /v1/reviews/{id}/findings``         scientist  ``aims review finding``
+``POST /v1/findings/{id}/close``           scientist  ``aims review close``
+``GET /v1/reviews``                        viewer     ``aims review list``
+``GET /v1/reports/pack``                   viewer     the pack as a zip (``aims report pack``)
+=========================================  =========  ===========================================
+
+The project of an act is the ``project`` query parameter, else the server
+workspace's project, as locally; ``*`` is the organisation's statement and
+needs a grant on every project. A piece of evidence, an audit or a finding
+belongs to the project it was recorded for: a caller without a grant there
+gets the 404 of one that does not exist. The four-eyes rule of approvals is
+the services': never the proposer or the person who added the document
+(through any of their keys), never an agent.
+
+A link's hash is computed by the client, which can reach the document: the
+server never fetches an address sent to it (which would let a caller probe
+the server's own network).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from aims.errors import NotFound
+from aims.server.auth import Principal, require
+from aims.server.governance._common import check_project, in_thread, workspace
+from aims.server.governance._scope import answers, check_hidden
+from aims.server.governance.datasets import FILE, SHA256, UPLOAD_ANSWERS, multipart_body
+from aims.server.schemas import Name, Text
+from aims.server.uploads import streamed_form
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["evidence"])
+
+PROJECT = Query(
+    max_length=200,
+    description="The project (default: the server workspace's); * for the organisation.",
+)
+CONTROL = Path(max_length=40, description="An ISO/IEC 42001 Annex A control, e.g. A.10.4.")
+ROW = Path(ge=1, le=2**63 - 1, description="Its number.")
+SHA256_HEX = Field(pattern=r"^[0-9a-fA-F]{64}$", description="The document's SHA-256 (hex).")
+
+
+def _project(request: Request, project: str | None) -> str:
+    return (project or workspace(request).settings.project).strip()
+
+
+def _checked(request: Request, principal: Principal, project: str | None, role: str) -> str:
+    """The act's project, once ``principal`` holds ``role`` there."""
+    name = _project(request, project)
+    check_project(request, principal, name, role)
+    return name
+
+
+# -- the statement of applicability ----------------------------------------------------------
+
+
+class Exclusion(BaseModel):
+    """Why a control does not apply (an auditor reads it)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"justification": "No AI system is supplied to customers"}]
+        },
+    )
+    justification: Text = Field(description="At least 15 characters.")
+
+
+class Inclusion(BaseModel):
+    """That a control applies, and whether its outside evidence needs a second person."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"evidence_approval": True, "note": "policy kept"}]},
+    )
+    evidence_approval: bool = Field(
+        False, description="Documents kept outside aims count once a second person approves."
+    )
+    note: Text = Field("", description="Why, or how it is met.")
+
+
+@router.get("/v1/soa", responses=answers(422))
+async def statement(
+    request: Request,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("viewer")),
+) -> Any:
+    """Every Annex A control with its entry in force, pending exclusions and history."""
+    from aims.services.applicability import statement as run
+
+    name = _checked(request, principal, project, "viewer")
+    return jsonable_encoder(await in_thread(run, workspace(request), name))
+
+
+@router.post("/v1/soa/{control}/exclude", responses=answers(422))
+async def exclude(
+    request: Request,
+    control: Annotated[str, CONTROL],
+    body: Exclusion,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Propose excluding a control; it stays applicable until another person approves."""
+    from aims.services.applicability import exclude as run
+
+    name = _checked(request, principal, project, "scientist")
+    out = await in_thread(
+        run,
+        workspace(request),
+        control,
+        justification=body.justification,
+        actor=principal.actor,
+        project=name,
+    )
+    return jsonable_encoder(out)
+
+
+@router.post("/v1/soa/{control}/include", responses=answers(422))
+async def include(
+    request: Request,
+    control: Annotated[str, CONTROL],
+    body: Inclusion = Inclusion(),
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Record that a control applies, in force at once (ends an exclusion)."""
+    from aims.services.applicability import include as run
+
+    name = _checked(request, principal, project, "scientist")
+    out = await in_thread(
+        run,
+        workspace(request),
+        control,
+        actor=principal.actor,
+        project=name,
+        evidence_approval=body.evidence_approval,
+        note=body.note,
+    )
+    return jsonable_encoder(out)
+
+
+@router.post(
+    "/v1/soa/{control}/approve",
+    responses=answers(404, 422, s403="Role too low, the proposer of the exclusion, or an agent."),
+)
+async def approve_exclusion(
+    request: Request,
+    control: Annotated[str, CONTROL],
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("approver")),
+) -> Any:
+    """Approve a pending exclusion as the token's principal; never its proposer."""
+    from aims.services.applicability import approve as run
+
+    name = _checked(request, principal, project, "approver")
+    out = await in_thread(run, workspace(request), control, actor=principal.actor, project=name)
+    return jsonable_encoder(out)
+
+
+# -- evidence kept outside aims --------------------------------------------------------------
+
+
+class Link(BaseModel):
+    """A link to a document and its hash, as the client read it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "controls": ["A.2.2"],
+                    "url": "https://intranet.example.org/ai-policy.pdf",
+                    "sha256": "0" * 64,
+                    "owner": "dpo@example.org",
+                    "review_every": "12m",
+                }
+            ]
+        },
+    )
+    controls: list[Name] = Field(min_length=1, max_length=200, description="Controls evidenced.")
+    url: Text = Field(description="An http(s) link to the document.")
+    sha256: str = SHA256_HEX
+    owner: Name = Field(description="E-mail of who keeps the document current.")
+    review_every: Name = Field("12m", description="Review interval: 90d, 6w, 12m or 1y.")
+    note: Text = ""
+
+
+def _add(ws: Any, actor: str, project: str, **kw: Any) -> list[dict[str, Any]]:
+    from aims.services.external_evidence import add
+
+    return add(ws, kw.pop("controls"), actor=actor, project=project, **kw)
+
+
+@router.post(
+    "/v1/evidence/files",
+    summary="Record an uploaded document as evidence kept outside aims",
+    responses=UPLOAD_ANSWERS,
+    openapi_extra=multipart_body(
+        {
+            "file": {**FILE, "description": "The document, stored content-addressed."},
+            "control": {"type": "string", "description": "A control it evidences (repeat)."},
+            "owner": {"type": "string", "description": "E-mail of who keeps it current."},
+            "review_every": {"type": "string", "description": "90d, 6w, 12m or 1y."},
+            "note": {"type": "string", "description": "What the document is."},
+            "sha256": SHA256,
+        },
+        ["file", "control", "owner"],
+    ),
+)
+async def add_file(
+    request: Request,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("scientist")),
+) -> JSONResponse:
+    """The document is streamed to disk (limit ``server.max_upload_bytes``) and stored as
+    ``aims evidence add CONTROL --file DOC`` stores it; a ``sha256`` that does not match
+    what arrived is a 422, and nothing is stored."""
+    ws = workspace(request)
+    name = _checked(request, principal, project, "scientist")
+    async with streamed_form(request, files=("file",), checked="file") as form:
+        out = await in_thread(
+            _add,
+            ws,
+            principal.actor,
+            name,
+            controls=form.values("control"),
+            owner=form.value("owner", required=True) or "",
+            review_every=form.value("review_every") or "12m",
+            note=form.value("note") or "",
+            file=form.file("file").path,
+        )
+    return JSONResponse(jsonable_encoder(out), status_code=201)
+
+
+@router.post("/v1/evidence/links", status_code=201, responses=answers(422))
+async def add_link(
+    request: Request,
+    body: Link,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Record a link and the hash of what it serves (``aims evidence add --url``)."""
+    name = _checked(request, principal, project, "scientist")
+    out = await in_thread(
+        _add,
+        workspace(request),
+        principal.actor,
+        name,
+        controls=body.controls,
+        owner=body.owner,
+        review_every=body.review_every,
+        note=body.note,
+        url=body.url,
+        sha256=body.sha256,
+    )
+    return jsonable_encoder(out)
+
+
+@router.get("/v1/evidence", responses=answers(422))
+async def list_evidence(
+    request: Request,
+    project: Annotated[str | None, PROJECT] = None,
+    control: Annotated[str | None, Query(max_length=40, description="Only this control.")] = None,
+    removed: Annotated[bool, Query(description="Include removed evidence.")] = False,
+    principal: Principal = Depends(require("viewer")),
+) -> Any:
+    """The project's and the organisation's evidence kept outside aims, with ``overdue``."""
+    from aims.services.external_evidence import list_evidence as run
+
+    name = _checked(request, principal, project, "viewer")
+    out = await in_thread(run, workspace(request), name, control=control, removed=removed)
+    return jsonable_encoder(out)
+
+
+def _evidence_project(ws: Any, evidence_id: int) -> str:
+    from aims.storage.schema import ExternalEvidence
+
+    with ws.db.session() as s:
+        project = s.scalar(
+            select(ExternalEvidence.project).where(ExternalEvidence.id == evidence_id)
+        )
+    if project is None:
+        raise NotFound(_no_evidence(evidence_id))
+    return str(project)
+
+
+def _no_evidence(evidence_id: int) -> str:
+    return f"no evidence #{evidence_id}; 'aims evidence list' shows their numbers"
+
+
+async def _check_evidence(
+    request: Request, principal: Principal, evidence_id: int, role: str
+) -> None:
+    project = await in_thread(_evidence_project, workspace(request), evidence_id)
+    check_hidden(request, principal, project, role, _no_evidence(evidence_id))
+
+
+class ReviewNote(BaseModel):
+    """What the review of the document found."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "still current"}]}
+    )
+    note: Text = ""
+
+
+class Withdrawal(BaseModel):
+    """Why the evidence is withdrawn."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "superseded by v2"}]}
+    )
+    reason: Text = Field(min_length=1)
+
+
+@router.post("/v1/evidence/{evidence_id}/review", responses=answers(404, 409))
+async def review_evidence(
+    request: Request,
+    evidence_id: Annotated[int, ROW],
+    body: ReviewNote = ReviewNote(),
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Record that the document was reviewed today; its next review moves one interval on."""
+    from aims.services.external_evidence import review as run
+
+    await _check_evidence(request, principal, evidence_id, "scientist")
+    out = await in_thread(
+        run, workspace(request), evidence_id, actor=principal.actor, note=body.note
+    )
+    return jsonable_encoder(out)
+
+
+@router.post(
+    "/v1/evidence/{evidence_id}/approve",
+    responses=answers(
+        404, 409, s403="Role too low, the person who added the document, or an agent."
+    ),
+)
+async def approve_evidence(
+    request: Request,
+    evidence_id: Annotated[int, ROW],
+    principal: Principal = Depends(require("approver")),
+) -> Any:
+    """Approve a piece of evidence as the token's principal; never the person who added it."""
+    from aims.services.external_evidence import approve as run
+
+    await _check_evidence(request, principal, evidence_id, "approver")
+    return jsonable_encoder(
+        await in_thread(run, workspace(request), evidence_id, actor=principal.actor)
+    )
+
+
+@router.post("/v1/evidence/{evidence_id}/remove", responses=answers(404, 409, 422))
+async def remove_evidence(
+    request: Request,
+    evidence_id: Annotated[int, ROW],
+    body: Withdrawal,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Withdraw a piece of evidence: kept, marked removed, no longer counted."""
+    from aims.services.external_evidence import remove as run
+
+    await _check_evidence(request, principal, evidence_id, "scientist")
+    out = await in_thread(
+        run, workspace(request), evidence_id, actor=principal.actor, reason=body.reason
+    )
+    return jsonable_encoder(out)
+
+
+# -- internal audits, management reviews and findings ----------------------------------------
+
+
+class Review(BaseModel):
+    """An internal audit (clause 9.2) or a management review (clause 9.3)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "management-review", "title": "Annual review", "held_on": "2026-01-10"}
+            ]
+        },
+    )
+    kind: Literal["internal-audit", "management-review"]
+    title: Text
+    held_on: Name = Field(description="The date it was held, YYYY-MM-DD.")
+    summary: Text = ""
+
+
+class Finding(BaseModel):
+    """A finding, its owner, due date and corrective action (clause 10.2)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"summary": "No review minutes", "owner": "dpo@example.org", "due": "2026-03-01"}
+            ]
+        },
+    )
+    kind: Literal["nonconformity", "observation", "improvement"] = "nonconformity"
+    summary: Text
+    owner: Name
+    due: Name = Field(description="Due date, YYYY-MM-DD.")
+    control: Name | None = Field(None, description="The control it is about.")
+    corrective_action: Text = ""
+    incident: int | None = Field(None, ge=1, le=2**63 - 1, description="A linked incident.")
+
+
+class Closure(BaseModel):
+    """What was done to close the finding."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "minutes are kept now"}]}
+    )
+    note: Text = Field(min_length=1)
+
+
+def _review_project(ws: Any, review_id: int) -> str:
+    from aims.storage.schema import ManagementReview
+
+    with ws.db.session() as s:
+        project = s.scalar(select(ManagementReview.project).where(ManagementReview.id == review_id))
+    if project is None:
+        raise NotFound(_no_review(review_id))
+    return str(project)
+
+
+def _finding_project(ws: Any, finding_id: int) -> str:
+    from aims.storage.schema import ManagementReview, ReviewFinding
+
+    with ws.db.session() as s:
+        project = s.scalar(
+            select(ManagementReview.project)
+            .join(ReviewFinding, ReviewFinding.review_id == ManagementReview.id)
+            .where(ReviewFinding.id == finding_id)
+        )
+    if project is None:
+        raise NotFound(_no_finding(finding_id))
+    return str(project)
+
+
+def _no_review(review_id: int) -> str:
+    return f"no audit or review #{review_id}; 'aims review list' shows them"
+
+
+def _no_finding(finding_id: int) -> str:
+    return f"no finding #{finding_id}; 'aims review list' shows them"
+
+
+@router.post("/v1/reviews", status_code=201, responses=answers(422))
+async def add_review(
+    request: Request,
+    body: Review,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Record an internal audit or a management review; answers it with its number."""
+    from aims.services.management_review import record_review
+
+    name = _checked(request, principal, project, "scientist")
+    out = await in_thread(
+        record_review,
+        workspace(request),
+        kind=body.kind,
+        title=body.title,
+        held_on=body.held_on,
+        summary=body.summary,
+        actor=principal.actor,
+        project=name,
+    )
+    return jsonable_encoder(out)
+
+
+@router.post("/v1/reviews/{review_id}/findings", status_code=201, responses=answers(404, 422))
+async def add_finding(
+    request: Request,
+    review_id: Annotated[int, ROW],
+    body: Finding,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Add a finding to an audit or review; a linked incident must be one the caller sees."""
+    from aims.server.governance.incidents import _check as check_incident
+    from aims.services.management_review import add_finding as run
+
+    ws = workspace(request)
+    project = await in_thread(_review_project, ws, review_id)
+    check_hidden(request, principal, project, "scientist", _no_review(review_id))
+    if body.incident is not None:
+        await check_incident(request, principal, body.incident, "viewer")
+    out = await in_thread(
+        run,
+        ws,
+        review_id,
+        kind=body.kind,
+        summary=body.summary,
+        owner=body.owner,
+        due=body.due,
+        control=body.control,
+        corrective_action=body.corrective_action,
+        incident=body.incident,
+        actor=principal.actor,
+    )
+    return jsonable_encoder(out)
+
+
+@router.post("/v1/findings/{finding_id}/close", responses=answers(404, 409, 422))
+async def close_finding(
+    request: Request,
+    finding_id: Annotated[int, ROW],
+    body: Closure,
+    principal: Principal = Depends(require("scientist")),
+) -> Any:
+    """Close a finding, saying what was done (the corrective action's outcome)."""
+    from aims.services.management_review import close_finding as run
+
+    ws = workspace(request)
+    project = await in_thread(_finding_project, ws, finding_id)
+    check_hidden(request, principal, project, "scientist", _no_finding(finding_id))
+    out = await in_thread(run, ws, finding_id, actor=principal.actor, closure=body.note)
+    return jsonable_encoder(out)
+
+
+@router.get("/v1/reviews", responses=answers(422))
+async def list_reviews(
+    request: Request,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("viewer")),
+) -> Any:
+    """Every audit and review of the project (and the organisation's), with findings."""
+    from aims.services.management_review import list_reviews as run
+
+    name = _checked(request, principal, project, "viewer")
+    return jsonable_encoder(await in_thread(run, workspace(request), name))
+
+
+# -- the evidence pack -----------------------------------------------------------------------
+
+
+def _pack(ws: Any, folder: FilePath, standard: str, project: str, scope: str) -> FilePath:
+    from aims.services.evidence_pack import build_pack
+
+    out = folder / "pack.zip"
+    build_pack(ws, out, standard=standard, project=project, scope=scope)  # type: ignore[arg-type]
+    return out
+
+
+@router.get(
+    "/v1/reports/pack",
+    responses={
+        200: {
+            "description": "The signed evidence pack (a zip); check it with "
+            "'aims report verify-pack'.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **answers(422),
+    },
+    response_class=FileResponse,
+)
+async def pack(
+    request: Request,
+    standard: Annotated[
+        Literal["iso42001", "nist-ai-rmf", "eu-ai-act"], Query(description="The standard.")
+    ] = "iso42001",
+    all_models: Annotated[
+        bool, Query(description="Judge every registered model, not only deployed ones.")
+    ] = False,
+    project: Annotated[str | None, PROJECT] = None,
+    principal: Principal = Depends(require("viewer")),
+) -> FileResponse:
+    """The sealed evidence pack of the project (``aims report pack``), signed with the
+    workspace's checkpoint key; the zip is built in a temporary folder removed once sent."""
+    ws = workspace(request)
+    name = _checked(request, principal, project, "viewer")
+    folder = FilePath(tempfile.mkdtemp(prefix="pack-", dir=_scratch(ws)))
+    try:
+        out = await in_thread(
+            _pack, ws, folder, standard, name, "all" if all_models else "deployed"
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type="application/zip",
+        filename=f"evidence-pack-{standard}.zip",
+        background=BackgroundTask(shutil.rmtree, folder, True),
+    )
+
+
+def _scratch(ws: Any) -> FilePath:
+    root = FilePath(ws.settings.state_dir) / "packs"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
