@@ -337,14 +337,19 @@ def matrix(
             names.update(dict.fromkeys(drift[row.id].names))
     index = {n: i for i, n in enumerate(names)}
     cells = np.full((len(index), len(rows)), np.nan)
-    tests: dict[str, str] = {}
+    tests: dict[str, str] = {}  # each feature's newest test
+    used: set[str] = set()  # every test behind a score shown
     positions: dict[tuple[str, ...], np.ndarray] = {}
+    last_tests: tuple[str | None, ...] | None = None
     for j, row in enumerate(rows):
         d = drift[row.id]
         where = positions.get(d.names)
         if where is None:
             where = positions[d.names] = np.array([index[n] for n in d.names], dtype=np.int64)
+        if d.tests != last_tests:  # windows of one version mostly share their tests
+            last_tests = d.tests
             tests.update((n, t) for n, t in zip(d.names, d.tests, strict=True) if t is not None)
+            used.update(t for t in d.tests if t is not None)
         if len(where):
             cells[where, j] = d.figures["score"]
     features = list(index)
@@ -402,7 +407,7 @@ def matrix(
         "volume": [r.n_predictions for r in rows],
         "n_drifted": sum(1 for v in drifted_now.values() if v),
         "drifted_now": drifted_now,
-        "units": {t: UNITS.get(t, t) for t in sorted(set(tests.values()))},
+        "units": {t: UNITS.get(t, t) for t in sorted(used)},
     }
 
 

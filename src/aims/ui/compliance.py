@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from aims.errors import InvalidInput
 from aims.ui.page_context import PageContext
@@ -55,6 +55,11 @@ class ReportCache:
         with self._lock:
             self._reports[key] = (head, report, time.monotonic() - started)
             self._building.pop(key, None)
+
+    def building(self, standard: str, project: str | None) -> bool:
+        """Whether a report of ``standard`` for ``project`` is being built now."""
+        with self._lock:
+            return (standard, project) in self._building
 
     def get(self, standard: str, project: str | None) -> tuple[dict[str, Any] | None, bool]:
         """``(report or None, whether a newer one is being built)``."""
@@ -122,3 +127,10 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
             )
 
         return ctx.page(request, show)
+
+    @router.get("/api/compliance/state")
+    def compliance_state(request: Request, standard: str = "iso42001") -> Response:
+        def state(v: Viewer) -> Response:
+            return JSONResponse({"building": cache.building(standard, v.project)})
+
+        return ctx.page(request, state)
