@@ -17,10 +17,13 @@ import pytest
 from tests.cli.test_foundation_cli import run
 from tests.services.mlflow_server import free_port
 
+# One workspace for the module: its tests run on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("import-cli")
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # One workspace for the module: every test leaves it unchanged, and checks that.
+    # Every test leaves it unchanged, and checks that.
     folder = tmp_path_factory.mktemp("import")
     assert run(["init", str(folder / "ws")], folder).returncode == 0
     return folder / "ws"

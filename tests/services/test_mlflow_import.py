@@ -28,7 +28,8 @@ from tests.cli.test_foundation_cli import run
 from tests.conftest import OPEN_POLICY
 from tests.services.mlflow_server import MlflowWorld, start
 
-pytestmark = pytest.mark.slow
+# One MLflow server for the module: its tests run on one worker (make test: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow-server")]
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,8 @@ class _Prepared:
     file: ModelFile
     data: bytes
     info: dict[str, Any]
+    trusted: bool
+    """Whether loading it needed ``trust`` (a pickle, or skops types outside the trusted set)."""
 
 
 def _mlflow_key(mv: ModelVersion) -> tuple[str, str] | None:
@@ -124,18 +126,22 @@ def _load(source: MlflowSource, m: ModelRecord, v: VersionRecord, trust: bool) -
         )
     chosen = model_file(source.read_artifact(v.artifact_location, "MLmodel"), what)
     data = source.read_artifact(v.artifact_location, chosen.path)
+    name = f"{what} ({chosen.path})"
     try:
-        loaded = load_bytes(data, chosen.flavour, trust=trust, name=f"{what} ({chosen.path})")
+        loaded, trusted = load_bytes(data, chosen.flavour, trust=False, name=name), False
     except PermissionDenied:
-        kind = "a pickle" if chosen.flavour == "pickle" else "a skops file with untrusted types"
-        raise PermissionDenied(
-            f"{what} is {kind} ({chosen.mlflow_format}): loading it can run code from the file, "
-            "so nothing was imported. Re-log it with mlflow.sklearn.log_model(..., "
-            "serialization_format='skops'), import other models with --model NAME, or pass "
-            "--trust if you trust its source (recorded in the audit log)"
-        ) from None
+        # Refused before any of the file's code ran; with trust, load it as trusted.
+        if not trust:
+            kind = "a pickle" if chosen.flavour == "pickle" else "a skops file with untrusted types"
+            raise PermissionDenied(
+                f"{what} is {kind} ({chosen.mlflow_format}): loading it can run code from the "
+                "file, so nothing was imported. Re-log it with mlflow.sklearn.log_model(..., "
+                "serialization_format='skops'), import other models with --model NAME, or pass "
+                "--trust if you trust its source (recorded in the audit log)"
+            ) from None
+        loaded, trusted = load_bytes(data, chosen.flavour, trust=True, name=name), True
     run = source.run(v.run_id) if v.run_id else None
-    return _Prepared(m, v, run, chosen, data, loaded.describe())
+    return _Prepared(m, v, run, chosen, data, loaded.describe(), trusted)
 
 
 def _version_tags(p: _Prepared) -> dict[str, str]:
@@ -167,7 +173,7 @@ def _version_tags(p: _Prepared) -> dict[str, str]:
 
 
 def _write_version(
-    ws: Workspace, s: Session, p: _Prepared, sha256: str, *, actor: str, trust: bool, origin: str
+    ws: Workspace, s: Session, p: _Prepared, sha256: str, *, actor: str, origin: str
 ) -> tuple[ModelVersion, list[str]]:
     from aims.services.input_contract import model_input_contract
 
@@ -195,7 +201,7 @@ def _write_version(
         artifact_sha256=sha256,
         artifact_name=PurePosixPath(p.file.path).name,
         flavour=p.info["flavour"],
-        trusted=bool(trust and p.file.flavour == "pickle"),
+        trusted=p.trusted,
         info={k: p.info.get(k) for k in ("task", "feature_names", "classes", "estimator")},
         params=dict(p.run.params) if p.run else dict(p.info.get("params") or {}),
         metrics=dict(p.run.metrics) if p.run else {},
@@ -270,6 +276,41 @@ def _proposals(m: ModelRecord) -> list[tuple[int, str, str, str]]:
     return out
 
 
+def _open_proposals(
+    s: Session, models: list[ModelRecord], *, actor: str, origin: str
+) -> list[dict[str, Any]]:
+    """Open a request for every alias or stage of an imported version never proposed before."""
+    opened = []
+    for m in models:
+        held = _existing(s, m.name)
+        for version, stage, source, reason in _proposals(m):
+            mv = held.get(version)
+            if mv is None or _mlflow_key(mv) != (m.name, str(version)):
+                continue  # not imported (filtered out by --since, or not READY)
+            ever = s.scalar(
+                select(PromotionRequest.id).where(
+                    PromotionRequest.model_version_id == mv.id,
+                    PromotionRequest.stage == stage,
+                    PromotionRequest.source == source,
+                )
+            )
+            if ever is not None:
+                continue  # proposed before: open, approved or refused, it stays as it is
+            req, _ = open_in(
+                s, mv, stage, requested_by=actor, source=source, reason=f"{reason} ({origin})"
+            )
+            opened.append(
+                {
+                    "id": req.id,
+                    "model": m.name,
+                    "version": version,
+                    "stage": stage,
+                    "source": source,
+                }
+            )
+    return opened
+
+
 def import_mlflow(
     ws: Workspace,
     source: MlflowSource,
@@ -332,7 +373,7 @@ def import_mlflow(
                 if _already_imported(s, p.model, p.record):
                     raise _imported_meanwhile(p.record)
                 mv, new_datasets = _write_version(
-                    ws, s, p, sha256, actor=actor, trust=trust, origin=source.description
+                    ws, s, p, sha256, actor=actor, origin=source.description
                 )
                 datasets.extend(new_datasets)
                 imported.append(
@@ -346,38 +387,7 @@ def import_mlflow(
                         "datasets": [f"{d.dataset.name}@{d.version}" for d in mv.inputs],
                     }
                 )
-            for m in models:
-                held = _existing(s, m.name)
-                for version, stage, origin, reason in _proposals(m):
-                    held_mv = held.get(version)
-                    if held_mv is None or _mlflow_key(held_mv) != (m.name, str(version)):
-                        continue  # not imported (filtered out by --since, or not READY)
-                    ever = s.scalar(
-                        select(PromotionRequest.id).where(
-                            PromotionRequest.model_version_id == held_mv.id,
-                            PromotionRequest.stage == stage,
-                            PromotionRequest.source == origin,
-                        )
-                    )
-                    if ever is not None:
-                        continue
-                    req, _ = open_in(
-                        s,
-                        held_mv,
-                        stage,
-                        requested_by=actor,
-                        source=origin,
-                        reason=f"{reason} ({source.description})",
-                    )
-                    requests.append(
-                        {
-                            "id": req.id,
-                            "model": m.name,
-                            "version": version,
-                            "stage": stage,
-                            "source": origin,
-                        }
-                    )
+            requests = _open_proposals(s, models, actor=actor, origin=source.description)
             if imported or requests:
                 audit.record(
                     s,
