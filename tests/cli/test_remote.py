@@ -36,7 +36,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A team-mode workspace: ana is a scientist, raj an approver and vic a viewer of
-    project default. One for the module: keys cost an argon2 hash each."""
+    project default, root admin of every project. One for the module: keys cost an
+    argon2 hash each."""
     import yaml
 
     from aims.workspace import Workspace, init_workspace
@@ -45,13 +46,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     config = yaml.safe_load((root / "aims.yaml").read_text())
     (root / "aims.yaml").write_text(yaml.safe_dump({**config, "identity": "team"}))
     workspace = Workspace.open(root)
-    grants = {"ana@x.org": "scientist", "raj@x.org": "approver", "vic@x.org": "viewer"}
+    grants = {
+        "ana@x.org": ("scientist", "default"),
+        "raj@x.org": ("approver", "default"),
+        "vic@x.org": ("viewer", "default"),
+        "root@x.org": ("admin", "*"),
+    }
     made = {}
-    for who, role in grants.items():
+    for who, (role, project) in grants.items():
         identity.add_principal(workspace, who, kind="human", actor="root")
-        identity.grant(workspace, who, role=role, project="default", actor="root")
+        identity.grant(workspace, who, role=role, project=project, actor="root")
         _, made[who] = keys.create_key(
-            workspace, project="default", role=role, actor="root", principal=who
+            workspace, project=project, role=role, actor="root", principal=who
         )
     try:
         with LiveServer(create_app(workspace)) as live:
@@ -258,3 +264,48 @@ def test_an_answer_that_is_no_problem_maps_by_its_status() -> None:
     error = error_of(502, {}, b"<html>bad gateway</html>")
     assert type(error) is AimsError and "HTTP 502" in error.message
     assert type(error_of(404, {}, b"")).__name__ == "NotFound"
+
+
+def test_an_admin_manages_people_keys_and_the_audit_log_remotely(
+    server: Server, tmp_path: Path, aims: Any
+) -> None:
+    env = {"AIMS_URL": server.url, "AIMS_API_KEY": server.keys["root@x.org"]}
+
+    def ok(*args: str) -> Any:
+        out = aims([*args, "--format", "json"], tmp_path, env)
+        assert out.returncode == 0, (args, out.stderr)
+        return json.loads(out.stdout)
+
+    assert ok("principals", "add", "zoe@x.org", "--kind", "human")["name"] == "zoe@x.org"
+    # --project is needed: the admin's key acts on every project.
+    out = aims(["grant", "zoe@x.org", "--role", "viewer"], tmp_path, env)
+    assert out.returncode == 1 and "give --project PROJECT" in out.stderr
+    granted = ok("grant", "zoe@x.org", "--role", "viewer", "--project", "default")
+    assert granted["grants"] == {"default": "viewer"}
+    key = ok("keys", "create", "--principal", "zoe@x.org", "--project", "default")
+    assert key["role"] == "viewer" and key["api_key"].startswith("aims.")
+    listed = {k["key_id"]: k for k in ok("keys", "list", "--project", "default")}
+    assert listed[key["key_id"]]["principal"] == "zoe@x.org"
+    assert ok("keys", "revoke", key["key_id"], "--reason", "test")["key_id"] == key["key_id"]
+    assert ok("revoke-grant", "zoe@x.org", "--project", "default")["grants"] == {}
+    assert ok("principals", "disable", "zoe@x.org")["status"] == "disabled"
+    people = {p["name"]: p for p in ok("principals", "list")}
+    assert people["zoe@x.org"]["status"] == "disabled"
+
+    # Every act was root's, whatever AIMS_USER said.
+    events = ok("audit", "log", "--action", "principal.*", "--actor", "root@x.org")
+    zoe = [e["action"] for e in events if e["subject"] == "principal:zoe@x.org"]
+    assert zoe[0] == "principal.add" and "principal.disable" in zoe
+    assert {e["actor"] for e in events} == {"root@x.org"}
+
+    # A checkpoint signed by the server, written here, proves the chain later on.
+    cp = tmp_path / "cp.json"
+    out = aims(["audit", "checkpoint", "--out", str(cp)], tmp_path, env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(cp.read_text())["events"] > 0
+    verified = ok("audit", "verify", "--checkpoint", str(cp))
+    assert verified["ok"] is True and "checkpoint" in verified
+    from aims.services.audit_checkpoint import public_key
+
+    shown = aims(["audit", "public-key"], tmp_path, env)
+    assert shown.stdout.strip() == public_key(server.ws.db)
