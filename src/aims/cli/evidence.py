@@ -4,6 +4,11 @@ Evidence kept outside aims (documents and links with an owner and a review
 date), the statement of applicability (which Annex A controls apply, with
 approved exclusions), and internal audits and management reviews with their
 findings and corrective actions. The evidence report reads all three.
+
+In remote mode (:mod:`aims.cli.remote`) each command is a call to the
+server's governance API, answered with the document the local command
+prints; a document is uploaded with its SHA-256, and a link is hashed here,
+where it can be read, and sent with its hash.
 """
 
 from __future__ import annotations
@@ -42,12 +47,15 @@ def _project(project: str | None, organisation: bool) -> str | None:
     return "*" if organisation else project
 
 
-def _workspace(command: str):  # -> aims.workspace.Workspace
-    """The local workspace; refused in remote mode, which has no routes for these yet."""
-    from aims.cli.remote import local_only
+def _remote():  # -> aims.cli.remote.Remote | None
+    """The server's client in remote mode, else None (see :mod:`aims.cli.remote`)."""
+    from aims.cli.remote import remote
 
-    local_only(command, "the API has no route for it yet")
-    return open_workspace()
+    return remote()
+
+
+def _params(project: str | None) -> dict[str, str | None]:
+    return {"project": project}
 
 
 # -- aims evidence ---------------------------------------------------------------------------
@@ -79,8 +87,15 @@ def evidence_add(
     """Record a document or link as evidence of one or more controls."""
     from aims.services.external_evidence import add
 
+    if (r := _remote()) is not None:
+        rows = _add_remotely(
+            r, controls, file, url, sha256, owner, review_every, note,
+            _project(project, organisation),
+        )  # fmt: skip
+        emit(rows, fmt, _render_added)
+        return
     rows = add(
-        _workspace("evidence add"),
+        open_workspace(),
         controls,
         actor=current_actor(),
         owner=owner,
@@ -92,6 +107,52 @@ def evidence_add(
         project=_project(project, organisation),
     )
     emit(rows, fmt, _render_added)
+
+
+def _add_remotely(
+    r: Any,
+    controls: list[str],
+    file: Path | None,
+    url: str | None,
+    sha256: str | None,
+    owner: str,
+    review_every: str,
+    note: str,
+    project: str | None,
+) -> list[dict[str, Any]]:
+    """``aims evidence add`` through the server: the file uploaded with its SHA-256, or the
+    link with the hash of what it serves from here."""
+    from aims.cli.remote import file_sha256
+    from aims.errors import InvalidInput, NotFound
+    from aims.services.external_evidence import hash_url
+
+    if (file is None) == (url is None):
+        raise InvalidInput("give exactly one of --file DOC or --url URL")
+    if file is not None:
+        if not Path(file).is_file():
+            raise NotFound(f"--file {file} does not exist or is not a file")
+        form = {"control": controls, "owner": owner, "review_every": review_every, "note": note}
+        return r.call(
+            "POST",
+            "/v1/evidence/files",
+            params=_params(project),
+            files={"file": Path(file)},
+            data={**form, "sha256": file_sha256(Path(file))},
+        )
+    assert url is not None  # exactly one of the two, checked above
+    size = None
+    if sha256 is None:
+        sha256, size = hash_url(url)
+    body = {
+        "controls": controls,
+        "url": url,
+        "sha256": sha256,
+        "size": size,
+        "owner": owner,
+        "review_every": review_every,
+        "note": note,
+    }
+    return r.call("POST", "/v1/evidence/links", params=_params(project), json=body)
 
 
 def _render_added(rows: list[dict[str, Any]]) -> None:
@@ -112,7 +173,11 @@ def evidence_list(
     """Evidence kept outside aims; overdue reviews are marked (exit 1 if any)."""
     from aims.services.external_evidence import list_evidence
 
-    rows = list_evidence(_workspace("evidence list"), project, control=control, removed=removed)
+    if (r := _remote()) is not None:
+        query = {"project": project, "control": control, "removed": removed}
+        rows = r.call("GET", "/v1/evidence", params=query)
+    else:
+        rows = list_evidence(open_workspace(), project, control=control, removed=removed)
     emit(rows, fmt, _render_list)
     if any(r["overdue"] and not r["removed_at"] for r in rows):
         raise typer.Exit(1)
@@ -148,7 +213,10 @@ def evidence_review(
     """Record that a document was reviewed today; its next review moves one interval on."""
     from aims.services.external_evidence import review
 
-    d = review(_workspace("evidence review"), evidence_id, actor=current_actor(), note=note)
+    if (r := _remote()) is not None:
+        d = r.call("POST", f"/v1/evidence/{evidence_id}/review", json={"note": note})
+    else:
+        d = review(open_workspace(), evidence_id, actor=current_actor(), note=note)
     emit(d, fmt, lambda d: _one(d, f"reviewed; next review {d['next_review']}"))
 
 
@@ -160,7 +228,10 @@ def evidence_approve(
     """Approve a piece of evidence (four-eyes: not by the person who added it)."""
     from aims.services.external_evidence import approve
 
-    d = approve(_workspace("evidence approve"), evidence_id, actor=current_actor())
+    if (r := _remote()) is not None:
+        d = r.call("POST", f"/v1/evidence/{evidence_id}/approve")
+    else:
+        d = approve(open_workspace(), evidence_id, actor=current_actor())
     emit(d, fmt, lambda d: _one(d, f"approved by {d['approved_by']}"))
 
 
@@ -173,7 +244,10 @@ def evidence_remove(
     """Withdraw a piece of evidence (it is kept, marked removed, and stops counting)."""
     from aims.services.external_evidence import remove
 
-    d = remove(_workspace("evidence remove"), evidence_id, actor=current_actor(), reason=reason)
+    if (r := _remote()) is not None:
+        d = r.call("POST", f"/v1/evidence/{evidence_id}/remove", json={"reason": reason})
+    else:
+        d = remove(open_workspace(), evidence_id, actor=current_actor(), reason=reason)
     emit(d, fmt, lambda d: _one(d, "removed"))
 
 
@@ -188,7 +262,11 @@ def soa_show(
     exclusions, and how many versions its entry has had."""
     from aims.services.applicability import statement
 
-    d = statement(_workspace("soa show"), _project(project, organisation))
+    where = _project(project, organisation)
+    if (r := _remote()) is not None:
+        d = r.call("GET", "/v1/soa", params=_params(where))
+    else:
+        d = statement(open_workspace(), where)
     emit(d, fmt, _render_statement)
 
 
@@ -236,10 +314,17 @@ def soa_exclude(
     fmt: Format = FORMAT,
 ) -> None:
     """Propose excluding a control; it is excluded once another person approves."""
+    from aims.cli.remote import segment
     from aims.services.applicability import exclude
 
+    if (r := _remote()) is not None:
+        path = f"/v1/soa/{segment(control.strip())}/exclude"
+        body = {"justification": justification}
+        d = r.call("POST", path, params=_params(_project(project, organisation)), json=body)
+        emit(d, fmt, _entry_line)
+        return
     d = exclude(
-        _workspace("soa exclude"),
+        open_workspace(),
         control,
         justification=justification,
         actor=current_actor(),
@@ -263,10 +348,17 @@ def soa_include(
     fmt: Format = FORMAT,
 ) -> None:
     """Record that a control applies (ends an exclusion)."""
+    from aims.cli.remote import segment
     from aims.services.applicability import include
 
+    if (r := _remote()) is not None:
+        path = f"/v1/soa/{segment(control.strip())}/include"
+        body = {"evidence_approval": evidence_approval, "note": note}
+        d = r.call("POST", path, params=_params(_project(project, organisation)), json=body)
+        emit(d, fmt, _entry_line)
+        return
     d = include(
-        _workspace("soa include"),
+        open_workspace(),
         control,
         actor=current_actor(),
         project=_project(project, organisation),
@@ -284,10 +376,16 @@ def soa_approve(
     fmt: Format = FORMAT,
 ) -> None:
     """Approve a pending exclusion (four-eyes: not by the person who proposed it)."""
+    from aims.cli.remote import segment
     from aims.services.applicability import approve
 
+    if (r := _remote()) is not None:
+        path = f"/v1/soa/{segment(control.strip())}/approve"
+        d = r.call("POST", path, params=_params(_project(project, organisation)))
+        emit(d, fmt, _entry_line)
+        return
     d = approve(
-        _workspace("soa approve"),
+        open_workspace(),
         control,
         actor=current_actor(),
         project=_project(project, organisation),
@@ -311,8 +409,19 @@ def review_add(
     """Record an internal audit (clause 9.2) or a management review (clause 9.3)."""
     from aims.services.management_review import record_review
 
+    if (r := _remote()) is not None:
+        body = {"kind": kind, "title": title, "held_on": held_on, "summary": summary}
+        d = r.call(
+            "POST", "/v1/reviews", params=_params(_project(project, organisation)), json=body
+        )
+        emit(
+            d,
+            fmt,
+            lambda d: console.print(f"{d['kind']} #{d['id']}: {d['title']} ({d['held_on']})"),
+        )
+        return
     d = record_review(
-        _workspace("review add"),
+        open_workspace(),
         kind=kind,
         title=title,
         held_on=held_on,
@@ -340,8 +449,21 @@ def review_finding(
     """Add a finding, with owner, due date and corrective action (clause 10.2)."""
     from aims.services.management_review import add_finding
 
+    if (r := _remote()) is not None:
+        body = {
+            "kind": kind,
+            "summary": summary,
+            "owner": owner,
+            "due": due,
+            "control": control,
+            "corrective_action": action,
+            "incident": incident,
+        }
+        d = r.call("POST", f"/v1/reviews/{review_id}/findings", json=body)
+        emit(d, fmt, lambda d: console.print(f"finding #{d['id']} ({d['kind']}), due {d['due']}"))
+        return
     d = add_finding(
-        _workspace("review finding"),
+        open_workspace(),
         review_id,
         kind=kind,
         summary=summary,
@@ -364,7 +486,10 @@ def review_close(
     """Close a finding once its corrective action is done."""
     from aims.services.management_review import close_finding
 
-    d = close_finding(_workspace("review close"), finding_id, actor=current_actor(), closure=note)
+    if (r := _remote()) is not None:
+        d = r.call("POST", f"/v1/findings/{finding_id}/close", json={"note": note})
+    else:
+        d = close_finding(open_workspace(), finding_id, actor=current_actor(), closure=note)
     emit(d, fmt, lambda d: console.print(f"finding #{d['id']} closed by {d['closed_by']}"))
 
 
@@ -373,7 +498,10 @@ def review_list(project: str | None = PROJECT, fmt: Format = FORMAT) -> None:
     """Audits and reviews with their findings; open overdue findings are marked (exit 1 if any)."""
     from aims.services.management_review import list_reviews
 
-    rows = list_reviews(_workspace("review list"), project)
+    if (r := _remote()) is not None:
+        rows = r.call("GET", "/v1/reviews", params=_params(project))
+    else:
+        rows = list_reviews(open_workspace(), project)
     emit(rows, fmt, _render_reviews)
     if any(f["overdue"] for r in rows for f in r["findings"]):
         raise typer.Exit(1)

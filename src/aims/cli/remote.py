@@ -224,6 +224,36 @@ class Remote:
         """Send one request; the answer as text (for answers that are not JSON)."""
         return self._send(method, path, json=json, params=params, as_text=True)
 
+    def download(
+        self, method: str, path: str, out: Path, *, params: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Send one request and stream the answer's body into file ``out`` (for answers
+        that are files, such as an evidence pack). The body goes to a temporary file
+        beside ``out``, renamed once whole: a refusal or a cut connection leaves no
+        ``out`` behind."""
+        headers = {"authorization": f"Bearer {self.session()['access_token']}"}
+        query = {k: _form(v) for k, v in (params or {}).items() if v is not None}
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        part = out.with_name(out.name + ".part")
+        try:
+            with self._client.stream(method, path, params=query, headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise error_of(response.status_code, response.headers, response.content)
+                with open(part, "wb") as f:
+                    for chunk in response.iter_bytes(CHUNK):
+                        f.write(chunk)
+            part.replace(out)
+        except self._httpx.TransportError as exc:
+            raise StoreUnavailable(
+                f"cannot reach the aims server at {self.url} ({_reason(exc)}); check the "
+                f"address (from {self.where.source}) and that aims serve is running there"
+            ) from None
+        finally:
+            part.unlink(missing_ok=True)
+        return out
+
     def close(self) -> None:
         """Close the connection pool."""
         self._closer()

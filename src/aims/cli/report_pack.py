@@ -28,17 +28,27 @@ def pack(
     hashes and an audit checkpoint, with a manifest of SHA-256 hashes signed with the
     workspace's checkpoint key. Check it with 'aims report verify-pack'."""
     from aims.cli._state import open_workspace
-    from aims.cli.remote import local_only
-    from aims.services.evidence_pack import build_pack
+    from aims.cli.remote import remote
+    from aims.services.evidence_pack import build_pack, check_out, pack_summary
 
-    local_only("report pack", "it reads the workspace's store and signs with its key")
-    ws = open_workspace()
-    try:
-        d = build_pack(
-            ws, out, standard=standard, project=project, scope="all" if all_models else "deployed"
-        )
-    finally:
-        ws.close()
+    if (r := remote()) is not None:
+        # The server builds and signs the pack with its workspace's key; it is written
+        # here and summed up from its own manifest, as the local command sums it up.
+        check_out(out)
+        query = {"standard": standard, "all_models": all_models, "project": project}
+        d = pack_summary(r.download("GET", "/v1/reports/pack", out, params=query))
+    else:
+        ws = open_workspace()
+        try:
+            d = build_pack(
+                ws,
+                out,
+                standard=standard,
+                project=project,
+                scope="all" if all_models else "deployed",
+            )
+        finally:
+            ws.close()
     emit(
         d,
         fmt,

@@ -36,7 +36,7 @@ from aims.core.standards.facts import ReportScope
 from aims.errors import InvalidInput, NotFound
 from aims.workspace import Workspace
 
-__all__ = ["FORMAT", "build_pack", "verify_pack"]
+__all__ = ["FORMAT", "build_pack", "check_out", "pack_summary", "verify_pack"]
 
 FORMAT = "aims-evidence-pack/1"
 MANIFEST = "manifest.json"
@@ -86,6 +86,33 @@ def _artifacts(report: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def check_out(out: Path) -> Path:
+    """``out`` as the path of a pack, refused unless it names a ``.zip`` file."""
+    out = Path(out)
+    if out.suffix.lower() != ".zip":
+        raise InvalidInput(f"{out}: an evidence pack is a zip file; give --out NAME.zip")
+    return out
+
+
+def pack_summary(path: Path) -> dict[str, Any]:
+    """The summary :func:`build_pack` returns, read back from the manifest of the pack at
+    ``path`` (a pack made elsewhere, e.g. downloaded from a server). Not a check of the
+    pack: :func:`verify_pack` is."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = json.loads(zf.read(MANIFEST))
+            files = len(zf.namelist())
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InvalidInput(f"{path} is not an aims evidence pack ({exc})") from None
+    return {
+        "written": str(path),
+        "files": files,
+        "summary": manifest.get("summary"),
+        "public_key": manifest.get("public_key"),
+        "checkpoint_events": (manifest.get("checkpoint") or {}).get("events"),
+    }
+
+
 def build_pack(
     ws: Workspace,
     out: Path,
@@ -105,9 +132,7 @@ def build_pack(
         management_review,
     )
 
-    out = Path(out)
-    if out.suffix.lower() != ".zip":
-        raise InvalidInput(f"{out}: an evidence pack is a zip file; give --out NAME.zip")
+    out = check_out(out)
     report = evidence.compliance_report(ws, standard, scope=scope, project=project)
     today = report.facts.today
     files: dict[str, bytes] = {

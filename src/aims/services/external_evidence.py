@@ -35,6 +35,7 @@ __all__ = [
     "add",
     "approve",
     "check_control",
+    "hash_url",
     "list_evidence",
     "parse_interval",
     "pieces",
@@ -192,6 +193,15 @@ def _hash_url(url: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def hash_url(url: str) -> tuple[str, int]:
+    """The sha256 and size of what ``url`` serves now: what :func:`add` records for a link.
+
+    In remote mode the CLI calls it where the link can be reached, and sends the
+    hash: the server never fetches an address a caller gives it.
+    """
+    return _hash_url(url)
+
+
 def add(
     ws: Workspace,
     controls: list[str],
@@ -205,6 +215,7 @@ def add(
     note: str = "",
     project: str | None = None,
     reviewed_on: dt.date | None = None,
+    url_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Record a document (``file``) or a link (``url``) as evidence of each of ``controls``.
 
@@ -236,7 +247,8 @@ def add(
         digest, size, kind, name = ref.sha256, ref.size, "file", path.name
     elif url is not None:
         if sha256 is not None:
-            digest, size = check_sha256(sha256), None
+            # The size, when given, is that of what served the hash (read by a client).
+            digest, size = check_sha256(sha256), url_size
         else:
             digest, size = _hash_url(url)
         kind, name = "url", url

@@ -36,17 +36,18 @@ the server's own network).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from starlette.background import BackgroundTask
 
 from aims.errors import NotFound
 from aims.server.auth import Principal, require
@@ -209,6 +210,7 @@ class Link(BaseModel):
     controls: list[Name] = Field(min_length=1, max_length=200, description="Controls evidenced.")
     url: Text = Field(description="An http(s) link to the document.")
     sha256: str = SHA256_HEX
+    size: int | None = Field(None, ge=0, description="Bytes the link served when hashed.")
     owner: Name = Field(description="E-mail of who keeps the document current.")
     review_every: Name = Field("12m", description="Review interval: 90d, 6w, 12m or 1y.")
     note: Text = ""
@@ -281,6 +283,7 @@ async def add_link(
         note=body.note,
         url=body.url,
         sha256=body.sha256,
+        url_size=body.size,
     )
     return jsonable_encoder(out)
 
@@ -339,7 +342,7 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "superseded by v2"}]}
     )
-    reason: Text = Field(min_length=1)
+    reason: Text
 
 
 @router.post("/v1/evidence/{evidence_id}/review", responses=answers(404, 409))
@@ -410,7 +413,7 @@ class Review(BaseModel):
             ]
         },
     )
-    kind: Literal["internal-audit", "management-review"]
+    kind: Name = Field(description="internal-audit or management-review.")
     title: Text
     held_on: Name = Field(description="The date it was held, YYYY-MM-DD.")
     summary: Text = ""
@@ -427,7 +430,7 @@ class Finding(BaseModel):
             ]
         },
     )
-    kind: Literal["nonconformity", "observation", "improvement"] = "nonconformity"
+    kind: Name = Field("nonconformity", description="nonconformity, observation or improvement.")
     summary: Text
     owner: Name
     due: Name = Field(description="Due date, YYYY-MM-DD.")
@@ -442,7 +445,7 @@ class Closure(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"note": "minutes are kept now"}]}
     )
-    note: Text = Field(min_length=1)
+    note: Text
 
 
 def _review_project(ws: Any, review_id: int) -> str:
@@ -566,12 +569,27 @@ async def list_reviews(
 # -- the evidence pack -----------------------------------------------------------------------
 
 
-def _pack(ws: Any, folder: FilePath, standard: str, project: str, scope: str) -> FilePath:
+def _pack(ws: Any, standard: str, project: str, scope: str) -> BinaryIO:
+    """The pack, built in a scratch folder and opened; the folder is removed before the
+    answer starts, the open file keeping its bytes until it is closed (POSIX), so
+    nothing is left behind however the sending ends."""
     from aims.services.evidence_pack import build_pack
 
-    out = folder / "pack.zip"
-    build_pack(ws, out, standard=standard, project=project, scope=scope)  # type: ignore[arg-type]
-    return out
+    root = FilePath(ws.settings.state_dir) / "packs"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = FilePath(tempfile.mkdtemp(prefix="pack-", dir=root))
+    try:
+        out = folder / "pack.zip"
+        build_pack(ws, out, standard=standard, project=project, scope=scope)  # type: ignore[arg-type]
+        return open(out, "rb")  # closed by the answer once sent
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
 
 
 @router.get(
@@ -584,7 +602,7 @@ def _pack(ws: Any, folder: FilePath, standard: str, project: str, scope: str) ->
         },
         **answers(422),
     },
-    response_class=FileResponse,
+    response_class=StreamingResponse,
 )
 async def pack(
     request: Request,
@@ -596,28 +614,14 @@ async def pack(
     ] = False,
     project: Annotated[str | None, PROJECT] = None,
     principal: Principal = Depends(require("viewer")),
-) -> FileResponse:
+) -> StreamingResponse:
     """The sealed evidence pack of the project (``aims report pack``), signed with the
-    workspace's checkpoint key; the zip is built in a temporary folder removed once sent."""
-    ws = workspace(request)
+    workspace's checkpoint key, as a zip file."""
     name = _checked(request, principal, project, "viewer")
-    folder = FilePath(tempfile.mkdtemp(prefix="pack-", dir=_scratch(ws)))
-    try:
-        out = await in_thread(
-            _pack, ws, folder, standard, name, "all" if all_models else "deployed"
-        )
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        out,
-        media_type="application/zip",
-        filename=f"evidence-pack-{standard}.zip",
-        background=BackgroundTask(shutil.rmtree, folder, True),
-    )
-
-
-def _scratch(ws: Any) -> FilePath:
-    root = FilePath(ws.settings.state_dir) / "packs"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    scope = "all" if all_models else "deployed"
+    handle = await in_thread(_pack, workspace(request), standard, name, scope)
+    headers = {
+        "content-length": str(os.fstat(handle.fileno()).st_size),
+        "content-disposition": f'attachment; filename="evidence-pack-{standard}.zip"',
+    }
+    return StreamingResponse(_chunks(handle), media_type="application/zip", headers=headers)
