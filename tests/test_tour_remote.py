@@ -297,10 +297,7 @@ def play(cli: Cli, mode: Mode, tour: Tour, data: Path) -> dict[str, Run]:
                     wait_until_logged(cli, mode, pid)
                 continue
             env = mode.env_of[step.user or tour.actor]
-            started = time.monotonic()
             run = cli(step.args, mode.ws, env)
-            with open(os.environ.get("TOUR_TIMES", os.devnull), "a") as f:
-                f.write(f"{mode.name} {time.monotonic() - started:6.1f}s {step.line[:60]}\n")
             if step.redirect:
                 (mode.ws / step.redirect).write_text(run.out)
             outputs[step.line] = run

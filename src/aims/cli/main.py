@@ -61,7 +61,10 @@ def _register() -> None:
     # order of ``aims --help``.
     from aims.cli import commands
 
-    commands.register(app)
+    # Once per process: a second run in the same process (a test, a notebook) would
+    # otherwise add every command again, and build a larger tree each time.
+    if not app.registered_commands:
+        commands.register(app)
 
 
 def polish_help(command: Any) -> Any:
