@@ -120,9 +120,9 @@ def test_team_mode_refuses_these_writes_straight_to_the_store(root: Path) -> Non
     assert event["payload"]["break_glass"] is True
 
 
-def test_remote_mode_is_refused_rather_than_writing_a_local_store(root: Path) -> None:
+def test_remote_mode_goes_to_the_server_never_to_the_local_store(root: Path) -> None:
     remote = {"AIMS_URL": "http://127.0.0.1:9", "AIMS_API_KEY": "aims.k000000000000.x"}
     before = _events(root)
     out = run(["soa", "exclude", "A.10.4", "--justification", "x" * 20], root, env=remote)
-    assert out.returncode != 0 and "has no remote mode" in out.stderr, out.stderr
+    assert out.returncode != 0 and "cannot reach the aims server" in out.stderr, out.stderr
     assert _events(root) == before
