@@ -84,12 +84,12 @@ def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-unty
     shot(page, "model")
 
     page.goto(f"{site['url']}/ui/models/flight-delay/monitoring?role=production")
-    page.wait_for_selector("#drift-chart .u-over")
+    page.wait_for_function("document.querySelector('#heatmap').dataset.painted")
     drifted = page.locator("#features tr.drifted")
     assert drifted.count() >= 1
     color = drifted.first.evaluate("el => getComputedStyle(el).color")
     assert color == "rgb(198, 40, 40)"  # the drifted feature is shown red
-    assert page.locator("#drift-chart .incident-marker").count() >= 1  # on the time axis
+    assert page.locator("#volume-chart .incident-marker").count() >= 1  # on the time axis
     page.wait_for_selector("#dist-chart canvas")
     page.click("a.pick[data-feature='dep_delay']")  # numeric and long-tailed
     page.wait_for_function("document.querySelector('#dist-chart').dataset.column === 'dep_delay'")
@@ -133,6 +133,8 @@ def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-unty
     shot(page, "audit")
 
     page.goto(f"{site['url']}/ui/compliance")
+    page.wait_for_selector("#evidence-summary")
+    page.locator("details.group").first.evaluate("d => { d.open = true; }")
     assert "A.6" in page.locator("#report").inner_text()
     shot(page, "compliance")
     assert page.console_errors == []

@@ -29,7 +29,7 @@ __all__ = ["STANDARDS", "ReportCache", "add_routes", "grouped"]
 
 STANDARDS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
 #: A report that takes less than this is built while the page waits.
-WAIT_SECONDS = 2.0
+WAIT_SECONDS = 10.0
 
 
 class ReportCache:
