@@ -285,6 +285,22 @@ def test_rows_written_straight_into_the_database_count_for_nothing(ws) -> None:
     assert report.status("A.6.2.5") == "partial"
     assert [n["id"] for n in report.to_dict()["nonconformities"]] == [finding["id"]]
 
+    # 'aims audit verify' names each of them, and nothing recorded through aims.
+    from aims.services.anchors import unanchored
+
+    found = unanchored(ws.db, audit.chain_key_of(ws.db, create=False))
+    messages = sorted(f["message"].split(" (row ")[0] for f in found)
+    assert messages == sorted(
+        [
+            f"evidence #{piece['id']} of A.2.2 (ai-policy.md), approved by {APPROVER}",
+            f"evidence #{piece['id']} of A.2.2 (ai-policy.md), reviewed on "
+            f"{dt.date.today().isoformat()}",
+            f"finding #{finding['id']} of review #{review['id']}, closed",
+            f"statement entry A.2.3 v1 of {ws.settings.project}",
+        ]
+    )
+    assert {f["table"] for f in found} == {"applicability", "external_evidence", "findings"}
+
 
 def test_a_link_keeps_the_hash_of_what_it_served(ws, tmp_path: Path) -> None:
     import functools

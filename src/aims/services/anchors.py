@@ -6,7 +6,9 @@ in the same transaction as its audit event, and stores that event's position
 hash is the one its content gives: with the audit key for keyed events), and
 says the same thing as the row (action, subject, actor, and the content the
 gates read). A row inserted or edited straight in the database therefore
-counts for nothing, and :func:`unanchored` lists it for ``aims audit verify``.
+counts for nothing, and :func:`unanchored` lists it for ``aims audit verify``,
+with the rows of the statement of applicability, evidence kept outside aims,
+audits and findings that :mod:`aims.services.evidence_anchors` finds unvouched.
 """
 
 from __future__ import annotations
@@ -192,4 +194,8 @@ def unanchored(db: Database, key: bytes) -> list[dict[str, Any]]:
                         "outside aims, and the gates do not count it",
                     }
                 )
+        # The statement of applicability, evidence kept outside aims, audits and findings.
+        from aims.services.evidence_anchors import unvouched
+
+        out.extend(unvouched(s))
     return out

@@ -34,10 +34,11 @@ from aims.storage.schema import (
     AuditEvent,
     AuditHead,
     ExternalEvidence,
+    ManagementReview,
     ReviewFinding,
 )
 
-__all__ = ["Voucher"]
+__all__ = ["Voucher", "unvouched"]
 
 
 class Voucher:
@@ -151,3 +152,95 @@ class Voucher:
         return row.status == "closed" and any(
             True for _ in self.events(f"finding:{row.id}", "finding.close")
         )
+
+    def review(self, row: ManagementReview) -> bool:
+        """Whether the event at ``row.audit_seq`` records this audit or review."""
+        found = self._event_at(row.audit_seq)
+        if found is None:
+            return False
+        ev, body = found
+        return (
+            ev.action == f"{row.kind}.record"
+            and ev.subject == f"review:{row.id}"
+            and ev.actor == row.created_by
+            and body.get("title") == row.title
+            and body.get("held_on") == row.held_on
+            and body.get("project") == row.project
+        )
+
+    def finding(self, row: ReviewFinding) -> bool:
+        """Whether the event at ``row.audit_seq`` is this finding's ``finding.add``."""
+        found = self._event_at(row.audit_seq)
+        if found is None:
+            return False
+        ev, body = found
+        return (
+            ev.action == "finding.add"
+            and ev.subject == f"finding:{row.id}"
+            and ev.actor == row.created_by
+            and body.get("review") == row.review_id
+            and body.get("kind") == row.kind
+            and body.get("control") == row.control_id
+            and body.get("owner") == row.owner
+            and body.get("due") == row.due
+        )
+
+
+def _row(table: str, row: Any, what: str, why: str) -> dict[str, Any]:
+    return {
+        "kind": "unanchored",
+        "table": table,
+        "id": row.id,
+        "audit_seq": row.audit_seq,
+        "message": f"{what} (row {table} #{row.id}) {why}: it was written outside aims, "
+        "and the evidence report does not count it",
+    }
+
+
+def unvouched(s: Session) -> list[dict[str, Any]]:
+    """Every row of the statement, evidence kept outside aims, audits and findings, or a
+    change to one (an approval, a review date, a removal, a closure), that no authentic
+    audit event records; described as :func:`aims.services.anchors.unanchored` lists
+    the other governance rows, for ``aims audit verify``."""
+    entries = s.scalars(select(Applicability).order_by(Applicability.id)).all()
+    pieces = s.scalars(select(ExternalEvidence).order_by(ExternalEvidence.id)).all()
+    reviews = s.scalars(select(ManagementReview).order_by(ManagementReview.id)).all()
+    findings = s.scalars(select(ReviewFinding).order_by(ReviewFinding.id)).all()
+    if not (entries or pieces or reviews or findings):
+        return []  # nothing to check: the chain's key is not even read
+    v = Voucher(s)
+    no_event = "has no matching audit event"
+    out = []
+    for a in entries:
+        subject = f"soa:{a.project}:{a.control_id}"
+        what = f"statement entry {a.control_id} v{a.version} of {a.project}"
+        if not v.entry(a, subject):
+            out.append(_row("applicability", a, what, no_event))
+        elif a.approved_by is not None and not v.entry_approval(a, subject):
+            out.append(_row("applicability", a, f"{what}, approved by {a.approved_by}",
+                            "has no soa.approve event by that person"))  # fmt: skip
+    for e in pieces:
+        what = f"evidence #{e.id} of {e.control_id} ({e.name})"
+        if not v.piece(e):
+            out.append(_row("external_evidence", e, what, no_event))
+            continue
+        if e.approved_by is not None and not v.piece_approval(e):
+            out.append(_row("external_evidence", e, f"{what}, approved by {e.approved_by}",
+                            "has no evidence.approve event by that person"))  # fmt: skip
+        if e.reviewed_on > (v.reviewed_on(e) or ""):
+            out.append(_row("external_evidence", e, f"{what}, reviewed on {e.reviewed_on}",
+                            "has no evidence.review event of that date"))  # fmt: skip
+        removed = any(True for _ in v.events(f"evidence:{e.id}", "evidence.remove"))
+        if e.removed_at is not None and not removed:
+            out.append(_row("external_evidence", e, f"{what}, removed",
+                            "has no evidence.remove event"))  # fmt: skip
+    for r in reviews:
+        if not v.review(r):
+            out.append(_row("management_reviews", r, f"{r.kind} #{r.id} ({r.title})", no_event))
+    for f in findings:
+        what = f"finding #{f.id} of review #{f.review_id}"
+        if not v.finding(f):
+            out.append(_row("findings", f, what, no_event))
+        elif f.status == "closed" and not v.closed(f):
+            out.append(_row("findings", f, f"{what}, closed", "has no finding.close event"))
+    return out
