@@ -135,7 +135,7 @@ def _seq_range(s: Session, q: AuditQuery) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-def _filtered(q: AuditQuery, lo: int | None, hi: int | None) -> Select[tuple[AuditEvent]]:
+def _filtered(q: AuditQuery, lo: int | None, hi: int | None) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     if q.actor:
         stmt = stmt.where(AuditEvent.actor == q.actor)
@@ -187,7 +187,7 @@ def _subjects(s: Session, model: str, scope: str | None) -> list[str]:
     return [f"model:{model}", *(f"model:{model}@{v}" for v in versions)]
 
 
-def _fetch(s: Session, stmt: Select[tuple[AuditEvent]], q: AuditQuery, n: int) -> list[AuditEvent]:
+def _fetch(s: Session, stmt: Select[AuditEvent], q: AuditQuery, n: int) -> list[AuditEvent]:
     """Up to ``n`` events of ``stmt`` beyond the cursor, nearest the cursor first.
 
     After ``after`` that is oldest first; otherwise newest first.
@@ -217,12 +217,12 @@ def audit_page(ws: Workspace, scope: str | None, q: AuditQuery) -> dict[str, Any
         base = _filtered(q, lo, hi)
         subjects = _subjects(s, q.model, scope) if q.model else None
         actions = _actions(s, q.action)
-        branches = [
+        branches: list[Select[AuditEvent]] = [
             base.where(*([] if x is None else [AuditEvent.subject == x])).where(
                 *([] if a is None else [AuditEvent.action == a])
             )
-            for x in (subjects or [None])
-            for a in (actions if actions is not None else [None])
+            for x in ([*subjects] if subjects else [None])
+            for a in ([*actions] if actions is not None else [None])
         ]
 
         def fetch(cursor: AuditQuery, k: int) -> list[AuditEvent]:

@@ -117,7 +117,7 @@ class IncidentQuery:
         return "?" + urlencode(pairs) if pairs else "?"
 
 
-def _filtered(q: IncidentQuery, scope: str | None) -> Select[tuple[Incident, str]]:
+def _filtered(q: IncidentQuery, scope: str | None) -> Select[Incident, str]:
     stmt = select(Incident, Model.name).join(Model, Model.id == Incident.model_id)
     if scope is not None:
         stmt = stmt.where(Model.project == scope)
