@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy.engine import make_url
 
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit, keys
@@ -73,3 +78,48 @@ def test_roles_projects_and_expiry_are_checked(workspace) -> None:
     info, _ = keys.create_key(workspace, project="*", role="operator", actor="ops")
     assert info["project"] == "*"
     assert [keys.role_rank(r) for r in keys.ROLES] == list(range(6))
+
+
+class _LockProbe(PasswordHasher):
+    """A real argon2 hasher that first notes whether the store's write lock is free."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__()
+        self.database = database
+        self.lock_free: list[bool] = []
+
+    def _probe(self) -> None:
+        # Another connection that will not wait: it gets the write lock only if
+        # no transaction of the caller holds it.
+        with closing(sqlite3.connect(self.database, timeout=0, isolation_level=None)) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                self.lock_free.append(False)
+            else:
+                other.execute("ROLLBACK")
+                self.lock_free.append(True)
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self._probe()
+        return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self._probe()
+        return super().verify(hash, password)
+
+
+def test_the_argon2_work_of_a_check_runs_outside_any_transaction(workspace, monkeypatch) -> None:
+    # A flood of key exchanges must not queue on the store: on SQLite each
+    # transaction holds the write lock, and a hash inside one held it ~0.1 s.
+    _, secret = keys.create_key(workspace, project="alpha", role="viewer", actor="ops")
+    url = make_url(workspace.db.url)
+    assert url.get_backend_name() == "sqlite" and url.database
+    probe = _LockProbe(url.database)
+    monkeypatch.setattr(keys, "_HASHER", probe)
+    assert keys.verify_key(workspace, secret)["role"] == "viewer"
+    with pytest.raises(PermissionDenied, match="not valid"):
+        keys.verify_key(workspace, secret[:-2] + "xx")
+    with pytest.raises(PermissionDenied, match="not valid"):
+        keys.verify_key(workspace, "aims.kffffffffffff.unknown-id")
+    assert probe.lock_free == [True, True, True]

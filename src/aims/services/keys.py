@@ -302,32 +302,15 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
     key_id, secret = split_key(presented)
     with ws.db.session() as s:
         row = s.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
-        if row is None:
-            # Hash anyway, so an unknown id takes as long as a wrong secret.
-            _HASHER.hash(secret)
-            raise PermissionDenied("the API key is not valid")
-        holder = s.get(Principal, row.principal_id) if row.principal_id is not None else None
-        payload = key_payload(row, principal=holder.name if holder else None)
-        stored = row.secret_hash
-        refusal = None
-        if holder is None:
-            if identity_mode(ws) == TEAM:
-                refusal = (
-                    f"API key {key_id} belongs to no principal, and this workspace runs in "
-                    "team mode; an admin attaches it with 'aims team enable'"
-                )
-        elif holder.disabled_at is not None:
-            refusal = f"API key {key_id} belongs to {holder.name}, who is disabled"
-        else:
-            held = grant_role(s, holder, row.project)
-            if held is None:
-                refusal = (
-                    f"API key {key_id} belongs to {holder.name}, who holds no grant on "
-                    f"project {row.project} any more"
-                )
-            elif role_rank(held) < role_rank(row.role):
-                payload["role"] = held
-            _carry_elevation(s, holder, row, payload)
+        found = None if row is None else (row.secret_hash, *_standing(ws, s, row, key_id))
+    # The argon2 work runs after the transaction: on SQLite every transaction
+    # holds the write lock, and a flood of exchanges each hashing inside it
+    # would queue past the busy timeout and fail as 500s.
+    if found is None:
+        # Hash anyway, so an unknown id takes as long as a wrong secret.
+        _HASHER.hash(secret)
+        raise PermissionDenied("the API key is not valid")
+    stored, payload, refusal = found
     try:
         _HASHER.verify(stored, secret)
     except (VerificationError, InvalidHashError):
@@ -339,6 +322,31 @@ def verify_key(ws: Workspace, presented: str) -> dict[str, Any]:
     if refusal:
         raise PermissionDenied(refusal)
     return payload
+
+
+def _standing(ws: Workspace, s: Any, row: ApiKey, key_id: str) -> tuple[dict[str, Any], str | None]:
+    """``row``'s description with the role it may use now, and why it is refused (or None)."""
+    holder = s.get(Principal, row.principal_id) if row.principal_id is not None else None
+    payload = key_payload(row, principal=holder.name if holder else None)
+    if holder is None:
+        if identity_mode(ws) == TEAM:
+            return payload, (
+                f"API key {key_id} belongs to no principal, and this workspace runs in "
+                "team mode; an admin attaches it with 'aims team enable'"
+            )
+        return payload, None
+    if holder.disabled_at is not None:
+        return payload, f"API key {key_id} belongs to {holder.name}, who is disabled"
+    held = grant_role(s, holder, row.project)
+    if held is None:
+        return payload, (
+            f"API key {key_id} belongs to {holder.name}, who holds no grant on "
+            f"project {row.project} any more"
+        )
+    if role_rank(held) < role_rank(row.role):
+        payload["role"] = held
+    _carry_elevation(s, holder, row, payload)
+    return payload, None
 
 
 def _carry_elevation(s: Any, holder: Principal, row: ApiKey, payload: dict[str, Any]) -> None:
