@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 from aims.clock import utc
 from aims.errors import InvalidInput
 from aims.services.monitor.window_store import SHOWN_ROLES
+from aims.services.risk_tiers import vouched_tiers
 from aims.storage.schema import (
     Incident,
     Model,
     ModelOwner,
     ModelVersion,
     MonitorWindow,
-    RiskAssessment,
 )
 from aims.workspace import Workspace
 
@@ -149,10 +149,8 @@ class InventoryQuery:
         return self.link(sort=column, order=order, page=1)
 
 
-def _rows(s: Session, scope: str | None, today: dt.date) -> list[dict[str, Any]]:
+def _rows(ws: Workspace, s: Session, scope: str | None, today: dt.date) -> list[dict[str, Any]]:
     """Every visible model's row, unfiltered."""
-    from aims.services.risk import latest_risk
-
     stmt = select(Model)
     if scope is not None:
         stmt = stmt.where(Model.project == scope)
@@ -213,29 +211,9 @@ def _rows(s: Session, scope: str | None, today: dt.date) -> list[dict[str, Any]]
             row["canary"] = (version, traffic)
         elif stage == "shadow":
             row["shadow"] = version
-    # The newest risk assessment of each model, if its audit event vouches for it
-    # (else the newest that does, as 'aims risk show').
-    newest = (
-        select(RiskAssessment.model_id, func.max(RiskAssessment.version).label("v"))
-        .where(within(RiskAssessment.model_id))
-        .group_by(RiskAssessment.model_id)
-        .subquery()
-    )
-    risks = list(
-        s.scalars(
-            select(RiskAssessment).join(
-                newest,
-                (newest.c.model_id == RiskAssessment.model_id)
-                & (newest.c.v == RiskAssessment.version),
-            )
-        )
-    )
-    vouched_ids = _vouched(s, risks)
-    for risk in risks:
-        vouched = risk if risk.id in vouched_ids else latest_risk(s, risk.model_id)
-        if vouched is not None:
-            rows[risk.model_id]["risk_tier"] = vouched.tier
-            rows[risk.model_id]["risk_overdue"] = dt.date.fromisoformat(vouched.next_review) < today
+    for model_id, (tier, overdue) in vouched_tiers(ws, s, within, today).items():
+        rows[model_id]["risk_tier"] = tier
+        rows[model_id]["risk_overdue"] = overdue
     for model_id, severity, n in s.execute(
         select(Incident.model_id, Incident.severity, func.count())
         .where(within(Incident.model_id), Incident.status != "resolved")
@@ -268,65 +246,31 @@ def _rows(s: Session, scope: str | None, today: dt.date) -> list[dict[str, Any]]
         if wid is not None
     ]
     if window_ids:
-        from aims.services.dashboard import window_drifted
+        from aims.services.window_drift import WindowRow, window_drift
 
-        for model_id, start, results in s.execute(
-            select(MonitorWindow.model_id, MonitorWindow.window_start, MonitorWindow.results).where(
-                MonitorWindow.id.in_(window_ids)
-            )
+        shown: dict[int, tuple[int, Any]] = {}
+        for wid, model_id, version, start, seconds, n, computed in s.execute(
+            select(
+                MonitorWindow.id,
+                MonitorWindow.model_id,
+                MonitorWindow.version,
+                MonitorWindow.window_start,
+                MonitorWindow.window_seconds,
+                MonitorWindow.n_predictions,
+                MonitorWindow.computed_at,
+            ).where(MonitorWindow.id.in_(window_ids))
         ):
+            shown[wid] = (model_id, WindowRow(wid, version, utc(start), seconds, n, utc(computed)))
+        # Whether each window drifted, from the per-window cache, not its whole results.
+        drift = window_drift(ws, s, [w for _, w in shown.values()])
+        for wid, (model_id, window) in shown.items():
             row = rows[model_id]
-            start = utc(start)
-            if row["last_window"] is None or start > row["last_window"]:
-                row["last_window"] = start
-            row["drifted"] = row["drifted"] or window_drifted(results or {})
+            if row["last_window"] is None or window.start > row["last_window"]:
+                row["last_window"] = window.start
+            row["drifted"] = row["drifted"] or drift[wid].any_drifted
     for row in rows.values():
         row["health"] = _health(row)
     return list(rows.values())
-
-
-def _vouched(s: Session, risks: list[RiskAssessment]) -> set[int]:
-    """Ids of the ``risks`` their audit events vouch for, checked with one query per 500.
-
-    The same check as :func:`aims.services.anchors.is_anchored` (an
-    authentic event that records the row), with the events read together
-    rather than one query per row.
-    """
-    import json
-
-    from aims.core.audit import ChainEvent
-    from aims.services import audit
-    from aims.services.anchors import MATCHERS
-    from aims.storage.schema import AuditEvent, AuditHead
-
-    key = audit.session_key(s)
-    head = s.get(AuditHead, 1)
-    keyed_from = head.keyed_from if head is not None else 1
-    seqs = [r.audit_seq for r in risks if r.audit_seq is not None]
-    events: dict[int, AuditEvent] = {}
-    for i in range(0, len(seqs), 500):
-        chunk = seqs[i : i + 500]
-        events.update(
-            (e.seq, e) for e in s.scalars(select(AuditEvent).where(AuditEvent.seq.in_(chunk)))
-        )
-    match = MATCHERS[RiskAssessment]
-    out = set()
-    for risk in risks:
-        ev = events.get(risk.audit_seq) if risk.audit_seq is not None else None
-        if ev is None:
-            continue
-        chain = ChainEvent(
-            ev.seq, ev.ts, ev.actor, ev.action, ev.subject, ev.payload, ev.prev_hash, ev.hash
-        )
-        if ev.hash != chain.recompute(key=key if ev.seq >= keyed_from else None):
-            continue
-        try:
-            body = json.loads(ev.payload)
-        except ValueError:
-            continue
-        if isinstance(body, dict) and match(s, risk, ev, body):
-            out.add(risk.id)
-    return out
 
 
 def _health(row: dict[str, Any]) -> str:
@@ -398,7 +342,7 @@ def inventory_page(
     attention first is always in view.
     """
     with ws.db.session() as s:
-        everything = _rows(s, scope, today or dt.date.today())
+        everything = _rows(ws, s, scope, today or dt.date.today())
     summary = {
         "models": len(everything),
         "health": {h: sum(1 for r in everything if r["health"] == h) for h in HEALTH},

@@ -33,7 +33,7 @@ __all__ = ["FIGURES", "WindowDrift", "WindowRow", "series_windows", "window_drif
 
 #: Per-feature figures kept for each window, in this order.
 FIGURES = ("score", "statistic", "threshold", "psi", "null_share")
-_FORMAT = 1  # of the cache files; a new format ignores the old files
+_FORMAT = 2  # of the cache files; a new format ignores the old files
 _MEMORY_LIMIT = 4096  # windows kept decoded in memory, across models
 
 
@@ -60,6 +60,13 @@ class WindowDrift:
     provisional: bool = False
     #: The window's performance figures and labelled share (``results.performance``).
     performance: dict[str, Any] | None = None
+    #: Whether a trigger fired on the window (``results.fired``).
+    fired: bool = False
+
+    @property
+    def any_drifted(self) -> bool:
+        """Whether the window shows drift or fired a trigger (a model's health)."""
+        return self.fired or any(self.drifted)
 
     def value(self, figure: str, k: int) -> float | None:
         """One figure of the ``k``-th feature (``None``: none)."""
@@ -76,6 +83,7 @@ class WindowDrift:
                 "figures": {k: v.astype("<f8").tobytes() for k, v in self.figures.items()},
                 "provisional": self.provisional,
                 "performance": self.performance,
+                "fired": self.fired,
             },
             use_bin_type=True,
         )
@@ -91,6 +99,7 @@ class WindowDrift:
             {k: np.frombuffer(v, dtype="<f8") for k, v in raw["figures"].items()},
             bool(raw.get("provisional")),
             raw.get("performance"),
+            bool(raw.get("fired")),
         )
 
     @classmethod
@@ -113,6 +122,7 @@ class WindowDrift:
             {k: np.array([np.nan if x is None else x for x in v]) for k, v in figures.items()},
             bool(results.get("provisional")),
             _performance(results.get("performance")),
+            bool(results.get("fired")),
         )
 
 
