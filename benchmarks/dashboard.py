@@ -225,6 +225,40 @@ def measure_browser(url: str, key: str, loads: int) -> dict[str, Any]:
     return out
 
 
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshots(url: str, key: str) -> list[Path]:
+    """The inventory and the heatmap at this size, for the README."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    out = [SCREENSHOTS / "inventory-at-size.png", SCREENSHOTS / "heatmap-at-size.png"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        page.goto(f"{url}/ui/login")
+        page.fill("input[name=api_key]", key)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{url}/ui/")
+        page.screenshot(path=str(out[0]))
+        page.goto(f"{url}/ui/models/{WIDE}/monitoring")
+        page.wait_for_function("document.querySelector('#heatmap').dataset.painted", timeout=60_000)
+        top = page.locator("h1").bounding_box()
+        bottom = page.locator("#top-drifted").bounding_box()
+        assert top is not None and bottom is not None
+        height = bottom["y"] + bottom["height"] - top["y"] + 16
+        page.set_viewport_size({"width": 1280, "height": int(top["y"] + height + 20)})
+        page.screenshot(
+            path=str(out[1]), clip={"x": 0, "y": 0, "width": 1280, "height": top["y"] + height}
+        )
+        browser.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -238,6 +272,11 @@ def main() -> None:
         "--browser-loads", type=int, default=20, help="browser loads per chart (default 20)"
     )
     parser.add_argument("--no-browser", action="store_true", help="server times only")
+    parser.add_argument(
+        "--screenshots",
+        action="store_true",
+        help="only save the README's screenshots of the inventory and the heatmap at this size",
+    )
     parser.add_argument(
         "--compliance-wait",
         type=float,
@@ -268,6 +307,10 @@ def main() -> None:
     key = viewer_key(root)
     proc, url = serve(root)
     try:
+        if args.screenshots:
+            for path in screenshots(url, key):
+                print(f"wrote {path}")
+            return
         client = signed_in(url, key)
         other = next(n for n in names if n != WIDE)
         print("server time per page (loopback, one server process):", flush=True)
