@@ -140,3 +140,26 @@ def test_only_another_holder_of_the_role_decides(team) -> None:
     assert bad.status_code == 403
     listed = http.get("/v1/elevations", headers=bearer(ana)).json()
     assert [(e["id"], e["status"]) for e in listed] == [(eid, "pending")]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "says"),
+    [
+        (10**20, "less than or equal to"),  # once an overflow deep in the service: a 500
+        (2**63, "less than or equal to"),
+        (9 * 3600, "access.elevation_max"),
+        (0, "greater than or equal to"),
+    ],
+)
+def test_a_duration_out_of_range_is_a_422_naming_the_bound(team, seconds, says) -> None:
+    http = team["http"]
+    refused = ask(http, team["ana"], seconds=seconds)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    # The schema's refusals name the field and its bound; the service's names the setting.
+    said = [problem["detail"]] + [f"{e['field']}: {e['message']}" for e in problem["errors"]]
+    assert any(says in text for text in said), problem
+    assert problem["errors"] == [] or problem["errors"][0]["field"] == "seconds"
+    bo = token(http, team["bo"])["access_token"]
+    assert http.get("/v1/elevations", headers=bearer(bo)).json() == []

@@ -98,6 +98,20 @@ def test_bad_requests_are_refused_with_the_store_untouched(people) -> None:
         elevation.request_elevation(
             ws, actor="ana", role="operator", project="*", seconds=60, reason="x"
         )
+    # Longer than any date can hold: still the same refusal, not an overflow.
+    with pytest.raises(InvalidInput, match=r"from 1s to 8:00:00.*got 10{20}s"):
+        elevation.request_elevation(
+            ws, actor="ana", role="operator", project="default", seconds=10**20, reason="x"
+        )
+    with pytest.raises(InvalidInput, match="from 1s to 8:00:00"):
+        elevation.request_elevation(
+            ws,
+            actor="ana",
+            role="operator",
+            project="default",
+            seconds=elevation.duration_seconds("99999999999999d"),
+            reason="x",
+        )
     with pytest.raises(PermissionDenied, match="agents never approve"):
         ask(ws, "bot", role="approver")
     with pytest.raises(Conflict, match="already holds operator"):

@@ -77,6 +77,19 @@ def duration_seconds(text: str, option: str = "--for") -> int:
     return int(seconds)
 
 
+def _spoken(seconds: float) -> str:
+    """``seconds`` as ``H:MM:SS`` (with days), or plain seconds when no date could hold it:
+    a refused duration may be any integer a client sends.
+
+    >>> _spoken(5400), _spoken(10**20)
+    ('1:30:00', '100000000000000000000s')
+    """
+    try:
+        return str(timedelta(seconds=seconds))
+    except OverflowError:
+        return f"{seconds}s"
+
+
 def _status(row: Elevation, now: datetime) -> str:
     if row.status == "approved":
         ends = utc(row.ends_at)
@@ -142,8 +155,8 @@ def request_elevation(
     longest = access_settings(ws).elevation_max_seconds
     if not 1 <= seconds <= longest:
         raise InvalidInput(
-            f"an elevation lasts from 1s to {timedelta(seconds=longest)} "
-            f"(access.elevation_max in aims.yaml); got {timedelta(seconds=seconds)}"
+            f"an elevation lasts from 1s to {_spoken(longest)} "
+            f"(access.elevation_max in aims.yaml); got {_spoken(seconds)}"
         )
     now = audit.now_utc()
     with ws.db.session() as s:

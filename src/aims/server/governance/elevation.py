@@ -27,6 +27,9 @@ router = APIRouter(tags=["elevation"])
 Role = Literal["viewer", "predictor", "scientist", "approver", "operator", "admin"]
 Status = Literal["pending", "active", "lapsed", "denied", "revoked"]
 ELEVATION_ID = Path(ge=1, le=2**62, description="The elevation's id.")
+LONGEST_ASKED = 10 * 366 * 86400
+"""Seconds an elevation request may name at all (ten years); the workspace's
+``access.elevation_max`` (8h by default) is the real bound, checked by the service."""
 
 
 class ElevationRequest(BaseModel):
@@ -44,7 +47,12 @@ class ElevationRequest(BaseModel):
     project: str | None = Field(
         None, max_length=100, description="The project; default: the token's own project."
     )
-    seconds: int = Field(ge=1, description="How long it lasts once approved.")
+    seconds: int = Field(
+        ge=1,
+        le=LONGEST_ASKED,
+        description="How long it lasts once approved, in seconds; at most "
+        "access.elevation_max (8h unless aims.yaml says otherwise).",
+    )
     reason: Text = Field(description="Why (recorded in the audit log).")
 
 
