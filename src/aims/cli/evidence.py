@@ -139,7 +139,7 @@ def _add_remotely(
             files={"file": Path(file)},
             data={**form, "sha256": file_sha256(Path(file))},
         )
-    assert url is not None  # exactly one of the two, checked above
+    url = str(url)  # given: exactly one of the two was, and it was not the file
     size = None
     if sha256 is None:
         sha256, size = hash_url(url)

@@ -26,6 +26,7 @@ from aims.server.governance import (
     models,
     monitoring,
     reports,
+    reviews,
 )
 
 __all__ = ["routers"]
@@ -47,4 +48,5 @@ def routers() -> list[APIRouter]:
         audit_log.router,
         reports.router,
         evidence.router,
+        reviews.router,
     ]

@@ -1,5 +1,6 @@
-"""What people record for an audit: the statement of applicability, evidence kept
-outside aims, internal audits and management reviews, and the sealed evidence pack.
+"""What people record for an audit: the statement of applicability and evidence kept
+outside aims; and the sealed evidence pack. Audits and reviews are in
+:mod:`aims.server.governance.reviews`.
 
 =========================================  =========  ===========================================
 route                                      role       what (the command it stands for)
@@ -14,18 +15,14 @@ route                                      role       what (the command it stand
 ``POST /v1/evidence/{id}/review``          scientist  ``aims evidence review``
 ``POST /v1/evidence/{id}/approve``         approver   ``aims evidence approve``
 ``POST /v1/evidence/{id}/remove``          scientist  ``aims evidence remove``
-``POST /v1/reviews``                       scientist  ``aims review add``
-``POST /v1/reviews/{id}/findings``         scientist  ``aims review finding``
-``POST /v1/findings/{id}/close``           scientist  ``aims review close``
-``GET /v1/reviews``                        viewer     ``aims review list``
 ``GET /v1/reports/pack``                   viewer     the pack as a zip (``aims report pack``)
 =========================================  =========  ===========================================
 
 The project of an act is the ``project`` query parameter, else the server
 workspace's project, as locally; ``*`` is the organisation's statement and
-needs a grant on every project. A piece of evidence, an audit or a finding
-belongs to the project it was recorded for: a caller without a grant there
-gets the 404 of one that does not exist. The four-eyes rule of approvals is
+needs a grant on every project. A piece of evidence belongs to the project
+it was recorded for: a caller without a grant there gets the 404 of one that
+does not exist. The four-eyes rule of approvals is
 the services': never the proposer or the person who added the document
 (through any of their keys), never an agent.
 
@@ -57,7 +54,7 @@ from aims.server.governance.datasets import FILE, SHA256, UPLOAD_ANSWERS, multip
 from aims.server.schemas import Name, Text
 from aims.server.uploads import streamed_form
 
-__all__ = ["router"]
+__all__ = ["PROJECT", "ROW", "checked_project", "router"]
 
 router = APIRouter(tags=["evidence"])
 
@@ -74,8 +71,9 @@ def _project(request: Request, project: str | None) -> str:
     return (project or workspace(request).settings.project).strip()
 
 
-def _checked(request: Request, principal: Principal, project: str | None, role: str) -> str:
-    """The act's project, once ``principal`` holds ``role`` there."""
+def checked_project(request: Request, principal: Principal, project: str | None, role: str) -> str:
+    """The project an act names (``project``, else the server workspace's), once
+    ``principal`` holds ``role`` there."""
     name = _project(request, project)
     check_project(request, principal, name, role)
     return name
@@ -118,7 +116,7 @@ async def statement(
     """Every Annex A control with its entry in force, pending exclusions and history."""
     from aims.services.applicability import statement as run
 
-    name = _checked(request, principal, project, "viewer")
+    name = checked_project(request, principal, project, "viewer")
     return jsonable_encoder(await in_thread(run, workspace(request), name))
 
 
@@ -133,7 +131,7 @@ async def exclude(
     """Propose excluding a control; it stays applicable until another person approves."""
     from aims.services.applicability import exclude as run
 
-    name = _checked(request, principal, project, "scientist")
+    name = checked_project(request, principal, project, "scientist")
     out = await in_thread(
         run,
         workspace(request),
@@ -156,7 +154,7 @@ async def include(
     """Record that a control applies, in force at once (ends an exclusion)."""
     from aims.services.applicability import include as run
 
-    name = _checked(request, principal, project, "scientist")
+    name = checked_project(request, principal, project, "scientist")
     out = await in_thread(
         run,
         workspace(request),
@@ -182,7 +180,7 @@ async def approve_exclusion(
     """Approve a pending exclusion as the token's principal; never its proposer."""
     from aims.services.applicability import approve as run
 
-    name = _checked(request, principal, project, "approver")
+    name = checked_project(request, principal, project, "approver")
     out = await in_thread(run, workspace(request), control, actor=principal.actor, project=name)
     return jsonable_encoder(out)
 
@@ -247,7 +245,7 @@ async def add_file(
     ``aims evidence add CONTROL --file DOC`` stores it; a ``sha256`` that does not match
     what arrived is a 422, and nothing is stored."""
     ws = workspace(request)
-    name = _checked(request, principal, project, "scientist")
+    name = checked_project(request, principal, project, "scientist")
     async with streamed_form(request, files=("file",), checked="file") as form:
         out = await in_thread(
             _add,
@@ -271,7 +269,7 @@ async def add_link(
     principal: Principal = Depends(require("scientist")),
 ) -> Any:
     """Record a link and the hash of what it serves (``aims evidence add --url``)."""
-    name = _checked(request, principal, project, "scientist")
+    name = checked_project(request, principal, project, "scientist")
     out = await in_thread(
         _add,
         workspace(request),
@@ -299,7 +297,7 @@ async def list_evidence(
     """The project's and the organisation's evidence kept outside aims, with ``overdue``."""
     from aims.services.external_evidence import list_evidence as run
 
-    name = _checked(request, principal, project, "viewer")
+    name = checked_project(request, principal, project, "viewer")
     out = await in_thread(run, workspace(request), name, control=control, removed=removed)
     return jsonable_encoder(out)
 
@@ -399,173 +397,6 @@ async def remove_evidence(
     return jsonable_encoder(out)
 
 
-# -- internal audits, management reviews and findings ----------------------------------------
-
-
-class Review(BaseModel):
-    """An internal audit (clause 9.2) or a management review (clause 9.3)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"kind": "management-review", "title": "Annual review", "held_on": "2026-01-10"}
-            ]
-        },
-    )
-    kind: Name = Field(description="internal-audit or management-review.")
-    title: Text
-    held_on: Name = Field(description="The date it was held, YYYY-MM-DD.")
-    summary: Text = ""
-
-
-class Finding(BaseModel):
-    """A finding, its owner, due date and corrective action (clause 10.2)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"summary": "No review minutes", "owner": "dpo@example.org", "due": "2026-03-01"}
-            ]
-        },
-    )
-    kind: Name = Field("nonconformity", description="nonconformity, observation or improvement.")
-    summary: Text
-    owner: Name
-    due: Name = Field(description="Due date, YYYY-MM-DD.")
-    control: Name | None = Field(None, description="The control it is about.")
-    corrective_action: Text = ""
-    incident: int | None = Field(None, ge=1, le=2**63 - 1, description="A linked incident.")
-
-
-class Closure(BaseModel):
-    """What was done to close the finding."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"note": "minutes are kept now"}]}
-    )
-    note: Text
-
-
-def _review_project(ws: Any, review_id: int) -> str:
-    from aims.storage.schema import ManagementReview
-
-    with ws.db.session() as s:
-        project = s.scalar(select(ManagementReview.project).where(ManagementReview.id == review_id))
-    if project is None:
-        raise NotFound(_no_review(review_id))
-    return str(project)
-
-
-def _finding_project(ws: Any, finding_id: int) -> str:
-    from aims.storage.schema import ManagementReview, ReviewFinding
-
-    with ws.db.session() as s:
-        project = s.scalar(
-            select(ManagementReview.project)
-            .join(ReviewFinding, ReviewFinding.review_id == ManagementReview.id)
-            .where(ReviewFinding.id == finding_id)
-        )
-    if project is None:
-        raise NotFound(_no_finding(finding_id))
-    return str(project)
-
-
-def _no_review(review_id: int) -> str:
-    return f"no audit or review #{review_id}; 'aims review list' shows them"
-
-
-def _no_finding(finding_id: int) -> str:
-    return f"no finding #{finding_id}; 'aims review list' shows them"
-
-
-@router.post("/v1/reviews", status_code=201, responses=answers(422))
-async def add_review(
-    request: Request,
-    body: Review,
-    project: Annotated[str | None, PROJECT] = None,
-    principal: Principal = Depends(require("scientist")),
-) -> Any:
-    """Record an internal audit or a management review; answers it with its number."""
-    from aims.services.management_review import record_review
-
-    name = _checked(request, principal, project, "scientist")
-    out = await in_thread(
-        record_review,
-        workspace(request),
-        kind=body.kind,
-        title=body.title,
-        held_on=body.held_on,
-        summary=body.summary,
-        actor=principal.actor,
-        project=name,
-    )
-    return jsonable_encoder(out)
-
-
-@router.post("/v1/reviews/{review_id}/findings", status_code=201, responses=answers(404, 422))
-async def add_finding(
-    request: Request,
-    review_id: Annotated[int, ROW],
-    body: Finding,
-    principal: Principal = Depends(require("scientist")),
-) -> Any:
-    """Add a finding to an audit or review; a linked incident must be one the caller sees."""
-    from aims.server.governance.incidents import _check as check_incident
-    from aims.services.management_review import add_finding as run
-
-    ws = workspace(request)
-    project = await in_thread(_review_project, ws, review_id)
-    check_hidden(request, principal, project, "scientist", _no_review(review_id))
-    if body.incident is not None:
-        await check_incident(request, principal, body.incident, "viewer")
-    out = await in_thread(
-        run,
-        ws,
-        review_id,
-        kind=body.kind,
-        summary=body.summary,
-        owner=body.owner,
-        due=body.due,
-        control=body.control,
-        corrective_action=body.corrective_action,
-        incident=body.incident,
-        actor=principal.actor,
-    )
-    return jsonable_encoder(out)
-
-
-@router.post("/v1/findings/{finding_id}/close", responses=answers(404, 409, 422))
-async def close_finding(
-    request: Request,
-    finding_id: Annotated[int, ROW],
-    body: Closure,
-    principal: Principal = Depends(require("scientist")),
-) -> Any:
-    """Close a finding, saying what was done (the corrective action's outcome)."""
-    from aims.services.management_review import close_finding as run
-
-    ws = workspace(request)
-    project = await in_thread(_finding_project, ws, finding_id)
-    check_hidden(request, principal, project, "scientist", _no_finding(finding_id))
-    out = await in_thread(run, ws, finding_id, actor=principal.actor, closure=body.note)
-    return jsonable_encoder(out)
-
-
-@router.get("/v1/reviews", responses=answers(422))
-async def list_reviews(
-    request: Request,
-    project: Annotated[str | None, PROJECT] = None,
-    principal: Principal = Depends(require("viewer")),
-) -> Any:
-    """Every audit and review of the project (and the organisation's), with findings."""
-    from aims.services.management_review import list_reviews as run
-
-    name = _checked(request, principal, project, "viewer")
-    return jsonable_encoder(await in_thread(run, workspace(request), name))
-
-
 # -- the evidence pack -----------------------------------------------------------------------
 
 
@@ -617,7 +448,7 @@ async def pack(
 ) -> StreamingResponse:
     """The sealed evidence pack of the project (``aims report pack``), signed with the
     workspace's checkpoint key, as a zip file."""
-    name = _checked(request, principal, project, "viewer")
+    name = checked_project(request, principal, project, "viewer")
     scope = "all" if all_models else "deployed"
     handle = await in_thread(_pack, workspace(request), standard, name, scope)
     headers = {
