@@ -178,6 +178,32 @@ def test_a_principal_of_another_project_finds_no_model_and_may_not_register_here
     assert [v[:2] for v in versions_in(team.ws)] == [("biopsy", 1)]
 
 
+def test_a_dataset_name_of_another_project_answers_as_one_not_registered(
+    team: Team, cancer_files: dict[str, Path]
+) -> None:
+    """Registering under a name another project holds does not reveal that project:
+    the answer is the one a reference to that name gets (404), as for models."""
+    from aims.services.datasets import register_dataset
+    from aims.storage.schema import Dataset
+
+    register_dataset(team.ws, cancer_files["other"], "ledger", actor="root")
+    with team.ws.db.session() as s:
+        s.scalars(select(Dataset).where(Dataset.name == "ledger")).one().project = "credit"
+    before = datasets_in(team.ws)
+    with team.client("ana@x.org") as c:
+        taken = upload_dataset(c, cancer_files["data"], "ledger")
+        assert taken.status_code == 404, taken.text
+        assert (
+            taken.json()["detail"] == "dataset 'ledger' is not registered; see 'aims dataset list'"
+        )
+        assert "credit" not in taken.text
+        # The answer a model registration naming that dataset gets: the same.
+        named = upload_model(c, cancer_files["model"], "biopsy", dataset=["ledger@1"])
+        assert (named.status_code, named.json()["detail"]) == (404, taken.json()["detail"])
+    assert datasets_in(team.ws) == before
+    assert team.uploads_left() == []
+
+
 def test_a_viewer_lists_but_may_not_register(team: Team, cancer_files: dict[str, Path]) -> None:
     with team.client("ana@x.org") as c:
         assert upload_dataset(c, cancer_files["data"], "cancer").status_code == 201

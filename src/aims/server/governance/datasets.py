@@ -8,7 +8,8 @@ route                     role        what
 ========================  ==========  ==============================================
 
 A new dataset belongs to the server workspace's project; a new version of an
-existing dataset to that dataset's project. The answers are the documents of
+existing dataset to that dataset's project. A name held by a project the caller
+has no grant on is answered 404, as a reference to that dataset would be. The answers are the documents of
 :func:`aims.services.datasets.register_dataset` (with ``created``, as ``aims
 dataset register --format json`` prints it) and
 :func:`aims.services.datasets.list_datasets`.
@@ -108,6 +109,10 @@ def check_datasets(
         200: {"description": "The same content was registered before: that version."},
         201: {"description": "A new version (the document of 'aims dataset register')."},
         **UPLOAD_ANSWERS,
+        404: _problem_doc(
+            "The name is a dataset of a project the token has no grant on (answered as a "
+            "dataset that is not registered); nothing was registered."
+        ),
     },
     openapi_extra=multipart_body(
         {
@@ -140,6 +145,9 @@ async def register_dataset(
     async with streamed_form(request, files=("file", "contract"), checked="file") as form:
         name = _name(form)
         project = projects.get(name, ws.settings.project)
+        # A name another project holds answers as a reference to it would (404, as for
+        # models), never naming that project: names cannot be probed through here.
+        check_datasets(request, principal, [name], projects)
         check_project(request, principal, project, "scientist")
         data = form.file("file")
         contract = form.optional_file("contract")
