@@ -154,3 +154,48 @@ def test_pages_need_a_session(page, site) -> None:  # type: ignore[no-untyped-de
     page.fill("input[name=api_key]", "aims.kdeadbeef0000.not-a-key")
     page.click("input[type=submit]")
     assert "not valid" in page.locator("#login-error").inner_text()
+
+
+def test_two_people_and_an_agent_act_through_the_api(site) -> None:  # type: ignore[no-untyped-def]
+    """The demo's team act: after the move to team mode, each act over HTTP is in the
+    audit log under the principal of the key it came with, and the agent's approval
+    is refused without being recorded as one."""
+    from aims.services import audit, identity
+    from aims.workspace import Workspace
+
+    team = site["summary"]["team"]
+    scientist, approver, agent = "ana@example.org", "bo@example.org", "retrain-agent"
+    assert team["principals"] == {scientist: "human", approver: "human", agent: "agent"}
+    ws = Workspace.open(Path(site["summary"]["workspace"]))
+    try:
+        kinds = {p["name"]: (p["kind"], p["owner"]) for p in identity.list_principals(ws)}
+        assert kinds[agent] == ("agent", scientist)
+        assert kinds[scientist] == kinds[approver] == ("human", None)
+        events = audit.query(ws.db)
+    finally:
+        ws.close()
+    switched = max(e["seq"] for e in events if e["action"] == "identity.team_enable")
+    ref = f"model:flight-delay@{team['version']}"
+    after = [(e["actor"], e["action"], e["subject"]) for e in events if e["seq"] > switched]
+    assert (scientist, "model.register", ref) in after
+    assert (agent, "model.evaluate", ref) in after
+    assert (approver, "model.approve", ref) in after
+    assert any(a == scientist and act == "dataset.register" for a, act, _ in after)
+    # Over the API: the dataset is named after the upload that carried it.
+    registered = next(
+        e for e in events if e["seq"] > switched and e["action"] == "dataset.register"
+    )
+    assert "upload:flights_jun_aug.parquet" in str(registered["payload"]), registered
+    # The agent's approval: a 403 the demo showed, never an approval in the log, and
+    # the refused call written by the server under the agent's key.
+    assert team["refused"]["status"] == 403
+    assert "approver" in team["refused"]["detail"]
+    assert (agent, "model.approve", ref) not in after
+    approvals = [e for e in events if e["action"] == "model.approve" and e["subject"] == ref]
+    assert [e["actor"] for e in approvals] == [approver]
+    denied = [
+        e
+        for e in events
+        if e["action"] == "server.access.denied" and e["subject"] == f"apikey:{team['keys'][agent]}"
+    ]
+    assert denied and any("approvals" in path for path in denied[0]["payload"]["paths"]), denied

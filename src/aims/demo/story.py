@@ -21,6 +21,7 @@ from aims.demo.team import (
     configure,
     write_risk,
 )
+from aims.demo.team_api import team_act
 
 
 def run(
@@ -169,6 +170,8 @@ def run(
     step(f"model card written to {card_files[0]}")
 
     production = production_phase(ws, root, data, step, out)
+    # The laptop project becomes a team's: from here people and an agent act over HTTP.
+    ws, server, team = team_act(ws, root, production.pop("server"), data, step, out)
 
     loaded = registry.load_version(ws, registry.show_version(ws, "flight-delay@production"))
     sample = demo_data.months(data, 5, 5).head(5)
@@ -185,7 +188,6 @@ def run(
         f"dashboard: {production['dashboard']} — log in with the approver key "
         f"{production['keys']['approver']} or the viewer key {production['keys']['viewer']}"
     )
-    server = production.pop("server")
     if keep_serving:
         out.print(f"[bold]dashboard:[/bold] {production['dashboard']} (Ctrl-C to stop)")
         try:
@@ -205,6 +207,7 @@ def run(
         "dashboard": production["dashboard"],
         "compliance_report": production["report"],
         "keys": production["keys"],
+        "team": team,
         "audit_events": report.n_events,
         "seconds": round(elapsed, 2),
     }
