@@ -275,6 +275,20 @@ def team_server(cli: Cli, base: Path, init: Step, settings: str) -> Iterator[Mod
         yield Mode("remote", ws, env_of, predictor, url)
 
 
+AFTER = [
+    "aims model list",
+    "aims model show biopsy",
+    "aims model show biopsy@1 --format json",
+    "aims model owners biopsy monitoring=kim@example.org",
+    "aims history biopsy --format json",
+    "aims risk list",
+    "aims risk show biopsy --format json",
+    "aims gates biopsy@1 --format json",
+    "aims incidents list --status all --format json",
+]
+"""Commands the tour mentions or a reader runs next, compared the same way."""
+
+
 def play(cli: Cli, mode: Mode, tour: Tour, data: Path) -> dict[str, Run]:
     """Run the tour's commands in ``mode``; what each printed, by its line."""
     for name in ("train.parquet", "holdout.parquet", "model.skops", "risk.yaml"):
@@ -301,6 +315,8 @@ def play(cli: Cli, mode: Mode, tour: Tour, data: Path) -> dict[str, Run]:
             if step.redirect:
                 (mode.ws / step.redirect).write_text(run.out)
             outputs[step.line] = run
+        for line in AFTER:
+            outputs[line] = cli(shlex.split(line)[1:], mode.ws, mode.env_of[tour.actor])
     return outputs
 
 
@@ -361,14 +377,19 @@ def test_the_tour_prints_the_same_in_local_and_remote_mode(
 
     compared = [s for s in tour.steps if s.command not in SET_UP]
     assert len(compared) >= 15
+    compared += [Step(line, shlex.split(line)[1:]) for line in AFTER]
+    differ = []
     for step in compared:
         here, there = local[step.line], remote[step.line]
         assert (here.code, there.code) == (0, 0), f"{step.line}\n{here.err}\n{there.err}"
         if step.command in NO_STORE:
             assert (mode.ws / str(step.redirect)).stat().st_size > 0
             continue
-        assert normal(there.out) == normal(here.out), step.line
-        assert normal(there.err) == normal(here.err), step.line
+        for stream in ("out", "err"):
+            mine, theirs = normal(getattr(here, stream)), normal(getattr(there, stream))
+            if mine != theirs:
+                differ.append(f"{step.line} ({stream})\n--- local\n{mine}\n--- remote\n{theirs}")
+    assert not differ, "\n\n".join(differ)
     # Remote mode acted as the principals of the keys, whatever AIMS_USER said.
     events = cli(["audit", "log", "--format", "json"], mode.ws, {"AIMS_USER": "root@example.org"})
     actors = {e["action"]: e["actor"] for e in json.loads(events.out)}
