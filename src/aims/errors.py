@@ -20,7 +20,8 @@ and what to do about it::
      ├── RateLimited           429  rate_limited         too many calls; retry after the time given
      ├── IntegrityError        500  integrity_error      stored content does not match its hash (artifact, audit chain)
      ├── ModelFailed           500  model_error          a served model raised while predicting
-     └── StoreUnavailable      503  store_unavailable    the metadata, artifact or log store cannot be reached
+     ├── StoreUnavailable      503  store_unavailable    the metadata, artifact or log store cannot be reached
+     └── InsufficientStorage   507  insufficient_storage the server's disk has no room for an upload
 
 The class is the one place that maps an error to its HTTP answer: the server
 turns any ``AimsError`` into an RFC 9457 problem whose ``type`` is
@@ -50,6 +51,7 @@ ErrorCode = Literal[
     "integrity_error",
     "model_error",
     "store_unavailable",
+    "insufficient_storage",
 ]
 
 PROBLEM_TYPE_PREFIX = "urn:aims:problem:"
@@ -221,6 +223,14 @@ class StoreUnavailable(AimsError):
     title = "Store unavailable"
 
 
+class InsufficientStorage(AimsError):
+    """Raised when the server's disk has too little free space to take an upload."""
+
+    code = "insufficient_storage"
+    status = 507
+    title = "Insufficient storage"
+
+
 def error_classes() -> list[type[AimsError]]:
     """Every class of the tree, the root first (subclasses defined elsewhere included)."""
     out: list[type[AimsError]] = []
@@ -255,6 +265,7 @@ __all__ = [
     "ContractViolation",
     "ErrorCode",
     "GateFailed",
+    "InsufficientStorage",
     "IntegrityError",
     "InvalidInput",
     "MalformedBody",

@@ -426,6 +426,8 @@ def require(role: str):  # -> a FastAPI dependency returning Principal
         if query_project is not None:
             guard.check_project(principal, query_project, client=client, path=path)
             guard.check_role_on(principal, query_project, role, client=client, path=path)
+        # Read by the upload routes, which count each principal's uploads in flight.
+        request.state.principal = principal
         return principal
 
     # Read back when the OpenAPI document names each route's role (server.app).

@@ -10,6 +10,11 @@
 ``max_upload_bytes``       ``2147483648`` largest file upload (all files of one request
                                        together: a dataset, a model artifact, data to
                                        evaluate on); larger: 413, nothing registered
+``max_concurrent_uploads`` ``2``       uploads one principal may send at once; one more is
+                                       a 429 with ``Retry-After``
+``upload_free_margin_bytes`` ``536870912`` free disk space an upload must leave in the
+                                       uploads folder's filesystem (beyond its declared
+                                       ``Content-Length``); less: 507, nothing received
 ``rate_limit``             ``200``     requests per second per API key (token bucket rate)
 ``rate_burst``             ``400``     requests a key may send at once (token bucket size)
 ``flush_interval``         ``1.0``     seconds of acknowledged predictions a ``kill -9`` may lose
@@ -73,6 +78,8 @@ class ServerConfig:
     max_records: int = 10_000
     max_label_body_bytes: int = 16_777_216
     max_upload_bytes: int = 2 * 1024**3
+    max_concurrent_uploads: int = 2
+    upload_free_margin_bytes: int = 512 * 1024**2
     rate_limit: float = 200.0
     rate_burst: float = 400.0
     flush_interval: float = 1.0

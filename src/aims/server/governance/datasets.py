@@ -46,6 +46,11 @@ UPLOAD_ANSWERS: dict[int | str, dict[str, Any]] = {
     **ANSWERS,
     400: _problem_doc("The multipart body does not parse."),
     413: _problem_doc("The files pass server.max_upload_bytes; nothing was registered."),
+    429: _problem_doc(
+        "The key's rate limit is exceeded, or its principal already sends "
+        "server.max_concurrent_uploads uploads (see Retry-After)."
+    ),
+    507: _problem_doc("The server's disk has no room for the upload; nothing was received."),
     422: _problem_doc(
         "A field is missing or invalid, the file does not match the sha256 sent, or the "
         "data breaks its contract; nothing was registered."

@@ -62,7 +62,15 @@ _FORM = {
     "/v1/labels/files",
     openapi_extra={"requestBody": {"required": True, "content": _FORM}},
     responses=answers(
-        400, 404, 413, 422, s413="The file is over server.max_upload_bytes; nothing was stored."
+        400,
+        404,
+        413,
+        422,
+        507,
+        s413="The file is over server.max_upload_bytes; nothing was stored.",
+        s429="The key's rate limit is exceeded, or its principal already sends "
+        "server.max_concurrent_uploads uploads (see Retry-After).",
+        s507="The server's disk has no room for the upload; nothing was stored.",
     ),
 )
 async def ingest_file(
