@@ -294,6 +294,9 @@ class IncrementalVerifier:
         self.db = db
         self._verified: tuple[int, str] | None = None
         self._lock = threading.Lock()
+        #: Where the last call began: 0 when it walked the whole chain, else the
+        #: seq up to which an earlier call of this verifier had verified it.
+        self.verified_from = 0
 
     def __call__(self) -> ChainReport:
         """The chain's state now (the first call verifies it whole)."""
@@ -301,6 +304,7 @@ class IncrementalVerifier:
             start = self._verified
             if start is not None and not self._still_there(*start):
                 start = None  # the verified prefix changed: fall back to a full walk
+            self.verified_from = start[0] if start else 0
             head, keyed_from = head_of(self.db)
             needs_key = head is not None and head[0] >= keyed_from
             report = verify_chain(

@@ -14,9 +14,10 @@ Renderers (HTML, Markdown, JSON) are in :mod:`aims.services.evidence_render`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -61,6 +62,9 @@ from aims.storage.schema import (
 )
 from aims.workspace import Workspace
 
+if TYPE_CHECKING:
+    from aims.services.audit import IncrementalVerifier
+
 GOVERNANCE_ACTIONS = (
     "model.register",
     "model.owners.set",
@@ -99,16 +103,20 @@ def _policy_facts(ws: Workspace) -> PolicyFacts:
     )
 
 
-def _audit_facts(ws: Workspace) -> AuditFacts:
+def _audit_facts(ws: Workspace, chain: IncrementalVerifier | None) -> AuditFacts:
     from aims.services.audit import verify
 
-    report = verify(ws.db)
+    # No verifier: walk the whole chain. A long-lived verifier (the dashboard's)
+    # walks only the events added since its last walk, after checking that the
+    # event it stopped at is unchanged; the report says which it did.
+    report = verify(ws.db) if chain is None else chain()
     return AuditFacts(
         ok=report.ok,
         n_events=report.n_events,
         head_seq=report.head_seq,
         problem=report.problem.message if report.problem else None,
         problem_seq=report.problem.seq if report.problem else None,
+        verified_from=0 if chain is None or not report.ok else chain.verified_from,
         break_glass=_break_glass(ws),
     )
 
@@ -159,24 +167,51 @@ def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | No
     )
 
 
-def _events(s: Session, name: str) -> tuple[EventRef, ...]:
+def _events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRef, ...]]:
+    """The governance events of every model in ``names``, oldest first, in one query.
+
+    The query reads the ``(action, seq)`` index (equality on each governance
+    action), so its cost follows the governance events, not the whole audit
+    log, whose bulk is the monitor's per-window events. The subject is matched
+    here rather than in SQL: a range on ``subject`` depends on the database's
+    collation, and a ``LIKE`` treats ``_`` in names as a wildcard. A subject is
+    a model's when it is ``model:NAME`` or starts with ``model:NAME@``.
+    """
     import json
 
-    rows = s.scalars(
-        select(AuditEvent)
-        .where(
-            or_(AuditEvent.subject == f"model:{name}", AuditEvent.subject.like(f"model:{name}@%")),
-            AuditEvent.action.in_(GOVERNANCE_ACTIONS),
-        )
-        .order_by(AuditEvent.seq)
+    wanted = set(names)
+    out: dict[str, list[EventRef]] = {n: [] for n in names}
+    if not wanted:
+        return {}
+    rows = s.execute(
+        select(
+            AuditEvent.seq,
+            AuditEvent.ts,
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.subject,
+            AuditEvent.payload,
+        ).where(AuditEvent.action.in_(GOVERNANCE_ACTIONS))
     ).all()
-    subject = f"model:{name}"
-    return tuple(
-        EventRef(e.seq, e.ts, e.actor, e.action, e.subject, json.loads(e.payload))
-        for e in rows
-        # LIKE treats '_' as a wildcard; keep only this model's own subjects.
-        if e.subject == subject or e.subject.startswith(subject + "@")
-    )
+    # Sorted here: an ORDER BY seq lets SQLite prefer walking the whole table in seq order.
+    rows.sort(key=lambda r: r[0])
+    for seq, ts, actor, action, subject, payload in rows:
+        if not subject.startswith("model:"):
+            continue
+        rest = subject[len("model:") :]
+        owners = {rest} & wanted
+        # A name may itself hold '@': every prefix before an '@' may be the model.
+        at = rest.find("@")
+        while at != -1:
+            if rest[:at] in wanted:
+                owners.add(rest[:at])
+            at = rest.find("@", at + 1)
+        if not owners:
+            continue
+        ref = EventRef(seq, ts, actor, action, subject, json.loads(payload))
+        for name in owners:
+            out[name].append(ref)
+    return {n: tuple(refs) for n, refs in out.items()}
 
 
 def _evaluation(s: Session, version_id: int) -> EvaluationFacts | None:
@@ -264,11 +299,15 @@ def _version_facts(
 
 
 def _model_facts(
-    s: Session, model: Model, policy: PolicyFacts, scope: ReportScope, now: dt.datetime
+    s: Session,
+    model: Model,
+    policy: PolicyFacts,
+    scope: ReportScope,
+    now: dt.datetime,
+    events: tuple[EventRef, ...],
 ) -> ModelFacts:
     from aims.services.governance import latest_risk
 
-    events = _events(s, model.name)
     risk_row: RiskAssessment | None = latest_risk(s, model.id)
     risk = None
     if risk_row is not None:
@@ -354,6 +393,7 @@ def gather_facts(
     scope: ReportScope = "deployed",
     now: dt.datetime | None = None,
     project: str | None = None,
+    chain: IncrementalVerifier | None = None,
 ) -> Facts:
     """Read everything the evidence checks need from the store, once.
 
@@ -371,25 +411,29 @@ def gather_facts(
     project
         Only this project's models and API keys (default: every project). A
         viewer of one project must never see another's models, here as in the API.
+    chain
+        How the audit chain is verified: ``None`` (the default) walks it whole;
+        a long-lived :class:`~aims.services.audit.IncrementalVerifier` walks
+        only the events added since its previous call (a server rebuilding
+        its report as the log grows). The report states which.
     """
     if scope not in ("deployed", "all"):
         raise InvalidInput(f"scope must be 'deployed' or 'all', got {scope!r}")
     now = utc(now) if now is not None else dt.datetime.now(dt.UTC)
     policy = _policy_facts(ws)
-    audit = _audit_facts(ws)
+    audit = _audit_facts(ws, chain)
     query = select(Model).order_by(Model.name)
     if project is not None:
         query = query.where(Model.project == project)
     with ws.db.session() as s:
-        models = tuple(
-            _model_facts(s, m, policy, scope, now)
-            for m in s.scalars(
-                query.options(
-                    selectinload(Model.owners),
-                    selectinload(Model.versions).selectinload(ModelVersion.inputs),
-                )
-            ).all()
-        )
+        rows = s.scalars(
+            query.options(
+                selectinload(Model.owners),
+                selectinload(Model.versions).selectinload(ModelVersion.inputs),
+            )
+        ).all()
+        events = _events_by_model(s, [m.name for m in rows])
+        models = tuple(_model_facts(s, m, policy, scope, now, events[m.name]) for m in rows)
         access = _access_facts(s, ws, now, project)
     return Facts(
         now=now,
@@ -410,6 +454,7 @@ def compliance_report(
     scope: ReportScope = "deployed",
     now: dt.datetime | None = None,
     project: str | None = None,
+    chain: IncrementalVerifier | None = None,
 ) -> ComplianceReport:
     """Gather the facts of ``ws`` and judge ``standard``'s controls against them.
 
@@ -419,13 +464,13 @@ def compliance_report(
         The open workspace.
     standard
         ``iso42001``, ``nist-ai-rmf`` or ``eu-ai-act`` (or a catalogue).
-    scope, now, project
+    scope, now, project, chain
         As for :func:`gather_facts`.
     """
     from aims.services.evidence_judgement import finish
 
     std = get_standard(standard) if isinstance(standard, str) else standard
-    report = assess(std, gather_facts(ws, scope=scope, now=now, project=project))
+    report = assess(std, gather_facts(ws, scope=scope, now=now, project=project, chain=chain))
     # Then what people recorded: the statement of applicability, outside evidence, findings.
     return finish(ws, report, project)
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from aims.errors import InvalidInput
+from aims.services import audit
 from aims.ui.page_context import PageContext
 from aims.ui.port import Viewer
 from aims.workspace import Workspace
@@ -40,6 +41,8 @@ class ReportCache:
         self._lock = threading.Lock()
         self._reports: dict[tuple[str, str | None], tuple[int, dict[str, Any], float]] = {}
         self._building: dict[tuple[str, str | None], threading.Thread] = {}
+        # One walk of the whole audit chain per server; later reports walk only new events.
+        self._chain = audit.IncrementalVerifier(ws.db)
 
     def _head(self) -> int:
         from aims.services.audit import head_of
@@ -51,7 +54,9 @@ class ReportCache:
         from aims.services import evidence
 
         started = time.monotonic()
-        report = evidence.compliance_report(self.ws, key[0], project=key[1]).to_dict()
+        report = evidence.compliance_report(
+            self.ws, key[0], project=key[1], chain=self._chain
+        ).to_dict()
         with self._lock:
             self._reports[key] = (head, report, time.monotonic() - started)
             self._building.pop(key, None)

@@ -235,6 +235,9 @@ class AuditFacts:
     head_seq: int = 0
     problem: str | None = None
     problem_seq: int | None = None
+    verified_from: int = 0
+    """0: the whole chain was walked for this report; else only the events after
+    this seq were, on top of an earlier walk of this process up to it."""
     break_glass: tuple[BreakGlass, ...] = ()
     """Governance writes forced past team mode (``--break-glass``), oldest first."""
 

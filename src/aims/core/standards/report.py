@@ -116,6 +116,7 @@ class ComplianceReport:
                 "ok": f.audit.ok,
                 "n_events": f.audit.n_events,
                 "head_seq": f.audit.head_seq,
+                "verified_from": f.audit.verified_from,
                 "problem": f.audit.problem,
             },
             "summary": self.summary,
