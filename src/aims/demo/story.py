@@ -172,6 +172,7 @@ def run(
     production = production_phase(ws, root, data, step, out)
     # The laptop project becomes a team's: from here people and an agent act over HTTP.
     ws, server, team = team_act(ws, root, production.pop("server"), data, step, out)
+    production["dashboard"] = f"{server.url}/ui/"
 
     loaded = registry.load_version(ws, registry.show_version(ws, "flight-delay@production"))
     sample = demo_data.months(data, 5, 5).head(5)

@@ -95,6 +95,7 @@ def team_act(
     the server restarted.
     """
     from skops.io import dump
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     from aims.services import audit
     from aims.workspace import Workspace
@@ -117,6 +118,9 @@ def team_act(
     ws.close()
     ws = Workspace.open(root)
     server = start_server(ws, port=port)
+    if not server.server.started:  # the address was taken meanwhile: any free port will do
+        server.stop()
+        server = start_server(ws)
     start = _last_seq(ws)
     step(f"server restarted in team mode at {server.url}; from here every act goes over HTTP")
 
@@ -139,7 +143,10 @@ def team_act(
         demo_data.months(data, 6, 8).write_parquet(summer)
         demo_data.months(data, 9, 9).write_parquet(september)
         model_file = root / "models" / "delay_summer.skops"
-        dump(demo_data.train(demo_data.months(data, 6, 8), seed=4), model_file)
+        # One thread: the model is small, and on a busy machine OpenMP's idle
+        # workers spin for many times the few seconds the training needs.
+        with threadpool_limits(limits=1):
+            dump(demo_data.train(demo_data.months(data, 6, 8), seed=4), model_file)
 
         with summer.open("rb") as f:
             r = ana.call(
