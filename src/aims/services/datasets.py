@@ -9,8 +9,12 @@ transaction together with its audit event.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from pathlib import Path
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +26,14 @@ from aims.services import audit
 from aims.storage.schema import Dataset, DatasetVersion
 from aims.workspace import Workspace
 
-__all__ = ["file_sha256", "get_dataset_version", "list_datasets", "register_dataset"]
+__all__ = [
+    "dataset_file",
+    "file_sha256",
+    "get_dataset_version",
+    "list_datasets",
+    "register_dataset",
+    "source_filename",
+]
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -32,6 +43,59 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def source_filename(source: str) -> str:
+    """The file name a version's recorded ``source`` ends in; its suffix tells the format.
+
+    Examples
+    --------
+    >>> source_filename("upload:train.parquet"), source_filename("/data/x/train.csv")
+    ('train.parquet', 'train.csv')
+    """
+    original = source.removeprefix("upload:").replace("\\", "/")
+    name = PurePosixPath(original).name
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).lstrip(".") or "data"
+
+
+@contextlib.contextmanager
+def dataset_file(
+    ws: Workspace, source: str | None, artifact_sha256: str | None
+) -> Iterator[Path | None]:
+    """A local file holding a dataset version's content while the block runs, or None.
+
+    The version's copy in the artifact store is preferred and verified against
+    its hash, so a file registered by upload (whose ``source`` is only the
+    name the client sent) is readable like a local one, and a local file
+    changed since registration is never read in its place. The copy is reached
+    under the original file name, whose suffix tells its format. Without a
+    stored copy (an import that kept none, or a store restored without it) the
+    recorded source is read if it is still a file; None when there is nothing
+    to read.
+
+    Raises
+    ------
+    IntegrityError
+        The stored copy no longer matches its hash.
+    """
+    stored: Path | None = None
+    if artifact_sha256:
+        with contextlib.suppress(NotFound):
+            stored = ws.artifacts.local_path(artifact_sha256)
+    if stored is None:
+        yield Path(source) if source and Path(source).is_file() else None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="aims-dataset-"))
+    try:
+        named = folder / source_filename(source or "data")
+        try:
+            # The store keeps objects by hash only: a link gives the object its name.
+            named.symlink_to(stored)
+        except OSError:
+            shutil.copyfile(stored, named)
+        yield named
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def get_dataset_version(s: Session, ref: Ref) -> DatasetVersion:

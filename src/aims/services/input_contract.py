@@ -34,7 +34,10 @@ class InputContract:
 
 
 def model_input_contract(
-    inputs: Sequence[DatasetVersion], info: Mapping[str, Any], contract_path: Path | None
+    inputs: Sequence[DatasetVersion],
+    info: Mapping[str, Any],
+    contract_path: Path | None,
+    ws: Any = None,
 ) -> InputContract:
     """The input contract of a new model version.
 
@@ -46,7 +49,10 @@ def model_input_contract(
     (fields the caller sends for the log, such as personal data to hash, are
     legitimate there) as long as it describes all the model's features.
     Otherwise the result holds only the model's features (when known) and a
-    business key. In every case a label column is dropped.
+    business key. In every case a label column is dropped. With the workspace
+    ``ws``, the file a contract is inferred from is the dataset's stored copy
+    (see :func:`aims.services.datasets.dataset_file`), so data registered by
+    upload serves as well as a local file.
     """
     from aims.core import contract as cmod
 
@@ -59,12 +65,33 @@ def model_input_contract(
         if dv is not None and dv.contract is not None:
             source = cmod.parse_contract(dv.contract, source=f"contract of {_ref(dv)}")
             origin = f"{_ref(dv)}'s contract"
-        elif inputs and Path(inputs[0].source).exists():
-            source = cmod.infer_contract(inputs[0].source, name=inputs[0].dataset.name)
-            origin = f"a contract inferred from {_ref(inputs[0])}"
         else:
-            return InputContract(None, "no input contract: the training data has none")
+            inferred = _inferred(inputs[0], ws) if inputs else None
+            if inferred is None:
+                return InputContract(None, "no input contract: the training data has none")
+            source, origin = inferred, f"a contract inferred from {_ref(inputs[0])}"
     return _restrict(source, features, origin, explicit=contract_path is not None)
+
+
+def _inferred(dv: DatasetVersion, ws: Any) -> Any:
+    """A contract inferred from the dataset's file, or None when it has none to read.
+
+    The recorded source is read when it is still a file; otherwise (data
+    registered by upload) the stored copy, scanned as a frame so that the
+    contract names no temporary path.
+    """
+    from aims.core import contract as cmod
+    from aims.core import frames
+    from aims.services.datasets import dataset_file
+
+    if Path(dv.source).exists():
+        return cmod.infer_contract(dv.source, name=dv.dataset.name)
+    if ws is None:
+        return None
+    with dataset_file(ws, dv.source, dv.artifact_sha256) as path:
+        return (
+            None if path is None else cmod.infer_contract(frames.scan(path), name=dv.dataset.name)
+        )
 
 
 def _restrict(source: Any, features: list[str], origin: str, *, explicit: bool) -> InputContract:

@@ -171,7 +171,7 @@ def register_model(
     ).describe()
     with ws.db.session() as s:  # resolve datasets before storing anything
         inputs = [get_dataset_version(s, r) for r in refs]
-        input_contract = model_input_contract(inputs, info, contract_path)
+        input_contract = model_input_contract(inputs, info, contract_path, ws)
     ref = ws.artifacts.put_bytes(data)
     now = audit.now_utc()
     with ws.db.session() as s:

@@ -84,6 +84,7 @@ class VersionFacts:
     dataset_contracts: tuple[str, ...]
     dataset_profile: bytes | None
     dataset_source: str | None
+    dataset_artifact: str | None
     baseline: dict[str, float]
     owner: str | None
     tier: str
@@ -121,6 +122,7 @@ def version_facts(s: Session, mv: ModelVersion, default_tier: str = "high") -> V
         dataset_contracts=tuple(d.contract for d in mv.inputs if d.contract),
         dataset_profile=dv.profile if dv is not None else None,
         dataset_source=dv.source if dv is not None else None,
+        dataset_artifact=dv.artifact_sha256 if dv is not None else None,
         baseline=_baseline(s, mv),
         owner=next((o.owner for o in mv.model.owners if o.role == "monitoring"), None),
         tier=risk.tier if risk is not None else default_tier,
@@ -225,7 +227,7 @@ def _outputs(
         except AimsError:
             path.unlink(missing_ok=True)  # a damaged cache is rebuilt
     try:
-        rows = _training_rows(facts, ref, policy.reference_rows)
+        rows = _training_rows(ws, facts, ref, policy.reference_rows)
     except (InvalidInput, NotFound) as exc:
         # The training file moved or no longer parses: the label stands in, as documented.
         ref.notes.append(
@@ -249,20 +251,28 @@ def _outputs(
     return None, "none"
 
 
-def _training_rows(facts: VersionFacts, ref: Reference, max_rows: int) -> pl.DataFrame | None:
+def _training_rows(
+    ws: Any, facts: VersionFacts, ref: Reference, max_rows: int
+) -> pl.DataFrame | None:
     """Up to ``max_rows`` of the model's features from its training file, spread over the file.
 
-    None when there is no file to read (no source recorded, or no features known).
+    The file is the dataset version's verified copy in the artifact store (so a
+    dataset registered by upload is read too), else its recorded source. None
+    when there is no file to read or no features are known.
     """
     from aims.core import frames
+    from aims.services.datasets import dataset_file
 
-    source = facts.dataset_source
-    if source is None or not ref.features or not Path(source).is_file():
+    if not ref.features:
         return None
-    lazy = frames.scan(source)
-    n = int(frames.collect(lazy.select(pl.len()), source).item())
-    step = max(1, math.ceil(n / max_rows))
-    return frames.collect(lazy.select(ref.features).gather_every(step), source)
+    with dataset_file(ws, facts.dataset_source, facts.dataset_artifact) as path:
+        if path is None:
+            return None
+        source = facts.dataset_source or str(path)
+        lazy = frames.scan(path)
+        n = int(frames.collect(lazy.select(pl.len()), source).item())
+        step = max(1, math.ceil(n / max_rows))
+        return frames.collect(lazy.select(ref.features).gather_every(step), source)
 
 
 def _reference_predictions(
