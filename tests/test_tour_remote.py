@@ -285,6 +285,8 @@ AFTER = [
     "aims risk show biopsy --format json",
     "aims gates biopsy@1 --format json",
     "aims incidents list --status all --format json",
+    "aims monitor windows biopsy",
+    "aims monitor windows biopsy --format json",
 ]
 """Commands the tour mentions or a reader runs next, compared the same way."""
 
