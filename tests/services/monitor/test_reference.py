@@ -46,20 +46,38 @@ def test_reference_predictions_are_the_models_own_on_its_training_rows(served, s
     assert again.outputs.to_dict() == ref.outputs.to_dict()  # type: ignore[union-attr]
 
 
-def test_without_the_training_file_the_label_stands_in(
-    workspace, synthetic, tmp_path: Path
-) -> None:
+def _register_from_a_copy(ws, synthetic, tmp_path: Path) -> Path:
     copy = tmp_path / "train_copy.parquet"
     shutil.copy(synthetic.data, copy)
-    registry.register_dataset(workspace, copy, "gone", actor="ana@example.org")
+    registry.register_dataset(ws, copy, "gone", actor="ana@example.org")
     registry.register_model(
-        workspace,
+        ws,
         synthetic.model_path,
         "gone",
         actor="ana@example.org",
         datasets=["gone@1"],
         owners=OWNERS,
     )
+    return copy
+
+
+def test_a_training_file_removed_since_registration_is_read_from_the_store(
+    workspace, synthetic, tmp_path: Path
+) -> None:
+    _register_from_a_copy(workspace, synthetic, tmp_path).unlink()
+    ref = _reference(workspace)
+    assert ref.outputs_source == "model" and not ref.notes
+    assert ref.outputs is not None and ref.outputs.rows > 0
+
+
+def test_without_the_training_file_the_label_stands_in(
+    workspace, synthetic, tmp_path: Path
+) -> None:
+    from aims.services.datasets import file_sha256
+
+    copy = _register_from_a_copy(workspace, synthetic, tmp_path)
+    # Neither the recorded file nor the store's copy of it is left to read.
+    Path(workspace.artifacts.key(file_sha256(copy))).unlink()
     copy.unlink()
     ref = _reference(workspace)
     assert ref.outputs_source == "label"
