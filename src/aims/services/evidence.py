@@ -14,7 +14,7 @@ Renderers (HTML, Markdown, JSON) are in :mod:`aims.services.evidence_render`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,8 +28,6 @@ from aims.core.standards.facts import (
     SERVING_STAGES,
     AccessFacts,
     ApprovalFacts,
-    AuditFacts,
-    BreakGlass,
     DatasetFacts,
     EvaluationFacts,
     EventRef,
@@ -47,12 +45,12 @@ from aims.core.standards.impact import impact_summary
 from aims.core.standards.report import ComplianceReport, ControlResult, assess
 from aims.errors import ConfigError, InvalidInput
 from aims.services.access_review import review_facts
+from aims.services.evidence_audit import GOVERNANCE_ACTIONS, audit_facts, events_by_model
 from aims.services.monitor import window_store
 from aims.services.registry import owners_by_role
 from aims.storage.schema import (
     ApiKey,
     Approval,
-    AuditEvent,
     Evaluation,
     Incident,
     Model,
@@ -64,22 +62,6 @@ from aims.workspace import Workspace
 
 if TYPE_CHECKING:
     from aims.services.audit import IncrementalVerifier
-
-GOVERNANCE_ACTIONS = (
-    "model.register",
-    "model.owners.set",
-    "risk.assess",
-    "model.approve",
-    "model.evaluate",
-    "model.promote",
-    "model.promote.override",
-    "model.promote.refused",
-    "model.rollback",
-    "incident.open",
-    "incident.ack",
-    "incident.resolve",
-)
-"""Audit actions the checks cite (the monitor's per-window events are left out: they are many)."""
 
 INCIDENT_LOOKBACK_DAYS = 365
 """Resolved incidents older than this are left out; open ones are always in."""
@@ -101,43 +83,6 @@ def _policy_facts(ws: Workspace) -> PolicyFacts:
         tiers={t: rules.model_dump(mode="json") for t, rules in policy.tiers.items()},
         monitoring=dict(policy.monitoring),
     )
-
-
-def _audit_facts(ws: Workspace, chain: IncrementalVerifier | None) -> AuditFacts:
-    from aims.services.audit import verify
-
-    # No verifier: walk the whole chain. A long-lived verifier (the dashboard's)
-    # walks only the events added since its last walk, after checking that the
-    # event it stopped at is unchanged; the report says which it did.
-    report = verify(ws.db) if chain is None else chain()
-    return AuditFacts(
-        ok=report.ok,
-        n_events=report.n_events,
-        head_seq=report.head_seq,
-        problem=report.problem.message if report.problem else None,
-        problem_seq=report.problem.seq if report.problem else None,
-        verified_from=0 if chain is None or not report.ok else chain.verified_from,
-        break_glass=_break_glass(ws),
-    )
-
-
-def _break_glass(ws: Workspace) -> tuple[BreakGlass, ...]:
-    """Events written by commands forced past team mode (their payload says so)."""
-    import json
-
-    # Payloads are canonical JSON (sorted keys, no spaces): the flag reads exactly so.
-    with ws.db.session() as s:
-        rows = s.execute(
-            select(AuditEvent.seq, AuditEvent.actor, AuditEvent.action, AuditEvent.payload)
-            .where(AuditEvent.payload.contains('"break_glass":true'))
-            .order_by(AuditEvent.seq)
-        ).all()
-    out = []
-    for seq, actor, action, payload in rows:
-        body = json.loads(payload)
-        if body.get("break_glass") is True:
-            out.append(BreakGlass(seq, actor, action, str(body.get("break_glass_reason", ""))))
-    return tuple(out)
 
 
 def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | None) -> AccessFacts:
@@ -165,53 +110,6 @@ def _access_facts(s: Session, ws: Workspace, now: dt.datetime, project: str | No
         people=people,
         review=review_facts(s, ws, project),
     )
-
-
-def _events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRef, ...]]:
-    """The governance events of every model in ``names``, oldest first, in one query.
-
-    The query reads the ``(action, seq)`` index (equality on each governance
-    action), so its cost follows the governance events, not the whole audit
-    log, whose bulk is the monitor's per-window events. The subject is matched
-    here rather than in SQL: a range on ``subject`` depends on the database's
-    collation, and a ``LIKE`` treats ``_`` in names as a wildcard. A subject is
-    a model's when it is ``model:NAME`` or starts with ``model:NAME@``.
-    """
-    import json
-
-    wanted = set(names)
-    out: dict[str, list[EventRef]] = {n: [] for n in names}
-    if not wanted:
-        return {}
-    rows = s.execute(
-        select(
-            AuditEvent.seq,
-            AuditEvent.ts,
-            AuditEvent.actor,
-            AuditEvent.action,
-            AuditEvent.subject,
-            AuditEvent.payload,
-        ).where(AuditEvent.action.in_(GOVERNANCE_ACTIONS))
-    ).all()
-    # Sorted here: an ORDER BY seq lets SQLite prefer walking the whole table in seq order.
-    rows.sort(key=lambda r: r[0])
-    for seq, ts, actor, action, subject, payload in rows:
-        if not subject.startswith("model:"):
-            continue
-        rest = subject[len("model:") :]
-        owners = {rest} & wanted
-        # A name may itself hold '@': every prefix before an '@' may be the model.
-        at = rest.find("@")
-        while at != -1:
-            if rest[:at] in wanted:
-                owners.add(rest[:at])
-            at = rest.find("@", at + 1)
-        if not owners:
-            continue
-        ref = EventRef(seq, ts, actor, action, subject, json.loads(payload))
-        for name in owners:
-            out[name].append(ref)
-    return {n: tuple(refs) for n, refs in out.items()}
 
 
 def _evaluation(s: Session, version_id: int) -> EvaluationFacts | None:
@@ -421,7 +319,7 @@ def gather_facts(
         raise InvalidInput(f"scope must be 'deployed' or 'all', got {scope!r}")
     now = utc(now) if now is not None else dt.datetime.now(dt.UTC)
     policy = _policy_facts(ws)
-    audit = _audit_facts(ws, chain)
+    audit = audit_facts(ws, chain)
     query = select(Model).order_by(Model.name)
     if project is not None:
         query = query.where(Model.project == project)
@@ -432,7 +330,7 @@ def gather_facts(
                 selectinload(Model.versions).selectinload(ModelVersion.inputs),
             )
         ).all()
-        events = _events_by_model(s, [m.name for m in rows])
+        events = events_by_model(s, [m.name for m in rows])
         models = tuple(_model_facts(s, m, policy, scope, now, events[m.name]) for m in rows)
         access = _access_facts(s, ws, now, project)
     return Facts(
