@@ -9,6 +9,7 @@ def register(app: typer.Typer) -> None:
     """Attach every command group and command to ``app``; order is ``aims --help`` order."""
     from aims.cli import (
         access,
+        applicability,
         audit,
         contract,
         demo,
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
     report_pack.register(report.report_app)
     app.add_typer(report.report_app, name="report")
     app.add_typer(evidence.evidence_app, name="evidence")
-    app.add_typer(evidence.soa_app, name="soa")
+    app.add_typer(applicability.soa_app, name="soa")
     app.add_typer(evidence.review_app, name="review")
     app.command("drift")(drift.drift)
     app.add_typer(contract.app, name="contract")

@@ -1,9 +1,9 @@
-"""``aims evidence …``, ``aims soa …`` and ``aims review …``: what people record for an audit.
+"""``aims evidence …`` and ``aims review …``: what people record for an audit.
 
 Evidence kept outside aims (documents and links with an owner and a review
-date), the statement of applicability (which Annex A controls apply, with
-approved exclusions), and internal audits and management reviews with their
-findings and corrective actions. The evidence report reads all three.
+date), and internal audits and management reviews with their findings and
+corrective actions. The evidence report reads both, and the statement of
+applicability (``aims soa …``, :mod:`aims.cli.applicability`).
 
 In remote mode (:mod:`aims.cli.remote`) each command is a call to the
 server's governance API, answered with the document the local command
@@ -26,10 +26,6 @@ evidence_app = typer.Typer(
     help="Evidence kept outside aims: documents and links that evidence a control.",
     no_args_is_help=True,
 )
-soa_app = typer.Typer(
-    help="The statement of applicability: which ISO/IEC 42001 Annex A controls apply.",
-    no_args_is_help=True,
-)
 review_app = typer.Typer(
     help="Internal audits and management reviews, their findings and corrective actions.",
     no_args_is_help=True,
@@ -43,18 +39,20 @@ ORGANISATION = typer.Option(
 )
 
 
-def _project(project: str | None, organisation: bool) -> str | None:
+def project_scope(project: str | None, organisation: bool) -> str | None:
+    """The project an act names: ``*`` (the organisation) with ``--organisation``."""
     return "*" if organisation else project
 
 
-def _remote():  # -> aims.cli.remote.Remote | None
+def remote_client():  # -> aims.cli.remote.Remote | None
     """The server's client in remote mode, else None (see :mod:`aims.cli.remote`)."""
     from aims.cli.remote import remote
 
     return remote()
 
 
-def _params(project: str | None) -> dict[str, str | None]:
+def project_params(project: str | None) -> dict[str, str | None]:
+    """The query parameters that name the project of a remote call."""
     return {"project": project}
 
 
@@ -87,10 +85,10 @@ def evidence_add(
     """Record a document or link as evidence of one or more controls."""
     from aims.services.external_evidence import add
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         rows = _add_remotely(
             r, controls, file, url, sha256, owner, review_every, note,
-            _project(project, organisation),
+            project_scope(project, organisation),
         )  # fmt: skip
         emit(rows, fmt, _render_added)
         return
@@ -104,7 +102,7 @@ def evidence_add(
         url=url,
         sha256=sha256,
         note=note,
-        project=_project(project, organisation),
+        project=project_scope(project, organisation),
     )
     emit(rows, fmt, _render_added)
 
@@ -135,7 +133,7 @@ def _add_remotely(
         return r.call(
             "POST",
             "/v1/evidence/files",
-            params=_params(project),
+            params=project_params(project),
             files={"file": Path(file)},
             data={**form, "sha256": file_sha256(Path(file))},
         )
@@ -152,7 +150,7 @@ def _add_remotely(
         "review_every": review_every,
         "note": note,
     }
-    return r.call("POST", "/v1/evidence/links", params=_params(project), json=body)
+    return r.call("POST", "/v1/evidence/links", params=project_params(project), json=body)
 
 
 def _render_added(rows: list[dict[str, Any]]) -> None:
@@ -173,7 +171,7 @@ def evidence_list(
     """Evidence kept outside aims; overdue reviews are marked (exit 1 if any)."""
     from aims.services.external_evidence import list_evidence
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         query = {"project": project, "control": control, "removed": removed}
         rows = r.call("GET", "/v1/evidence", params=query)
     else:
@@ -213,7 +211,7 @@ def evidence_review(
     """Record that a document was reviewed today; its next review moves one interval on."""
     from aims.services.external_evidence import review
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         d = r.call("POST", f"/v1/evidence/{evidence_id}/review", json={"note": note})
     else:
         d = review(open_workspace(), evidence_id, actor=current_actor(), note=note)
@@ -228,7 +226,7 @@ def evidence_approve(
     """Approve a piece of evidence (four-eyes: not by the person who added it)."""
     from aims.services.external_evidence import approve
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         d = r.call("POST", f"/v1/evidence/{evidence_id}/approve")
     else:
         d = approve(open_workspace(), evidence_id, actor=current_actor())
@@ -244,153 +242,11 @@ def evidence_remove(
     """Withdraw a piece of evidence (it is kept, marked removed, and stops counting)."""
     from aims.services.external_evidence import remove
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         d = r.call("POST", f"/v1/evidence/{evidence_id}/remove", json={"reason": reason})
     else:
         d = remove(open_workspace(), evidence_id, actor=current_actor(), reason=reason)
     emit(d, fmt, lambda d: _one(d, "removed"))
-
-
-# -- aims soa --------------------------------------------------------------------------------
-
-
-@soa_app.command("show")
-def soa_show(
-    project: str | None = PROJECT, organisation: bool = ORGANISATION, fmt: Format = FORMAT
-) -> None:
-    """Every Annex A control: applicable or excluded (with why and who approved), pending
-    exclusions, and how many versions its entry has had."""
-    from aims.services.applicability import statement
-
-    where = _project(project, organisation)
-    if (r := _remote()) is not None:
-        d = r.call("GET", "/v1/soa", params=_params(where))
-    else:
-        d = statement(open_workspace(), where)
-    emit(d, fmt, _render_statement)
-
-
-def _render_statement(d: dict[str, Any]) -> None:
-    rows = [
-        {
-            "control": c["control"],
-            "title": c["title"],
-            "state": c["state"] + (" (exclusion pending)" if c["pending"] else ""),
-            "justification": c["justification"] or (c["pending"] or {}).get("justification", ""),
-            "approved by": c["approved_by"] or "",
-            "versions": len(c["history"]) or "",
-        }
-        for c in d["controls"]
-    ]
-    n = d["counts"]
-    print_table(
-        rows,
-        ["control", "title", "state", "justification", "approved by", "versions"],
-        title=f"Statement of applicability ({d['project']}): {n['applicable']} applicable, "
-        f"{n['excluded']} excluded, {n['pending']} pending",
-    )
-
-
-def _entry_line(d: dict[str, Any]) -> None:
-    console.print(
-        f"{d['control']} v{d['version']} ({d['project']}): {d['state']}"
-        + (f", approved by {d['approved_by']}" if d["approved_by"] else "")
-        + (
-            f"; a second person approves it with 'aims soa approve {d['control']}'"
-            if d["state"] == "pending"
-            else ""
-        )
-    )
-
-
-@soa_app.command("exclude")
-def soa_exclude(
-    control: str = typer.Argument(..., help="Annex A control, e.g. A.10.4."),
-    justification: str = typer.Option(
-        ..., "--justification", "-j", help="Why the control does not apply."
-    ),
-    project: str | None = PROJECT,
-    organisation: bool = ORGANISATION,
-    fmt: Format = FORMAT,
-) -> None:
-    """Propose excluding a control; it is excluded once another person approves."""
-    from aims.cli.remote import segment
-    from aims.services.applicability import exclude
-
-    if (r := _remote()) is not None:
-        path = f"/v1/soa/{segment(control.strip())}/exclude"
-        body = {"justification": justification}
-        d = r.call("POST", path, params=_params(_project(project, organisation)), json=body)
-        emit(d, fmt, _entry_line)
-        return
-    d = exclude(
-        open_workspace(),
-        control,
-        justification=justification,
-        actor=current_actor(),
-        project=_project(project, organisation),
-    )
-    emit(d, fmt, _entry_line)
-
-
-@soa_app.command("include")
-def soa_include(
-    control: str = typer.Argument(..., help="Annex A control, e.g. A.2.2."),
-    evidence_approval: bool = typer.Option(
-        False,
-        "--evidence-approval",
-        help="Documents kept outside aims for this control count only once a second "
-        "person approves them (aims evidence approve).",
-    ),
-    note: str = typer.Option("", "--note", help="Why, or how it is met."),
-    project: str | None = PROJECT,
-    organisation: bool = ORGANISATION,
-    fmt: Format = FORMAT,
-) -> None:
-    """Record that a control applies (ends an exclusion)."""
-    from aims.cli.remote import segment
-    from aims.services.applicability import include
-
-    if (r := _remote()) is not None:
-        path = f"/v1/soa/{segment(control.strip())}/include"
-        body = {"evidence_approval": evidence_approval, "note": note}
-        d = r.call("POST", path, params=_params(_project(project, organisation)), json=body)
-        emit(d, fmt, _entry_line)
-        return
-    d = include(
-        open_workspace(),
-        control,
-        actor=current_actor(),
-        project=_project(project, organisation),
-        evidence_approval=evidence_approval,
-        note=note,
-    )
-    emit(d, fmt, _entry_line)
-
-
-@soa_app.command("approve")
-def soa_approve(
-    control: str = typer.Argument(..., help="Annex A control whose exclusion is pending."),
-    project: str | None = PROJECT,
-    organisation: bool = ORGANISATION,
-    fmt: Format = FORMAT,
-) -> None:
-    """Approve a pending exclusion (four-eyes: not by the person who proposed it)."""
-    from aims.cli.remote import segment
-    from aims.services.applicability import approve
-
-    if (r := _remote()) is not None:
-        path = f"/v1/soa/{segment(control.strip())}/approve"
-        d = r.call("POST", path, params=_params(_project(project, organisation)))
-        emit(d, fmt, _entry_line)
-        return
-    d = approve(
-        open_workspace(),
-        control,
-        actor=current_actor(),
-        project=_project(project, organisation),
-    )
-    emit(d, fmt, _entry_line)
 
 
 # -- aims review -----------------------------------------------------------------------------
@@ -409,10 +265,13 @@ def review_add(
     """Record an internal audit (clause 9.2) or a management review (clause 9.3)."""
     from aims.services.management_review import record_review
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         body = {"kind": kind, "title": title, "held_on": held_on, "summary": summary}
         d = r.call(
-            "POST", "/v1/reviews", params=_params(_project(project, organisation)), json=body
+            "POST",
+            "/v1/reviews",
+            params=project_params(project_scope(project, organisation)),
+            json=body,
         )
         emit(
             d,
@@ -427,7 +286,7 @@ def review_add(
         held_on=held_on,
         summary=summary,
         actor=current_actor(),
-        project=_project(project, organisation),
+        project=project_scope(project, organisation),
     )
     emit(d, fmt, lambda d: console.print(f"{d['kind']} #{d['id']}: {d['title']} ({d['held_on']})"))
 
@@ -449,7 +308,7 @@ def review_finding(
     """Add a finding, with owner, due date and corrective action (clause 10.2)."""
     from aims.services.management_review import add_finding
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         body = {
             "kind": kind,
             "summary": summary,
@@ -486,7 +345,7 @@ def review_close(
     """Close a finding once its corrective action is done."""
     from aims.services.management_review import close_finding
 
-    if (r := _remote()) is not None:
+    if (r := remote_client()) is not None:
         d = r.call("POST", f"/v1/findings/{finding_id}/close", json={"note": note})
     else:
         d = close_finding(open_workspace(), finding_id, actor=current_actor(), closure=note)
@@ -498,8 +357,8 @@ def review_list(project: str | None = PROJECT, fmt: Format = FORMAT) -> None:
     """Audits and reviews with their findings; open overdue findings are marked (exit 1 if any)."""
     from aims.services.management_review import list_reviews
 
-    if (r := _remote()) is not None:
-        rows = r.call("GET", "/v1/reviews", params=_params(project))
+    if (r := remote_client()) is not None:
+        rows = r.call("GET", "/v1/reviews", params=project_params(project))
     else:
         rows = list_reviews(open_workspace(), project)
     emit(rows, fmt, _render_reviews)

@@ -27,13 +27,10 @@ What it guarantees:
   of file ``file``, else 422 (the file was damaged or is not the one meant).
 - **Errors name the file as sent.** An ``AimsError`` raised inside the block
   has the temporary paths in its message replaced by the files' names.
-- **A few at a time, with room on disk.** One principal may send at most
-  ``server.max_concurrent_uploads`` uploads at once (default 2): one more is a
-  429 with ``Retry-After``, before anything is received. An upload is refused
-  with 507 when the uploads folder's filesystem has less free space than its
-  declared ``Content-Length`` (the upload limit when none is declared), plus
-  the bytes other uploads in flight declared, plus
-  ``server.upload_free_margin_bytes``. So no key can fill the server's disk.
+- **A few at a time, with room on disk.** Before anything is received, the
+  upload is admitted (:mod:`aims.server.upload_admission`): a 429 when its
+  principal already has ``server.max_concurrent_uploads`` uploads in flight,
+  a 507 when the disk has no room for it.
 - **Nothing left behind.** The temporary files are removed when the ``async
   with`` block ends, however it ends (an answer, an error, a refusal, the
   client going away).
@@ -65,14 +62,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from aims.errors import (
-    AimsError,
-    InsufficientStorage,
-    InvalidInput,
-    MalformedBody,
-    PayloadTooLarge,
-    RateLimited,
-)
+from aims.errors import AimsError, InvalidInput, MalformedBody, PayloadTooLarge
+from aims.server.upload_admission import admitted
 
 if TYPE_CHECKING:  # the callbacks' type is declared for type checkers only
     from python_multipart.multipart import MultipartCallbacks
@@ -103,9 +94,6 @@ MAX_FIELD_BYTES = 1 << 20
 
 MAX_PARTS = 1000
 """Parts (fields and files) of one request."""
-
-UPLOAD_RETRY_SECONDS = 10
-"""The ``Retry-After`` of an upload refused because its principal has enough in flight."""
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -198,27 +186,11 @@ async def streamed_form(
     boundary = _boundary(request.headers.get("content-type"))
     root = state.ws.settings.state_dir / "uploads"
     root.mkdir(parents=True, exist_ok=True)
-    slots = _slots(request)
-    who = _uploader(request)
-    size = _declared_size(request, limit)
-    slots.check(who, state.config.max_concurrent_uploads)
-    free = (await run_in_threadpool(shutil.disk_usage, root)).free
-    # Checked again after the await: the counts are only changed on the event loop.
-    slots.check(who, state.config.max_concurrent_uploads)
-    margin = state.config.upload_free_margin_bytes
-    if free < size + slots.reserved + margin:
-        raise InsufficientStorage(
-            f"the server's disk has no room for an upload of {size} bytes now (it keeps "
-            f"{margin} bytes free: server.upload_free_margin_bytes); nothing was received: "
-            "try again later, or ask the server's operator to free space",
-            headers={"Connection": "close"},
-        )
-    slots.take(who, size)
-    try:
-        async with _received(request, root, files, checked, limit, boundary) as form:
-            yield form
-    finally:
-        slots.give_back(who, size)
+    async with (
+        admitted(request, root, body_limit(limit)),
+        _received(request, root, files, checked, limit, boundary) as form,
+    ):
+        yield form
 
 
 @asynccontextmanager
@@ -262,65 +234,6 @@ async def _received(
     finally:
         reader.close_quietly()
         await run_in_threadpool(shutil.rmtree, folder, True)
-
-
-class _Slots:
-    """Uploads in flight: how many per principal, and the bytes they declared.
-
-    Changed only on the event loop, between awaits, so no lock is needed.
-    """
-
-    def __init__(self) -> None:
-        self.by_principal: dict[str, int] = {}
-        self.reserved = 0
-
-    def check(self, who: str, most: int) -> None:
-        held = self.by_principal.get(who, 0)
-        if held >= most:
-            raise RateLimited(
-                f"{who} already has {held} uploads in progress, the most one principal may "
-                f"send at once (server.max_concurrent_uploads); retry when one has finished",
-                # The body is not read: the connection cannot carry another request.
-                headers={"Retry-After": str(UPLOAD_RETRY_SECONDS), "Connection": "close"},
-            )
-
-    def take(self, who: str, size: int) -> None:
-        self.by_principal[who] = self.by_principal.get(who, 0) + 1
-        self.reserved += size
-
-    def give_back(self, who: str, size: int) -> None:
-        self.reserved -= size
-        left = self.by_principal.get(who, 1) - 1
-        if left:
-            self.by_principal[who] = left
-        else:
-            self.by_principal.pop(who, None)
-
-
-def _slots(request: Request) -> _Slots:
-    """The app's uploads in flight, made on the first upload."""
-    slots = getattr(request.app.state, "upload_slots", None)
-    if slots is None:
-        slots = request.app.state.upload_slots = _Slots()
-    return slots
-
-
-def _uploader(request: Request) -> str:
-    """Whom an upload counts against: the principal the token acts for (set by
-    :func:`aims.server.auth.require`), else the client's address."""
-    principal = getattr(request.state, "principal", None)
-    if principal is not None:
-        return str(principal.actor)
-    return f"client {request.client.host if request.client else 'unknown'}"
-
-
-def _declared_size(request: Request, limit: int) -> int:
-    """The bytes the body will take on disk at most: its ``Content-Length`` when it
-    declares one (never more than the limit allows), else the limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        return min(int(declared), body_limit(limit))
-    return body_limit(limit)
 
 
 def _name_files_as_sent(exc: AimsError, form: UploadForm) -> None:

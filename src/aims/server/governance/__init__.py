@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from aims.server.governance import (
     access,
     admin,
+    applicability,
     audit_log,
     datasets,
     decisions,
@@ -47,6 +48,7 @@ def routers() -> list[APIRouter]:
         access.router,
         audit_log.router,
         reports.router,
+        applicability.router,
         evidence.router,
         reviews.router,
     ]

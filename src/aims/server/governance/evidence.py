@@ -1,14 +1,11 @@
-"""What people record for an audit: the statement of applicability and evidence kept
-outside aims; and the sealed evidence pack. Audits and reviews are in
+"""What people record for an audit: evidence kept outside aims; and the sealed
+evidence pack. The statement of applicability is in
+:mod:`aims.server.governance.applicability`, audits and reviews in
 :mod:`aims.server.governance.reviews`.
 
 =========================================  =========  ===========================================
 route                                      role       what (the command it stands for)
 =========================================  =========  ===========================================
-``GET /v1/soa``                            viewer     the statement (``aims soa show``)
-``POST /v1/soa/{control}/exclude``         scientist  propose an exclusion (``aims soa exclude``)
-``POST /v1/soa/{control}/include``         scientist  the control applies (``aims soa include``)
-``POST /v1/soa/{control}/approve``         approver   approve an exclusion (``aims soa approve``)
 ``POST /v1/evidence/files``                scientist  a document, uploaded (``aims evidence add``)
 ``POST /v1/evidence/links``                scientist  a link and its hash (``aims evidence add``)
 ``GET /v1/evidence``                       viewer     ``aims evidence list``
@@ -19,12 +16,12 @@ route                                      role       what (the command it stand
 =========================================  =========  ===========================================
 
 The project of an act is the ``project`` query parameter, else the server
-workspace's project, as locally; ``*`` is the organisation's statement and
+workspace's project, as locally (:func:`checked_project`, shared with the
+statement of applicability and the reviews); ``*`` is the organisation's and
 needs a grant on every project. A piece of evidence belongs to the project
 it was recorded for: a caller without a grant there gets the 404 of one that
-does not exist. The four-eyes rule of approvals is
-the services': never the proposer or the person who added the document
-(through any of their keys), never an agent.
+does not exist. The four-eyes rule of approvals is the services': never the
+person who added the document (through any of their keys), never an agent.
 
 A link's hash is computed by the client, which can reach the document: the
 server never fetches an address sent to it (which would let a caller probe
@@ -62,7 +59,6 @@ PROJECT = Query(
     max_length=200,
     description="The project (default: the server workspace's); * for the organisation.",
 )
-CONTROL = Path(max_length=40, description="An ISO/IEC 42001 Annex A control, e.g. A.10.4.")
 ROW = Path(ge=1, le=2**63 - 1, description="Its number.")
 SHA256_HEX = Field(pattern=r"^[0-9a-fA-F]{64}$", description="The document's SHA-256 (hex).")
 
@@ -77,112 +73,6 @@ def checked_project(request: Request, principal: Principal, project: str | None,
     name = _project(request, project)
     check_project(request, principal, name, role)
     return name
-
-
-# -- the statement of applicability ----------------------------------------------------------
-
-
-class Exclusion(BaseModel):
-    """Why a control does not apply (an auditor reads it)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"justification": "No AI system is supplied to customers"}]
-        },
-    )
-    justification: Text = Field(description="At least 15 characters.")
-
-
-class Inclusion(BaseModel):
-    """That a control applies, and whether its outside evidence needs a second person."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"evidence_approval": True, "note": "policy kept"}]},
-    )
-    evidence_approval: bool = Field(
-        False, description="Documents kept outside aims count once a second person approves."
-    )
-    note: Text = Field("", description="Why, or how it is met.")
-
-
-@router.get("/v1/soa", responses=answers(422))
-async def statement(
-    request: Request,
-    project: Annotated[str | None, PROJECT] = None,
-    principal: Principal = Depends(require("viewer")),
-) -> Any:
-    """Every Annex A control with its entry in force, pending exclusions and history."""
-    from aims.services.applicability import statement as run
-
-    name = checked_project(request, principal, project, "viewer")
-    return jsonable_encoder(await in_thread(run, workspace(request), name))
-
-
-@router.post("/v1/soa/{control}/exclude", responses=answers(422))
-async def exclude(
-    request: Request,
-    control: Annotated[str, CONTROL],
-    body: Exclusion,
-    project: Annotated[str | None, PROJECT] = None,
-    principal: Principal = Depends(require("scientist")),
-) -> Any:
-    """Propose excluding a control; it stays applicable until another person approves."""
-    from aims.services.applicability import exclude as run
-
-    name = checked_project(request, principal, project, "scientist")
-    out = await in_thread(
-        run,
-        workspace(request),
-        control,
-        justification=body.justification,
-        actor=principal.actor,
-        project=name,
-    )
-    return jsonable_encoder(out)
-
-
-@router.post("/v1/soa/{control}/include", responses=answers(422))
-async def include(
-    request: Request,
-    control: Annotated[str, CONTROL],
-    body: Inclusion = Inclusion(),
-    project: Annotated[str | None, PROJECT] = None,
-    principal: Principal = Depends(require("scientist")),
-) -> Any:
-    """Record that a control applies, in force at once (ends an exclusion)."""
-    from aims.services.applicability import include as run
-
-    name = checked_project(request, principal, project, "scientist")
-    out = await in_thread(
-        run,
-        workspace(request),
-        control,
-        actor=principal.actor,
-        project=name,
-        evidence_approval=body.evidence_approval,
-        note=body.note,
-    )
-    return jsonable_encoder(out)
-
-
-@router.post(
-    "/v1/soa/{control}/approve",
-    responses=answers(404, 422, s403="Role too low, the proposer of the exclusion, or an agent."),
-)
-async def approve_exclusion(
-    request: Request,
-    control: Annotated[str, CONTROL],
-    project: Annotated[str | None, PROJECT] = None,
-    principal: Principal = Depends(require("approver")),
-) -> Any:
-    """Approve a pending exclusion as the token's principal; never its proposer."""
-    from aims.services.applicability import approve as run
-
-    name = checked_project(request, principal, project, "approver")
-    out = await in_thread(run, workspace(request), control, actor=principal.actor, project=name)
-    return jsonable_encoder(out)
 
 
 # -- evidence kept outside aims --------------------------------------------------------------
