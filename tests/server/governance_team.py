@@ -50,7 +50,12 @@ class Team:
 
     def uploads_left(self) -> list[Path]:
         folder = self.ws.settings.state_dir / "uploads"
-        return sorted(p for p in folder.rglob("*")) if folder.exists() else []
+        while True:
+            try:
+                return sorted(p for p in folder.rglob("*")) if folder.exists() else []
+            except FileNotFoundError:
+                # The server removed a folder while it was being listed: list again.
+                continue
 
 
 @pytest.fixture
