@@ -101,7 +101,7 @@ def events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRe
         ).where(AuditEvent.action.in_(GOVERNANCE_ACTIONS))
     ).all()
     # Sorted here: an ORDER BY seq lets SQLite prefer walking the whole table in seq order.
-    rows.sort(key=lambda r: r[0])
+    rows = sorted(rows, key=lambda r: r[0])
     for seq, ts, actor, action, subject, payload in rows:
         if not subject.startswith("model:"):
             continue

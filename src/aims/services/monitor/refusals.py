@@ -93,7 +93,7 @@ def _model_in_path(path: str) -> str | None:
 
 
 def _model(s: Session, project: str, paths: dict[str, int]) -> Model | None:
-    named = {_model_in_path(p) for p in paths} - {None}
+    named = {name for p in paths if (name := _model_in_path(p)) is not None}
     for name in sorted(named):
         model = s.scalar(select(Model).where(Model.name == name, Model.project == project))
         if model is not None:
