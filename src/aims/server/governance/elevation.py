@@ -134,17 +134,7 @@ async def approve(
     principal: Principal = Depends(require("viewer")),
 ) -> Any:
     """Approve another principal's pending elevation (``aims elevation approve``)."""
-    from aims.services.elevation import decide
-
-    await _target(request, principal, elevation_id, deciding=True)
-    return await in_thread(
-        decide,
-        workspace(request),
-        elevation_id,
-        actor=principal.actor,
-        approve=True,
-        note=body.note,
-    )
+    return await _decide(request, principal, elevation_id, body, approve=True)
 
 
 @router.post("/v1/elevations/{elevation_id}/deny", responses=answers(404, 409))
@@ -155,6 +145,12 @@ async def deny(
     principal: Principal = Depends(require("viewer")),
 ) -> Any:
     """Deny another principal's pending elevation (``aims elevation deny``)."""
+    return await _decide(request, principal, elevation_id, body, approve=False)
+
+
+async def _decide(
+    request: Request, principal: Principal, elevation_id: int, body: Decision, *, approve: bool
+) -> Any:
     from aims.services.elevation import decide
 
     await _target(request, principal, elevation_id, deciding=True)
@@ -163,7 +159,7 @@ async def deny(
         workspace(request),
         elevation_id,
         actor=principal.actor,
-        approve=False,
+        approve=approve,
         note=body.note,
     )
 
