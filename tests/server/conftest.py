@@ -92,7 +92,9 @@ def tiny_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pl.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "y": y}).write_parquet(data)
     dump(LogisticRegression().fit(x, y), folder / "tiny_v1.skops")
     dump(LogisticRegression(C=0.001).fit(x, -y + 1), folder / "tiny_v2.skops")
-    contract = infer_contract(data, name="tiny", margin=0.9, range_severity="error").restrict(["x1", "x2"])
+    contract = infer_contract(data, name="tiny", margin=0.9, range_severity="error").restrict(
+        ["x1", "x2"]
+    )
     write_contract(contract, folder / "tiny.odcs.yaml")
     return {
         "data": data,

@@ -44,9 +44,7 @@ def upgrade() -> None:
             ["model_version_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_promotion_requests_status"), ["status"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_promotion_requests_status"), ["status"], unique=False)
         batch_op.create_index(
             "uq_promotion_requests_one_open",
             ["model_version_id", "stage", "source"],
