@@ -50,6 +50,7 @@ from aims.server.deployments import Deployments, Ticker
 from aims.server.fastpath import PredictFastPath
 from aims.server.governance import routers as governance_routers
 from aims.server.headers import SecurityHeaders
+from aims.server.lifespan import run_hooks
 from aims.server.metrics import ServerMetrics
 from aims.server.oidc import oidc_authority
 from aims.server.origin import SameOrigin
@@ -258,7 +259,8 @@ def create_app(
         state.ticker = Ticker(config.poll_interval, tasks, "aims-deployments")
         state.ticker.start()
         try:
-            yield
+            async with run_hooks(app):
+                yield
         finally:
             state.ticker.stop()
             # Order matters: shadows still queued write to the log, then the
