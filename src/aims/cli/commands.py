@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
         drift,
         elevation,
         evidence,
+        gateway,
         governance,
         imports,
         keys,
@@ -69,4 +70,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence.review_app, name="review")
     app.command("drift")(drift.drift)
     app.add_typer(contract.app, name="contract")
+    app.add_typer(gateway.gateway_app, name="gateway")
     app.command("demo")(demo.demo)
