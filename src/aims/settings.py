@@ -9,6 +9,7 @@ environment variable       aims.yaml key                default
 ``AIMS_DATABASE_URL``      ``store.database_url``       ``sqlite:///<workspace>/.aims/aims.db``
 ``AIMS_ARTIFACT_URL``      ``store.artifact_url``       ``<workspace>/.aims/artifacts``
 ``AIMS_PREDICTION_LOG_URL`` ``store.prediction_log_url`` ``<workspace>/.aims/predictions``
+``AIMS_TRACE_LOG_URL``     ``store.trace_log_url``      ``<workspace>/.aims/traces``
 ``AIMS_PROJECT``           ``project``                  ``default``
 =========================  ===========================  ==========================================
 
@@ -51,6 +52,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "AIMS_DATABASE_URL": ("store", "database_url"),
     "AIMS_ARTIFACT_URL": ("store", "artifact_url"),
     "AIMS_PREDICTION_LOG_URL": ("store", "prediction_log_url"),
+    "AIMS_TRACE_LOG_URL": ("store", "trace_log_url"),
     "AIMS_PROJECT": ("project",),
 }
 
@@ -69,8 +71,11 @@ KNOWN_TOP_LEVEL = {
     "audit",
     "identity",  # local | team; read by aims.services.grants.identity_mode
     "access",  # elevation, access review, refused calls; aims.services.access_settings
+    "traces",  # content policy, application attributes, prices; aims.services.trace_settings
 }
-KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url"}
+KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url", "trace_log_url"}
+#: Where the span store lives unless ``store.trace_log_url`` says otherwise.
+DEFAULT_TRACE_LOG = ".aims/traces"
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class Settings:
     """Folder or fsspec URL of the prediction log."""
     project: str = "default"
     """Project (tenant) that new models belong to unless told otherwise."""
+    trace_log_url: str = ""
+    """Folder or fsspec URL of the span store of LLM traces ("" here: ``.aims/traces``)."""
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The whole parsed ``aims.yaml`` (policy, server and monitor sections are read by their services)."""
 
@@ -179,6 +186,7 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
     values: dict[str, Any] = {
         "project": data.get("project", defaults["project"]),
         **{k: store.get(k, v) for k, v in defaults["store"].items()},
+        "trace_log_url": store.get("trace_log_url", DEFAULT_TRACE_LOG),
     }
     for var, keypath in ENV_OVERRIDES.items():
         if env.get(var):
@@ -196,5 +204,6 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
         artifact_url=_resolve_local(values["artifact_url"], root),
         prediction_log_url=_resolve_local(values["prediction_log_url"], root),
         project=values["project"],
+        trace_log_url=_resolve_local(values["trace_log_url"], root),
         raw=data,
     )
