@@ -34,6 +34,11 @@ class Principal:
     grants, ``project`` and ``role`` are those of the ``*`` grant when there is
     one (so a check of "``role`` on every project" stays true), else those of
     the highest grant; :meth:`role_on` answers for each project."""
+    audience: str | None = None
+    """The resource a token is bound to (RFC 8707), for an MCP token
+    (:mod:`aims.server.mcp.oauth`); None for an ordinary API token."""
+    scopes: frozenset[str] = frozenset()
+    """The OAuth scopes an MCP token carries (``aims:read``, ``aims:propose``)."""
 
     @property
     def actor(self) -> str:
