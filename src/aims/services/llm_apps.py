@@ -1,0 +1,248 @@
+"""LLM applications in the registry: registration from YAML, description, and linking spans.
+
+An LLM application version is a model version like any other (owners, lineage,
+stages, approvals, gates and the audit log apply unchanged) whose flavour is
+``llm-app``: its artifact is the canonical JSON of the application's definition
+(:mod:`aims.flavours.llm_app`) and its ``info`` keeps the prompt hashes, the
+model and the tools with their SHA-256.
+
+:func:`version_index` answers which registered version a span belongs to, from
+the name and version the span carries or from the hash of its system prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from aims.errors import InvalidInput, NotFound
+from aims.flavours.llm_app import FLAVOUR, KIND, canonical_bytes, is_llm_app_file, load_spec
+from aims.refs import check_name, parse_ref
+from aims.services import audit
+from aims.services.registry import (
+    _set_owners,
+    get_dataset_version,
+    get_model_version,
+    git_commit,
+    owners_by_role,
+    version_payload,
+)
+from aims.storage.schema import Model, ModelVersion, ModelVersionDataset
+from aims.workspace import Workspace
+
+__all__ = [
+    "VersionIndex",
+    "app_payload",
+    "is_llm_app_file",
+    "is_llm_app_version",
+    "register_app",
+    "version_index",
+]
+
+_STAGE_PREFERENCE = {"production": 0, "canary": 1, "shadow": 2, "staging": 3}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    version: int
+    stage: str
+    app_name: str | None
+    app_version: str | None
+    prompt_hashes: tuple[str, ...]
+
+
+@dataclass
+class VersionIndex:
+    """Registered LLM application versions of one project, for matching spans to versions.
+
+    Built by :func:`version_index` in one query; :meth:`match` does no I/O.
+    """
+
+    entries: list[_Entry] = field(default_factory=list)
+    _by_name: dict[str, list[_Entry]] = field(default_factory=dict, repr=False)
+    _by_prompt: dict[str, list[_Entry]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for e in self.entries:
+            for key in {e.name, e.app_name} - {None}:
+                self._by_name.setdefault(str(key), []).append(e)
+            for h in e.prompt_hashes:
+                self._by_prompt.setdefault(h, []).append(e)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match(
+        self, *, application: str | None, version: str | None, prompt_sha256: str | None
+    ) -> tuple[str, str] | None:
+        """The ``(registered name, version)`` a span belongs to, or ``None``.
+
+        In order: the application's name (registered name, or the ``name`` its
+        definition declares) with its version (the registry's number, ``v3``, or
+        the ``version`` label of the definition); then the system prompt's
+        SHA-256 among that application's versions; then the prompt's SHA-256
+        among all applications of the project. When several versions share a
+        prompt, the one in production (then canary, shadow, staging) wins, else
+        the newest.
+        """
+        named = self._by_name.get(application, []) if application else []
+        if named and version:
+            label = str(version).strip()
+            number = label[1:] if label[:1] in ("v", "V") else label
+            for e in sorted(named, key=lambda e: -e.version):
+                if e.app_version == label or (number.isdigit() and int(number) == e.version):
+                    return e.name, str(e.version)
+        if prompt_sha256:
+            found = self._by_prompt.get(prompt_sha256.lower(), [])
+            if named:
+                names = {e.name for e in named}
+                own = [e for e in found if e.name in names]
+                found = own or found
+            if found:
+                best = min(found, key=lambda e: (_STAGE_PREFERENCE.get(e.stage, 9), -e.version))
+                return best.name, str(best.version)
+        return None
+
+
+def version_index(ws: Workspace, project: str) -> VersionIndex:
+    """Every LLM application version registered in ``project``, ready to match spans."""
+    with ws.db.session() as s:
+        rows = s.execute(
+            select(Model.name, ModelVersion.version, ModelVersion.stage, ModelVersion.info)
+            .join(Model, Model.id == ModelVersion.model_id)
+            .where(Model.project == project, ModelVersion.flavour == FLAVOUR)
+        ).all()
+    entries = [
+        _Entry(
+            name=name,
+            version=int(version),
+            stage=stage,
+            app_name=(info or {}).get("app_name"),
+            app_version=(info or {}).get("app_version"),
+            prompt_hashes=tuple((info or {}).get("prompt_hashes") or ()),
+        )
+        for name, version, stage, info in rows
+    ]
+    return VersionIndex(entries)
+
+
+def is_llm_app_version(ws: Workspace, text: str) -> bool:
+    """Whether ``NAME@VERSION`` is a registered LLM application version."""
+    with ws.db.session() as s:
+        return get_model_version(s, parse_ref(text)).flavour == FLAVOUR
+
+
+def app_payload(mv: ModelVersion) -> dict[str, Any]:
+    """A version's payload with what an LLM application adds: prompt hash, model, tools."""
+    out = version_payload(mv)
+    info = mv.info or {}
+    out.update(
+        kind=KIND,
+        prompt_sha256=info.get("prompt_sha256"),
+        template_sha256=info.get("template_sha256"),
+        llm_model=info.get("model"),
+        tools=info.get("tools") or [],
+        agent=info.get("agent"),
+        app_name=info.get("app_name"),
+        app_version=info.get("app_version"),
+    )
+    return out
+
+
+def register_app(
+    ws: Workspace,
+    path: Path,
+    name: str,
+    *,
+    actor: str,
+    datasets: Sequence[str] = (),
+    owners: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    commit: str | None = None,
+    detect_commit: bool = True,
+) -> dict[str, Any]:
+    """Register the LLM application defined in ``path`` as the next version of ``name``.
+
+    ``datasets`` (optional, ``NAME@VERSION``) record lineage such as the data the
+    prompt was tuned on. The file is validated before anything is stored.
+    """
+    check_name(name, "model name")
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"{path}: no such file")
+    if not is_llm_app_file(path):
+        raise InvalidInput(
+            f"{path}: not an LLM application file; it must be YAML with 'kind: {KIND}' "
+            "at the top level (see docs/llm-applications.md)"
+        )
+    spec = load_spec(path)
+    data = canonical_bytes(spec)
+    info = spec.describe()
+    refs = [parse_ref(d) for d in datasets]
+    with ws.db.session() as s:
+        [get_dataset_version(s, r) for r in refs]  # refused before anything is stored
+        existing = s.scalar(select(Model).where(Model.name == name))
+        if existing is not None and any(v.flavour != FLAVOUR for v in existing.versions):
+            raise InvalidInput(
+                f"model {name!r} holds predictive model versions; register the LLM "
+                "application under another name"
+            )
+    ref = ws.artifacts.put_bytes(data)
+    now = audit.now_utc()
+    with ws.db.session() as s:
+        model = s.scalar(select(Model).where(Model.name == name))
+        if model is None:
+            model = Model(name=name, project=ws.settings.project, created_by=actor, created_at=now)
+            s.add(model)
+            s.flush()
+        version = (model.versions[-1].version if model.versions else 0) + 1
+        mv = ModelVersion(
+            model=model,
+            version=version,
+            artifact_sha256=ref.sha256,
+            artifact_name=path.name,
+            flavour=FLAVOUR,
+            trusted=False,
+            info=info,
+            params=dict(params or {}) or {"model": spec.model.name, **spec.model.parameters},
+            metrics=dict(metrics or {}),
+            tags=dict(tags or {}),
+            git_commit=commit or (git_commit(path.parent) if detect_commit else None),
+            input_contract=None,
+            stage="registered",
+            created_by=actor,
+            created_at=now,
+        )
+        s.add(mv)
+        s.flush()
+        for dv in (get_dataset_version(s, r) for r in refs):
+            s.add(ModelVersionDataset(model_version_id=mv.id, dataset_version_id=dv.id))
+        _set_owners(s, model, dict(owners or {}), actor)
+        s.flush()
+        s.refresh(mv)
+        payload = app_payload(mv)
+        audit.record(
+            s,
+            actor=actor,
+            action="model.register",
+            subject=f"model:{name}@{version}",
+            payload={
+                "artifact_sha256": ref.sha256,
+                "flavour": FLAVOUR,
+                "trusted": False,
+                "datasets": payload["datasets"],
+                "git_commit": mv.git_commit,
+                "prompt_sha256": info["prompt_sha256"],
+                "llm_model": f"{spec.model.provider}/{spec.model.name}",
+                "tools": {t["name"]: t["sha256"] for t in info["tools"]},
+            },
+        )
+        payload["owners"] = owners_by_role(model)
+    return payload
