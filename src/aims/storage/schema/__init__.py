@@ -17,6 +17,7 @@ from aims.storage.schema.evidence import (
     ManagementReview,
     ReviewFinding,
 )
+from aims.storage.schema.gateway import GatewayAllow, GatewayCall, GatewayPin, GatewayServer
 from aims.storage.schema.identity import ApiKey, Elevation, Grant, Principal
 from aims.storage.schema.inventory import (
     Dataset,
@@ -41,7 +42,14 @@ __all__ = [
     "DatasetVersion",
     "Elevation",
     "Evaluation",
+    "EvidenceBreakGlass",
+    "EvidenceEventFact",
+    "EvidenceProgress",
     "ExternalEvidence",
+    "GatewayAllow",
+    "GatewayCall",
+    "GatewayPin",
+    "GatewayServer",
     "Grant",
     "Incident",
     "ManagementReview",
