@@ -17,6 +17,11 @@ from aims.storage.schema.evidence import (
     ManagementReview,
     ReviewFinding,
 )
+from aims.storage.schema.evidence_facts import (
+    EvidenceBreakGlass,
+    EvidenceEventFact,
+    EvidenceProgress,
+)
 from aims.storage.schema.gateway import GatewayAllow, GatewayCall, GatewayPin, GatewayServer
 from aims.storage.schema.identity import ApiKey, Elevation, Grant, Principal
 from aims.storage.schema.inventory import (
