@@ -3,6 +3,12 @@
 SQLite (the default) runs in WAL mode with foreign keys on and ``BEGIN
 IMMEDIATE`` transactions, so writers queue instead of failing halfway; any
 other SQLAlchemy URL (PostgreSQL in production) is used as is.
+
+``BEGIN IMMEDIATE`` takes SQLite's single write lock for the whole
+transaction, reads included. Code that only reads (a dashboard page, the
+evidence report's gathering) runs inside :meth:`Database.reading`, whose
+transactions begin deferred: in WAL mode they read a snapshot without
+taking the lock, so a long report no longer makes every other request wait.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
@@ -23,6 +30,9 @@ from aims.storage.private import private_file
 __all__ = ["MIGRATIONS", "Database", "create_store_engine"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: Set inside :meth:`Database.reading`: SQLite transactions begun there are deferred.
+_READING: ContextVar[bool] = ContextVar("aims_db_reading", default=False)
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -39,7 +49,8 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # IMMEDIATE takes the write lock up front: two writers never deadlock on a
     # read-to-write lock upgrade, they wait (busy_timeout) and run in turn.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Declared readers begin deferred: a WAL snapshot, no lock, nobody waits.
+    conn.exec_driver_sql("BEGIN" if _READING.get() else "BEGIN IMMEDIATE")
 
 
 def _redact(url: str) -> str:
@@ -144,6 +155,21 @@ class Database:
         """A transaction: committed when the block ends, rolled back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the block as a reader: its SQLite transactions do not take the write lock.
+
+        For code that only reads (in this thread). A write inside the block
+        still works but may fail with "database is locked" when another writer
+        committed since the block's snapshot; writers belong outside it.
+        PostgreSQL's transactions never lock readers out, and are unchanged.
+        """
+        token = _READING.set(True)
+        try:
+            yield
+        finally:
+            _READING.reset(token)
 
     def dispose(self) -> None:
         self.engine.dispose()

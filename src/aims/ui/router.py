@@ -142,6 +142,11 @@ def build_router(
         if viewer is None:
             return to_login()
         try:
+            if request.method in ("GET", "HEAD"):
+                # A page view only reads: on SQLite it must not queue behind (or hold
+                # up) writers, a report being gathered included.
+                with ws.db.reading():
+                    return fn(viewer)
             return fn(viewer)
         except NotFound as exc:
             return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=404)
