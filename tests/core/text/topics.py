@@ -4,15 +4,64 @@ from __future__ import annotations
 
 import numpy as np
 
-FILLER = "the a my to for is and it please help i need with can you this".split()
-ORDERS = (
-    "order refund shipping delivery package tracking return invoice payment card "
-    "address late damaged parcel courier warehouse receipt discount"
-).split()
-ACCOUNTS = (
-    "password login account reset email security verify code locked device app "
-    "update username profile settings twofactor authenticator session"
-).split()
+FILLER = [
+    "the",
+    "a",
+    "my",
+    "to",
+    "for",
+    "is",
+    "and",
+    "it",
+    "please",
+    "help",
+    "i",
+    "need",
+    "with",
+    "can",
+    "you",
+    "this",
+]
+ORDERS = [
+    "order",
+    "refund",
+    "shipping",
+    "delivery",
+    "package",
+    "tracking",
+    "return",
+    "invoice",
+    "payment",
+    "card",
+    "address",
+    "late",
+    "damaged",
+    "parcel",
+    "courier",
+    "warehouse",
+    "receipt",
+    "discount",
+]
+ACCOUNTS = [
+    "password",
+    "login",
+    "account",
+    "reset",
+    "email",
+    "security",
+    "verify",
+    "code",
+    "locked",
+    "device",
+    "app",
+    "update",
+    "username",
+    "profile",
+    "settings",
+    "twofactor",
+    "authenticator",
+    "session",
+]
 
 
 def texts(topic: list[str], n: int, seed: int) -> list[str]:
