@@ -1,0 +1,161 @@
+"""Secret exfiltration: credentials in a text, and URLs built to carry data away.
+
+*Secrets* are matched by the shapes their issuers give them (AWS key ids,
+PEM private keys, GitHub, Slack, OpenAI, Stripe, Google and Hugging Face
+tokens, JWTs, passwords inside database URLs) and by ``password = ...``
+assignments whose value looks random enough to be real (an entropy test keeps
+``password: <your password>`` and ``api_key = os.environ[...]`` out).
+
+*Exfiltration URLs* are markdown or HTML images (which a chat client fetches
+without a click) whose query string carries data, and any URL with a
+template placeholder in its query (``?d={conversation}``), the usual way a
+poisoned tool asks the model to fill in what it should leak.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aims.core.screening.rules import Rule, rule
+
+MIN_ENTROPY_BITS = 3.0
+"""Bits per character a ``password = value`` value must reach to count as a secret."""
+
+_PLACEHOLDER_WORDS = ("xxxx", "your", "example", "changeme", "placeholder", "redacted", "dummy")
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character.
+
+    >>> round(entropy("aaaa"), 2), round(entropy("abcd"), 2)
+    (0.0, 2.0)
+    """
+    if not value:
+        return 0.0
+    n = len(value)
+    return sum(c / n * math.log2(n / c) for c in Counter(value).values())
+
+
+def _random_value(m: re.Match[str]) -> bool:
+    value = m.group("value")
+    low = value.lower()
+    if any(w in low for w in _PLACEHOLDER_WORDS) or value[0] in "<{$%(":
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    return has_digit and has_alpha and entropy(value) >= MIN_ENTROPY_BITS
+
+
+def _mixed(m: re.Match[str]) -> bool:
+    token = m.group(0)
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+
+
+def _real_password(m: re.Match[str]) -> bool:
+    password = unquote(m.group("value")).lower()
+    return not (
+        password in {"password", "pass", "secret", "pwd", "changeme"}
+        or any(w in password for w in _PLACEHOLDER_WORDS)
+        or password.strip("*x") == ""
+        or password[0] in "<{$%["
+    )
+
+
+SECRETS: tuple[Rule, ...] = (
+    rule("aws-access-key", "exfiltration", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+         ("akia", "asia", "abia", "acca"), secret=True, flags=0),
+    rule("aws-secret-key", "exfiltration",
+         r"aws_?secret_?access_?key\W{1,5}[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
+         ("secret",), secret=True),
+    rule("private-key", "exfiltration",
+         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", ("private key",), secret=True),
+    rule("github-token", "exfiltration",
+         r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+         ("gh", "github_pat"), secret=True, flags=0),
+    rule("slack-token", "exfiltration", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",),
+         secret=True, flags=0),
+    rule("openai-key", "exfiltration",
+         r"\bsk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}", ("sk-",),
+         secret=True, accept=_mixed, flags=0),
+    rule("stripe-key", "exfiltration", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
+         ("k_live", "k_test"), secret=True, flags=0),
+    rule("google-api-key", "exfiltration", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])",
+         ("aiza",), secret=True, flags=0),
+    rule("huggingface-token", "exfiltration", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",),
+         secret=True, accept=_mixed, flags=0),
+    rule("package-token", "exfiltration",
+         r"\b(?:npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{50,})\b", ("npm_", "pypi-"),
+         secret=True, flags=0),
+    rule("jwt", "exfiltration",
+         r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", ("eyj",),
+         secret=True, flags=0),
+    rule("url-password", "exfiltration",
+         r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|"
+         r"ftp|sftp|smtp)://[^:\s/@]+:(?P<value>[^@\s/]{3,})@",
+         ("://",), secret=True, accept=_real_password),
+    rule("assigned-secret", "exfiltration",
+         r"\b(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|"
+         r"auth[_-]?token|client[_-]?secret|private[_-]?key|session[_-]?token)[\"']?\s*[:=]\s*[\"']?"
+         r"(?P<value>[A-Za-z0-9/+_\-.=!@#$%^&*~]{10,})",
+         ("pass", "pwd", "secret", "key", "token"), secret=True, accept=_random_value),
+    rule("bearer-token", "exfiltration", r"\bBearer\s+(?P<value>[A-Za-z0-9._~+/-]{20,}=*)",
+         ("bearer",), secret=True, accept=_random_value),
+)  # fmt: skip
+
+_DATA_PARAMS = frozenset(
+    {
+        "data", "payload", "secret", "secrets", "token", "key", "apikey", "api_key",
+        "password", "pwd", "pass", "content", "contents", "info", "msg", "message",
+        "messages", "history", "conversation", "chat", "context", "leak", "exfil", "stolen",
+        "creds", "credentials", "session", "cookie", "cookies", "memory", "email", "ssn",
+        "card", "env", "prompt",
+    }
+)  # fmt: skip
+_SIGNATURE_PARAMS = ("x-amz-", "x-goog-", "sig", "signature", "se", "sp", "sv", "sr", "st", "skoid")
+_DATA_LIKE = re.compile(r"^[A-Za-z0-9+/=_%.-]{32,}$")
+_PLACEHOLDER = re.compile(
+    r"\{\{?[^}\s]{1,40}\}\}?|\$\{?\w+\}?|<[A-Za-z_ -]{2,40}>|%s|\[[A-Z_ ]{2,40}\]"
+)
+
+
+def _carries_data(url: str) -> bool:
+    """Whether ``url``'s query looks like it carries data (not a size, style or signature)."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return False
+    if not query:
+        return False
+    if _PLACEHOLDER.search(unquote(query)):
+        return True
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        low = name.lower()
+        if low.startswith(_SIGNATURE_PARAMS):
+            continue
+        if low in _DATA_PARAMS and len(value) >= 6:
+            return True
+        if _DATA_LIKE.match(value) and entropy(value) >= 3.5:
+            return True
+    return False
+
+
+EXFILTRATION_URLS: tuple[Rule, ...] = (
+    rule(
+        "markdown-image-data",
+        "exfiltration",
+        r"!\[[^\]\n]{0,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
+        r"|<img\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
+        ("![", "<img"),
+        accept=lambda m: _carries_data(m.group("url") or m.group("url2")),
+    ),
+    rule(
+        "url-template",
+        "exfiltration",
+        r"\bhttps?://[^\s\"'<>`]*?[?&][\w-]+=(?:\{\{?[^}\s]{1,40}\}\}?|\$\{?\w+\}?|<[A-Za-z_ -]{2,40}>|%s"
+        r"|\[[A-Z_ ]{2,40}\])",
+        ("://",),
+    ),
+)

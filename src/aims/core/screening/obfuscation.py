@@ -1,0 +1,94 @@
+"""Obfuscation: characters that hide text from a reader, and encoded instructions.
+
+Normalisation (:mod:`~aims.core.screening.normalise`) already takes hidden
+characters out and decodes tag characters, so the rules read what they hide.
+This module turns *the hiding itself* into findings, because a legitimate
+tool has no reason to do it:
+
+* ``tag-characters`` and ``variation-selectors``: invisible ASCII (outside a
+  flag emoji, and a single variation selector after an emoji, which are fine);
+* ``bidi-control``: characters that reorder what a reader sees;
+* ``zero-width``: a zero-width character inside a Latin word, or three in a
+  row (a lone one between emoji or in Persian or Indic text is fine);
+* ``mixed-script``: a word mixing Latin letters with Cyrillic or Greek
+  look-alikes.
+
+Base64 runs that decode to readable text are decoded and screened with the
+instruction rules (:func:`decoded_runs`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+
+from aims.core.screening.confusables import SCRIPTS_WITH_LOOKALIKES
+from aims.core.screening.normalise import Normalised
+
+OBFUSCATION_RULES = (
+    "tag-characters",
+    "variation-selectors",
+    "bidi-control",
+    "zero-width",
+    "mixed-script",
+)
+"""The names of the obfuscation rules."""
+
+MAX_DECODED_RUNS = 16
+"""At most this many base64 runs of one text are decoded (bounding the cost of a large text)."""
+
+_LOOKALIKE = re.compile(f"[{SCRIPTS_WITH_LOOKALIKES}]")
+_MIXED_WORD = re.compile(
+    rf"\b(?=\w*[A-Za-z])(?=\w*[{SCRIPTS_WITH_LOOKALIKES}])[\w{SCRIPTS_WITH_LOOKALIKES}]+\b"
+)
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{24,}={0,2}(?![A-Za-z0-9+/=_-])")
+
+
+def _latin_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
+    """``(rule, start, end, shown)`` in the original text for each suspicious hidden run and
+    word; ``shown`` is what an excerpt shows (the decoded text of tag characters)."""
+    text = norm.original
+    for run in norm.hidden:
+        if run.kind == "zero-width":
+            before = text[run.start - 1] if run.start > 0 else ""
+            after = text[run.end] if run.end < len(text) else ""
+            inside_word = _latin_alnum(before) and _latin_alnum(after)
+            if not inside_word and run.end - run.start < 3:
+                continue
+        shown = run.decoded or text[run.start : run.end].encode("unicode_escape").decode("ascii")
+        yield run.kind, run.start, run.end, shown
+    if not text.isascii() and _LOOKALIKE.search(text):
+        for m in _MIXED_WORD.finditer(text):
+            yield "mixed-script", m.start(), m.end(), m.group(0)
+
+
+def decoded_runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, decoded)`` for base64 runs of ``text`` that decode to readable text."""
+    if len(text) < 24:
+        return
+    for n, m in enumerate(_BASE64.finditer(text)):
+        if n >= MAX_DECODED_RUNS:
+            return
+        run = m.group(0)
+        # Identifiers and hashes are one case, or hex: real base64 text mixes both cases.
+        if run.isupper() or run.islower() or run.isdigit():
+            continue
+        padded = run + "=" * (-len(run) % 4)
+        try:
+            raw = (
+                base64.urlsafe_b64decode(padded)
+                if ("-" in run or "_" in run)
+                else base64.b64decode(padded, validate=True)
+            )
+            decoded = raw.decode("utf-8")
+        except (binascii.Error, ValueError):
+            continue
+        printable = sum(c.isprintable() or c in "\n\t" for c in decoded)
+        if decoded and " " in decoded and printable / len(decoded) >= 0.95:
+            yield m.start(), m.end(), decoded

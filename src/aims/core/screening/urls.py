@@ -1,0 +1,113 @@
+"""URLs: known-bad hosts, a domain allow-list, and hosts that hide where they lead.
+
+Every ``http(s)``, ``ws(s)`` or ``ftp`` URL of a text is parsed, and its host
+checked against:
+
+* the *blocked* list: :data:`KNOWN_BAD_DOMAINS` (request catchers and tunnels
+  that exist to receive data from a machine one does not own) plus the
+  policy's own ``blocked_domains``; a domain blocks its subdomains too;
+* the policy's *allow-list*, when it has one: any other host is a finding;
+* shapes that mislead a reader: a public IP address instead of a name, a
+  punycode (``xn--``) label, and a user part before the host
+  (``https://bank.example@evil.example/``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
+
+KNOWN_BAD_DOMAINS: frozenset[str] = frozenset(
+    {
+        "webhook.site",
+        "requestbin.com",
+        "requestbin.net",
+        "requestcatcher.com",
+        "pipedream.net",
+        "hookbin.com",
+        "beeceptor.com",
+        "mockbin.org",
+        "postb.in",
+        "ptsv2.com",
+        "ngrok.io",
+        "ngrok-free.app",
+        "ngrok.app",
+        "trycloudflare.com",
+        "loca.lt",
+        "localtunnel.me",
+        "serveo.net",
+        "burpcollaborator.net",
+        "oastify.com",
+        "interact.sh",
+        "oast.fun",
+        "oast.pro",
+        "oast.live",
+        "oast.site",
+        "dnslog.cn",
+        "canarytokens.com",
+        "transfer.sh",
+        "file.io",
+    }
+)
+"""Hosts that collect requests for whoever set them up; blocked by default."""
+
+URL_RULES = (
+    "known-bad-domain",
+    "domain-not-allowed",
+    "ip-address-host",
+    "punycode-host",
+    "userinfo-host",
+)
+"""The names of the URL rules (a policy may disable them by name)."""
+
+_URL = re.compile(r"\b(?:https?|wss?|ftp)://[^\s<>\"'`)\]}|\\^]+", re.IGNORECASE)
+
+
+def domain_matches(host: str, domains: Iterable[str]) -> bool:
+    """Whether ``host`` is one of ``domains`` or a subdomain of one (``*.x`` means ``x``).
+
+    >>> domain_matches("hooks.webhook.site", ["webhook.site"])
+    True
+    >>> domain_matches("notwebhook.site", ["webhook.site"])
+    False
+    """
+    host = host.lower().rstrip(".")
+    for d in domains:
+        d = d.lower().removeprefix("*.").rstrip(".")
+        if host == d or host.endswith("." + d):
+            return True
+    return False
+
+
+def _public_ip(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_global
+
+
+def url_findings(
+    text: str, blocked: frozenset[str], allowed: frozenset[str] | None
+) -> Iterator[tuple[str, int, int]]:
+    """``(rule, start, end)`` for each URL of ``text`` that a URL rule flags."""
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:!?*")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:
+            continue
+        start, end = m.start(), m.start() + len(url)
+        if "@" in parts.netloc and not parts.password:
+            yield "userinfo-host", start, end
+        if domain_matches(host, blocked):
+            yield "known-bad-domain", start, end
+        elif allowed is not None and not domain_matches(host, allowed):
+            yield "domain-not-allowed", start, end
+        if _public_ip(host):
+            yield "ip-address-host", start, end
+        if any(label.startswith("xn--") for label in host.split(".")):
+            yield "punycode-host", start, end
