@@ -1,0 +1,293 @@
+"""``aims gateway server|allow|revoke|pins|calls``: the MCP gateway's inventory and rules.
+
+- ``aims gateway server add|list|remove``: upstream MCP servers, their owners and
+  where the gateway's own credential for each lives (never the secret);
+- ``aims gateway allow AGENT SERVER TOOL`` (and ``revoke``): an agent's allow-list,
+  with argument constraints (``--prefix path=/data/``, ``--max amount=100``,
+  ``--enum currency=EUR,USD``, ``--pattern ticket=^OPS-[0-9]+$``);
+- ``aims gateway pins list|approve``: the approved definitions of upstream tools;
+- ``aims gateway calls pending|approve|deny``: calls to high-risk tools waiting for a person.
+
+See docs/gateway.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from aims.cli._output import Format, console, emit, print_table
+from aims.cli._state import open_workspace
+from aims.errors import InvalidInput
+from aims.workspace import current_actor
+
+__all__ = ["calls_app", "pins_app", "register", "server_app"]
+
+FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
+
+server_app = typer.Typer(help="Upstream MCP servers behind the gateway.", no_args_is_help=True)
+pins_app = typer.Typer(
+    help="Approved definitions (hashes) of upstream tools; a changed one is blocked.",
+    no_args_is_help=True,
+)
+calls_app = typer.Typer(
+    help="Calls to high-risk tools waiting for a person's approval.", no_args_is_help=True
+)
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+@server_app.command("add")
+def server_add(
+    name: str = typer.Argument(..., help="Short name; prefixes its tools (NAME__TOOL)."),
+    url: str = typer.Option(
+        ..., "--url", help="Its streamable HTTP endpoint, e.g. https://files.example/mcp."
+    ),
+    owner: str = typer.Option(
+        ..., "--owner", help="The principal who answers for it and approves its tools."
+    ),
+    credential: str | None = typer.Option(
+        None,
+        "--credential",
+        help="Where the gateway's own secret for it lives: env:VARIABLE or file:PATH (never the secret).",
+    ),
+    transport: str = typer.Option("http", "--transport", help="Transport: http (streamable HTTP)."),
+    project: str | None = typer.Option(
+        None, "--project", "-p", help="Its project (default: the workspace's)."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Register an upstream MCP server."""
+    from aims.services.gateway.inventory import add_server
+
+    data = add_server(
+        open_workspace(),
+        name,
+        owner=owner,
+        url=url,
+        transport=transport,
+        credential=credential,
+        project=project,
+        actor=current_actor(),
+    )
+    emit(
+        data,
+        fmt,
+        lambda d: _say(f"registered MCP server {d['name']} ({d['url']}), owner {d['owner']}"),
+    )
+
+
+@server_app.command("list")
+def server_list(fmt: Format = FORMAT) -> None:
+    """The registered servers."""
+    from aims.services.gateway.inventory import list_servers
+
+    rows = list_servers(open_workspace())
+    emit(
+        rows,
+        fmt,
+        lambda r: print_table(r, ["name", "owner", "transport", "url", "credential", "project"]),
+    )
+
+
+@server_app.command("remove")
+def server_remove(
+    name: str = typer.Argument(..., help="The server's name."), fmt: Format = FORMAT
+) -> None:
+    """Remove a server with its allow-list entries and pins."""
+    from aims.services.gateway.inventory import remove_server
+
+    data = remove_server(open_workspace(), name, actor=current_actor())
+    emit(data, fmt, lambda d: _say(f"removed MCP server {d['name']}"))
+
+
+def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        arg, sep, value = item.partition("=")
+        if not sep or not arg:
+            raise InvalidInput(
+                f"{option} takes ARGUMENT=VALUE, e.g. {option} path=/data/; got {item!r}"
+            )
+        out.append((arg, value))
+    return out
+
+
+def _constraints(
+    prefix: list[str], maximum: list[str], enum: list[str], pattern: list[str]
+) -> dict[str, Any]:
+    rules: dict[str, dict[str, Any]] = {}
+    for arg, value in _pairs(prefix, "--prefix"):
+        rules.setdefault(arg, {})["prefix"] = value
+    for arg, value in _pairs(maximum, "--max"):
+        try:
+            rules.setdefault(arg, {})["max"] = float(value) if "." in value else int(value)
+        except ValueError:
+            raise InvalidInput(f"--max {arg}= needs a number, got {value!r}") from None
+    for arg, value in _pairs(enum, "--enum"):
+        rules.setdefault(arg, {})["enum"] = [v for v in value.split(",") if v]
+    for arg, value in _pairs(pattern, "--pattern"):
+        rules.setdefault(arg, {})["pattern"] = value
+    return rules
+
+
+def allow(
+    agent: str = typer.Argument(..., help="The agent principal."),
+    server: str = typer.Argument(..., help="The server's name."),
+    tool: str = typer.Argument(
+        ..., help="The tool's name on that server, or '*' for all its tools."
+    ),
+    prefix: list[str] = typer.Option(
+        [], "--prefix", help="ARG=/path/: the argument must be a path under it."
+    ),
+    maximum: list[str] = typer.Option(
+        [], "--max", help="ARG=N: the argument must be a number at most N."
+    ),
+    enum: list[str] = typer.Option(
+        [], "--enum", help="ARG=A,B,C: the argument must be one of these."
+    ),
+    pattern: list[str] = typer.Option(
+        [], "--pattern", help="ARG=REGEX: the whole argument must match."
+    ),
+    fmt: Format = FORMAT,
+) -> None:
+    """Allow an agent to call a tool of a server, within the constraints given."""
+    from aims.services.gateway.allowlist import allow as allow_tool
+
+    data = allow_tool(
+        open_workspace(),
+        agent,
+        server,
+        tool,
+        constraints=_constraints(prefix, maximum, enum, pattern),
+        actor=current_actor(),
+    )
+    emit(
+        data,
+        fmt,
+        lambda d: _say(f"{d['agent']} may call {d['server']}/{d['tool']} {d['constraints'] or ''}"),
+    )
+
+
+def revoke(
+    agent: str = typer.Argument(..., help="The agent principal."),
+    server: str = typer.Argument(..., help="The server's name."),
+    tool: str = typer.Argument(..., help="The tool's name, or '*'."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Remove one entry of an agent's allow-list."""
+    from aims.services.gateway.allowlist import revoke as revoke_tool
+
+    data = revoke_tool(open_workspace(), agent, server, tool, actor=current_actor())
+    emit(data, fmt, lambda d: _say(f"{d['agent']} may no longer call {d['server']}/{d['tool']}"))
+
+
+def allowed(
+    agent: str | None = typer.Argument(None, help="Only this agent's entries."),
+    fmt: Format = FORMAT,
+) -> None:
+    """The allow-lists."""
+    from aims.services.gateway.allowlist import list_allowed
+
+    rows = list_allowed(open_workspace(), agent)
+    emit(rows, fmt, lambda r: print_table(r, ["agent", "server", "tool", "constraints"]))
+
+
+@pins_app.command("list")
+def pins_list(
+    server: str | None = typer.Argument(None, help="Only this server's tools."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Every tool the gateway has seen, with its pin's status (new, approved, changed)."""
+    from aims.services.gateway.pins import list_pins
+
+    rows = list_pins(open_workspace(), server)
+    emit(
+        rows,
+        fmt,
+        lambda r: print_table(
+            r, ["server", "tool", "status", "seen_sha256", "approved_by", "incident"]
+        ),
+    )
+
+
+@pins_app.command("approve")
+def pins_approve(
+    server: str = typer.Argument(..., help="The server's name."),
+    tool: str = typer.Argument(..., help="The tool's name on that server."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Approve a tool's definition as last seen (the server's owner only)."""
+    from aims.services.gateway.pins import approve_pin
+
+    data = approve_pin(open_workspace(), server, tool, actor=current_actor())
+    emit(data, fmt, lambda d: _say(f"approved {d['server']}/{d['tool']} as {d['sha256'][:12]}"))
+
+
+@calls_app.command("pending")
+def calls_pending(
+    every: bool = typer.Option(False, "--all", help="Decided and expired calls too."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Calls waiting for a person's decision."""
+    from aims.services.gateway.calls import list_calls
+
+    rows = list_calls(open_workspace(), status=None if every else "pending")
+    columns = [
+        "id",
+        "agent",
+        "owner",
+        "server",
+        "tool",
+        "arguments",
+        "status",
+        "expires_at",
+        "decided_by",
+    ]
+    emit(rows, fmt, lambda r: print_table(r, columns))
+
+
+def _decide(call_id: int, approve: bool, note: str, fmt: Format) -> None:
+    from aims.services.gateway.calls import decide
+
+    data = decide(open_workspace(), call_id, approve=approve, actor=current_actor(), note=note)
+    emit(
+        data,
+        fmt,
+        lambda d: _say(
+            f"call {d['call']} of {d['server']}/{d['tool']} by {d['agent']}: {d['status']}"
+        ),
+    )
+
+
+@calls_app.command("approve")
+def calls_approve(
+    call_id: int = typer.Argument(..., help="The call's id (aims gateway calls pending)."),
+    note: str = typer.Option("", "--note", help="Why (recorded in the audit log)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Let a waiting call through (not the agent's owner: another person)."""
+    _decide(call_id, True, note, fmt)
+
+
+@calls_app.command("deny")
+def calls_deny(
+    call_id: int = typer.Argument(..., help="The call's id (aims gateway calls pending)."),
+    note: str = typer.Option("", "--note", help="Why (recorded in the audit log)."),
+    fmt: Format = FORMAT,
+) -> None:
+    """Refuse a waiting call; the agent is told it was denied."""
+    _decide(call_id, False, note, fmt)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to the ``aims gateway`` group."""
+    app.add_typer(server_app, name="server")
+    app.add_typer(pins_app, name="pins")
+    app.add_typer(calls_app, name="calls")
+    app.command("allow")(allow)
+    app.command("revoke")(revoke)
+    app.command("allowed")(allowed)

@@ -1,0 +1,176 @@
+"""``/gateway/mcp``: the one MCP endpoint agents call to reach the organisation's MCP servers.
+
+Streamable HTTP without sessions: each ``POST`` carries one JSON-RPC message
+and is answered with one JSON body (``202`` for a notification). The gateway
+speaks the methods a tool-using agent needs: ``initialize``, ``ping``,
+``tools/list`` and ``tools/call``; anything else is answered "method not
+found". ``GET`` (a server-to-client stream) is not offered (``405``).
+
+Every request needs a bearer token for this endpoint's own resource (an
+audience-bound MCP token, :func:`aims.server.mcp.oauth.require_token`), of a key
+that acts for an enabled agent principal. The token is checked here and goes
+no further: upstream servers see only the gateway's own credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from aims.errors import AimsError, PermissionDenied, StoreUnavailable
+from aims.server.gateway.catalog import Agent
+from aims.server.gateway.proxy import GatewayProxy
+from aims.server.gateway.recorder import GatewayMetrics
+from aims.server.mcp.oauth import require_token, resource_of
+from aims.server.problems import problem_response
+from aims.services.gateway.policy import gateway_policy
+
+__all__ = ["GATEWAY_PATH", "PROTOCOL_VERSIONS", "mount_gateway"]
+
+GATEWAY_PATH = "/gateway/mcp"
+"""Where the gateway is mounted on ``aims serve``; its resource is the origin plus this path."""
+
+PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
+"""MCP revisions the gateway answers, newest first; a client asking for another gets the newest."""
+
+MAX_BODY = 1_048_576
+
+
+def _rpc_error(request_id: Any, code: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+    )
+
+
+def _rpc_result(request_id: Any, result: dict[str, Any]) -> Response:
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}, separators=(",", ":"))
+    return Response(body, media_type="application/json")
+
+
+class GatewayEndpoint:
+    """The route's handler; ``proxy`` is set while the server runs."""
+
+    def __init__(self) -> None:
+        self.proxy: GatewayProxy | None = None
+
+    async def __call__(self, request: Request) -> Response:
+        path = request.url.path
+        try:
+            if self.proxy is None:
+                raise StoreUnavailable("the gateway is starting or stopping; retry shortly")
+            principal = require_token(request, resource_of(request, GATEWAY_PATH), set())
+            if request.method != "POST":
+                return Response(status_code=405, headers={"Allow": "POST"})
+            agent = await self.proxy.agent(principal.name)
+            if agent is None:
+                raise PermissionDenied(
+                    f"the gateway serves agent principals only; the key {principal.key_id} acts "
+                    f"for {principal.name or 'no principal'}: give the agent its own key "
+                    "('aims principals add NAME --kind agent --owner PERSON')"
+                )
+        except AimsError as exc:
+            return problem_response(exc, instance=path)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _rpc_error(None, -32600, f"a request may hold at most {MAX_BODY} bytes")
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return _rpc_error(None, -32700, "the body is not JSON")
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+            return _rpc_error(None, -32600, "send one JSON-RPC 2.0 message per request")
+        if "id" not in message:
+            return Response(
+                status_code=202
+            )  # a notification (initialized, cancelled): nothing to say
+        return await self._answer(agent, message)
+
+    async def _answer(self, agent: Agent, message: dict[str, Any]) -> Response:
+        assert self.proxy is not None  # checked by the caller
+        rid, method = message["id"], message.get("method")
+        params = message.get("params") or {}
+        if not isinstance(params, dict):
+            return _rpc_error(rid, -32602, "params must be an object")
+        if method == "initialize":
+            asked = params.get("protocolVersion")
+            version = asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
+            return _rpc_result(
+                rid,
+                {
+                    "protocolVersion": version,
+                    "capabilities": {"tools": {"listChanged": False}},
+                    "serverInfo": {"name": "aims-gateway", "version": "1"},
+                    "instructions": (
+                        "Tools of the organisation's MCP servers, named SERVER__TOOL. Calls are "
+                        "checked against your allow-list, screened and audited."
+                    ),
+                },
+            )
+        if method == "ping":
+            return _rpc_result(rid, {})
+        if method == "tools/list":
+            return _rpc_result(rid, {"tools": await self.proxy.list_tools(agent)})
+        if method == "tools/call":
+            name, arguments = params.get("name"), params.get("arguments") or {}
+            if not isinstance(name, str) or not isinstance(arguments, dict):
+                return _rpc_error(
+                    rid, -32602, "tools/call needs a tool name and an arguments object"
+                )
+            return _rpc_result(rid, await self.proxy.call(agent, name, arguments))
+        return _rpc_error(rid, -32601, f"method {method!r} is not offered by the aims gateway")
+
+
+def mount_gateway(app: Any) -> None:
+    """Serve the gateway at ``/gateway/mcp`` on ``app`` (a :func:`aims.server.app.create_app` app).
+
+    The policy is read from the workspace's ``gateway:`` section when the
+    server starts; a wrong setting stops the start with a message naming it.
+    """
+    from aims.server.lifespan import add_lifespan_hook
+    from aims.server.mcp.metadata import register_resource
+
+    endpoint = GatewayEndpoint()
+
+    @asynccontextmanager
+    async def run(app: Any) -> AsyncIterator[None]:
+        state = app.state.aims
+        policy = gateway_policy(
+            state.ws.settings.raw.get("gateway"), f"{state.ws.root}/aims.yaml: gateway"
+        )
+        metrics = getattr(app.state, "gateway_metrics", None)
+        if metrics is None:  # counters register once per registry, however often the app starts
+            metrics = app.state.gateway_metrics = GatewayMetrics(state.metrics.registry)
+        guard = state.guard
+
+        def note(agent: Agent, reason: str, path: str) -> None:
+            guard.events.note("server.access.denied", agent.name, f"gateway_{reason}", path)
+
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        async with httpx.AsyncClient(limits=limits) as http:
+            proxy = GatewayProxy(
+                state.ws, policy, http=http, metrics=metrics, salt=state.salt, note_refusal=note
+            )
+            endpoint.proxy = proxy
+            try:
+                yield
+            finally:
+                endpoint.proxy = None
+                proxy.close()
+
+    add_lifespan_hook(app, run)
+    app.router.routes.append(
+        Route(
+            GATEWAY_PATH,
+            endpoint=endpoint,
+            methods=["GET", "POST", "DELETE"],
+            include_in_schema=False,
+        )
+    )
+    register_resource(app, GATEWAY_PATH)

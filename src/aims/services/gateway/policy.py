@@ -1,0 +1,110 @@
+"""The gateway's policy: the ``gateway:`` section of ``aims.yaml``.
+
+Every key is optional::
+
+    gateway:
+      screening:              # verdicts per finding category and place, URL lists
+        verdicts: {override: {arguments: deny}}   # (see docs/screening.md)
+        blocked_domains: [collector.example]
+      high_risk: [payments/*, files/delete_file]  # SERVER/TOOL patterns that wait for a person
+      approval_timeout: 2m    # how long such a call waits before it is refused
+      agent_rate: 20          # calls per second of one agent (sustained) ...
+      agent_burst: 40         #   ... and at once after a quiet spell
+      tool_rate: 50           # calls per second of one tool, all agents together ...
+      tool_burst: 100
+      upstream_timeout: 30s   # longest wait for an upstream server's answer
+      tools_refresh: 30s      # how often the upstream tool lists are read again
+
+The ``screening`` section is the screening policy of
+:class:`aims.core.screening.ScreeningPolicy`: each finding gets a verdict by
+its category and place (a tool's ``description``, a call's ``arguments``, a
+tool's ``result``): ``allow``, ``warn`` (forward, count and audit),
+``redact`` (forward with the finding cut out) or ``deny`` (refuse).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from aims.core.screening import ScreeningPolicy
+from aims.errors import ConfigError, InvalidInput
+from aims.services.access_settings import seconds_of
+
+__all__ = ["GatewayPolicy", "gateway_policy"]
+
+
+@dataclass(frozen=True)
+class GatewayPolicy:
+    """Resolved ``gateway:`` settings (see the module docstring)."""
+
+    screening: ScreeningPolicy = field(default_factory=ScreeningPolicy)
+    high_risk: tuple[str, ...] = ()
+    approval_timeout_seconds: float = 120.0
+    agent_rate: float = 20.0
+    agent_burst: float = 40.0
+    tool_rate: float = 50.0
+    tool_burst: float = 100.0
+    upstream_timeout_seconds: float = 30.0
+    tools_refresh_seconds: float = 30.0
+
+    def is_high_risk(self, server: str, tool: str) -> bool:
+        """Whether calls of ``server``'s ``tool`` wait for a person's approval.
+
+        >>> GatewayPolicy(high_risk=("pay/*",)).is_high_risk("pay", "send")
+        True
+        """
+        name = f"{server}/{tool}"
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.high_risk)
+
+
+_DURATIONS = {
+    "approval_timeout": "approval_timeout_seconds",
+    "upstream_timeout": "upstream_timeout_seconds",
+    "tools_refresh": "tools_refresh_seconds",
+}
+_RATES = ("agent_rate", "agent_burst", "tool_rate", "tool_burst")
+
+
+def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy:
+    """The policy of the ``gateway:`` mapping ``raw``; ``ConfigError`` naming the bad key."""
+    section = raw or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping of settings")
+    known = {"screening", "high_risk", *_DURATIONS, *_RATES}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known keys are {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {
+        "screening": ScreeningPolicy.from_mapping(
+            section.get("screening"), source=f"{where}.screening"
+        )
+    }
+    risky = section.get("high_risk", [])
+    if not isinstance(risky, list) or not all(isinstance(p, str) and "/" in p for p in risky):
+        raise ConfigError(
+            f"{where}.high_risk must be a list of SERVER/TOOL patterns (e.g. payments/*), got {risky!r}"
+        )
+    values["high_risk"] = tuple(risky)
+    for key, name in _DURATIONS.items():
+        if key in section:
+            try:
+                seconds = seconds_of(section[key])
+            except InvalidInput as exc:
+                raise ConfigError(f"{where}.{key}: {exc.message}") from None
+            if seconds <= 0:
+                raise ConfigError(f"{where}.{key} must be longer than zero, got {section[key]!r}")
+            values[name] = seconds
+    for key in _RATES:
+        if key in section:
+            value = section[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{where}.{key} must be a number above zero, got {value!r}")
+            values[key] = float(value)
+    for burst in ("agent_burst", "tool_burst"):
+        if values.get(burst, 1.0) < 1:
+            raise ConfigError(f"{where}.{burst} must be at least 1, got {values[burst]!r}")
+    return GatewayPolicy(**values)
