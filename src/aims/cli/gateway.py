@@ -14,3 +14,8 @@ gateway_app = typer.Typer(
     help="The MCP gateway between agents and MCP servers, and its screening of tool calls.",
     no_args_is_help=True,
 )
+
+# The inventory, allow-lists, pins and waiting calls: aims gateway server|allow|pins|calls.
+from aims.cli.gateway_admin import register as _register_admin  # noqa: E402
+
+_register_admin(gateway_app)
