@@ -72,6 +72,7 @@ KNOWN_TOP_LEVEL = {
     "identity",  # local | team; read by aims.services.grants.identity_mode
     "access",  # elevation, access review, refused calls; aims.services.access_settings
     "traces",  # content policy, application attributes, prices; aims.services.trace_settings
+    "gateway",  # the MCP gateway's screening, high-risk tools, limits; aims.services.gateway.policy
 }
 KNOWN_STORE = {"database_url", "artifact_url", "prediction_log_url", "trace_log_url"}
 #: Where the span store lives unless ``store.trace_log_url`` says otherwise.
