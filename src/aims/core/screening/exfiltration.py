@@ -66,7 +66,8 @@ def _real_password(m: re.Match[str]) -> bool:
 
 SECRETS: tuple[Rule, ...] = (
     rule("aws-access-key", "exfiltration", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
-         ("akia", "asia", "abia", "acca"), secret=True, flags=0),
+         ("akia", "asia", "abia", "acca"), secret=True, flags=0,
+         accept=lambda m: entropy(m.group(0)[4:]) >= 2.5),
     rule("aws-secret-key", "exfiltration",
          r"aws_?secret_?access_?key\W{1,5}[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
          ("secret",), secret=True),

@@ -23,6 +23,7 @@ from aims.core.screening.rules import Rule, rule
 _FILLER = r"(?:[\w'’-]+\s+){0,3}?"
 _EARLIER = (
     r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|old|system|your|"
+    r"existing|current|standing|safety|security|content|"
     r"developer|all\s+(?:of\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier))"
 )
 _GUIDANCE = (
@@ -34,7 +35,7 @@ OVERRIDE: tuple[Rule, ...] = (
     rule(
         "ignore-instructions",
         "override",
-        rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|drop|neglect)\s+{_FILLER}"
+        rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|neglect|circumvent|evade)\s+{_FILLER}"
         rf"{_EARLIER}\s+{_FILLER}{_GUIDANCE}\b",
         (
             "ignore",
@@ -44,7 +45,8 @@ OVERRIDE: tuple[Rule, ...] = (
             "bypass",
             "skip",
             "abandon",
-            "drop",
+            "circumvent",
+            "evade",
             "neglect",
         ),
         quotable=True,
@@ -54,7 +56,9 @@ OVERRIDE: tuple[Rule, ...] = (
         "override",
         r"\b(?:ignore|disregard|forget)\s+(?:all|any|every(?:thing)?)\s+(?:\w+\s+){0,2}?"
         r"(?:instructions?|prompts?|directives|guidelines|guardrails|you\s+(?:were|have\s+been)\s+told)\b"
-        r"|\bforget\s+everything\b",
+        r"|\bforget\s+everything\b"
+        rf"|\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+|all\s+)?{_GUIDANCE}\s+"
+        r"(?:you\s+(?:were|have\s+been)\s+(?:given|told)|above|so\s+far|before\s+this)",
         ("ignore", "disregard", "forget"),
         quotable=True,
     ),
@@ -71,15 +75,19 @@ OVERRIDE: tuple[Rule, ...] = (
         "override",
         r"\b(?:new|updated|real|actual|true|revised|secret|hidden|additional)\s+(?:system\s+)?"
         r"(?:instructions?|directives?|orders|task)\s*(?::|-|follow|are\b|for\s+(?:the\s+)?(?:ai|assistant|model|agent))"
+        r"|\b(?:your|the)\s+(?:new|real|actual|true)\s+(?:task|instructions?|goal|objective|mission)\s+"
+        r"(?:is|are)\b"
         r"|\b(?:from\s+now\s+on|henceforth|going\s+forward),?\s+(?:you|the\s+(?:ai|assistant|model|agent))\s+"
-        r"(?:are|will|must|shall|should)\b",
+        r"(?:are|will|must|shall|should)\b[^.\n]{0,60}?\b(?:answer\w*|respond\w*|repl\w*|ignor\w*|obey\w*|"
+        r"follow\w*|act|pretend|assistant|ai|model|agent|output\w*|always|never|include\w*|add)\b",
         ("instruction", "directive", "order", "task", "from now on", "henceforth", "going forward"),
         quotable=True,
     ),
     rule(
         "persona",
         "override",
-        r"\byou\s+are\s+(?:now|no\s+longer)\s+(?:an?\s+|in\s+|the\s+)?\w+"
+        r"\byou\s+are\s+(?:now|no\s+longer)\s+(?:an?|in|the|my)\s+\w+"
+        r"|\byou\s+are\s+now\s+(?-i:[A-Z])\w*"
         r"|\b(?:act|behave|respond)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|jailbroken|evil|uncensored)\b"
         r"|\b(?:developer|god|dan|jailbreak)\s+mode\s+(?:enabled|on|activated)\b"
         r"|\bdo\s+anything\s+now\b",
@@ -97,7 +105,7 @@ OVERRIDE: tuple[Rule, ...] = (
     rule(
         "system-impersonation",
         "override",
-        r"^[ \t>*#\[(<-]*(?:SYSTEM|ADMIN|ADMINISTRATOR|DEVELOPER)(?:\s+(?:MESSAGE|PROMPT|OVERRIDE|NOTE|NOTICE|UPDATE|ALERT|INSTRUCTIONS?))?\s*[\])>]*\s*:"
+        r"(?:^|(?<=[.!?:] ))[ \t>*#\[(<-]*(?:SYSTEM|ADMIN|ADMINISTRATOR|DEVELOPER)(?:\s+(?:MESSAGE|PROMPT|OVERRIDE|NOTE|NOTICE|UPDATE|ALERT|INSTRUCTIONS?))?\s*[\])>]*\s*:"
         r"|^[ \t>*#\[(<-]*(?i:system|admin|developer)\s+(?i:message|prompt|override|notice|update|instructions?)\s*[\])>]*\s*:"
         r"|(?i:\bBEGIN\s+(?:SYSTEM|ADMIN)\s+(?:PROMPT|MESSAGE|INSTRUCTIONS?)\b)"
         r"|(?i:\bmessage\s+from\s+(?:the\s+)?(?:system|administrator|developers?)\s*:)",
@@ -126,13 +134,32 @@ OVERRIDE: tuple[Rule, ...] = (
 )
 
 _SENSITIVE = (
-    r"(?:~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials|\.aws/config|"
+    r"(?:~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials|"
     r"/etc/(?:passwd|shadow|sudoers)|\.netrc|\.git-credentials|\.kube/config|\.docker/config\.json|"
     r"\bmcp\.json\b|claude_desktop_config\.json|\.npmrc|\.pypirc|\.gnupg|\bkeychain\b|"
-    r"browser\s+(?:cookies|passwords)|\.config/gcloud|\.azure/|\bprivate\s+keys?\b|"
-    r"(?:api|access|secret)\s+keys?\s+(?:file|store)|environment\s+variables?|\.env\s+file|"
-    r"credentials?\s+(?:file|store)s?|wallet\.dat|seed\s+phrase)"
+    r"browser\s+(?:cookies|passwords)|\.config/gcloud|\.azure/|\bprivate\s+keys?\b|wallet\.dat|"
+    r"seed\s+phrase|aws\s+credentials(?:\s+file)?)"
 )
+"""Places holding credentials: reading them is already suspicious."""
+_SECRETISH = (
+    r"(?:\.env\b|environment\s+variables?|credentials?\s+(?:file|store)s?|"
+    r"(?:api|access|secret)\s+keys?|passwords?|tokens?|secrets)"
+)
+"""Things worth protecting that tools also handle legitimately: suspicious when sent away."""
+_SENSITIVE_TRIGGERS = (
+    ".ssh", "id_rsa", "id_ed25519", "id_dsa", "id_ecdsa", ".aws", "aws credentials", "/etc/",
+    ".netrc", ".git-credentials", ".kube", ".docker", "mcp.json", "claude_desktop", ".npmrc",
+    ".pypirc", ".gnupg", "keychain", "cookies", "passwords", "gcloud", ".azure", "private key",
+    "wallet", "seed phrase", ".env", "environment variable", "credential", "key", "password",
+    "token", "secret",
+)  # fmt: skip
+_NEGATED = re.compile(r"\b(?:never|not|no|without)\b[^.;\n]{0,12}$|n't\s*$", re.IGNORECASE)
+
+
+def _affirmed(m: re.Match[str]) -> bool:
+    """The match is not negated just before it ("it never reads private keys")."""
+    return _NEGATED.search(m.string, max(0, m.start() - 20), m.start()) is None
+
 
 POISONING: tuple[Rule, ...] = (
     rule(
@@ -148,7 +175,7 @@ POISONING: tuple[Rule, ...] = (
         r"\b(?:do\s+not|don't|never|must\s+not|without)\s+(?:\w+\s+){0,2}?"
         r"(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|notify(?:ing)?|alert(?:ing)?|show(?:ing)?|"
         r"reveal(?:ing)?|let(?:ting)?|ask(?:ing)?|disclos(?:e|ing)|report(?:ing)?)\s+(?:this\s+(?:to\s+)?|it\s+(?:to\s+)?|anything\s+(?:to\s+)?)?"
-        r"(?:the\s+)?(?:user|human|person|operator|customer|requester)s?\b"
+        r"(?:the\s+)?(?:user|human|person|operator|customer|requester)s?\b(?!['’]s)"
         r"|\b(?:keep|hide)\s+(?:this|these|it|them)\s+(?:\w+\s+)?(?:secret|hidden|confidential|private)\s+from\s+(?:the\s+)?(?:user|human)"
         r"|\b(?:the\s+)?user\s+(?:must|should|need)\s+not\s+(?:\w+\s+)?(?:know|see|notice|be\s+told)\b"
         r"|\bwithout\s+(?:the\s+)?user'?s?\s+(?:knowledge|knowing|noticing|consent)"
@@ -171,39 +198,15 @@ POISONING: tuple[Rule, ...] = (
         "sensitive-files",
         "poisoning",
         rf"\b(?:read|cat|open|load|send|upload|include|attach|pass|copy|collect|access|fetch|get|"
-        rf"grab|extract|exfiltrate|forward|dump|list|print)\w*\s+(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE}",
-        (
-            ".ssh",
-            "id_rsa",
-            "id_ed25519",
-            "id_dsa",
-            "id_ecdsa",
-            ".aws",
-            "/etc/",
-            ".netrc",
-            "credential",
-            ".kube",
-            ".docker",
-            "mcp.json",
-            "claude_desktop",
-            ".npmrc",
-            ".pypirc",
-            ".gnupg",
-            "keychain",
-            "cookies",
-            "passwords",
-            "gcloud",
-            ".azure",
-            "private key",
-            "keys file",
-            "key file",
-            "key store",
-            "environment variable",
-            ".env",
-            "wallet",
-            "seed phrase",
-        ),
+        rf"grab|extract|exfiltrate|forward|dump|list|print)(?:ing|_\w+)?\s+(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE}"
+        rf"|\b(?:send|upload|exfiltrate|forward|post|paste|leak|attach|embed|email|transmit|copy)\w*\s+"
+        rf"(?:[^.\n]|\.(?=\S)){{0,40}}?{_SECRETISH}\s+(?:[^.\n]|\.(?=\S)){{0,40}}?"
+        rf"\b(?:to|into|in|as|via)\s+(?:the\s+|a\s+|an\s+)?(?:[\w'`\"-]+\s+){{0,2}}?"
+        rf"(?:field|parameter|argument|comment|form|server|url|address|endpoint|webhook|channel|"
+        rf"description|note|notes|message|issue|repo\w*|summary|body|https?://)",
+        _SENSITIVE_TRIGGERS,
         quotable=True,
+        accept=_affirmed,
     ),
     rule(
         "smuggle-parameter",
@@ -229,6 +232,7 @@ POISONING: tuple[Rule, ...] = (
         r"|\b(?:change|modify|override|overrides|replace|redirect|alter)s?\s+(?:\w+\s+){0,2}?"
         r"(?:behaviou?r|recipients?|destination|parameters?|arguments?|output)\s+of\s+(?:the\s+)?"
         r"(?:other\s+|[`'\"]?[\w.-]+[`'\"]?\s+)tools?\b"
+        r"|\b(?:always|also|must)\s+(?:call|use|invoke|run)\s+(?:the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\b"
         r"|\bthis\s+tool\s+(?:must|should)\s+(?:always\s+)?be\s+(?:called|used|run)\s+(?:before|instead\s+of)\b",
         ("tool",),
         quotable=True,

@@ -6,7 +6,8 @@ letters become plain ones), then the look-alike table of
 :mod:`~aims.core.screening.confusables`. Characters that render as nothing are
 taken out and remembered as *hidden runs*:
 
-* zero-width characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+00AD);
+* zero-width characters (U+200B–U+200D, U+2060–U+2064, U+FEFF; U+00AD, the soft
+  hyphen, is removed silently);
 * bidirectional controls (U+202A–U+202E, U+2066–U+2069), which reorder what a
   reader sees (U+200E and U+200F, common in right-to-left text, are removed
   silently);
@@ -36,9 +37,11 @@ from aims.core.screening.confusables import CONFUSABLES
 HiddenKind = Literal["zero-width", "bidi-control", "tag-characters", "variation-selectors"]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e")
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_SILENT = frozenset("\u200e\u200f\u061c")
+# Removed without a finding: marks common in right-to-left text, and the soft hyphen,
+# which hyphenation puts inside words legitimately.
+_SILENT = frozenset("\u200e\u200f\u061c\u00ad")
 _WAVING_BLACK_FLAG = "\U0001f3f4"
 _FLAG_TAGS = re.compile("\U0001f3f4([\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,7})\U000e007f")
 

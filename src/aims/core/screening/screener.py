@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
@@ -44,7 +44,7 @@ _SEPARATOR = "\n\x00\n"
 def _check_where(where: str) -> Location:
     if where not in LOCATIONS:
         raise InvalidInput(f"where must be one of {', '.join(LOCATIONS)}, got {where!r}")
-    return cast(Location, where)
+    return where
 
 
 def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
