@@ -18,7 +18,12 @@ FORMAT = typer.Option(Format.table, "--format", "-f", help="Output format.")
 
 def evaluate(
     ref: str = typer.Argument(..., help="NAME@VERSION to evaluate."),
-    data: Path = typer.Option(..., "--data", help="Labelled evaluation data (Parquet, CSV)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Labelled evaluation data (Parquet, CSV); for an LLM application, cases as "
+        "JSON Lines.",
+    ),
     label: str | None = typer.Option(
         None, "--label", help="Label column (default: from the contract)."
     ),
@@ -31,13 +36,53 @@ def evaluate(
         help="Also explain the features by mean |SHAP| on a sample "
         "(needs pip install 'aims[explain]').",
     ),
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        help="LLM application: generate the answers through this OpenAI-compatible API "
+        "(base URL, e.g. https://api.openai.com/v1) with the version's prompt and model.",
+    ),
+    endpoint_model: str | None = typer.Option(
+        None, "--endpoint-model", help="LLM application: model name to send instead."
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
+    judge_model: str | None = typer.Option(
+        None,
+        "--judge-model",
+        help="LLM application: score answers to cases with a rubric by this model "
+        "(through --endpoint); optional.",
+    ),
+    from_traces: bool = typer.Option(
+        False,
+        "--from-traces",
+        help="LLM application: take in the evaluation results its traces carry "
+        "(gen_ai.evaluation.result events) as evidence.",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="With --from-traces: spans from this time (ISO 8601, or 24h, 7d)."
+    ),
     fmt: Format = FORMAT,
 ) -> None:
     """Evaluate a version: metrics, calibration, slices, fairness, robustness, importance,
-    and the production version side by side. The result is stored with the version."""
+    and the production version side by side. The result is stored with the version.
+
+    An LLM application is evaluated on cases (see docs/llm-applications.md): exact and
+    normalised match, JSON schema, regex, refusal rate, length, tokens, cost, latency,
+    overlap with the reference, and optionally a judge model's score."""
     from aims.cli._output import working
+    from aims.cli.llm import evaluate_llm_app
     from aims.services.governance import evaluate as run
 
+    if evaluate_llm_app(
+        ref, data, endpoint, endpoint_model, api_key_env, judge_model, from_traces, since, fmt
+    ):
+        return
+    if data is None:
+        from aims.errors import InvalidInput
+
+        raise InvalidInput("give the evaluation data with --data PATH")
     r = remote()
     if r is not None:
         path = version_path(ref) + "/evaluations"

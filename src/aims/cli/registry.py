@@ -122,10 +122,18 @@ def dataset_list(fmt: Format = FORMAT) -> None:
 
 @model_app.command("register")
 def model_register(
-    artifact: Path = typer.Argument(..., help="Model file: .skops, .onnx (or .pkl with --trust)."),
+    artifact: Path = typer.Argument(
+        ...,
+        help="Model file: .skops, .onnx (or .pkl with --trust), or an LLM application's "
+        "YAML (kind: llm-application; see docs/llm-applications.md).",
+    ),
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     dataset: list[str] = typer.Option(
-        ..., "--dataset", "-d", help="Training data as NAME@VERSION (repeatable)."
+        [],
+        "--dataset",
+        "-d",
+        help="Training data as NAME@VERSION (repeatable; required for a model, "
+        "optional for an LLM application).",
     ),
     owner: list[str] = typer.Option(
         [],
@@ -154,9 +162,12 @@ def model_register(
     ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Register a model artifact as the next version of NAME, with lineage and owners."""
+    """Register a model artifact (or an LLM application's YAML) as the next version of NAME,
+    with lineage and owners."""
     from aims.services.registry import git_commit, parse_owners, register_model
 
+    if _register_llm_app(artifact, name, dataset, owner, param, metric, tag, commit, fmt):
+        return
     if (r := remote()) is not None:
         # Refused here as locally, before the upload.
         parse_owners(owner)
@@ -199,6 +210,48 @@ def model_register(
         contract_path=contract,
     )
     emit(data, fmt, _render_registered)
+
+
+def _register_llm_app(
+    path: Path,
+    name: str,
+    datasets: list[str],
+    owners: list[str],
+    params: list[str],
+    metrics: list[str],
+    tags: list[str],
+    commit: str | None,
+    fmt: Format,
+) -> bool:
+    """Register ``path`` if it is an LLM application's YAML; ``False`` when it is not one."""
+    from aims.cli.llm import render_app
+    from aims.errors import InvalidInput
+    from aims.services.llm_apps import register_app
+    from aims.services.registry import parse_owners
+
+    # Every YAML file is read as an LLM application, so a mistyped 'kind' is reported
+    # with its line rather than as an unknown model format.
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return False
+    if remote() is not None:
+        raise InvalidInput(
+            "LLM applications are registered in a local workspace for now; run the command "
+            "without a server login (aims logout) in the workspace folder"
+        )
+    data = register_app(
+        open_workspace(),
+        path,
+        name,
+        actor=current_actor(),
+        datasets=datasets,
+        owners=parse_owners(owners),
+        params=_pairs(params, "--param"),
+        metrics={k: _number(k, v) for k, v in _pairs(metrics, "--metric").items()},
+        tags=_pairs(tags, "--tag"),
+        commit=commit,
+    )
+    emit(data, fmt, render_app)
+    return True
 
 
 def _render_registered(d: dict[str, Any]) -> None:
@@ -262,6 +315,11 @@ def model_show(
             data = r.call("GET", version_path(ref))
         else:
             data = registry.show_version(open_workspace(), ref)
+        if data.get("flavour") == "llm-app":
+            from aims.cli.llm import render_app
+
+            emit(data, fmt, render_app)
+            return
         emit(
             data,
             fmt,
@@ -284,6 +342,15 @@ def model_show(
         )
 
     emit(data, fmt, render)
+
+
+@model_app.command("describe")
+def model_describe(
+    ref: str = typer.Argument(..., help="NAME or NAME@VERSION."), fmt: Format = FORMAT
+) -> None:
+    """The same as 'aims model show': a model (all versions) or one version; for an LLM
+    application, its prompt hash, model and tools."""
+    model_show(ref, fmt)
 
 
 @model_app.command("owners")

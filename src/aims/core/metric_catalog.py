@@ -15,8 +15,9 @@ from typing import Literal
 
 from aims.errors import InvalidInput
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "llm"]
 TASKS: tuple[Task, ...] = ("classification", "regression")
+"""The tasks of predictive models; ``llm`` (LLM applications) is evaluated on cases instead."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,24 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("rmse", "regression", False, False, "root mean squared error"),
         MetricInfo("mape", "regression", False, False, "mean absolute percentage error"),
         MetricInfo("r2", "regression", True, False, "coefficient of determination"),
+        # LLM applications (aims.core.llm_eval): means over the cases each applies to.
+        MetricInfo("pass_rate", "llm", True, False, "share of cases passing every check"),
+        MetricInfo("exact_match", "llm", True, False, "share of answers equal to expected"),
+        MetricInfo("normalised_match", "llm", True, False, "share equal once normalised"),
+        MetricInfo("json_valid", "llm", True, False, "share of JSON answers meeting the schema"),
+        MetricInfo("regex_pass", "llm", True, False, "share matching every regex of the case"),
+        MetricInfo("refusal_rate", "llm", False, False, "share of answers that refuse"),
+        MetricInfo("token_f1", "llm", True, False, "word-overlap F1 with the reference"),
+        MetricInfo("rouge_l", "llm", True, False, "longest-common-subsequence F with reference"),
+        MetricInfo("judge_score", "llm", True, False, "mean judge score (0-1) on the rubric"),
+        MetricInfo("answer_chars", "llm", None, False, "mean answer length in characters"),
+        MetricInfo("answer_words", "llm", None, False, "mean answer length in words"),
+        MetricInfo("input_tokens", "llm", False, False, "mean input tokens per case"),
+        MetricInfo("output_tokens", "llm", False, False, "mean output tokens per case"),
+        MetricInfo("cost_usd", "llm", False, False, "mean cost per case in US dollars"),
+        MetricInfo("cost_usd_total", "llm", False, False, "cost of all cases in US dollars"),
+        MetricInfo("latency_ms", "llm", False, False, "mean latency per case"),
+        MetricInfo("latency_ms_p95", "llm", False, False, "95th percentile latency"),
     )
 }
 """Every metric aims computes, by name."""

@@ -149,6 +149,8 @@ class Deployments:
                 select(ModelVersion, Model)
                 .join(Model, Model.id == ModelVersion.model_id)
                 .where(ModelVersion.stage.in_(ROLES))
+                # An LLM application runs in its own code and sends traces; nothing to load.
+                .where(ModelVersion.flavour != "llm-app")
                 .order_by(Model.name, ModelVersion.version)
             ).all()
             return [

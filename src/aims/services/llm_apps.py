@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from aims.errors import InvalidInput, NotFound
-from aims.flavours.llm_app import FLAVOUR, KIND, canonical_bytes, is_llm_app_file, load_spec
+from aims.flavours.llm_app import FLAVOUR, canonical_bytes, is_llm_app_file, load_spec
 from aims.refs import check_name, parse_ref
 from aims.services import audit
 from aims.services.registry import (
@@ -36,7 +36,6 @@ from aims.workspace import Workspace
 
 __all__ = [
     "VersionIndex",
-    "app_payload",
     "is_llm_app_file",
     "is_llm_app_version",
     "register_app",
@@ -137,23 +136,6 @@ def is_llm_app_version(ws: Workspace, text: str) -> bool:
         return get_model_version(s, parse_ref(text)).flavour == FLAVOUR
 
 
-def app_payload(mv: ModelVersion) -> dict[str, Any]:
-    """A version's payload with what an LLM application adds: prompt hash, model, tools."""
-    out = version_payload(mv)
-    info = mv.info or {}
-    out.update(
-        kind=KIND,
-        prompt_sha256=info.get("prompt_sha256"),
-        template_sha256=info.get("template_sha256"),
-        llm_model=info.get("model"),
-        tools=info.get("tools") or [],
-        agent=info.get("agent"),
-        app_name=info.get("app_name"),
-        app_version=info.get("app_version"),
-    )
-    return out
-
-
 def register_app(
     ws: Workspace,
     path: Path,
@@ -177,11 +159,6 @@ def register_app(
     path = Path(path)
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
-    if not is_llm_app_file(path):
-        raise InvalidInput(
-            f"{path}: not an LLM application file; it must be YAML with 'kind: {KIND}' "
-            "at the top level (see docs/llm-applications.md)"
-        )
     spec = load_spec(path)
     data = canonical_bytes(spec)
     info = spec.describe()
@@ -227,7 +204,7 @@ def register_app(
         _set_owners(s, model, dict(owners or {}), actor)
         s.flush()
         s.refresh(mv)
-        payload = app_payload(mv)
+        payload = version_payload(mv)
         audit.record(
             s,
             actor=actor,

@@ -108,6 +108,19 @@ def get_model_version(s: Session, ref: Ref) -> ModelVersion:
 
 
 def version_payload(mv: ModelVersion) -> dict[str, Any]:
+    out = _version_fields(mv)
+    if mv.flavour == "llm-app":
+        # An LLM application: what its definition holds (see aims.flavours.llm_app).
+        info = mv.info or {}
+        out.update({k: info.get(k) for k in LLM_APP_FIELDS})
+    return out
+
+
+LLM_APP_FIELDS = ("kind", "app_name", "app_version", "prompt_sha256", "model", "tools", "agent")
+"""What a version's payload adds for an LLM application (``model``: provider, name, parameters)."""
+
+
+def _version_fields(mv: ModelVersion) -> dict[str, Any]:
     return {
         "name": mv.model.name,
         "version": mv.version,
@@ -304,6 +317,12 @@ def load_version(ws: Workspace, mv_payload: Mapping[str, Any]):  # -> LoadedMode
     """Load a registered version's model from bytes whose sha256 was just verified."""
     from aims.flavours import load_bytes
 
+    if mv_payload["flavour"] == "llm-app":
+        raise InvalidInput(
+            "this version is an LLM application, not a predictive model: it is neither "
+            "served nor scored on a table; evaluate it with 'aims evaluate NAME@VERSION "
+            "--data cases.jsonl' (see docs/llm-applications.md)"
+        )
     sha = mv_payload["artifact_sha256"]
     data = ws.artifacts.get_bytes(sha)
     return load_bytes(

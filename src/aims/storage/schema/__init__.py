@@ -33,6 +33,7 @@ from aims.storage.schema.inventory import (
     ModelVersionDataset,
     StageTransition,
 )
+from aims.storage.schema.llm_apps import TraceEvaluation
 from aims.storage.schema.monitoring import Incident, MonitorWindow
 
 __all__ = [
@@ -68,4 +69,5 @@ __all__ = [
     "ReviewFinding",
     "RiskAssessment",
     "StageTransition",
+    "TraceEvaluation",
 ]
