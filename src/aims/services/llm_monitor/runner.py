@@ -1,0 +1,217 @@
+"""One pass over LLM application versions: compute their closed windows, store them, fire triggers.
+
+For every registered LLM application (registry versions of flavour
+``llm-app``), the windows that closed since the last stored one (within the
+monitor's lookback) are read from the span store, one window at a time, in
+order. Each version with requests in a window gets a stored window (role
+``llm`` in ``monitor_windows``), its triggers are evaluated, and incidents are
+opened, all in one transaction per window, so a pass killed midway resumes
+at the first window it did not commit. Spans whose version is not a
+registered version of the application are counted as unlinked and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import func, select
+
+from aims.clock import utc
+from aims.core.windowing import window_start
+from aims.errors import AimsError
+from aims.flavours.llm_app import FLAVOUR
+from aims.services.llm_monitor.firing import fire
+from aims.services.llm_monitor.reference import ROLE, load_reference
+from aims.services.llm_monitor.results import window_results
+from aims.services.llm_monitor.spans import COLUMNS, MODEL_OPERATIONS, SpanSource, store_source
+from aims.services.llm_monitor.text_window import TextWindow
+from aims.services.llm_monitor.traffic import Traffic
+from aims.services.monitor import actions, window_store
+from aims.services.monitor.context import RunSummary
+from aims.services.monitor.settings import monitor_settings
+from aims.services.monitor.triggers import MonitoringPolicy, monitoring_policy
+from aims.services.monitor.window_store._flags import final_only
+from aims.storage.schema import Model, ModelVersion, MonitorWindow
+
+__all__ = ["llm_applications", "run_llm"]
+
+log = logging.getLogger("aims.monitor")
+
+
+def llm_applications(ws: Any) -> list[tuple[int, str]]:
+    """``(model id, name)`` of every model with a version of flavour ``llm-app``."""
+    with ws.db.session() as s:
+        rows = s.execute(
+            select(Model.id, Model.name)
+            .join(ModelVersion, ModelVersion.model_id == Model.id)
+            .where(ModelVersion.flavour == FLAVOUR)
+            .distinct()
+            .order_by(Model.name)
+        ).all()
+    return [(int(i), str(n)) for i, n in rows]
+
+
+def _first_pending(ws: Any, model_id: int, seconds: int, floor: datetime) -> datetime:
+    with ws.db.session() as s:
+        last = s.scalar(
+            select(func.max(MonitorWindow.window_start)).where(
+                MonitorWindow.model_id == model_id,
+                MonitorWindow.role == ROLE,
+                MonitorWindow.window_seconds == seconds,
+                final_only(),
+            )
+        )
+    start = floor
+    if last is not None:
+        start = max(start, utc(last) + timedelta(seconds=seconds))
+    return start
+
+
+def _versions(table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
+    column = table.column("version")
+    for value in sorted(v for v in pc.unique(column).to_pylist() if v is not None):
+        yield value, table.filter(pc.equal(column, value))
+
+
+class _Pass:
+    def __init__(self, ws: Any, summary: RunSummary, now: datetime, source: SpanSource) -> None:
+        self.ws = ws
+        self.summary = summary
+        self.now = now
+        self.source = source
+        self.settings = monitor_settings(ws)
+        self.policy: MonitoringPolicy = monitoring_policy(ws)
+        self.seconds = self.settings.window_seconds
+
+    def application(self, model_id: int, name: str) -> int:
+        step = timedelta(seconds=self.seconds)
+        floor = window_start(self.now - self.settings.lookback, self.seconds)
+        start = _first_pending(self.ws, model_id, self.seconds, floor)
+        computed = 0
+        while start + step + self.settings.grace <= self.now:
+            computed += self.window(model_id, name, start)
+            start += step
+        return computed
+
+    def window(self, model_id: int, name: str, start: datetime) -> int:
+        end = start + timedelta(seconds=self.seconds)
+        batches = list(self.source(name, start, end, COLUMNS))
+        if not batches:
+            return 0
+        table = pa.Table.from_batches(batches)
+        llm = self.policy.llm
+        opened: list[int] = []
+        stored = 0
+        with self.ws.db.session() as s:
+            model = s.get(Model, model_id)
+            assert model is not None
+            known = {v.version for v in model.versions}
+            owner = next((o.owner for o in model.owners if o.role == "monitoring"), None)
+            for text_version, spans in _versions(table):
+                version = int(text_version) if text_version.isdigit() else None
+                if version not in known:
+                    self.summary.errors.append(
+                        f"{name}: {spans.num_rows} spans of version {text_version!r} in window "
+                        f"{start.isoformat()}, which is not a registered version; skipped"
+                    )
+                    continue
+                assert version is not None
+                ref = load_reference(
+                    s, model_id, version, self.seconds, llm.reference_windows, start
+                )
+                traffic = Traffic(top=llm.top_spenders)
+                text = TextWindow(llm.sample_size, ref.text if ref.complete else None)
+                requests = pc.fill_null(
+                    pc.is_in(spans.column("operation"), pa.array(MODEL_OPERATIONS)), False
+                )
+                for batch in spans.to_batches():
+                    traffic.add(batch)
+                for batch in spans.filter(requests).to_batches():
+                    text.add(batch)
+                if traffic.requests == 0:
+                    continue
+                profile = text.profile()
+                results = window_results(
+                    traffic,
+                    text,
+                    profile,
+                    ref,
+                    drift_options=self.policy.drift.options(),
+                    z=llm.drift_z,
+                    min_texts=llm.min_texts,
+                )
+                row = window_store.add_window(
+                    s,
+                    model_id=model_id,
+                    version=version,
+                    role=ROLE,
+                    start=start,
+                    seconds=self.seconds,
+                    n_predictions=traffic.requests,
+                    n_labelled=0,
+                    results=results,
+                    profile=profile.to_bytes(full=not ref.complete),
+                )
+                s.flush()
+                new, updated = fire(
+                    s,
+                    policy=self.policy,
+                    model=model,
+                    row=row,
+                    seconds=self.seconds,
+                    owner=owner,
+                    actor=self.settings.actor,
+                )
+                opened += new
+                self.summary.incidents_opened += new
+                self.summary.incidents_updated += updated
+                stored += 1
+        for incident_id in opened:
+            self.summary.actions += actions.run_pending(
+                self.ws, incident_id, self.policy, self.settings.actor
+            )
+        self.summary.windows += stored
+        return stored
+
+
+def run_llm(
+    ws: Any,
+    summary: RunSummary,
+    now: datetime,
+    *,
+    source: SpanSource | None = None,
+    applications: Sequence[str] | None = None,
+) -> RunSummary:
+    """Compute the closed windows of every LLM application (or ``applications``) into ``summary``.
+
+    ``source`` reads spans (default: the workspace's span store). Errors of
+    one application are reported in the summary and do not stop the others.
+    """
+    apps = llm_applications(ws)
+    if applications is not None:
+        apps = [(i, n) for i, n in apps if n in applications]
+    if not apps:
+        return summary
+    try:
+        run = _Pass(ws, summary, utc(now), source or store_source(ws))
+    except AimsError as exc:
+        summary.errors.append(exc.message)
+        return summary
+    for model_id, name in apps:
+        try:
+            computed = run.application(model_id, name)
+        except AimsError as exc:
+            summary.errors.append(f"{name}: {exc.message}")
+            log.warning("monitor: %s: %s", name, exc.message)
+            continue
+        summary.models.append(name)
+        if not computed:
+            summary.waiting.append(
+                {"model": name, "reason": "no new LLM spans in closed windows", "next_close": None}
+            )
+    return summary

@@ -1,0 +1,45 @@
+"""The text drift alarm fires on a topic shift and not before, over several seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aims.services.llm_monitor import full_pass
+from aims.services.monitor import list_incidents, show_incident
+from aims.storage.traces import SpanWriter
+from tests.services.llm_monitor.traffic import HOUR, T0, Mix, configure, register, replay
+
+SEEDS = (1, 2, 3)
+STABLE, SHIFTED = 6, 4  # windows of each half; the first 3 stable ones are the reference
+
+
+@pytest.fixture
+def shifted_workspace(workspace, tmp_path: Path):
+    ws = configure(workspace, {"reference_windows": 3, "sample_size": 300})
+    plan = [Mix("orders")] * STABLE + [Mix("accounts")] * SHIFTED
+    with SpanWriter(ws.settings.trace_log_url, flush_interval=3600) as writer:
+        for seed in SEEDS:
+            register(ws, tmp_path / "apps", f"bot-{seed}")
+            writer.append(replay(f"bot-{seed}", plan, seed))
+    yield ws
+
+
+def test_text_drift_fires_on_the_shift_and_not_before(shifted_workspace) -> None:
+    ws = shifted_workspace
+    summary = full_pass(ws, now=T0 + (STABLE + SHIFTED) * HOUR + HOUR)
+    assert summary.errors == []
+    assert summary.windows == len(SEEDS) * (STABLE + SHIFTED)
+    drift = [i for i in list_incidents(ws) if i["trigger"] == "llm_text_drift"]
+    assert sorted(i["model"] for i in drift) == [f"bot-{s}" for s in SEEDS]
+    for incident in drift:
+        assert incident["first_window"] == (T0 + STABLE * HOUR).isoformat()
+        assert incident["window_count"] == SHIFTED
+        assert incident["owner"] == "oncall@example.org"
+        assert incident["kind"] == "text_drift"
+        detail = show_incident(ws, incident["id"])
+        observed = detail["evidence"]["windows"][0]["observed"]
+        assert observed["text_drift_score"] >= 1
+    # nothing else fired on the stable half: no cost, error or refusal change was sent
+    assert {i["trigger"] for i in list_incidents(ws)} == {"llm_text_drift"}
