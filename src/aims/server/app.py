@@ -78,9 +78,18 @@ PUBLIC_PATHS = frozenset(
         "/docs",
         "/docs/oauth2-redirect",
         "/redoc",
+        # MCP (aims.server.mcp): the endpoint checks its own audience-bound tokens;
+        # the OAuth metadata and token endpoint are how a client gets one.
+        "/mcp",
+        "/oauth/token",
+        "/oauth/authorize",
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
     }
 )
-"""Routes that take no token: health checks, the token exchange and the API documents."""
+"""Routes that take no API token: health checks, the token exchanges, the API documents,
+and ``/mcp``, which checks its own tokens."""
 
 TOKEN_RATE = (2.0, 10.0)
 """Token exchanges per second and burst per client address (each costs an argon2 check)."""

@@ -42,6 +42,7 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
         sso = DashboardSso(app, config.oidc)
     auth = OpenSessions() if insecure_dev else DashboardAuth(TokenSessions(app), sso)
     mount_ui(app, ws, auth, secure_cookies=secure)
+    mount_mcp(app)
     if monitor:
         app.state.monitor = start_monitor(ws)
     # Signed audit checkpoints on a schedule, when audit.checkpoint_url is set.
@@ -49,6 +50,22 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
 
     app.state.audit_checkpoints = start_checkpoints(ws)
     return app
+
+
+def mount_mcp(app: FastAPI) -> bool:
+    """Serve MCP at ``/mcp`` when the ``mcp`` extra is installed; says whether it is served."""
+    import importlib.util
+    import logging
+
+    if importlib.util.find_spec("mcp") is None:
+        logging.getLogger("aims.server").info(
+            "/mcp is not served: the MCP SDK is missing (pip install 'aims[mcp]')"
+        )
+        return False
+    from aims.server.mcp.transport import mount
+
+    mount(app)
+    return True
 
 
 class DashboardAuth:
