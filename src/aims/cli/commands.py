@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         monitor,
         predlog,
         principals,
+        profile,
         promotion_requests,
         registry,
         report,
@@ -69,6 +70,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(applicability.soa_app, name="soa")
     app.add_typer(evidence.review_app, name="review")
     app.command("drift")(drift.drift)
+    app.command("profile")(profile.profile)
     app.add_typer(contract.app, name="contract")
     app.add_typer(gateway.gateway_app, name="gateway")
     app.command("demo")(demo.demo)
