@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from aims.cli._output import console, err_console, print_json, print_table
+from aims.cli.profile import EngineChoice, check_engine
 from aims.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -121,9 +122,29 @@ def _progress_for(paths: list[Path]) -> tuple[Any, Any]:
     return bar, lambda rows: bar.advance(task, rows)
 
 
+def _needs_engine(reference: str, current: str, engine: EngineChoice) -> bool:
+    """Whether the inputs go through the engines (profiles) rather than two local files."""
+    from aims.services.engines.profile_files import is_profile_path
+    from aims.services.engines.sources import is_url
+
+    if engine is not EngineChoice.local:
+        return True
+    return any(is_profile_path(p) or is_url(p) or Path(p).is_dir() for p in (reference, current))
+
+
+def _name(path: str) -> str:
+    return PurePosixPath(path.rstrip("/")).name or path
+
+
 def drift(
-    reference: Path = typer.Argument(..., help="Reference data (Parquet, CSV, TSV or Arrow)."),
-    current: Path = typer.Argument(..., help="Current data to compare with the reference."),
+    reference: str = typer.Argument(
+        ...,
+        help="Reference data (Parquet, CSV, TSV or Arrow file, folder or fsspec URL) or a "
+        "profile file.",
+    ),
+    current: str = typer.Argument(
+        ..., help="Current data (file, folder or URL) or a profile file to compare."
+    ),
     columns: list[str] | None = typer.Option(
         None, "--columns", "-c", help="Columns to compare (comma-separated or repeated)."
     ),
@@ -153,6 +174,19 @@ def drift(
     fail_on_drift: bool = typer.Option(
         False, "--fail-on-drift", help="Exit with code 3 when the dataset drifts."
     ),
+    engine: EngineChoice = typer.Option(
+        EngineChoice.local,
+        "--engine",
+        help="Where to profile the data: local, dask or spark (profiles; see docs/scale.md).",
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address or Spark master URL; default: a local cluster.",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Workers of the local Dask cluster (default: one per core)."
+    ),
 ) -> None:
     """Compare CURRENT with REFERENCE column by column and judge the dataset."""
     from aims.core.drift.compare import DriftOptions, compare
@@ -164,21 +198,42 @@ def drift(
         drift_share=drift_share,
         correction=correction.value,
     )
-    bar, progress = (None, None)
-    if method is not DriftMethod.exact:
-        bar, progress = _progress_for([reference, current])
-    with bar if bar is not None else contextlib.nullcontext():
-        report = compare(
+    if _needs_engine(reference, current, engine):
+        if method is DriftMethod.exact:
+            raise InvalidInput(
+                "--method exact needs two data files on this machine; profile files, folders, "
+                "URLs and --engine dask|spark compare profiles (--method profile)"
+            )
+        check_engine("aims drift", engine)
+        from aims.services.engines.profiling import drift_sources
+
+        report = drift_sources(
             reference,
             current,
+            engine=engine.value,
+            scheduler=scheduler,
+            workers=workers,
             columns=_split(columns),
             kinds=_pairs(kind, "kind"),
-            method=method.value,
             options=options,
-            progress=progress,
         )
+    else:
+        bar, progress = (None, None)
+        if method is not DriftMethod.exact:
+            bar, progress = _progress_for([Path(reference), Path(current)])
+        with bar if bar is not None else contextlib.nullcontext():
+            report = compare(
+                Path(reference),
+                Path(current),
+                columns=_split(columns),
+                kinds=_pairs(kind, "kind"),
+                method=method.value,
+                options=options,
+                progress=progress,
+            )
     if fmt is DriftFormat.html:
-        page = render(report, title=f"Drift: {current.name} vs {reference.name}")
+        title = f"Drift: {_name(current)} vs {_name(reference)}"
+        page = render(report, title=title)
         if out is not None:
             out.write_text(page, encoding="utf-8")
         else:

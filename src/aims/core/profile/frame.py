@@ -49,6 +49,7 @@ __all__ = [
     "ProfileOptions",
     "Progress",
     "UnsupportedProfile",
+    "finalise_categories",
     "merge",
     "profile",
     "profile_frame",
@@ -306,7 +307,7 @@ def _batches(source: Any, columns: list[str] | None, batch_rows: int) -> Iterato
         yield frame if columns is None else frame.select(_select(frame, columns))
 
 
-def _finalise_categories(
+def finalise_categories(
     prof: cat.CategoricalProfile, opts: ProfileOptions
 ) -> cat.CategoricalProfile:
     """Promote a streamed reference's extra values into its category set."""
@@ -394,7 +395,7 @@ def profile(
             progress(batch.height)
     if streamed:
         out.columns = {
-            name: _finalise_categories(p, opts) if isinstance(p, cat.CategoricalProfile) else p
+            name: finalise_categories(p, opts) if isinstance(p, cat.CategoricalProfile) else p
             for name, p in out.columns.items()
         }
     return out

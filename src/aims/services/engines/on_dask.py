@@ -1,0 +1,69 @@
+"""Profiles on a Dask cluster: every part profiled on a worker, merged on the client.
+
+With no scheduler address a local cluster is started for the call (one
+single-threaded worker process per core, or ``workers``) and closed after it.
+Workers need aims installed (``pip install 'aims[dask]'``) in the same version
+as the client, since they run :func:`aims.services.engines.tasks.profile_task`.
+
+Profiles come back in part order and merge in that order, so the result is
+the same bit for bit as the local engine's on the same parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from aims.core import frames
+from aims.core.profile import FrameProfile, dumps, loads
+from aims.services.engines.sources import Part
+from aims.services.engines.tasks import profile_task
+
+__all__ = ["dask_client", "profile_on_dask"]
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: Any = None, workers: int | None = None) -> Iterator[Any]:
+    """A Dask client: ``scheduler`` itself if it is one, a client of that address, or a local cluster."""
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler:
+        with Client(str(scheduler), set_as_default=False) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+def profile_on_dask(
+    plan: FrameProfile,
+    parts: list[Part],
+    *,
+    scheduler: Any = None,
+    workers: int | None = None,
+    batch_rows: int = frames.DEFAULT_BATCH_ROWS,
+) -> FrameProfile:
+    """Profiles of ``parts`` on ``plan``, computed on Dask workers and merged in part order."""
+    with dask_client(scheduler, workers) as client:
+        [plan_bytes] = client.scatter([dumps(plan)], broadcast=True)
+        futures = client.map(
+            profile_task, parts, plan=plan_bytes, batch_rows=batch_rows, pure=False
+        )
+        out: FrameProfile | None = None
+        for future in futures:
+            part = loads(future.result())
+            future.release()
+            out = part if out is None else out.merge(part)
+    return out if out is not None else FrameProfile(dict(plan.columns), 0)

@@ -1,0 +1,149 @@
+"""Profiles and drift of data files on an engine: local, Dask or Spark.
+
+Every engine follows one plan (see :mod:`aims.core.profile.partitioned`):
+the driver reads the first rows of the first non-empty part and fixes the
+layouts, the parts are profiled on the engine, and the part profiles merge in
+part order. A reference is then finished (its category sets closed); a
+profile made ``like`` an existing profile keeps that profile's layouts, so the
+two compare and merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from aims.core import frames
+from aims.core.drift.compare import drift_from_profiles
+from aims.core.drift.options import DriftOptions
+from aims.core.drift.result import DriftReport
+from aims.core.profile import FrameProfile, ProfileOptions
+from aims.core.profile.partitioned import finish, template
+from aims.errors import InvalidInput
+from aims.services.engines import sources
+from aims.services.engines.profile_files import is_profile_path, read_profile
+from aims.services.engines.tasks import part_profile
+
+__all__ = ["ENGINES", "Engine", "drift_sources", "profile_sources", "run_parts"]
+
+Engine = Literal["local", "dask", "spark"]
+ENGINES: tuple[Engine, ...] = ("local", "dask", "spark")
+
+
+def run_parts(
+    plan: FrameProfile,
+    parts: list[sources.Part],
+    *,
+    engine: Engine = "local",
+    scheduler: Any = None,
+    workers: int | None = None,
+    batch_rows: int = frames.DEFAULT_BATCH_ROWS,
+) -> FrameProfile:
+    """Profiles of ``parts`` on ``plan``, computed on ``engine`` and merged in part order."""
+    if engine == "local":
+        out: FrameProfile | None = None
+        for part in parts:
+            prof = part_profile(plan, part, batch_rows)
+            out = prof if out is None else out.merge(prof)
+        return out if out is not None else FrameProfile(dict(plan.columns), 0)
+    if engine == "dask":
+        from aims.services.engines.on_dask import profile_on_dask
+
+        return profile_on_dask(
+            plan, parts, scheduler=scheduler, workers=workers, batch_rows=batch_rows
+        )
+    if engine == "spark":
+        return _run_spark(plan, parts, scheduler, batch_rows)
+    raise InvalidInput(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+
+
+def _run_spark(
+    plan: FrameProfile, parts: list[sources.Part], master: Any, batch_rows: int
+) -> FrameProfile:
+    from aims.services.engines.on_spark import profile_spark, spark_session
+
+    urls = list(dict.fromkeys(p.url for p in parts))
+    formats = {p.fmt for p in parts}
+    if formats != {"parquet"}:
+        raise InvalidInput(
+            "--engine spark reads Parquet files only; convert the CSV/Arrow files or use "
+            "--engine dask"
+        )
+    spark = spark_session(master, min(batch_rows, 100_000))
+    frame = spark.read.parquet(*urls)
+    names = [c for c in frame.columns if c in plan.columns]
+    return profile_spark(frame.select(*names), plan=plan)
+
+
+def profile_sources(
+    paths: list[str],
+    *,
+    engine: Engine = "local",
+    scheduler: Any = None,
+    workers: int | None = None,
+    like: FrameProfile | None = None,
+    kinds: Mapping[str, str] | None = None,
+    columns: list[str] | None = None,
+    options: ProfileOptions | None = None,
+    batch_rows: int = frames.DEFAULT_BATCH_ROWS,
+) -> FrameProfile:
+    """Profile of the data in ``paths`` (files, folders, URLs) on ``engine``.
+
+    Without ``like`` the result is a reference whose layouts the first rows
+    fixed; with ``like`` it is a profile on ``like``'s layouts (a window, or a
+    partition to merge with others profiled like the same profile).
+    """
+    parts = sources.expand(paths)
+    if like is None:
+        sample = sources.first_rows(parts, batch_rows, columns)
+        plan = template(sample, kinds=kinds, columns=columns, options=options)
+    else:
+        plan = like if columns is None else _only(like, columns)
+    merged = run_parts(
+        plan, parts, engine=engine, scheduler=scheduler, workers=workers, batch_rows=batch_rows
+    )
+    if merged.rows == 0:
+        raise InvalidInput(f"no data to profile in {', '.join(paths)}: every file is empty")
+    return finish(merged, options) if like is None else merged
+
+
+def _only(prof: FrameProfile, columns: list[str]) -> FrameProfile:
+    missing = [c for c in columns if c not in prof.columns]
+    if missing:
+        raise InvalidInput(
+            f"column(s) {', '.join(map(repr, missing))} are not in the profile; "
+            f"it has {', '.join(prof.columns)}"
+        )
+    return FrameProfile({c: prof.columns[c] for c in columns}, prof.rows)
+
+
+def drift_sources(
+    reference: str,
+    current: str,
+    *,
+    engine: Engine = "local",
+    scheduler: Any = None,
+    workers: int | None = None,
+    columns: list[str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    options: DriftOptions | None = None,
+    profile_options: ProfileOptions | None = None,
+) -> DriftReport:
+    """Drift of ``current`` from ``reference``; each is data (files, folders, URLs) or a profile file.
+
+    Data on the reference side is profiled as a reference, then the current
+    data like it. A profile file on one side fixes the layouts the other
+    side's data is profiled on; two profile files must share layouts.
+    """
+    run: dict[str, Any] = {"engine": engine, "scheduler": scheduler, "workers": workers}
+    ref_file, cur_file = is_profile_path(reference), is_profile_path(current)
+    if ref_file:
+        ref = read_profile(reference)
+    elif cur_file:
+        ref = profile_sources([reference], like=read_profile(current), **run)
+    else:
+        ref = profile_sources(
+            [reference], kinds=kinds, columns=columns, options=profile_options, **run
+        )
+    cur = read_profile(current) if cur_file else profile_sources([current], like=ref, **run)
+    return drift_from_profiles(ref, cur, columns=columns, options=options)
