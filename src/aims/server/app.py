@@ -152,6 +152,10 @@ def _limit_of(config: ServerConfig) -> Callable[[str], int]:
             return config.max_body_bytes
         if path == "/v1/labels":
             return config.max_label_body_bytes
+        if path == "/v1/traces":
+            from aims.server.traces import TRACE_BODY_BYTES
+
+            return TRACE_BODY_BYTES
         return 65_536
 
     return limit
@@ -171,7 +175,7 @@ def create_app(
     since nobody could call it: create one with ``aims keys create``. With
     ``insecure_dev`` every call is admitted as an admin of every project.
     """
-    from aims.server import labels, predict
+    from aims.server import labels, predict, traces
     from aims.storage.predlog import PredictionLogWriter
 
     config = config or ServerConfig.from_workspace(ws)
@@ -296,6 +300,7 @@ def create_app(
     app.include_router(labels.router)
     for governance in governance_routers():
         app.include_router(governance)
+    traces.install(app)
     for extra in routers:
         app.include_router(extra)
     if insecure_dev:

@@ -103,10 +103,10 @@ def _from_indexed(attrs: Mapping[str, Any], spec: Messages) -> list[Message]:
         text = attrs.get(base + content_key)
         if text is None and spec.indexed_parts:
             parts = []
-            m = 0
-            while (part := attrs.get(base + spec.indexed_parts.format(m=m))) is not None:
+            n = 0
+            while (part := attrs.get(base + spec.indexed_parts.format(m=n))) is not None:
                 parts.append(str(part))
-                m += 1
+                n += 1
             text = "\n".join(parts) if parts else None
         role = attrs.get(base + role_key)
         reason = attrs.get(base + reason_key) if reason_key else None
@@ -168,5 +168,5 @@ def system_text(attrs: Mapping[str, Any], key: str) -> str | None:
         try:
             value = json.loads(value)
         except ValueError:
-            return value
+            return str(value)
     return _parts_text(value)

@@ -177,7 +177,9 @@ def _content(messages: Sequence[Message], system: str | None, options: Options) 
     """The messages as stored under the content policy: JSON ``[{role, content}]`` or None."""
     if options.content == "off" or (not messages and system is None):
         return None
-    items = [{"role": "system", "content": system}] if system is not None else []
+    items: list[dict[str, str | None]] = (
+        [{"role": "system", "content": system}] if system is not None else []
+    )
     items += [{"role": m.role, "content": m.text} for m in messages]
     if options.content == "redacted":
         for item in items:

@@ -44,5 +44,9 @@ def redact(text: str, key: bytes) -> str:
     'mail <email:...> or call <phone:...>'
     """
     for kind, pattern in _PATTERNS:
-        text = pattern.sub(lambda m, k=kind: f"<{k}:{keyed_hash(m.group(0), key)}>", text)
+
+        def token(match: re.Match[str], kind: str = kind) -> str:
+            return f"<{kind}:{keyed_hash(match.group(0), key)}>"
+
+        text = pattern.sub(token, text)
     return text

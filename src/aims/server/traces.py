@@ -1,0 +1,134 @@
+"""``POST /v1/traces``: OTLP/HTTP trace export, as the OpenTelemetry SDK's exporter sends it.
+
+Takes ``application/x-protobuf`` and ``application/json`` bodies, optionally
+gzip-compressed, and answers an ``ExportTraceServiceResponse`` in the same
+encoding; spans that cannot be stored are counted in its
+``partial_success`` with the reasons. The caller's token names the project
+(a token for every project adds ``?project=P``); role ``predictor`` or
+higher may send spans.
+
+Decoding and normalising a batch is CPU work: it runs in worker threads, at
+most :data:`INGEST_THREADS` at a time, so the event loop keeps answering
+other requests while a large export is processed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from aims.core.roles import ALL_PROJECTS
+from aims.errors import InvalidInput, MalformedBody, PayloadTooLarge
+from aims.server.auth import Principal, client_of, require
+from aims.server.lifespan import add_lifespan_hook
+from aims.server.problems import PROBLEM_JSON, problem, request_id_of
+from aims.services.trace_otlp import (
+    BodyTooLarge,
+    UnsupportedMediaType,
+    encode_response,
+    media_type,
+)
+from aims.services.traces import TraceIngest, trace_log_url
+from aims.storage.traces import SpanWriter
+
+__all__ = ["INGEST_THREADS", "TRACE_BODY_BYTES", "install", "router"]
+
+#: Largest export body taken as sent (compressed or not); decompressed bodies get 8 times this.
+TRACE_BODY_BYTES = 8 * 1024 * 1024
+#: Export batches decoded at once; further ones wait their turn.
+INGEST_THREADS = 2
+#: Role a token needs to send spans: the one that may send predictions.
+TRACE_ROLE = "predictor"
+
+router = APIRouter(tags=["traces"])
+
+
+def _project(request: Request, principal: Principal) -> str:
+    # require() has checked a ?project= against the token already.
+    named = request.query_params.get("project")
+    if named:
+        return named
+    if principal.project == ALL_PROJECTS or principal.grants:
+        raise InvalidInput(
+            "this token is not bound to one project; name the project the spans belong "
+            "to: POST /v1/traces?project=P"
+        )
+    return principal.project
+
+
+def _unsupported(request: Request, message: str) -> Response:
+    body = problem(
+        415,
+        "unsupported_media_type",
+        "Unsupported media type",
+        message,
+        instance=request.url.path,
+        request_id=request_id_of(request),
+    )
+    return Response(body, status_code=415, media_type=PROBLEM_JSON)
+
+
+@router.post(
+    "/v1/traces",
+    response_class=Response,
+    responses={
+        200: {"description": "An OTLP ExportTraceServiceResponse, in the request's encoding."},
+        400: {"description": "The body is not an OTLP trace export."},
+        413: {"description": "The body, or its decompressed size, is over the limit."},
+        415: {"description": "Not application/x-protobuf or application/json, or not gzip."},
+        503: {"description": "The span store cannot keep up or cannot be written; retry."},
+    },
+)
+async def post_traces(
+    request: Request, principal: Principal = Depends(require(TRACE_ROLE))
+) -> Response:
+    """Take one OTLP/HTTP trace export."""
+    ingest: TraceIngest = request.app.state.traces
+    try:
+        kind = media_type(request.headers.get("content-type"))
+    except UnsupportedMediaType as exc:
+        return _unsupported(request, exc.message)
+    project = _project(request, principal)
+    state = request.app.state.aims
+    state.guard.check_project(principal, project, client=client_of(request), path="/v1/traces")
+    body = await request.body()
+    work = functools.partial(
+        ingest.export, body, kind, request.headers.get("content-encoding"), project
+    )
+    try:
+        result = await anyio.to_thread.run_sync(work, limiter=request.app.state.trace_limiter)
+    except UnsupportedMediaType as exc:
+        return _unsupported(request, exc.message)
+    except BodyTooLarge as exc:
+        raise PayloadTooLarge(exc.message) from None
+    except InvalidInput as exc:
+        raise MalformedBody(exc.message) from None
+    return Response(encode_response(kind, result.rejected, result.message), media_type=kind)
+
+
+def install(app: FastAPI) -> None:
+    """Add ``/v1/traces`` to ``app`` and a span writer that lives as long as the server."""
+    app.include_router(router)
+
+    @asynccontextmanager
+    async def span_store(app: Any) -> AsyncIterator[None]:
+        state = app.state.aims
+        # A little under the promised window, leaving the rest for the write itself.
+        writer = SpanWriter(
+            trace_log_url(state.ws), flush_interval=0.8 * state.config.flush_interval
+        )
+        app.state.traces = await run_in_threadpool(TraceIngest, state.ws, writer)
+        app.state.trace_limiter = anyio.CapacityLimiter(INGEST_THREADS)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(writer.close)
+
+    add_lifespan_hook(app, span_store)

@@ -1,0 +1,187 @@
+"""``POST /v1/traces`` on a real ``aims serve``: the official OpenTelemetry exporter, OTLP JSON,
+partial success, and the refusals."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import httpx
+import pyarrow as pa
+import pytest
+
+from tests.server.conftest import wait_until
+from tests.server.trace_server import Serve, export_json, span_json, trace_workspace
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("traces") / "ws"
+    keys = trace_workspace(root, traces_yaml="traces:\n  content: redacted\n")
+    server = Serve(root)
+    try:
+        yield {
+            "root": root,
+            "url": server.url,
+            "predictor": server.token(keys["predictor"]),
+            "viewer": server.token(keys["viewer"]),
+        }
+    finally:
+        server.stop()
+    assert "Traceback" not in server.errors.read_text()
+
+
+def stored(root: Path, **filters) -> pa.Table:
+    from aims.services.traces import trace_log_url
+    from aims.storage.traces import read_spans
+    from aims.workspace import Workspace
+
+    ws = Workspace.open(root)
+    try:
+        batches = list(read_spans(trace_log_url(ws), **filters))
+    finally:
+        ws.close()
+    return pa.Table.from_batches(batches) if batches else pa.table({})
+
+
+def test_the_official_sdk_exporter_sends_spans_that_are_normalised_and_priced(served):
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-desk"}))
+    exporter = OTLPSpanExporter(
+        endpoint=f"{served['url']}/v1/traces",
+        headers={"Authorization": f"Bearer {served['predictor']}"},
+        compression=Compression.Gzip,
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("invoke_agent helper") as agent:
+        agent.set_attribute("gen_ai.operation.name", "invoke_agent")
+        agent.set_attribute("gen_ai.agent.name", "helper")
+        with tracer.start_as_current_span("chat gpt-4o") as chat:
+            chat.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.usage.input_tokens": 1000,
+                    "gen_ai.usage.output_tokens": 200,
+                    "user.id": "alice@example.org",
+                    "gen_ai.input.messages": json.dumps(
+                        [
+                            {
+                                "role": "user",
+                                "parts": [
+                                    {"type": "text", "content": "mail me at alice@example.org"}
+                                ],
+                            }
+                        ]
+                    ),
+                }
+            )
+        trace_id = f"{agent.get_span_context().trace_id:032x}"
+    provider.shutdown()
+    table = wait_until(lambda: (t := stored(served["root"])).num_rows >= 2 and t, timeout=20)
+    rows = {r["name"]: r for r in table.to_pylist() if r["trace_id"] == trace_id}
+    chat_row = rows["chat gpt-4o"]
+    assert chat_row["project"] == "default" and chat_row["application"] == "support-desk"
+    assert (chat_row["input_tokens"], chat_row["output_tokens"]) == (1000, 200)
+    assert chat_row["cost_usd"] == pytest.approx((1000 * 2.5 + 200 * 10.0) / 1e6)
+    assert chat_row["parent_span_id"] == rows["invoke_agent helper"]["span_id"]
+    assert rows["invoke_agent helper"]["application"] == "helper"
+    assert chat_row["end_user"] and "alice" not in chat_row["end_user"]
+    # The workspace stores content redacted: the address is a keyed hash.
+    assert "alice@example.org" not in chat_row["input_content"]
+    assert "<email:" in chat_row["input_content"]
+
+
+def test_otlp_json_answers_partial_success_for_the_spans_it_refuses(served):
+    good = [span_json(i, trace="ab" * 16) for i in range(3)]
+    bad = [span_json(7, trace="not-hex"), {**span_json(8), "endTimeUnixNano": "1"}]
+    answer = httpx.post(
+        f"{served['url']}/v1/traces",
+        content=export_json(good + bad, service="json-app"),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {served['predictor']}",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    partial = answer.json()["partialSuccess"]
+    assert int(partial["rejectedSpans"]) == 2
+    assert (
+        "trace id" in partial["errorMessage"] and "ends before it starts" in partial["errorMessage"]
+    )
+    table = wait_until(lambda: (t := stored(served["root"], application="json-app")).num_rows and t)
+    assert table.num_rows == 3 and set(table.column("trace_id").to_pylist()) == {"ab" * 16}
+
+
+def test_protobuf_answers_in_protobuf(served):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+    )
+
+    answer = httpx.post(
+        f"{served['url']}/v1/traces",
+        content=ExportTraceServiceRequest().SerializeToString(),
+        headers={
+            "Content-Type": "application/x-protobuf",
+            "Authorization": f"Bearer {served['predictor']}",
+        },
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/x-protobuf"
+    response = ExportTraceServiceResponse.FromString(answer.content)
+    assert response.partial_success.rejected_spans == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "says"),
+    [
+        ({"Content-Type": "text/plain"}, b"hello", 415, "not an OTLP encoding"),
+        ({"Content-Type": "application/json", "Content-Encoding": "br"}, b"{}", 415, "gzip"),
+        (
+            {"Content-Type": "application/x-protobuf"},
+            b"\xff\xff\xff",
+            400,
+            "ExportTraceServiceRequest",
+        ),
+        ({"Content-Type": "application/json"}, b"{not json", 400, "not JSON"),
+        ({"Content-Type": "application/json", "Content-Encoding": "gzip"}, b"plain", 400, "gzip"),
+        # 100 MB of zeros compress to about 100 kB: refused by its decompressed size.
+        (
+            {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            gzip.compress(b"0" * 100_000_000, 1),
+            413,
+            "decompressed",
+        ),
+    ],
+)
+def test_bodies_that_are_not_otlp_are_refused_with_the_reason(served, headers, body, status, says):
+    before = stored(served["root"]).num_rows
+    answer = httpx.post(
+        f"{served['url']}/v1/traces",
+        content=body,
+        headers={**headers, "Authorization": f"Bearer {served['predictor']}"},
+        timeout=30,
+    )
+    assert answer.status_code == status, answer.text
+    assert says in answer.json()["detail"]
+    assert stored(served["root"]).num_rows == before
+
+
+def test_spans_need_a_token_of_a_role_that_may_send_them(served):
+    body = export_json([span_json(1)])
+    headers = {"Content-Type": "application/json"}
+    assert (
+        httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers).status_code == 401
+    )
+    viewer = {**headers, "Authorization": f"Bearer {served['viewer']}"}
+    assert httpx.post(f"{served['url']}/v1/traces", content=body, headers=viewer).status_code == 403
