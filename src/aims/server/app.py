@@ -86,6 +86,8 @@ PUBLIC_PATHS = frozenset(
         "/.well-known/oauth-protected-resource",
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-authorization-server",
+        # The MCP gateway (aims.server.gateway) checks its own audience-bound tokens too.
+        "/gateway/mcp",
     }
 )
 """Routes that take no API token: health checks, the token exchanges, the API documents,
