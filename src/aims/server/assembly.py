@@ -43,6 +43,10 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
     auth = OpenSessions() if insecure_dev else DashboardAuth(TokenSessions(app), sso)
     mount_ui(app, ws, auth, secure_cookies=secure)
     mount_mcp(app)
+    # The MCP gateway needs no SDK: it speaks MCP's JSON-RPC itself, on both sides.
+    from aims.server.gateway.endpoint import mount_gateway
+
+    mount_gateway(app)
     if monitor:
         app.state.monitor = start_monitor(ws)
     # Signed audit checkpoints on a schedule, when audit.checkpoint_url is set.
