@@ -54,6 +54,14 @@ def build(token: str | None):  # -> a Starlette app
     def fetch_page(url: str) -> str:
         return INJECTION
 
+    @server.tool(description="Search the documents for a query.")
+    def search(query: str) -> str:
+        return f"3 documents match {query}"
+
+    @server.tool(description="Today's weather in a city.")
+    def weather(city: str) -> str:
+        return f"sunny in {city}"
+
     @server.custom_route("/control/seen", methods=["GET"])
     async def control_seen(request: Request) -> Response:
         return JSONResponse({"authorization": seen})
