@@ -302,6 +302,19 @@ def test_a_read_scoped_agent_reads_only_its_projects(served: dict) -> None:
     assert extra.is_error and "project" in extra.content[0].text
 
 
+def test_an_unknown_tool_is_a_protocol_error_and_audited(served: dict) -> None:
+    from aims.services import audit
+
+    token = token_for(served, "proposer-bot")
+    r = raw_call(served, token, "approve_promotion_request", {"id": 1, "note": "ana@x.org"})
+    assert r.status_code == 200
+    assert r.json()["error"]["code"] == -32602
+    assert "unknown tool" in r.json()["error"]["message"]
+    last = audit.query(served["ws"].db, audit.EventFilter(action="mcp.tool.refused"))[-1]
+    assert last["payload"]["tool"] == "approve_promotion_request"
+    assert last["payload"]["arguments"]["note"].startswith("hmac:")
+
+
 def test_a_call_without_the_scope_is_refused_with_insufficient_scope(served: dict) -> None:
     from aims.services import audit
 
@@ -325,6 +338,7 @@ def test_a_call_without_the_scope_is_refused_with_insufficient_scope(served: dic
 
 
 def test_a_proposal_waits_for_a_person_and_the_agent_cannot_approve(served: dict) -> None:
+    from aims.errors import PermissionDenied
     from aims.services import audit, promotion_requests, registry
 
     ws, url = served["ws"], served["url"]
@@ -352,6 +366,9 @@ def test_a_proposal_waits_for_a_person_and_the_agent_cannot_approve(served: dict
         f"{url}/v1/models/churn/versions/2/approvals", json={}, headers=bearer(token)
     )
     assert approve.status_code == 401
+    with pytest.raises(PermissionDenied, match="agents never decide"):
+        promotion_requests.decide(ws, request["id"], actor="proposer-bot", approve=True)
+    assert promotion_requests.list_requests(ws, status="open")[0]["id"] == request["id"]
     decided = promotion_requests.decide(ws, request["id"], actor=OWNER, approve=True)
     assert decided["status"] == "approved" and decided["decided_by"] == OWNER
     assert registry.show_version(ws, "churn@2")["stage"] == "production"

@@ -10,7 +10,7 @@ person decides it later:
   artifact check). When the gates refuse, the refusal is audited as for any
   promotion and the request stays ``open``, to be decided again once the
   evaluation or the approvals are there; when it passes, the request is
-  ``approved``.
+  ``approved``. An agent never decides a request (refused, and audited).
 - :func:`decide` with ``approve=False`` marks it ``refused``.
 
 The same proposal (version, stage, source) is open at most once; each open,
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aims.errors import Conflict, InvalidInput, NotFound
+from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.refs import check_name, parse_ref
 from aims.services import audit
 from aims.services.registry import get_model_version
@@ -193,6 +193,27 @@ def _open_request_row(s: Session, request_id: int) -> PromotionRequest:
     return req
 
 
+def _refuse_agent(ws: Workspace, request_id: int, ref: str, actor: str) -> None:
+    """Agents propose, never decide: refuse (audited) an agent principal as ``actor``."""
+    from aims.storage.schema import Principal
+
+    with ws.db.session() as s:
+        kind = s.scalar(select(Principal.kind).where(Principal.name == actor))
+        if kind != "agent":
+            return
+        audit.record(
+            s,
+            actor=actor,
+            action="promotion_request.decide.refused",
+            subject=f"model:{ref}",
+            payload={"request": request_id, "rule": "agent"},
+        )
+    raise PermissionDenied(
+        f"{actor} is an agent, and agents never decide promotion requests; a person must "
+        f"run 'aims promotion-requests decide {request_id}'"
+    )
+
+
 def decide(
     ws: Workspace,
     request_id: int,
@@ -215,6 +236,7 @@ def decide(
         ref = f"{req.model_version.model.name}@{req.model_version.version}"
         stage = req.stage
         source = req.source
+    _refuse_agent(ws, request_id, ref, actor)
     if approve:
         why = note or f"promotion request {request_id} ({source})"
         promote(ws, ref, stage, actor=actor, reason=why)
