@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         report,
         report_pack,
         serve,
+        traces,
     )
 
     app.command("init")(registry.init)
@@ -61,6 +62,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(access.access_app, name="access")
     app.add_typer(predlog.log_app, name="log")
     app.add_typer(predlog.labels_app, name="labels")
+    app.add_typer(traces.traces_app, name="traces")
     app.add_typer(monitor.monitor_app, name="monitor")
     app.add_typer(monitor.incidents_app, name="incidents")
     app.add_typer(audit.app, name="audit")
