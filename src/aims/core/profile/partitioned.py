@@ -51,20 +51,32 @@ from aims.core.profile.frame import (
 from aims.core.profile.unsupported import UnsupportedProfile
 from aims.errors import InvalidInput
 
-__all__ = ["finish", "is_template", "profile_part", "profile_parts", "template"]
+__all__ = ["blank", "finish", "is_template", "profile_part", "profile_parts", "template"]
 
 
-def _empty(prof: ColumnProfile, opts: ProfileOptions) -> ColumnProfile:
-    """The layout of ``prof`` with nothing counted (categories opened up)."""
+def _blank(prof: ColumnProfile) -> ColumnProfile:
+    """The layout of ``prof`` with nothing counted."""
     if isinstance(prof, num.NumericProfile):
         return num.NumericProfile(layout=prof.layout, kind=prof.kind, dtype=prof.dtype)
+    if isinstance(prof, cat.CategoricalProfile):
+        return cat.CategoricalProfile(layout=prof.layout, kind=prof.kind, dtype=prof.dtype)
+    return UnsupportedProfile(prof.dtype, prof.kind, 0, 0, prof.reason)
+
+
+def _opened(prof: ColumnProfile, opts: ProfileOptions) -> ColumnProfile:
+    """``prof`` blank, with its category set opened up."""
     if isinstance(prof, cat.CategoricalProfile):
         # While the parts are counted, every value outside the sample's categories is
         # kept exactly (up to max_categories), so the final set does not depend on
         # which part saw a value first.
         layout = cat.CategoricalLayout(prof.layout.categories, max_extra=opts.max_categories)
         return cat.CategoricalProfile(layout=layout, kind=prof.kind, dtype=prof.dtype)
-    return UnsupportedProfile(prof.dtype, prof.kind, 0, 0, prof.reason)
+    return _blank(prof)
+
+
+def blank(plan: FrameProfile) -> FrameProfile:
+    """``plan``'s layouts with nothing counted: the profile of no rows, which merges as nothing."""
+    return FrameProfile({n: _blank(p) for n, p in plan.columns.items()}, 0)
 
 
 def template(
@@ -85,7 +97,7 @@ def template(
         raise InvalidInput("no data to profile: the sample that fixes the layouts is empty")
     opts = options or ProfileOptions()
     fitted = profile_frame(sample, kinds=kinds, columns=columns, options=opts)
-    return FrameProfile({n: _empty(p, opts) for n, p in fitted.columns.items()}, 0)
+    return FrameProfile({n: _opened(p, opts) for n, p in fitted.columns.items()}, 0)
 
 
 def is_template(prof: FrameProfile) -> bool:
@@ -110,11 +122,7 @@ def profile_parts(plan: FrameProfile, frames: Iterable[pl.DataFrame]) -> FramePr
     for frame in frames:
         part = profile_part(plan, frame)
         out = part if out is None else out.merge(part)
-    return out if out is not None else _zero(plan)
-
-
-def _zero(plan: FrameProfile) -> FrameProfile:
-    return FrameProfile(dict(plan.columns), 0)
+    return out if out is not None else blank(plan)
 
 
 def finish(merged: FrameProfile, options: ProfileOptions | None = None) -> FrameProfile:

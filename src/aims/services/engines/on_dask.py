@@ -17,6 +17,7 @@ from typing import Any
 
 from aims.core import frames
 from aims.core.profile import FrameProfile, dumps, loads
+from aims.core.profile.partitioned import blank
 from aims.services.engines.sources import Part
 from aims.services.engines.tasks import profile_task
 
@@ -66,4 +67,4 @@ def profile_on_dask(
             part = loads(future.result())
             future.release()
             out = part if out is None else out.merge(part)
-    return out if out is not None else FrameProfile(dict(plan.columns), 0)
+    return out if out is not None else blank(plan)

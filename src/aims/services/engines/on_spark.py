@@ -22,7 +22,7 @@ import polars as pl
 
 from aims.core import frames
 from aims.core.profile import FrameProfile, ProfileOptions, dumps, loads
-from aims.core.profile.partitioned import finish, profile_part, template
+from aims.core.profile.partitioned import blank, finish, profile_part, template
 from aims.errors import InvalidInput
 
 __all__ = ["profile_spark", "spark_session"]
@@ -108,5 +108,5 @@ def profile_spark(
     for row in rows:
         part = loads(bytes(row["profile"]))
         out = part if out is None else out.merge(part)
-    merged = out if out is not None else FrameProfile(dict(plan.columns), 0)
+    merged = out if out is not None else blank(plan)
     return finish(merged, options) if fitted_here else merged

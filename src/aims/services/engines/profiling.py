@@ -18,7 +18,7 @@ from aims.core.drift.compare import drift_from_profiles
 from aims.core.drift.options import DriftOptions
 from aims.core.drift.result import DriftReport
 from aims.core.profile import FrameProfile, ProfileOptions
-from aims.core.profile.partitioned import finish, template
+from aims.core.profile.partitioned import blank, finish, template
 from aims.errors import InvalidInput
 from aims.services.engines import sources
 from aims.services.engines.profile_files import is_profile_path, read_profile
@@ -45,7 +45,7 @@ def run_parts(
         for part in parts:
             prof = part_profile(plan, part, batch_rows)
             out = prof if out is None else out.merge(prof)
-        return out if out is not None else FrameProfile(dict(plan.columns), 0)
+        return out if out is not None else blank(plan)
     if engine == "dask":
         from aims.services.engines.on_dask import profile_on_dask
 
