@@ -44,8 +44,9 @@ from aims.core.standards.facts import (
 from aims.core.standards.impact import impact_summary
 from aims.core.standards.report import ComplianceReport, ControlResult, assess
 from aims.errors import ConfigError, InvalidInput
+from aims.services import evidence_audit, evidence_facts
 from aims.services.access_review import review_facts
-from aims.services.evidence_audit import GOVERNANCE_ACTIONS, audit_facts, events_by_model
+from aims.services.evidence_audit import GOVERNANCE_ACTIONS, audit_facts
 from aims.services.monitor import window_store
 from aims.services.registry import owners_by_role
 from aims.storage.schema import (
@@ -62,6 +63,7 @@ from aims.workspace import Workspace
 
 if TYPE_CHECKING:
     from aims.services.audit import IncrementalVerifier
+    from aims.services.evidence_chain import StoredChainCheck
 
 INCIDENT_LOOKBACK_DAYS = 365
 """Resolved incidents older than this are left out; open ones are always in."""
@@ -291,7 +293,8 @@ def gather_facts(
     scope: ReportScope = "deployed",
     now: dt.datetime | None = None,
     project: str | None = None,
-    chain: IncrementalVerifier | None = None,
+    chain: IncrementalVerifier | StoredChainCheck | None = None,
+    read_log: bool = False,
 ) -> Facts:
     """Read everything the evidence checks need from the store, once.
 
@@ -313,24 +316,34 @@ def gather_facts(
         How the audit chain is verified: ``None`` (the default) walks it whole;
         a long-lived :class:`~aims.services.audit.IncrementalVerifier` walks
         only the events added since its previous call (a server rebuilding
-        its report as the log grows). The report states which.
+        its report as the log grows), a
+        :class:`~aims.services.evidence_chain.StoredChainCheck` from the
+        newest walk recorded in the store. The report states which.
+    read_log
+        Read the events the checks cite straight from the whole audit log
+        instead of the facts kept as it grows (slow on a long log; the facts
+        are tested against it).
     """
     if scope not in ("deployed", "all"):
         raise InvalidInput(f"scope must be 'deployed' or 'all', got {scope!r}")
     now = utc(now) if now is not None else dt.datetime.now(dt.UTC)
     policy = _policy_facts(ws)
-    audit = audit_facts(ws, chain)
+    if not read_log:
+        evidence_facts.catch_up(ws.db)
+    audit = audit_facts(ws, chain, read_log=read_log)
     query = select(Model).order_by(Model.name)
     if project is not None:
         query = query.where(Model.project == project)
-    with ws.db.session() as s:
+    cited = evidence_audit.events_by_model if read_log else evidence_facts.events_by_model
+    # Gathering only reads: on SQLite it must not hold the write lock for its duration.
+    with ws.db.reading(), ws.db.session() as s:
         rows = s.scalars(
             query.options(
                 selectinload(Model.owners),
                 selectinload(Model.versions).selectinload(ModelVersion.inputs),
             )
         ).all()
-        events = events_by_model(s, [m.name for m in rows])
+        events = cited(s, [m.name for m in rows])
         models = tuple(_model_facts(s, m, policy, scope, now, events[m.name]) for m in rows)
         access = _access_facts(s, ws, now, project)
     return Facts(
@@ -352,7 +365,8 @@ def compliance_report(
     scope: ReportScope = "deployed",
     now: dt.datetime | None = None,
     project: str | None = None,
-    chain: IncrementalVerifier | None = None,
+    chain: IncrementalVerifier | StoredChainCheck | None = None,
+    read_log: bool = False,
 ) -> ComplianceReport:
     """Gather the facts of ``ws`` and judge ``standard``'s controls against them.
 
@@ -362,13 +376,14 @@ def compliance_report(
         The open workspace.
     standard
         ``iso42001``, ``nist-ai-rmf`` or ``eu-ai-act`` (or a catalogue).
-    scope, now, project, chain
+    scope, now, project, chain, read_log
         As for :func:`gather_facts`.
     """
     from aims.services.evidence_judgement import finish
 
     std = get_standard(standard) if isinstance(standard, str) else standard
-    report = assess(std, gather_facts(ws, scope=scope, now=now, project=project, chain=chain))
+    facts = gather_facts(ws, scope=scope, now=now, project=project, chain=chain, read_log=read_log)
+    report = assess(std, facts)
     # Then what people recorded: the statement of applicability, outside evidence, findings.
     return finish(ws, report, project)
 

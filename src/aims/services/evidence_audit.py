@@ -1,8 +1,9 @@
 """What the evidence report reads from the audit log: the chain's state, each model's events.
 
-Both read by index or in bounded batches: the log holds a million events on a
-large workspace, most of them the monitor's, and none of the report's reads
-may scan it once per model.
+The report reads the events it cites from the facts kept as the log grows
+(:mod:`aims.services.evidence_facts`). Reading them straight from the log,
+as :func:`events_by_model` and ``audit_facts(..., read_log=True)`` do, is
+what those facts are checked against: both must judge every control alike.
 """
 
 from __future__ import annotations
@@ -15,39 +16,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aims.core.standards.facts import AuditFacts, BreakGlass, EventRef
+from aims.services import evidence_facts
+from aims.services.evidence_facts import GOVERNANCE_ACTIONS, owners
 from aims.storage.schema import AuditEvent
 from aims.workspace import Workspace
 
 if TYPE_CHECKING:
     from aims.services.audit import IncrementalVerifier
+    from aims.services.evidence_chain import StoredChainCheck
 
 __all__ = ["GOVERNANCE_ACTIONS", "audit_facts", "events_by_model"]
 
-GOVERNANCE_ACTIONS = (
-    "model.register",
-    "model.owners.set",
-    "risk.assess",
-    "model.approve",
-    "model.evaluate",
-    "model.promote",
-    "model.promote.override",
-    "model.promote.refused",
-    "model.rollback",
-    "incident.open",
-    "incident.ack",
-    "incident.resolve",
-)
-"""Audit actions the checks cite (the monitor's per-window events are left out: they are many)."""
 
-
-def audit_facts(ws: Workspace, chain: IncrementalVerifier | None = None) -> AuditFacts:
-    """The chain's state (walked whole, or from where ``chain`` last stopped) and break-glass writes."""
+def audit_facts(
+    ws: Workspace,
+    chain: IncrementalVerifier | StoredChainCheck | None = None,
+    *,
+    read_log: bool = False,
+) -> AuditFacts:
+    """The chain's state (walked whole, or from where ``chain`` last stopped) and break-glass
+    writes (from the facts, or scanned out of the whole log with ``read_log``)."""
     from aims.services.audit import verify
 
     # No verifier: walk the whole chain. A long-lived verifier (the dashboard's)
     # walks only the events added since its last walk, after checking that the
     # event it stopped at is unchanged; the report says which it did.
     report = verify(ws.db) if chain is None else chain()
+    if read_log:
+        forced = _break_glass(ws)
+    else:
+        with ws.db.reading(), ws.db.session() as s:
+            forced = evidence_facts.break_glass(s)
     return AuditFacts(
         ok=report.ok,
         n_events=report.n_events,
@@ -55,7 +54,7 @@ def audit_facts(ws: Workspace, chain: IncrementalVerifier | None = None) -> Audi
         problem=report.problem.message if report.problem else None,
         problem_seq=report.problem.seq if report.problem else None,
         verified_from=0 if chain is None or not report.ok else chain.verified_from,
-        break_glass=_break_glass(ws),
+        break_glass=forced,
     )
 
 
@@ -105,17 +104,10 @@ def events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRe
     for seq, ts, actor, action, subject, payload in rows:
         if not subject.startswith("model:"):
             continue
-        rest = subject[len("model:") :]
-        owners = {rest} & wanted
-        # A name may itself hold '@': every prefix before an '@' may be the model.
-        at = rest.find("@")
-        while at != -1:
-            if rest[:at] in wanted:
-                owners.add(rest[:at])
-            at = rest.find("@", at + 1)
-        if not owners:
+        found = owners(subject, wanted)
+        if not found:
             continue
         ref = EventRef(seq, ts, actor, action, subject, json.loads(payload))
-        for name in owners:
+        for name in found:
             out[name].append(ref)
     return {n: tuple(refs) for n, refs in out.items()}

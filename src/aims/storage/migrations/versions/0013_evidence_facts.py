@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(100), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
     )
-    op.create_table(
+    progress = op.create_table(
         "evidence_progress",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("facts_seq", sa.Integer(), nullable=False),
@@ -55,6 +55,8 @@ def upgrade() -> None:
         sa.Column("chain_problem_seq", sa.Integer(), nullable=True),
         sa.Column("chain_at", sa.DateTime(timezone=True), nullable=True),
     )
+    # The one row every catch-up locks first (two servers catching up take turns).
+    op.bulk_insert(progress, [{"id": 1, "facts_seq": 0}])
 
 
 def downgrade() -> None:
