@@ -80,7 +80,7 @@ def audit_chain(facts: Facts, models: Sequence[ModelFacts]) -> Finding:
         "verified in full for this report"
         if a.verified_from == 0
         else f"events #{a.verified_from + 1}-#{a.head_seq} verified for this report, "
-        f"#1-#{a.verified_from} by an earlier full walk of this server"
+        f"#1-#{a.verified_from} by an earlier walk recorded in the store"
     )
     chain = Evidence(
         f"hash chain of {a.n_events:,} audit events verifies up to event #{a.head_seq} ({how})",
