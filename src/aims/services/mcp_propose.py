@@ -22,7 +22,7 @@ from pydantic import Field
 from aims.errors import Conflict
 from aims.services import audit
 from aims.services.mcp_read import ModelName, StrictArgs, Version, checked_project
-from aims.services.mcp_tools import Caller, tool
+from aims.services.mcp_toolkit import Caller, tool
 from aims.workspace import Workspace
 
 PROPOSE = "aims:propose"

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aims.services.mcp_tools import Caller, tool
+from aims.services.mcp_toolkit import Caller, tool
 from aims.workspace import Workspace
 
 READ = "aims:read"
