@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest_plugins = ["tests.plugins.postgres", "tests.plugins.browser"]
+pytest_plugins = ["tests.plugins.postgres", "tests.plugins.browser", "tests.plugins.s3"]
 
 
 @pytest.fixture(autouse=True)
