@@ -14,12 +14,14 @@ emoji, combining marks and lone surrogates.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -61,40 +63,70 @@ STATS_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TextSta
 _EMPTY = TextStats(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
-def _count_upper(text: str, non_ascii: int) -> int:
-    if not non_ascii:
-        return len(_UPPER.findall(text))
-    # Outside ASCII, ask Unicode (Greek, Cyrillic, ... have cases too).
-    return sum(1 for ch in text if ch.isupper())
+def _ascii_bytes(test: Any) -> bytes:
+    return bytes(c for c in range(128) if test(chr(c)))
 
 
-def _count_punct(text: str, non_ascii: int) -> int:
-    if not non_ascii:
-        return len(_ASCII_PUNCT.findall(text))
-    # Unicode punctuation categories (Pc, Pd, Ps, Pe, Pi, Pf, Po) and symbols (S*),
-    # so typographic quotes, dashes and currency signs count like their ASCII kin.
-    return sum(1 for ch in text if unicodedata.category(ch)[0] in "PS")
+# Per class, the ASCII bytes in it: counted by deleting them (bytes.translate runs in C).
+_ASCII_CLASSES: tuple[bytes, ...] = (
+    _ascii_bytes(str.isalpha),
+    _ascii_bytes(str.isdigit),
+    _ascii_bytes(lambda ch: bool(_ASCII_PUNCT.match(ch))),
+    _ascii_bytes(str.isupper),
+    _ascii_bytes(str.isspace),
+)
+_LETTER_BIT, _DIGIT_BIT, _PUNCT_BIT, _UPPER_BIT, _SPACE_BIT = 1, 2, 4, 8, 16
+
+
+def _flags(ch: str) -> int:
+    return (
+        _LETTER_BIT * bool(_LETTER.match(ch))
+        | _DIGIT_BIT * bool(_DIGIT.match(ch))
+        | _PUNCT_BIT * (unicodedata.category(ch)[0] in "PS")
+        | _UPPER_BIT * ch.isupper()
+        | _SPACE_BIT * bool(_SPACE.match(ch))
+    )
+
+
+@functools.cache
+def _bmp_table() -> np.ndarray:
+    # Class flags of every Basic Multilingual Plane character, built on the first
+    # non-ASCII text (a fraction of a second), then looked up in numpy.
+    return np.array([_flags(chr(c)) for c in range(0x10000)], dtype=np.uint8)
+
+
+def _unicode_counts(text: str) -> tuple[int, int, int, int, int]:
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    bmp = codes < 0x10000
+    flags = _bmp_table()[codes[bmp]]
+    extra = [_flags(chr(c)) for c in codes[~bmp].tolist()]  # emoji and rarer scripts
+    if extra:
+        flags = np.concatenate([flags, np.asarray(extra, dtype=np.uint8)])
+    per_bit = np.unpackbits(flags[:, None], axis=1, bitorder="little").sum(axis=0)
+    return int(per_bit[0]), int(per_bit[1]), int(per_bit[2]), int(per_bit[3]), int(per_bit[4])
 
 
 def text_stats(text: str) -> TextStats:
     """Return the :class:`TextStats` of ``text``.
 
     Words are maximal runs of Unicode word characters. Digits are decimal
-    digits of any script; punctuation includes symbols.
+    digits of any script; punctuation includes symbols (Unicode categories
+    P and S, e.g. dashes, currency signs and emoji).
     """
     n = len(text)
     if n == 0:
         return _EMPTY
+    words = len(_WORD.findall(text))
+    if text.isascii():
+        raw = text.encode("ascii")
+        letter, digit, punct, upper, space = (
+            n - len(raw.translate(None, c)) for c in _ASCII_CLASSES
+        )
+        return TextStats(n, words, letter / n, digit / n, punct / n, upper / n, space / n, 0.0)
+    letter, digit, punct, upper, space = _unicode_counts(text)
     non_ascii = len(_NON_ASCII.findall(text))
     return TextStats(
-        chars=n,
-        words=len(_WORD.findall(text)),
-        letter_share=len(_LETTER.findall(text)) / n,
-        digit_share=len(_DIGIT.findall(text)) / n,
-        punct_share=_count_punct(text, non_ascii) / n,
-        upper_share=_count_upper(text, non_ascii) / n,
-        whitespace_share=len(_SPACE.findall(text)) / n,
-        non_ascii_share=non_ascii / n,
+        n, words, letter / n, digit / n, punct / n, upper / n, space / n, non_ascii / n
     )
 
 
@@ -125,9 +157,18 @@ def normalise_words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", clean).casefold())
 
 
+@functools.lru_cache(maxsize=16)
+def _keyed(key: bytes) -> Any:
+    # Keying BLAKE2b costs a compression of its own; copy a keyed state instead.
+    return hashlib.blake2b(key=key, digest_size=4)
+
+
+@functools.lru_cache(maxsize=1 << 17)
 def _hash_id(token: str, key: bytes) -> int:
-    digest = hashlib.blake2b(token.encode("utf-8"), key=key, digest_size=4).digest()
-    return int.from_bytes(digest, "little") % NGRAM_SPACE
+    # Words repeat (Zipf), so most tokens of a stream are hashed once.
+    h = _keyed(key).copy()
+    h.update(token.encode("utf-8"))
+    return int.from_bytes(h.digest(), "little") % NGRAM_SPACE
 
 
 def hashed_ngrams(text: str, key: bytes, *, limit: int = 256) -> np.ndarray:
