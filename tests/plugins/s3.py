@@ -16,6 +16,7 @@ reason: tests are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -123,10 +124,8 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
 
 def stop_server(proc: subprocess.Popen[str]) -> None:
     """Stop the server's process group and wait for it."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(30)
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:

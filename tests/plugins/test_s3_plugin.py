@@ -9,7 +9,6 @@ import sys
 import time
 
 import fsspec
-import pytest
 
 from tests.plugins.s3 import S3Server, start_server, stop_server
 
