@@ -1,8 +1,8 @@
 """aims as an MCP server: the SDK's own client over HTTP against a real server on loopback.
 
-One server for the module. Its workspace holds model ``churn`` (versions 1 in
-production and 2 in none) of project ``default`` and model ``secret`` of
-project ``other``; person ``alice@x.org`` owns two agents: ``reader-bot``
+One server for the module. Its workspace holds models ``churn`` and ``fraud``
+(versions 1 in production and 2 in none) of project ``default`` and model
+``secret`` of project ``other``; only the proposal test changes ``fraud``; person ``alice@x.org`` owns two agents: ``reader-bot``
 (viewer) and ``proposer-bot`` (scientist), both of project ``default``.
 """
 
@@ -48,9 +48,14 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any])
     registry.register_model(
         ws, tiny_files["model"], "secret", actor=ACTOR, datasets=["tiny@1"], owners=OWNERS
     )
+    for key in ("model", "model2"):  # proposals act on fraud, so reads of churn never change
+        registry.register_model(
+            ws, tiny_files[key], "fraud", actor=ACTOR, datasets=["tiny@1"], owners=OWNERS
+        )
     with ws.db.session() as s:
         s.query(Model).filter(Model.name == "secret").update({"project": "other"})
     lifecycle.promote(ws, "churn@1", "production", actor=ACTOR)
+    lifecycle.promote(ws, "fraud@1", "production", actor=ACTOR)
     identity.add_principal(ws, OWNER, kind="human", actor="root")
     identity.grant(ws, OWNER, role="admin", project="default", actor="root")
     made = {}
@@ -228,7 +233,7 @@ def test_the_sdk_oauth_client_discovers_the_server_and_gets_its_own_token(served
             return await client.call_tool("list_models", {})
 
     result = anyio.run(main)
-    assert [m["name"] for m in result.structured_content["items"]] == ["churn"]
+    assert [m["name"] for m in result.structured_content["items"]] == ["churn", "fraud"]
     claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
     assert claims["aud"] == url + "/mcp" and claims["scope"] == "aims:read"
 
@@ -291,7 +296,7 @@ def test_a_read_scoped_agent_reads_only_its_projects(served: dict) -> None:
     assert {t.name for t in listed.tools} == MCP_TOOLS
     assert not any("approve" in t.name for t in listed.tools)
     assert all(t.input_schema.get("additionalProperties") is False for t in listed.tools)
-    assert [m["name"] for m in models.structured_content["items"]] == ["churn"]
+    assert [m["name"] for m in models.structured_content["items"]] == ["churn", "fraud"]
     assert described.structured_content["stage"] == "production"
     assert described.structured_content["lineage"]["made_from"][0]["ref"] == "tiny@1"
     assert gates.structured_content["stage"] == "production" and "rules" in gates.structured_content
@@ -343,38 +348,53 @@ def test_a_proposal_waits_for_a_person_and_the_agent_cannot_approve(served: dict
 
     ws, url = served["ws"], served["url"]
     token = token_for(served, "proposer-bot")
-    args = {"model": "churn", "version": 2, "stage": "production", "reason": "better recall"}
+    args = {"model": "fraud", "version": 2, "stage": "production", "reason": "better recall"}
 
-    async def work(client: Any) -> Any:
+    async def propose(client: Any) -> Any:
         opened = await client.call_tool("request_promotion", args)
+        again = await client.call_tool("request_promotion", args)
         incident = await client.call_tool(
-            "open_incident", {"model": "churn", "summary": "odd outputs", "severity": "low"}
+            "open_incident", {"model": "fraud", "summary": "odd outputs", "severity": "low"}
         )
         foreign = await client.call_tool(
             "request_promotion", {**args, "model": "secret", "version": 1}
         )
-        return opened, incident, foreign
+        return opened, again, incident, foreign
 
-    opened, incident, foreign = mcp(served, token, work)
+    opened, again, incident, foreign = mcp(served, token, propose)
     request = opened.structured_content
     assert request["status"] == "open" and request["requested_by"] == "proposer-bot"
-    assert registry.show_version(ws, "churn@2")["stage"] != "production"  # nothing moved
+    assert request["new"] and not again.structured_content["new"]
+    assert again.structured_content["id"] == request["id"]
+    assert registry.show_version(ws, "fraud@2")["stage"] != "production"  # nothing moved
     assert incident.structured_content["owner"] == OWNERS["monitoring"]
+    assert incident.structured_content["status"] == "open"
     assert foreign.is_error and "not registered" in foreign.content[0].text
-    # The agent's MCP token approves nothing on the API, and no tool decides a request.
+    # The agent's MCP token approves nothing on the API, no tool decides a request,
+    # and the service refuses the agent as the decider.
     approve = httpx.post(
-        f"{url}/v1/models/churn/versions/2/approvals", json={}, headers=bearer(token)
+        f"{url}/v1/models/fraud/versions/2/approvals", json={}, headers=bearer(token)
     )
     assert approve.status_code == 401
     with pytest.raises(PermissionDenied, match="agents never decide"):
         promotion_requests.decide(ws, request["id"], actor="proposer-bot", approve=True)
-    assert promotion_requests.list_requests(ws, status="open")[0]["id"] == request["id"]
+    assert request["id"] in [r["id"] for r in promotion_requests.list_requests(ws, status="open")]
     decided = promotion_requests.decide(ws, request["id"], actor=OWNER, approve=True)
     assert decided["status"] == "approved" and decided["decided_by"] == OWNER
-    assert registry.show_version(ws, "churn@2")["stage"] == "production"
+    assert registry.show_version(ws, "fraud@2")["stage"] == "production"
+
+    # Now version 1 is the one before: a rollback request proposes it, and moves nothing.
+    async def roll_back(client: Any) -> Any:
+        return await client.call_tool("request_rollback", {"model": "fraud", "reason": "alerts"})
+
+    rollback = mcp(served, token, roll_back).structured_content
+    assert (rollback["version"], rollback["stage"], rollback["status"]) == (1, "production", "open")
+    assert rollback["reason"] == "rollback from version 2: alerts"
+    assert registry.show_version(ws, "fraud@2")["stage"] == "production"
+
     calls = audit.query(ws.db, audit.EventFilter(action="mcp.tool.call"))
     mine = [e for e in calls if e["actor"] == "proposer-bot"]
     assert {e["payload"]["tool"] for e in mine} >= {"request_promotion", "open_incident"}
     assert all(e["payload"]["owner"] == OWNER for e in mine)
     outcomes = {e["payload"]["tool"]: e["payload"]["outcome"] for e in mine}
-    assert outcomes["open_incident"] == "ok"
+    assert outcomes["open_incident"] == outcomes["request_rollback"] == "ok"
