@@ -133,3 +133,22 @@ def test_bad_trace_settings_say_what_to_fix(ws, section, says):
             trace_settings(fresh)
     finally:
         fresh.close()
+
+
+def test_the_evidence_report_states_the_trace_content_policy(ws):
+    from aims.services.evidence import compliance_report
+    from aims.services.evidence_render import render_markdown
+    from aims.workspace import Workspace
+
+    config = ws.settings.root / "aims.yaml"
+    config.write_text(
+        config.read_text() + "traces:\n  projects:\n    default: {content: redacted}\n"
+    )
+    fresh = Workspace.open(ws.settings.root)
+    try:
+        report = compliance_report(fresh)
+    finally:
+        fresh.close()
+    stated = report.to_dict()["trace_content"]
+    assert (stated["policy"], stated["setting"]) == ("redacted", "traces.projects.default.content")
+    assert "LLM trace content: redacted" in render_markdown(report)

@@ -45,6 +45,8 @@ class JudgedReport(ComplianceReport):
     nonconformities: tuple[Mapping[str, Any], ...] = ()
     statement: tuple[Entry, ...] = field(default=())
     """The entries in force that exclude a control."""
+    trace_content: Mapping[str, Any] = field(default_factory=dict)
+    """What LLM trace message content is stored, per project (:func:`aims.services.trace_settings.content_evidence`)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -53,6 +55,7 @@ class JudgedReport(ComplianceReport):
             c["crosswalk"] = list(related(c["id"]))
         d["external_evidence"] = [p.to_dict(today) for p in self.pieces]
         d["nonconformities"] = [dict(n) for n in self.nonconformities]
+        d["trace_content"] = dict(self.trace_content)
         d["statement_of_applicability"] = {
             "excluded": [e.to_dict() for e in self.statement if e.state == "excluded"],
         }
@@ -257,14 +260,18 @@ def finish(ws: Workspace, report: ComplianceReport, project: str | None) -> Judg
     """``report`` finished with what the store holds for ``project`` (default: the
     workspace's): the statement in force, pending exclusions, evidence kept outside aims
     and open nonconformities."""
+    from dataclasses import replace
+
     from aims.services import applicability, external_evidence, management_review
+    from aims.services.trace_settings import content_evidence
 
     proj = project or ws.settings.project
     statement = applicability.statement(ws, proj)
-    return judge(
+    judged = judge(
         report,
         statement=applicability.in_force(ws, proj),
         pending={c["control"] for c in statement["controls"] if c["pending"]},
         pieces=external_evidence.pieces(ws, proj),
         nonconformities=management_review.findings(ws, proj, today=report.facts.today),
     )
+    return replace(judged, trace_content=content_evidence(ws, proj))

@@ -85,7 +85,10 @@ def render_markdown(report: ComplianceReport) -> str:
     out.append(f"- Workspace: `{d['workspace']}` (project {d['project']})\n")
     out.append(f"- Generated: {d['generated_at']}\n")
     out.append(f"- Scope: {_scope_text(d)}\n")
-    out.append(f"- Audit log: {_audit_text(d)} (`aims audit verify`)\n\n")
+    out.append(f"- Audit log: {_audit_text(d)} (`aims audit verify`)\n")
+    if d.get("trace_content"):
+        out.append(f"- LLM trace content: {d['trace_content']['text']}\n")
+    out.append("\n")
     out.append(f"**Summary:** {_summary_text(summary)}\n\n")
     out.append("| Control | Title | Status |\n|---|---|---|\n")
     for c in d["controls"]:
@@ -263,6 +266,7 @@ _HTML = """<!doctype html>
 (tier {{ m.tier }}: {% for v in m.versions %}v{{ v.version }} {{ v.stage }}{{ ", " if not loop.last }}{% endfor %}){{ "; " if not loop.last }}
 {% endfor %}</td></tr>
 <tr><th>Audit log</th><td>{{ audit_text }} · <code>aims audit verify</code></td></tr>
+{% if d.get("trace_content") %}<tr><th>LLM trace content</th><td>{{ d.trace_content.text }}</td></tr>{% endif %}
 <tr><th>Summary</th><td>{% for s in statuses %}<span class="st {{ s }}">{{ d.summary[s] }} {{ status_text[s] }}</span> {% endfor %}
 of {{ d.summary.total }} controls</td></tr>
 </table>

@@ -23,7 +23,7 @@ from aims.core.genai.pricing import PriceTable, builtin_prices
 from aims.errors import ConfigError
 from aims.workspace import Workspace
 
-__all__ = ["TraceSettings", "trace_settings"]
+__all__ = ["TraceSettings", "content_evidence", "trace_settings"]
 
 _KNOWN = {"content", "projects", "application_attribute", "version_attribute", "prices"}
 
@@ -89,3 +89,35 @@ def trace_settings(ws: Workspace) -> TraceSettings:
         prices=prices,
         **attrs,
     )
+
+
+_POLICY_TEXT = {
+    "off": "not stored",
+    "redacted": "stored with personal data replaced by keyed hashes",
+    "full": "stored in full",
+}
+
+
+def content_evidence(ws: Workspace, project: str) -> dict[str, Any]:
+    """What the evidence report states about LLM trace content for ``project``.
+
+    Message content, tool arguments and results of spans are kept as the
+    project's content policy says; end-user ids are always hashed.
+    """
+    try:
+        settings = trace_settings(ws)
+    except ConfigError as exc:
+        return {"project": project, "policy": None, "text": f"unknown: {exc.message}"}
+    policy = settings.content_of(project)
+    source = (
+        f"traces.projects.{project}.content"
+        if project in settings.project_content
+        else "traces.content"
+    )
+    return {
+        "project": project,
+        "policy": policy,
+        "setting": source,
+        "text": f"{policy}: message content {_POLICY_TEXT[policy]} ({source} in aims.yaml); "
+        "end-user ids always hashed",
+    }
