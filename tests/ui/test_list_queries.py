@@ -69,8 +69,21 @@ def test_a_wrong_audit_parameter_is_named(params: dict[str, str], message: str) 
         ({"status": "closed"}, "status must be one of active, open, acked, resolved, all"),
         ({"severity": "huge"}, "severity must be one of critical, high, medium, low"),
         ({"until": "31/12/2026"}, "until must be a date or a time"),
+        ({"after": "#3"}, "after must be an incident number"),
+        ({"size": "7"}, "size must be one of 25, 50, 100, 200"),
+        ({"format": "csv"}, "unknown incidents parameter 'format'"),
     ],
 )
 def test_a_wrong_incidents_parameter_is_named(params: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         IncidentQuery.parse(params)
+
+
+def test_both_lists_read_their_query_with_one_parser() -> None:
+    # Cut to length, stripped, the default page size; an export's extra parameter let through.
+    long = "x" * 300
+    audit = AuditQuery.parse({"actor": f"  {long} ", "format": "csv"}, extra=("format",))
+    assert audit.actor == "x" * 200 and audit.size == 50
+    incidents = IncidentQuery.parse({"owner": long, "after": "12", "size": "25"})
+    assert incidents.owner == "x" * 200 and incidents.after == 12 and incidents.size == 25
+    assert incidents.status == "all"

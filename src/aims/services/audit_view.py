@@ -26,14 +26,13 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from aims.errors import InvalidInput
+from aims.services.list_query import PAGE_SIZES, read_query
 from aims.services.view_export import export_chunks, parse_time
 from aims.storage.schema import AuditEvent, Model, ModelVersion
 from aims.workspace import Workspace
 
 __all__ = ["COLUMNS", "PAGE_SIZES", "SCAN_LIMIT", "AuditQuery", "audit_page", "export"]
 
-PAGE_SIZES = (25, 50, 100, 200)
 SCAN_LIMIT = 20_000
 """Events a project viewer's page scans at most before it says where it stopped."""
 COLUMNS = ("seq", "ts", "actor", "action", "subject", "payload", "hash")
@@ -59,38 +58,25 @@ class AuditQuery:
     @classmethod
     def parse(cls, params: Mapping[str, str], *, extra: tuple[str, ...] = ()) -> AuditQuery:
         """Read and check the query; a wrong parameter raises :class:`InvalidInput`."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known - set(extra))
-        if unknown:
-            raise InvalidInput(
-                f"unknown audit log parameter {unknown[0]!r}; use {', '.join(sorted(known))}"
-            )
-        text = {k: str(params.get(k, "")).strip() for k in known}
-        cursors: dict[str, int | None] = {}
-        for name in ("before", "after"):
-            raw = text[name]
-            if raw and not raw.isdigit():
-                raise InvalidInput(f"{name} must be an event number (#seq), not {raw!r}")
-            cursors[name] = int(raw) if raw else None
-        if cursors["before"] is not None and cursors["after"] is not None:
-            raise InvalidInput("give before or after, not both")
-        size = int(text["size"]) if text["size"].isdigit() else 0
-        if text["size"] and size not in PAGE_SIZES:
-            raise InvalidInput(
-                f"size must be one of {', '.join(map(str, PAGE_SIZES))}, not {text['size']!r}"
-            )
-        query = cls(
-            actor=text["actor"][:200],
-            action=text["action"][:100],
-            model=text["model"][:200],
-            since=text["since"],
-            until=text["until"],
-            before=cursors["before"],
-            after=cursors["after"],
-            size=size or 50,
+        q = read_query(
+            params,
+            fields=cls.__dataclass_fields__,
+            listing="audit log",
+            cursor="an event number (#seq)",
+            extra=extra,
+            lengths={"actor": 200, "action": 100, "model": 200},
         )
-        query.bounds_of_time()  # checks the times
-        return query
+        t = q.text
+        return cls(
+            actor=t["actor"],
+            action=t["action"],
+            model=t["model"],
+            since=t["since"],
+            until=t["until"],
+            before=q.before,
+            after=q.after,
+            size=q.size,
+        )
 
     def bounds_of_time(self) -> tuple[Any, Any]:
         """``since`` and ``until`` as aware times (``None``: unbounded)."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from aims.errors import InvalidInput, NotFound
+from aims.errors import NotFound
+from aims.services.list_query import read_query
 from aims.services.view_export import export_chunks, parse_time
 from aims.storage.schema import Incident, Model
 from aims.workspace import Workspace
@@ -61,44 +62,27 @@ class IncidentQuery:
     @classmethod
     def parse(cls, params: Mapping[str, str], *, extra: tuple[str, ...] = ()) -> IncidentQuery:
         """Read and check the query; a wrong parameter raises :class:`InvalidInput`."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known - set(extra))
-        if unknown:
-            raise InvalidInput(
-                f"unknown incidents parameter {unknown[0]!r}; use {', '.join(sorted(known))}"
-            )
-        text = {k: str(params.get(k, "")).strip() for k in known}
-        if text["status"] and text["status"] not in STATUSES:
-            raise InvalidInput(
-                f"status must be one of {', '.join(STATUSES)}, not {text['status']!r}"
-            )
-        if text["severity"] and text["severity"] not in SEVERITIES:
-            raise InvalidInput(
-                f"severity must be one of {', '.join(SEVERITIES)}, not {text['severity']!r}"
-            )
-        cursors: dict[str, int | None] = {}
-        for name in ("before", "after"):
-            if text[name] and not text[name].isdigit():
-                raise InvalidInput(f"{name} must be an incident number, not {text[name]!r}")
-            cursors[name] = int(text[name]) if text[name] else None
-        if cursors["before"] is not None and cursors["after"] is not None:
-            raise InvalidInput("give before or after, not both")
-        if text["size"] and text["size"] not in ("25", "50", "100", "200"):
-            raise InvalidInput(f"size must be one of 25, 50, 100, 200, not {text['size']!r}")
-        query = cls(
-            model=text["model"][:200],
-            status=text["status"] or "all",
-            severity=text["severity"],
-            owner=text["owner"][:200],
-            since=text["since"],
-            until=text["until"],
-            before=cursors["before"],
-            after=cursors["after"],
-            size=int(text["size"] or 50),
+        q = read_query(
+            params,
+            fields=cls.__dataclass_fields__,
+            listing="incidents",
+            cursor="an incident number",
+            extra=extra,
+            choices={"status": STATUSES, "severity": SEVERITIES},
+            lengths={"model": 200, "owner": 200},
         )
-        parse_time(query.since, "since")
-        parse_time(query.until, "until", end=True)
-        return query
+        t = q.text
+        return cls(
+            model=t["model"],
+            status=t["status"] or "all",
+            severity=t["severity"],
+            owner=t["owner"],
+            since=t["since"],
+            until=t["until"],
+            before=q.before,
+            after=q.after,
+            size=q.size,
+        )
 
     def link(self, **position: int) -> str:
         """The query string of these filters at ``position`` (``before=`` or ``after=``)."""
