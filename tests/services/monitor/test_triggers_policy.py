@@ -62,6 +62,11 @@ def test_default_triggers_and_named_overrides() -> None:
         "volume",
         "performance",
         "comparison",
+        # the defaults of LLM application windows
+        "cost",
+        "errors",
+        "refusals",
+        "text_drift",
     }
     policy = parse_monitoring(
         {

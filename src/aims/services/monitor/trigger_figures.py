@@ -15,10 +15,12 @@ from typing import Literal
 from aims.core.metric_catalog import METRICS
 from aims.core.triggers import Condition
 from aims.errors import InvalidInput
+from aims.services.monitor.llm_policy import LLM_FIGURES, LlmKind
 
-Kind = Literal[
-    "drift", "prediction", "output", "data_health", "volume", "performance", "comparison"
-]
+Kind = (
+    Literal["drift", "prediction", "output", "data_health", "volume", "performance", "comparison"]
+    | LlmKind
+)
 #: Window-level figures and the kind of incident they point to.
 WINDOW_FIGURES: dict[str, Kind] = {
     "n_predictions": "volume",
@@ -55,6 +57,7 @@ WINDOW_FIGURES: dict[str, Kind] = {
     **{m: "performance" for m in METRICS},
     **{f"{m}_drop": "performance" for m in METRICS},
     **{f"{m}_vs_production": "comparison" for m in METRICS},
+    **LLM_FIGURES,
 }
 #: Per-feature figures, read with ``on ... features``.
 FEATURE_FIGURES: dict[str, Kind] = {

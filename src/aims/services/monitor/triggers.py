@@ -42,6 +42,7 @@ from aims.core.metric_catalog import METRICS
 from aims.core.risk import Tier
 from aims.core.triggers import Condition, parse_condition
 from aims.errors import ConfigError, InvalidInput
+from aims.services.monitor.llm_policy import LlmMonitoring
 from aims.services.monitor.settings import parse_duration
 from aims.services.monitor.trigger_figures import (
     FEATURE_FIGURES,
@@ -169,8 +170,8 @@ class TriggerSpec(_Strict):
     kind: Kind | None = None
     """Incident kind; by default read from the figures the condition uses."""
     roles: list[Role] = list(ROLES)
-    task: Literal["classification", "regression"] | None = None
-    """Only for models of this task."""
+    task: Literal["classification", "regression", "llm"] | None = None
+    """Only for models of this task (``llm``: windows of LLM application versions)."""
     actions: list[str] = []
     """``incident`` (always), ``webhook`` (every webhook), ``webhook:NAME``, ``retrain``, ``rollback``."""
     enabled: bool = True
@@ -241,6 +242,8 @@ class MonitoringPolicy(_Strict):
     """Sane regression outputs; default: the training label's range widened by half of it."""
     reference_rows: int = Field(default=50_000, ge=100, le=5_000_000)
     """Training rows the model predicts once to get the reference outputs."""
+    llm: LlmMonitoring = LlmMonitoring()
+    """Windows of LLM application versions (see ``docs/llm-monitoring.md``)."""
 
     @field_validator("metrics")
     @classmethod
@@ -315,6 +318,11 @@ DEFAULT_TRIGGERS: tuple[TriggerSpec, ...] = (
         roles=["canary", "shadow"],
         task="classification",
     ),
+    # LLM application versions (docs/llm-monitoring.md).
+    _default("llm_cost_spike", "cost_ratio >= 2 with >= 20 rows", "high", task="llm"),
+    _default("llm_error_rate", "error_rate_rise >= 0.05 with >= 50 rows", "high", task="llm"),
+    _default("llm_refusal_jump", "refusal_rate_rise >= 0.1 with >= 50 rows", "medium", task="llm"),
+    _default("llm_text_drift", "text_drift_score >= 1", "medium", task="llm"),
 )
 
 
