@@ -106,10 +106,11 @@ def run(
         _remote_run(r, once=once, now=now, at=at, models=model, fmt=fmt)
         return
     ws = open_workspace()
-    from aims.services.monitor import run_forever, run_once
+    from aims.services.llm_monitor import full_pass
+    from aims.services.monitor import run_forever
 
     if once:
-        summary = run_once(ws, now=when, models=model or None, provisional=now)
+        summary = full_pass(ws, now=when, models=model or None, provisional=now)
         data = summary.to_dict()
         emit(data, fmt, _print_summary)
         if data["errors"]:
@@ -125,7 +126,7 @@ def run(
 
     if fmt is Format.table:
         console.print("monitoring; press Ctrl-C to stop")
-    run_forever(ws, interval=interval, on_run=report, provisional=now)
+    run_forever(ws, interval=interval, on_run=report, provisional=now, one_pass=full_pass)
 
 
 def _remote_run(

@@ -128,17 +128,20 @@ def run_forever(
     stop: threading.Event | None = None,
     on_run: Callable[[RunSummary], None] | None = None,
     provisional: bool = False,
+    one_pass: Callable[..., RunSummary] | None = None,
 ) -> None:
     """Run :func:`run_once` every ``interval`` seconds (default ``monitor.interval``) until ``stop`` is set.
 
     A pass that fails is logged and the loop goes on; the next pass picks up
-    where the failed one stopped.
+    where the failed one stopped. ``one_pass`` replaces :func:`run_once`
+    (called as ``one_pass(ws, provisional=...)``), e.g. by a pass that also
+    covers LLM applications.
     """
     stop = stop or threading.Event()
     pause = interval if interval is not None else monitor_settings(ws).interval.total_seconds()
     while not stop.is_set():
         try:
-            summary = run_once(ws, provisional=provisional)
+            summary = (one_pass or run_once)(ws, provisional=provisional)
         except Exception:  # the loop must survive a bad pass (store briefly down, a bug)
             log.exception("monitor pass failed; retrying in %.0f s", pause)
         else:
