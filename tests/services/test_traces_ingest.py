@@ -152,3 +152,39 @@ def test_the_evidence_report_states_the_trace_content_policy(ws):
     stated = report.to_dict()["trace_content"]
     assert (stated["policy"], stated["setting"]) == ("redacted", "traces.projects.default.content")
     assert "LLM trace content: redacted" in render_markdown(report)
+
+
+def test_spans_link_to_registered_versions_by_name_and_version_or_by_prompt_hash(ws, tmp_path):
+    from aims.services import llm_apps
+    from aims.storage.traces import read_spans
+    from tests.services.llm_fixtures import write_app
+
+    for name in ("v1", "v2"):
+        llm_apps.register_app(
+            ws, write_app(tmp_path, name, f"Prompt {name}."), "geo", actor="ana@x.org"
+        )
+    by_version = span_json(1, **{"gen_ai.agent.name": "geo", "gen_ai.agent.version": "1"})
+    by_prompt = span_json(
+        2,
+        **{
+            "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "Prompt v2."}]),
+        },
+    )
+    unknown = span_json(3, **{"gen_ai.agent.name": "stranger"})
+    with SpanWriter(trace_log_url(ws), flush_interval=60) as writer:
+        TraceIngest(ws, writer).export(
+            export_json([by_version, by_prompt, unknown], service="geo-service"),
+            JSON,
+            None,
+            "default",
+        )
+    linked = {
+        r["span_id"]: (r["application"], r["version"])
+        for b in read_spans(trace_log_url(ws), columns=["span_id", "application", "version"])
+        for r in b.to_pylist()
+    }
+    assert linked == {
+        by_version["spanId"]: ("geo", "1"),
+        by_prompt["spanId"]: ("geo", "2"),
+        unknown["spanId"]: ("stranger", None),
+    }
