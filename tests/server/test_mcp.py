@@ -20,7 +20,15 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.server.conftest import ACTOR, OWNERS, LiveServer, bearer, new_workspace, register_tiny
+from tests.server.conftest import (
+    ACTOR,
+    OWNERS,
+    LiveServer,
+    bearer,
+    new_workspace,
+    register_tiny,
+    wait_until,
+)
 
 OWNER = "alice@x.org"
 MCP_TOOLS = {
@@ -236,6 +244,29 @@ def test_the_sdk_oauth_client_discovers_the_server_and_gets_its_own_token(served
     assert [m["name"] for m in result.structured_content["items"]] == ["churn", "fraud"]
     claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
     assert claims["aud"] == url + "/mcp" and claims["scope"] == "aims:read"
+
+
+def test_a_revoked_key_s_tokens_are_refused(served: dict) -> None:
+    from aims.services import keys
+
+    ws = served["ws"]
+    made, key = keys.create_key(
+        ws, project="default", role="viewer", actor="root", principal="reader-bot"
+    )
+    form = {"grant_type": "client_credentials", "resource": served["url"] + "/mcp"}
+    r = httpx.post(served["url"] + "/oauth/token", data={**form, "client_secret": key})
+    token = r.json()["access_token"]
+    assert raw_call(served, token, "list_models", {}).status_code == 200
+    keys.revoke_key(ws, made["key_id"], actor="root", reason="leaked")
+
+    # The server reads revocations at its next poll of the store.
+    def refused() -> httpx.Response | None:
+        r = raw_call(served, token, "list_models", {})
+        return r if r.status_code == 401 else None
+
+    assert "revoked" in wait_until(refused).json()["detail"]
+    again = httpx.post(served["url"] + "/oauth/token", data={**form, "client_secret": key})
+    assert again.status_code == 401 and again.json()["error"] == "invalid_client"
 
 
 def test_token_endpoint_bounds_scopes_by_role_and_caps_the_lifetime(served: dict) -> None:
