@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from aims.clock import utc
 from aims.storage.schema import ModelVersion, MonitorWindow
 from aims.workspace import Workspace
 
-__all__ = ["FIGURES", "WindowDrift", "WindowRow", "series_windows", "window_drift"]
+__all__ = ["FIGURES", "WindowDrift", "WindowRow", "remember", "series_windows", "window_drift"]
 
 #: Per-feature figures kept for each window, in this order.
 FIGURES = ("score", "statistic", "threshold", "psi", "null_share")
@@ -202,6 +203,29 @@ def window_drift(ws: Workspace, s: Session, rows: list[WindowRow]) -> dict[int, 
             _CACHE.put(key, drift)
             _write(folder / f"{wid}-{key[2]}.v{_FORMAT}.msgpack", drift.to_bytes())
     return out
+
+
+def remember(ws: Workspace, windows: Iterable[MonitorWindow]) -> None:
+    """Write the cache files of windows the monitor has just stored (their results final).
+
+    Called by the monitor once its transaction is committed, so the first
+    view of the monitoring page reads files instead of parsing every window's
+    results (2.5 s for 200 windows of 300 features).
+    """
+    folder = _folder(ws)
+    for w in windows:
+        row = WindowRow(
+            w.id,
+            w.version,
+            utc(w.window_start),
+            w.window_seconds,
+            w.n_predictions,
+            utc(w.computed_at),
+        )
+        drift = WindowDrift.of_results(w.results or {})
+        key = (str(folder), row.id, _stamp(row))
+        _CACHE.put(key, drift)
+        _write(folder / f"{row.id}-{key[2]}.v{_FORMAT}.msgpack", drift.to_bytes())
 
 
 def _write(path: Path, data: bytes) -> None:

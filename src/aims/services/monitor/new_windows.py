@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 
 from aims.core.windowing import window_start, windows_of_hour
+from aims.services import window_drift
 from aims.services.monitor import checks, window_store
 from aims.services.monitor.context import (
     EMPTY_ROLE,
@@ -324,6 +325,8 @@ def _compute_window(
         # Another monitor stored this window first; its results stand.
         log.info("monitor: model %s window %s already stored by another run", model_id, start)
         return
+    # The dashboard's drift cache, written now rather than on the first view.
+    window_drift.remember(run.ws, rows)
     if provisional:
         run.summary.provisional += len(order)
         return
