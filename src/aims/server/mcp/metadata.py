@@ -54,10 +54,15 @@ router = APIRouter(tags=["oauth"])
 
 def register_resource(app: Any, path: str) -> None:
     """Make the MCP resource at ``path`` (e.g. ``/mcp``) known to the token endpoint, and
-    publish its metadata at ``/.well-known/oauth-protected-resource<path>`` (RFC 9728 3.1)."""
+    publish its metadata at ``/.well-known/oauth-protected-resource<path>`` (RFC 9728 3.1).
+
+    The first resource registered on ``app`` adds the routes of this module too.
+    """
     paths: set[str] = getattr(app.state, "mcp_resources", set())
     if path in paths:
         return
+    if not paths:  # the first resource brings the token endpoint and the server metadata
+        app.include_router(router)
     paths.add(path)
     app.state.mcp_resources = paths
 

@@ -283,7 +283,7 @@ def mount(app: Any) -> None:
     the workspace and the personal-data salt are read when the server starts.
     """
     from aims.server.lifespan import add_lifespan_hook
-    from aims.server.mcp.metadata import register_resource, router
+    from aims.server.mcp.metadata import register_resource
 
     endpoint = _Starting()
 
@@ -302,6 +302,5 @@ def mount(app: Any) -> None:
 
     add_lifespan_hook(app, run)
     app.router.routes.append(Route(MCP_PATH, endpoint=endpoint, include_in_schema=False))
-    app.include_router(router)
     register_resource(app, MCP_PATH)
     mcp_tools.tools()  # registered now, so a bad tool definition fails at start, not on a call
