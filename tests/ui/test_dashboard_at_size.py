@@ -264,6 +264,9 @@ def test_the_evidence_page_summary_first_groups_folded(page, site) -> None:  # t
     # The report is built behind the page, which shows it once it is ready.
     page.wait_for_selector("#evidence-summary", timeout=120_000)
     assert page.locator("#building").count() == 0
+    # The chain's walk the report rests on is named: when, and up to which event.
+    walk = page.locator("#chain-walk").inner_text()
+    assert re.search(r"last verified \d{4}-\d\d-\d\d \d\d:\d\d UTC up to event #\d+", walk), walk
     summary = page.locator("#evidence-summary")
     assert summary.locator("tr[data-group]").count() >= 3
     groups = page.locator("details.group")

@@ -7,7 +7,10 @@ facts reads every model in scope, which takes long on a large workspace, so
 the page keeps the last report per standard and project and rebuilds it in
 the background when the audit log has moved on (every act that changes the
 evidence is an audit event); meanwhile it shows the previous report, or says
-that the first one is being built.
+that the first one is being built. A rebuild reads the facts kept as the log
+grows (:mod:`aims.services.evidence_facts`) and walks only the audit events
+no recorded walk of the chain covered; the page says when the chain was last
+verified, and up to which event.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from aims.errors import InvalidInput
-from aims.services import audit
+from aims.services.evidence_chain import StoredChainCheck, last_walk
 from aims.ui.page_context import PageContext
 from aims.ui.port import Viewer
 from aims.workspace import Workspace
@@ -41,8 +44,9 @@ class ReportCache:
         self._lock = threading.Lock()
         self._reports: dict[tuple[str, str | None], tuple[int, dict[str, Any], float]] = {}
         self._building: dict[tuple[str, str | None], threading.Thread] = {}
-        # One walk of the whole audit chain per server; later reports walk only new events.
-        self._chain = audit.IncrementalVerifier(ws.db)
+        # Reports resume the chain's walk from the newest walk recorded in the store
+        # (by this server, an earlier one or the command line): only new events are walked.
+        self._chain = StoredChainCheck(ws.db)
 
     def _head(self) -> int:
         from aims.services.audit import head_of
@@ -124,6 +128,7 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
                 r=report,
                 g=grouped(report, status) if report else None,
                 building=building,
+                walk=last_walk(ctx.ws.db),
                 standard=standard,
                 status=status,
                 standards=STANDARDS,
