@@ -158,3 +158,18 @@ def test_llm_settings_and_figures_are_checked_when_the_policy_is_read() -> None:
         parse_monitoring({"llm": {"reference_windows": 0}})
     with pytest.raises(ConfigError, match="did you mean refusal_rate"):
         parse_monitoring({"triggers": [{"name": "r", "when": "refusal_rat > 0.2", "task": "llm"}]})
+
+
+def test_llm_windows_are_exported_as_prometheus_metrics(changes: Replayed) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from aims.services.monitor.metrics import MonitorCollector
+
+    registry = CollectorRegistry()
+    registry.register(MonitorCollector(changes.ws))
+    text = generate_latest(registry).decode()
+    labels = 'model="helpdesk",role="llm",version="1"'
+    assert f"aims_llm_cost_usd{{{labels}}} 0.3" in text
+    assert f"aims_llm_requests{{{labels}}} 60.0" in text
+    assert "aims_llm_text_drift_score{" + labels in text
+    assert 'aims_monitor_feature_drift_score{feature="input.chars",' + labels in text

@@ -19,6 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+LLM_ROLE = "llm"
+"""The role under which windows of LLM application versions are stored."""
+
 LlmKind = Literal["cost", "errors", "latency", "refusals", "guardrails", "quality", "text_drift"]
 
 #: Window figures of LLM application windows, and the incident kind each points to.
@@ -72,4 +75,4 @@ class LlmMonitoring(BaseModel):
     """End users and agents listed by cost in each window (the rest are summed)."""
 
 
-__all__ = ["LLM_FIGURES", "LlmKind", "LlmMonitoring"]
+__all__ = ["LLM_FIGURES", "LLM_ROLE", "LlmKind", "LlmMonitoring"]

@@ -85,6 +85,20 @@ SCALARS: tuple[tuple[str, str, str], ...] = (
         "aims_monitor_labelled_share",
         "Share of the window's predictions labelled so far.",
     ),
+    # Windows of LLM application versions (role "llm", docs/llm-monitoring.md).
+    ("requests", "aims_llm_requests", "Model calls of the LLM application version."),
+    ("error_rate", "aims_llm_error_rate", "Share of model calls that failed."),
+    ("latency_p95_ms", "aims_llm_latency_p95_ms", "95th percentile of model call latency (ms)."),
+    ("cost_usd", "aims_llm_cost_usd", "Cost of the window's spans (US dollars)."),
+    ("input_tokens", "aims_llm_input_tokens", "Input tokens of the window's model calls."),
+    ("output_tokens", "aims_llm_output_tokens", "Output tokens of the window's model calls."),
+    ("refusal_rate", "aims_llm_refusal_rate", "Share of answers that read as refusals."),
+    ("tool_error_rate", "aims_llm_tool_error_rate", "Share of tool calls that failed."),
+    (
+        "text_drift_score",
+        "aims_llm_text_drift_score",
+        "Text drift of prompts or responses against the reference (>= 1 means drifted).",
+    ),
 )
 
 

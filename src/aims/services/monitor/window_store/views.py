@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aims.clock import utc
+from aims.services.monitor.llm_policy import LLM_ROLE
 from aims.services.monitor.window_store._flags import SHOWN_ROLES, final_only
 from aims.storage.schema import Model, ModelVersion, MonitorWindow
 
@@ -179,7 +180,7 @@ def latest_final_everywhere(s: Session) -> list[tuple[str, MonitorWindow]]:
             MonitorWindow.role,
             func.max(MonitorWindow.window_start).label("start"),
         )
-        .where(MonitorWindow.role.in_(SHOWN_ROLES), final_only())
+        .where(MonitorWindow.role.in_((*SHOWN_ROLES, LLM_ROLE)), final_only())
         .group_by(MonitorWindow.model_id, MonitorWindow.version, MonitorWindow.role)
         .subquery()
     )
