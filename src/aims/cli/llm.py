@@ -154,4 +154,6 @@ def render_trace_evaluations(d: dict[str, Any]) -> None:
         f"{d['model']}@{d['version']}: {d['results']} evaluation result(s) on {d['spans']} "
         f"span(s) from traces"
     )
-    print_table(rows, ["name", "results", "mean score", "labels"], title=title)
+    console.print(Text(title), highlight=False, soft_wrap=True)
+    if rows:
+        print_table(rows, ["name", "results", "mean score", "labels"])
