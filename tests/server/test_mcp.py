@@ -78,19 +78,19 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any])
         yield {"ws": ws, "url": server.url, "keys": made}
 
 
-def token_for(served: dict, bot: str, scope: str | None = None, resource: str | None = None) -> str:
-    form = {"grant_type": "client_credentials", "resource": resource or served["url"] + "/mcp"}
-    if scope is not None:
-        form["scope"] = scope
-    r = httpx.post(
-        served["url"] + "/oauth/token",
-        data=form,
-        auth=(bot, served["keys"][bot]),
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
-    assert r.headers["cache-control"] == "no-store"
-    return str(r.json()["access_token"])
+def token_for(served: dict, bot: str) -> str:
+    """A token for ``/mcp`` with every scope ``bot``'s role allows (one exchange per bot:
+    exchanges are rate-limited per client address)."""
+    cache = served.setdefault("tokens", {})
+    if bot not in cache:
+        form = {"grant_type": "client_credentials", "resource": served["url"] + "/mcp"}
+        r = httpx.post(
+            served["url"] + "/oauth/token", data=form, auth=(bot, served["keys"][bot]), timeout=30
+        )
+        assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "no-store"
+        cache[bot] = str(r.json()["access_token"])
+    return str(cache[bot])
 
 
 def mcp(served: dict, token: str, work: Any) -> Any:
@@ -298,6 +298,25 @@ def test_token_endpoint_bounds_scopes_by_role_and_caps_the_lifetime(served: dict
         auth=("proposer-bot", served["keys"]["proposer-bot"]),
     )
     assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
+    proposer = served["keys"]["proposer-bot"]
+    for sent, error in (
+        ({"json": {**form, "client_secret": proposer}}, "invalid_request"),  # not a form
+        ({"data": {**form, "client_secret": proposer}, "auth": ("x", proposer)}, "invalid_request"),
+        (
+            {"data": {"grant_type": "client_credentials", "client_secret": proposer}},
+            "invalid_request",
+        ),
+        (
+            {"data": {**form, "client_secret": proposer, "client_id": "reader-bot"}},
+            "invalid_client",
+        ),
+        ({"data": {**form, "client_secret": "x" * 5000}}, "invalid_client"),
+        ({"data": {**form, "scope": "aims:admin", "client_secret": proposer}}, "invalid_scope"),
+    ):
+        r = httpx.post(url + "/oauth/token", **sent)
+        assert r.status_code in (400, 401) and r.json()["error"] == error, (sent, r.text)
+    r = httpx.get(url + "/oauth/authorize", params={"response_type": "code"})
+    assert r.status_code == 400 and r.json()["error"] == "unsupported_response_type"
     body = httpx.post(
         url + "/oauth/token", data=form, auth=("proposer-bot", served["keys"]["proposer-bot"])
     ).json()

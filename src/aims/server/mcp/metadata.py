@@ -253,6 +253,9 @@ async def _token(request: Request) -> Any:
             f"{resource!r} is not a resource of this server; it serves {', '.join(sorted(known)) or 'none'}",
         )
     client_id, secret = _credentials(form, request.headers.get("authorization"))
+    if len(secret) > 512 or (client_id is not None and len(client_id) > 200):
+        # As POST /v1/auth/token: a key is far shorter, and each exchange costs an argon2 hash.
+        raise OAuthError("invalid_client", "the client credentials are not valid", 401)
     state = request.app.state.aims
     try:
         key = await run_in_threadpool(
