@@ -79,7 +79,9 @@ def serve(
     Needs an API key to exist ('aims keys create'); callers exchange it for a
     token at POST /v1/auth/token. Promotions and rollbacks take effect within
     about a second, without a restart. The dashboard is at /ui (log in with an
-    API key). Settings: the server: section of aims.yaml. Behind a reverse proxy,
+    API key). With the mcp extra, agents reach aims over MCP at /mcp with a token
+    from POST /oauth/token (docs/mcp.md). Settings: the server: section of
+    aims.yaml. Behind a reverse proxy,
     list it in server.trusted_proxies (or $AIMS_TRUSTED_PROXIES) so that its
     X-Forwarded-For and X-Forwarded-Proto headers are believed; from anyone
     else they are ignored.
