@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from sqlalchemy import func, select
 
 from aims.clock import utc
-from aims.core.windowing import window_start
+from aims.core.windowing import window_start, windows_of_hour
 from aims.errors import AimsError
 from aims.flavours.llm_app import FLAVOUR
 from aims.services.llm_monitor.firing import fire
@@ -89,18 +89,23 @@ class _Pass:
         self.seconds = self.settings.window_seconds
 
     def application(self, model_id: int, name: str) -> int:
-        step = timedelta(seconds=self.seconds)
         floor = window_start(self.now - self.settings.lookback, self.seconds)
         start = _first_pending(self.ws, model_id, self.seconds, floor)
-        computed = 0
-        while start + step + self.settings.grace <= self.now:
-            computed += self.window(model_id, name, start)
-            start += step
-        return computed
+        last = window_start(self.now - self.settings.grace, self.seconds)  # first still open
+        if start >= last:
+            return 0
+        # Only windows overlapping an hour that holds spans are read.
+        busy = {
+            w
+            for hour in self.source.hours(name, start, last)
+            for w in windows_of_hour(hour, self.seconds)
+            if start <= w < last
+        }
+        return sum(self.window(model_id, name, w) for w in sorted(busy))
 
     def window(self, model_id: int, name: str, start: datetime) -> int:
         end = start + timedelta(seconds=self.seconds)
-        batches = list(self.source(name, start, end, COLUMNS))
+        batches = list(self.source.read(name, start, end, COLUMNS))
         if not batches:
             return 0
         table = pa.Table.from_batches(batches)
@@ -197,11 +202,7 @@ def run_llm(
         apps = [(i, n) for i, n in apps if n in applications]
     if not apps:
         return summary
-    try:
-        run = _Pass(ws, summary, utc(now), source or store_source(ws))
-    except AimsError as exc:
-        summary.errors.append(exc.message)
-        return summary
+    run = _Pass(ws, summary, utc(now), source or store_source(ws))
     for model_id, name in apps:
         try:
             computed = run.application(model_id, name)
