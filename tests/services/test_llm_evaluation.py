@@ -160,3 +160,28 @@ def test_a_model_evaluation_of_an_llm_application_says_how_to_evaluate_it(
     with pytest.raises(InvalidInput, match=r"LLM application.*--data cases\.jsonl"):
         evaluations.evaluate(workspace, "geo@1", table, actor="a", label="target")
     assert _stored(workspace) == 0
+
+
+def test_cost_per_case_uses_the_workspaces_own_prices(tmp_path: Path) -> None:
+    import yaml
+
+    from aims.workspace import Workspace
+    from tests.conftest import _open_workspace
+
+    root = tmp_path / "ws"
+    _open_workspace(root).close()
+    config = yaml.safe_load((root / "aims.yaml").read_text())
+    config["traces"] = {"prices": {"house-model": {"input": 1.0, "output": 2.0}}}
+    (root / "aims.yaml").write_text(yaml.safe_dump(config))
+    ws = Workspace.open(root)
+    try:
+        app = write_app(tmp_path / "apps", "v1", "Give the capital only.", model="house-model")
+        llm_apps.register_app(ws, app, "geo", actor="ana@x.org")
+        out = llm_evaluation.evaluate_app(
+            ws, "geo@1", write_cases(tmp_path / "c.jsonl", GOOD), actor="ana@x.org"
+        )
+    finally:
+        ws.close()
+    # 40 input tokens at $1 and 10 output tokens at $2 per million, in every case.
+    assert out["evaluation"]["metrics"]["cost_usd"] == pytest.approx(60e-6)
+    assert out["evaluation"]["metrics"]["cost_usd_total"] == pytest.approx(5 * 60e-6)

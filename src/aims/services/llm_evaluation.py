@@ -18,14 +18,21 @@ used, and none is a finding the gates report.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aims.core.evaluation_result import EvaluationResult
-from aims.core.llm_eval import Case, CaseScore, cases_digest, parse_cases, score_case, summarise
+from aims.core.llm_eval import (
+    Case,
+    CaseScore,
+    Pricer,
+    cases_digest,
+    parse_cases,
+    score_case,
+    summarise,
+)
 from aims.errors import InvalidInput, NotFound
 from aims.flavours.llm_app import FLAVOUR, LlmAppSpec, parse_spec_bytes
 from aims.refs import parse_ref
@@ -119,20 +126,21 @@ def _generate(
         return list(pool.map(one, cases))
 
 
-def _price() -> Callable[[str | None, int | None, int | None], float | None]:
-    from aims.core.genai.pricing import builtin_prices
+def _price(ws: Workspace) -> Pricer:
+    """The workspace's price table (``traces.prices`` over the built-in one), as for spans."""
+    from aims.services.trace_settings import trace_settings
 
-    return builtin_prices().cost
+    return trace_settings(ws).prices.cost
 
 
 def _score(
+    price: Pricer,
     spec: LlmAppSpec,
     cases: list[Case],
     answers: list[Completion] | None,
     judge: Judge | None,
     concurrency: int,
 ) -> list[CaseScore]:
-    price = _price()
     texts = [a.text for a in answers] if answers is not None else [c.output or "" for c in cases]
     verdicts: list[float | None] = [None] * len(cases)
     if judge is not None:
@@ -233,7 +241,7 @@ def evaluate_app(
         or spec.model.name,
         "judge_model": generation.judge_model,
     }
-    scores = _score(spec, cases, answers, judge, generation.concurrency)
+    scores = _score(_price(ws), spec, cases, answers, judge, generation.concurrency)
     data_id = f"cases:{digest}"
     result = summarise(scores, data_id=data_id, variables=spec.variables(), params=params)
     out: dict[str, Any] = {
@@ -274,7 +282,7 @@ def _champion(
         return None
     if generated and generation.endpoint is not None:
         answers = _generate(prod_spec, cases, generation.endpoint, generation.concurrency)
-        scores = _score(prod_spec, cases, answers, judge, generation.concurrency)
+        scores = _score(_price(ws), prod_spec, cases, answers, judge, generation.concurrency)
         params = {"outputs": "generated", "llm_model": prod_spec.model.name}
         return summarise(scores, data_id=data_id, variables=prod_spec.variables(), params=params)
     with ws.db.session() as s:
