@@ -244,6 +244,23 @@ def test_outputs_are_the_latest_window_against_the_models_own_predictions(
         )
 
 
+def test_what_a_view_keeps_of_the_newest_window_follows_a_newer_one(
+    monitored, synthetic: Synthetic
+) -> None:
+    from aims.services import monitoring_view
+
+    first = monitoring_view.monitoring_page(monitored, "syn")
+    assert dt.datetime.fromisoformat(first["outputs"]["window_start"]) == T0 + 3 * HOUR
+    assert "features" not in first["latest"] and first["latest"]["rows"] == 400
+    traffic = Traffic(monitored, synthetic.model, seed=32)
+    traffic.window(T0 + 5 * HOUR, 250)
+    traffic.close()
+    run_once(monitored, now=T0 + 7 * HOUR)
+    second = monitoring_view.monitoring_page(monitored, "syn")
+    assert dt.datetime.fromisoformat(second["outputs"]["window_start"]) == T0 + 5 * HOUR
+    assert second["latest"]["rows"] == 250
+
+
 def test_without_the_cached_reference_only_the_window_is_drawn(monitored) -> None:
     for path in (monitored.settings.state_dir / "monitor" / "reference").iterdir():
         path.unlink()

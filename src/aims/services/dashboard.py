@@ -19,6 +19,7 @@ from aims.clock import utc
 from aims.core.drift.bars import distribution
 from aims.services import governance, lifecycle, lineage, registry
 from aims.services.monitor import window_store
+from aims.services.window_memo import WindowMemo
 from aims.storage.schema import Incident, Model, ModelVersion, MonitorWindow
 from aims.workspace import Workspace
 
@@ -245,6 +246,31 @@ def output_distributions(ws: Workspace, name: str, role: str = "production") -> 
     and ``note`` says why. ``tests`` are the monitor's drift results for the
     same window.
     """
+    with ws.db.session() as s:
+        model = registry.get_model(s, name)
+        head = s.execute(
+            select(MonitorWindow.id, MonitorWindow.computed_at)
+            .where(
+                MonitorWindow.model_id == model.id,
+                MonitorWindow.role == role,
+                MonitorWindow.profile.is_not(None),
+            )
+            .order_by(MonitorWindow.window_start.desc())
+            .limit(1)
+        ).first()
+    if head is None:
+        return _output_distributions(ws, name, role)[0]
+    key = (str(ws.root), name, role, head[0], head[1])
+    return _OUTPUTS.get(key, lambda: _output_distributions(ws, name, role))
+
+
+#: Output distributions by newest window: decoding its profile was a third of a view.
+_OUTPUTS = WindowMemo()
+
+
+def _output_distributions(ws: Workspace, name: str, role: str) -> tuple[dict[str, Any], bool]:
+    """The figures of :func:`output_distributions`, and whether they may be kept (not when
+    the reference may still appear: the monitor caches it when it runs here)."""
     from aims.core.profile import loads
     from aims.errors import AimsError
     from aims.services.monitor.reference import output_cache_path, version_facts
@@ -263,7 +289,7 @@ def output_distributions(ws: Workspace, name: str, role: str = "production") -> 
         window = _latest_profiled_window(s, model.id, role)
         if window is None:
             out["note"] = "no monitor window with a profile yet"
-            return out
+            return out, False
         mv = _version(s, model.id, window.version)
         cache = output_cache_path(ws, version_facts(s, mv)) if mv is not None else None
         results, blob = window.results, window.profile
@@ -302,7 +328,7 @@ def output_distributions(ws: Workspace, name: str, role: str = "production") -> 
         }
         for column, entry in (section.get("columns") or {}).items()
     ]
-    return out
+    return out, reference is not None or out["reference"] != "model"
 
 
 def incidents(ws: Workspace, project: str | None = None) -> list[dict[str, Any]]:

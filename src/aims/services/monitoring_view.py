@@ -14,7 +14,8 @@ from sqlalchemy import select
 from aims.clock import utc
 from aims.services import drift_matrix, registry
 from aims.services.monitor import window_store
-from aims.storage.schema import Incident
+from aims.services.window_memo import WindowMemo
+from aims.storage.schema import Incident, ModelVersion, MonitorWindow
 from aims.workspace import Workspace
 
 __all__ = ["feature_page", "monitoring_page"]
@@ -50,12 +51,45 @@ def monitoring_page(
     d = drift_matrix.matrix(ws, name, role, limit=limit, sort=sort)
     with ws.db.session() as s:
         model = registry.get_model(s, name)
-        newest = window_store.latest_production_window(s, model.id, role)
-        d["latest"] = dict(newest.results) if newest is not None else {}
+        d["latest"] = _latest_summary(ws, s, model.id, role)
         d["incidents"] = _incidents(s, model.id)
-    d["latest"].pop("features", None)  # already in the matrix; the page does not need it twice
     d["outputs"] = output_distributions(ws, name, role)
     return d
+
+
+#: The newest window's results without its features, by window: its results are 300
+#: features' worth of JSON at size, parsed on every view before.
+_LATEST = WindowMemo()
+
+
+def _latest_summary(ws: Workspace, s: Any, model_id: int, role: str) -> dict[str, Any]:
+    version = s.scalar(
+        select(ModelVersion.version).where(
+            ModelVersion.model_id == model_id, ModelVersion.stage == role
+        )
+    )
+    if version is None:
+        return {}
+    head = s.execute(
+        select(MonitorWindow.id, MonitorWindow.computed_at)
+        .where(
+            MonitorWindow.model_id == model_id,
+            MonitorWindow.version == version,
+            MonitorWindow.role == role,
+        )
+        .order_by(MonitorWindow.window_start.desc())
+        .limit(1)
+    ).first()
+    if head is None:
+        return {}
+
+    def read() -> tuple[dict[str, Any], bool]:
+        newest = window_store.latest_of_version(s, model_id, version, role)
+        results = dict(newest.results) if newest is not None else {}
+        results.pop("features", None)  # already in the matrix; the page does not need it twice
+        return results, newest is not None and newest.id == head[0]
+
+    return _LATEST.get((str(ws.root), head[0], head[1]), read)
 
 
 def feature_page(
