@@ -102,8 +102,7 @@ def profile_sources(
     merged = run_parts(
         plan, parts, engine=engine, scheduler=scheduler, workers=workers, batch_rows=batch_rows
     )
-    if merged.rows == 0:
-        raise InvalidInput(f"no data to profile in {', '.join(paths)}: every file is empty")
+    # An empty part profiled like a reference is a valid (empty) profile: it merges as nothing.
     return finish(merged, options) if like is None else merged
 
 
