@@ -75,7 +75,7 @@ SECRETS: tuple[Rule, ...] = (
          r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", ("private key",), secret=True),
     rule("github-token", "exfiltration",
          r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-         ("gh", "github_pat"), secret=True, flags=0),
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), secret=True, flags=0),
     rule("slack-token", "exfiltration", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",),
          secret=True, flags=0),
     rule("openai-key", "exfiltration",

@@ -31,6 +31,8 @@ _GUIDANCE = (
     r"constraints|polic(?:y|ies)|programming|commands|orders|restrictions|safety\s+\w+)"
 )
 
+_NEW = ("new", "updated", "real", "actual", "true", "revised", "secret", "hidden", "additional")
+
 OVERRIDE: tuple[Rule, ...] = (
     rule(
         "ignore-instructions",
@@ -80,7 +82,14 @@ OVERRIDE: tuple[Rule, ...] = (
         r"|\b(?:from\s+now\s+on|henceforth|going\s+forward),?\s+(?:you|the\s+(?:ai|assistant|model|agent))\s+"
         r"(?:are|will|must|shall|should)\b[^.\n]{0,60}?\b(?:answer\w*|respond\w*|repl\w*|ignor\w*|obey\w*|"
         r"follow\w*|act|pretend|assistant|ai|model|agent|output\w*|always|never|include\w*|add)\b",
-        ("instruction", "directive", "order", "task", "from now on", "henceforth", "going forward"),
+        (
+            "instruction",
+            "directive",
+            *_NEW,
+            "from now on",
+            "henceforth",
+            "going forward",
+        ),
         quotable=True,
     ),
     rule(
@@ -97,7 +106,10 @@ OVERRIDE: tuple[Rule, ...] = (
             "act as",
             "behave as",
             "respond as",
-            " mode",
+            "developer mode",
+            "god mode",
+            "dan mode",
+            "jailbreak mode",
             "anything now",
         ),
         quotable=True,
@@ -119,7 +131,21 @@ OVERRIDE: tuple[Rule, ...] = (
         r"endoftext|begin_of_text)\|>"
         r"|\[/?INST\]|<</?SYS>>|</?(?:system|sys|system_prompt)>|\[/?(?:SYSTEM|SYS)\]"
         r"|(?:^|\n)\s*(?:Human|Assistant|###\s*(?:Instruction|System|Response))\s*:(?=.*\n\s*(?:Human|Assistant|###)\s*:)",
-        ("<|", "inst]", "<<sys", "<sys", "<system", "[sys", "human:", "assistant:", "###"),
+        (
+            "<|",
+            "inst]",
+            "<<sys",
+            "<</sys",
+            "<sys",
+            "</sys",
+            "<system",
+            "</system",
+            "[sys",
+            "[/sys",
+            "human",
+            "assistant",
+            "###",
+        ),
         flags=re.IGNORECASE | re.DOTALL,
     ),
     rule(

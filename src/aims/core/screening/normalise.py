@@ -43,6 +43,19 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # which hyphenation puts inside words legitimately.
 _SILENT = frozenset("\u200e\u200f\u061c\u00ad")
 _WAVING_BLACK_FLAG = "\U0001f3f4"
+# Characters that change the length of the text: removed, or decoded from a run.
+_STRUCTURAL = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad\u180e\u061c"
+    "\ufe00-\ufe0f\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+# Look-alikes fold one character to one, so they are applied to the finished text at once.
+_LOOKALIKES = re.compile("[" + "".join(sorted(CONFUSABLES)) + "]+")
+
+
+def _fold_lookalikes(m: re.Match[str]) -> str:
+    return "".join([CONFUSABLES[c] for c in m.group(0)])
+
+
 _FLAG_TAGS = re.compile("\U0001f3f4([\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,7})\U000e007f")
 
 
@@ -94,10 +107,9 @@ class Normalised:
 
 
 @lru_cache(maxsize=8192)
-def _fold(ch: str) -> str:
-    """One visible non-ASCII character as the rules read it."""
-    out = unicodedata.normalize("NFKC", ch)
-    return "".join(CONFUSABLES.get(c, c) for c in out)
+def _nfkc(ch: str) -> str:
+    """One non-ASCII character in NFKC (full-width and mathematical letters become plain)."""
+    return unicodedata.normalize("NFKC", ch)
 
 
 def _variation_byte(ch: str) -> int | None:
@@ -140,6 +152,19 @@ class _Builder:
         self.n += len(out)
 
 
+def _work(text: str) -> list[int]:
+    """Offsets of the characters that need more than a one-to-one fold, in order."""
+    at = [m.start() for m in _STRUCTURAL.finditer(text)]
+    if not unicodedata.is_normalized("NFKC", text):
+        # Only runs that are not in NFKC already need a look at each character.
+        for m in _NON_ASCII.finditer(text):
+            run = m.group(0)
+            if not unicodedata.is_normalized("NFKC", run):
+                at.extend(m.start() + k for k, ch in enumerate(run) if _nfkc(ch) != ch)
+        at = sorted(set(at))
+    return at
+
+
 def normalise(text: str) -> Normalised:
     """Normalise ``text`` for screening (see the module docstring).
 
@@ -153,49 +178,40 @@ def normalise(text: str) -> Normalised:
     b = _Builder()
     hidden: list[HiddenRun] = []
     pos = 0
-    for m in _NON_ASCII.finditer(text):
-        b.add(text[pos : m.start()], pos, m.start() - pos, True)
-        i, end = m.start(), m.end()
-        while i < end:
-            ch = text[i]
-            cp = ord(ch)
-            if 0xE0000 <= cp <= 0xE007F and i not in flags:
-                j = i
-                while j < end and 0xE0000 <= ord(text[j]) <= 0xE007F:
-                    j += 1
-                decoded = "".join(
-                    chr(ord(c) - 0xE0000) for c in text[i:j] if 0xE0020 <= ord(c) <= 0xE007E
-                )
-                hidden.append(HiddenRun("tag-characters", i, j, decoded))
-                # Spaced, so the hidden words stay words beside the visible ones.
+    for i in _work(text):
+        if i < pos:
+            continue  # taken with the run before it
+        b.add(text[pos:i], pos, i - pos, True)
+        ch = text[i]
+        cp = ord(ch)
+        j = i + 1
+        if 0xE0000 <= cp <= 0xE007F and i not in flags:
+            while j < len(text) and 0xE0000 <= ord(text[j]) <= 0xE007F:
+                j += 1
+            decoded = "".join(
+                chr(ord(c) - 0xE0000) for c in text[i:j] if 0xE0020 <= ord(c) <= 0xE007E
+            )
+            hidden.append(HiddenRun("tag-characters", i, j, decoded))
+            # Spaced, so the hidden words stay words beside the visible ones.
+            b.add(f" {decoded} ", i, j - i, False)
+        elif _variation_byte(ch) is not None:
+            while j < len(text) and _variation_byte(text[j]) is not None:
+                j += 1
+            if j - i >= 2:
+                decoded = "".join(chr(_variation_byte(c) or 0) for c in text[i:j])
+                hidden.append(HiddenRun("variation-selectors", i, j, decoded))
                 b.add(f" {decoded} ", i, j - i, False)
-                i = j
-            elif _variation_byte(ch) is not None:
-                j = i
-                while j < end and _variation_byte(text[j]) is not None:
-                    j += 1
-                if j - i >= 2:
-                    decoded = "".join(chr(_variation_byte(c) or 0) for c in text[i:j])
-                    hidden.append(HiddenRun("variation-selectors", i, j, decoded))
-                    b.add(f" {decoded} ", i, j - i, False)
-                i = j
-            elif ch in _ZERO_WIDTH or ch in _BIDI:
-                kind: HiddenKind = "zero-width" if ch in _ZERO_WIDTH else "bidi-control"
-                j = i
-                while (
-                    j < end
-                    and (text[j] in _ZERO_WIDTH) == (kind == "zero-width")
-                    and (text[j] in _ZERO_WIDTH or text[j] in _BIDI)
-                ):
-                    j += 1
-                hidden.append(HiddenRun(kind, i, j))
-                i = j
-            elif ch in _SILENT or i in flags:
-                i += 1
-            else:
-                out = _fold(ch)
-                b.add(out, i, 1, out == ch)
-                i += 1
-        pos = end
+        elif ch in _ZERO_WIDTH or ch in _BIDI:
+            zero = ch in _ZERO_WIDTH
+            while j < len(text) and (text[j] in _ZERO_WIDTH if zero else text[j] in _BIDI):
+                j += 1
+            hidden.append(HiddenRun("zero-width" if zero else "bidi-control", i, j))
+        elif ch in _SILENT or i in flags:
+            pass
+        else:
+            out = _nfkc(ch)
+            b.add(out, i, 1, len(out) == 1)
+        pos = j
     b.add(text[pos:], pos, len(text) - pos, True)
-    return Normalised("".join(b.parts), text, tuple(hidden), tuple(b.segments))
+    folded = _LOOKALIKES.sub(_fold_lookalikes, "".join(b.parts))
+    return Normalised(folded, text, tuple(hidden), tuple(b.segments))

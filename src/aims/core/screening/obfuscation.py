@@ -40,10 +40,13 @@ MAX_DECODED_RUNS = 16
 """At most this many base64 runs of one text are decoded (bounding the cost of a large text)."""
 
 _LOOKALIKE = re.compile(f"[{SCRIPTS_WITH_LOOKALIKES}]")
-_MIXED_WORD = re.compile(
-    rf"\b(?=\w*[A-Za-z])(?=\w*[{SCRIPTS_WITH_LOOKALIKES}])[\w{SCRIPTS_WITH_LOOKALIKES}]+\b"
+# A Latin letter and a Greek or Cyrillic one in the same word, in either order.
+_MIXED = re.compile(
+    rf"[A-Za-z]\w*?[{SCRIPTS_WITH_LOOKALIKES}]|[{SCRIPTS_WITH_LOOKALIKES}]\w*?[A-Za-z]"
 )
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{24,}={0,2}(?![A-Za-z0-9+/=_-])")
+# Greedy, so each match is a whole run; no look-arounds, which would cost a test at every
+# position of a large text.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 
 
 def _latin_alnum(ch: str) -> bool:
@@ -64,8 +67,16 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
         shown = run.decoded or text[run.start : run.end].encode("unicode_escape").decode("ascii")
         yield run.kind, run.start, run.end, shown
     if not text.isascii() and _LOOKALIKE.search(text):
-        for m in _MIXED_WORD.finditer(text):
-            yield "mixed-script", m.start(), m.end(), m.group(0)
+        end = 0
+        for m in _MIXED.finditer(text):
+            if m.start() < end:
+                continue  # the same word
+            start, end = m.start(), m.end()
+            while start > 0 and text[start - 1].isalnum():
+                start -= 1
+            while end < len(text) and text[end].isalnum():
+                end += 1
+            yield "mixed-script", start, end, text[start:end]
 
 
 def decoded_runs(text: str) -> Iterator[tuple[int, int, str]]:
