@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from aims.core.genai.span import span_schema
 from aims.core.roles import ALL_PROJECTS
 from aims.errors import InvalidInput, MalformedBody, PayloadTooLarge
 from aims.server.auth import Principal, client_of, require
@@ -122,7 +123,9 @@ def install(app: FastAPI) -> None:
         state = app.state.aims
         # A little under the promised window, leaving the rest for the write itself.
         writer = SpanWriter(
-            trace_log_url(state.ws), flush_interval=0.8 * state.config.flush_interval
+            trace_log_url(state.ws),
+            flush_interval=0.8 * state.config.flush_interval,
+            schema=span_schema(),
         )
         app.state.traces = await run_in_threadpool(TraceIngest, state.ws, writer)
         app.state.trace_limiter = anyio.CapacityLimiter(INGEST_THREADS)

@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from aims.clock import utc
-from aims.core.genai.span import SPAN_FIELDS
 from aims.errors import InvalidInput
 from aims.storage.predlog.layout import Layout
 from aims.storage.traces.layout import SpanPartition, list_partitions
@@ -48,35 +47,33 @@ def read_spans(
 
     Only partitions that can match are opened, and each file is read one
     row group at a time, so memory stays bounded by the batch size however
-    large the store. ``columns`` picks columns (default: all of
-    :data:`~aims.core.genai.span.SPAN_FIELDS`).
+    large the store. ``columns`` picks columns (default: all); a column the
+    files do not have is an :class:`~aims.errors.InvalidInput`.
     """
-    if columns is not None:
-        unknown = [c for c in columns if c not in SPAN_FIELDS]
-        if unknown:
-            raise InvalidInput(
-                f"unknown span column(s) {', '.join(unknown)}; columns are {', '.join(SPAN_FIELDS)}"
-            )
     layout = Layout(url)
     lo = None if start is None else pa.scalar(utc(start), pa.timestamp("us", tz="UTC"))
     hi = None if end is None else pa.scalar(utc(end), pa.timestamp("us", tz="UTC"))
-    wanted = list(columns) if columns is not None else list(SPAN_FIELDS)
-    # The time filter needs start_time even when the caller did not ask for it.
-    read = (
-        wanted if (lo is None and hi is None) or "start_time" in wanted else [*wanted, "start_time"]
-    )
+    timed = lo is not None or hi is not None
     for part in list_partitions(
         layout, project=project, application=application, start=start, end=end
     ):
         for path in part.files:
             with contextlib.nullcontext(path) if layout.local else layout.open(path) as source:
                 pf = pq.ParquetFile(source, pre_buffer=False)
-                present = set(pf.schema_arrow.names)
-                cols = [c for c in read if c in present]
-                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=cols):
-                    if lo is not None or hi is not None:
-                        keep = None
+                present = pf.schema_arrow.names
+                wanted = list(columns) if columns is not None else present
+                unknown = [c for c in wanted if c not in present]
+                if unknown:
+                    raise InvalidInput(
+                        f"unknown span column(s) {', '.join(unknown)}; "
+                        f"columns are {', '.join(present)}"
+                    )
+                # The time filter needs start_time even when the caller did not ask for it.
+                read = [*wanted, "start_time"] if timed and "start_time" not in wanted else wanted
+                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=read):
+                    if timed:
                         ts = batch.column("start_time")
+                        keep = None
                         if lo is not None:
                             keep = pc.greater_equal(ts, lo)
                         if hi is not None:

@@ -30,13 +30,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from aims.core.genai.span import span_schema
-from aims.errors import ConfigError, StoreUnavailable
+from aims.errors import ConfigError, InvalidInput, StoreUnavailable
 from aims.storage.predlog.layout import Layout, describe, part_name
 from aims.storage.predlog.writer_stats import WriterStats
 from aims.storage.traces.layout import hour_dir
 
-__all__ = ["SpanWriter"]
+__all__ = ["PARTITION_COLUMNS", "SpanWriter"]
+
+#: Columns the store is partitioned by (the hour is that of ``start_time``, UTC).
+PARTITION_COLUMNS = ("project", "application", "start_time")
 
 log = logging.getLogger("aims.traces")
 
@@ -54,10 +56,21 @@ class SpanWriter:
     max_queue_rows
         Spans waiting at most; past it :meth:`append` raises
         :class:`~aims.errors.StoreUnavailable`.
+    schema
+        When given, every appended table is cast to it (the span row's
+        :func:`~aims.core.genai.span.span_schema`), so a table that does not
+        fit is refused by :meth:`append`, not by a later flush. The tables
+        need the partition columns ``project``, ``application`` and
+        ``start_time`` in any case.
     """
 
     def __init__(
-        self, url: str, *, flush_interval: float = 1.0, max_queue_rows: int = 1_000_000
+        self,
+        url: str,
+        *,
+        flush_interval: float = 1.0,
+        max_queue_rows: int = 1_000_000,
+        schema: pa.Schema | None = None,
     ) -> None:
         if not flush_interval > 0:
             raise ConfigError(
@@ -67,7 +80,7 @@ class SpanWriter:
         self.url = self.layout.root
         self.flush_interval = float(flush_interval)
         self.max_queue_rows = max_queue_rows
-        self._schema = span_schema()
+        self._schema = schema
         self._queue: list[pa.Table] = []
         self._queued = 0
         self._lock = threading.Lock()  # the queue, held for O(1)
@@ -83,8 +96,11 @@ class SpanWriter:
         _LIVE.add(self)
 
     def append(self, rows: pa.Table) -> None:
-        """Queue ``rows`` (a table of :func:`~aims.core.genai.span.span_schema`); never touches disk."""
-        if rows.schema != self._schema:
+        """Queue ``rows`` (a table of span rows); never touches disk."""
+        missing = [c for c in PARTITION_COLUMNS if c not in rows.schema.names]
+        if missing:
+            raise InvalidInput(f"span rows lack the partition column(s) {', '.join(missing)}")
+        if self._schema is not None and rows.schema != self._schema:
             rows = rows.cast(self._schema)
         n = rows.num_rows
         if n == 0:
