@@ -123,9 +123,7 @@ def build_server(ws: Any, salt: str) -> Server[Any]:
                 ws, caller, name, arguments, outcome="refused", salt=salt, detail="unknown tool"
             )
             raise MCPError(types.INVALID_PARAMS, f"unknown tool {name!r}; see tools/list")
-        if (
-            t.scope not in principal.scopes
-        ):  # the endpoint refused it already; kept as a second wall
+        if t.scope not in principal.scopes:  # refused by the endpoint already: a second wall
             return _failure(f"this tool needs the scope {t.scope}")
         try:
             value = await anyio.to_thread.run_sync(run_tool, ws, caller, name, arguments)
@@ -135,6 +133,14 @@ def build_server(ws: Any, salt: str) -> Server[Any]:
                 ws, caller, name, arguments, outcome=outcome, salt=salt, detail=error_text(exc)
             )
             return _failure(error_text(exc))
+        except Exception:
+            # A fault of aims, not of the call: logged in full here, audited, and
+            # answered without details, which are no business of the agent.
+            log.exception("MCP tool %s failed", name)
+            await _audit(
+                ws, caller, name, arguments, outcome="error", salt=salt, detail="internal error"
+            )
+            return _failure("error: the tool failed inside aims; the server's log has the cause")
         await _audit(ws, caller, name, arguments, outcome="ok", salt=salt)
         return _result(value)
 
