@@ -110,6 +110,11 @@ def evaluate(
                 sensitive=sensitive,
                 shap=shap,
             )
+    if out.get("kind") == "llm-application":  # evaluated by a server on its cases
+        from aims.cli.llm import render_llm_evaluation
+
+        emit(out, fmt, render_llm_evaluation)
+        return
     emit(out, fmt, _render_evaluation)
 
 

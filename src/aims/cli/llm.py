@@ -105,8 +105,9 @@ def evaluate_llm_app(
     if remote() is not None:
         if llm_only:
             raise InvalidInput(
-                "LLM applications are evaluated in a local workspace for now; run the "
-                "command without a server login (aims logout) in the workspace folder"
+                "--endpoint, --endpoint-model, --judge-model, --from-traces and --since run "
+                "in a local workspace; with a server login, give the answers in the cases "
+                "(their 'output' field) and the server scores them"
             )
         return False
     ws = open_workspace()

@@ -225,19 +225,37 @@ def _register_llm_app(
 ) -> bool:
     """Register ``path`` if it is an LLM application's YAML; ``False`` when it is not one."""
     from aims.cli.llm import render_app
-    from aims.errors import InvalidInput
     from aims.services.llm_apps import register_app
-    from aims.services.registry import parse_owners
+    from aims.services.registry import git_commit, parse_owners
 
     # Every YAML file is read as an LLM application, so a mistyped 'kind' is reported
     # with its line rather than as an unknown model format.
     if path.suffix.lower() not in (".yaml", ".yml"):
         return False
-    if remote() is not None:
-        raise InvalidInput(
-            "LLM applications are registered in a local workspace for now; run the command "
-            "without a server login (aims logout) in the workspace folder"
-        )
+    if (r := remote()) is not None:
+        from aims.services.llm_apps import self_contained
+
+        # Refused here as locally, before the upload; prompt files are inlined, since the
+        # server cannot read files beside the YAML.
+        owner_map = parse_owners(owners)
+        _pairs(params, "--param")
+        _pairs(tags, "--tag")
+        for key, value in _pairs(metrics, "--metric").items():
+            _number(key, value)
+        with self_contained(path) as upload:
+            form = {
+                "sha256": file_sha256(upload),
+                "dataset": datasets,
+                "owner": [f"{k}={v}" for k, v in owner_map.items()],
+                "param": params,
+                "metric": metrics,
+                "tag": tags,
+                "git_commit": commit or git_commit(path.parent),
+            }
+            files = {"artifact": local_file(upload)}
+            data = r.call("POST", f"/v1/models/{segment(name)}/versions", files=files, data=form)
+        emit(data, fmt, render_app)
+        return True
     data = register_app(
         open_workspace(),
         path,

@@ -253,11 +253,19 @@ def load_spec(path: str | Path) -> LlmAppSpec:
     Raises
     ------
     NotFound
-        The file (or a prompt file it names) does not exist.
-    ConfigError
-        The YAML does not parse or breaks the format; the message gives the line and key.
+        The file does not exist.
+    InvalidInput
+        The YAML does not parse, breaks the format, or names a prompt file that
+        cannot be read; the message gives the line and key. (A definition is input
+        to the registry, not configuration of aims: an upload of a bad one is a 422.)
     """
-    path = Path(path)
+    try:
+        return _load_spec(Path(path))
+    except ConfigError as exc:
+        raise InvalidInput(exc.message) from None
+
+
+def _load_spec(path: Path) -> LlmAppSpec:
     text, source = yaml_source.read_text(path, "LLM application")
     doc = yaml_source.parse(text, source)
     if not isinstance(doc.data, dict):

@@ -12,7 +12,9 @@ the name and version the span carries or from the hash of its system prompt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ __all__ = [
     "is_llm_app_file",
     "is_llm_app_version",
     "register_app",
+    "self_contained",
     "version_index",
 ]
 
@@ -134,6 +137,22 @@ def is_llm_app_version(ws: Workspace, text: str) -> bool:
     """Whether ``NAME@VERSION`` is a registered LLM application version."""
     with ws.db.session() as s:
         return get_model_version(s, parse_ref(text)).flavour == FLAVOUR
+
+
+@contextlib.contextmanager
+def self_contained(path: Path) -> Iterator[Path]:
+    """A temporary copy of the definition at ``path`` with its prompt files inlined.
+
+    Validated first (the same errors as registering it); the copy is the
+    canonical JSON the registry stores, which is also YAML, under the same
+    file name, so a server that cannot read the files beside ``path`` registers
+    exactly what a local registration would.
+    """
+    spec = load_spec(path)
+    with tempfile.TemporaryDirectory(prefix="aims-llm-app-") as folder:
+        copy = Path(folder) / Path(path).name
+        copy.write_bytes(canonical_bytes(spec))
+        yield copy
 
 
 def register_app(

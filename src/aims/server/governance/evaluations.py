@@ -193,9 +193,16 @@ def _run(
     source: str,
 ) -> dict[str, Any]:
     from aims.services.evaluations import evaluate as run
+    from aims.services.llm_apps import is_llm_app_version
 
+    ws = workspace(request)
+    if is_llm_app_version(ws, ref):
+        # Cases with their outputs; answers are generated only from the command line.
+        from aims.services.llm_evaluation import evaluate_app
+
+        return evaluate_app(ws, ref, path, actor=principal.actor, source=source)
     return run(
-        workspace(request),
+        ws,
         ref,
         path,
         actor=principal.actor,

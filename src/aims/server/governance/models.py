@@ -22,6 +22,7 @@ prints it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -136,8 +137,10 @@ async def register_version(
             )
         artifact = form.file("artifact")
         contract = form.optional_file("contract")
+        # An LLM application's definition (YAML, its prompt files inlined by the CLI).
+        llm_app = artifact.path.suffix.lower() in (".yaml", ".yml")
         out = await in_thread(
-            register_model,
+            _register_llm_app if llm_app else register_model,
             ws,
             artifact.path,
             name,
@@ -154,6 +157,17 @@ async def register_version(
             detect_commit=False,
         )
     return JSONResponse(jsonable_encoder(out), status_code=201)
+
+
+def _register_llm_app(ws: Any, path: Path, name: str, **kw: Any) -> dict[str, Any]:
+    """Register an LLM application as :func:`register_model`'s call would a model."""
+    from aims.services.llm_apps import register_app
+
+    for option in ("flavour", "trust", "contract_path"):
+        if kw.pop(option):
+            raise InvalidInput(f"{option} applies to model files, not to an LLM application")
+    out: dict[str, Any] = register_app(ws, path, name, **kw)
+    return out
 
 
 def _flag(value: str | None, field: str) -> bool:
