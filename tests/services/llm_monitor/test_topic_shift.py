@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from aims.clock import utc
 from aims.services.llm_monitor import full_pass
 from aims.services.monitor import list_incidents, show_incident
+from aims.storage.schema import MonitorWindow
 from aims.storage.traces import SpanWriter
 from tests.services.llm_monitor.traffic import HOUR, T0, Mix, configure, register, replay
 
@@ -17,8 +20,8 @@ STABLE, SHIFTED = 6, 4  # windows of each half; the first 3 stable ones are the 
 
 @pytest.fixture
 def shifted_workspace(workspace, tmp_path: Path):
-    ws = configure(workspace, {"reference_windows": 3, "sample_size": 300})
-    plan = [Mix("orders")] * STABLE + [Mix("accounts")] * SHIFTED
+    ws = configure(workspace, {"reference_windows": 3, "sample_size": 200})
+    plan = [Mix("orders", requests=80)] * STABLE + [Mix("accounts", requests=80)] * SHIFTED
     with SpanWriter(ws.settings.trace_log_url, flush_interval=3600) as writer:
         for seed in SEEDS:
             register(ws, tmp_path / "apps", f"bot-{seed}")
@@ -43,3 +46,15 @@ def test_text_drift_fires_on_the_shift_and_not_before(shifted_workspace) -> None
         assert observed["text_drift_score"] >= 1
     # nothing else fired on the stable half: no cost, error or refusal change was sent
     assert {i["trigger"] for i in list_incidents(ws)} == {"llm_text_drift"}
+    with ws.db.session() as s:
+        rows = s.scalars(select(MonitorWindow).where(MonitorWindow.role == "llm")).all()
+        scores = {(r.model_id, utc(r.window_start)): r.results["values"] for r in rows}
+    for (_, start), values in scores.items():
+        k = round((start - T0) / HOUR)
+        if k < 3:  # the reference windows compare with nothing
+            assert "text_drift_score" not in values
+        elif k < STABLE:
+            assert values["text_drift_score"] < 1
+            assert values["input_drift_auc"] < 0.65 and values["output_drift_auc"] < 0.65
+        else:
+            assert values["input_drift_auc"] > 0.95 and values["output_drift_auc"] > 0.95

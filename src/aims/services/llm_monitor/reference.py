@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from aims.clock import utc
 from aims.services.llm_monitor.text_window import TextProfile
 from aims.services.monitor.llm_policy import LLM_ROLE
-from aims.services.monitor.window_store._flags import final_only
+from aims.services.monitor.window_store import final_only
 from aims.storage.schema import MonitorWindow
 
 __all__ = ["ROLE", "LlmReference", "load_reference"]

@@ -35,7 +35,7 @@ from aims.services.monitor import actions, window_store
 from aims.services.monitor.context import RunSummary
 from aims.services.monitor.settings import monitor_settings
 from aims.services.monitor.triggers import MonitoringPolicy, monitoring_policy
-from aims.services.monitor.window_store._flags import final_only
+from aims.services.monitor.window_store import final_only
 from aims.storage.schema import Model, ModelVersion, MonitorWindow
 
 __all__ = ["llm_applications", "run_llm"]

@@ -15,7 +15,7 @@ windows in :mod:`.final`, and the reads behind what people look at in
 session; the caller owns the transaction.
 """
 
-from aims.services.monitor.window_store._flags import SHOWN_ROLES, is_provisional
+from aims.services.monitor.window_store._flags import SHOWN_ROLES, final_only, is_provisional
 from aims.services.monitor.window_store.final import (
     busy_starts,
     computed,
@@ -54,6 +54,7 @@ __all__ = [
     "current_windows",
     "drop_provisional",
     "earlier_windows",
+    "final_only",
     "is_provisional",
     "labelled_candidates",
     "latest_final_everywhere",
