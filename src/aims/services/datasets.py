@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aims.core.profile import FrameProfile, dumps
 from aims.errors import Conflict, ContractViolation, InvalidInput, NotFound
 from aims.refs import Ref, check_name
 from aims.services import audit
@@ -154,7 +155,11 @@ def register_dataset(
 
     check_name(name, "dataset name")
     path = Path(path)
-    schema = frames.schema_of(path)  # raises on a missing or unreadable file
+    given = _given_profile(path, contract_path)
+    if given is None:
+        schema = frames.schema_of(path)  # raises on a missing or unreadable file
+    else:
+        schema = {n: c.dtype for n, c in given.columns.items()}
     digest = file_sha256(path)
     contract_text = None
     if contract_path is not None:
@@ -170,8 +175,8 @@ def register_dataset(
             if same is not None:
                 _check_same_contract(same, contract_text, contract_path)
                 return _dataset_payload(same), False
-    frame_rows = _count_rows(path)
-    profile = _reference_profile(path)
+    frame_rows = _count_rows(path) if given is None else given.rows
+    profile = _reference_profile(path) if given is None else dumps(given)
     ref = ws.artifacts.put_file(path)
     now = audit.now_utc()
     with ws.db.session() as s:
@@ -241,6 +246,27 @@ def _count_rows(path: Path) -> int:
     from aims.core import frames
 
     return int(frames.collect(frames.scan(path).select(pl.len()), str(path)).item())
+
+
+def _given_profile(path: Path, contract_path: Path | None) -> FrameProfile | None:
+    """The profile in ``path`` when it is a profile file (``aims profile --out``), else None.
+
+    A dataset too large to read on one machine is registered by its profile,
+    merged on a cluster: models trained on it get it as their monitoring
+    reference, and aims never reads the rows.
+    """
+    from aims.services.engines.profile_files import is_profile_path, read_profile
+
+    if not is_profile_path(str(path)):
+        return None
+    if not path.is_file():
+        raise NotFound(f"{path}: no such file")
+    if contract_path is not None:
+        raise InvalidInput(
+            f"{path} is a profile, and a contract is checked against rows; check the data "
+            "with aims contract check CONTRACT DATA, then register its profile without --contract"
+        )
+    return read_profile(str(path))
 
 
 def _reference_profile(path: Path) -> bytes:

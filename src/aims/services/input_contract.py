@@ -83,7 +83,10 @@ def _inferred(dv: DatasetVersion, ws: Any) -> Any:
     from aims.core import contract as cmod
     from aims.core import frames
     from aims.services.datasets import dataset_file
+    from aims.services.engines.profile_files import is_profile_path
 
+    if is_profile_path(dv.source):
+        return None  # a dataset registered by its profile has no rows to infer from
     if Path(dv.source).exists():
         return cmod.infer_contract(dv.source, name=dv.dataset.name)
     if ws is None:

@@ -262,8 +262,14 @@ def _training_rows(
     """
     from aims.core import frames
     from aims.services.datasets import dataset_file
+    from aims.services.engines.profile_files import is_profile_path
 
     if not ref.features:
+        return None
+    if facts.dataset_source and is_profile_path(facts.dataset_source):
+        ref.notes.append(
+            "the training data is registered as a profile, without rows to run the model on"
+        )
         return None
     with dataset_file(ws, facts.dataset_source, facts.dataset_artifact) as path:
         if path is None:
