@@ -47,6 +47,8 @@ class JudgedReport(ComplianceReport):
     """The entries in force that exclude a control."""
     trace_content: Mapping[str, Any] = field(default_factory=dict)
     """What LLM trace message content is stored, per project (:func:`aims.services.trace_settings.content_evidence`)."""
+    screening: Mapping[str, Any] = field(default_factory=dict)
+    """How well tool-call screening does on its labelled corpus (:func:`aims.services.screening_eval.screening_evidence`)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -56,6 +58,7 @@ class JudgedReport(ComplianceReport):
         d["external_evidence"] = [p.to_dict(today) for p in self.pieces]
         d["nonconformities"] = [dict(n) for n in self.nonconformities]
         d["trace_content"] = dict(self.trace_content)
+        d["screening"] = dict(self.screening)
         d["statement_of_applicability"] = {
             "excluded": [e.to_dict() for e in self.statement if e.state == "excluded"],
         }
@@ -263,6 +266,7 @@ def finish(ws: Workspace, report: ComplianceReport, project: str | None) -> Judg
     from dataclasses import replace
 
     from aims.services import applicability, external_evidence, management_review
+    from aims.services.screening_eval import screening_evidence
     from aims.services.trace_settings import content_evidence
 
     proj = project or ws.settings.project
@@ -274,4 +278,4 @@ def finish(ws: Workspace, report: ComplianceReport, project: str | None) -> Judg
         pieces=external_evidence.pieces(ws, proj),
         nonconformities=management_review.findings(ws, proj, today=report.facts.today),
     )
-    return replace(judged, trace_content=content_evidence(ws, proj))
+    return replace(judged, trace_content=content_evidence(ws, proj), screening=screening_evidence())

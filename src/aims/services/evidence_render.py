@@ -88,6 +88,8 @@ def render_markdown(report: ComplianceReport) -> str:
     out.append(f"- Audit log: {_audit_text(d)} (`aims audit verify`)\n")
     if d.get("trace_content"):
         out.append(f"- LLM trace content: {d['trace_content']['text']}\n")
+    if d.get("screening"):
+        out.append(f"- Tool-call screening: {d['screening']['text']}\n")
     out.append("\n")
     out.append(f"**Summary:** {_summary_text(summary)}\n\n")
     out.append("| Control | Title | Status |\n|---|---|---|\n")
@@ -267,6 +269,7 @@ _HTML = """<!doctype html>
 {% endfor %}</td></tr>
 <tr><th>Audit log</th><td>{{ audit_text }} · <code>aims audit verify</code></td></tr>
 {% if d.get("trace_content") %}<tr><th>LLM trace content</th><td>{{ d.trace_content.text }}</td></tr>{% endif %}
+{% if d.get("screening") %}<tr><th>Tool-call screening</th><td>{{ d.screening.text }}</td></tr>{% endif %}
 <tr><th>Summary</th><td>{% for s in statuses %}<span class="st {{ s }}">{{ d.summary[s] }} {{ status_text[s] }}</span> {% endfor %}
 of {{ d.summary.total }} controls</td></tr>
 </table>

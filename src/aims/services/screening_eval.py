@@ -20,11 +20,13 @@ warning on a benign text is a false positive too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -279,3 +281,34 @@ def evaluate(
                 res.false_positives.append(case.id)
     seconds = time.perf_counter() - start
     return EvalReport(corpus, len(cases), results, seconds)
+
+
+@lru_cache(maxsize=1)
+def screening_evidence() -> dict[str, Any]:
+    """What the evidence report states about screening quality: the bundled corpus's
+    figures under the default policy (measured once per process; neither changes while
+    it runs)."""
+    path = bundled_corpus()
+    cases = load_corpus(path)
+    report = evaluate(cases, corpus=str(path))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    parts = {}
+    for name in SPLITS:
+        res = report.splits[name]
+        o = res.overall
+        parts[name] = {
+            "cases": o.tp + o.fn + o.fp + o.tn,
+            "recall": o.to_dict()["recall"],
+            "fpr": o.to_dict()["fpr"],
+            "precision": o.to_dict()["precision"],
+            "meets_targets": res.meets_targets,
+        }
+    held, dev = parts["heldout"], parts["dev"]
+    text = (
+        f"held-out recall {held['recall']}, false-positive rate {held['fpr']} on "
+        f"{held['cases']} cases (targets: recall >= {TARGET_RECALL}, rate <= {TARGET_FPR}: "
+        f"{'met' if held['meets_targets'] else 'not met'}); development part recall "
+        f"{dev['recall']}, rate {dev['fpr']} on {dev['cases']} cases; default policy, "
+        f"corpus sha256 {digest[:12]} (aims gateway eval)"
+    )
+    return {"corpus_sha256": digest, "policy": "default", **parts, "text": text}
