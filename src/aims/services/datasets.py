@@ -156,10 +156,11 @@ def register_dataset(
     check_name(name, "dataset name")
     path = Path(path)
     given = _given_profile(path, contract_path)
-    if given is None:
-        schema = frames.schema_of(path)  # raises on a missing or unreadable file
-    else:
-        schema = {n: c.dtype for n, c in given.columns.items()}
+    schema: dict[str, Any] = (
+        frames.schema_of(path)  # raises on a missing or unreadable file
+        if given is None
+        else {n: c.dtype for n, c in given.columns.items()}
+    )
     digest = file_sha256(path)
     contract_text = None
     if contract_path is not None:

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from aims.core import frames
 from aims.core.profile import FrameProfile, dumps, loads
+from aims.core.profile.codec import Encoding
 from aims.errors import InvalidInput, NotFound
 
 __all__ = ["is_profile_path", "read_profile", "write_profile"]
@@ -46,7 +47,7 @@ def write_profile(profile: FrameProfile, path: str) -> int:
     """Write ``profile`` to ``path`` (JSON for ``*.json``, else msgpack); return the bytes written."""
     import fsspec
 
-    encoding = "json" if path.lower().endswith(".json") else "msgpack"
+    encoding: Encoding = "json" if path.lower().endswith(".json") else "msgpack"
     data = dumps(profile, encoding)
     with fsspec.open(path, "wb") as fh:
         fh.write(data)
