@@ -52,7 +52,14 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("rmse", "regression", False, False, "root mean squared error"),
         MetricInfo("mape", "regression", False, False, "mean absolute percentage error"),
         MetricInfo("r2", "regression", True, False, "coefficient of determination"),
-        # LLM applications (aims.core.llm_eval): means over the cases each applies to.
+    )
+}
+"""Every metric aims computes on a predictive model, by name."""
+
+
+LLM_METRICS: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
         MetricInfo("pass_rate", "llm", True, False, "share of cases passing every check"),
         MetricInfo("exact_match", "llm", True, False, "share of answers equal to expected"),
         MetricInfo("normalised_match", "llm", True, False, "share equal once normalised"),
@@ -72,12 +79,14 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("latency_ms_p95", "llm", False, False, "95th percentile latency"),
     )
 }
-"""Every metric aims computes, by name."""
+"""Metrics of an LLM application's evaluation on cases (:mod:`aims.core.llm_eval`), by name:
+means over the cases each applies to. Kept apart from :data:`METRICS`, which the
+monitor computes on labelled prediction windows."""
 
 
 def higher_is_better(metric: str) -> bool | None:
     """Direction of a base metric name, or ``None`` when it is not one of :data:`METRICS`."""
-    info = METRICS.get(metric)
+    info = METRICS.get(metric) or LLM_METRICS.get(metric)
     return None if info is None else info.higher_is_better
 
 
@@ -140,7 +149,7 @@ def check_metric_name(name: str) -> None:
     ...
     aims.errors.InvalidInput: metric name 'rocauc': unknown metric; use one of ...
     """
-    known = set(METRICS) | set(GROUP_METRICS)
+    known = set(METRICS) | set(LLM_METRICS) | set(GROUP_METRICS)
     listing = ", ".join(sorted(METRICS))
 
     def bad(why: str) -> InvalidInput:
@@ -154,9 +163,10 @@ def check_metric_name(name: str) -> None:
         raise bad("empty or padded with spaces")
     head, _, rest = name.partition(".")
     if not rest:
-        if head not in METRICS:
+        if head not in METRICS and head not in LLM_METRICS:
             raise bad(
-                f"unknown metric; use one of {listing}, or a name starting slice., "
+                f"unknown metric; use one of {listing} (LLM applications: "
+                f"{', '.join(sorted(LLM_METRICS))}), or a name starting slice., "
                 "fairness., robustness., importance. or shap."
             )
         return
@@ -195,6 +205,7 @@ def check_metric_name(name: str) -> None:
 __all__ = [
     "FAIRNESS_STATISTICS",
     "GROUP_METRICS",
+    "LLM_METRICS",
     "METRICS",
     "SCENARIOS",
     "SLICE_AGGREGATES",
