@@ -159,11 +159,16 @@ class MonitorThread:
 
 def start_monitor(ws: Workspace) -> MonitorThread:
     """Run the monitoring loop in a daemon thread; ``close()`` the result to stop it."""
+    from aims.services.llm_monitor import full_pass
     from aims.services.monitor import run_forever
 
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_forever, args=(ws,), kwargs={"stop": stop}, name="aims-monitor", daemon=True
+        target=run_forever,
+        args=(ws,),
+        kwargs={"stop": stop, "one_pass": full_pass},
+        name="aims-monitor",
+        daemon=True,
     )
     thread.start()
     return MonitorThread(stop, thread)

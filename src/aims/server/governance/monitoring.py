@@ -51,7 +51,7 @@ async def run_monitor(
     principal: Principal = Depends(require("operator")),
 ) -> Any:
     """Compute the closed windows, fire triggers, open incidents, run actions (one pass)."""
-    from aims.services.monitor import run_once
+    from aims.services.llm_monitor import full_pass
 
     ws = workspace(request)
     for name in body.models or ():
@@ -65,7 +65,7 @@ async def run_monitor(
     if not _PASS.acquire(blocking=False):
         raise Conflict("a monitor pass asked for through the API is running; retry when it ends")
     try:
-        summary = await in_thread(run_once, ws, models=models, provisional=body.now)
+        summary = await in_thread(full_pass, ws, models=models, provisional=body.now)
     finally:
         _PASS.release()
     return summary.to_dict()
