@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -74,10 +73,9 @@ class Tool:
 class Catalog:
     """The in-memory view (see the module docstring)."""
 
-    def __init__(self, ws: Any, policy: GatewayPolicy, http: httpx.AsyncClient) -> None:
+    def __init__(self, ws: Any, policy: GatewayPolicy) -> None:
         self.ws = ws
         self.policy = policy
-        self.http = http
         self.upstreams: dict[str, Upstream] = {}
         self.clients: dict[str, UpstreamClient] = {}
         self.tools: dict[str, Tool] = {}
@@ -138,13 +136,16 @@ class Catalog:
             return None
         if old is not None and old.url == up.url and old.token == token:
             return old
+        if old is not None:
+            old.close()
         return UpstreamClient(
-            up.name,
-            up.url,
-            token=token,
-            timeout=self.policy.upstream_timeout_seconds,
-            http=self.http,
+            up.name, up.url, token=token, timeout=self.policy.upstream_timeout_seconds
         )
+
+    def close(self) -> None:
+        """Close every upstream connection."""
+        for client in self.clients.values():
+            client.close()
 
     def _agents(self) -> dict[str, Agent]:
         with self.ws.db.session() as s:

@@ -21,7 +21,6 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 from starlette.concurrency import run_in_threadpool
 
 from aims.server.gateway.catalog import Agent, Catalog, Tool
@@ -56,14 +55,13 @@ class GatewayProxy:
         ws: Any,
         policy: GatewayPolicy,
         *,
-        http: httpx.AsyncClient,
         metrics: GatewayMetrics,
         salt: str,
         note_refusal: Any = None,
     ) -> None:
         self.ws = ws
         self.policy = policy
-        self.catalog = Catalog(ws, policy, http)
+        self.catalog = Catalog(ws, policy)
         self.metrics = metrics
         self.salt = salt
         self.agent_limiter = RateLimiter(policy.agent_rate, policy.agent_burst)
@@ -72,8 +70,9 @@ class GatewayProxy:
         self.note_refusal = note_refusal or (lambda agent, reason, path: None)
 
     def close(self) -> None:
-        """Write the audit events still queued."""
+        """Write the audit events still queued; close the upstream connections."""
         self.recorder.close()
+        self.catalog.close()
 
     async def agent(self, name: str | None) -> Agent | None:
         """The enabled agent principal ``name``, reading the store again if it is new."""

@@ -74,7 +74,7 @@ class GatewayMetrics:
 class Recorder:
     """A background writer of ``gateway.call`` events (see the module docstring)."""
 
-    def __init__(self, ws: Any, *, interval: float = 0.5) -> None:
+    def __init__(self, ws: Any, *, interval: float = 1.0) -> None:
         self.ws = ws
         self.interval = interval
         self._queue: queue.Queue[tuple[str, str, dict[str, Any]] | threading.Event | None] = (

@@ -7,8 +7,9 @@ as the bearer token. Nothing of the agent's request but the tool's name and
 arguments is sent upstream, so the agent's token never leaves the gateway.
 
 Only the two methods the gateway forwards are spoken (``tools/list`` and
-``tools/call``), as plain JSON-RPC over one pooled HTTP connection: a server
-may answer with a JSON body or with a short event stream, and both are read.
+``tools/call``), as plain JSON-RPC over kept-alive connections
+(:mod:`~aims.server.gateway.wire`): a server may answer with a JSON body or
+with a short event stream, and both are read.
 A session the server forgot (404) is opened again once.
 """
 
@@ -19,8 +20,9 @@ import contextlib
 import itertools
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+from aims.server.gateway.wire import Answer, Pool, WireError
 
 __all__ = ["PROTOCOL_VERSION", "UpstreamClient", "UpstreamError"]
 
@@ -35,13 +37,13 @@ class UpstreamError(Exception):
 class UpstreamClient:
     """A session with one upstream MCP server."""
 
-    def __init__(
-        self, name: str, url: str, *, token: str | None, timeout: float, http: httpx.AsyncClient
-    ) -> None:
+    def __init__(self, name: str, url: str, *, token: str | None, timeout: float) -> None:
         self.name = name
         self.url = url
         self.timeout = timeout
-        self._http = http
+        parts = urlsplit(url)
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._pool = Pool(url)
         self.token = token
         self._session: str | None = None
         self._version = PROTOCOL_VERSION
@@ -61,15 +63,11 @@ class UpstreamClient:
             headers["Mcp-Session-Id"] = self._session
         return headers
 
-    async def _post(self, message: dict[str, Any]) -> httpx.Response:
+    async def _post(self, message: dict[str, Any]) -> Answer:
+        body = json.dumps(message, separators=(",", ":")).encode("utf-8")
         try:
-            return await self._http.post(
-                self.url,
-                content=json.dumps(message, separators=(",", ":")),
-                headers=self._headers(),
-                timeout=self.timeout,
-            )
-        except httpx.HTTPError as exc:
+            return await self._pool.post(self._path, self._headers(), body, self.timeout)
+        except WireError as exc:
             raise UpstreamError(f"MCP server {self.name} cannot be reached: {exc}") from exc
 
     async def _open_session(self) -> None:
@@ -78,9 +76,10 @@ class UpstreamClient:
                 return
             self._session = None
             self._version = PROTOCOL_VERSION
+            init_id = next(self._ids)
             init = {
                 "jsonrpc": "2.0",
-                "id": next(self._ids),
+                "id": init_id,
                 "method": "initialize",
                 "params": {
                     "protocolVersion": PROTOCOL_VERSION,
@@ -89,28 +88,30 @@ class UpstreamClient:
                 },
             }
             response = await self._post(init)
-            result = self._result(response, init["id"])
+            result = self._result(response, init_id)
             self._session = response.headers.get("mcp-session-id")
             self._version = str(result.get("protocolVersion") or PROTOCOL_VERSION)
             done = await self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            if done.status_code >= 400:
+            if done.status >= 400:
                 raise UpstreamError(
-                    f"MCP server {self.name} refused the handshake (HTTP {done.status_code})"
+                    f"MCP server {self.name} refused the handshake (HTTP {done.status})"
                 )
             self._open = True
 
-    def _result(self, response: httpx.Response, request_id: int) -> dict[str, Any]:
-        if response.status_code in (401, 403):
+    def _result(self, response: Answer, request_id: int) -> dict[str, Any]:
+        if response.status in (401, 403):
             raise UpstreamError(
                 f"MCP server {self.name} refused the gateway's credential (HTTP "
-                f"{response.status_code}); check the credential registered for it"
+                f"{response.status}); check the credential registered for it"
             )
-        if response.status_code >= 400:
-            raise UpstreamError(f"MCP server {self.name} answered HTTP {response.status_code}")
+        if response.status >= 400:
+            raise UpstreamError(f"MCP server {self.name} answered HTTP {response.status}")
         kind = response.headers.get("content-type", "")
-        messages = (
-            _events(response.text) if kind.startswith("text/event-stream") else [response.json()]
-        )
+        try:
+            text = response.body.decode("utf-8")
+            messages = _events(text) if kind.startswith("text/event-stream") else [json.loads(text)]
+        except ValueError:
+            raise UpstreamError(f"MCP server {self.name} sent an answer that is not JSON") from None
         for message in messages:
             if isinstance(message, dict) and message.get("id") == request_id:
                 if "error" in message:
@@ -132,7 +133,7 @@ class UpstreamClient:
             request_id = next(self._ids)
             message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
             response = await self._post(message)
-            if response.status_code == 404 and self._session and attempt == 1:
+            if response.status == 404 and self._session and attempt == 1:
                 self._open = False  # the server forgot the session: open a new one, once
                 await self._open_session()
                 continue
@@ -149,6 +150,10 @@ class UpstreamClient:
             cursor = result.get("nextCursor")
             if not cursor:
                 return tools
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._pool.close()
 
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """The result of calling ``tool`` with ``arguments``."""
