@@ -105,6 +105,11 @@ def test_a_worse_prompt_is_refused_and_a_better_one_needs_a_second_person(
         ).all()
     assert "model.approve.refused" in actions and "model.promote" in actions
 
+    # A rollback puts the previous prompt back, as for a model.
+    lifecycle.rollback(ws, "geo", actor="ana@x.org", reason="answers too long")
+    versions = {v["version"]: v["stage"] for v in llm_apps_versions(ws)}
+    assert versions == {1: "production", 2: "registered", 3: "archived"}
+
 
 def llm_apps_versions(ws) -> list[dict]:
     from aims.services.registry import describe
