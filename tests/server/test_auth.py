@@ -67,6 +67,10 @@ def _request_for(route: Any) -> tuple[str, str, dict[str, Any]]:
         kwargs["json"] = {"records": [{"x1": 0.1, "x2": 0.2}]}
     elif path == "/v1/labels":
         kwargs["json"] = {"model": "tiny", "labels": [{"prediction_id": "p", "label": 1}]}
+    elif path == "/v1/traces":
+        # An empty OTLP JSON export, for the project named as a token of every project must.
+        kwargs["json"] = {"resourceSpans": []}
+        kwargs["params"] = {"project": "alpha"}
     elif "{" not in route.path:
         kwargs["params"] = {"project": "alpha"}
     return method, path, kwargs
