@@ -143,3 +143,27 @@ def test_evaluation_events_become_evaluations_and_the_link_names_the_version():
     assert row["evaluations"] == [
         {"name": "relevance", "score_value": 0.8, "score_label": None, "explanation": None}
     ]
+
+
+def test_the_oldest_events_carry_the_whole_prompt_and_completion_as_json():
+    attrs, _ = DIALECT_FIXTURES["otel-genai-legacy"]()
+    events = [
+        (
+            "gen_ai.content.prompt",
+            {
+                "gen_ai.prompt": json.dumps(
+                    [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
+                )
+            },
+        ),
+        (
+            "gen_ai.content.completion",
+            {"gen_ai.completion": json.dumps([{"role": "assistant", "content": ANSWER}])},
+        ),
+    ]
+    options = Options(project="support", key=KEY, content="full")
+    old = normalise(span(attrs, events), options)
+    reference = rows("full")["otel-genai-legacy"]
+    assert old["dialect"] == "otel-genai-legacy"
+    for column in ("input_content", "output_content", "input_ngrams", "refusal"):
+        assert old[column] == reference[column], column

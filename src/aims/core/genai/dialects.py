@@ -100,13 +100,11 @@ class Dialect:
 
     def selects(self, attributes: Mapping[str, object]) -> bool:
         """Whether ``attributes`` carry one of this dialect's markers."""
-        for marker in self.markers:
-            if marker.endswith("."):
-                if any(k.startswith(marker) for k in attributes):
-                    return True
-            elif marker in attributes:
-                return True
-        return False
+        exact = [m for m in self.markers if not m.endswith(".")]
+        if any(m in attributes for m in exact):
+            return True
+        prefixes = tuple(m for m in self.markers if m.endswith("."))
+        return bool(prefixes) and any(k.startswith(prefixes) for k in attributes)
 
 
 #: Span event of an evaluation result, and its attribute names (current conventions).
@@ -193,9 +191,13 @@ LEGACY = Dialect(
             "gen_ai.user.message": "user",
             "gen_ai.assistant.message": "assistant",
             "gen_ai.tool.message": "tool",
+            # Older still: the whole prompt as JSON in the event's gen_ai.prompt attribute.
+            "gen_ai.content.prompt": "user",
         }
     ),
-    outputs=Messages(events={"gen_ai.choice": "assistant"}),
+    outputs=Messages(
+        events={"gen_ai.choice": "assistant", "gen_ai.content.completion": "assistant"}
+    ),
     content_keys=("gen_ai.prompt", "gen_ai.completion"),
 )
 

@@ -127,6 +127,10 @@ def _from_events(events: Sequence[Event], spec: Messages) -> list[Message]:
         if role is None:
             continue
         reason = attrs.get("finish_reason")
+        bundled = attrs.get("gen_ai.prompt", attrs.get("gen_ai.completion"))
+        if bundled is not None:
+            out.extend(_from_json(bundled))
+            continue
         if "content" in attrs:
             text = _parts_text(attrs["content"])
         elif "message" in attrs:
