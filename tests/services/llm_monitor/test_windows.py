@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,9 @@ def test_changes_open_one_audited_incident_each(changes: Replayed) -> None:
 def test_a_second_pass_changes_nothing(changes: Replayed) -> None:
     again = _pass(changes.ws, changes.spans)
     assert again.windows == 0 and again.incidents_opened == []
+    [waiting] = again.waiting
+    assert waiting["model"] == "helpdesk" and "no new LLM spans" in waiting["reason"]
+    assert waiting["next_close"] == (T0 + 7 * HOUR + timedelta(minutes=5)).isoformat()
     assert len(_windows(changes.ws)) == len(PLAN)
 
 

@@ -88,6 +88,11 @@ class _Pass:
         self.policy: MonitoringPolicy = monitoring_policy(ws)
         self.seconds = self.settings.window_seconds
 
+    def next_close(self) -> datetime:
+        """When the open window closes (its end plus the grace period)."""
+        step = timedelta(seconds=self.seconds)
+        return window_start(self.now, self.seconds) + step + self.settings.grace
+
     def application(self, model_id: int, name: str) -> int:
         floor = window_start(self.now - self.settings.lookback, self.seconds)
         start = _first_pending(self.ws, model_id, self.seconds, floor)
@@ -211,8 +216,14 @@ def run_llm(
             log.warning("monitor: %s: %s", name, exc.message)
             continue
         summary.models.append(name)
+        # The tabular pass said it found no prediction log: an LLM application has none.
+        summary.waiting = [w for w in summary.waiting if w.get("model") != name]
         if not computed:
             summary.waiting.append(
-                {"model": name, "reason": "no new LLM spans in closed windows", "next_close": None}
+                {
+                    "model": name,
+                    "reason": "no new LLM spans in closed windows",
+                    "next_close": run.next_close().isoformat(),
+                }
             )
     return summary
