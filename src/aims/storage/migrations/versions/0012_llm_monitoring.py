@@ -3,8 +3,10 @@
 Revision ID: 0012
 Revises: 0011
 
-Reserved in order so that the work on these tables can proceed side by side;
-it changes nothing until its tables are added here.
+Changes nothing: windows of LLM application versions are stored in
+``monitor_windows`` (role ``llm``) beside the tabular windows, and their
+references are rebuilt from those rows, so they need no table of their own.
+The revision stays so that the numbering of the revisions after it holds.
 """
 
 from __future__ import annotations
