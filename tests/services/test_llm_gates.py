@@ -136,3 +136,8 @@ def test_given_outputs_without_a_production_evaluation_on_the_same_cases_are_not
     assert any("no evaluation on these cases" in n for n in out["evaluation"]["notes"])
     rule = next(r for r in governance.gates(ws, "geo@2")["rules"] if r["rule"] == F1_GATE)
     assert not rule["passed"] and "no evaluation on the same data" in rule["message"]
+
+    # An evaluation of production on other cases since does not hide the one on these.
+    llm_evaluation.evaluate_app(ws, "geo@1", other, actor="ana@x.org")
+    again = llm_evaluation.evaluate_app(ws, "geo@2", cases / "a.jsonl", actor="ana@x.org")
+    assert again["champion"]["version"] == 1 and again["comparison"]["same_data"] is True

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from aims.core.evaluation_result import EvaluationResult
 from aims.core.llm_eval import (
     Case,
@@ -37,8 +40,7 @@ from aims.errors import InvalidInput, NotFound
 from aims.flavours.llm_app import FLAVOUR, LlmAppSpec, parse_spec_bytes
 from aims.refs import parse_ref
 from aims.services import audit
-from aims.services.anchors import content_digest
-from aims.services.evaluations import latest_evaluation
+from aims.services.anchors import content_digest, is_anchored
 from aims.services.llm_endpoint import Completion, Endpoint
 from aims.services.llm_judge import Judge
 from aims.services.registry import file_sha256, get_model_version
@@ -286,10 +288,24 @@ def _champion(
         params = {"outputs": "generated", "llm_model": prod_spec.model.name}
         return summarise(scores, data_id=data_id, variables=prod_spec.variables(), params=params)
     with ws.db.session() as s:
-        stored = latest_evaluation(s, prod_id)
-    if stored is None or stored.get("evaluation", {}).get("data_id") != data_id:
-        return None
-    return EvaluationResult.from_dict(stored["evaluation"])
+        stored = _evaluation_on(s, prod_id, data_id)
+    return None if stored is None else EvaluationResult.from_dict(stored["evaluation"])
+
+
+def _evaluation_on(s: Session, model_version_id: int, data_id: str) -> dict[str, Any] | None:
+    """The newest evaluation of a version on the cases ``data_id`` names that its audit
+    event vouches for (an evaluation on other cases since then does not hide it)."""
+    key = audit.session_key(s)
+    rows = s.scalars(
+        select(Evaluation)
+        .where(Evaluation.model_version_id == model_version_id)
+        .order_by(Evaluation.id.desc())
+    )
+    for row in rows:
+        result = row.result or {}
+        if result.get("evaluation", {}).get("data_id") == data_id and is_anchored(s, row, key):
+            return dict(result)
+    return None
 
 
 def _store(
