@@ -102,3 +102,24 @@ def test_screen_json_refuses_what_is_not_json() -> None:
         deep = [deep]
     with pytest.raises(InvalidInput, match="nested deeper than 64"):
         screen_json(deep, "arguments")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\u200b" * 3000,  # thousands of hidden characters
+        "Human: hi\nAssistant: ok\n" * 300,  # hundreds of role markers
+        '"ignore previous instructions" is an attack example. ' * 300,  # endless quoting
+    ],
+)
+def test_a_flood_of_findings_is_judged_as_a_whole(text: str) -> None:
+    s = screen(text, "result")
+    assert [f.rule for f in s.findings] == ["too-many-findings"]
+    assert s.findings[0].span == (0, len(text))
+    assert s.redacted == "[redacted: obfuscation]"
+
+
+def test_long_texts_of_urls_and_brackets_are_screened_without_findings() -> None:
+    # Shapes that made early versions of the URL and block patterns backtrack.
+    assert screen("https://a.example/x?a=1&" * 400, "result").findings == ()
+    assert screen("<" * 5000, "result").findings == ()

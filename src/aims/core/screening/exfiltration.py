@@ -155,7 +155,10 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
     rule(
         "url-template",
         "exfiltration",
-        r"\bhttps?://[^\s\"'<>`]*?[?&][\w-]+=(?:\{\{?[^}\s]{1,40}\}\}?|\$\{?\w+\}?|<[A-Za-z_ -]{2,40}>|%s"
+        # The path stops at the first "?" and each parameter at its "&", so a long
+        # text of URLs costs one pass, not one per URL.
+        r"\bhttps?://[^\s\"'<>`?]{0,512}\?(?:[^\s\"'<>`&=]{0,64}=[^\s\"'<>`&]{0,512}&){0,16}"
+        r"[\w-]+=(?:\{\{?[^}\s]{1,40}\}\}?|\$\{?\w+\}?|<[A-Za-z_ -]{2,40}>|%s"
         r"|\[[A-Z_ ]{2,40}\])",
         ("://",),
     ),

@@ -130,7 +130,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"<\|(?:im_start|im_end|im_sep|system|user|assistant|start_header_id|end_header_id|eot_id|"
         r"endoftext|begin_of_text)\|>"
         r"|\[/?INST\]|<</?SYS>>|</?(?:system|sys|system_prompt)>|\[/?(?:SYSTEM|SYS)\]"
-        r"|(?:^|\n)\s*(?:Human|Assistant|###\s*(?:Instruction|System|Response))\s*:(?=.*\n\s*(?:Human|Assistant|###)\s*:)",
+        r"|(?:^|\n)\s*(?:Human|Assistant|###\s*(?:Instruction|System|Response))\s*:(?=.{0,2000}?\n\s*(?:Human|Assistant|###)\s*:)",
         (
             "<|",
             "inst]",
@@ -193,7 +193,16 @@ POISONING: tuple[Rule, ...] = (
         "poisoning",
         r"<(?:important|secret|hidden|instructions?|system[-_ ]?(?:note|instructions?)|"
         r"assistant[-_ ]?(?:note|only)|ai[-_ ]?(?:note|only)|note[-_ ]to[-_ ](?:ai|assistant|model|agent))>",
-        ("<",),
+        (
+            "<important",
+            "<secret",
+            "<hidden",
+            "<instruction",
+            "<system",
+            "<assistant",
+            "<ai",
+            "<note",
+        ),
     ),
     rule(
         "conceal-from-user",

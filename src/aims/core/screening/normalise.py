@@ -77,6 +77,9 @@ class Normalised:
     text: str
     original: str
     hidden: tuple[HiddenRun, ...] = ()
+    overflow: bool = False
+    """More characters needed work than :data:`MAX_WORK`: the text was not normalised
+    (its ``text`` is the original), and screening treats it as hostile as a whole."""
     # (normalised start, original start, normalised length, original length, copied as is)
     _segments: tuple[tuple[int, int, int, int, bool], ...] = field(default=(), repr=False)
 
@@ -152,6 +155,11 @@ class _Builder:
         self.n += len(out)
 
 
+MAX_WORK = 4096
+"""At most this many characters of a text are normalised one by one; a text with more
+hidden or non-NFKC characters is not normalised (see :attr:`Normalised.overflow`)."""
+
+
 def _work(text: str) -> list[int]:
     """Offsets of the characters that need more than a one-to-one fold, in order."""
     at = [m.start() for m in _STRUCTURAL.finditer(text)]
@@ -174,11 +182,14 @@ def normalise(text: str) -> Normalised:
     """
     if text.isascii():
         return Normalised(text, text)
+    work = _work(text)
+    if len(work) > MAX_WORK:
+        return Normalised(text, text, overflow=True)
     flags = _flag_spans(text)
     b = _Builder()
     hidden: list[HiddenRun] = []
     pos = 0
-    for i in _work(text):
+    for i in work:
         if i < pos:
             continue  # taken with the run before it
         b.add(text[pos:i], pos, i - pos, True)
@@ -214,4 +225,4 @@ def normalise(text: str) -> Normalised:
         pos = j
     b.add(text[pos:], pos, len(text) - pos, True)
     folded = _LOOKALIKES.sub(_fold_lookalikes, "".join(b.parts))
-    return Normalised(folded, text, tuple(hidden), tuple(b.segments))
+    return Normalised(folded, text, tuple(hidden), _segments=tuple(b.segments))

@@ -33,6 +33,7 @@ OBFUSCATION_RULES = (
     "bidi-control",
     "zero-width",
     "mixed-script",
+    "too-many-findings",
 )
 """The names of the obfuscation rules."""
 

@@ -100,6 +100,9 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
     return _DISCUSSION.search(window) is not None
 
 
+MAX_EXEMPTIONS = 32
+"""At most this many quoted mentions of one text are exempted."""
+
 WINDOW_BEFORE = 200
 """How far before a trigger word a match of its rule may start."""
 WINDOW_AFTER = 400
@@ -159,6 +162,9 @@ def run_rules(text: str, lower: str, rules: Iterable[Rule]) -> Iterator[tuple[Ru
         # finds them at the same offsets, several times faster than in wide text.
         lower = lower.encode("ascii", "replace").decode("ascii")
     seen: dict[str, list[int]] = {}
+    # A text quoting attack phrases again and again is not documentation: after this
+    # many exemptions the phrases count (and checking each one costs a search).
+    exemptions = MAX_EXEMPTIONS
     for r in rules:
         if same_offsets:
             windows = _windows(lower, r.triggers, seen)
@@ -170,6 +176,7 @@ def run_rules(text: str, lower: str, rules: Iterable[Rule]) -> Iterator[tuple[Ru
             for m in r.pattern.finditer(text, start, _window_end(text, end)):
                 if r.accept is not None and not r.accept(m):
                     continue
-                if r.quotable and is_quoted_mention(text, m.start(), m.end()):
+                if r.quotable and exemptions > 0 and is_quoted_mention(text, m.start(), m.end()):
+                    exemptions -= 1
                     continue
                 yield r, m.start(), m.end()

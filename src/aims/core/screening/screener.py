@@ -48,15 +48,35 @@ def _check_where(where: str) -> Location:
     return where
 
 
+MAX_FINDINGS = 256
+"""A text with more findings than this is judged as a whole (one ``too-many-findings``
+finding over all of it): counting further would only cost time, and a redaction then
+cuts the whole text."""
+
+
+def _flood(text: str) -> list[Finding]:
+    return [Finding("obfuscation", "too-many-findings", (0, len(text)), excerpt(text))]
+
+
 def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
-    """Every finding in ``text``, in order of position, whatever the verdicts."""
+    """Every finding in ``text``, in order of position, whatever the verdicts.
+
+    A text so full of hidden characters or findings that screening it piece by
+    piece would be a denial of service (see :data:`MAX_FINDINGS` and
+    :data:`~aims.core.screening.normalise.MAX_WORK`) gets one ``too-many-findings``
+    finding over all of it.
+    """
     off = policy.disabled_rules
     norm = normalise(text)
+    if norm.overflow:
+        return _flood(text)
     lower = norm.text.lower()
     found: list[Finding] = []
     for r, start, end in run_rules(norm.text, lower, RULES):
         if r.name in off:
             continue
+        if len(found) >= MAX_FINDINGS:
+            return _flood(text)
         span = norm.original_span(start, end)
         found.append(
             Finding(r.category, r.name, span, excerpt(norm.text[start:end], secret=r.secret))
@@ -69,6 +89,8 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
                 span = norm.original_span(start, end)
                 found.append(Finding("url", name, span, excerpt(norm.text[start:end])))
     for name, start, end, shown in hidden_findings(norm):
+        if len(found) >= MAX_FINDINGS:
+            return _flood(text)
         if name not in off:
             found.append(Finding("obfuscation", name, (start, end), excerpt(shown)))
     for start, end, decoded in decoded_runs(norm.text):
