@@ -58,3 +58,18 @@ def test_text_drift_fires_on_the_shift_and_not_before(shifted_workspace) -> None
             assert values["input_drift_auc"] < 0.65 and values["output_drift_auc"] < 0.65
         else:
             assert values["input_drift_auc"] > 0.95 and values["output_drift_auc"] > 0.95
+
+
+def test_a_rolling_reference_alarms_then_absorbs_the_new_topic(workspace, tmp_path: Path) -> None:
+    ws = configure(workspace, {"reference": "rolling", "reference_windows": 2, "sample_size": 200})
+    register(ws, tmp_path / "apps", "bot")
+    plan = [Mix("orders", requests=60)] * 3 + [Mix("accounts", requests=60)] * 4
+    with SpanWriter(ws.settings.trace_log_url, flush_interval=3600) as writer:
+        writer.append(replay("bot", plan, seed=4))
+    summary = full_pass(ws, now=T0 + len(plan) * HOUR + HOUR)
+    assert summary.windows == len(plan) and summary.errors == []
+    [incident] = list_incidents(ws)
+    # Windows 3 and 4 still have orders in their reference; from window 5 on it is all accounts.
+    assert incident["trigger"] == "llm_text_drift"
+    assert incident["first_window"] == (T0 + 3 * HOUR).isoformat()
+    assert incident["window_count"] == 2

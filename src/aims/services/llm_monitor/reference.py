@@ -1,7 +1,8 @@
 """The reference of an LLM application version: its first windows with traffic, merged.
 
 A version's reference is the first ``policy.monitoring.llm.reference_windows``
-final windows in which it served requests. Their text profiles (statistics,
+final windows in which it served requests (or, with ``reference: rolling``,
+the last that many before the window being computed). Their text profiles (statistics,
 n-gram samples, vocabularies) merge into one, and their counts give the
 baseline error, refusal and tool-error rates, cost per window, latency and
 feedback. Until that many windows exist the reference is *incomplete*: the
@@ -75,10 +76,22 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 
 def load_reference(
-    s: Session, model_id: int, version: int, seconds: int, needed: int, before: datetime
+    s: Session,
+    model_id: int,
+    version: int,
+    seconds: int,
+    needed: int,
+    before: datetime,
+    *,
+    rolling: bool = False,
 ) -> LlmReference:
-    """The reference of ``version`` from its stored windows that start before ``before``."""
-    rows = s.scalars(
+    """The reference of ``version`` from its stored windows that start before ``before``.
+
+    The first ``needed`` windows with traffic, or with ``rolling`` the last
+    ``needed`` ones before ``before``.
+    """
+    order = MonitorWindow.window_start.desc() if rolling else MonitorWindow.window_start
+    found = s.scalars(
         select(MonitorWindow)
         .where(
             MonitorWindow.model_id == model_id,
@@ -89,9 +102,10 @@ def load_reference(
             MonitorWindow.window_start < before,
             final_only(),
         )
-        .order_by(MonitorWindow.window_start)
+        .order_by(order)
         .limit(needed)
     ).all()
+    rows = sorted(found, key=lambda r: utc(r.window_start))
     ref = LlmReference(needed=needed, windows=[utc(r.window_start) for r in rows])
     for row in rows:
         if row.profile:

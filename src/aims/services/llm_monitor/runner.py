@@ -131,8 +131,15 @@ class _Pass:
                     )
                     continue
                 assert version is not None
+                rolling = llm.reference == "rolling"
                 ref = load_reference(
-                    s, model_id, version, self.seconds, llm.reference_windows, start
+                    s,
+                    model_id,
+                    version,
+                    self.seconds,
+                    llm.reference_windows,
+                    start,
+                    rolling=rolling,
                 )
                 traffic = Traffic(top=llm.top_spenders)
                 text = TextWindow(llm.sample_size, ref.text if ref.complete else None)
@@ -165,7 +172,8 @@ class _Pass:
                     n_predictions=traffic.requests,
                     n_labelled=0,
                     results=results,
-                    profile=profile.to_bytes(full=not ref.complete),
+                    # Windows that may join a reference keep their samples and vocabularies.
+                    profile=profile.to_bytes(full=rolling or not ref.complete),
                 )
                 s.flush()
                 new, updated = fire(

@@ -8,6 +8,7 @@ figures; ``policy.monitoring.llm`` holds the settings of those windows::
     policy:
       monitoring:
         llm:
+          reference: first        # or rolling: the windows just before each window
           reference_windows: 24   # the first 24 windows with traffic are the version's reference
           sample_size: 500        # texts kept per sample (reference and each window)
           drift_z: 4              # text drift alarm: AUC this many null standard deviations above 1/2
@@ -63,8 +64,12 @@ class LlmMonitoring(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    reference: Literal["first", "rolling"] = "first"
+    """``first``: a version's first windows with traffic are its reference for good;
+    ``rolling``: the windows with traffic just before each window (changes are
+    alarmed, then absorbed once they fill the reference)."""
     reference_windows: int = Field(default=24, ge=1, le=10_000)
-    """The first windows with traffic of a version that form its reference."""
+    """Windows with traffic that form the reference."""
     sample_size: int = Field(default=500, ge=50, le=20_000)
     """Texts kept in each bottom-k sample of prompts and of responses."""
     drift_z: float = Field(default=4.0, gt=0, le=20)
