@@ -95,7 +95,8 @@ def run(
     ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Compute closed windows of every served model and role, evaluate triggers, act.
+    """Compute closed windows of every served model and role, and of every LLM application
+    version from its traces (docs/llm-monitoring.md), evaluate triggers, act.
 
     Without --once it runs until interrupted, one pass every interval. A pass
     that computes nothing says why (no predictions yet, window still open
