@@ -26,11 +26,11 @@ from aims.flavours.llm_app import FLAVOUR, canonical_bytes, is_llm_app_file, loa
 from aims.refs import check_name, parse_ref
 from aims.services import audit
 from aims.services.registry import (
-    _set_owners,
     get_dataset_version,
     get_model_version,
     git_commit,
     owners_by_role,
+    set_owners_in,
     version_payload,
 )
 from aims.storage.schema import Model, ModelVersion, ModelVersionDataset
@@ -220,7 +220,7 @@ def register_app(
         s.flush()
         for dv in (get_dataset_version(s, r) for r in refs):
             s.add(ModelVersionDataset(model_version_id=mv.id, dataset_version_id=dv.id))
-        _set_owners(s, model, dict(owners or {}), actor)
+        set_owners_in(s, model, dict(owners or {}), actor)
         s.flush()
         s.refresh(mv)
         payload = version_payload(mv)

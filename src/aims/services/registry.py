@@ -260,6 +260,11 @@ def _set_owners(s: Session, model: Model, owners: Mapping[str, str], actor: str)
         )
 
 
+def set_owners_in(s: Session, model: Model, owners: Mapping[str, str], actor: str) -> None:
+    """Set owners of ``model`` inside the caller's transaction (audited when one changes)."""
+    _set_owners(s, model, owners, actor)
+
+
 def set_owners(
     ws: Workspace, name: str, owners: Mapping[str, str], *, actor: str
 ) -> dict[str, str]:
