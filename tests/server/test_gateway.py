@@ -207,21 +207,17 @@ def test_a_tool_outside_the_allow_list_is_refused_and_audited(approved: dict) ->
     assert error and "not on the allow-list of bot" in text
     error, text = call(approved, "other__read_file", {"path": "/data/a"})
     assert error and "not on the allow-list" in text
-    approved_server = approved["ws"]
 
     def audited() -> list[dict]:
-        return [
-            e
-            for e in audit.query(approved_server.db, audit.EventFilter(action="gateway.call"))
-            if e["subject"] == "mcp:files__echo"
-        ]
+        events = audit.query(approved["ws"].db, audit.EventFilter(action="gateway.calls"))
+        return [e for e in events if e["subject"] == "mcp:files__echo"]
 
     events = wait_until(audited)
-    payload = events[0]["payload"]
     assert events[0]["actor"] == "bot"
-    assert payload["verdict"] == "deny" and payload["reason"] == "not_allowed"
-    assert payload["owner"] == DEV
-    assert payload["arguments"]["text"] != "hi" and len(payload["arguments"]["text"]) == 16
+    record = events[0]["payload"]["calls"][0]
+    assert record["verdict"] == "deny" and record["reason"] == "not_allowed"
+    assert record["owner"] == DEV and record["server"] == "files" and record["tool"] == "echo"
+    assert record["arguments"]["text"] != "hi" and len(record["arguments"]["text"]) == 16
 
 
 def test_argument_constraints_bound_an_allowed_tool(approved: dict) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -121,6 +122,7 @@ class GatewayProxy:
         return result
 
     def _audit(self, agent: Agent, name: str, record: dict[str, Any], started: float) -> None:
+        record["at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
         record["ms"] = round((time.perf_counter() - started) * 1000, 3)
         self.recorder.record(agent.name, f"mcp:{name}", record)
 

@@ -113,7 +113,11 @@ class Pool:
             if not data:
                 raise EOFError("the connection closed before the answer was complete")
             parser.feed_data(data)
-        keep = parser.should_keep_alive()
+        # Decided here rather than by the parser, which forgets once the message is complete.
+        keep = (
+            parser.get_http_version() == "1.1"
+            and state.headers.get("connection", "").lower() != "close"
+        )
         return Answer(parser.get_status_code(), state.headers, b"".join(state.chunks)), keep
 
     def close(self) -> None:
