@@ -26,6 +26,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
             "url": server.url,
             "predictor": server.token(keys["predictor"]),
             "viewer": server.token(keys["viewer"]),
+            "admin": server.token(keys["admin"]),
         }
     finally:
         server.stop()
@@ -185,3 +186,23 @@ def test_spans_need_a_token_of_a_role_that_may_send_them(served):
     )
     viewer = {**headers, "Authorization": f"Bearer {served['viewer']}"}
     assert httpx.post(f"{served['url']}/v1/traces", content=body, headers=viewer).status_code == 403
+
+
+def test_a_token_of_every_project_names_one_and_the_counts_reach_metrics(served):
+    def rejected() -> float:
+        text = httpx.get(
+            f"{served['url']}/metrics", headers={"Authorization": f"Bearer {served['admin']}"}
+        ).text
+        (line,) = [x for x in text.splitlines() if x.startswith("aims_trace_spans_rejected_total")]
+        return float(line.split()[-1])
+
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {served['admin']}"}
+    body = export_json([{**span_json(40), "spanId": "00"}], service="metered")
+    unnamed = httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers)
+    assert unnamed.status_code == 422 and "?project=" in unnamed.json()["detail"]
+    before = rejected()
+    named = httpx.post(
+        f"{served['url']}/v1/traces", params={"project": "other"}, content=body, headers=headers
+    )
+    assert named.status_code == 200 and int(named.json()["partialSuccess"]["rejectedSpans"]) == 1
+    assert rejected() == before + 1

@@ -24,7 +24,8 @@ def free_port() -> int:
 
 
 def trace_workspace(root: Path, *, traces_yaml: str = "") -> dict[str, str]:
-    """A workspace at ``root`` with a predictor and a viewer key; returns the keys."""
+    """A workspace at ``root`` with a predictor and a viewer key of project ``default`` and an
+    admin key of every project; returns the keys by role."""
     from aims.services import keys
     from aims.workspace import Workspace, init_workspace
 
@@ -38,6 +39,7 @@ def trace_workspace(root: Path, *, traces_yaml: str = "") -> dict[str, str]:
     for role in ("predictor", "viewer"):
         _, key = keys.create_key(ws, project="default", role=role, actor="ops@x.org")
         out[role] = key
+    _, out["admin"] = keys.create_key(ws, project="*", role="admin", actor="ops@x.org")
     ws.close()
     return out
 

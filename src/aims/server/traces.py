@@ -15,12 +15,13 @@ other requests while a large export is processed.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -114,6 +115,32 @@ async def post_traces(
     return Response(encode_response(kind, result.rejected, result.message), media_type=kind)
 
 
+class TraceMetrics:
+    """The span ingest's counters, read when ``/metrics`` is scraped."""
+
+    def __init__(self, ingest: TraceIngest) -> None:
+        self.ingest = ingest
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.ingest.writer.stats
+        for name, doc, value in (
+            ("aims_trace_spans_accepted", "Spans taken in by POST /v1/traces.",
+             self.ingest.accepted_total),
+            ("aims_trace_spans_rejected", "Spans POST /v1/traces refused (partial success).",
+             self.ingest.rejected_total),
+            ("aims_trace_store_spans", "Spans written to the span store.", stats.rows_written),
+            ("aims_trace_store_errors", "Span store flushes that failed.", stats.flush_errors),
+        ):  # fmt: skip
+            family = CounterMetricFamily(name, doc)
+            family.add_metric([], float(value))
+            yield family
+        queued = GaugeMetricFamily(
+            "aims_trace_store_queued_spans", "Spans waiting to be written to the span store."
+        )
+        queued.add_metric([], float(stats.queued_rows))
+        yield queued
+
+
 def install(app: FastAPI) -> None:
     """Add ``/v1/traces`` to ``app`` and a span writer that lives as long as the server."""
     app.include_router(router)
@@ -127,11 +154,15 @@ def install(app: FastAPI) -> None:
             flush_interval=0.8 * state.config.flush_interval,
             schema=span_schema(),
         )
-        app.state.traces = await run_in_threadpool(TraceIngest, state.ws, writer)
+        ingest = await run_in_threadpool(TraceIngest, state.ws, writer)
+        app.state.traces = ingest
         app.state.trace_limiter = anyio.CapacityLimiter(INGEST_THREADS)
+        collector = TraceMetrics(ingest)
+        state.metrics.registry.register(collector)
         try:
             yield
         finally:
+            state.metrics.registry.unregister(collector)
             await run_in_threadpool(writer.close)
 
     add_lifespan_hook(app, span_store)

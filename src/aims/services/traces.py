@@ -68,6 +68,10 @@ class TraceIngest:
         self.max_decompressed_bytes = max_decompressed_bytes
         self._links: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self.accepted_total = 0
+        """Spans queued for storage since start (for /metrics)."""
+        self.rejected_total = 0
+        """Spans refused since start (bad ids, an end before the start, ...)."""
 
     def options(self, project: str) -> Options:
         """How spans of ``project`` are normalised."""
@@ -129,6 +133,9 @@ class TraceIngest:
             columns = {f: [r[f] for r in rows] for f in SPAN_FIELDS}
             self.writer.append(pa.Table.from_pydict(columns, schema=span_schema()))
         rejected = sum(reasons.values())
+        with self._lock:
+            self.accepted_total += len(rows)
+            self.rejected_total += rejected
         message = "; ".join(
             f"{reason} ({n} spans)" if n > 1 else reason for reason, n in reasons.most_common(5)
         )
