@@ -15,10 +15,12 @@ from aims.services.engines.on_spark import profile_spark, spark_session
 from aims.services.engines.profiling import profile_sources
 from tests.engines.equality import assert_same_profile, partitions, write_parts
 
-pytestmark = pytest.mark.filterwarnings(
+pytestmark = [
     # PySpark warns that it has not been certified with the pandas the suite has; unused here
-    "ignore:PySpark does not yet fully support pandas:FutureWarning"
-)
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    # one Spark session for the module: every test on the same xdist worker
+    pytest.mark.xdist_group("spark"),
+]
 
 
 @pytest.fixture(scope="module")
