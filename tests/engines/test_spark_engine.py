@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from aims.services.engines import sources
 from aims.services.engines.on_spark import profile_spark, spark_session
 from aims.services.engines.profiling import profile_sources
 from tests.engines.equality import assert_same_profile, partitions, write_parts
+from tests.plugins._debian import apt_install
 
 pytestmark = [
     # PySpark warns that it has not been certified with the pandas the suite has; unused here
@@ -23,8 +26,19 @@ pytestmark = [
 ]
 
 
+def ensure_java(lock_dir: Path) -> None:
+    """Install a Java runtime with apt when none is on this machine, as PostgreSQL is installed."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    try:
+        apt_install(["default-jre-headless"], lock_dir)
+    except RuntimeError as exc:
+        pytest.fail(f"Spark needs a Java runtime, and installing one failed: {exc}", pytrace=False)
+
+
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    ensure_java(tmp_path_factory.getbasetemp())
     session = spark_session("local[2]")
     yield session
     session.stop()
