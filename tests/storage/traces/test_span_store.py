@@ -102,3 +102,22 @@ def test_a_store_that_cannot_be_written_keeps_spans_queued_then_refuses(tmp_path
     assert writer.flush() == 6
     writer.close()
     assert sum(b.num_rows for b in read_spans(str(blocker))) == 6
+
+
+def test_any_fsspec_url_holds_the_store():
+    import uuid
+
+    url = f"memory://traces-{uuid.uuid4().hex}"
+    with SpanWriter(url, flush_interval=60, schema=span_schema()) as writer:
+        writer.append(rows(3, application="remote"))
+    (part,) = span_partitions(url)
+    assert (part.project, part.application, len(part.files)) == ("support", "remote", 1)
+    table = pa.Table.from_batches(list(read_spans(url, columns=["span_id", "application"])))
+    assert table.num_rows == 3 and set(table.column("application").to_pylist()) == {"remote"}
+
+
+def test_rows_without_the_partition_columns_are_refused_on_append(tmp_path):
+    with SpanWriter(str(tmp_path), flush_interval=60) as writer:
+        with pytest.raises(InvalidInput, match="partition column"):
+            writer.append(pa.table({"name": ["x"]}))
+        assert writer.stats.queued_rows == 0
