@@ -123,3 +123,14 @@ def test_unknown_suffix_and_standard_are_refused(app, root, tmp_path) -> None:
     unknown = invoke(app, root, "--standard", "soc2")
     assert isinstance(unknown.exception, InvalidInput)
     assert "iso42001, nist-ai-rmf, eu-ai-act" in str(unknown.exception)
+
+
+def test_the_chain_walk_is_whole_unless_resumed_and_is_recorded(app, root) -> None:
+    whole = json.loads(invoke(app, root, "--format", "json").stdout)
+    assert whole["audit"]["ok"] and whole["audit"]["verified_from"] == 0
+    head = whole["audit"]["head_seq"]
+    # The walk is recorded: a resumed walk starts where it ended, and the report says so.
+    resumed = json.loads(invoke(app, root, "--format", "json", "--resume-chain").stdout)
+    assert resumed["audit"]["verified_from"] == head
+    again = json.loads(invoke(app, root, "--format", "json").stdout)
+    assert again["audit"]["verified_from"] == 0

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import typer
 
-from aims.cli._output import Format, console, emit, err_console, print_table
+from aims.cli._output import Format, console, emit, err_console, print_table, working
 from aims.cli._state import STATE, open_workspace
 from aims.cli.remote import remote
 
@@ -59,7 +59,8 @@ def verify(
             problem = {"kind": missing.kind, "seq": 0, "message": missing.message}
             _emit_report({"ok": False, "problems": [problem], "problem": problem}, fmt)
             raise typer.Exit(1)
-    data = cps.report(open_workspace().db, cp, public_key)
+    with working("verifying the audit chain and the rows it anchors"):
+        data = cps.report(open_workspace().db, cp, public_key)
     _emit_report(data, fmt)
     if not data["ok"]:
         raise typer.Exit(1)

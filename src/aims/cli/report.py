@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +43,19 @@ def compliance(
         None, "--project", "-p", help="Only this project's models and keys (default: all)."
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    resume_chain: bool = typer.Option(
+        False,
+        "--resume-chain",
+        help="Walk only the audit events after the newest walk of the hash chain recorded in "
+        "the store (the report says so), instead of the whole chain.",
+    ),
 ) -> None:
     """Each control's status (met / partial / missing / not applicable) with its evidence,
-    computed from the store, and what to do in aims to close each gap."""
+    computed from the store, and what to do in aims to close each gap.
+
+    The audit log's hash chain is walked whole (a progress bar on a terminal)
+    and the walk is recorded, so the dashboard's next report walks only newer
+    events."""
     from aims.cli._state import open_workspace
     from aims.cli.remote import remote
     from aims.services.evidence import compliance_report
@@ -54,9 +66,14 @@ def compliance(
         return
     ws = open_workspace()
     try:
-        report = compliance_report(
-            ws, standard, scope="all" if all_models else "deployed", project=project
-        )
+        with _chain_walk(ws, resume_chain) as chain:
+            report = compliance_report(
+                ws,
+                standard,
+                scope="all" if all_models else "deployed",
+                project=project,
+                chain=chain,
+            )
     finally:
         ws.close()
     if out is not None:
@@ -71,6 +88,31 @@ def compliance(
     summary = report.summary
     if strict and (summary["partial"] or summary["missing"]):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _chain_walk(ws: Any, resume: bool) -> Iterator[Any]:
+    """The report's walk of the chain, with a progress bar of the events walked on a terminal."""
+    from aims.cli._output import err_console
+    from aims.services.audit import head_of
+    from aims.services.evidence_chain import StoredChainCheck
+
+    if not err_console.is_terminal:
+        yield StoredChainCheck(ws.db, full=not resume)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    head, _ = head_of(ws.db)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("verifying the audit chain", total=head[0] if head else 0)
+        yield StoredChainCheck(ws.db, full=not resume, progress=lambda n: bar.advance(task, n))
 
 
 def _remote_compliance(
