@@ -25,9 +25,12 @@ demo: $(STAMP_RUN)
 # CI runs only `make test`, so the import contracts and the types are checked here as well as
 # in `make lint`. The tests include every example in the package's docstrings (--doctest-modules
 # in pyproject.toml).
+# --dist loadfile keeps each test module on one worker, so a module-scoped fixture (a server,
+# a workspace built once) is built once. (--dist loadgroup no longer groups anything with
+# pytest 9.2 and pytest-xdist 3.8: the group name xdist adds to a test's id is ignored.)
 test: $(STAMP_DEV) contracts types
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP_DEV) contracts types
 	$(BIN)/ruff check src tests benchmarks

@@ -28,7 +28,7 @@ from tests.cli.test_foundation_cli import run
 from tests.conftest import OPEN_POLICY
 from tests.services.mlflow_server import MlflowWorld, start
 
-# One MLflow server for the module: its tests run on one worker (make test: --dist loadgroup).
+# One MLflow server for the module: its tests run on one worker (make test: --dist loadfile).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow-server")]
 
 
