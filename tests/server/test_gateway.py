@@ -245,6 +245,30 @@ def test_an_injection_in_a_tool_result_is_redacted(approved: dict) -> None:
     assert INJECTION not in text
 
 
+def test_screening_decisions_become_guardrail_spans(approved: dict) -> None:
+    from aims.services.traces import trace_log_url
+    from aims.storage.traces import read_spans
+
+    call(approved, "files__fetch_page", {"url": "https://weather.example/today"})
+    url = trace_log_url(approved["ws"])
+
+    def redacted() -> list[dict]:
+        try:
+            rows = [
+                r
+                for batch in read_spans(url, application="aims-gateway")
+                for r in batch.to_pylist()
+            ]
+        except FileNotFoundError:
+            return []
+        return [r for r in rows if r["guardrail_verdict"] == "redact"]
+
+    span = wait_until(redacted, timeout=30)[0]
+    assert span["operation"] == "apply_guardrail"
+    assert span["guardrail_name"] == "aims.gateway.screening.result"
+    assert span["agent_name"] == "bot" and span["tool_name"] == "files/fetch_page"
+
+
 def test_the_agents_token_never_reaches_the_upstream_server(approved: dict) -> None:
     call(approved, "files__read_file", {"path": "/data/x"})
     seen = httpx.get(approved["upstream"] + "/control/seen", timeout=10).json()["authorization"]

@@ -151,7 +151,16 @@ def mount_gateway(app: Any) -> None:
         def note(agent: Agent, reason: str, path: str) -> None:
             guard.events.note("server.access.denied", agent.name, f"gateway_{reason}", path)
 
-        proxy = GatewayProxy(state.ws, policy, metrics=metrics, salt=state.salt, note_refusal=note)
+        # Screening decisions go to the span store as guardrail spans when the server has one.
+        traces = getattr(app.state, "traces", None)
+        proxy = GatewayProxy(
+            state.ws,
+            policy,
+            metrics=metrics,
+            salt=state.salt,
+            note_refusal=note,
+            spans=getattr(traces, "writer", None),
+        )
         endpoint.proxy = proxy
         try:
             yield

@@ -59,6 +59,7 @@ class GatewayProxy:
         metrics: GatewayMetrics,
         salt: str,
         note_refusal: Any = None,
+        spans: Any = None,
     ) -> None:
         self.ws = ws
         self.policy = policy
@@ -67,7 +68,7 @@ class GatewayProxy:
         self.salt = salt
         self.agent_limiter = RateLimiter(policy.agent_rate, policy.agent_burst)
         self.tool_limiter = RateLimiter(policy.tool_rate, policy.tool_burst)
-        self.recorder = Recorder(ws)
+        self.recorder = Recorder(ws, spans=spans)
         self.note_refusal = note_refusal or (lambda agent, reason, path: None)
 
     def close(self) -> None:
@@ -104,6 +105,7 @@ class GatewayProxy:
             "owner": agent.owner,
             "server": server,
             "tool": upstream_name,
+            "project": self.catalog.upstreams[server].project if tool else None,
             "arguments": hashed_arguments(arguments, self.salt),
             "findings": [],
         }
@@ -164,6 +166,7 @@ class GatewayProxy:
             raise Refused("constraint", f"refused: {name}: " + "; ".join(problems))
         screened = screen_arguments(arguments, self.policy)
         self._count("arguments", screened.findings, record)
+        record["screening"] = {"arguments": screened.verdict}
         if screened.verdict == "deny":
             raise Refused(
                 "arguments_screened",
@@ -183,6 +186,7 @@ class GatewayProxy:
             raise Refused("upstream_error", f"refused: {exc}") from None
         out = screen_result(result, self.policy)
         self._count("result", out.findings, record)
+        record["screening"]["result"] = out.verdict
         if out.verdict == "deny":
             raise Refused(
                 "result_screened",

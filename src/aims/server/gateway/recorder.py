@@ -13,6 +13,11 @@ second's calls in order, with their count. A chained event costs about a
 millisecond to write; grouping keeps the log's cost flat however busy an
 agent is, as the refused-call audit does (:mod:`aims.server.auth_events`).
 Closing the recorder writes what is left.
+
+Each screening decision also becomes an OpenTelemetry guardrail span
+(operation ``apply_guardrail``, ``gen_ai.guardrail.name`` and ``.verdict``) in
+the span store of ``/v1/traces``, under application ``aims-gateway``, when the
+server has one: one span per call and place screened (arguments, result).
 """
 
 from __future__ import annotations
@@ -22,14 +27,21 @@ import hmac
 import json
 import logging
 import queue
+import secrets
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 from prometheus_client import CollectorRegistry, Counter
 
+from aims.core.genai.span import span_schema
 from aims.services import audit
 
-__all__ = ["GatewayMetrics", "Recorder", "hashed_arguments"]
+__all__ = ["APPLICATION", "GatewayMetrics", "Recorder", "guardrail_spans", "hashed_arguments"]
+
+APPLICATION = "aims-gateway"
+"""The application name of the gateway's guardrail spans in the span store."""
 
 log = logging.getLogger("aims.gateway")
 
@@ -45,6 +57,39 @@ def hashed_arguments(arguments: dict[str, Any], salt: str) -> dict[str, str]:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         out[str(name)] = hmac.new(salt.encode(), text.encode(), hashlib.sha256).hexdigest()[:16]
     return out
+
+
+def guardrail_spans(batch: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Span rows of the screening decisions in ``batch`` (agent, subject, call record)."""
+    rows = []
+    for agent, _subject, record in batch:
+        end = datetime.fromisoformat(record["at"])
+        start = end - timedelta(milliseconds=record["ms"])
+        trace = secrets.token_hex(16)
+        for place, verdict in (record.get("screening") or {}).items():
+            found = [f for f in record["findings"] if f["place"] == place]
+            rows.append(
+                {
+                    "project": record.get("project") or "default",
+                    "application": APPLICATION,
+                    "trace_id": trace,
+                    "span_id": secrets.token_hex(8),
+                    "name": f"apply_guardrail aims.gateway.{place}",
+                    "operation": "apply_guardrail",
+                    "agent_name": agent,
+                    "tool_name": f"{record['server']}/{record['tool']}",
+                    "mcp_method": "tools/call",
+                    "start_time": start,
+                    "end_time": end,
+                    "latency_ms": float(record["ms"]),
+                    "status": "ok",
+                    "guardrail_name": f"aims.gateway.screening.{place}",
+                    "guardrail_verdict": verdict,
+                    "dialect": "aims",
+                    "attributes": json.dumps({"findings": found}) if found else None,
+                }
+            )
+    return rows
 
 
 class GatewayMetrics:
@@ -80,9 +125,11 @@ class GatewayMetrics:
 class Recorder:
     """A background writer of ``gateway.calls`` events (see the module docstring)."""
 
-    def __init__(self, ws: Any, *, interval: float = 1.0) -> None:
+    def __init__(self, ws: Any, *, interval: float = 1.0, spans: Any = None) -> None:
         self.ws = ws
         self.interval = interval
+        self.spans = spans
+        """The span store's writer (:class:`aims.storage.traces.SpanWriter`), or None."""
         self._queue: queue.Queue[tuple[str, str, dict[str, Any]] | threading.Event | None] = (
             queue.Queue()
         )
@@ -134,6 +181,13 @@ class Recorder:
                     )
         except Exception as exc:  # the store may be down; the calls were served, say so loudly
             log.error("could not audit %d gateway calls: %s", len(batch), exc)
+        if self.spans is not None:
+            try:
+                rows = guardrail_spans(batch)
+                if rows:
+                    self.spans.append(pa.Table.from_pylist(rows, schema=span_schema()))
+            except Exception as exc:  # a full span queue must not stop the audit
+                log.warning("could not store %d guardrail spans: %s", len(batch), exc)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write everything queued so far; False if the writer did not catch up in ``timeout``."""
