@@ -89,7 +89,8 @@ def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-unty
     assert drifted.count() >= 1
     color = drifted.first.evaluate("el => getComputedStyle(el).color")
     assert color == "rgb(198, 40, 40)"  # the drifted feature is shown red
-    assert page.locator("#volume-chart .incident-marker").count() >= 1  # on the time axis
+    # The volume chart draws after its own fetch: wait for it rather than count too early.
+    page.wait_for_selector("#volume-chart .incident-marker")  # an incident on the time axis
     page.wait_for_selector("#dist-chart canvas")
     page.click("a.pick[data-feature='dep_delay']")  # numeric and long-tailed
     page.wait_for_function("document.querySelector('#dist-chart').dataset.column === 'dep_delay'")
