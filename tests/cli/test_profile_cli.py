@@ -123,6 +123,11 @@ def test_merging_profiles_of_different_layouts_says_how_to_fix_it(aims, lake, tm
         ),
         (["profile", "merge", "--out", "{tmp}/x.profile"], "at least one profile file"),
         (["profile", "{lake}", "--engine", "hadoop", "--out", "{tmp}/x.profile"], "hadoop"),
+        (
+            ["profile", "{lake}", "--scheduler", "tcp://127.0.0.1:1", "--out", "{tmp}/x.profile"],
+            "add --engine dask or spark",
+        ),
+        (["drift", "{lake}", "{lake}", "--workers", "2"], "add --engine dask or spark"),
     ],
 )
 def test_bad_input_gets_one_clear_message(aims, lake, tmp_path, args, message) -> None:

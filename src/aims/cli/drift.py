@@ -198,13 +198,15 @@ def drift(
         drift_share=drift_share,
         correction=correction.value,
     )
+    if engine is EngineChoice.local and (scheduler or workers):
+        check_engine("aims drift", engine, scheduler, workers)
     if _needs_engine(reference, current, engine):
         if method is DriftMethod.exact:
             raise InvalidInput(
                 "--method exact needs two data files on this machine; profile files, folders, "
                 "URLs and --engine dask|spark compare profiles (--method profile)"
             )
-        check_engine("aims drift", engine)
+        check_engine("aims drift", engine, scheduler, workers)
         from aims.services.engines.profiling import drift_sources
 
         report = drift_sources(

@@ -43,8 +43,21 @@ class SummaryFormat(str, Enum):
     json = "json"
 
 
-def check_engine(command: str, engine: EngineChoice) -> None:
-    """Fail early, naming the extra to install, when ``engine`` needs a missing package."""
+def check_engine(
+    command: str, engine: EngineChoice, scheduler: str | None = None, workers: int | None = None
+) -> None:
+    """Fail early, naming the extra to install, when ``engine`` needs a missing package.
+
+    Also refuses cluster options the engine would ignore.
+    """
+    if engine is EngineChoice.local and (scheduler or workers):
+        raise InvalidInput(
+            f"{command}: --scheduler and --workers choose a cluster; add --engine dask or spark"
+        )
+    if engine is EngineChoice.spark and workers:
+        raise InvalidInput(
+            f"{command}: --workers is for Dask; give Spark a master URL such as local[4]"
+        )
     extras = ENGINE_EXTRAS.get(engine.value)
     if extras:
         require_extras(f"{command} --engine {engine.value}", extras)
@@ -135,7 +148,7 @@ def profile(
         summary = _merge(paths[1:], out)
         summary["engine"] = "merge"
     else:
-        check_engine("aims profile", engine)
+        check_engine("aims profile", engine, scheduler, workers)
         from aims.services.engines.profile_files import read_profile, write_profile
         from aims.services.engines.profiling import profile_sources
 
