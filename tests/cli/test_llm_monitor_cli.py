@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aims.storage.traces import SpanWriter
 from aims.workspace import Workspace
 from tests.cli.test_monitor_cli import aims
@@ -33,3 +35,9 @@ def test_monitor_run_opens_an_llm_incident(workspace: Workspace, tmp_path: Path)
         "cost",
         "oncall@example.org",
     )
+    shown = aims(["monitor", "windows", "helpdesk", "--role", "llm", "--format", "json"], root)
+    assert shown.returncode == 0, shown.stderr
+    rows = json.loads(shown.stdout)
+    assert [r["window_start"] for r in rows] == [(T0 + k * HOUR).isoformat() for k in (2, 1, 0)]
+    assert rows[0]["values"]["cost_usd"] == pytest.approx(60 * 0.01)
+    assert rows[0]["fired"] == ["llm_cost_spike"]

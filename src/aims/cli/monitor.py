@@ -155,7 +155,9 @@ def _remote_run(
 def windows(
     name: str = typer.Argument(..., help="Model name."),
     version: int | None = typer.Option(None, "--version", "-v", help="Only this version."),
-    role: str | None = typer.Option(None, "--role", help="production, canary or shadow."),
+    role: str | None = typer.Option(
+        None, "--role", help="production, canary, shadow, or llm (LLM application windows)."
+    ),
     limit: int = typer.Option(24, "--limit", "-n", help="Newest windows to show."),
     fmt: Format = FORMAT,
 ) -> None:

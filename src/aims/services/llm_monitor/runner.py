@@ -162,6 +162,11 @@ class _Pass:
                     z=llm.drift_z,
                     min_texts=llm.min_texts,
                 )
+                results["window"] = {
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "seconds": self.seconds,
+                }
                 row = window_store.add_window(
                     s,
                     model_id=model_id,

@@ -43,7 +43,7 @@ def recent_windows(
 ) -> list[MonitorWindow]:
     """The newest windows of a model (final and provisional), newest first."""
     stmt = select(MonitorWindow).where(
-        MonitorWindow.model_id == model_id, MonitorWindow.role.in_(SHOWN_ROLES)
+        MonitorWindow.model_id == model_id, MonitorWindow.role.in_((*SHOWN_ROLES, LLM_ROLE))
     )
     if version is not None:
         stmt = stmt.where(MonitorWindow.version == version)
