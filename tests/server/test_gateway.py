@@ -185,6 +185,7 @@ def approved(gw: dict) -> dict:
     )
     for tool in seen:
         pins.approve_pin(gw["ws"], "files", tool, actor=OWNER)
+    assert "files__read_file" in tool_names(gw)  # the next listing offers them
     return gw
 
 
@@ -380,6 +381,8 @@ def test_a_burst_of_refusals_opens_a_security_incident(approved: dict) -> None:
 def test_gateway_calls_are_counted_on_metrics(approved: dict) -> None:
     from aims.services import keys
 
+    assert call(approved, "files__echo", {"text": "hi"})[0]
+    assert not call(approved, "files__fetch_page", {"url": "https://weather.example/today"})[0]
     admin = keys.create_key(approved["ws"], project="*", role="admin", actor="root")[1]
     token = httpx.post(
         approved["url"] + "/v1/auth/token", json={"api_key": admin}, timeout=30
