@@ -134,3 +134,20 @@ def test_the_installed_command_exits_non_zero_on_a_malformed_corpus(tmp_path: Pa
     )
     assert result.returncode == 1
     assert "a case must be a JSON object, got list" in result.stderr
+
+
+def test_a_policy_file_changes_the_verdicts_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = write(tmp_path / "c.jsonl", ATTACK, BENIGN)
+    allow = tmp_path / "aims.yaml"
+    allow.write_text("project: x\ngateway:\n  screening:\n    verdicts:\n      override: allow\n")
+    args = ["gateway", "eval", "--corpus", str(corpus), "--format", "json", "--policy", str(allow)]
+    code, out, _ = run(args, capsys)
+    assert code == 0
+    assert json.loads(out)["splits"]["heldout"]["overall"]["fn"] == 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("verdicts:\n  override: block\n")
+    code, out, err = run([*args[:-1], str(bad)], capsys)
+    assert code == 1 and out == ""
+    assert "override" in err and "verdicts: allow, warn, redact, deny" in err

@@ -75,6 +75,12 @@ def eval_(
         help="A JSON Lines corpus (default: the one shipped with aims; docs/screening.md "
         "describes the format).",
     ),
+    policy: Path | None = typer.Option(
+        None,
+        "--policy",
+        help="A YAML screening policy, or an aims.yaml whose gateway.screening section is "
+        "used (default: the built-in policy).",
+    ),
     check: bool = typer.Option(
         False,
         "--check",
@@ -86,11 +92,14 @@ def eval_(
     """Measure the screening of tool descriptions, arguments and results on a labelled
     corpus: precision, recall per category and the false-positive rate on benign cases,
     for the development part, the held-out part and both."""
-    from aims.services.screening_eval import evaluate, load_corpus
+    from aims.services.screening_eval import evaluate, load_corpus, load_policy
 
+    rules = load_policy(policy) if policy is not None else None
     cases = load_corpus(corpus)
     splits = [s for s in ("dev", "heldout") if any(c.split == s for c in cases)]
-    report = evaluate(cases, corpus=str(corpus or "the bundled corpus"), splits=[*splits, "all"])
+    report = evaluate(
+        cases, rules, corpus=str(corpus or "the bundled corpus"), splits=[*splits, "all"]
+    )
     data = report.to_dict()
     emit(data, fmt, _render_eval)
     judged = "heldout" if "heldout" in splits else "all"

@@ -312,3 +312,23 @@ def screening_evidence() -> dict[str, Any]:
         f"corpus sha256 {digest[:12]} (aims gateway eval)"
     )
     return {"corpus_sha256": digest, "policy": "default", **parts, "text": text}
+
+
+def load_policy(path: Path) -> ScreeningPolicy:
+    """A screening policy from a YAML file: the screening mapping itself, or a whole
+    ``aims.yaml`` whose ``gateway.screening`` section is read.
+
+    A missing file raises :class:`NotFound`; bad YAML or a bad policy raises
+    :class:`~aims.errors.ConfigError` naming the file and what to fix.
+    """
+    from aims.core.yaml_source import parse, read_text
+
+    text, source = read_text(Path(path), "screening policy")
+    data = parse(text, source).data
+    if data is None:
+        data = {}
+    if isinstance(data, dict) and isinstance(data.get("gateway"), dict):
+        return ScreeningPolicy.from_mapping(
+            data["gateway"].get("screening"), source=f"{source}: gateway.screening"
+        )
+    return ScreeningPolicy.from_mapping(data, source=source)
