@@ -177,3 +177,14 @@ def test_llm_windows_are_exported_as_prometheus_metrics(changes: Replayed) -> No
     assert f"aims_llm_requests{{{labels}}} 60.0" in text
     assert "aims_llm_text_drift_score{" + labels in text
     assert 'aims_monitor_feature_drift_score{feature="input.chars",' + labels in text
+
+
+def test_a_window_another_monitor_stored_first_is_left_alone(changes: Replayed) -> None:
+    from aims.services.llm_monitor.runner import _Pass
+
+    summary = RunSummary(started_at=T0)
+    racing = _Pass(changes.ws, summary, T0 + 8 * HOUR, table_source(changes.spans))
+    # The first window is stored already: computing it again hits the unique key.
+    assert racing.window(_windows(changes.ws)[0].model_id, "helpdesk", T0) == 0
+    assert summary.windows == 0 and summary.incidents_opened == []
+    assert len(_windows(changes.ws)) == len(PLAN)

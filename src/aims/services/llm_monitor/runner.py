@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from aims.clock import utc
 from aims.core.windowing import window_start, windows_of_hour
@@ -116,84 +117,91 @@ class _Pass:
         table = pa.Table.from_batches(batches)
         llm = self.policy.llm
         opened: list[int] = []
+        extended: list[int] = []
         stored = 0
-        with self.ws.db.session() as s:
-            model = s.get(Model, model_id)
-            assert model is not None
-            known = {v.version for v in model.versions}
-            owner = next((o.owner for o in model.owners if o.role == "monitoring"), None)
-            for text_version, spans in _versions(table):
-                version = int(text_version) if text_version.isdigit() else None
-                if version not in known:
-                    self.summary.errors.append(
-                        f"{name}: {spans.num_rows} spans of version {text_version!r} in window "
-                        f"{start.isoformat()}, which is not a registered version; skipped"
+        try:
+            with self.ws.db.session() as s:
+                model = s.get(Model, model_id)
+                assert model is not None
+                known = {v.version for v in model.versions}
+                owner = next((o.owner for o in model.owners if o.role == "monitoring"), None)
+                for text_version, spans in _versions(table):
+                    version = int(text_version) if text_version.isdigit() else None
+                    if version not in known:
+                        self.summary.errors.append(
+                            f"{name}: {spans.num_rows} spans of version {text_version!r} in window "
+                            f"{start.isoformat()}, which is not a registered version; skipped"
+                        )
+                        continue
+                    assert version is not None
+                    rolling = llm.reference == "rolling"
+                    ref = load_reference(
+                        s,
+                        model_id,
+                        version,
+                        self.seconds,
+                        llm.reference_windows,
+                        start,
+                        rolling=rolling,
                     )
-                    continue
-                assert version is not None
-                rolling = llm.reference == "rolling"
-                ref = load_reference(
-                    s,
-                    model_id,
-                    version,
-                    self.seconds,
-                    llm.reference_windows,
-                    start,
-                    rolling=rolling,
-                )
-                traffic = Traffic(top=llm.top_spenders)
-                text = TextWindow(llm.sample_size, ref.text if ref.complete else None)
-                requests = pc.fill_null(
-                    pc.is_in(spans.column("operation"), pa.array(MODEL_OPERATIONS)), False
-                )
-                for batch in spans.to_batches():
-                    traffic.add(batch)
-                for batch in spans.filter(requests).to_batches():
-                    text.add(batch)
-                if traffic.requests == 0:
-                    continue
-                profile = text.profile()
-                results = window_results(
-                    traffic,
-                    text,
-                    profile,
-                    ref,
-                    drift_options=self.policy.drift.options(),
-                    z=llm.drift_z,
-                    min_texts=llm.min_texts,
-                )
-                results["window"] = {
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
-                    "seconds": self.seconds,
-                }
-                row = window_store.add_window(
-                    s,
-                    model_id=model_id,
-                    version=version,
-                    role=ROLE,
-                    start=start,
-                    seconds=self.seconds,
-                    n_predictions=traffic.requests,
-                    n_labelled=0,
-                    results=results,
-                    # Windows that may join a reference keep their samples and vocabularies.
-                    profile=profile.to_bytes(full=rolling or not ref.complete),
-                )
-                s.flush()
-                new, updated = fire(
-                    s,
-                    policy=self.policy,
-                    model=model,
-                    row=row,
-                    seconds=self.seconds,
-                    owner=owner,
-                    actor=self.settings.actor,
-                )
-                opened += new
-                self.summary.incidents_opened += new
-                self.summary.incidents_updated += updated
-                stored += 1
+                    traffic = Traffic(top=llm.top_spenders)
+                    text = TextWindow(llm.sample_size, ref.text if ref.complete else None)
+                    requests = pc.fill_null(
+                        pc.is_in(spans.column("operation"), pa.array(MODEL_OPERATIONS)), False
+                    )
+                    for batch in spans.to_batches():
+                        traffic.add(batch)
+                    for batch in spans.filter(requests).to_batches():
+                        text.add(batch)
+                    if traffic.requests == 0:
+                        continue
+                    profile = text.profile()
+                    results = window_results(
+                        traffic,
+                        text,
+                        profile,
+                        ref,
+                        drift_options=self.policy.drift.options(),
+                        z=llm.drift_z,
+                        min_texts=llm.min_texts,
+                    )
+                    results["window"] = {
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                        "seconds": self.seconds,
+                    }
+                    row = window_store.add_window(
+                        s,
+                        model_id=model_id,
+                        version=version,
+                        role=ROLE,
+                        start=start,
+                        seconds=self.seconds,
+                        n_predictions=traffic.requests,
+                        n_labelled=0,
+                        results=results,
+                        # Windows that may join a reference keep their samples and vocabularies.
+                        profile=profile.to_bytes(full=rolling or not ref.complete),
+                    )
+                    s.flush()
+                    new, updated = fire(
+                        s,
+                        policy=self.policy,
+                        model=model,
+                        row=row,
+                        seconds=self.seconds,
+                        owner=owner,
+                        actor=self.settings.actor,
+                    )
+                    opened += new
+                    extended += updated
+                    stored += 1
+        except DBIntegrityError:
+            # Another monitor stored this window first; its results stand.
+            log.info("monitor: %s window %s already stored by another run", name, start)
+            return 0
+        self.summary.incidents_opened += opened
+        self.summary.incidents_updated += extended
         for incident_id in opened:
             self.summary.actions += actions.run_pending(
                 self.ws, incident_id, self.policy, self.settings.actor
