@@ -2,9 +2,10 @@
 
 :func:`screen` is called by the MCP gateway on every tool description,
 argument and result, so it is built for speed: ASCII text skips
-normalisation, each rule runs only when one of its trigger words occurs, and
+normalisation, each rule runs only in windows around its trigger words, and
 :func:`screen_json` screens all the strings of a value in one pass over
-their concatenation.
+their concatenation. A text built to be expensive is judged as a whole
+(:data:`MAX_FINDINGS`).
 """
 
 from __future__ import annotations
@@ -232,7 +233,17 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
     joined = _SEPARATOR.join(text for _p, text, _k in parts)
     findings: list[Finding] = []
     by_part: dict[int, list[Finding]] = {}
-    for f in find(joined, policy):
+    found = find(joined, policy)
+    if found and found[0].rule == "too-many-findings":
+        # Judged as a whole: the finding is the whole value, and a redaction cuts every
+        # string value (keys stay, so objects keep their shape).
+        flood = Finding("obfuscation", "too-many-findings", (0, len(joined)), found[0].excerpt, "$")
+        verdict = policy.verdict("obfuscation", where)
+        cut = {i: "[redacted: obfuscation]" for i, part in enumerate(parts) if not part[2]}
+        return Screening(
+            verdict, (flood,), _rebuild(value, cut, [0]) if verdict == "redact" else None
+        )
+    for f in found:
         i = max(bisect_right(starts, f.span[0]) - 1, 0)
         path, text, _key = parts[i]
         span = (f.span[0] - starts[i], min(f.span[1] - starts[i], len(text)))
