@@ -7,7 +7,7 @@ assignments whose value looks random enough to be real (an entropy test keeps
 ``password: <your password>`` and ``api_key = os.environ[...]`` out).
 
 *Exfiltration URLs* are markdown or HTML images (which a chat client fetches
-without a click) whose query string carries data, and any URL with a
+without a click) and links whose query string carries data, and any URL with a
 template placeholder in its query (``?d={conversation}``), the usual way a
 poisoned tool asks the model to fill in what it should leak.
 """
@@ -150,6 +150,15 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"!\[[^\]\n]{0,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
         r"|<img\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
         ("![", "<img"),
+        accept=lambda m: _carries_data(m.group("url") or m.group("url2")),
+    ),
+    rule(
+        "markdown-link-data",
+        "exfiltration",
+        # A link needs a click, but its text can make one likely ("verify your account").
+        r"(?<!!)\[[^\]\n]{1,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
+        r"|<a\b[^>]{0,200}?\bhref\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
+        ("](", "href"),
         accept=lambda m: _carries_data(m.group("url") or m.group("url2")),
     ),
     rule(
