@@ -187,3 +187,19 @@ def test_an_application_in_production_is_not_loaded_for_serving(workspace, tmp_p
     assert deployments.refresh(force=True)
     assert deployments.load_errors == {}
     assert "geo" not in deployments.table.models
+
+
+def test_a_name_holds_models_or_applications_never_both(workspace, tmp_path: Path) -> None:
+    llm_apps.register_app(workspace, write_app(tmp_path, "v1", "Prompt."), "geo", actor="ana@x.org")
+    registry.register_dataset(workspace, _csv(tmp_path), "rows", actor="ana@x.org")
+    artifact = tmp_path / "model.skops"
+    artifact.write_bytes(b"not looked at: the name is refused first")
+    with pytest.raises(InvalidInput, match="'geo' holds LLM application versions"):
+        registry.register_model(workspace, artifact, "geo", actor="ana@x.org", datasets=["rows@1"])
+    assert [v["flavour"] for v in registry.describe(workspace, "geo")["versions"]] == ["llm-app"]
+
+
+def _csv(tmp_path: Path) -> Path:
+    path = tmp_path / "rows.csv"
+    path.write_text("x,y\n1,0\n2,1\n")
+    return path

@@ -177,6 +177,12 @@ def register_model(
             "give the training data with --dataset NAME@VERSION (lineage is required)"
         )
     refs = [parse_ref(d) for d in datasets]
+    with ws.db.session() as s:
+        existing = s.scalar(select(Model).where(Model.name == name))
+        if existing is not None and any(v.flavour == "llm-app" for v in existing.versions):
+            raise InvalidInput(
+                f"{name!r} holds LLM application versions; register the model under another name"
+            )
     # Read once: what is described is exactly what is stored.
     data = artifact.read_bytes()
     info = load_bytes(
