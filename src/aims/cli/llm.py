@@ -73,6 +73,17 @@ def render_llm_evaluation(d: dict[str, Any]) -> None:
     if champ:
         title += f" vs production v{champ['version']}"
     print_table(rows, cols, title=title)
+    slices = ev.get("slices") or []
+    if slices:
+        names = ["pass_rate", "normalised_match", "token_f1", "refusal_rate"]
+        print_table(
+            [
+                {"tag": s["value"], "n": s["n"], **{k: _num(s["metrics"].get(k)) for k in names}}
+                for s in slices
+            ],
+            ["tag", "n", *names],
+            title="by tag",
+        )
     failing = [c for c in d.get("cases", []) if c.get("failed")]
     if failing:
         print_table(
