@@ -132,6 +132,9 @@ def test_the_heatmap_of_300_features(page, site) -> None:  # type: ignore[no-unt
     heatmap = page.locator("#heatmap")
     assert heatmap.get_attribute("data-features") == str(FEATURES)
     assert heatmap.get_attribute("data-painted") == str(FEATURES * WINDOWS)
+    # One canvas, no element per cell, with the table of features as its text alternative.
+    assert heatmap.locator("canvas").count() == 1
+    assert "table of features" in heatmap.locator("canvas").get_attribute("aria-label")
     # Rows are sorted by the newest window's drift: the top row is drifted (red
     # at the right edge), the bottom row is not (blue-grey).
     top, bottom = page.evaluate(
@@ -178,7 +181,12 @@ def test_a_features_page_from_the_heatmap(page, site) -> None:  # type: ignore[n
     page.wait_for_function("document.querySelector('#heatmap').dataset.painted")
     top = page.locator("#features tr[data-feature]").first.get_attribute("data-feature")
     box = page.locator("#heatmap canvas").bounding_box()
-    page.mouse.click(box["x"] + box["width"] - 2, box["y"] + 1)  # newest window, top row
+    # Hovering a cell names its feature, window and score; clicking opens the feature.
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + 1)  # newest window, top row
+    tip = page.locator("#heatmap .tip")
+    assert tip.is_visible() and tip.inner_text().startswith(f"{top} · ")
+    assert "× threshold" in tip.inner_text()
+    page.mouse.click(box["x"] + box["width"] - 2, box["y"] + 1)
     page.wait_for_url(re.compile(rf".*/features/{top}\?role=production$"))
     page.wait_for_selector("#feature-score canvas")
     page.wait_for_selector("#dist-chart canvas")

@@ -56,6 +56,15 @@ function utcText(ts) {
   return new Date(ts * 1e3).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
+// The colour of every score the page can carry (hundredths up to the top stop), looked
+// up per cell instead of interpolated: 60,000 cells paint in a few milliseconds.
+const TOP = Math.round(STOPS[STOPS.length - 1][0] * 100);
+const SCORE_RGB = (() => {
+  const out = new Uint8Array(3 * (TOP + 1));
+  for (let v = 0; v <= TOP; v++) out.set(scoreColour(v / 100), 3 * v);
+  return out;
+})();
+
 function drawHeatmap(el, d, base) {
   const rows = d.features.length, cols = d.times.length;
   const canvas = el.querySelector("canvas");
@@ -74,12 +83,16 @@ function drawHeatmap(el, d, base) {
   const g = canvas.getContext("2d");
   g.scale(ratio, ratio);
   const image = g.createImageData(cols, rows);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const [R, G, B] = scoreColour(cells[r * cols + c]);
-      const k = 4 * (r * cols + c);
-      image.data[k] = R; image.data[k + 1] = G; image.data[k + 2] = B; image.data[k + 3] = 255;
+  const px = image.data;
+  for (let i = 0; i < rows * cols; i++) {
+    const v = cells[i], k = 4 * i;
+    if (Number.isNaN(v)) {
+      px[k] = BOTTOM[0]; px[k + 1] = BOTTOM[1]; px[k + 2] = BOTTOM[2];
+    } else {
+      const j = 3 * Math.min(TOP, Math.max(0, Math.round(v * 100)));
+      px[k] = SCORE_RGB[j]; px[k + 1] = SCORE_RGB[j + 1]; px[k + 2] = SCORE_RGB[j + 2];
     }
+    px[k + 3] = 255;
   }
   // Paint one pixel per cell off screen, then scale it up without smoothing.
   const small = document.createElement("canvas");
@@ -102,6 +115,8 @@ function drawHeatmap(el, d, base) {
     g.fillRect(strip + c * cellW, 0, Math.max(2, cellW), 3);
   }
   el.dataset.painted = String(rows * cols);
+  // When the frame holding the chart is drawn (what the dashboard benchmark reads).
+  requestAnimationFrame(() => { el.dataset.paintedAt = String(Math.round(performance.now())); });
   el.querySelector(".axis").textContent =
     `${utcText(d.times[0])} \u2192 ${utcText(d.times[cols - 1])} \u00b7 ${cols} windows \u00b7 ${rows} features`;
   const at = (ev) => {
@@ -149,12 +164,20 @@ function smallMultiples(d) {
   });
 }
 
+// Once the rest of the page is parsed (the small multiples, a feature's charts).
+function whenParsed(fn) {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+  else fn();
+}
+
 function aimsDrift(base) {
+  // This script follows the heatmap in the page, so the heatmap is painted before the
+  // browser parses the 300-row table and the charts below it.
   const data = document.getElementById("monitoring-data");
   const d = JSON.parse(data.textContent);
   drawScale(document.getElementById("heatmap-scale"));
   drawHeatmap(document.getElementById("heatmap"), d, base);
-  smallMultiples(d);
+  whenParsed(() => smallMultiples(d));
 }
 
 function aimsFeature(base, model, role, feature) {
@@ -180,5 +203,5 @@ function aimsFeature(base, model, role, feature) {
   const m = document.getElementById("monitoring-data");
   if (m) aimsDrift(m.dataset.base);
   const f = document.getElementById("feature-data");
-  if (f) aimsFeature(f.dataset.base, f.dataset.model, f.dataset.role, f.dataset.feature);
+  if (f) whenParsed(() => aimsFeature(f.dataset.base, f.dataset.model, f.dataset.role, f.dataset.feature));
 })();
