@@ -84,6 +84,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
     config["gateway"] = {
         "high_risk": ["files/delete_file"],
         "approval_timeout": "20s",
+        "list_burst": 1000,  # every listing here reads the upstream again
         "screening": {"blocked_domains": ["evil.example"]},
     }
     config["access"] = {"refused_burst": 5, "refused_window": "5m"}
@@ -236,6 +237,12 @@ def test_argument_constraints_bound_an_allowed_tool(approved: dict) -> None:
     )
 
 
+def test_arguments_carrying_a_secret_are_refused(approved: dict) -> None:
+    error, text = call(approved, "files__read_file", {"path": "/data/AKIAIOSFODNN7EXAMPLE"})
+    assert error and "exfiltration" in text and "aws-access-key" in text
+    assert "AKIAIOSFODNN7EXAMPLE" not in text
+
+
 def test_an_injection_in_a_tool_result_is_redacted(approved: dict) -> None:
     error, text = call(approved, "files__fetch_page", {"url": "https://weather.example/today"})
     assert not error
@@ -286,6 +293,8 @@ def test_a_token_for_another_resource_is_refused(approved: dict) -> None:
     assert "oauth-protected-resource/gateway/mcp" in r.headers["www-authenticate"]
     r = httpx.post(approved["url"] + "/gateway/mcp", json=body, timeout=30)
     assert r.status_code == 401
+    doc = httpx.get(approved["url"] + "/.well-known/oauth-protected-resource/gateway/mcp").json()
+    assert doc["resource"] == approved["url"] + "/gateway/mcp"
 
 
 def test_a_high_risk_call_waits_for_another_person(approved: dict) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from aims.errors import InvalidInput
 from aims.server.gateway.catalog import Agent, Catalog, Tool
 from aims.server.gateway.recorder import GatewayMetrics, Recorder, hashed_arguments
 from aims.server.gateway.screen import screen_arguments, screen_result
@@ -68,6 +69,7 @@ class GatewayProxy:
         self.salt = salt
         self.agent_limiter = RateLimiter(policy.agent_rate, policy.agent_burst)
         self.tool_limiter = RateLimiter(policy.tool_rate, policy.tool_burst)
+        self.listing_limiter = RateLimiter(policy.list_rate, policy.list_burst)
         self.recorder = Recorder(ws, spans=spans)
         self.note_refusal = note_refusal or (lambda agent, reason, path: None)
 
@@ -87,8 +89,14 @@ class GatewayProxy:
         return agent if agent is not None and agent.enabled else None
 
     async def list_tools(self, agent: Agent) -> list[dict[str, Any]]:
-        """The tools ``agent`` may call: allowed, pinned, with clean descriptions."""
-        await self.catalog.refresh()
+        """The tools ``agent`` may call: allowed, pinned, with clean descriptions.
+
+        A listing reads the upstream lists again, within a small per-agent budget
+        (``list_rate``, ``list_burst``); past it the view in memory is served, so an agent
+        listing in a loop cannot turn the gateway against the upstream servers.
+        """
+        if self.catalog.stale() or not self.listing_limiter.wait_time(agent.name):
+            await self.catalog.refresh()
         shown, withheld = self.catalog.offered(agent.name)
         for reason, n in withheld.items():
             self.metrics.blocked_tools.labels(reason).inc(n)
@@ -115,7 +123,8 @@ class GatewayProxy:
             self.metrics.refusals.labels(refusal.reason).inc()
             self.metrics.calls.labels(server, upstream_name, "deny").inc()
             self.note_refusal(agent, refusal.reason, f"/gateway/mcp/{name}")
-            record.update(verdict="deny", reason=refusal.reason, message=refusal.message)
+            # The reason's code only: the message may quote argument values, which stay out of the log.
+            record.update(verdict="deny", reason=refusal.reason)
             self._audit(agent, name, record, started)
             return {"content": [{"type": "text", "text": refusal.message}], "isError": True}
         self.metrics.calls.labels(server, upstream_name, verdict).inc()
@@ -164,7 +173,10 @@ class GatewayProxy:
         problems = check_arguments(constraints, arguments)
         if problems:
             raise Refused("constraint", f"refused: {name}: " + "; ".join(problems))
-        screened = screen_arguments(arguments, self.policy)
+        try:
+            screened = screen_arguments(arguments, self.policy)
+        except InvalidInput as exc:  # nested too deep to screen: not forwarded unscreened
+            raise Refused("arguments_unreadable", f"refused: {exc.message}") from None
         self._count("arguments", screened.findings, record)
         record["screening"] = {"arguments": screened.verdict}
         if screened.verdict == "deny":

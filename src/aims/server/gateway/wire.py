@@ -17,7 +17,10 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["Answer", "Pool", "WireError"]
+__all__ = ["MAX_ANSWER_BYTES", "Answer", "Pool", "WireError"]
+
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+"""The largest answer read from an upstream server; a larger one is refused, not held."""
 
 
 class WireError(Exception):
@@ -87,6 +90,9 @@ class Pool:
             try:
                 writer.write(request)
                 answer, keep = await self._read(reader)
+            except (WireError, asyncio.CancelledError):  # too large, or timed out mid-answer
+                writer.close()
+                raise
             except (OSError, httptools.HttpParserError, EOFError):
                 writer.close()
                 if fresh or attempt == 2:
@@ -108,10 +114,14 @@ class Pool:
     async def _read(reader: asyncio.StreamReader) -> tuple[Answer, bool]:
         state = _Reading()
         parser = httptools.HttpResponseParser(state)
+        size = 0
         while not state.done:
             data = await reader.read(65536)
             if not data:
                 raise EOFError("the connection closed before the answer was complete")
+            size += len(data)
+            if size > MAX_ANSWER_BYTES:
+                raise WireError(f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
             parser.feed_data(data)
         # Decided here rather than by the parser, which forgets once the message is complete.
         keep = (

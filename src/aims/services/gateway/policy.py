@@ -12,6 +12,8 @@ Every key is optional::
       agent_burst: 40         #   ... and at once after a quiet spell
       tool_rate: 50           # calls per second of one tool, all agents together ...
       tool_burst: 100
+      list_rate: 1            # tool listings per second of one agent that read the upstream
+      list_burst: 10          #   lists again (beyond them, the gateway's view is served)
       upstream_timeout: 30s   # longest wait for an upstream server's answer
       tools_refresh: 30s      # how often the upstream tool lists are read again
 
@@ -46,6 +48,8 @@ class GatewayPolicy:
     agent_burst: float = 40.0
     tool_rate: float = 50.0
     tool_burst: float = 100.0
+    list_rate: float = 1.0
+    list_burst: float = 10.0
     upstream_timeout_seconds: float = 30.0
     tools_refresh_seconds: float = 30.0
 
@@ -64,7 +68,7 @@ _DURATIONS = {
     "upstream_timeout": "upstream_timeout_seconds",
     "tools_refresh": "tools_refresh_seconds",
 }
-_RATES = ("agent_rate", "agent_burst", "tool_rate", "tool_burst")
+_RATES = ("agent_rate", "agent_burst", "tool_rate", "tool_burst", "list_rate", "list_burst")
 
 
 def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy:
@@ -104,7 +108,7 @@ def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"{where}.{key} must be a number above zero, got {value!r}")
             values[key] = float(value)
-    for burst in ("agent_burst", "tool_burst"):
+    for burst in ("agent_burst", "tool_burst", "list_burst"):
         if values.get(burst, 1.0) < 1:
             raise ConfigError(f"{where}.{burst} must be at least 1, got {values[burst]!r}")
     return GatewayPolicy(**values)
