@@ -98,12 +98,28 @@ class Dialect:
     """Attributes (or prefixes ending in ``.``) holding message content or tool data, removed from
     ``attributes`` and stored only as the project's content policy allows."""
 
+    def __post_init__(self) -> None:
+        # Derived once: normalisation consults them for every span.
+        index: dict[str, list[tuple[str, int]]] = {}
+        for column, keys in self.fields.items():
+            for rank, key in enumerate(keys):
+                index.setdefault(key, []).append((column, rank))
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_exact", tuple(m for m in self.markers if not m.endswith(".")))
+        object.__setattr__(self, "_prefixes", tuple(m for m in self.markers if m.endswith(".")))
+
+    @property
+    def index(self) -> Mapping[str, list[tuple[str, int]]]:
+        """Attribute name -> [(row column, rank among that column's names; 0 wins)]."""
+        index: Mapping[str, list[tuple[str, int]]] = self.__dict__["_index"]
+        return index
+
     def selects(self, attributes: Mapping[str, object]) -> bool:
         """Whether ``attributes`` carry one of this dialect's markers."""
-        exact = [m for m in self.markers if not m.endswith(".")]
-        if any(m in attributes for m in exact):
-            return True
-        prefixes = tuple(m for m in self.markers if m.endswith("."))
+        for marker in self.__dict__["_exact"]:
+            if marker in attributes:
+                return True
+        prefixes = self.__dict__["_prefixes"]
         return bool(prefixes) and any(k.startswith(prefixes) for k in attributes)
 
 

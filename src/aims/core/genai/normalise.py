@@ -240,12 +240,19 @@ def normalise(span: RawSpan, options: Options) -> dict[str, Any]:
     dialect = dialect_of(attrs, frozenset(name for name, _ in span.events))
     row: dict[str, Any] = dict.fromkeys(SPAN_FIELDS)
     used: set[str] = set()
-    for column, keys in dialect.fields.items():
-        key, value = _pick(attrs, keys)
-        if key is None:
+    # One pass over the span's attributes: for each column, the first-ranked
+    # of its names that is present and not empty.
+    ranks: dict[str, int] = {}
+    index = dialect.index
+    for key, value in attrs.items():
+        found = index.get(key)
+        if found is None or value is None or value == "":
             continue
+        for column, rank in found:
+            if rank < ranks.get(column, rank + 1):
+                ranks[column] = rank
+                row[column] = value
         used.add(key)
-        row[column] = value
     # End-user ids are keyed-hashed whatever the policy, and every spelling of
     # them is kept out of the remaining attributes.
     used.update(dialect.fields.get("end_user", ()))
