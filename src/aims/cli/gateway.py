@@ -89,9 +89,11 @@ def eval_(
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:
-    """Measure the screening of tool descriptions, arguments and results on a labelled
-    corpus: precision, recall per category and the false-positive rate on benign cases,
-    for the development part, the held-out part and both."""
+    """Measure the screening of tool calls on a labelled corpus.
+
+    Precision, recall per category and the false-positive rate on benign cases,
+    with confusion counts, for the development part, the held-out part and both.
+    """
     from aims.services.screening_eval import evaluate, load_corpus, load_policy
 
     rules = load_policy(policy) if policy is not None else None
