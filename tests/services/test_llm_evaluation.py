@@ -185,3 +185,40 @@ def test_cost_per_case_uses_the_workspaces_own_prices(tmp_path: Path) -> None:
     # 40 input tokens at $1 and 10 output tokens at $2 per million, in every case.
     assert out["evaluation"]["metrics"]["cost_usd"] == pytest.approx(60e-6)
     assert out["evaluation"]["metrics"]["cost_usd_total"] == pytest.approx(5 * 60e-6)
+
+
+def test_a_new_template_the_production_prompt_cannot_fill_is_evaluated_without_comparison(
+    workspace, tmp_path: Path
+) -> None:
+    llm_apps.register_app(
+        workspace,
+        write_app(tmp_path, "v1", "Give the capital only."),
+        "geo",
+        actor="ana@x.org",
+        owners=OWNERS,
+    )
+    lifecycle.promote(workspace, "geo@1", "production", actor="ana@x.org")
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(
+        "kind: llm-application\n"
+        "prompt: {system: Give the capital only., template: 'Country: {country}'}\n"
+        "model: {provider: openai, name: gpt-4o-mini}\n"
+    )
+    llm_apps.register_app(workspace, v2, "geo", actor="ana@x.org")
+    cases = tmp_path / "countries.jsonl"
+    cases.write_text(
+        "\n".join(
+            json.dumps({"id": c, "input": {"country": c}, "expected": e})
+            for c, e in (("France", "Paris"), ("Italy", "Rome"))
+        )
+    )
+    with fake_openai() as (url, requests):
+        generation = llm_evaluation.Generation(endpoint=Endpoint(url, api_key_env=""))
+        out = llm_evaluation.evaluate_app(
+            workspace, "geo@2", cases, actor="ana@x.org", generation=generation
+        )
+    assert len(requests) == 2  # only version 2 was asked
+    assert "champion" not in out
+    assert out["evaluation"]["metrics"]["normalised_match"] == 1.0
+    [note] = [n for n in out["evaluation"]["notes"] if "production" in n]
+    assert "geo@1 not compared" in note and "template needs {input}" in note

@@ -128,6 +128,16 @@ def _generate(
         return list(pool.map(one, cases))
 
 
+def _unfit(spec: LlmAppSpec, cases: list[Case]) -> str | None:
+    """Why ``spec``'s template cannot be filled from some case, or ``None`` when it can."""
+    try:
+        for case in cases:
+            render_messages(spec, case)
+    except InvalidInput as exc:
+        return exc.message
+    return None
+
+
 def _price(ws: Workspace) -> Pricer:
     """The workspace's price table (``traces.prices`` over the built-in one), as for spans."""
     from aims.services.trace_settings import trace_settings
@@ -234,8 +244,14 @@ def evaluate_app(
             "--endpoint URL (an OpenAI-compatible API)"
         )
     judge = generation.judge()
+    notes: list[str] = []
     answers = None
     if endpoint is not None and not given:
+        unfit = _unfit(prod_spec, cases) if prod_spec is not None else None
+        if unfit is not None:
+            # A new template may name other variables: this version is still evaluated.
+            notes.append(f"production version {name}@{prod_version} not compared: {unfit}")
+            prod_id = prod_spec = None
         answers = _generate(spec, cases, endpoint, generation.concurrency)
     params = {
         "outputs": "given" if answers is None else "generated",
@@ -245,7 +261,9 @@ def evaluate_app(
     }
     scores = _score(_price(ws), spec, cases, answers, judge, generation.concurrency)
     data_id = f"cases:{digest}"
-    result = summarise(scores, data_id=data_id, variables=spec.variables(), params=params)
+    result = summarise(
+        scores, data_id=data_id, variables=spec.variables(), params=params, notes=notes
+    )
     out: dict[str, Any] = {
         "model": name,
         "version": version,
@@ -260,7 +278,7 @@ def evaluate_app(
     if champion is not None:
         out["champion"] = {"version": prod_version, "evaluation": champion.to_dict()}
         out["comparison"] = result.compare(champion).to_dict()
-    elif prod_version is not None:
+    elif prod_version is not None and not notes:
         out["evaluation"]["notes"].append(
             f"production version {name}@{prod_version} has no evaluation on these cases; "
             f"evaluate it with 'aims evaluate {name}@{prod_version} --data {data}' to compare"
