@@ -68,9 +68,10 @@ def evaluate(
     """Evaluate a version: metrics, calibration, slices, fairness, robustness, importance,
     and the production version side by side. The result is stored with the version.
 
-    An LLM application is evaluated on cases (see docs/llm-applications.md): exact and
-    normalised match, JSON schema, regex, refusal rate, length, tokens, cost, latency,
-    overlap with the reference, and optionally a judge model's score."""
+    An LLM application is evaluated on cases (docs/llm-applications.md):
+    exact and normalised match, JSON schema, regex, refusal rate, length,
+    tokens, cost, latency, overlap with the reference, and optionally a
+    judge model's score."""
     from aims.cli._output import working
     from aims.cli.llm import evaluate_llm_app
     from aims.services.governance import evaluate as run
