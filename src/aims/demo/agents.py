@@ -28,7 +28,7 @@ from rich.table import Table
 
 from aims.demo.agents_upstream import NAME as UPSTREAM
 from aims.demo.agents_upstream import start_helpdesk
-from aims.demo.team import ENGINEER, SCIENTIST
+from aims.demo.team import ENGINEER, SCIENTIST, acting_as
 
 if TYPE_CHECKING:
     from aims.workspace import Workspace
@@ -73,7 +73,8 @@ def agents_chapter(
     secret_file.chmod(0o600)  # the gateway refuses a credential file others can read
     desk = start_helpdesk(secret)
     try:
-        key = _enrol(ws, str(ws.settings.project), desk.url, secret_file)
+        with acting_as(ENGINEER):
+            key = _enrol(ws, str(ws.settings.project), desk.url, secret_file)
         step(
             f"agent {AGENT} (owner {OWNER}) enrolled with a 1 h key; MCP server {UPSTREAM} "
             f"(owner {DESK_OWNER}) in the gateway's inventory, reached with the gateway's own "
@@ -188,8 +189,9 @@ def _through_gateway(
 
     before = session(endpoint, bearer, names)
     seen = sorted(p["tool"] for p in pins.list_pins(ws, UPSTREAM))
-    for tool in seen:
-        pins.approve_pin(ws, UPSTREAM, tool, actor=DESK_OWNER)
+    with acting_as(DESK_OWNER):
+        for tool in seen:
+            pins.approve_pin(ws, UPSTREAM, tool, actor=DESK_OWNER)
     offered = session(endpoint, bearer, names)
     step(
         f"first listing: {len(before)} tools offered, the gateway saw {len(seen)} new ones; "
@@ -298,9 +300,10 @@ def _through_aims_mcp(
     except PermissionDenied as exc:
         agent_refused = str(exc)
     step(f"{AGENT} tried to decide its own request: refused, {agent_refused}")
-    decided = promotion_requests.decide(
-        ws, rid, actor=DESK_OWNER, approve=True, note="read the agent's proposal"
-    )
+    with acting_as(DESK_OWNER):
+        decided = promotion_requests.decide(
+            ws, rid, actor=DESK_OWNER, approve=True, note="read the agent's proposal"
+        )
     step(f"{DESK_OWNER} approved request #{rid}: {model}@{version} is in staging")
     return {
         "mcp_tools": done["tools"],

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from aims.demo import data as demo_data
+from aims.demo.agents import agents_chapter
 from aims.demo.production import production_phase
 from aims.demo.team import (
     APPROVER,
@@ -22,6 +23,7 @@ from aims.demo.team import (
     write_risk,
 )
 from aims.demo.team_api import team_act
+from aims.demo.traffic import MODEL
 
 
 def run(
@@ -173,6 +175,7 @@ def run(
     # The laptop project becomes a team's: from here people and an agent act over HTTP.
     ws, server, team = team_act(ws, root, production.pop("server"), data, step, out)
     production["dashboard"] = f"{server.url}/ui/"
+    agents = agents_chapter(ws, server.url, step, out, model=MODEL, version=team["version"])
 
     loaded = registry.load_version(ws, registry.show_version(ws, "flight-delay@production"))
     sample = demo_data.months(data, 5, 5).head(5)
@@ -209,6 +212,7 @@ def run(
         "compliance_report": production["report"],
         "keys": production["keys"],
         "team": team,
+        "agents": agents,
         "audit_events": report.n_events,
         "seconds": round(elapsed, 2),
     }
