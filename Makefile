@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP_RUN): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[server,onnx,fairness,demo,mcp]'
+	$(BIN)/python -m pip install -q -e '.[server,onnx,fairness,demo,mcp,otlp]'
 	touch $@
 
 $(STAMP_DEV): $(BIN)/python pyproject.toml
