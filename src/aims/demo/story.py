@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from aims.demo import data as demo_data
 from aims.demo.agents import agents_chapter
+from aims.demo.llm import llm_chapter
 from aims.demo.production import production_phase
 from aims.demo.team import (
     APPROVER,
@@ -172,6 +173,8 @@ def run(
     step(f"model card written to {card_files[0]}")
 
     production = production_phase(ws, root, data, step, out)
+    # The same governance for an LLM application, traced into the same server.
+    llm = llm_chapter(root, production["server"].url, step, out)
     # The laptop project becomes a team's: from here people and an agent act over HTTP.
     ws, server, team = team_act(ws, root, production.pop("server"), data, step, out)
     production["dashboard"] = f"{server.url}/ui/"
@@ -212,6 +215,7 @@ def run(
         "compliance_report": production["report"],
         "keys": production["keys"],
         "team": team,
+        "llm": llm,
         "agents": agents,
         "audit_events": report.n_events,
         "seconds": round(elapsed, 2),
