@@ -79,7 +79,7 @@ def demo(
 
         summary = run_llm_demo(folder, console, keep_serving=keep_serving)
     elif agents:
-        from aims.demo.agents_alone import run_agents
+        from aims.demo import run_agents
 
         summary = run_agents(folder, console)
     else:
