@@ -64,8 +64,6 @@ def agents_chapter(
     ``model@version`` is what the agent proposes for staging. The help desk is
     started here and stopped before returning.
     """
-    from aims.services import audit
-
     start = _last_seq(ws)
     secret_file = ws.root / "helpdesk.credential"
     secret = f"helpdesk-{int(time.time() * 1000):x}"
@@ -96,8 +94,8 @@ def agents_chapter(
         f"the help desk saw {len(desk.seen)} requests, each with the gateway's own credential "
         f"only: the agent's key and tokens reached it {len(leaked)} times"
     )
-    summary["audit"] = _audit_table(ws, start, out)
-    summary["audit_ok"] = audit.verify(ws.db).ok
+    calls = len(summary["calls"]) + 1  # and the call of the poisoned tool
+    summary["audit"] = _audit_table(ws, start, out, calls)
     return summary
 
 
@@ -335,8 +333,9 @@ def _health_line(health: tuple[bool, str]) -> str:
     )
 
 
-def _audit_table(ws: Workspace, start: int, out: Console) -> list[dict[str, Any]]:
-    """The chapter's audit events, waiting briefly for the gateway's batched call records."""
+def _audit_table(ws: Workspace, start: int, out: Console, calls: int) -> list[dict[str, Any]]:
+    """The chapter's audit events, waiting briefly for the records of the ``calls``
+    gateway calls, which the gateway writes in batches."""
     from aims.services import audit
 
     def events() -> list[dict[str, Any]]:
@@ -346,7 +345,9 @@ def _audit_table(ws: Workspace, start: int, out: Console) -> list[dict[str, Any]
     # The gateway writes its call records from a background thread, once a second.
     deadline = time.monotonic() + 10
     found = events()
-    while not any(e["action"] == "gateway.calls" for e in found) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and calls > sum(
+        len(e["payload"]["calls"]) for e in found if e["action"] == "gateway.calls"
+    ):
         time.sleep(0.2)
         found = events()
     table = Table(title="audit log of the agent chapter")

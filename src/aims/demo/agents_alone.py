@@ -24,7 +24,7 @@ MODEL = "ticket-urgency"
 def run_agents(folder: Path | None = None, console: Console | None = None) -> dict[str, Any]:
     """Run the agent chapter in ``folder`` (a new temporary folder by default); return a summary."""
     from aims.demo.traffic import start_server
-    from aims.services import keys, registry
+    from aims.services import audit, keys, registry
     from aims.workspace import Workspace, init_workspace
 
     out = console or Console()
@@ -59,6 +59,8 @@ def run_agents(folder: Path | None = None, console: Console | None = None) -> di
     step(f"serving at {server.url}: /mcp (aims' own MCP server) and /gateway/mcp (the gateway)")
     try:
         summary = agents_chapter(ws, server.url, step, out, model=MODEL, version=2)
+        summary["audit_ok"] = audit.verify(ws.db).ok
+        step(f"audit chain verified: intact={summary['audit_ok']}")
     finally:
         server.stop()
         ws.close()
