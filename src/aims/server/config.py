@@ -22,6 +22,12 @@
                                        rollbacks and revoked keys
 ``shadow_workers``         ``1``       threads that run shadow versions
 ``shadow_queue``           ``1000``    shadow calls waiting at most; more are dropped (counted)
+``batch_max_size``         ``32``      most rows one model call gathers from concurrent predict
+                                       requests for the same version; ``1`` turns batching off
+``batch_max_wait_ms``      ``2``       longest a request waits for its batch to start, in
+                                       milliseconds (a request alone never waits)
+``batching``               ``{}``      per-model overrides: ``{churn: {max_size: 64,
+                                       max_wait_ms: 5}}`` (see ``docs/serving.md``)
 ``auth_audit_interval``    ``60``      seconds between audit events about refused calls (one
                                        event per key or client address, with the count)
 ``key_expiry_days``        ``90``      days a new API key lasts unless ``aims keys create
@@ -86,6 +92,10 @@ class ServerConfig:
     poll_interval: float = 0.5
     shadow_workers: int = 1
     shadow_queue: int = 1000
+    batch_max_size: int = 32
+    batch_max_wait_ms: float = 2.0
+    batching: tuple[tuple[str, int | None, float | None], ...] = ()
+    """Per-model (name, max size, max wait in ms); None keeps the server-wide value."""
     auth_audit_interval: float = 60.0
     key_expiry_days: float = 90.0
     trusted_proxies: tuple[str, ...] = ()
@@ -140,6 +150,15 @@ class ServerConfig:
         """The settings of ``ws``'s ``aims.yaml``, with environment overrides applied."""
         return cls.from_mapping(ws.settings.raw.get("server"), f"{ws.root}/aims.yaml: server")
 
+    def batch_limits(self, model: str) -> tuple[int, float]:
+        """The largest batch (rows) and longest wait (seconds) for predict calls of ``model``."""
+        size, wait_ms = self.batch_max_size, self.batch_max_wait_ms
+        for name, own_size, own_wait in self.batching:
+            if name == model:
+                size = own_size if own_size is not None else size
+                wait_ms = own_wait if own_wait is not None else wait_ms
+        return size, wait_ms / 1000.0
+
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """``trusted_proxies`` as networks (a single address is a /32 or /128)."""
         return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
@@ -180,11 +199,36 @@ def _flag(value: Any, where: str) -> bool:
     return value
 
 
+def _batching(value: Any, where: str) -> tuple[tuple[str, int | None, float | None], ...]:
+    example = "e.g. {churn: {max_size: 64, max_wait_ms: 5}}"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must map model names to batch settings, {example}")
+    out = []
+    for name, limits in value.items():
+        if not isinstance(limits, dict) or not limits or set(limits) - {"max_size", "max_wait_ms"}:
+            raise ConfigError(
+                f"{where}.{name} must hold max_size and/or max_wait_ms (nothing else), {example}"
+            )
+        size, wait = limits.get("max_size"), limits.get("max_wait_ms")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ConfigError(f"{where}.{name}.max_size must be a positive integer, got {size!r}")
+        if wait is not None and (
+            isinstance(wait, bool)
+            or not isinstance(wait, int | float)
+            or not math.isfinite(wait)
+            or wait <= 0
+        ):
+            raise ConfigError(f"{where}.{name}.max_wait_ms must be a positive number, got {wait!r}")
+        out.append((str(name), size, None if wait is None else float(wait)))
+    return tuple(out)
+
+
 SPECIAL = {
     "trusted_proxies": _proxies,
     "secure_cookies": _secure_cookies,
     "api_docs": _flag,
     "oidc": read_oidc,
+    "batching": _batching,
 }
 """Keys whose values are not positive numbers, each with its own reader."""
 

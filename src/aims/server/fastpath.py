@@ -98,7 +98,7 @@ class PredictFastPath:
             if routes is None:
                 raise NotFound(f"model {name!r} is not served")
             key = headers.get(b"x-routing-key")
-            result = state.predictor.predict(
+            result = await state.predictor.predict(
                 routes,
                 body,
                 key.decode("latin-1") if key is not None else None,

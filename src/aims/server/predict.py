@@ -11,8 +11,11 @@ Requests reach this code through :mod:`aims.server.fastpath`, which skips
 the framework's per-request machinery; the route below documents the
 operation and serves when the fast path is not installed.
 
-The model runs on the event loop thread: for the small, fast models this
-server is built for, a hand-off to a thread pool would cost more than it saves.
+Without batching the model runs on the event loop thread: for the small, fast
+models this server is built for, a hand-off to a thread would cost more than
+it saves when requests come one at a time. With batching on (the default),
+concurrent requests for one version share model calls on a small thread pool
+(:mod:`aims.server.batching`); a request alone still goes straight through.
 """
 
 from __future__ import annotations
@@ -31,16 +34,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from aims.errors import (
-    AimsError,
-    ContractViolation,
     InvalidInput,
     ModelFailed,
     NotFound,
     StoreUnavailable,
 )
 from aims.server.auth import Principal, require
+from aims.server.batching import Batcher
 from aims.server.metrics import PROBABILITY_EDGES, VALUE_EDGES, ServerMetrics
 from aims.server.outputs import Outputs, plain
+from aims.server.predict_request import Asked, check_request
 from aims.server.problems import PROBLEM_JSON
 from aims.server.routing import ModelRoutes, ServedVersion
 from aims.server.schemas import (
@@ -52,10 +55,6 @@ from aims.server.schemas import (
 )
 from aims.server.validation import (
     contract_errors,
-    contract_findings,
-    hide_personal,
-    parse_predict_body,
-    per_row_asked,
 )
 from aims.storage.predlog import apply_pii
 from aims.storage.predlog.ids import new_ids
@@ -79,17 +78,19 @@ class Predictor:
         max_records: int,
         shadow_workers: int = 1,
         shadow_queue: int = 1000,
+        batcher: Batcher | None = None,
     ) -> None:
         self.writer = writer
         self.metrics = metrics
         self.salt = salt
         self.max_records = max_records
         self.shadow_queue = shadow_queue
+        self.batcher = batcher
         self._shadow = ThreadPoolExecutor(shadow_workers, thread_name_prefix="aims-shadow")
         self._shadow_pending = 0
         self._shadow_lock = threading.Lock()
 
-    def predict(
+    async def predict(
         self,
         routes: ModelRoutes,
         body: bytes,
@@ -109,58 +110,42 @@ class Predictor:
         request is refused (422) only when no row is valid. Values breaking a
         ``warn`` rule are predicted either way, counted on ``/metrics`` and
         recorded with their predictions in the log.
+
+        The model call is shared with concurrent requests for the same version
+        when batching is on (:mod:`aims.server.batching`); everything else is
+        this request's own.
         """
-        started = time.perf_counter()
+        asked = check_request(
+            routes, body, routing_key, query, metrics=self.metrics, max_records=self.max_records
+        )
+        served = asked.served
         try:
-            per_row = per_row_asked(query) if query else False
-            parsed = parse_predict_body(body, max_records=self.max_records)
-        except AimsError as exc:
-            for d in exc.details or [{"rule": exc.code}]:
-                self.metrics.rejected.labels(routes.name, d["rule"]).inc()
-            raise
-        records = parsed.records
-        key = parsed.routing_key or routing_key
-        chosen = routes.choose(key if key is not None else self._business_key(routes, records))
-        if chosen is None:
-            raise NotFound(f"model {routes.name!r} has no production version")
-        served, role = chosen
-        labels = (served.model, str(served.version), role)
-        errors, warnings = contract_findings(served.validator, records)
-        rows = None  # the request's row index of each predicted row, in per-row mode
-        rejected: list[dict[str, Any]] = []
-        if errors:
-            for rule in {e["rule"] for e in errors}:
-                self.metrics.rejected.labels(served.model, rule).inc()
-            refused_rows = {e["row"] for e in errors}
-            if not per_row or len(refused_rows) == len(records):
-                self.metrics.requests.labels(*labels, "422").inc()
-                raise ContractViolation(
-                    f"{len(errors)} field(s) break the input contract of "
-                    f"{served.model}@{served.version}" + (": no row is valid" if per_row else ""),
-                    hide_personal(errors, served.pii),
-                )
-            rows = [i for i in range(len(records)) if i not in refused_rows]
-            records = [records[i] for i in rows]
-            rejected = hide_personal(errors, served.pii)
-            warnings = [w for w in warnings if w["row"] not in refused_rows]
-        flags = self._warning_flags(served, warnings, rows, len(records))
-        try:
-            out = Outputs(served, records)
+            if self.batcher is not None and self.batcher.enabled(served.model):
+                out = await self.batcher.outputs(served, asked.records)
+            else:
+                out = Outputs(served, asked.records)
         except InvalidInput:
-            self.metrics.requests.labels(*labels, "422").inc()
+            self.metrics.requests.labels(*asked.labels, "422").inc()
             raise
         except Exception as exc:
-            self.metrics.requests.labels(*labels, "500").inc()
+            self.metrics.requests.labels(*asked.labels, "500").inc()
             log.exception("model %s@%s failed", served.model, served.version)
             # The exception's text is left out: it may quote an input value.
             raise ModelFailed(
                 f"model {served.model}@{served.version} failed ({type(exc).__name__}); "
                 "see the server log"
             ) from None
+        return self._answer(routes, asked, out, request_id)
+
+    def _answer(
+        self, routes: ModelRoutes, asked: Asked, out: Outputs, request_id: str
+    ) -> dict[str, Any]:
+        """Log, count and shadow a computed request, then build its answer."""
+        served, role, labels, records = asked.served, asked.role, asked.labels, asked.records
         ids = new_ids(len(records))
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - asked.started
         try:
-            self._log(served, role, records, out, ids, request_id, elapsed, flags)
+            self._log(served, role, records, out, ids, request_id, elapsed, asked.flags)
         except StoreUnavailable:
             # The log queue is full (its storage is failing): refuse rather than
             # acknowledge predictions that would not be logged.
@@ -193,42 +178,12 @@ class Predictor:
             "classes": list(served.classes) if served.classes is not None else None,
             "predictions": answered,
         }
-        if per_row:
+        if asked.per_row:
+            rows = asked.rows
             for i, p in enumerate(answered):
                 p["row"] = rows[i] if rows is not None else i
-            answer["rejected"] = rejected
+            answer["rejected"] = asked.rejected
         return answer
-
-    def _warning_flags(
-        self,
-        served: ServedVersion,
-        warnings: list[dict[str, Any]],
-        rows: list[int] | None,
-        n: int,
-    ) -> list[str | None] | None:
-        """Count the warnings and name them per predicted row (``field:rule``), for the log.
-
-        ``rows`` maps predicted rows to the request's rows when some were refused.
-        """
-        if not warnings:
-            return None
-        for w in warnings:
-            self.metrics.contract_warnings.labels(served.model, w["field"], w["rule"]).inc()
-        position = {r: i for i, r in enumerate(rows)} if rows is not None else None
-        named: list[list[str]] = [[] for _ in range(n)]
-        for w in warnings:
-            i = w["row"] if position is None else position[w["row"]]
-            named[i].append(f"{w['field']}:{w['rule']}")
-        return [",".join(names) if names else None for names in named]
-
-    @staticmethod
-    def _business_key(routes: ModelRoutes, records: list[dict[str, Any]]) -> str | None:
-        version = routes.production
-        column = version.key_column if version is not None else None
-        if column is None:
-            return None
-        value = records[0].get(column)
-        return None if value is None else str(value)
 
     def _log(
         self,
@@ -323,7 +278,9 @@ class Predictor:
                 self._shadow_pending -= 1
 
     def close(self) -> None:
-        """Finish queued shadow calls (their predictions are logged) and stop the pool."""
+        """Finish model calls and queued shadow calls (their predictions are logged)."""
+        if self.batcher is not None:
+            self.batcher.close()
         self._shadow.shutdown(wait=True)
 
 
@@ -423,7 +380,7 @@ async def predict(
     request_id = uuid.uuid4().hex
     request.state.request_id = request_id
     body = await request.body()
-    result = state.predictor.predict(
+    result = await state.predictor.predict(
         routes,
         body,
         request.headers.get(ROUTING_HEADER),
