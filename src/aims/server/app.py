@@ -45,6 +45,7 @@ from aims.errors import ConfigError, PermissionDenied
 from aims.server.admission import Admission
 from aims.server.announce import Announcer, RefusalSummary
 from aims.server.auth import Guard, Principal, TokenIssuer, require
+from aims.server.batching import Batcher
 from aims.server.config import ServerConfig, token_secret
 from aims.server.deployments import Deployments, Ticker
 from aims.server.fastpath import PredictFastPath
@@ -233,6 +234,7 @@ def create_app(
             max_records=config.max_records,
             shadow_workers=config.shadow_workers,
             shadow_queue=config.shadow_queue,
+            batcher=Batcher(metrics, config.batch_limits),
         )
         state = AppState(
             ws=ws,
