@@ -1,7 +1,9 @@
 """A small, real upstream MCP server for the gateway's tests and benchmark (built on the ``mcp`` SDK).
 
-Run as ``python -m tests.mcp_upstream --port PORT [--token SECRET]``; it
-prints ``ready`` once it listens. It speaks streamable HTTP at ``/mcp`` and has
+Run as ``python -m tests.mcp_upstream --port PORT [--token SECRET]``, or as
+``python -m tests.mcp_upstream --stdio`` to speak MCP on its standard input and
+output (the control routes are then absent; the credential the gateway passes
+in ``AIMS_GATEWAY_CREDENTIAL`` is what the ``whoami`` tool answers). It speaks streamable HTTP at ``/mcp`` and has
 two control routes for the tests, outside MCP:
 
 * ``GET /control/seen``: every ``Authorization`` header the server received,
@@ -25,14 +27,17 @@ INJECTION = (
 """The text the ``fetch_page`` tool returns: a prompt injection in a tool result."""
 
 
-def build(token: str | None):  # -> a Starlette app
-    """The upstream server's ASGI app."""
+def tools():  # -> MCPServer
+    """The upstream server with its tools."""
+    import os
+
     from mcp.server.mcpserver import MCPServer
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
 
     server = MCPServer("upstream-files")
-    seen: list[str] = []
+
+    @server.tool(description="Say which credential this server was started with.")
+    def whoami() -> str:
+        return os.environ.get("AIMS_GATEWAY_CREDENTIAL", "(none)")
 
     @server.tool(description="Read a text file and return its contents.")
     def read_file(path: str) -> str:
@@ -61,6 +66,17 @@ def build(token: str | None):  # -> a Starlette app
     @server.tool(description="Today's weather in a city.")
     def weather(city: str) -> str:
         return f"sunny in {city}"
+
+    return server
+
+
+def build(token: str | None):  # -> a Starlette app
+    """The upstream server's ASGI app."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    server = tools()
+    seen: list[str] = []
 
     @server.custom_route("/control/seen", methods=["GET"])
     async def control_seen(request: Request) -> Response:
@@ -92,9 +108,13 @@ def main() -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
     parser.add_argument("--token", default=None)
+    parser.add_argument("--stdio", action="store_true")
     args = parser.parse_args()
+    if args.stdio:
+        tools().run("stdio")
+        return
     config = uvicorn.Config(
         build(args.token), host="127.0.0.1", port=args.port, log_level="warning", lifespan="on"
     )

@@ -109,6 +109,19 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
     inventory.add_server(
         ws, "files", owner=OWNER, url=base + "/mcp", credential=f"file:{secret}", actor="root"
     )
+    local_secret = root / "local.secret"
+    local_secret.write_text("local-secret-of-the-gateway\n")
+    local_secret.chmod(0o600)
+    inventory.add_server(
+        ws,
+        "local",
+        owner=OWNER,
+        url=f"{sys.executable} -m tests.mcp_upstream --stdio",
+        transport="stdio",
+        credential=f"file:{local_secret}",
+        actor="root",
+    )
+    allowlist.allow(ws, "bot", "local", "whoami", actor="root")
     allowlist.allow(
         ws, "bot", "files", "read_file", constraints={"path": {"prefix": "/data/"}}, actor="root"
     )
@@ -182,10 +195,21 @@ def approved(gw: dict) -> dict:
     assert tool_names(gw) == set()  # seen now, but nothing is approved yet
     seen = {p["tool"]: p["status"] for p in pins.list_pins(gw["ws"], "files")}
     assert seen == dict.fromkeys(
-        ["delete_file", "echo", "fetch_page", "read_file", "search", "transfer", "weather"], "new"
+        [
+            "delete_file",
+            "echo",
+            "fetch_page",
+            "read_file",
+            "search",
+            "transfer",
+            "weather",
+            "whoami",
+        ],
+        "new",
     )
     for tool in seen:
         pins.approve_pin(gw["ws"], "files", tool, actor=OWNER)
+    pins.approve_pin(gw["ws"], "local", "whoami", actor=OWNER)
     assert "files__read_file" in tool_names(gw)  # the next listing offers them
     return gw
 
@@ -198,7 +222,7 @@ def test_the_agent_sees_only_its_allowed_tools_namespaced_by_server(approved: di
         "files__fetch_page",
         "files__delete_file",
     } <= names
-    assert names <= {f"files__{t}" for t in ALLOWED}
+    assert names <= {f"files__{t}" for t in ALLOWED} | {"local__whoami"}
     assert "files__echo" not in names and "echo" not in names
 
 
@@ -235,6 +259,11 @@ def test_argument_constraints_bound_an_allowed_tool(approved: dict) -> None:
         False,
         "sent 20 EUR",
     )
+
+
+def test_a_server_the_gateway_starts_itself_gets_the_gateways_credential(approved: dict) -> None:
+    assert "local__whoami" in tool_names(approved)
+    assert call(approved, "local__whoami", {}) == (False, "local-secret-of-the-gateway")
 
 
 def test_arguments_carrying_a_secret_are_refused(approved: dict) -> None:

@@ -43,8 +43,11 @@ def _say(text: str) -> None:
 @server_app.command("add")
 def server_add(
     name: str = typer.Argument(..., help="Short name; prefixes its tools (NAME__TOOL)."),
-    url: str = typer.Option(
-        ..., "--url", help="Its streamable HTTP endpoint, e.g. https://files.example/mcp."
+    url: str | None = typer.Option(
+        None, "--url", help="Its streamable HTTP endpoint, e.g. https://files.example/mcp."
+    ),
+    command: str | None = typer.Option(
+        None, "--command", help="Or: the command that starts it, spoken to over stdio."
     ),
     owner: str = typer.Option(
         ..., "--owner", help="The principal who answers for it and approves its tools."
@@ -54,21 +57,25 @@ def server_add(
         "--credential",
         help="Where the gateway's own secret for it lives: env:VARIABLE or file:PATH (never the secret).",
     ),
-    transport: str = typer.Option("http", "--transport", help="Transport: http (streamable HTTP)."),
     project: str | None = typer.Option(
         None, "--project", "-p", help="Its project (default: the workspace's)."
     ),
     fmt: Format = FORMAT,
 ) -> None:
-    """Register an upstream MCP server."""
+    """Register an upstream MCP server: --url for one that listens, --command for one the
+    gateway starts itself."""
     from aims.services.gateway.inventory import add_server
 
+    if (url is None) == (command is None):
+        raise InvalidInput(
+            "give the server's --url, or the --command that starts it (one of the two)"
+        )
     data = add_server(
         open_workspace(),
         name,
         owner=owner,
-        url=url,
-        transport=transport,
+        url=url or command or "",
+        transport="http" if url else "stdio",
         credential=credential,
         project=project,
         actor=current_actor(),

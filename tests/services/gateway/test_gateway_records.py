@@ -49,6 +49,8 @@ def _count(ws: Any) -> int:
         ({"credential": "s3cr3t-token"}, "env:VARIABLE_NAME or file:"),
         ({"transport": "carrier-pigeon"}, "not supported"),
         ({"owner": "nobody@x.org"}, "not an enabled principal"),
+        ({"transport": "stdio", "url": "  "}, "needs the command"),
+        ({"transport": "stdio", "url": "run 'unclosed"}, "cannot be read as a command line"),
     ],
 )
 def test_a_bad_server_is_refused_and_nothing_is_stored(ws: Any, kwargs: dict, message: str) -> None:
@@ -226,6 +228,13 @@ def test_the_commands_manage_servers_allow_lists_pins_and_calls(
         assert got == code, err
         return out if code == 0 else err
 
+    err = aims("gateway", "server", "add", "x", "--owner", OWNER, code=1)
+    assert "give the server's --url, or the --command" in err
+    out = aims(
+        "gateway", "server", "add", "tools", "--command", "tools-mcp --quiet", "--owner", OWNER
+    )
+    assert "registered MCP server tools (tools-mcp --quiet)" in out
+    assert "removed" in aims("gateway", "server", "remove", "tools")
     listed = json.loads(aims("gateway", "server", "list", "-f", "json"))
     assert [s["name"] for s in listed] == ["files"]
     err = aims("gateway", "allow", "bot", "files", "pay", "--max", "amount=lots", code=1)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from aims.server.gateway.screen import Outcome, screen_description
+from aims.server.gateway.stdio import StdioClient
 from aims.server.gateway.upstream import UpstreamClient, UpstreamError
 from aims.services.gateway.allowlist import Allowed, load_allowed
 from aims.services.gateway.inventory import Upstream, load_upstreams, read_credential
@@ -77,11 +78,13 @@ class Catalog:
         self.ws = ws
         self.policy = policy
         self.upstreams: dict[str, Upstream] = {}
-        self.clients: dict[str, UpstreamClient] = {}
+        self.clients: dict[str, UpstreamClient | StdioClient] = {}
         self.tools: dict[str, Tool] = {}
         self.allowed: dict[str, Allowed] = {}
         self.agents: dict[str, Agent] = {}
         self.unavailable: dict[str, str] = {}
+        self._retired: list[UpstreamClient | StdioClient] = []
+        """Clients replaced (a server's URL or credential changed), closed with the gateway."""
         self.read_at = -1e18
         self._lock = asyncio.Lock()
 
@@ -98,7 +101,7 @@ class Catalog:
             upstreams = await run_in_threadpool(load_upstreams, self.ws)
             allowed = await run_in_threadpool(load_allowed, self.ws)
             agents = await run_in_threadpool(self._agents)
-            clients: dict[str, UpstreamClient] = {}
+            clients: dict[str, UpstreamClient | StdioClient] = {}
             tools: dict[str, Tool] = {}
             unavailable: dict[str, str] = {}
             for name, up in upstreams.items():
@@ -126,7 +129,9 @@ class Catalog:
             self.allowed, self.agents, self.unavailable = allowed, agents, unavailable
             self.read_at = time.monotonic()
 
-    def _client(self, up: Upstream, unavailable: dict[str, str]) -> UpstreamClient | None:
+    def _client(
+        self, up: Upstream, unavailable: dict[str, str]
+    ) -> UpstreamClient | StdioClient | None:
         old = self.clients.get(up.name)
         try:
             token = read_credential(up.credential)
@@ -134,18 +139,18 @@ class Catalog:
             unavailable[up.name] = str(exc)
             log.warning("MCP server %s: %s", up.name, exc)
             return None
-        if old is not None and old.url == up.url and old.token == token:
+        kind = StdioClient if up.transport == "stdio" else UpstreamClient
+        if isinstance(old, kind) and old.url == up.url and old.token == token:
             return old
         if old is not None:
-            old.close()
-        return UpstreamClient(
-            up.name, up.url, token=token, timeout=self.policy.upstream_timeout_seconds
-        )
+            self._retired.append(old)
+        return kind(up.name, up.url, token=token, timeout=self.policy.upstream_timeout_seconds)
 
-    def close(self) -> None:
-        """Close every upstream connection."""
-        for client in self.clients.values():
-            client.close()
+    async def aclose(self) -> None:
+        """Close every upstream connection and stop the servers the gateway started."""
+        for client in [*self.clients.values(), *self._retired]:
+            await client.aclose()
+        self._retired.clear()
 
     def _agents(self) -> dict[str, Agent]:
         with self.ws.db.session() as s:

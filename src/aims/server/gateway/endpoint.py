@@ -166,7 +166,7 @@ def mount_gateway(app: Any) -> None:
             yield
         finally:
             endpoint.proxy = None
-            proxy.close()
+            await proxy.aclose()
 
     add_lifespan_hook(app, run)
     # First in the table: the app has many routes, and a gateway call should not be matched

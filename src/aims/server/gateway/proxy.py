@@ -73,10 +73,10 @@ class GatewayProxy:
         self.recorder = Recorder(ws, spans=spans)
         self.note_refusal = note_refusal or (lambda agent, reason, path: None)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Write the audit events still queued; close the upstream connections."""
-        self.recorder.close()
-        self.catalog.close()
+        await run_in_threadpool(self.recorder.close)
+        await self.catalog.aclose()
 
     async def agent(self, name: str | None) -> Agent | None:
         """The enabled agent principal ``name``, reading the store again if it is new."""

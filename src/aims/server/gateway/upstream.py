@@ -155,6 +155,10 @@ class UpstreamClient:
         """Close the kept-alive connections."""
         self._pool.close()
 
+    async def aclose(self) -> None:
+        """Close the kept-alive connections."""
+        self.close()
+
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """The result of calling ``tool`` with ``arguments``."""
         return await self.request("tools/call", {"name": tool, "arguments": arguments})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,10 @@ __all__ = [
     "remove_server",
 ]
 
-TRANSPORTS = ("http",)
-"""Transports the gateway speaks upstream: ``http`` is MCP's streamable HTTP."""
+TRANSPORTS = ("http", "stdio")
+"""Transports the gateway speaks upstream: ``http`` is MCP's streamable HTTP (``url`` is the
+server's endpoint); with ``stdio`` the gateway starts the server itself (``url`` holds the
+command line) and speaks MCP on its standard input and output."""
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 """Server names: they prefix tool names (``SERVER__TOOL``), so they stay short, plain and
@@ -58,6 +61,7 @@ class Upstream:
     url: str
     credential: str | None
     project: str
+    transport: str = "http"
 
 
 def _check_credential(credential: str) -> str:
@@ -119,9 +123,21 @@ def add_server(
         raise InvalidInput(
             f"transport {transport!r} is not supported; use one of {', '.join(TRANSPORTS)}"
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidInput(f"url {url!r} must be an http(s) URL, e.g. https://files.example/mcp")
+    if transport == "stdio":
+        try:
+            argv = shlex.split(url)
+        except ValueError as exc:
+            raise InvalidInput(f"command {url!r} cannot be read as a command line: {exc}") from None
+        if not argv:
+            raise InvalidInput(
+                "a stdio server needs the command that starts it, e.g. 'npx files-mcp'"
+            )
+    else:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidInput(
+                f"url {url!r} must be an http(s) URL, e.g. https://files.example/mcp"
+            )
     if credential is not None:
         credential = _check_credential(credential)
     with ws.db.session() as s:
@@ -175,7 +191,7 @@ def load_upstreams(ws: Workspace) -> dict[str, Upstream]:
     """The registered servers by name, as the gateway calls them."""
     with ws.db.session() as s:
         return {
-            r.name: Upstream(r.id, r.name, r.owner, r.url, r.credential, r.project)
+            r.name: Upstream(r.id, r.name, r.owner, r.url, r.credential, r.project, r.transport)
             for r in s.scalars(select(GatewayServer))
         }
 
