@@ -30,7 +30,7 @@ __all__ = ["llm_chapter", "run_llm_demo"]
 
 BUSINESS_OWNER = "support-lead@example.org"
 REFERENCE_WINDOWS = 3
-TRACES_PER_WINDOW = 12
+TRACES_PER_WINDOW = 30
 LLM_GATES = [
     {"metric": "pass_rate", "min": 0.8, "task": "llm"},
     {"metric": "refusal_rate", "max": 0.05, "task": "llm"},
@@ -181,7 +181,12 @@ def _traffic(ws: Any, url: str, key: str, step: Callable[[str], None]) -> dict[s
     last_closed = window_start(now_utc() - settings.grace, seconds)
     starts = [last_closed - dt.timedelta(seconds=seconds * k) for k in range(6, 0, -1)]
     windows = [
-        llm_traffic.Window(s, TRACES_PER_WINDOW, MODEL if k < 5 else EXPENSIVE_MODEL)
+        llm_traffic.Window(
+            s,
+            TRACES_PER_WINDOW,
+            MODEL if k < 5 else EXPENSIVE_MODEL,
+            failing=7 if k == 4 else None,  # one tool call times out the window before
+        )
         for k, s in enumerate(starts)
     ]
     sent = llm_traffic.send(url, token(url, key), windows, version="1", seconds=seconds)

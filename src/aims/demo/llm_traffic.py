@@ -28,6 +28,8 @@ class Window:
     start: datetime
     traces: int
     model: str
+    failing: int | None = None
+    """The trace (by index) whose tool call times out, if any."""
 
 
 def _ns(when: datetime) -> int:
@@ -57,7 +59,7 @@ def send(url: str, token: str, windows: list[Window], *, version: str, seconds: 
         for w in windows:
             gap = seconds * 1_000_000_000 // max(w.traces, 1)
             for i in range(w.traces):
-                sent += _trace(tracer, _ns(w.start) + i * gap, i, w.model)
+                sent += _trace(tracer, _ns(w.start) + i * gap, i, w.model, failing=w.failing == i)
         if not provider.force_flush(timeout_millis=30_000):
             raise RuntimeError("the OTLP exporter did not deliver the demo's spans in 30 s")
     finally:
@@ -65,10 +67,10 @@ def send(url: str, token: str, windows: list[Window], *, version: str, seconds: 
     return sent
 
 
-def _trace(tracer: Any, t0: int, i: int, model: str) -> int:
+def _trace(tracer: Any, t0: int, i: int, model: str, *, failing: bool = False) -> int:
     """One question and its answer, starting at ``t0`` (ns); returns its span count (4)."""
     from opentelemetry import trace
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.trace import SpanKind, Status, StatusCode
 
     question, order, topic, expected = QUESTIONS[i % len(QUESTIONS)]
     text = question.format(o=order)
@@ -108,6 +110,7 @@ def _trace(tracer: Any, t0: int, i: int, model: str) -> int:
             "gen_ai.input.messages": messages,
         },
     )
+    a.set_status(Status(StatusCode.OK))
     a.end(end_time=t0 + (5 + first) * ms)
     t = tracer.start_span(
         f"execute_tool {reply.tool}",
@@ -120,6 +123,11 @@ def _trace(tracer: Any, t0: int, i: int, model: str) -> int:
             "gen_ai.tool.call.id": call_id,
         },
     )
+    if failing:  # the order service timed out; the model answers from what it knows
+        t.set_attribute("error.type", "timeout")
+        t.set_status(Status(StatusCode.ERROR, "order service did not answer in time"))
+    else:
+        t.set_status(Status(StatusCode.OK))
     t.end(end_time=t0 + (10 + first + tool) * ms)
     b = tracer.start_span(
         f"chat {model}",
@@ -143,6 +151,8 @@ def _trace(tracer: Any, t0: int, i: int, model: str) -> int:
             ),
         },
     )
+    b.set_status(Status(StatusCode.OK))
     b.end(end_time=end - 5 * ms)
+    root.set_status(Status(StatusCode.OK))
     root.end(end_time=end)
     return 4

@@ -38,6 +38,7 @@ from aims.workspace import Workspace
 __all__ = [
     "COLUMNS",
     "HEALTH",
+    "KINDS",
     "PAGE_SIZES",
     "SEVERITIES",
     "STAGES",
@@ -50,6 +51,8 @@ HEALTH = ("red", "amber", "green")
 SEVERITIES = ("critical", "high", "medium", "low")
 TIERS = ("unacceptable", "high", "limited", "minimal")
 STAGES = ("production", "canary", "shadow", "none")
+KINDS = ("model", "llm-application")
+"""What a name holds: predictive model versions, or LLM application versions."""
 #: Columns a page can be sorted on; ``attention`` (the default) puts red
 #: before amber before green, then more open incidents first.
 COLUMNS = (
@@ -79,6 +82,7 @@ class InventoryQuery:
     tier: str = ""
     health: str = ""
     incidents: str = ""
+    kind: str = ""
     sort: str = "attention"
     order: str = "asc"
     page: int = 1
@@ -99,6 +103,7 @@ class InventoryQuery:
             "tier": (*TIERS, "none"),
             "health": HEALTH,
             "incidents": ("open", "none"),
+            "kind": KINDS,
             "sort": COLUMNS,
             "order": ("asc", "desc"),
         }
@@ -124,6 +129,7 @@ class InventoryQuery:
             tier=text["tier"],
             health=text["health"],
             incidents=text["incidents"],
+            kind=text["kind"],
             sort=text["sort"] or "attention",
             order=text["order"] or "asc",
             page=numbers["page"],
@@ -167,6 +173,7 @@ def _rows(ws: Workspace, s: Session, scope: str | None, today: dt.date) -> list[
             "canary": None,
             "shadow": None,
             "versions": 0,
+            "kind": "model",
             "owners": {},
             "tags": {},
             "risk_tier": None,
@@ -191,19 +198,22 @@ def _rows(ws: Workspace, s: Session, scope: str | None, today: dt.date) -> list[
         .order_by(ModelOwner.role)
     ):
         rows[model_id]["owners"][role] = owner
-    for model_id, version, stage, traffic, tags in s.execute(
+    for model_id, version, stage, traffic, tags, flavour in s.execute(
         select(
             ModelVersion.model_id,
             ModelVersion.version,
             ModelVersion.stage,
             ModelVersion.traffic,
             ModelVersion.tags,
+            ModelVersion.flavour,
         )
         .where(within(ModelVersion.model_id))
         .order_by(ModelVersion.model_id, ModelVersion.version)
     ):
         row = rows[model_id]
         row["versions"] += 1
+        if flavour == "llm-app":  # a name holds one kind of version only
+            row["kind"] = "llm-application"
         row["tags"].update({str(k): str(v) for k, v in (tags or {}).items()})
         if stage == "production":
             row["production"] = version
@@ -289,6 +299,8 @@ def _matches(row: dict[str, Any], q: InventoryQuery) -> bool:
         if not any(needle in text.lower() for text in haystack):
             return False
     if q.project and row["project"] != q.project:
+        return False
+    if q.kind and row["kind"] != q.kind:
         return False
     if q.stage:
         if q.stage == "none":

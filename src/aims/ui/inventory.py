@@ -28,6 +28,7 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
                 inv=data,
                 q=query,
                 choices={
+                    "kind": inventory_view.KINDS,
                     "stage": inventory_view.STAGES,
                     "tier": (*inventory_view.TIERS, "none"),
                     "health": inventory_view.HEALTH,

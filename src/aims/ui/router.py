@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from aims.clock import utc
 from aims.errors import AimsError, NotFound, PermissionDenied
-from aims.ui import audit_log, compliance, incidents, inventory, monitoring
+from aims.ui import audit_log, compliance, incidents, inventory, llm_routes, monitoring
 from aims.ui.page_context import PageContext
 from aims.ui.port import LoginRefused, OpenSessions, UiAuth, Viewer
 from aims.ui.sso_routes import add_sso_routes
@@ -203,7 +203,7 @@ def build_router(
 
     # The list pages, each in the module named after it.
     pages = PageContext(ws=ws, base=base, render=render, page=page, check_model=check_model)
-    for module in (inventory, monitoring, incidents, audit_log, compliance):
+    for module in (inventory, monitoring, incidents, audit_log, compliance, llm_routes):
         module.add_routes(router, pages)
 
     @router.get("/models/{name}", response_class=HTMLResponse)
