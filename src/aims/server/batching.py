@@ -27,6 +27,7 @@ batch is retried alone, so one bad request fails alone.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -97,6 +98,7 @@ class BatchMetrics:
             registry=r,
         )
         self._worst: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
 
     def record(self, served: ServedVersion, rows: int, requests: int, waited: float) -> None:
         """Count one batched call of ``rows`` rows from ``requests`` requests."""
@@ -104,9 +106,10 @@ class BatchMetrics:
         self.size.labels(*labels).observe(rows)
         self.requests.labels(*labels).inc(requests)
         self.wait.labels(*labels).observe(waited)
-        if waited > self._worst.get(labels, -1.0):
-            self._worst[labels] = waited
-            self.max_wait.labels(*labels).set(waited)
+        with self._lock:  # calls on several threads may end their wait together
+            if waited > self._worst.get(labels, -1.0):
+                self._worst[labels] = waited
+                self.max_wait.labels(*labels).set(waited)
 
 
 class Batcher:
@@ -120,14 +123,16 @@ class Batcher:
         ``limits(model) -> (max_size, max_wait_seconds)``; ``max_size`` 1
         turns batching off for that model (it then runs on the caller's thread).
     threads
-        Model calls that may run at once (across all versions).
+        Model calls that may run at once (across all versions). The longest
+        wait holds while a thread is free: a call started beside a busy one
+        for its overdue requests needs one.
     """
 
     def __init__(
         self,
         metrics: ServerMetrics,
         limits: Callable[[str], tuple[int, float]],
-        threads: int = 4,
+        threads: int = 8,
     ) -> None:
         self.limits = limits
         self.stats = BatchMetrics(metrics)
@@ -165,7 +170,7 @@ class Batcher:
             overdue = now - lane.waiting[0].since >= wait
             if lane.running and queued < size and not overdue:
                 break
-            self._start(served, lane, size, now)
+            self._start(served, lane, size)
         if lane.timer is not None:
             lane.timer.cancel()
             lane.timer = None
@@ -174,20 +179,22 @@ class Batcher:
             delay = max(0.0, lane.waiting[0].since + wait - time.perf_counter())
             lane.timer = loop.call_later(delay, self._pump, served, lane)
 
-    def _start(self, served: ServedVersion, lane: _Lane, size: int, now: float) -> None:
+    def _start(self, served: ServedVersion, lane: _Lane, size: int) -> None:
         batch = [lane.waiting.pop(0)]
         rows = len(batch[0].records)
         while lane.waiting and rows + len(lane.waiting[0].records) <= size:
             rows += len(lane.waiting[0].records)
             batch.append(lane.waiting.pop(0))
         lane.running += 1
-        self.stats.record(served, rows, len(batch), now - batch[0].since)
         loop = asyncio.get_running_loop()
         call = loop.run_in_executor(self._pool, self._run, served, batch)
         call.add_done_callback(lambda done: self._finished(served, lane, batch, done))
 
     def _run(self, served: ServedVersion, batch: list[_Waiting]) -> list[Outputs | BaseException]:
         """On a pool thread: one model call for the batch, or one per request if it fails."""
+        # The wait ends here, when a thread takes the call up, not when it was queued for one.
+        rows = sum(len(w.records) for w in batch)
+        self.stats.record(served, rows, len(batch), time.perf_counter() - batch[0].since)
         if len(batch) == 1:
             return [_attempt(served, batch[0].records)]
         records = [r for w in batch for r in w.records]
