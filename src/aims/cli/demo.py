@@ -75,7 +75,7 @@ def demo(
 
     console = Console(stderr=True) if fmt is Format.json else None
     if llm:
-        from aims.demo.llm import run_llm_demo
+        from aims.demo import run_llm_demo
 
         summary = run_llm_demo(folder, console, keep_serving=keep_serving)
     elif agents:

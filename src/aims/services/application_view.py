@@ -111,7 +111,10 @@ def application_page(ws: Any, name: str, version: int | None = None) -> dict[str
         )
         production = next((v["version"] for v in m["versions"] if v["stage"] == "production"), None)
         if version is None:
-            version = production if production in with_windows else (with_windows or [None])[-1]
+            if production in with_windows:
+                version = production
+            elif with_windows:
+                version = with_windows[-1]
         rows = []
         if version is not None:
             rows = list(
