@@ -91,3 +91,52 @@ def test_written_card_links_its_reliability_diagram(carded, tmp_path) -> None:
     assert svg.read_text().startswith("<svg")
     (page,) = write_card(carded, "cancer@1", tmp_path / "out" / "card.html")
     assert page.read_text().startswith("<!doctype html>")
+
+
+def test_an_llm_application_card_shows_its_prompt_model_tools_and_llm_metrics(
+    workspace, tmp_path: Path
+) -> None:
+    from aims.services import llm_apps, llm_evaluation
+    from tests.services.llm_fixtures import GOOD, write_app, write_cases
+
+    llm_apps.register_app(
+        workspace,
+        write_app(tmp_path / "apps", "v1", "Give the capital only."),
+        "geo",
+        actor="ana@x.org",
+        owners={"development": "ana@x.org"},
+    )
+    llm_evaluation.evaluate_app(
+        workspace, "geo@1", write_cases(tmp_path / "cases.jsonl", GOOD), actor="ana@x.org"
+    )
+    d = card_data(workspace, "geo@1")
+    tool = d["application"]["tools"][0]
+    md = render_markdown(d)
+    head, _, body = md.removeprefix("---\n").partition("---\n")
+    facts = yaml.safe_load(head)
+    assert facts["prompt_sha256"] == d["application"]["prompt_sha256"]
+    assert len(facts["prompt_sha256"]) == 64
+    assert facts["llm"] == {
+        "provider": "openai",
+        "name": "gpt-4o-mini",
+        "parameters": {"temperature": 0, "max_tokens": 64},
+    }
+    assert facts["tools"] == [{"name": "lookup_city", "sha256": tool["sha256"]}]
+    assert f"System prompt SHA-256: `{facts['prompt_sha256']}`" in body
+    assert "| max_tokens | 64 |" in body and "| temperature | 0 |" in body
+    assert f"| lookup_city | Facts about a city | {tool['sha256']} |" in body
+    assert "(5 cases)" in body and "| cost_usd | 1.2e-05 |" in body
+    # The model-only sections give way: no features, no fairness hint, no empty importance.
+    for absent in ("## Training data", "Input features", "Fairness", "Feature importance"):
+        assert absent not in body
+    html = render_html(d)
+    assert "<h2>LLM application</h2>" in html and tool["sha256"] in html
+    assert "Input features" not in html and "Fairness" not in html and "1.2e-05" in html
+
+
+def test_a_model_card_keeps_its_training_data_and_fairness_sections(carded) -> None:
+    d = card_data(carded, "cancer@1")
+    body = render_markdown(d)
+    assert d["application"] is None
+    assert "## Training data" in body and "### Fairness" in body and "LLM application" not in body
+    assert "prompt_sha256" not in body

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from aims.refs import parse_ref
 from aims.services import card_render, lifecycle
+from aims.services.card_llm import application_facts
 from aims.services.card_view import card_view
 from aims.services.governance import approvals_of, latest_evaluation, latest_risk
 from aims.services.registry import get_model_version, owners_by_role, version_payload
@@ -75,6 +76,7 @@ def card_data(ws: Workspace, text: str) -> dict[str, Any]:
         "owners": owners,
         "datasets": datasets,
         "has_contract": contract is not None,
+        "application": application_facts(version),
         "risk": None
         if risk is None
         else {"version": risk.version, "tier": risk.tier, **risk.document},

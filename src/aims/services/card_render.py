@@ -52,6 +52,32 @@ _No risk assessment recorded: record one with `aims risk assess`._
 ## Owners
 
 {{ table(c.owners) }}
+{% set app = c.application %}
+{% if app %}
+## LLM application
+
+{% if app.app_name %}
+Spans name it `{{ app.app_name }}`{% if app.app_version %}, version label `{{ app.app_version }}`{% endif %}.
+
+{% endif %}
+System prompt SHA-256: `{{ app.prompt_sha256 }}`
+
+Model: {{ app.provider }} `{{ app.model_name }}`
+
+{{ table(app.parameters) }}
+### Tools
+
+{{ table(app.tools) }}
+{% if app.agent %}
+Agent graph: {{ app.agent }}.
+
+{% endif %}
+{% if c.training_data.rows %}
+### Data the prompt was tuned on
+
+{{ table(c.training_data) }}
+{% endif %}
+{% else %}
 ## Training data
 
 {{ table(c.training_data) }}
@@ -59,6 +85,7 @@ Input features ({{ c.features | length }}): {{ c.features | join(", ") }}. \
 {% if c.has_contract %}An input contract is recorded and enforced when serving.\
 {% else %}No input contract.{% endif %}
 
+{% endif %}
 
 ## Evaluation
 
@@ -66,7 +93,7 @@ Input features ({{ c.features | length }}): {{ c.features | join(", ") }}. \
 {% if ev is none %}
 _Not evaluated: run `aims evaluate NAME@VERSION --data FILE`._
 {% else %}
-On `{{ ev.data_name }}` ({{ ev.n_rows }} rows).
+On `{{ ev.data_name }}` ({{ ev.n_rows }} {{ ev.unit }}).
 
 {{ table(ev.metrics) }}
 {% if ev.ece is not none %}
@@ -86,6 +113,7 @@ Expected calibration error {{ "%.4f" | format(ev.ece) }} ({{ ev.n_bins }} bins).
 {{ table(ev.slices) }}
 {% endif %}
 
+{% if app is none %}
 ### Fairness
 
 {% if ev.fairness is none %}
@@ -98,6 +126,7 @@ Sensitive column `{{ column }}`:
 
 {{ table(t) }}
 {% endfor %}
+{% endif %}
 {% endif %}
 {% if ev.robustness %}
 
@@ -191,26 +220,39 @@ registered by {{ c.registered_by }} on {{ c.registered_on }}</p>
 <code>aims risk assess</code>.</p>{% endif %}
 <h2>Owners</h2>
 {{ table(c.owners) }}
-<h2>Training data</h2>
+{% set app = c.application %}
+{% if app %}<h2>LLM application</h2>
+{% if app.app_name %}<p>Spans name it <code>{{ app.app_name }}</code>{% if app.app_version %}, version
+label <code>{{ app.app_version }}</code>{% endif %}.</p>{% endif %}
+<p>System prompt SHA-256: <code>{{ app.prompt_sha256 }}</code></p>
+<p>Model: {{ app.provider }} <code>{{ app.model_name }}</code></p>
+{{ table(app.parameters) }}
+<h3>Tools</h3>
+{{ table(app.tools) }}
+{% if app.agent %}<p>Agent graph: {{ app.agent }}.</p>{% endif %}
+{% if c.training_data.rows %}<h3>Data the prompt was tuned on</h3>
+{{ table(c.training_data) }}{% endif %}
+{% else %}<h2>Training data</h2>
 {{ table(c.training_data) }}
 <p>Input features ({{ c.features | length }}): {{ c.features | join(", ") }}.
 {% if c.has_contract %}An input contract is recorded and enforced when serving.{% else %}No input contract.{% endif %}</p>
+{% endif %}
 <h2>Evaluation</h2>
 {% set ev = c.evaluation %}
 {% if ev is none %}<p class="muted">Not evaluated: run
 <code>aims evaluate NAME@VERSION --data FILE</code>.</p>
-{% else %}<p>On <code>{{ ev.data_name }}</code> ({{ ev.n_rows }} rows).</p>
+{% else %}<p>On <code>{{ ev.data_name }}</code> ({{ ev.n_rows }} {{ ev.unit }}).</p>
 {{ table(ev.metrics) }}
 {% if ev.ece is not none %}<h3>Calibration</h3>
 <p>Expected calibration error {{ "%.4f" | format(ev.ece) }} ({{ ev.n_bins }} bins).</p>
 {{ svg | safe }}{% endif %}
 {% if ev.slices %}<h3>Slices (worst flagged)</h3>
 {{ table(ev.slices) }}{% endif %}
-<h3>Fairness</h3>
+{% if app is none %}<h3>Fairness</h3>
 {% if ev.fairness is none %}<p class="muted">Not measured: no sensitive column was named.
 Evaluate with <code>aims evaluate {{ c.ref }} --data PATH --sensitive COLUMN</code>.</p>
 {% else %}{% for column, t in ev.fairness %}<p>Sensitive column <code>{{ column }}</code>:</p>
-{{ table(t) }}{% endfor %}{% endif %}
+{{ table(t) }}{% endfor %}{% endif %}{% endif %}
 {% if ev.robustness %}<h3>Robustness</h3>
 {{ table(ev.robustness) }}{% endif %}
 {% if ev.importance %}<h3>Feature importance (permutation, drop in {{ ev.importance_metric }})</h3>

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aims.services.card_llm import Application
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Evaluation:
     data_name: str
     n_rows: int
     metrics: Table
+    unit: str = "rows"
     ece: float | None = None
     n_bins: int | None = None
     slices: Table | None = None
@@ -85,6 +89,8 @@ class ModelCard:
     limitations: tuple[str, ...] = ()
     risk: Risk | None = None
     overrides: Table | None = None
+    application: Application | None = None
+    """Set for an LLM application: shown in place of the training data and features."""
 
     @property
     def ref(self) -> str:
@@ -107,7 +113,10 @@ def cell(value: Any) -> str:
 
 def front_matter(d: Mapping[str, Any]) -> dict[str, Any]:
     """The card's YAML front matter: the facts a tool reading the card needs."""
+    from aims.services.card_llm import application_front_matter
+
     ev = (d["evaluation"] or {}).get("evaluation") or {}
+    app = d.get("application")  # absent from the card data of an older server
     return {
         "model": d["model"],
         "version": d["version"],
@@ -122,14 +131,18 @@ def front_matter(d: Mapping[str, Any]) -> dict[str, Any]:
         "approved_by": [a["actor"] for a in d["approvals"]],
         "policy_overrides": len(d["overrides"]),
         "metrics": {k: round(v, 6) for k, v in (ev.get("metrics") or {}).items() if v is not None},
+        **(application_front_matter(app) if app else {}),
         "generated_at": d["generated_at"],
     }
 
 
 def card_view(d: Mapping[str, Any]) -> ModelCard:
     """The view model of the facts read by :func:`aims.services.card.card_data`."""
+    from aims.services.card_llm import application_view
+
     risk = d["risk"]
     stored = d["evaluation"]
+    app = d.get("application")
     return ModelCard(
         model=d["model"],
         version=d["version"],
@@ -150,14 +163,17 @@ def card_view(d: Mapping[str, Any]) -> ModelCard:
         generated_at=d["generated_at"],
         intended_use=risk["intended_use"] if risk else None,
         out_of_scope=tuple(risk.get("out_of_scope") or ()) if risk else (),
-        evaluation=_evaluation(stored) if stored else None,
+        evaluation=_evaluation(stored, llm=app is not None) if stored else None,
         limitations=tuple(_limitations(risk, stored)),
         risk=_risk(risk) if risk else None,
         overrides=_overrides(d["overrides"]) if d["overrides"] else None,
+        application=application_view(app) if app else None,
     )
 
 
-def _evaluation(stored: Mapping[str, Any]) -> Evaluation:
+def _evaluation(stored: Mapping[str, Any], *, llm: bool = False) -> Evaluation:
+    from aims.services.card_llm import metric_cell
+
     ev = stored["evaluation"]
     champ = (stored.get("champion") or {}).get("evaluation")
     rows = []
@@ -167,6 +183,13 @@ def _evaluation(stored: Mapping[str, Any]) -> Evaluation:
             row["production"] = champ["metrics"].get(k)
         rows.append(row)
     metrics = Table.of(rows, ["metric", "value"] + (["production"] if champ else []))
+    if llm:  # costs per case are fractions of a cent: four decimals would show 0.0000
+        metrics = Table(
+            metrics.columns,
+            tuple(
+                (r["metric"], *(metric_cell(r.get(c)) for c in metrics.columns[1:])) for r in rows
+            ),
+        )
     cal = ev.get("calibration")
     slices = None
     if ev.get("slices"):
@@ -201,12 +224,14 @@ def _evaluation(stored: Mapping[str, Any]) -> Evaluation:
             [{"perturbation": k, **(r.get("delta") or {})} for k, r in ev["robustness"].items()],
             ["perturbation", *list(first)[:4]],
         )
-    importance = ev.get("importance") or None
+    # An LLM evaluation stores an empty importance: no section rather than an empty one.
+    importance = ev.get("importance") if (ev.get("importance") or {}).get("features") else None
     shap = ev.get("shap") or None
     return Evaluation(
         data_name=Path(stored["data"]).name,
         n_rows=ev["n_rows"],
         metrics=metrics,
+        unit="cases" if llm else "rows",
         ece=cal["ece"] if cal else None,
         n_bins=cal["n_bins"] if cal else None,
         slices=slices,
