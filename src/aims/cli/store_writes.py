@@ -66,6 +66,14 @@ GOVERNANCE_WRITES = frozenset(
         # Imported versions, datasets and promotion requests, and their decisions.
         "import mlflow",
         "promotion-requests decide",
+        # The MCP gateway's inventory, allow-lists, pin approvals and four-eyes decisions.
+        "gateway server add",
+        "gateway server remove",
+        "gateway allow",
+        "gateway revoke",
+        "gateway pins approve",
+        "gateway calls approve",
+        "gateway calls deny",
     }
 )
 """Commands (paths below ``aims``) that write governance records to the store."""
