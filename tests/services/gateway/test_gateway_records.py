@@ -278,3 +278,21 @@ def test_the_commands_manage_servers_allow_lists_pins_and_calls(
     assert "no server named nope" in aims("gateway", "server", "remove", "nope", code=1)
     assert "removed MCP server files" in aims("gateway", "server", "remove", "files")
     assert aims("gateway", "pins", "list", "-f", "json").strip() == "[]"
+
+
+def test_in_team_mode_the_commands_are_refused_straight_to_the_store(
+    ws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from aims.cli.main import main
+
+    config = yaml.safe_load((ws.root / "aims.yaml").read_text())
+    config["identity"] = "team"
+    (ws.root / "aims.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.chdir(ws.root)
+    with pytest.raises(SystemExit) as exited:
+        main(["gateway", "allow", "bot", "files", "read"])
+    assert exited.value.code == 1
+    assert "--break-glass" in capsys.readouterr().err
+    assert allowlist.list_allowed(ws) == []
