@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from aims.errors import InvalidInput
+from aims.flavours.array_inputs import array_twin, columns_matrix
 from aims.flavours.base import LoadedModel, json_safe
 
 __all__ = ["SklearnModel"]
@@ -18,7 +19,9 @@ class SklearnModel(LoadedModel):
     An estimator fitted on a DataFrame remembers its column names
     (``feature_names_in_``) and checks them at predict time, so it is given a
     pandas DataFrame with those columns; one fitted on a matrix is given a
-    NumPy array.
+    NumPy array. When the estimator only uses the names for that check
+    (:func:`~aims.flavours.array_inputs.array_twin`), numeric columns given as
+    a dict skip pandas and go to it as a float matrix.
 
     Parameters
     ----------
@@ -54,6 +57,7 @@ class SklearnModel(LoadedModel):
         classes = getattr(estimator, "classes_", None)
         self.classes_ = list(np.asarray(classes).tolist()) if classes is not None else None
         self.task = "classification" if self.classes_ is not None else "regression"
+        self._twin = array_twin(estimator, self.feature_names)
 
     def _x(self, data: Any) -> Any:
         frame = self.frame(data)
@@ -72,6 +76,14 @@ class SklearnModel(LoadedModel):
         return self._proba_x(self._x(data))
 
     def predict_all(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._twin is not None and isinstance(data, dict):
+            x = columns_matrix(data, self.feature_names)
+            if x is not None:
+                twin = self._twin
+                out = np.asarray(twin.predict(x))
+                out = out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
+                proba = twin.predict_proba(x) if self._has_proba() else None
+                return out, None if proba is None else np.asarray(proba, dtype=float)
         x = self._x(data)
         return self._predict_x(x), self._proba_x(x) if self._has_proba() else None
 
