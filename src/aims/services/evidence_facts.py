@@ -55,7 +55,7 @@ GOVERNANCE_ACTIONS = (
 """Audit actions the checks cite (the monitor's per-window events are left out: they are many)."""
 
 #: Events read per transaction while catching up: bounds how long the write lock is held.
-BATCH = 100_000
+BATCH = 20_000
 
 #: The payload field that tells events of one kind apart, where the checks do.
 _KEY_FIELD = {
