@@ -64,7 +64,7 @@ def agents_chapter(
     ``model@version`` is what the agent proposes for staging. The help desk is
     started here and stopped before returning.
     """
-    start = _last_seq(ws)
+    start, began = _last_seq(ws), time.perf_counter()
     secret_file = ws.root / "helpdesk.credential"
     secret = f"helpdesk-{int(time.time() * 1000):x}"
     secret_file.write_text(secret + "\n", encoding="utf-8")
@@ -96,6 +96,7 @@ def agents_chapter(
     )
     calls = len(summary["calls"]) + 1  # and the call of the poisoned tool
     summary["audit"] = _audit_table(ws, start, out, calls)
+    summary["seconds"] = round(time.perf_counter() - began, 2)
     return summary
 
 
@@ -324,7 +325,7 @@ def _health_line(health: tuple[bool, str]) -> str:
     window = doc.get("window") or {}
     incidents = doc.get("active_incidents", 0)
     if not window:
-        return f"no monitoring window yet, {incidents} active incidents"
+        return f"no window yet of the version now in production, {incidents} active incidents"
     drifted = window.get("drifted_features") or []
     return (
         f"newest window of v{window.get('version')}: {window.get('predictions')} predictions, "

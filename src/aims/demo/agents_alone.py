@@ -66,7 +66,7 @@ def run_agents(folder: Path | None = None, console: Console | None = None) -> di
         ws.close()
     elapsed = time.perf_counter() - started
     out.rule(f"done in {elapsed:.1f} s")
-    return {"workspace": str(root), "steps": steps, "seconds": round(elapsed, 2), **summary}
+    return {**summary, "workspace": str(root), "steps": steps, "seconds": round(elapsed, 2)}
 
 
 def _tiny_model(root: Path, version: int) -> tuple[Path, Path]:
