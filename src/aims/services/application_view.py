@@ -32,7 +32,8 @@ DRIFT_UNIT = (
 # (chart id, title, unit, [(figure, series label)])
 CHARTS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("requests", "Requests", "model calls per window", [("requests", "requests")]),
-    ("errors", "Error rate", "share of requests", [("error_rate", "error rate")]),
+    ("errors", "Error rate", "share of requests and of tool calls",
+     [("error_rate", "requests"), ("tool_error_rate", "tool calls")]),
     (
         "latency",
         "Latency",
@@ -48,10 +49,14 @@ CHARTS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
 _W, _H, _PAD = 360.0, 120.0, 4.0
 
 
-def _chart(windows: list[dict[str, Any]], series: list[tuple[str, str]]) -> dict[str, Any]:
-    """Points of each series scaled into a small SVG, with the top of the scale and gaps kept."""
+def _chart(
+    windows: list[dict[str, Any]], series: list[tuple[str, str]], threshold: float | None = None
+) -> dict[str, Any]:
+    """Points of each series scaled into a small SVG, with the top of the scale and gaps kept;
+    ``threshold`` is drawn as a line and always in view."""
     values = [w["values"] for w in windows]
     top = max((float(v[f]) for v in values for f, _ in series if v.get(f) is not None), default=0.0)
+    top = max(top, threshold or 0.0)
     scale = top * 1.1 or 1.0
     n = len(windows)
 
@@ -77,7 +82,15 @@ def _chart(windows: list[dict[str, Any]], series: list[tuple[str, str]]) -> dict
             }
         )
     fired = [x(i) for i, w in enumerate(windows) if w["fired"]]
-    return {"width": _W, "height": _H, "top": top, "lines": lines, "fired": fired}
+    line = y(threshold) if threshold is not None else None
+    return {
+        "width": _W,
+        "height": _H,
+        "top": top,
+        "lines": lines,
+        "fired": fired,
+        "threshold": line,
+    }
 
 
 def _merge_costs(rows: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -160,7 +173,12 @@ def application_page(ws: Any, name: str, version: int | None = None) -> dict[str
             )
         ]
     charts = [
-        {"id": cid, "title": title, "unit": unit, **_chart(windows, series)}
+        {
+            "id": cid,
+            "title": title,
+            "unit": unit,
+            **_chart(windows, series, 1.0 if cid == "drift" else None),
+        }
         for cid, title, unit, series in CHARTS
     ]
     latest = windows[-1] if windows else None
