@@ -122,6 +122,9 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
         actor="root",
     )
     allowlist.allow(ws, "bot", "local", "whoami", actor="root")
+    dead = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there
+    inventory.add_server(ws, "gone", owner=OWNER, url=dead, actor="root")
+    allowlist.allow(ws, "bot", "gone", "*", actor="root")
     allowlist.allow(
         ws, "bot", "files", "read_file", constraints={"path": {"prefix": "/data/"}}, actor="root"
     )
@@ -264,6 +267,14 @@ def test_argument_constraints_bound_an_allowed_tool(approved: dict) -> None:
 def test_a_server_the_gateway_starts_itself_gets_the_gateways_credential(approved: dict) -> None:
     assert "local__whoami" in tool_names(approved)
     assert call(approved, "local__whoami", {}) == (False, "local-secret-of-the-gateway")
+
+
+def test_a_server_that_cannot_be_reached_is_named_as_such(approved: dict) -> None:
+    assert not any(n.startswith("gone__") for n in tool_names(approved))
+    error, text = call(approved, "gone__anything", {})
+    assert error and "MCP server gone cannot be reached just now" in text
+    error, text = call(approved, "elsewhere__anything", {})
+    assert error and "not on the allow-list" in text
 
 
 def test_arguments_carrying_a_secret_are_refused(approved: dict) -> None:

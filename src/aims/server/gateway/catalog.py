@@ -39,6 +39,10 @@ SEPARATOR = "__"
 server names hold no ``__``, so two servers' tools can never take each other's name."""
 
 
+RETRY_SECONDS = 5.0
+"""How soon a server that could not be reached is tried again."""
+
+
 @dataclass(frozen=True)
 class Agent:
     """An agent principal as the gateway needs it."""
@@ -89,8 +93,12 @@ class Catalog:
         self._lock = asyncio.Lock()
 
     def stale(self) -> bool:
-        """Whether the view is older than the policy's ``tools_refresh``."""
-        return time.monotonic() - self.read_at >= self.policy.tools_refresh_seconds
+        """Whether the view is older than the policy's ``tools_refresh`` (or than
+        :data:`RETRY_SECONDS` while a server could not be reached)."""
+        age = time.monotonic() - self.read_at
+        return age >= self.policy.tools_refresh_seconds or (
+            bool(self.unavailable) and age >= RETRY_SECONDS
+        )
 
     async def refresh(self) -> None:
         """Read everything again (one refresh at a time; callers waiting share it)."""

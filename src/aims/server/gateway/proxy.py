@@ -25,7 +25,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from aims.errors import InvalidInput
-from aims.server.gateway.catalog import Agent, Catalog, Tool
+from aims.server.gateway.catalog import SEPARATOR, Agent, Catalog, Tool
 from aims.server.gateway.recorder import GatewayMetrics, Recorder, hashed_arguments
 from aims.server.gateway.screen import screen_arguments, screen_result
 from aims.server.gateway.upstream import UpstreamError
@@ -155,6 +155,13 @@ class GatewayProxy:
         constraints = (
             allowed.constraints(tool.server, tool.name) if tool and allowed is not None else None
         )
+        if tool is None and allowed is not None:
+            server = name.partition(SEPARATOR)[0]
+            if server in self.catalog.unavailable and any(s == server for s, _ in allowed.entries):
+                raise Refused(
+                    "upstream_unavailable",
+                    f"refused: MCP server {server} cannot be reached just now; try again later",
+                )
         if tool is None or constraints is None:
             raise Refused(
                 "not_allowed",
