@@ -188,3 +188,24 @@ def test_a_window_another_monitor_stored_first_is_left_alone(changes: Replayed) 
     assert racing.window(_windows(changes.ws)[0].model_id, "helpdesk", T0) == 0
     assert summary.windows == 0 and summary.incidents_opened == []
     assert len(_windows(changes.ws)) == len(PLAN)
+
+
+def test_an_llm_application_without_spans_is_told_to_send_traces_not_to_be_served(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from aims.services import lifecycle, registry
+    from aims.services.monitor import run_once
+
+    ws = configure(workspace, {"reference_windows": 2})
+    register(ws, tmp_path / "apps", "helpdesk")
+    registry.set_owners(ws, "helpdesk", {"deployment": "ops@example.org"}, actor="ana@example.org")
+    lifecycle.promote(ws, "helpdesk@1", "production", actor="dev@example.org")
+    # The tabular pass alone, and the full pass (an empty span store behind it).
+    for summary in (run_once(ws, now=T0), full_pass(ws, now=T0)):
+        [waiting] = [w for w in summary.waiting if w["model"] == "helpdesk"]
+        reason = waiting["reason"]
+        assert "serve it" not in reason and "aims serve" not in reason
+        assert "predictions" not in reason
+        assert "no spans received for helpdesk@1 (in production)" in reason
+        assert "monitored from its traces" in reason and "/v1/traces" in reason
+    ws.close()

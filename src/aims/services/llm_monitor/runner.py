@@ -36,6 +36,7 @@ from aims.services.monitor import actions, window_store
 from aims.services.monitor.context import RunSummary
 from aims.services.monitor.settings import monitor_settings
 from aims.services.monitor.triggers import MonitoringPolicy, monitoring_policy
+from aims.services.monitor.waiting import awaiting_traces
 from aims.services.monitor.window_store import final_only
 from aims.storage.schema import Model, ModelVersion, MonitorWindow
 
@@ -93,6 +94,18 @@ class _Pass:
         """When the open window closes (its end plus the grace period)."""
         step = timedelta(seconds=self.seconds)
         return window_start(self.now, self.seconds) + step + self.settings.grace
+
+    def why_nothing(self, model_id: int, name: str) -> str:
+        """Why a pass computed no window of ``name``: no spans at all, or none newly closed."""
+        if self.source.hours(name, self.now - self.settings.lookback, self.now):
+            return "no new LLM spans in closed windows"
+        with self.ws.db.session() as s:
+            production = s.scalar(
+                select(ModelVersion.version).where(
+                    ModelVersion.model_id == model_id, ModelVersion.stage == "production"
+                )
+            )
+        return awaiting_traces(name, production)
 
     def application(self, model_id: int, name: str) -> int:
         floor = window_start(self.now - self.settings.lookback, self.seconds)
@@ -243,7 +256,7 @@ def run_llm(
             summary.waiting.append(
                 {
                     "model": name,
-                    "reason": "no new LLM spans in closed windows",
+                    "reason": run.why_nothing(model_id, name),
                     "next_close": run.next_close().isoformat(),
                 }
             )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from aims.core.windowing import window_start
+from aims.flavours.llm_app import FLAVOUR as LLM_APP
 from aims.services.monitor.context import MonitorPass
 from aims.storage.schema import ModelVersion
 
@@ -46,6 +47,20 @@ def _grace(run: MonitorPass) -> str:
     return f"{minutes:g}m" if minutes >= 1 else f"{run.settings.grace.total_seconds():g}s"
 
 
+def awaiting_traces(name: str, production: int | None) -> str:
+    """Why an LLM application has nothing to monitor yet: it is watched through its traces.
+
+    aims does not serve an LLM application (it runs in its own code), so the
+    advice is to send its spans, never to serve it.
+    """
+    subject = f"{name}@{production} (in production)" if production is not None else name
+    return (
+        f"no spans received for {subject}: an LLM application is monitored from its traces; "
+        "point its OpenTelemetry OTLP/HTTP exporter at the server's /v1/traces with a token "
+        "of its project (docs/traces.md)"
+    )
+
+
 def not_logged(run: MonitorPass, model_id: int, name: str) -> dict[str, Any]:
     """The reason for a model with no prediction log at all."""
     with run.ws.db.session() as s:
@@ -54,7 +69,14 @@ def not_logged(run: MonitorPass, model_id: int, name: str) -> dict[str, Any]:
                 ModelVersion.model_id == model_id, ModelVersion.stage == "production"
             )
         )
-    if production is None:
+        llm_app = s.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.model_id == model_id, ModelVersion.flavour == LLM_APP)
+            .limit(1)
+        )
+    if llm_app is not None:
+        reason = awaiting_traces(name, production)
+    elif production is None:
         reason = (
             f"no version in production and no predictions logged: promote one "
             f"('aims promote {name}@VERSION --stage production'), serve it ('aims serve') "
@@ -96,4 +118,4 @@ def nothing_new(run: MonitorPass, name: str, hours: list[datetime]) -> dict[str,
     return {"model": name, "reason": reason, "next_close": closes.isoformat()}
 
 
-__all__ = ["hhmm", "next_close", "not_logged", "nothing_new"]
+__all__ = ["awaiting_traces", "hhmm", "next_close", "not_logged", "nothing_new"]
