@@ -124,6 +124,7 @@ def test_the_agent_proposes_and_only_a_person_promotes(chapter: dict) -> None:
 
 def test_the_upstream_server_never_saw_the_agents_token(chapter: dict) -> None:
     summary = chapter["summary"]
+    assert summary["gateway_token_at_mcp"] == 401  # bound to the gateway's audience
     assert summary["upstream_requests"] > 0
     assert summary["upstream_saw_only_gateway_credential"] is True
     assert summary["token_reached_upstream"] is False

@@ -79,6 +79,7 @@ def agents_chapter(
             f"credential; allow-list: {', '.join(ALLOWED)} (read_file under /shared/runbooks/)"
         )
         summary = _through_gateway(ws, url, key, desk, step)
+        summary["gateway_token_at_mcp"] = _wrong_audience(url, summary["tokens"]["gateway"], step)
         own = _through_aims_mcp(ws, url, key, step, model=model, version=version)
         summary["tokens"]["mcp"] = own.pop("token")
         summary |= own
@@ -255,6 +256,23 @@ def _through_gateway(
 
 async def _call(client: Any, name: str, arguments: dict[str, Any]) -> tuple[bool, str]:
     return text_of(await client.call_tool(name, arguments))
+
+
+def _wrong_audience(url: str, bearer: str, step: Callable[[str], None]) -> int:
+    """Show the gateway's token opening nothing else: ``/mcp`` answers it 401."""
+    r = httpx.post(
+        f"{url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+        headers={
+            "Authorization": f"Bearer {bearer}",
+            "Accept": "application/json, text/event-stream",
+        },
+        timeout=60,
+    )
+    challenge = r.headers.get("www-authenticate", "")
+    error = challenge.partition('error="')[2].partition('"')[0] or "no error named"
+    step(f"{AGENT}: its gateway token sent to {url}/mcp: {r.status_code} ({error}), wrong audience")
+    return r.status_code
 
 
 def _through_aims_mcp(
