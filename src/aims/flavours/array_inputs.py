@@ -1,4 +1,4 @@
-"""Numeric records straight to a float matrix, skipping pandas, for estimators that allow it.
+"""Numeric records straight to a float matrix, skipping pandas, for models that allow it.
 
 A scikit-learn estimator fitted on a DataFrame wants a DataFrame back: it
 checks the column names at every call. Building that frame costs more than
@@ -13,17 +13,21 @@ check alone (an allow-list of scikit-learn modules, no column selection by
 name, default output), and only after it answered two probe rows exactly
 as the original did. Inputs that are not all numbers (a missing value, a
 string) take the ordinary path, so their errors read as before.
+
+ONNX graphs with one matrix input take numeric records the same way, into
+a :class:`MatrixBuffer` of the graph's input type kept from call to call.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["array_twin", "columns_matrix"]
+__all__ = ["MatrixBuffer", "all_numbers", "array_twin", "columns_matrix"]
 
 SAFE_MODULES = (
     "sklearn.preprocessing",
@@ -66,12 +70,50 @@ def columns_matrix(columns: Mapping[str, Any], names: Sequence[str] | None) -> n
         picked = [columns[n] for n in names]
     except KeyError:
         return None  # the ordinary path names the missing column
-    for column in picked:
-        for value in column:
-            # Exactly int or float: a bool, a string or None takes the ordinary path.
-            if type(value) is not float and type(value) is not int:
-                return None
+    if not all_numbers(picked):
+        return None
     return np.array(picked, dtype=float).T.copy()
+
+
+def all_numbers(columns: Sequence[Sequence[Any]]) -> bool:
+    """Whether every value is exactly an int or a float (a bool, a string or None is not)."""
+    for column in columns:
+        for value in column:
+            if type(value) is not float and type(value) is not int:
+                return False
+    return True
+
+
+class MatrixBuffer:
+    """A preallocated input matrix per thread, filled column by column from records.
+
+    Reusing it saves an allocation and a conversion pass per call; it grows
+    (to the next power of two) when a batch is larger than any before.
+    Per thread, because batched model calls may run on several at once.
+    """
+
+    def __init__(self, width: int, dtype: Any) -> None:
+        self.width = width
+        self.dtype = np.dtype(dtype)
+        self._local = threading.local()
+
+    def fill(self, columns: Mapping[str, Any], names: Sequence[str]) -> np.ndarray | None:
+        """A view of the buffer holding ``columns`` (rows x ``names``), or None if not numbers."""
+        try:
+            picked = [columns[n] for n in names]
+        except KeyError:
+            return None
+        if len(picked) != self.width or not all_numbers(picked):
+            return None
+        rows = len(picked[0]) if picked else 0
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.shape[0] < rows:
+            size = 1 << max(rows - 1, 0).bit_length()
+            buffer = self._local.buffer = np.empty((max(size, 1), self.width), self.dtype)
+        view = buffer[:rows]
+        for j, column in enumerate(picked):
+            view[:, j] = column
+        return view
 
 
 def _forget_names(estimator: Any) -> Any | None:

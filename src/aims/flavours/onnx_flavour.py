@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from aims.errors import ConfigError, InvalidInput
+from aims.flavours.array_inputs import MatrixBuffer
 from aims.flavours.base import LoadedModel
 
 __all__ = [
@@ -106,6 +107,13 @@ class OnnxModel(LoadedModel):
                 "aims runs ONNX models with one 2-D input (rows x features) or one input per "
                 f"feature; this one has {[(i.name, i.shape) for i in self.inputs]}"
             )
+        # Numeric records go into a reused matrix of the input's type (the server's path).
+        numeric = self.matrix and self.inputs[0].type not in ("tensor(string)", "tensor(bool)")
+        self._buffer = (
+            MatrixBuffer(self.n_features, _NUMPY_TYPES[self.inputs[0].type])
+            if numeric and self.n_features is not None and self.feature_names is not None
+            else None
+        )
         outputs = session.get_outputs()
         names = [o.name for o in outputs]
         self.proba_output = next((n for n in names if "prob" in n.lower()), None)
@@ -143,10 +151,16 @@ class OnnxModel(LoadedModel):
         return self._proba(self.session.run([self.proba_output], self._feed(data))[0])
 
     def predict_all(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        feed = None
+        if self._buffer is not None and isinstance(data, dict):
+            x = self._buffer.fill(data, self.feature_names or [])
+            feed = None if x is None else {self.inputs[0].name: x}
+        if feed is None:
+            feed = self._feed(data)
         if self.proba_output is None:
-            return self.predict(data), None
+            return self._labels(self.session.run([self.label_output], feed)[0]), None
         # One run of the graph computes both outputs.
-        labels, proba = self.session.run([self.label_output, self.proba_output], self._feed(data))
+        labels, proba = self.session.run([self.label_output, self.proba_output], feed)
         return self._labels(labels), self._proba(proba)
 
     @staticmethod
