@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -66,7 +67,7 @@ def agents_chapter(
     """
     start, began = _last_seq(ws), time.perf_counter()
     secret_file = ws.root / "helpdesk.credential"
-    secret = f"helpdesk-{int(time.time() * 1000):x}"
+    secret = secrets.token_urlsafe(24)  # the gateway's own credential for the help desk
     secret_file.write_text(secret + "\n", encoding="utf-8")
     secret_file.chmod(0o600)  # the gateway refuses a credential file others can read
     desk = start_helpdesk(secret)
@@ -91,9 +92,14 @@ def agents_chapter(
     leaked = [s for s in desk.seen if any(t in s for t in tokens)]
     summary["upstream_requests"] = len(desk.seen)
     summary["token_reached_upstream"] = bool(leaked)
+    only = (
+        "only the gateway's own credential"
+        if summary["upstream_saw_only_gateway_credential"]
+        else "other credentials too"
+    )
     step(
-        f"the help desk saw {len(desk.seen)} requests, each with the gateway's own credential "
-        f"only: the agent's key and tokens reached it {len(leaked)} times"
+        f"the help desk saw {len(desk.seen)} requests, with {only}: the agent's key and "
+        f"tokens reached it {len(leaked)} times"
     )
     calls = len(summary["calls"]) + 1  # and the call of the poisoned tool
     summary["audit"] = _audit_table(ws, start, out, calls)
