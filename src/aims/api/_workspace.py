@@ -148,21 +148,26 @@ class Workspace:
         model: Any,
         name: str,
         *,
-        dataset: str | Sequence[str],
+        dataset: str | Sequence[str] = (),
         owners: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         metrics: Mapping[str, float] | None = None,
         tags: Mapping[str, str] | None = None,
         contract: str | Path | None = None,
     ) -> dict[str, Any]:
-        """Register a fitted scikit-learn estimator (saved with skops) or a model file.
+        """Register a fitted scikit-learn estimator (saved with skops), a model file, or an
+        LLM application's YAML file, as ``aims model register``.
 
         Parameters
         ----------
         model
-            A fitted estimator or pipeline, or the path of a ``.skops`` / ``.onnx`` file.
+            A fitted estimator or pipeline, the path of a ``.skops`` / ``.onnx`` file, or
+            the path of a ``.yaml`` / ``.yml`` file, which is read as an LLM application
+            (``kind: llm-application``; its errors name their line).
         dataset
-            The training data as ``NAME@VERSION`` (one or several): lineage is required.
+            The training data as ``NAME@VERSION`` (one or several): lineage is required
+            for a model; for an LLM application it is optional (the data the prompt was
+            tuned on, if any).
         owners
             Owner by role: ``development``, ``deployment``, ``monitoring``, ``business``.
         """
@@ -171,6 +176,25 @@ class Workspace:
         self._refuse_in_team_mode("model register")
         datasets = [dataset] if isinstance(dataset, str) else list(dataset)
         owner_map = parse_owners([f"{k}={v}" for k, v in (owners or {}).items()])
+        if isinstance(model, str | Path) and Path(model).suffix.lower() in (".yaml", ".yml"):
+            from aims.services.llm_apps import register_app
+
+            if contract is not None:
+                raise InvalidInput(
+                    f"{model}: an LLM application has no input contract (it is not served by "
+                    "aims); leave out contract="
+                )
+            return register_app(
+                self._ws,
+                Path(model),
+                name,
+                actor=self.actor,
+                datasets=datasets,
+                owners=owner_map,
+                params=params,
+                metrics=dict(metrics or {}),
+                tags=dict(tags or {}),
+            )
         kwargs: dict[str, Any] = {
             "actor": self.actor,
             "datasets": datasets,
@@ -224,20 +248,55 @@ class Workspace:
     def evaluate(
         self,
         ref: str,
-        data: Any,
+        data: Any = None,
         *,
         label: str | None = None,
         sensitive: Iterable[str] = (),
         shap: bool = False,
+        endpoint: str | None = None,
+        endpoint_model: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        judge_model: str | None = None,
+        from_traces: bool = False,
+        since: str | None = None,
     ) -> dict[str, Any]:
         """Evaluate ``NAME@VERSION`` on labelled data (a table or a file), as ``aims evaluate``.
 
         The production version, if any, is evaluated beside it; the result is
         stored and feeds the policy's gates.
+
+        For an LLM application version, ``data`` is a JSONL file of cases; the
+        answers are given in the cases or asked of the OpenAI-compatible
+        ``endpoint`` (``endpoint_model``, ``api_key_env`` and ``judge_model`` as
+        the command's options); ``from_traces=True`` (with ``since``) instead
+        takes in the evaluation results found on the version's spans.
         """
         from aims.services.governance import evaluate
+        from aims.services.llm_apps import is_llm_app_version
 
         self._refuse_in_team_mode("evaluate")
+        if is_llm_app_version(self._ws, ref):
+            from aims.api._llm_apps import evaluate_app
+
+            return evaluate_app(
+                self._ws,
+                self.actor,
+                ref,
+                data,
+                endpoint=endpoint,
+                endpoint_model=endpoint_model,
+                api_key_env=api_key_env,
+                judge_model=judge_model,
+                from_traces=from_traces,
+                since=since,
+            )
+        if endpoint or endpoint_model or judge_model or from_traces or since:
+            raise InvalidInput(
+                f"{ref} is a predictive model; endpoint, endpoint_model, judge_model, "
+                "from_traces and since apply to LLM applications only"
+            )
+        if data is None:
+            raise InvalidInput(f"give the evaluation data of {ref} (a table or a file path)")
         path = data if isinstance(data, str | Path) else self._frame_file(data, "evaluation")
         return evaluate(
             self._ws,
