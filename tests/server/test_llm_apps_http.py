@@ -58,3 +58,22 @@ def test_an_application_is_registered_and_evaluated_through_the_server(
         row = s.scalar(select(Evaluation))
         assert row is not None and row.created_by == "ana@x.org"
     assert team.uploads_left() == []
+
+
+def test_the_registration_form_requires_no_dataset_and_a_model_file_without_one_is_refused(
+    team: Team, tmp_path: Path
+) -> None:
+    with team.client("ana@x.org") as c:
+        doc = c.get("/openapi.json").json()
+        form = doc["paths"]["/v1/models/{name}/versions"]["post"]["requestBody"]["content"]
+        schema = form["multipart/form-data"]["schema"]
+        assert schema["required"] == ["artifact"]
+        assert "optional for an LLM application" in schema["properties"]["dataset"]["description"]
+        # What the schema no longer demands, the registry still does for a model file.
+        model = tmp_path / "m.onnx"
+        model.write_bytes(b"not a model")
+        r = upload_model(c, model, "plain", dataset=[])
+        assert r.status_code == 422, r.text
+        assert "--dataset NAME@VERSION (lineage is required)" in r.json()["detail"]
+    with team.ws.db.session() as s:
+        assert s.scalar(select(func.count(Model.id)).where(Model.name == "plain")) == 0

@@ -86,13 +86,16 @@ async def _project_for_register(request: Request, principal: Principal, name: st
         {
             "artifact": {
                 **FILE,
-                "description": "The model file: .skops or .onnx (a pickle only with trust).",
+                "description": "The model file: .skops or .onnx (a pickle only with trust), "
+                "or an LLM application's definition (.yaml, its prompt files inlined).",
             },
             "sha256": SHA256,
             "dataset": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "Training data as NAME@VERSION (repeat the field).",
+                "description": "Training data as NAME@VERSION (repeat the field): required "
+                "for a model file, optional for an LLM application (the data its prompt was "
+                "tuned on).",
             },
             "owner": {
                 "type": "array",
@@ -111,7 +114,8 @@ async def _project_for_register(request: Request, principal: Principal, name: st
             "git_commit": {"type": "string", "description": "The code's commit."},
             "contract": {**FILE, "description": "Input contract (ODCS YAML)."},
         },
-        ["artifact", "dataset"],
+        # A model file without dataset is refused by the registry (422), with its reason.
+        ["artifact"],
     ),
 )
 async def register_version(
