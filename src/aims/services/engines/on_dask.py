@@ -41,7 +41,7 @@ def dask_client(scheduler: Any = None, workers: int | None = None) -> Iterator[A
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         Client(cluster, set_as_default=False) as client,
     ):
