@@ -27,8 +27,8 @@ Examples
 >>> t = template(whole.head(2))
 >>> parts = [profile_part(t, whole.slice(i, 2)) for i in (0, 2)]
 >>> merged = finish(parts[0].merge(parts[1]))
->>> merged["x"].counts.sum(), merged["x"].nans, merged["c"].frequencies()
-(np.int64(3), 1, {'a': 1, 'b': 1, 'z': 1})
+>>> merged["x"].n, merged["x"].nans, merged["x"].maximum, merged["c"].frequencies()
+(3, 1, 9.0, {'a': 1, 'b': 1, 'z': 1})
 """
 
 from __future__ import annotations
