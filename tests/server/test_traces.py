@@ -174,16 +174,76 @@ def test_bodies_that_are_not_otlp_are_refused_with_the_reason(served, headers, b
         timeout=30,
     )
     assert answer.status_code == status, answer.text
-    assert says in answer.json()["detail"]
+    # OTLP/HTTP: a google.rpc.Status in the request's encoding (JSON for a type it does not know).
+    status_message = _status(answer)
+    assert says in status_message.message
+    assert answer.headers["content-type"] == (
+        "application/x-protobuf" if "protobuf" in headers["Content-Type"] else "application/json"
+    )
+    if status == 400:  # the bad data is described by a BadRequest detail
+        from google.rpc.error_details_pb2 import BadRequest
+
+        [detail] = status_message.details
+        bad = BadRequest()
+        assert detail.Unpack(bad) and says in bad.field_violations[0].description
     assert stored(served["root"]).num_rows == before
+
+
+def _status(answer: httpx.Response):
+    from google.protobuf import json_format
+    from google.rpc import error_details_pb2  # noqa: F401  (registers BadRequest for JSON)
+    from google.rpc.status_pb2 import Status
+
+    if answer.headers["content-type"] == "application/x-protobuf":
+        return Status.FromString(answer.content)
+    return json_format.Parse(answer.content, Status())
+
+
+def test_a_client_that_asks_for_problem_details_gets_them(served):
+    before = stored(served["root"]).num_rows
+    for headers, status in (
+        ({"Content-Type": "application/json"}, 400),
+        ({"Content-Type": "text/plain"}, 415),
+    ):
+        answer = httpx.post(
+            f"{served['url']}/v1/traces",
+            content=b"{not json",
+            headers={
+                **headers,
+                "Accept": "application/problem+json",
+                "Authorization": f"Bearer {served['predictor']}",
+            },
+            timeout=30,
+        )
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == status and answer.json()["detail"]
+    assert stored(served["root"]).num_rows == before
+
+
+def test_a_body_over_the_limit_as_sent_is_refused_with_a_status_before_it_is_read(served):
+    from aims.server.traces import TRACE_BODY_BYTES
+
+    answer = httpx.post(
+        f"{served['url']}/v1/traces",
+        content=b"\0" * (TRACE_BODY_BYTES + 1),
+        headers={
+            "Content-Type": "application/x-protobuf",
+            "Authorization": f"Bearer {served['predictor']}",
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/x-protobuf"
+    assert "limit" in _status(answer).message
 
 
 def test_spans_need_a_token_of_a_role_that_may_send_them(served):
     body = export_json([span_json(1)])
     headers = {"Content-Type": "application/json"}
-    assert (
-        httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers).status_code == 401
-    )
+    tokenless = httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers)
+    assert tokenless.status_code == 401 and tokenless.headers["www-authenticate"] == "Bearer"
+    assert "token" in _status(tokenless).message.lower()
     viewer = {**headers, "Authorization": f"Bearer {served['viewer']}"}
     assert httpx.post(f"{served['url']}/v1/traces", content=body, headers=viewer).status_code == 403
 
@@ -199,7 +259,7 @@ def test_a_token_of_every_project_names_one_and_the_counts_reach_metrics(served)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {served['admin']}"}
     body = export_json([{**span_json(40), "spanId": "00"}], service="metered")
     unnamed = httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers)
-    assert unnamed.status_code == 422 and "?project=" in unnamed.json()["detail"]
+    assert unnamed.status_code == 422 and "?project=" in _status(unnamed).message
     before = rejected()
     named = httpx.post(
         f"{served['url']}/v1/traces", params={"project": "other"}, content=body, headers=headers

@@ -23,9 +23,10 @@ route still follow, once the body is in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from aims.errors import AimsError
 from aims.server.auth import Guard
@@ -45,6 +46,9 @@ from aims.server.validation import (
 
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+Refusal = Callable[[AimsError, Mapping[str, str]], Response]
+"""How a path answers a refusal: the error and the request's headers (lower-case names)."""
+
 
 class Admission:
     """ASGI middleware: authenticate, then stream the body within its limit (see module doc)."""
@@ -59,8 +63,11 @@ class Admission:
         cookie_prefixes: tuple[str, ...] = ("/ui/",),
         on_reject: Callable[[str], None] | None = None,
         upload_limit: int | None = None,
+        answers: Mapping[str, Refusal] | None = None,
     ) -> None:
         self.app = app
+        # A path whose clients read another error format than problems (OTLP/HTTP's Status).
+        self.answers = dict(answers or {})
         self.upload_limit = upload_limit
         self.guard = guard
         self.limit_of = limit_of
@@ -89,7 +96,7 @@ class Admission:
                         self.guard.authenticate, authorization, client=client, path=path
                     )
             except AimsError as exc:
-                await _refuse(scope, send, exc)
+                await _refuse(scope, send, exc, self.answers.get(path))
                 return
         limit = self.limit_of(path)
         if self.upload_limit is not None and is_upload(path, _content_type(scope)):
@@ -97,7 +104,7 @@ class Admission:
         declared = declared_length(scope)
         if declared is not None and declared > limit:
             self._rejected(path)
-            await _refuse(scope, send, too_large(limit))
+            await _refuse(scope, send, too_large(limit), self.answers.get(path))
             return
         await self._stream(scope, receive, send, limit)
 
@@ -119,7 +126,9 @@ class Admission:
                     refused = True
                     if not started:
                         self._rejected(scope["path"])
-                        await _refuse(scope, send, too_large(limit))
+                        await _refuse(
+                            scope, send, too_large(limit), self.answers.get(scope["path"])
+                        )
                     raise BodyTooLarge
             return message
 
@@ -142,8 +151,12 @@ def _content_type(scope: Scope) -> str | None:
     return next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), None)
 
 
-async def _refuse(scope: Scope, send: Send, exc: AimsError) -> None:
+async def _refuse(scope: Scope, send: Send, exc: AimsError, answer: Refusal | None) -> None:
     # The body is not read, so the connection cannot carry another request.
     exc.headers.setdefault("Connection", "close")
-    response = problem_response(exc, instance=scope["path"])
+    if answer is not None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        response = answer(exc, headers)
+    else:
+        response = problem_response(exc, instance=scope["path"])
     await response(scope, no_body, send)

@@ -15,7 +15,8 @@ other requests while a large export is processed.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,11 +28,13 @@ from starlette.responses import Response
 
 from aims.core.genai.span import span_schema
 from aims.core.roles import ALL_PROJECTS
-from aims.errors import InvalidInput, MalformedBody, PayloadTooLarge
+from aims.errors import AimsError, InvalidInput, MalformedBody, PayloadTooLarge
 from aims.server.auth import Principal, client_of, require
 from aims.server.lifespan import add_lifespan_hook
+from aims.server.otlp_status import otlp_failure, status_body
 from aims.server.problems import PROBLEM_JSON, problem, request_id_of
 from aims.services.trace_otlp import (
+    JSON,
     BodyTooLarge,
     UnsupportedMediaType,
     encode_response,
@@ -40,7 +43,7 @@ from aims.services.trace_otlp import (
 from aims.services.traces import TraceIngest, trace_log_url
 from aims.storage.traces import SpanWriter
 
-__all__ = ["INGEST_THREADS", "TRACE_BODY_BYTES", "install", "router"]
+__all__ = ["INGEST_THREADS", "TRACE_BODY_BYTES", "install", "refusal", "router"]
 
 #: Largest export body taken as sent (compressed or not); decompressed bodies get 8 times this.
 TRACE_BODY_BYTES = 8 * 1024 * 1024
@@ -50,6 +53,12 @@ INGEST_THREADS = 2
 TRACE_ROLE = "predictor"
 
 router = APIRouter(tags=["traces"])
+log = logging.getLogger("aims.server")
+
+FAILURE = (
+    "{} The body is a google.rpc.Status in the request's encoding (JSON when the "
+    "Content-Type is not an OTLP one); Accept: application/problem+json gets a problem."
+)
 
 
 def _project(request: Request, principal: Principal) -> str:
@@ -66,15 +75,36 @@ def _project(request: Request, principal: Principal) -> str:
 
 
 def _unsupported(request: Request, message: str) -> Response:
-    body = problem(
-        415,
-        "unsupported_media_type",
-        "Unsupported media type",
-        message,
-        instance=request.url.path,
-        request_id=request_id_of(request),
+    if PROBLEM_JSON in request.headers.get("accept", "").lower():
+        body = problem(
+            415,
+            "unsupported_media_type",
+            "Unsupported media type",
+            message,
+            instance=request.url.path,
+            request_id=request_id_of(request),
+        )
+        return Response(body, status_code=415, media_type=PROBLEM_JSON)
+    # Not a request encoding OTLP knows, unless only the Content-Encoding was wrong.
+    kind = request.headers.get("content-type", "")
+    try:
+        kind = media_type(kind)
+    except UnsupportedMediaType:
+        kind = JSON
+    return Response(status_body(kind, 415, message), status_code=415, media_type=kind)
+
+
+def refusal(exc: AimsError, headers: Mapping[str, str]) -> Response:
+    """A refusal before the route (no token, a body over the limit) as an OTLP Status."""
+    return otlp_failure(exc, headers, instance="/v1/traces")
+
+
+def _failed(request: Request, exc: AimsError) -> Response:
+    if exc.status >= 500:
+        log.error("%s on POST /v1/traces: %s", exc.code, exc)
+    return otlp_failure(
+        exc, request.headers, instance=request.url.path, request_id=request_id_of(request)
     )
-    return Response(body, status_code=415, media_type=PROBLEM_JSON)
 
 
 @router.post(
@@ -82,21 +112,39 @@ def _unsupported(request: Request, message: str) -> Response:
     response_class=Response,
     responses={
         200: {"description": "An OTLP ExportTraceServiceResponse, in the request's encoding."},
-        400: {"description": "The body is not an OTLP trace export."},
-        413: {"description": "The body, or its decompressed size, is over the limit."},
-        415: {"description": "Not application/x-protobuf or application/json, or not gzip."},
-        503: {"description": "The span store cannot keep up or cannot be written; retry."},
+        400: {"description": FAILURE.format("The body is not an OTLP trace export.")},
+        413: {
+            "description": FAILURE.format("The body, or its decompressed size, is over the limit.")
+        },
+        415: {
+            "description": FAILURE.format(
+                "Not application/x-protobuf or application/json, or not gzip."
+            )
+        },
+        503: {
+            "description": FAILURE.format(
+                "The span store cannot keep up or cannot be written; retry."
+            )
+        },
     },
 )
 async def post_traces(
     request: Request, principal: Principal = Depends(require(TRACE_ROLE))
 ) -> Response:
     """Take one OTLP/HTTP trace export."""
-    ingest: TraceIngest = request.app.state.traces
     try:
-        kind = media_type(request.headers.get("content-type"))
+        return await _export(request, principal)
     except UnsupportedMediaType as exc:
         return _unsupported(request, exc.message)
+    except BodyTooLarge as exc:
+        return _failed(request, PayloadTooLarge(exc.message))
+    except AimsError as exc:  # a bad body, no project named or refused, the store unavailable
+        return _failed(request, exc)
+
+
+async def _export(request: Request, principal: Principal) -> Response:
+    ingest: TraceIngest = request.app.state.traces
+    kind = media_type(request.headers.get("content-type"))
     project = _project(request, principal)
     state = request.app.state.aims
     state.guard.check_project(principal, project, client=client_of(request), path="/v1/traces")
@@ -106,11 +154,9 @@ async def post_traces(
     )
     try:
         result = await anyio.to_thread.run_sync(work, limiter=request.app.state.trace_limiter)
-    except UnsupportedMediaType as exc:
-        return _unsupported(request, exc.message)
-    except BodyTooLarge as exc:
-        raise PayloadTooLarge(exc.message) from None
-    except InvalidInput as exc:
+    except (UnsupportedMediaType, BodyTooLarge):
+        raise
+    except InvalidInput as exc:  # the body does not decode: nothing was stored
         raise MalformedBody(exc.message) from None
     return Response(encode_response(kind, result.rejected, result.message), media_type=kind)
 
