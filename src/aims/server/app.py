@@ -4,7 +4,7 @@
 route                                  role       what
 =====================================  =========  ==============================================
 ``GET /healthz``                       (none)     the process is up
-``GET /readyz``                        (none)     models loaded, store reachable, log writer on
+``GET /readyz``                        (none)     models loaded, store reachable, log writers on
 ``POST /v1/auth/token``                (API key)  exchange an API key for a token
 ``GET /v1/models``                     viewer     the served models
 ``GET /v1/models/{name}``              viewer     one served model
@@ -325,6 +325,7 @@ def create_app(
         public=PUBLIC_PATHS,
         upload_limit=config.max_upload_bytes,
         on_reject=lambda path: metrics.rejected.labels(_model_of(path), "max_body_bytes").inc(),
+        answers={"/v1/traces": traces.refusal},
     )
     app.add_middleware(SameOrigin, insecure=insecure_dev)
     if config.trusted_proxies:
@@ -366,12 +367,16 @@ def _system_router() -> APIRouter:
         responses={503: {"model": Health, "description": "Not ready."}},
     )
     async def readyz(request: Request) -> Response:
-        """Ready for traffic: models loaded, store polled recently, prediction log running."""
+        """Ready for traffic: models loaded, store polled recently, prediction log and span
+        store running."""
         state: AppState = request.app.state.aims
         d = state.deployments
         stale = time.monotonic() - d.last_poll_ok > max(5.0, 10 * d.poll_interval)
         log_error = state.writer.stats.last_error
-        if d.ready and not stale and log_error is None:
+        # Set by the span store's lifespan hook (aims.server.traces.install).
+        traces = getattr(request.app.state, "traces", None)
+        span_error = traces.writer.stats.last_error if traces is not None else None
+        if d.ready and not stale and log_error is None and span_error is None:
             return JSONResponse({"status": "ready"})
         reason = (
             "loading models"
@@ -379,6 +384,8 @@ def _system_router() -> APIRouter:
             else "the store has not answered recently"
             if stale
             else f"the prediction log cannot be written ({log_error})"
+            if log_error is not None
+            else f"the span store cannot be written ({span_error})"
         )
         return JSONResponse({"status": f"not ready: {reason}"}, status_code=503)
 
