@@ -55,3 +55,38 @@ def test_a_failed_flush_makes_the_server_not_ready_until_the_next_one_succeeds(
 
     logged = PredictionLogReader(ws.settings.prediction_log_url).scan(MODEL).collect()
     assert sorted(logged["prediction_id"].to_list()) == sorted(acknowledged)
+
+
+def test_a_span_store_that_cannot_be_written_makes_the_server_not_ready(tmp_path: Path) -> None:
+    from aims.server.app import create_app
+    from aims.services.traces import trace_log_url
+    from tests.server.trace_server import export_json, span_json
+
+    ws = shop_workspace(tmp_path)
+    keys = api_keys(ws)
+    app = create_app(ws, config=CONFIG)
+    store = Path(trace_log_url(ws).removeprefix("file://"))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        token = client.post("/v1/auth/token", json={"api_key": keys["predictor"]}).json()
+        client.headers.update(bearer(token["access_token"]))
+        json_body = {"Content-Type": "application/json"}
+
+        def send(i: int) -> None:
+            r = client.post("/v1/traces", content=export_json([span_json(i)]), headers=json_body)
+            assert r.status_code == 200, r.text
+
+        send(1)
+        app_dir = wait_until(lambda: next(store.glob("project=*/application=billing"), None))
+        assert client.get("/readyz").status_code == 200
+
+        # A file where the application's folder belongs: no write can succeed, even as root.
+        shutil.move(app_dir, tmp_path / "spans-moved-away")
+        app_dir.write_text("not a folder")
+        send(2)
+        down = wait_until(lambda: (r := client.get("/readyz")).status_code == 503 and r)
+        assert "span store cannot be written" in down.json()["status"]
+
+        app_dir.unlink()
+        shutil.move(tmp_path / "spans-moved-away", app_dir)
+        send(3)
+        wait_until(lambda: client.get("/readyz").status_code == 200)
