@@ -25,6 +25,7 @@ from aims.services.evidence_chain import StoredChainCheck, last_walk
 from aims.storage.schema import (
     Approval,
     AuditEvent,
+    EvidenceBreakGlass,
     EvidenceEventFact,
     Incident,
     ModelVersion,
@@ -130,6 +131,23 @@ def _tamper(ws: Workspace) -> None:
         risk = s.scalar(select(RiskAssessment).order_by(RiskAssessment.id.desc()).limit(1))
         assert risk is not None
         s.execute(update(RiskAssessment).where(RiskAssessment.id == risk.id).values(tier="minimal"))
+    evidence_facts.catch_up(ws.db)
+    with ws.db.session() as s:
+        # Facts no audit event vouches for: refused promotions of a serving version (the
+        # report would cite them), a forced write (the audit control would count it).
+        s.add(
+            EvidenceEventFact(
+                subject="model:tumour@1",
+                action="model.promote.refused",
+                key="",
+                seq=1,
+                ts="2026-01-01T00:00:00+00:00",
+                actor=OPS,
+                payload='{"stage":"production"}',
+                count=4,
+            )
+        )
+        s.add(EvidenceBreakGlass(seq=2, actor=ADMIN, action="model.register", reason="forged"))
 
 
 def _controls(ws: Workspace, standard: str, now: dt.datetime, read_log: bool) -> list[dict]:

@@ -185,7 +185,10 @@ def events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRe
             EvidenceEventFact.count,
         )
     ).all()
+    logged = _logged(s, [r[0] for r in rows])
     for seq, ts, actor, action, subject, payload, count in sorted(rows, key=lambda r: r[0]):
+        if logged.get(seq) != (ts, actor, action, subject, payload):
+            continue  # a fact its audit event does not vouch for (written into the table)
         found = owners(subject, wanted)
         if not found:
             continue
@@ -198,4 +201,34 @@ def events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRe
 def break_glass(s: Session) -> tuple[BreakGlass, ...]:
     """Events written by commands forced past team mode, oldest first (from the facts)."""
     rows = s.scalars(select(EvidenceBreakGlass).order_by(EvidenceBreakGlass.seq)).all()
-    return tuple(BreakGlass(r.seq, r.actor, r.action, r.reason) for r in rows)
+    logged = _logged(s, [r.seq for r in rows])
+    return tuple(
+        BreakGlass(r.seq, r.actor, r.action, r.reason)
+        for r in rows
+        if r.seq in logged and logged[r.seq][1:3] == (r.actor, r.action)
+    )
+
+
+def _logged(s: Session, seqs: Sequence[int]) -> dict[int, tuple[str, str, str, str, str]]:
+    """``(ts, actor, action, subject, payload)`` of the audit events at ``seqs``.
+
+    Every fact is read back against its event (by the unique index on
+    ``seq``): a row written straight into the facts tables, or one whose event
+    was since removed, counts for nothing. The events themselves are vouched
+    for by the chain's walk.
+    """
+    out: dict[int, tuple[str, str, str, str, str]] = {}
+    unique = sorted(set(seqs))
+    for i in range(0, len(unique), 500):
+        for seq, *rest in s.execute(
+            select(
+                AuditEvent.seq,
+                AuditEvent.ts,
+                AuditEvent.actor,
+                AuditEvent.action,
+                AuditEvent.subject,
+                AuditEvent.payload,
+            ).where(AuditEvent.seq.in_(unique[i : i + 500]))
+        ):
+            out[seq] = (rest[0], rest[1], rest[2], rest[3], rest[4])
+    return out
