@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aims.services.card_view import Table, cell
+from aims.services.card_table import Table, cell
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,18 @@ formats cannot say different things.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from aims.services.card_llm import Application
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of text cells; ``rows`` is empty when there is nothing to list."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...] = ()
-
-    @classmethod
-    def of(cls, records: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> Table:
-        """One row per record, the named columns in order (missing ones blank)."""
-        return cls(tuple(columns), tuple(tuple(cell(r.get(c)) for c in columns) for r in records))
+from aims.services.card_llm import (
+    Application,
+    application_front_matter,
+    application_view,
+    metric_cell,
+)
+from aims.services.card_table import Table, cell
 
 
 @dataclass(frozen=True)
@@ -98,23 +90,8 @@ class ModelCard:
         return f"{self.model}@{self.version}"
 
 
-def cell(value: Any) -> str:
-    """A value as table text: floats to four decimals, ``None`` blank.
-
-    Examples
-    --------
-    >>> cell(0.123456), cell(None), cell(3)
-    ('0.1235', '', '3')
-    """
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return "" if value is None else str(value)
-
-
 def front_matter(d: Mapping[str, Any]) -> dict[str, Any]:
     """The card's YAML front matter: the facts a tool reading the card needs."""
-    from aims.services.card_llm import application_front_matter
-
     ev = (d["evaluation"] or {}).get("evaluation") or {}
     app = d.get("application")  # absent from the card data of an older server
     return {
@@ -138,8 +115,6 @@ def front_matter(d: Mapping[str, Any]) -> dict[str, Any]:
 
 def card_view(d: Mapping[str, Any]) -> ModelCard:
     """The view model of the facts read by :func:`aims.services.card.card_data`."""
-    from aims.services.card_llm import application_view
-
     risk = d["risk"]
     stored = d["evaluation"]
     app = d.get("application")
@@ -172,8 +147,6 @@ def card_view(d: Mapping[str, Any]) -> ModelCard:
 
 
 def _evaluation(stored: Mapping[str, Any], *, llm: bool = False) -> Evaluation:
-    from aims.services.card_llm import metric_cell
-
     ev = stored["evaluation"]
     champ = (stored.get("champion") or {}).get("evaluation")
     rows = []
