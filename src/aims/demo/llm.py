@@ -205,7 +205,7 @@ def _wait_stored(ws: Any, expected: int, since: dt.datetime) -> int:
     from aims.services.traces import trace_log_url
     from aims.storage.traces import read_spans
 
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine flushes late; a healthy one at once
     while True:
         n = sum(
             b.num_rows
