@@ -440,3 +440,33 @@ def test_gateway_calls_are_counted_on_metrics(approved: dict) -> None:
     assert r.status_code == 200
     assert 'aims_gateway_calls_total{server="files",tool="echo",verdict="deny"}' in r.text
     assert 'aims_gateway_calls_total{server="files",tool="fetch_page",verdict="redact"}' in r.text
+
+
+def test_a_revoked_key_loses_the_gateway_though_its_token_was_verified_before(
+    approved: dict,
+) -> None:
+    """A verified token is remembered, but revocation is checked on every call: the next
+    call after the server's revocation poll is refused."""
+    from aims.services import keys
+
+    ws = approved["ws"]
+    info, secret = keys.create_key(
+        ws, project="default", role="viewer", actor="root", principal="bot"
+    )
+    token = token_for({**approved, "key": secret})
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
+    body["params"] = {"name": "files__weather", "arguments": {"city": "Rome"}}
+    headers = {"Accept": "application/json", **bearer(token)}
+
+    def post() -> httpx.Response:
+        return httpx.post(approved["url"] + "/gateway/mcp", json=body, headers=headers, timeout=30)
+
+    assert post().status_code == 200  # verified once, remembered from now on
+    keys.revoke_key(ws, info["key_id"], actor="root")
+
+    def refused() -> httpx.Response | None:
+        r = post()
+        return r if r.status_code == 401 else None
+
+    answer = wait_until(refused, timeout=30)
+    assert "revoked" in answer.json()["detail"]

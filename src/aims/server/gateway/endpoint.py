@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -126,6 +127,28 @@ class GatewayEndpoint:
         return _rpc_error(rid, -32601, f"method {method!r} is not offered by the aims gateway")
 
 
+class GatewayFastPath:
+    """ASGI middleware answering requests to :data:`GATEWAY_PATH` with ``endpoint``.
+
+    The same handler the route uses, without the framework's routing and
+    exception machinery around it; every other request goes on unchanged.
+    """
+
+    def __init__(self, app: Any, endpoint: GatewayEndpoint) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == GATEWAY_PATH:
+            try:
+                response = await self.endpoint.handle(Request(scope, receive))
+            except AimsError as exc:  # as the framework's handler would answer it on the route
+                response = problem_response(exc, instance=GATEWAY_PATH)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def mount_gateway(app: Any) -> None:
     """Serve the gateway at ``/gateway/mcp`` on ``app`` (a :func:`aims.server.app.create_app` app).
 
@@ -169,6 +192,12 @@ def mount_gateway(app: Any) -> None:
             await proxy.aclose()
 
     add_lifespan_hook(app, run)
+    # Innermost of the server's middleware: inside the security headers, the
+    # origin check and admission (which every request passes), but before the
+    # framework's exception layer, router and per-route wrappers, which cost a
+    # gateway call more CPU than its own checks. The route below stays, for a
+    # server assembled without the fast path.
+    app.user_middleware.append(Middleware(GatewayFastPath, endpoint=endpoint))
     # First in the table: the app has many routes, and a gateway call should not be matched
     # against each of them before its own (a measurable part of a call's cost).
     app.router.routes.insert(

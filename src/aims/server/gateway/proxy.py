@@ -121,13 +121,13 @@ class GatewayProxy:
             result, verdict = await self._call(agent, tool, name, arguments, record)
         except Refused as refusal:
             self.metrics.refusals.labels(refusal.reason).inc()
-            self.metrics.calls.labels(server, upstream_name, "deny").inc()
+            self.metrics.count_call(server, upstream_name, "deny")
             self.note_refusal(agent, refusal.reason, f"/gateway/mcp/{name}")
             # The reason's code only: the message may quote argument values, which stay out of the log.
             record.update(verdict="deny", reason=refusal.reason)
             self._audit(agent, name, record, started)
             return {"content": [{"type": "text", "text": refusal.message}], "isError": True}
-        self.metrics.calls.labels(server, upstream_name, verdict).inc()
+        self.metrics.count_call(server, upstream_name, verdict)
         record["verdict"] = verdict
         self._audit(agent, name, record, started)
         return result

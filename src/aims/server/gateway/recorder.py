@@ -102,6 +102,7 @@ class GatewayMetrics:
             ["server", "tool", "verdict"],
             registry=registry,
         )
+        self._calls: dict[tuple[str, str, str], Any] = {}
         self.refusals = Counter(
             "aims_gateway_refusals",
             "Tool calls the MCP gateway refused, by reason.",
@@ -120,6 +121,14 @@ class GatewayMetrics:
             ["reason"],
             registry=registry,
         )
+
+    def count_call(self, server: str, tool: str, verdict: str) -> None:
+        """Count one call; each label set's child is looked up once (a lookup takes a lock)."""
+        key = (server, tool, verdict)
+        child = self._calls.get(key)
+        if child is None:
+            child = self._calls[key] = self.calls.labels(server, tool, verdict)
+        child.inc()
 
 
 class Recorder:
