@@ -54,6 +54,9 @@ opening an incident needs (scientist)."""
 MAX_TTL_SECONDS = 900
 """The longest an MCP token lives (15 minutes), whatever the server's token lifetime."""
 
+VERIFIED_TOKENS = 4096
+"""How many verified tokens a server remembers before it forgets them all and starts again."""
+
 MCP_PATH = "/mcp"
 """Where aims' own MCP server is mounted; its resource is the server's origin plus this path."""
 
@@ -103,6 +106,11 @@ class McpTokens:
     def __init__(self, secret: bytes, ttl_seconds: float) -> None:
         self.secret = secret
         self.ttl = min(float(ttl_seconds), MAX_TTL_SECONDS)
+        # Tokens already verified, by (token, resource): an agent sends the same token with
+        # every call for minutes, and decoding it again each time is a measurable share of a
+        # gateway call. A hit is still refused once its expiry passes; revocation, rate limit
+        # and scopes are checked on every request by require_token, cached or not.
+        self._verified: dict[tuple[str, str], Principal] = {}
 
     def issue(
         self,
@@ -144,6 +152,16 @@ class McpTokens:
         The refusal's ``reason`` is ``expired``, ``wrong_audience`` or
         ``invalid_token``; its message says how to get a good token.
         """
+        known = self._verified.get((token, resource))
+        if known is not None and time.time() < known.expires_at:
+            return known
+        principal = self._decode(token, resource)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()  # bounded; the live tokens come back at their next use
+        self._verified[(token, resource)] = principal
+        return principal
+
+    def _decode(self, token: str, resource: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,
