@@ -139,7 +139,14 @@ def _summaries(batch: pa.RecordBatch, traces: dict[str, dict[str, Any]]) -> None
             t["cost_usd"] = (t["cost_usd"] or 0.0) + span["cost_usd"]
 
 
-def _wanted(t: dict[str, Any], q: TraceQuery, cursor: tuple[dt.datetime, str] | None) -> bool:
+def _wanted(
+    t: dict[str, Any],
+    q: TraceQuery,
+    cursor: tuple[dt.datetime, str] | None,
+    span: tuple[dt.datetime, dt.datetime],
+) -> bool:
+    if not span[0] <= t["start"] < span[1]:
+        return False
     if q.version and str(t["version"] or "") != q.version.lstrip("v"):
         return False
     if q.status and ("error" if t["errors"] else "ok") != q.status:
@@ -168,6 +175,8 @@ def trace_list(
     if cursor is not None:
         hi = min(hi, cursor[0] + HOUR)  # a trace started before the cursor ends within the hour
     lo = lo or hi - dt.timedelta(days=7)
+    span = (lo, hi)
+    lo -= HOUR  # the traces starting just after ``lo`` are read whole; older ones are left out
     url = trace_log_url(ws)
     app = q.application or None
     hours = sorted(
@@ -193,7 +202,7 @@ def trace_list(
         settled = [
             t
             for t in traces.values()
-            if (last or t["start"] >= hour + HOUR) and _wanted(t, q, cursor)
+            if (last or t["start"] >= hour + HOUR) and _wanted(t, q, cursor, span)
         ]
         if last or len(settled) > size:
             complete = settled
@@ -204,7 +213,7 @@ def trace_list(
         t["duration_ms"] = (t["end"] - t["start"]).total_seconds() * 1000
         t["operations"] = sorted(o for o in t["operations"] if o)
     nxt = f"{page[-1]['start'].isoformat()}|{page[-1]['trace_id']}" if more and page else None
-    return {"rows": page, "next": nxt, "hours_read": read_hours, "since": lo}
+    return {"rows": page, "next": nxt, "hours_read": read_hours, "since": span[0]}
 
 
 def trace_detail(
