@@ -19,6 +19,7 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,7 +169,10 @@ def session(endpoint: str, bearer: str, work: Callable[[Any], Awaitable[Any]]) -
         async with http, Client(transport, cache=None) as client:
             return await work(client)
 
-    return anyio.run(main)
+    # In a thread of its own: the caller may already run an event loop (a notebook, or a
+    # test driving a browser), and anyio.run refuses to start a second one in the same thread.
+    with ThreadPoolExecutor(1, thread_name_prefix="aims-demo-mcp") as pool:
+        return pool.submit(anyio.run, main).result()
 
 
 def text_of(result: Any) -> tuple[bool, str]:
