@@ -322,7 +322,8 @@ def documentation(facts: Facts, model: ModelFacts) -> Finding:
         ref = vref(model, v)
         parts = {
             "owners": bool(model.owners),
-            "training data": bool(v.datasets),
+            # An LLM application's card shows its definition (prompt, model, tools) instead.
+            "training data": bool(v.datasets) or v.flavour == "llm-app",
             "risk assessment": model.risk is not None,
             "evaluation": v.evaluation is not None,
         }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from aims.core.standards import llm_checks as llm
 from aims.core.standards._common import day, last_seq, per_version, vref
 from aims.core.standards.facts import Facts, ModelFacts, VersionFacts
 from aims.core.standards.result import Evidence, Finding, Level
@@ -62,10 +63,15 @@ def evaluation(facts: Facts, model: ModelFacts, parts: Sequence[str] = ("metrics
     def one(v: VersionFacts) -> Finding:
         ev = v.evaluation
         ref = vref(model, v)
-        fix = f"`aims evaluate {ref} --data FILE`"
+        is_llm = llm.is_llm(v)
+        fix = f"`aims evaluate {ref} --data {'cases.jsonl' if is_llm else 'FILE'}`"
+        # An LLM application is asked what applies to it (see llm_checks).
+        wanted, skipped = llm.evaluation_parts(parts) if is_llm else (list(parts), [])
+        noted = [Evidence(llm.skipped_text(ref, skipped), model.name)] if skipped else []
+        if not wanted:
+            return Finding(None, noted)
         if ev is None:
-            return Finding(Level.NONE, gaps=[f"{ref}: not evaluated; run {fix}"])
-        wanted = list(parts)
+            return Finding(Level.NONE, noted, [f"{ref}: not evaluated; run {fix}"])
         if "champion" in wanted and _first_release(model, v):
             wanted.remove("champion")  # nothing was in production to compare with
         lacking = [p for p in wanted if p not in ev.parts]
@@ -73,20 +79,33 @@ def evaluation(facts: Facts, model: ModelFacts, parts: Sequence[str] = ("metrics
             f"{k} {val:.4g}" for k, val in list(ev.metrics.items())[:4] if val is not None
         )
         held = [p for p in EVALUATION_PARTS if p in ev.parts and p != "metrics"]
+        unit = "cases" if is_llm else "rows"
         evidence = [
             Evidence(
                 f"{ref} evaluated on {ev.data}"
-                + (f" ({ev.n_rows:,} rows)" if ev.n_rows is not None else "")
+                + (f" ({ev.n_rows:,} {unit})" if ev.n_rows is not None else "")
                 + f" by {ev.created_by} on {day(ev.at)}: {shown}"
                 + (f"; also {', '.join(held)}" if held else ""),
                 model.name,
                 last_seq(model.events_of(v.version, "model.evaluate")),
                 f"aims card {ref}",
-            )
+            ),
+            *noted,
         ]
+        gates = llm.llm_gates(facts, model) if is_llm else []
+        if gates:
+            evidence.append(
+                Evidence(
+                    f"{ref}: gated before production on {', '.join(gates)} (tier {model.tier})",
+                    model.name,
+                    None,
+                    f"aims gates {ref}",
+                )
+            )
         if not lacking:
             return Finding(Level.FULL, evidence)
-        hints = "; ".join(_PART_HINT[p] for p in lacking if p in _PART_HINT)
+        hint_of = {**_PART_HINT, **(_LLM_HINT if is_llm else {})}
+        hints = "; ".join(hint_of[p] for p in lacking if p in hint_of)
         return Finding(
             Level.SOME,
             evidence,
@@ -97,6 +116,12 @@ def evaluation(facts: Facts, model: ModelFacts, parts: Sequence[str] = ("metrics
         )
 
     return per_version(model, one)
+
+
+_LLM_HINT = {
+    "slices": "tag the cases (`tags`) by the groups the application must serve alike: each tag "
+    "is a slice with its own figures, which is how fairness is measured for an LLM application",
+}
 
 
 def _first_release(model: ModelFacts, v: VersionFacts) -> bool:
@@ -117,6 +142,8 @@ def lineage(facts: Facts, model: ModelFacts, commit: bool = False) -> Finding:
 
     def one(v: VersionFacts) -> Finding:
         ref = vref(model, v)
+        if (judged := llm.lineage(model, v, commit)) is not None:
+            return judged
         if not v.datasets:
             return Finding(
                 Level.NONE,
@@ -159,6 +186,8 @@ def data_contract(facts: Facts, model: ModelFacts) -> Finding:
 
     def one(v: VersionFacts) -> Finding:
         ref = vref(model, v)
+        if (judged := llm.data_contract(model, v)) is not None:
+            return judged
         checked = [d.ref for d in v.datasets if d.has_contract]
         unchecked = [d.ref for d in v.datasets if not d.has_contract]
         evidence = []
@@ -194,6 +223,8 @@ def data_profile(facts: Facts, model: ModelFacts) -> Finding:
 
     def one(v: VersionFacts) -> Finding:
         ref = vref(model, v)
+        if (judged := llm.data_profile(facts, model, v)) is not None:
+            return judged
         have = [d.ref for d in v.datasets if d.has_profile]
         lacking = [d.ref for d in v.datasets if not d.has_profile]
         evidence = (
@@ -227,6 +258,8 @@ def input_contract(facts: Facts, model: ModelFacts) -> Finding:
 
     def one(v: VersionFacts) -> Finding:
         ref = vref(model, v)
+        if (judged := llm.input_contract(model, v)) is not None:
+            return judged
         if v.has_input_contract:
             return Finding(
                 Level.FULL,
@@ -283,10 +316,13 @@ def monitoring(facts: Facts, model: ModelFacts, days: int = 7, labelled: bool = 
         ref = vref(model, v)
         m = v.monitor
         if m.n_windows == 0 or m.last_end is None:
-            return Finding(
-                Level.NONE,
-                gaps=[f"{ref}: never monitored; run `aims monitor run` on a schedule"],
+            how = (
+                "send its OpenTelemetry traces to the server's /v1/traces and run "
+                "`aims monitor run` on a schedule"
+                if llm.is_llm(v)
+                else "run `aims monitor run` on a schedule"
             )
+            return Finding(Level.NONE, gaps=[f"{ref}: never monitored; {how}"])
         text = f"{ref}: {m.n_windows:,} monitor window(s), the newest ending {m.last_end:%Y-%m-%d %H:%M}"
         if m.last_labelled_end is not None:
             text += f"; outcomes labelled up to {m.last_labelled_end:%Y-%m-%d %H:%M}"
@@ -301,7 +337,17 @@ def monitoring(facts: Facts, model: ModelFacts, days: int = 7, labelled: bool = 
                     f"{ref}: no monitor window in the last {days} days; run `aims monitor run` on a schedule"
                 ],
             )
-        if labelled and (m.last_labelled_end is None or m.last_labelled_end < since):
+        if llm.is_llm(v) and labelled:
+            # Its windows measure quality without labels: errors, refusals, guardrail
+            # verdicts and feedback scores, as the spans carry them.
+            evidence.append(
+                Evidence(
+                    f"{ref}: labelled outcomes {llm.NOT_APPLICABLE}; its windows measure "
+                    "error and refusal rates, guardrail verdicts and feedback scores",
+                    model.name,
+                )
+            )
+        elif labelled and (m.last_labelled_end is None or m.last_labelled_end < since):
             return Finding(
                 Level.SOME,
                 evidence,
