@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from aims.clock import now_utc, utc
 from aims.errors import InvalidInput, NotFound
-from aims.services.trace_view import _tree_order
+from aims.services.trace_view import tree_order
 from aims.services.traces import trace_log_url
 from aims.storage.traces import read_spans, span_partitions
 
@@ -250,7 +250,7 @@ def trace_detail(
             spans.extend(batch.filter(mask).to_pylist())
     if not spans:
         raise NotFound(f"no span of trace {wanted} is in the span store around that time")
-    ordered = _tree_order(spans)
+    ordered = tree_order(spans)
     t0 = min(s["start_time"] for s in ordered)
     t1 = max(s["end_time"] for s in ordered)
     total = max((t1 - t0).total_seconds() * 1000, 1e-3)

@@ -14,7 +14,7 @@ from aims.services.traces import trace_log_url
 from aims.storage.traces import read_spans
 from aims.workspace import Workspace
 
-__all__ = ["list_traces", "trace_tree"]
+__all__ = ["list_traces", "trace_tree", "tree_order"]
 
 _LIST_COLUMNS = [
     "trace_id", "span_id", "parent_span_id", "project", "application", "version", "name",
@@ -104,10 +104,11 @@ def trace_tree(ws: Workspace, trace_id: str, *, project: str | None = None) -> l
             spans.extend(batch.filter(mask).to_pylist())
     if not spans:
         raise NotFound(f"no span of trace {wanted} is in the span store; see 'aims traces list'")
-    return _tree_order(spans)
+    return tree_order(spans)
 
 
-def _tree_order(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def tree_order(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``spans`` parents first, siblings by start, each with its ``depth`` in the tree."""
     by_id = {s["span_id"]: s for s in spans}
     children: dict[str | None, list[dict[str, Any]]] = {}
     for s in by_id.values():
