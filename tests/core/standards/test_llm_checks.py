@@ -75,11 +75,13 @@ def test_a_tabular_model_is_still_asked_for_every_part() -> None:
 
 def test_the_training_data_profile_is_the_text_profile_of_its_monitor_windows() -> None:
     unmonitored = model("geo", app())
-    found = _judge("data_profile", unmonitored, facts(unmonitored, trace_content="off: not kept"))
+    found = _judge(
+        "data_profile", unmonitored, facts(unmonitored, trace_content={"p": "off: not kept"})
+    )
     assert found.level is Level.NONE and "/v1/traces" in found.gaps[0]
     assert "trace message content of project p: off: not kept" in found.evidence[0].text
     watched = model("geo", app(monitor=MonitorFacts(12, NOW - dt.timedelta(hours=1))))
-    found = _judge("data_profile", watched, facts(watched, trace_content="redacted: hashed"))
+    found = _judge("data_profile", watched, facts(watched, trace_content={"p": "redacted: hashed"}))
     assert found.level is Level.FULL and not found.gaps
     assert "profiled in 12 monitor window(s)" in found.evidence[0].text
     assert "redacted" in found.evidence[1].text

@@ -279,8 +279,8 @@ class Facts:
     audit: AuditFacts = AuditFacts()
     access: AccessFacts = AccessFacts()
     models: tuple[ModelFacts, ...] = ()
-    trace_content: str | None = None
-    """What message content of LLM traces the project keeps (its content policy, as text)."""
+    trace_content: Mapping[str, str] = field(default_factory=dict)
+    """What message content of LLM traces each project keeps (its content policy, as text)."""
 
     @property
     def today(self) -> dt.date:

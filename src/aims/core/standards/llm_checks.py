@@ -164,10 +164,10 @@ def data_profile(facts: Facts, model: ModelFacts, v: VersionFacts) -> Finding | 
         return None
     ref = vref(model, v)
     evidence = []
-    if facts.trace_content:
+    if content := facts.trace_content.get(model.project):
         evidence.append(
             Evidence(
-                f"trace message content of project {model.project}: {facts.trace_content}",
+                f"trace message content of project {model.project}: {content}",
                 model.name,
                 None,
                 "aims report compliance",
