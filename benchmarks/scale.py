@@ -139,7 +139,7 @@ def view(folder):
         merged = v if merged is None else merged.merge(v)
     return merged
 t0 = time.perf_counter(); ref = view(sys.argv[1]); t1 = time.perf_counter()
-cur = view(sys.argv[2]); scores = calculate_drift_scores(target_view=cur, reference_view=ref)
+cur = view(sys.argv[2]); scores = calculate_drift_scores(target_view=cur, reference_view=ref, with_thresholds=True)
 print(t1 - t0, time.perf_counter() - t0, sum(1 for s in scores.values() if (s or {}).get("drift_category") == "DRIFT"))
 """
 
