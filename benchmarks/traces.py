@@ -399,7 +399,12 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spans", type=int, default=10_000)
+    parser.add_argument(
+        "--spans",
+        type=int,
+        default=10_000,
+        help=f"Timed spans per server, after {WARM_UP_SPANS:,} spans of warm-up.",
+    )
     parser.add_argument("--batch", type=int, default=512, help="Spans per export request.")
     parser.add_argument("--clients", type=int, default=2, help="Sending threads.")
     parser.add_argument(
@@ -467,6 +472,10 @@ def main() -> None:
         print("aims vs phoenix", json.dumps(results["aims_vs_phoenix"]))
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "traces.json").write_text(json.dumps(results, indent=2) + "\n")
+    short = [n for n in names if not results[n]["complete"] or results[n]["failed_batches"]]
+    if short:
+        # A throughput over spans that were not all stored means nothing: fail the run.
+        sys.exit(f"not every span was acknowledged and stored by: {', '.join(short)}")
 
 
 if __name__ == "__main__":
