@@ -70,7 +70,9 @@ class Pool:
     async def post(self, path: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
         """``POST`` ``body`` to ``path``; the answer, read whole."""
         try:
-            return await asyncio.wait_for(self._post(path, headers, body), timeout)
+            # A deadline on this task, where wait_for would start another task per call.
+            async with asyncio.timeout(timeout):
+                return await self._post(path, headers, body)
         except TimeoutError:
             raise WireError(f"no answer within {timeout:g} s") from None
         except (OSError, httptools.HttpParserError) as exc:
