@@ -372,6 +372,8 @@ def measure(
     """
     send(target, warm, batch, clients)
     before, _ = wait_stored(target, len(warm), stall_s)
+    if before < len(warm):
+        raise RuntimeError(f"{target.name} stored {before} of the {len(warm)} warm-up spans")
     expected = before + len(spans)
     load0, cpu0, own0 = load_average(), cpu_seconds(target.proc.pid), own_cpu_seconds()
     t0 = time.perf_counter()
