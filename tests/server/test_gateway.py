@@ -470,3 +470,43 @@ def test_a_revoked_key_loses_the_gateway_though_its_token_was_verified_before(
 
     answer = wait_until(refused, timeout=30)
     assert "revoked" in answer.json()["detail"]
+
+
+def test_calls_see_allow_list_changes_within_tools_refresh(approved: dict) -> None:
+    """The view in memory that spares each call its queries is read again once it is older
+    than ``tools_refresh``: a changed allow-list reaches calls within that time,
+    with no listing in between."""
+    from prometheus_client import CollectorRegistry
+
+    from aims.server.gateway.proxy import GatewayProxy
+    from aims.server.gateway.recorder import GatewayMetrics
+    from aims.services.gateway import allowlist
+    from aims.services.gateway.policy import gateway_policy
+
+    ws = approved["ws"]
+    policy = gateway_policy({"tools_refresh": "0.3s"})
+    metrics = GatewayMetrics(CollectorRegistry())
+
+    async def main() -> list[dict]:
+        proxy = GatewayProxy(ws, policy, metrics=metrics, salt="s")
+        results = []
+        try:
+            bot = await proxy.agent("bot")
+            assert bot is not None
+            results.append(await proxy.call(bot, "files__echo", {"text": "a"}))
+            allowlist.allow(ws, "bot", "files", "echo", actor="root")
+            try:
+                await anyio.sleep(0.4)  # past tools_refresh: the next call reads the store
+                results.append(await proxy.call(bot, "files__echo", {"text": "b"}))
+            finally:
+                allowlist.revoke(ws, "bot", "files", "echo", actor="root")
+            await anyio.sleep(0.4)
+            results.append(await proxy.call(bot, "files__echo", {"text": "c"}))
+        finally:
+            await proxy.aclose()
+        return results
+
+    before, allowed, after = anyio.run(main)
+    assert before["isError"] and "not on the allow-list" in before["content"][0]["text"]
+    assert not allowed.get("isError") and allowed["content"][0]["text"] == "b"
+    assert after["isError"] and "not on the allow-list" in after["content"][0]["text"]
