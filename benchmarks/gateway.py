@@ -269,7 +269,9 @@ def main() -> None:
                 "gateway": (gateway, token, "files__echo"),
             }
             pids = {"upstream": procs[0].pid, "aims": procs[1].pid}
+            load_before = os.getloadavg()[0]
             got = asyncio.run(measure(paths, args.concurrency, args.slices, args.slice, pids))
+            load_after = os.getloadavg()[0]
             lat, spent, errors = got["lat"], got["spent"], got["errors"]
     finally:
         for proc in procs:
@@ -280,6 +282,9 @@ def main() -> None:
         "concurrency": args.concurrency,
         "slices_per_path": args.slices,
         "python": platform.python_version(),
+        # The machine's 1-minute load average before and after: latency under load mostly
+        # measures waiting for a core, the CPU per call much less so.
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "errors": errors[:5],
         "n_errors": len(errors),
     }
