@@ -22,15 +22,14 @@ server has one: one span per call and place screened (arguments, result).
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import hmac
 import json
 import logging
-import queue
 import secrets
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -150,45 +149,35 @@ class Recorder:
         self.interval = interval
         self.spans = spans
         """The span store's writer (:class:`aims.storage.traces.SpanWriter`), or None."""
-        self._queue: queue.Queue[tuple[str, str, dict[str, Any]] | threading.Event | None] = (
-            queue.Queue()
-        )
+        # A call appends to a deque and wakes nobody: waking the writer on every call (as a
+        # queue's put does) costs a thread switch per call. The writer wakes each interval,
+        # or when asked to flush or stop.
+        self._pending: collections.deque[tuple[str, str, dict[str, Any]]] = collections.deque()
+        self._flushes: collections.deque[threading.Event] = collections.deque()
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="aims-gateway-audit", daemon=True)
         self._thread.start()
 
     def record(self, agent: str, subject: str, payload: dict[str, Any]) -> None:
         """Queue the record of one call; it is written within ``interval`` seconds."""
-        self._queue.put((agent, subject, payload))
+        self._pending.append((agent, subject, payload))
 
     def _run(self) -> None:
-        # The first record of a batch waits at most ``interval`` for the others: a busy agent's
-        # calls of one second become one event, where writing whatever is queued whenever the
-        # thread runs would write (and hash, and commit) many small events a second.
-        stop = False
-        while not stop:
-            batch: list[tuple[str, str, dict[str, Any]]] = []
-            flushed: list[threading.Event] = []
-            try:
-                item = self._queue.get(timeout=self.interval)
-            except queue.Empty:
-                continue
-            deadline = time.monotonic() + self.interval
-            while True:
-                if item is None:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    flushed.append(item)
-                else:
-                    batch.append(item)
-                wait = 0.0 if stop or flushed else deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            stopping = self._stopping
+            # Flush requests are taken before the records: every record queued before a
+            # request is then in this batch, written before the request is answered.
+            flushed = _drain(self._flushes)
+            batch = _drain(self._pending)
             if batch:
                 self._write(batch)
             for done in flushed:
                 done.set()
+            if stopping:
+                return
 
     def _write(self, batch: list[tuple[str, str, dict[str, Any]]]) -> None:
         grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -217,10 +206,19 @@ class Recorder:
     def flush(self, timeout: float = 10.0) -> bool:
         """Write everything queued so far; False if the writer did not catch up in ``timeout``."""
         done = threading.Event()
-        self._queue.put(done)
+        self._flushes.append(done)
+        self._wake.set()
         return done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued and stop the writer."""
-        self._queue.put(None)
+        self._stopping = True
+        self._wake.set()
         self._thread.join(timeout)
+
+
+def _drain(items: collections.deque[Any]) -> list[Any]:
+    out = []
+    while items:
+        out.append(items.popleft())
+    return out
