@@ -66,7 +66,8 @@ def mlserver(port: int, folder: Path) -> None:
             }
         )
     )
-    os.execv(sys.executable, [sys.executable, "-m", "mlserver.cli.main", "start", str(folder)])
+    exe = Path(sys.executable).parent / "mlserver"
+    os.execv(str(exe), [str(exe), "start", str(folder)])
 
 
 BENTO_SERVICE = """
@@ -101,12 +102,17 @@ def bentoml(port: int, folder: Path) -> None:
     )
 
 
-def litserve(port: int, folder: Path) -> None:
-    """LitServe with dynamic batching (``max_batch_size``, ``batch_timeout``)."""
-    import litserve as ls
+try:  # only in the LitServe environment; its workers unpickle this module-level class
+    import litserve as _ls
+except ImportError:
+    _ls = None
+
+if _ls is not None:
     import numpy as np
 
-    class Cancer(ls.LitAPI):
+    class CancerLit(_ls.LitAPI):
+        """The pipeline behind LitServe's API, batching rows of concurrent requests."""
+
         def setup(self, device: str) -> None:
             self.model = fit()
 
@@ -125,12 +131,16 @@ def litserve(port: int, folder: Path) -> None:
         def encode_response(self, proba: np.ndarray) -> dict:
             return {"predictions": proba.argmax(axis=1).tolist(), "probabilities": proba.tolist()}
 
+
+def litserve(port: int, folder: Path) -> None:
+    """LitServe with dynamic batching (``max_batch_size``, ``batch_timeout``)."""
+    assert _ls is not None, "run with the LitServe environment's Python"
     try:
-        api = Cancer(max_batch_size=MAX_BATCH, batch_timeout=MAX_WAIT_MS / 1000)
-        server = ls.LitServer(api, accelerator="cpu", workers_per_device=1)
+        api = CancerLit(max_batch_size=MAX_BATCH, batch_timeout=MAX_WAIT_MS / 1000)
+        server = _ls.LitServer(api, accelerator="cpu", workers_per_device=1)
     except TypeError:  # litserve before 0.2.6 took the batch settings on the server
-        server = ls.LitServer(
-            Cancer(),
+        server = _ls.LitServer(
+            CancerLit(),
             accelerator="cpu",
             max_batch_size=MAX_BATCH,
             batch_timeout=MAX_WAIT_MS / 1000,
