@@ -60,8 +60,9 @@ def mlserver(port: int, folder: Path) -> None:
                 "grpc_port": port + 1,
                 "metrics_port": port + 2,
                 "metrics_endpoint": None,
-                # One worker process: the server is pinned to one core anyway.
-                "parallel_workers": 1,
+                # Inference in the server process: it is pinned to one core anyway
+                # (and MLServer 1.7's worker pool fails to start on this Python).
+                "parallel_workers": 0,
                 "debug": False,
             }
         )

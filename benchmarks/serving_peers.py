@@ -167,6 +167,7 @@ def main(args: argparse.Namespace) -> None:
     if unknown:
         raise SystemExit(f"unknown tool(s) {', '.join(unknown)}; choose from {', '.join(TOOLS)}")
     results: dict[str, Any] = {"tools": {}, "versions": {}}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         procs: list[subprocess.Popen] = []
@@ -253,6 +254,7 @@ def main(args: argparse.Namespace) -> None:
         "warmup_seconds": args.warmup,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
