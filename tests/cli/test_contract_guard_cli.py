@@ -1,29 +1,25 @@
 """Production's door through the command line: a rollback that would refuse today's traffic.
 
-Every call is a real ``aims`` process on a real workspace.
+Every call runs the CLI's entry point on a real workspace, in this process
+(:mod:`tests.cli.in_process`): the same parsing, messages and exit codes as an
+``aims`` process, without a new interpreter and its imports per call.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 
 from aims.core.contract import infer_contract, write_contract
+from tests.cli.in_process import run_in_process
 from tests.conftest import use_open_policy
-
-AIMS = [sys.executable, "-m", "aims"]
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AIMS_USER": "ana@example.org", "COLUMNS": "200"}
-    return subprocess.run(
-        [*AIMS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_in_process(args, cwd, {"AIMS_USER": "ana@example.org", "COLUMNS": "200"})
 
 
 def ok(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

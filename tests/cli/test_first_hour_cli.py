@@ -1,6 +1,8 @@
 """The first hour from the command line: init, help, keys, usage errors, approvals by role.
 
-Every call is a real ``aims`` process on a real workspace.
+Commands run the CLI's entry point on a real workspace in this process
+(:mod:`tests.cli.in_process`), with the same output and exit codes as an
+``aims`` process; ``aims --version`` and the terminal checks use real processes.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cli.in_process import run_in_process
+
 AIMS = [sys.executable, "-m", "aims"]
 
 
 def run(args: list[str], cwd: Path, user: str = "ana@example.org", **env: str):
-    full_env = {**os.environ, "AIMS_USER": user, "COLUMNS": "80", **env}
-    return subprocess.run(
-        [*AIMS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
-    )
+    return run_in_process(args, cwd, {"AIMS_USER": user, "COLUMNS": "80", **env})
 
 
 def test_init_writes_a_commented_starter_and_prints_next_steps(tmp_path: Path) -> None:
@@ -59,7 +60,10 @@ def test_an_unknown_policy_preset_is_a_usage_error_and_creates_nothing(tmp_path:
 def test_version_and_help_read_as_written(tmp_path: Path) -> None:
     from aims import __version__
 
-    out = run(["--version"], tmp_path)
+    # A real process: the console entry point itself answers.
+    out = subprocess.run(
+        [*AIMS, "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert (out.returncode, out.stdout.strip()) == (0, f"aims {__version__}")
     help_text = run(["evaluate", "--help"], tmp_path, COLUMNS="200").stdout
     assert "pip install 'aims[explain]'" in help_text

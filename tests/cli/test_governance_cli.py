@@ -1,4 +1,9 @@
-"""Evaluation, risk, approvals, gates, promotion and the card, run as a user would."""
+"""Evaluation, risk, approvals, gates, promotion and the card, run as a user would.
+
+The commands run in this process through the CLI's entry point
+(:mod:`tests.cli.in_process`): the same parsing, output and exit codes, without
+paying a new interpreter and its imports for each of them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run_in_process
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None):
+    return run_in_process(args, cwd, {"AIMS_USER": "ana@x.org", **(env or {})})
 
 
 def test_a_version_goes_through_the_policy_from_the_command_line(tmp_path: Path, cancer_files):

@@ -1,4 +1,9 @@
-"""Principals, grants, keys and team mode from the command line, as a user runs them."""
+"""Principals, grants, keys and team mode from the command line, as a user runs them.
+
+Commands run the CLI's entry point in this process (:mod:`tests.cli.in_process`):
+the same output and exit codes as an ``aims`` process, without a new
+interpreter and its imports per call.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run_in_process
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None):
+    return run_in_process(args, cwd, {"AIMS_USER": "ana@x.org", **(env or {})})
+
 
 ANA = {"AIMS_USER": "ana@x.org"}
 
