@@ -313,6 +313,7 @@ if __name__ == "__main__":
     if ns.load:
         serving._cpu_seconds = _tree_cpu_seconds
         ns.concurrency = int(ns.concurrency)
+        ns.reconnect = True
         serving.load(ns)
     else:
         main(ns)
