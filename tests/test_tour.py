@@ -47,10 +47,11 @@ def free_port() -> int:
 
 
 def aims(args: list[str], cwd: Path) -> str:
-    env = {**os.environ, "AIMS_USER": "ana@example.org"}
-    out = subprocess.run(
-        [str(VENV_BIN / "aims"), *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    """A check after the tour: the CLI's entry point run in this process (the tour
+    itself already ran every command as a process), which spares the imports."""
+    from tests.cli.in_process import run_in_process
+
+    out = run_in_process(args, cwd, {"AIMS_USER": "ana@example.org"})
     assert out.returncode == 0, out.stderr
     return out.stdout
 
