@@ -169,10 +169,10 @@ def _safe(step: Any) -> bool:
 def _agrees(estimator: Any, twin: Any, names: list[str]) -> bool:
     """Whether the twin answers two probe rows exactly as the estimator does."""
     try:
-        import pandas as pd
+        import polars as pl
 
         probe = np.array([[0.0] * len(names), [1.0] * len(names)])
-        frame = pd.DataFrame(probe, columns=names)
+        frame = pl.DataFrame(probe, schema=names, orient="row").to_pandas()
         same = np.array_equal(np.asarray(estimator.predict(frame)), np.asarray(twin.predict(probe)))
         if same and hasattr(estimator, "predict_proba"):
             same = np.array_equal(estimator.predict_proba(frame), twin.predict_proba(probe))
