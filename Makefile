@@ -11,12 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP_RUN): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[server,onnx,fairness,demo,mcp,otlp]'
+# constraints.txt holds the versions the suite is known to pass with (and spares pip's
+# resolver a long backtracking search); pyproject.toml keeps the ranges aims supports.
+$(STAMP_RUN): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[server,onnx,fairness,demo,mcp,otlp]'
 	touch $@
 
-$(STAMP_DEV): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev]'
+$(STAMP_DEV): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
