@@ -346,6 +346,8 @@ def gather_facts(
         events = cited(s, [m.name for m in rows])
         models = tuple(_model_facts(s, m, policy, scope, now, events[m.name]) for m in rows)
         access = _access_facts(s, ws, now, project)
+    from aims.services.trace_settings import content_evidence
+
     return Facts(
         now=now,
         workspace=str(ws.root),
@@ -355,6 +357,10 @@ def gather_facts(
         audit=audit,
         access=access,
         models=models,
+        # An LLM application's data profile cites its project's trace content policy.
+        trace_content={
+            p: content_evidence(ws, p)["text"] for p in sorted({m.project for m in models})
+        },
     )
 
 
