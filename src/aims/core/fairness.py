@@ -24,7 +24,6 @@ from functools import partial
 from typing import Any, Literal
 
 import numpy as np
-from sklearn import metrics as skm
 
 from aims.core.metric_catalog import FAIRNESS_STATISTICS
 from aims.errors import InvalidInput
@@ -78,6 +77,9 @@ def group_fairness(
     NeurIPS. Bird et al. (2020). Fairlearn: a toolkit for assessing and
     improving fairness in AI. Microsoft Tech Report MSR-TR-2020-32.
     """
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from sklearn import metrics as skm
+
     yt, yp, g = np.asarray(y_true), np.asarray(y_pred), np.asarray(groups).astype(str)
     if not yt.shape == yp.shape == g.shape or yt.ndim != 1:
         raise InvalidInput(
@@ -152,6 +154,9 @@ def _count_outcomes(
 def _regression(column: str, yt: np.ndarray, yp: np.ndarray, g: np.ndarray) -> FairnessResult:
     # Continuous outcomes do not compress; the per-group errors are plain
     # scikit-learn calls on each group's rows.
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from sklearn import metrics as skm
+
     by_group: dict[str, dict[str, float]] = {}
     for group in np.unique(g):
         mask = g == group

@@ -26,7 +26,6 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 from aims.core.calibration import (
     DEFAULT_N_BINS,
@@ -121,6 +120,9 @@ def indexed_classification_metrics(
     ``pos`` is the position of the positive class of a binary problem; ``only``
     restricts the result to the named metrics, which saves time in loops.
     """
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from sklearn import metrics as skm
+
     if yt.size == 0:
         raise InvalidInput("cannot compute metrics on zero rows")
 
@@ -234,6 +236,9 @@ def regression_metrics(
     >>> round(m["mae"], 4), round(m["rmse"], 4)
     (0.6667, 1.1547)
     """
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from sklearn import metrics as skm
+
     yt = np.asarray(y_true, dtype=float)
     yp = np.asarray(y_pred, dtype=float)
     if yt.shape != yp.shape or yt.ndim != 1:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from aims.core.drift._counts import as_sample, pair_counts, quantile_bin_counts
 from aims.core.drift.ks import TestResult
@@ -45,6 +44,9 @@ def chi_square_from_counts(
     >>> round(r.statistic, 4), round(r.p_value, 5)
     (8.3333, 0.00389)
     """
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from scipy import stats
+
     r, c = pair_counts(reference, current)
     keep = (r > 0) | (c > 0)
     observed = np.vstack([r[keep], c[keep]])

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from aims.core.drift._counts import as_sample
 from aims.errors import InvalidInput
@@ -97,6 +96,9 @@ def _exact_p_value(n1: int, n2: int, h: int) -> float:
 
 def ks_p_value(statistic: float, n1: int, n2: int) -> float:
     """Smirnov's asymptotic two-sided p-value for ``D = statistic``."""
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from scipy import stats
+
     if n1 < 1 or n2 < 1:
         raise InvalidInput("both samples need at least one value")
     en = round(n1 * n2 / (n1 + n2))

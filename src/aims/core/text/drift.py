@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from aims.core.text.sample import TextSample
 from aims.errors import InvalidInput
@@ -61,6 +60,9 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     >>> auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
     0.75
     """
+    # Imported on use, so that a process never calling this skips its ~100 MB.
+    from scipy.stats import rankdata
+
     labels = np.asarray(labels).astype(bool)
     n_pos = int(labels.sum())
     n_neg = labels.size - n_pos
