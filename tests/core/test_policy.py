@@ -437,7 +437,10 @@ def test_every_tier_needs_an_entry():
         ({"metric": "roc_auc", "min": 0.9, "max": 0.8}, "no value can pass"),
         ({"metric": "importance.x1", "no_worse_than_production": 0.1}, "add higher_is_better"),
         ({"metric": "accuracy", "no_worse_than_production": -0.1}, "greater than or equal to 0"),
-        ({"metric": "accuracy", "min": 0.1, "task": "ranking"}, "'classification', 'regression' or 'llm'"),
+        (
+            {"metric": "accuracy", "min": 0.1, "task": "ranking"},
+            "'classification', 'regression' or 'llm'",
+        ),
     ],
 )
 def test_bad_gates_are_refused(gate, message):
