@@ -106,7 +106,8 @@ def test_merging_profiles_of_different_layouts_says_how_to_fix_it(aims, lake, tm
         (["profile", "{tmp}/nowhere", "--out", "{tmp}/x.profile"], "no such file or folder"),
         (["profile", "{tmp}/empty", "--out", "{tmp}/x.profile"], "no data files"),
         (["profile", "{tmp}/notes.txt", "--out", "{tmp}/x.profile"], "unsupported file type"),
-        (["drift", "{tmp}/notes.txt", "{lake}", "--format", "json"], "not an aims profile"),
+        (["drift", "{tmp}/notes.txt", "{lake}", "--format", "json"], "unsupported file type"),
+        (["drift", "{tmp}/broken.profile", "{lake}", "--format", "json"], "not an aims profile"),
         (["drift", "{lake}", "{lake}", "--method", "exact"], "--method exact"),
         (
             [
@@ -133,6 +134,7 @@ def test_merging_profiles_of_different_layouts_says_how_to_fix_it(aims, lake, tm
 def test_bad_input_gets_one_clear_message(aims, lake, tmp_path, args, message) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "notes.txt").write_text("not data\n")
+    (tmp_path / "broken.profile").write_text("not a profile\n")
     done = aims(*[a.format(tmp=tmp_path, lake=lake) for a in args])
     assert done.code in (1, 2)
     assert message in done.err, done.err

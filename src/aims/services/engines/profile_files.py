@@ -15,7 +15,11 @@ from aims.core.profile import FrameProfile, dumps, loads
 from aims.core.profile.codec import Encoding
 from aims.errors import InvalidInput, NotFound
 
-__all__ = ["is_profile_path", "read_profile", "write_profile"]
+__all__ = ["PROFILE_SUFFIXES", "is_profile_path", "read_profile", "write_profile"]
+
+PROFILE_SUFFIXES = frozenset({".profile", ".json", ".msgpack"})
+"""The suffixes profile files are written with (docs/scale.md); any other file that is not
+data is told it has an unsupported type."""
 
 
 def is_profile_path(path: str) -> bool:
@@ -38,6 +42,14 @@ def read_profile(path: str) -> FrameProfile:
     try:
         return loads(data)
     except InvalidInput as exc:
+        suffix = PurePosixPath(path.rstrip("/")).suffix.lower()
+        if suffix not in PROFILE_SUFFIXES:
+            # Most likely a data file of a kind aims does not read, not a broken profile.
+            raise InvalidInput(
+                f"{path}: unsupported file type {suffix!r}; use one of "
+                f"{', '.join(sorted(frames.SUFFIXES))}, or a profile file written by "
+                "aims profile DATA --out FILE.profile"
+            ) from None
         raise InvalidInput(
             f"{path}: not an aims profile file ({exc}); write one with aims profile DATA --out FILE"
         ) from None
