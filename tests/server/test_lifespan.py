@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
@@ -14,6 +15,13 @@ from aims.server.lifespan import add_lifespan_hook, run_hooks
 
 def _app() -> SimpleNamespace:
     return SimpleNamespace(state=State())
+
+
+def _serve(main):  # type: ignore[no-untyped-def]
+    """Run the coroutine function ``main`` in a thread of its own: a browser test's driver may
+    keep an event loop running in this thread, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def _hook(name: str, events: list[str]):
@@ -37,7 +45,7 @@ def test_hooks_enter_in_order_and_leave_in_reverse():
         async with run_hooks(app):
             events.append("serving")
 
-    asyncio.run(serve())
+    _serve(serve)
     assert events == ["start writer", "start sessions", "serving", "stop sessions", "stop writer"]
 
 
@@ -50,7 +58,7 @@ def test_hooks_are_left_when_serving_fails():
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        asyncio.run(serve())
+        _serve(serve)
     assert events == ["start writer", "stop writer"]
 
 
@@ -59,4 +67,4 @@ def test_an_app_without_hooks_runs():
         async with run_hooks(_app()):
             return "ok"
 
-    assert asyncio.run(serve()) == "ok"
+    assert _serve(serve) == "ok"
