@@ -201,6 +201,13 @@ def predict_and_label(url: str, api_key: str, ws: Path) -> str:
         "mean_smoothness": 0.096,
         "mean_concavity": 0.089,
     }
+    # A running server takes a promotion up at its next poll of the store (server.poll_interval):
+    # wait for the model to be served, as the README's tour waits for /readyz.
+    bearer = {"authorization": f"Bearer {token.json()['access_token']}"}
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{url}/v1/models/biopsy", headers=bearer, timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "the promoted model was never served"
+        time.sleep(0.2)  # polling the server's state, not waiting out a guess
     answer = httpx.post(
         f"{url}/v1/models/biopsy/predict",
         json={"records": [record]},
