@@ -119,18 +119,30 @@ def evaluate(
     emit(out, fmt, _render_evaluation)
 
 
+def metrics_beside_production(
+    d: dict[str, Any], num: Any = None
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Rows and columns of an evaluation's metrics, with production's and the delta when measured.
+
+    ``num`` formats a value (default: four decimals).
+    """
+    num = num or _num
+    champ = d.get("champion")
+    rows = []
+    for name, value in d["evaluation"]["metrics"].items():
+        row = {"metric": name, "value": num(value)}
+        if champ:
+            other = champ["evaluation"]["metrics"].get(name)
+            row["production"] = num(other)
+            row["delta"] = num(value - other) if other is not None and value is not None else ""
+        rows.append(row)
+    return rows, ["metric", "value"] + (["production", "delta"] if champ else [])
+
+
 def _render_evaluation(d: dict[str, Any]) -> None:
     ev = d["evaluation"]
     champ = d.get("champion")
-    rows = []
-    for name, value in ev["metrics"].items():
-        row = {"metric": name, "value": _num(value)}
-        if champ:
-            other = champ["evaluation"]["metrics"].get(name)
-            row["production"] = _num(other)
-            row["delta"] = _num(value - other) if other is not None and value is not None else ""
-        rows.append(row)
-    cols = ["metric", "value"] + (["production", "delta"] if champ else [])
+    rows, cols = metrics_beside_production(d)
     title = f"{d['model']}@{d['version']} on {d['data']} ({ev['n_rows']} rows)"
     if champ:
         title += f" vs production v{champ['version']}"

@@ -58,17 +58,11 @@ def _num(value: Any) -> str:
 
 def render_llm_evaluation(d: dict[str, Any]) -> None:
     """The metrics of an LLM application's evaluation, beside production's when measured."""
+    from aims.cli.governance import metrics_beside_production
+
     ev = d["evaluation"]
     champ = d.get("champion")
-    rows = []
-    for name, value in ev["metrics"].items():
-        row = {"metric": name, "value": _num(value)}
-        if champ:
-            other = champ["evaluation"]["metrics"].get(name)
-            row["production"] = _num(other)
-            row["delta"] = _num(value - other) if other is not None and value is not None else ""
-        rows.append(row)
-    cols = ["metric", "value"] + (["production", "delta"] if champ else [])
+    rows, cols = metrics_beside_production(d, _num)  # small costs need significant digits
     title = f"{d['model']}@{d['version']} on {d['data']} ({ev['n_rows']} cases, {d['outputs']})"
     if champ:
         title += f" vs production v{champ['version']}"
