@@ -111,3 +111,20 @@ def working(message: str) -> Iterator[None]:
     ) as bar:
         bar.add_task(escape(message), total=None)
         yield
+
+
+def metrics_beside_production(
+    d: dict[str, Any], num: Callable[[Any], str]
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Rows and columns of an evaluation's metrics, with production's and the delta when
+    measured; ``num`` formats a value."""
+    champ = d.get("champion")
+    rows = []
+    for name, value in d["evaluation"]["metrics"].items():
+        row = {"metric": name, "value": num(value)}
+        if champ:
+            other = champ["evaluation"]["metrics"].get(name)
+            row["production"] = num(other)
+            row["delta"] = num(value - other) if other is not None and value is not None else ""
+        rows.append(row)
+    return rows, ["metric", "value"] + (["production", "delta"] if champ else [])

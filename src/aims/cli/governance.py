@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from aims.cli._output import Format, console, emit, print_table
+from aims.cli._output import Format, console, emit, metrics_beside_production, print_table
 from aims.cli._state import open_workspace
 from aims.cli.remote import file_sha256, local_file, remote, segment, version_path
 from aims.workspace import current_actor
@@ -119,30 +119,10 @@ def evaluate(
     emit(out, fmt, _render_evaluation)
 
 
-def metrics_beside_production(
-    d: dict[str, Any], num: Any = None
-) -> tuple[list[dict[str, str]], list[str]]:
-    """Rows and columns of an evaluation's metrics, with production's and the delta when measured.
-
-    ``num`` formats a value (default: four decimals).
-    """
-    num = num or _num
-    champ = d.get("champion")
-    rows = []
-    for name, value in d["evaluation"]["metrics"].items():
-        row = {"metric": name, "value": num(value)}
-        if champ:
-            other = champ["evaluation"]["metrics"].get(name)
-            row["production"] = num(other)
-            row["delta"] = num(value - other) if other is not None and value is not None else ""
-        rows.append(row)
-    return rows, ["metric", "value"] + (["production", "delta"] if champ else [])
-
-
 def _render_evaluation(d: dict[str, Any]) -> None:
     ev = d["evaluation"]
     champ = d.get("champion")
-    rows, cols = metrics_beside_production(d)
+    rows, cols = metrics_beside_production(d, _num)
     title = f"{d['model']}@{d['version']} on {d['data']} ({ev['n_rows']} rows)"
     if champ:
         title += f" vs production v{champ['version']}"

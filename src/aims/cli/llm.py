@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
-from aims.cli._output import Format, console, emit, print_table
+from aims.cli._output import Format, console, emit, metrics_beside_production, print_table
 from aims.cli._state import open_workspace
 from aims.cli.remote import remote
 from aims.workspace import current_actor
@@ -58,8 +58,6 @@ def _num(value: Any) -> str:
 
 def render_llm_evaluation(d: dict[str, Any]) -> None:
     """The metrics of an LLM application's evaluation, beside production's when measured."""
-    from aims.cli.governance import metrics_beside_production
-
     ev = d["evaluation"]
     champ = d.get("champion")
     rows, cols = metrics_beside_production(d, _num)  # small costs need significant digits
