@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from aims.core.audit import ChainEvent, ChainReport, verify_chain
-from aims.services.audit import chain_key_of, head_of
+from aims.services.audit import chain_key_of, head_of, stream_events
 from aims.storage.db import Database
 from aims.storage.schema import AuditEvent, EvidenceProgress
 
@@ -48,34 +48,6 @@ def last_walk(db: Database) -> LastWalk | None:
         if row is None or row.chain_seq is None:
             return None
         return LastWalk(row.chain_seq, bool(row.chain_ok), row.chain_at, row.chain_problem)
-
-
-def _stream(
-    db: Database, after: int, progress: Callable[[int], None] | None
-) -> Iterator[ChainEvent]:
-    cols = (
-        AuditEvent.seq,
-        AuditEvent.ts,
-        AuditEvent.actor,
-        AuditEvent.action,
-        AuditEvent.subject,
-        AuditEvent.payload,
-        AuditEvent.prev_hash,
-        AuditEvent.hash,
-    )
-    last = after
-    while True:
-        with db.reading(), db.session() as s:
-            rows = s.execute(
-                select(*cols).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(BATCH)
-            ).all()
-        if not rows:
-            return
-        for r in rows:
-            yield ChainEvent(*r)
-        last = rows[-1][0]
-        if progress is not None:
-            progress(len(rows))
 
 
 class StoredChainCheck:
@@ -127,7 +99,7 @@ class StoredChainCheck:
             head, keyed_from = head_of(self.db)
             needs_key = head is not None and head[0] >= keyed_from
             report = verify_chain(
-                _stream(self.db, start[0] if start else 0, self.progress),
+                stream_events(self.db, start[0] if start else 0, BATCH, self.progress),
                 head,
                 key=chain_key_of(self.db, create=False) if needs_key else None,
                 keyed_from=keyed_from,
