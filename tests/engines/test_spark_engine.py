@@ -1,4 +1,10 @@
-"""The Spark engine on a real local Spark (``local[2]``): mapInArrow per partition, merged on the driver."""
+"""The Spark engine on a real local Spark (``local[2]``), one session for the module.
+
+``profile_spark`` profiles a DataFrame's partitions with ``mapInArrow``; the
+engine of ``aims profile --engine spark`` hands parts (row groups, files) to
+Spark tasks that read them with pyarrow and fsspec, so it reads ``s3://`` on
+the suite's S3-compatible server (moto) without hadoop-aws.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,14 @@ import polars as pl
 import pytest
 
 from aims.core.profile.partitioned import finish, profile_part, template
+from aims.errors import NotFound
 from aims.services.engines import sources
 from aims.services.engines.on_spark import profile_spark, spark_session
+from aims.services.engines.profile_files import read_profile
 from aims.services.engines.profiling import profile_sources
 from tests.engines.equality import assert_same_profile, partitions, write_parts
 from tests.plugins._debian import apt_install
+from tests.plugins.s3 import S3Server
 
 pytestmark = [
     # PySpark warns that it has not been certified with the pandas the suite has; unused here
@@ -37,11 +46,15 @@ def ensure_java(lock_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def spark(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) -> Iterator[Any]:
     ensure_java(tmp_path_factory.getbasetemp())
-    session = spark_session("local[2]")
-    yield session
-    session.stop()
+    # Spark's Python workers take the environment the JVM started with: the S3 server's
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in s3_server.env().items():
+            env.setenv(key, value)
+        session = spark_session("local[2]")
+        yield session
+        session.stop()
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +86,33 @@ def test_profile_spark_fits_its_own_plan(spark: Any) -> None:
     assert reference.rows == sum(p.height for p in partitions())
     assert reference["colour"].extra == {}  # a finished reference: categories closed
     assert "violet" in reference["colour"].layout.categories
+
+
+def test_aims_profile_of_s3_on_spark_writes_the_local_file(
+    spark: Any, lake: Path, s3_bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fsspec
+
+    from aims.cli.main import main
+
+    fsspec.filesystem("s3").put(str(lake), f"{s3_bucket}/lake", recursive=True)
+    # a CSV file beside the Parquet ones: Spark's tasks read every format aims reads
+    extra = tmp_path / "extra.csv"
+    partitions(seed=3)[0].head(40).write_csv(extra)
+    fsspec.filesystem("s3").put(str(extra), f"{s3_bucket}/extra/extra.csv")
+    local, on_spark = tmp_path / "local.profile", tmp_path / "spark.profile"
+    main(["profile", str(lake), str(extra), "--out", str(local)])
+    remote = [f"{s3_bucket}/lake/", f"{s3_bucket}/extra/extra.csv"]
+    main(
+        ["profile", *remote, "--out", str(on_spark), "--engine", "spark", "--scheduler", "local[2]"]
+    )
+    assert "spark" in capsys.readouterr().out
+    # the same parts merged in the same order: the same file, byte for byte
+    assert on_spark.read_bytes() == local.read_bytes()
+    profile = read_profile(str(on_spark))
+    assert profile.rows == sum(p.height for p in partitions()) + 40
+
+
+def test_a_missing_s3_folder_on_spark_is_named(spark: Any, s3_bucket: str) -> None:
+    with pytest.raises(NotFound, match="no such file or folder"):
+        profile_sources([f"{s3_bucket}/nothing-here/"], engine="spark", scheduler="local[2]")

@@ -1,9 +1,21 @@
-"""Profiles on Spark: each partition profiled by ``mapInArrow`` on the executors, merged on the driver.
+"""Profiles on Spark: parts or partitions profiled on the executors, merged on the driver.
 
-:func:`profile_spark` takes any Spark DataFrame, so a Spark job can profile
-its training data where it lives and write the profile next to it. Only the
-layout plan (bytes) travels to the executors and one profile per partition
-comes back. Executors need aims installed (``pip install 'aims[spark]'``).
+Two ways in:
+
+- :func:`profile_on_spark` (``aims profile --engine spark``) hands the *list
+  of parts* (files and Parquet row groups, :mod:`.sources`) to Spark tasks,
+  and each task reads its part with pyarrow and fsspec, as a Dask worker
+  does. Spark's own readers never touch the data, so ``s3://`` (s3fs) and any
+  other fsspec URL work without hadoop-aws and its jars, CSV and Arrow files
+  as well as Parquet, and the merged profile is the local engine's, byte for
+  byte (the same parts merged in the same order).
+- :func:`profile_spark` takes any Spark DataFrame, so a Spark job can profile
+  its training data where it lives and write the profile next to it; each
+  partition is profiled by ``mapInArrow``.
+
+Only the layout plan (bytes) travels to the executors and one profile per
+part or partition comes back. Executors need aims installed
+(``pip install 'aims[spark]'``, and ``aims[s3]`` to read ``s3://``).
 
 Spark hands each partition over as Arrow record batches; string, integer,
 floating-point and boolean columns reach the profile exactly as the other
@@ -13,6 +25,7 @@ session's time zone.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -24,8 +37,13 @@ from aims.core import frames
 from aims.core.profile import FrameProfile, ProfileOptions, dumps, loads
 from aims.core.profile.partitioned import blank, finish, profile_part, template
 from aims.errors import InvalidInput
+from aims.services.engines.sources import Part
+from aims.services.engines.tasks import profile_task
 
-__all__ = ["profile_spark", "spark_session"]
+__all__ = ["profile_on_spark", "profile_spark", "spark_session"]
+
+#: Parts per Spark job: the driver holds at most this many part profiles before merging them.
+PARTS_PER_JOB = 512
 
 
 def spark_session(master: str | None = None, batch_rows: int = 10_000) -> Any:
@@ -50,6 +68,36 @@ def spark_session(master: str | None = None, batch_rows: int = 10_000) -> Any:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _part_task(plan_bytes: bytes, batch_rows: int, part: Part) -> bytes:
+    """What a Spark task runs on one part: read it with pyarrow/fsspec, profile it on the plan."""
+    return profile_task(part, plan_bytes, batch_rows)
+
+
+def profile_on_spark(
+    plan: FrameProfile,
+    parts: list[Part],
+    *,
+    master: str | None = None,
+    batch_rows: int = frames.DEFAULT_BATCH_ROWS,
+) -> FrameProfile:
+    """Profiles of ``parts`` on ``plan``, one Spark task per part, merged in part order.
+
+    Each job covers up to :data:`PARTS_PER_JOB` parts, so the driver never
+    holds more part profiles than that however many files a lake has.
+    """
+    spark = spark_session(master)
+    context = spark.sparkContext
+    task = functools.partial(_part_task, dumps(plan), batch_rows)
+    out: FrameProfile | None = None
+    for start in range(0, len(parts), PARTS_PER_JOB):
+        chunk = parts[start : start + PARTS_PER_JOB]
+        # one slice per part: Spark schedules parts as tasks, and collect keeps their order
+        for data in context.parallelize(chunk, numSlices=len(chunk)).map(task).collect():
+            part = loads(bytes(data))
+            out = part if out is None else out.merge(part)
+    return out if out is not None else blank(plan)
 
 
 def _profile_batches(plan_bytes: bytes) -> Any:

@@ -53,26 +53,12 @@ def run_parts(
             plan, parts, scheduler=scheduler, workers=workers, batch_rows=batch_rows
         )
     if engine == "spark":
-        return _run_spark(plan, parts, scheduler, batch_rows)
-    raise InvalidInput(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+        from aims.services.engines.on_spark import profile_on_spark
 
-
-def _run_spark(
-    plan: FrameProfile, parts: list[sources.Part], master: Any, batch_rows: int
-) -> FrameProfile:
-    from aims.services.engines.on_spark import profile_spark, spark_session
-
-    urls = list(dict.fromkeys(p.url for p in parts))
-    formats = {p.fmt for p in parts}
-    if formats != {"parquet"}:
-        raise InvalidInput(
-            "--engine spark reads Parquet files only; convert the CSV/Arrow files or use "
-            "--engine dask"
+        return profile_on_spark(
+            plan, parts, master=str(scheduler) if scheduler else None, batch_rows=batch_rows
         )
-    spark = spark_session(master, min(batch_rows, 100_000))
-    frame = spark.read.parquet(*urls)
-    names = [c for c in frame.columns if c in plan.columns]
-    return profile_spark(frame.select(*names), plan=plan)
+    raise InvalidInput(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
 
 
 def profile_sources(
