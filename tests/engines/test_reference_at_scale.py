@@ -8,14 +8,17 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from aims.core.profile import dumps
+from aims.core.profile import dumps, loads
 from aims.errors import InvalidInput
 from aims.services import registry
 from aims.services.engines.profile_files import write_profile
 from aims.services.engines.profiling import profile_sources
 from aims.services.monitor.reference import build_reference, version_facts
 from aims.services.monitor.triggers import MonitoringPolicy
-from aims.storage.schema import ModelVersion
+from aims.storage.schema import DatasetVersion, ModelVersion
+from tests.server.governance_team import Team, team, upload_dataset
+
+__all__ = ["team"]  # the fixture, imported to be used here
 
 
 def test_a_model_trained_on_a_profiled_lake_is_monitored_against_that_profile(
@@ -75,3 +78,41 @@ def profile_sources_of(folder: Path):
     prof = profile_sources([str(data)])
     assert dumps(prof)
     return prof
+
+
+def test_a_profile_file_uploaded_to_the_server_registers_a_dataset(
+    team: Team, cancer_frame: pl.DataFrame, tmp_path: Path
+) -> None:
+    merged = profile_sources_of(tmp_path)
+    path = tmp_path / "train.profile"
+    write_profile(merged, str(path))
+    broken = tmp_path / "broken.profile"
+    broken.write_bytes(b"not a profile at all")
+
+    with team.client("vic@x.org") as viewer:
+        refused = upload_dataset(viewer, path, "lake-train")
+    assert refused.status_code == 403, refused.text
+    with team.client("ana@x.org") as c:
+        bad = upload_dataset(c, broken, "lake-train")
+        assert bad.status_code == 422, bad.text
+        # the message names the file as sent, never the server's temporary copy
+        assert "broken.profile: not an aims profile file" in bad.json()["detail"]
+        assert registry.list_datasets(team.ws) == []
+
+        first = upload_dataset(c, path, "lake-train")
+        assert first.status_code == 201, first.text
+        doc = first.json()
+        assert doc["created"] is True
+        assert (doc["name"], doc["version"], doc["row_count"]) == ("lake-train", 1, merged.rows)
+        again = upload_dataset(c, path, "lake-train")
+        assert again.status_code == 200, again.text
+        assert again.json()["created"] is False and again.json()["version"] == 1
+        listed = c.get("/v1/datasets").json()
+    assert [(d["name"], d["version"]) for d in listed] == [("lake-train", 1)]
+    with team.ws.db.session() as s:
+        dv = s.scalar(select(DatasetVersion))
+        assert dv is not None
+        stored, source = dv.profile, dv.source
+    assert source == "upload:train.profile"
+    assert stored is not None and loads(stored).to_dict() == merged.to_dict()
+    assert team.uploads_left() == []
