@@ -18,27 +18,126 @@ from __future__ import annotations
 
 import re
 
+from aims.core.screening.context import addressed_to_model, names_a_tag
 from aims.core.screening.rules import Rule, rule
 
 _FILLER = r"(?:[\w'’-]+\s+){0,3}?"
-_EARLIER = (
-    r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|old|system|your|"
-    r"existing|current|standing|safety|security|content|"
-    r"developer|all\s+(?:of\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier))"
+_EARLIER_STRONG = (
+    r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|old|your|their|its|"
+    r"all\s+(?:of\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier))"
 )
+"""Words that point back at what the model was told before: an override on their own."""
+_EARLIER = rf"(?:{_EARLIER_STRONG[3:-1]}|system|existing|current|standing|safety|security|content|developer)"
 _GUIDANCE = (
     r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context|"
     r"constraints|polic(?:y|ies)|programming|commands|orders|restrictions|safety\s+\w+)"
 )
+_MODEL_GUIDANCE = (
+    r"(?:instructions?|prompts?|directives|guidelines|guardrails|programming|safety\s+\w+)"
+)
+"""What a model is given (and linters, build tools and firewalls are not)."""
 
 _NEW = ("new", "updated", "real", "actual", "true", "revised", "secret", "hidden", "additional")
+_EVERYDAY_NEW = frozenset({"new", "updated", "revised", "additional"})
+_STEERING = re.compile(
+    r"\b(?:you|your|assistants?|ai|agents?|models?|llms?|chatbots?|ignore|disregard|forget|"
+    r"instead|previous|prior|earlier|system\s+prompt|api\s+keys?|secrets?|credentials|passwords?|"
+    r"(?:every|all|each)\s+(?:\w+\s+)?(?:messages?|e?mails?|files?|documents?|keys?)|outside|"
+    r"external|attacker|without\s+(?:asking|confirm\w*|approval|review\w*|checking|permission)|"
+    r"(?:approve|accept|delete|transfer|wire|pay)\w*\s+(?:every|all|any))\b",
+    re.IGNORECASE,
+)
+
+
+def _steers_model(m: re.Match[str]) -> bool:
+    """Whether a "new task:" or "additional instructions:" heading is aimed at a model.
+
+    Such headings are common in tickets and delivery notes: they count only near
+    words that address a model or point at data to take.
+    """
+    adj = m.group("adj")
+    if adj is None or adj.lower() not in _EVERYDAY_NEW:
+        return True
+    lo, hi = max(0, m.start() - 100), min(len(m.string), m.end() + 200)
+    return _STEERING.search(m.string, lo, hi) is not None
+
+
+_ROLE = re.compile(
+    r"\b(?:assistants?|ai|models?|llms?|\w*bot|gpt|dan|persona|character|mode|hacker|"
+    r"jailbr\w*|unrestricted|unfiltered|uncensored|evil|no\s+longer\s+bound|"
+    r"(?:no|without(?:\s+any)?)\s+(?:\w+\s+)?(?:restrictions|rules|limits|filters|guidelines|"
+    r"censorship|ethics|boundaries))\b",
+    re.IGNORECASE,
+)
+
+
+def _persona_meant(m: re.Match[str]) -> bool:
+    """Whether "you are now ..." gives a model a persona.
+
+    "You are now a member of the team" is a notification: the phrase counts only
+    with a role for a model or a lifting of its limits close by."""
+    if m.group(0)[:3].lower() != "you":
+        return True
+    return _ROLE.search(m.string, m.start(), min(len(m.string), m.end() + 100)) is not None
+
+
+_ORDER = re.compile(
+    r"\b(?:you|your|assistants?|ai|agents?|models?|llms?|must|shall|ignore|disregard|forget|"
+    r"override|instead|always|never|do\s+not|don't|from\s+now\s+on|immediately|now|authori[sz]ed|"
+    r"suspended|approve|reveal)\b",
+    re.IGNORECASE,
+)
+
+
+def _impersonation_meant(m: re.Match[str]) -> bool:
+    """A "SYSTEM:" or "[ADMIN]:" line is a log line unless what follows on it gives an
+    order or addresses the model; "BEGIN SYSTEM PROMPT" always counts."""
+    head = m.group(0).lower()
+    if "begin" in head or "message from" in head:
+        return True
+    end = m.string.find("\n", m.end())
+    end = min(len(m.string), m.end() + 200) if end < 0 else min(end, m.end() + 200)
+    return _ORDER.search(m.string, m.end(), end) is not None
+
+
+def _role_marker_meant(m: re.Match[str]) -> bool:
+    """An XML ``<system>`` element holding a word or two (``<system>GitHub</system>`` in a
+    build file) or a tag named in documentation is data, not a chat template."""
+    tag = m.group(0)
+    if (
+        tag.startswith("<")
+        and not tag.startswith("<<")
+        and tag.strip("</>").replace("_", "").isalpha()
+    ):
+        return not names_a_tag(m)
+    return True
+
+
+def _reveal_meant(m: re.Match[str]) -> bool:
+    """Tickets and changelogs "show the system prompt in the playground": asking for it
+    counts when the words around speak to a model or ask for it word for word."""
+    low = m.group(0).lower()
+    if "hidden" in low or "initial" in low or "your" in low or "verbatim" in low:
+        return True
+    tail = m.string[m.end() : m.end() + 40].lower()
+    if any(w in tail for w in ("verbatim", "word for word", "in full", "exactly", "above")):
+        return True
+    return addressed_to_model(m.string, m.start(), m.end())
+
 
 OVERRIDE: tuple[Rule, ...] = (
     rule(
         "ignore-instructions",
         "override",
-        rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|neglect|circumvent|evade)\s+{_FILLER}"
-        rf"{_EARLIER}\s+{_FILLER}{_GUIDANCE}\b",
+        # Code, configuration and advisories say "ignore existing lint rules", "override
+        # the system prompt" and "bypass security policies". So a weaker qualifier (system,
+        # current, security) counts only before what only a model is given, and never after
+        # "override" or "skip", everyday words of code: words that point back at what the
+        # model was told (previous, your) count with any verb.
+        rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|neglect|circumvent|evade)\s+"
+        rf"{_FILLER}{_EARLIER_STRONG}\s+{_FILLER}{_GUIDANCE}\b"
+        rf"|\b(?:ignore|disregard|forget|bypass|abandon|neglect|circumvent|evade)\s+"
+        rf"{_FILLER}{_EARLIER}\s+{_FILLER}{_MODEL_GUIDANCE}\b",
         (
             "ignore",
             "disregard",
@@ -68,20 +167,23 @@ OVERRIDE: tuple[Rule, ...] = (
         "do-not-follow",
         "override",
         rf"\b(?:do\s+not|don't|stop|no\s+longer)\s+(?:follow(?:ing)?|obey(?:ing)?|adher(?:e|ing)\s+to)\s+"
-        rf"{_FILLER}{_EARLIER}\s+{_FILLER}{_GUIDANCE}\b",
+        rf"{_FILLER}(?:{_EARLIER_STRONG}\s+{_FILLER}{_GUIDANCE}|{_EARLIER}\s+{_FILLER}{_MODEL_GUIDANCE})\b",
         ("follow", "obey", "adher"),
         quotable=True,
     ),
     rule(
         "new-instructions",
         "override",
-        r"\b(?:new|updated|real|actual|true|revised|secret|hidden|additional)\s+(?:system\s+)?"
-        r"(?:instructions?|directives?|orders|task)\s*(?::|-|follow|are\b|for\s+(?:the\s+)?(?:ai|assistant|model|agent))"
-        r"|\b(?:your|the)\s+(?:new|real|actual|true)\s+(?:task|instructions?|goal|objective|mission)\s+"
+        r"\b(?P<adj>new|updated|real|actual|true|revised|secret|hidden|additional)\s+(?:system\s+)?"
+        r"(?P<noun>instructions?|directives?|orders|task)\s*"
+        r"(?::|-|follow|are\b|for\s+(?:the\s+)?(?:ai|assistant|model|agent))"
+        r"|\byour\s+(?:new|real|actual|true)\s+(?:task|instructions?|goal|objective|mission)\s+"
         r"(?:is|are)\b"
-        r"|\b(?:from\s+now\s+on|henceforth|going\s+forward),?\s+(?:you|the\s+(?:ai|assistant|model|agent))\s+"
-        r"(?:are|will|must|shall|should)\b[^.\n]{0,60}?\b(?:answer\w*|respond\w*|repl\w*|ignor\w*|obey\w*|"
-        r"follow\w*|act|pretend|assistant|ai|model|agent|output\w*|always|never|include\w*|add)\b",
+        r"|\bthe\s+(?:new|real|actual|true)\s+instructions\s+are\b"
+        r"|\b(?:from\s+now\s+on|henceforth|going\s+forward),?\s+"
+        r"(?:the\s+(?:ai|assistant|model|agent)\s+(?:is|are|will|must|shall|should)\b"
+        r"|you\s+(?:are|will|must|shall|should)\b[^.\n]{0,60}?\b(?:answer\w*|respond\w*|repl(?:y|ies)|"
+        r"ignor\w*|disregard\w*|obey\w*|act\s+as|pretend\w*|output\w*)\b)",
         (
             "instruction",
             "directive",
@@ -91,6 +193,7 @@ OVERRIDE: tuple[Rule, ...] = (
             "going forward",
         ),
         quotable=True,
+        accept=_steers_model,
     ),
     rule(
         "persona",
@@ -113,6 +216,7 @@ OVERRIDE: tuple[Rule, ...] = (
             "anything now",
         ),
         quotable=True,
+        accept=_persona_meant,
     ),
     rule(
         "system-impersonation",
@@ -123,6 +227,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"|(?i:\bmessage\s+from\s+(?:the\s+)?(?:system|administrator|developers?)\s*:)",
         ("system", "admin", "developer"),
         flags=re.MULTILINE,
+        accept=_impersonation_meant,
     ),
     rule(
         "role-marker",
@@ -147,6 +252,7 @@ OVERRIDE: tuple[Rule, ...] = (
             "###",
         ),
         flags=re.IGNORECASE | re.DOTALL,
+        accept=_role_marker_meant,
     ),
     rule(
         "reveal-prompt",
@@ -156,6 +262,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"(?:your|the)\s+(?:original\s+|full\s+)?instructions\s+(?:verbatim|above|word\s+for\s+word))",
         ("prompt", "instructions"),
         quotable=True,
+        accept=_reveal_meant,
     ),
 )
 
@@ -203,6 +310,7 @@ POISONING: tuple[Rule, ...] = (
             "<ai",
             "<note",
         ),
+        accept=lambda m: not names_a_tag(m, min_words=2),
     ),
     rule(
         "conceal-from-user",
@@ -210,7 +318,8 @@ POISONING: tuple[Rule, ...] = (
         r"\b(?:do\s+not|don't|never|must\s+not|without)\s+(?:\w+\s+){0,2}?"
         r"(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|notify(?:ing)?|alert(?:ing)?|show(?:ing)?|"
         r"reveal(?:ing)?|let(?:ting)?|ask(?:ing)?|disclos(?:e|ing)|report(?:ing)?)\s+(?:this\s+(?:to\s+)?|it\s+(?:to\s+)?|anything\s+(?:to\s+)?)?"
-        r"(?:the\s+)?(?:user|human|person|operator|customer|requester)s?\b(?!['’]s)"
+        # The model's own user: secrecy towards customers or colleagues is ordinary business.
+        r"(?:the\s+)?(?:user|human|person\s+you\s+(?:are\s+)?(?:help|assist|talk)\w*)s?\b(?!['’]s)"
         r"|\b(?:keep|hide)\s+(?:this|these|it|them)\s+(?:\w+\s+)?(?:secret|hidden|confidential|private)\s+from\s+(?:the\s+)?(?:user|human)"
         r"|\b(?:the\s+)?user\s+(?:must|should|need)\s+not\s+(?:\w+\s+)?(?:know|see|notice|be\s+told)\b"
         r"|\bwithout\s+(?:the\s+)?user'?s?\s+(?:knowledge|knowing|noticing|consent)"
@@ -220,9 +329,6 @@ POISONING: tuple[Rule, ...] = (
             "user",
             "human",
             "person",
-            "operator",
-            "customer",
-            "requester",
             "mention",
             "reveal",
             "disclos",
@@ -246,12 +352,24 @@ POISONING: tuple[Rule, ...] = (
     rule(
         "smuggle-parameter",
         "poisoning",
-        r"\b(?:pass|put|include|add|place|insert|append|encode|embed|send)\s+(?:\w+\s+){0,3}?"
-        r"(?:content|contents|text|output|data|keys?|secrets?|credentials?|tokens?|passwords?|"
-        r"conversation|chat\s+history|history|messages|file)\s+(?:\w+\s+){0,3}?"
+        # Tool documentation says "pass the file contents in the 'content' field": what is
+        # smuggled is what a tool has no need of, the conversation or secrets.
+        r"\b(?:pass|put|include|add|place|insert|append|encode|embed|send|with)\s+(?:\w+\s+){0,3}?"
+        r"(?:keys?|secrets?|credentials?|tokens?|passwords?|conversation|chat\s+history|history|"
+        r"(?:previous|prior|earlier|recent|all|last\s+\d+)\s+messages|system\s+prompt)\s+(?:\w+\s+){0,3}?"
         r"(?:as|in|into|inside|via|through)\s+(?:the\s+|a\s+)?"
         r"(?:['\"`]?\w+['\"`]?\s+(?:parameter|argument|field|param|variable)\b|['\"`]\w+['\"`])",
-        ("pass", "put", "include", "add", "place", "insert", "append", "encode", "embed", "send"),
+        (
+            "key",
+            "secret",
+            "credential",
+            "token",
+            "password",
+            "conversation",
+            "history",
+            "messages",
+            "system prompt",
+        ),
         quotable=True,
     ),
     rule(
@@ -259,7 +377,8 @@ POISONING: tuple[Rule, ...] = (
         "poisoning",
         r"\b(?:when|whenever|before|after|every\s+time|each\s+time|if)\s+(?:\w+\s+){0,3}?"
         r"(?:call|calls|calling|use|uses|using|invoke|invokes|invoking|run|runs|running)\s+"
-        r"(?:any|another|other|the\s+[`'\"]?[\w.-]+[`'\"]?|[`'\"][\w.-]+[`'\"])\s+tools?\b[^.\n]{0,80}?"
+        r"(?:(?:any|every|all)(?:\s+other)?|another|other|the\s+[`'\"]?[\w.-]+[`'\"]?|[`'\"][\w.-]+[`'\"])\s+"
+        r"tools?\b[^.\n]{0,80}?"
         r"\b(?:must|always|first|also|instead|make\s+sure|ensure|should|need\s+to|has\s+to)\b"
         r"|\b(?:all|any|every)\s+(?:other\s+)?tools?\s+(?:\w+\s+){0,3}?(?:must|should|need\s+to|have\s+to)\b"
         r"|\bthe\s+[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(?:must|should|has\s+to|needs\s+to)\s+(?:also\s+|always\s+)?"
