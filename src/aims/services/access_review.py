@@ -23,7 +23,9 @@ findings a periodic review must act on:
 Last use comes from the audit log: acts recorded under the principal's name or
 one of its keys (``apikey:<id>``), and the server's notes of tokens issued for
 a key. An act on a model or dataset counts for the grant on its project; an
-act on nothing of a project (e.g. managing keys) counts for every grant.
+act on nothing of a project (e.g. managing keys) counts for every grant. The
+newest act per principal and subject is kept as the log grows
+(:mod:`aims.services.access_uses`), so a review does not read the whole log.
 """
 
 from __future__ import annotations
@@ -33,17 +35,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS
 from aims.core.standards.facts import ReviewFacts
-from aims.services import audit
+from aims.services import access_uses, audit
 from aims.services.access_settings import access_settings
 from aims.services.grants import active_grants
 from aims.services.keys import key_payload
-from aims.storage.schema import ApiKey, AuditEvent, Dataset, Elevation, Grant, Model, Principal
+from aims.storage.schema import ApiKey, Dataset, Elevation, Grant, Model, Principal
 from aims.workspace import Workspace
 
 __all__ = ["RULES", "access_review", "review_facts"]
@@ -70,32 +72,6 @@ def _subject_project(subject: str, projects: dict[str, str]) -> str | None:
     return projects.get(base)
 
 
-def _last_uses(s: Session) -> dict[str, dict[str | None, dt.datetime]]:
-    """For every actor (and every key, as ``apikey:<id>``): the last act per project
-    (``None``: an act on nothing of a project)."""
-    projects = _project_of_subjects(s)
-    rows = s.execute(
-        select(
-            AuditEvent.actor, AuditEvent.subject, AuditEvent.action, func.max(AuditEvent.ts)
-        ).group_by(AuditEvent.actor, AuditEvent.subject, AuditEvent.action)
-    ).all()
-    uses: dict[str, dict[str | None, dt.datetime]] = defaultdict(dict)
-
-    def note(who: str, project: str | None, stamp: dt.datetime) -> None:
-        seen = uses[who].get(project)
-        if seen is None or stamp > seen:
-            uses[who][project] = stamp
-
-    for actor, subject, action, ts in rows:
-        stamp = utc(dt.datetime.fromisoformat(ts))
-        if action in ("server.token.issued", "server.access.denied"):
-            if action == "server.token.issued" and subject.startswith("apikey:"):
-                note(subject, None, stamp)  # the key was used: a token was issued for it
-            continue
-        note(actor, _subject_project(subject, projects), stamp)
-    return uses
-
-
 def _latest(stamps: Any) -> dt.datetime | None:
     values = [v for v in stamps if v is not None]
     return max(values) if values else None
@@ -115,6 +91,7 @@ def access_review(
     ``rule`` (one of :data:`RULES`), the ``principal``, and a ``message`` saying
     what to do.
     """
+    access_uses.catch_up(ws.db)
     with ws.db.session() as s:
         return _review(s, ws, project, utc(now) or audit.now_utc())
 
@@ -244,7 +221,8 @@ def _elevations(s: Session, who: Principal, now: dt.datetime) -> dict[str, dict[
 
 def _review(s: Session, ws: Workspace, project: str | None, now: dt.datetime) -> dict[str, Any]:
     settings = access_settings(ws)
-    run = _Pass(settings, now, _last_uses(s))
+    projects = _project_of_subjects(s)
+    run = _Pass(settings, now, access_uses.last_uses(s, lambda x: _subject_project(x, projects)))
     everyone = {p.id: p for p in s.scalars(select(Principal).order_by(Principal.name))}
     keys_of: dict[int | None, list[ApiKey]] = defaultdict(list)
     for key in s.scalars(select(ApiKey).order_by(ApiKey.id)):

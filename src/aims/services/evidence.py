@@ -44,7 +44,7 @@ from aims.core.standards.facts import (
 from aims.core.standards.impact import impact_summary
 from aims.core.standards.report import ComplianceReport, ControlResult, assess
 from aims.errors import ConfigError, InvalidInput
-from aims.services import evidence_audit, evidence_facts
+from aims.services import access_uses, evidence_audit, evidence_facts
 from aims.services.access_review import review_facts
 from aims.services.evidence_audit import GOVERNANCE_ACTIONS, audit_facts
 from aims.services.monitor import window_store
@@ -330,6 +330,7 @@ def gather_facts(
     policy = _policy_facts(ws)
     if not read_log:
         evidence_facts.catch_up(ws.db)
+    access_uses.catch_up(ws.db)
     audit = audit_facts(ws, chain, read_log=read_log)
     query = select(Model).order_by(Model.name)
     if project is not None:

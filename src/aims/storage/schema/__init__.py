@@ -18,6 +18,7 @@ from aims.storage.schema.evidence import (
     ReviewFinding,
 )
 from aims.storage.schema.evidence_facts import (
+    AccessLastUse,
     EvidenceBreakGlass,
     EvidenceEventFact,
     EvidenceProgress,
@@ -38,6 +39,7 @@ from aims.storage.schema.monitoring import Incident, MonitorWindow
 
 __all__ = [
     "TS",
+    "AccessLastUse",
     "ApiKey",
     "Applicability",
     "Approval",

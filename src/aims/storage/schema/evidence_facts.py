@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aims.storage.schema.base import TS, Base
 
-__all__ = ["EvidenceBreakGlass", "EvidenceEventFact", "EvidenceProgress"]
+__all__ = ["AccessLastUse", "EvidenceBreakGlass", "EvidenceEventFact", "EvidenceProgress"]
 
 
 class EvidenceEventFact(Base):
@@ -74,3 +74,24 @@ class EvidenceProgress(Base):
     chain_problem_seq: Mapped[int | None] = mapped_column(Integer)
     chain_at: Mapped[dt.datetime | None] = mapped_column(TS)
     """When that walk ended."""
+    uses_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    """:class:`AccessLastUse` holds every event up to this one."""
+
+
+class AccessLastUse(Base):
+    """The newest act of one principal (or one key, ``apikey:<id>``) on one audit subject.
+
+    The access review judges grants and keys by their last use; reading that
+    out of the whole audit log (a group-by over every event) on every review
+    scaled with the log. ``seq`` names the audit event the row stands for, so
+    the review can check it against the log.
+    """
+
+    __tablename__ = "access_last_use"
+    __table_args__ = (UniqueConstraint("who", "subject", name="uq_access_last_use"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    who: Mapped[str] = mapped_column(String(200), nullable=False)
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    ts: Mapped[str] = mapped_column(String(40), nullable=False)
