@@ -56,6 +56,12 @@ def test_secrets_and_exfiltration_urls_are_found(text: str, rule: str) -> None:
         "![me](https://avatars.githubusercontent.com/u/583231?v=4&s=120)",
         "Order cus_NffrFeUfNV2Hib, payment pi_3MtwBwLkdIwHu7ix28a3tqPa.",
         "[python regex](https://www.google.com/search?q=python+regex+lookahead)",
+        # Documented examples of a shape open nothing.
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        # API documentation templates its URLs with arguments, not with what an agent knows.
+        "GET https://api.example.com/v1/users?id={user_id}&page={page}",
+        "![avatar](https://cdn.example/u.png?size={size})",
     ],
 )
 def test_token_shaped_identifiers_and_plain_images_are_not_secrets(text: str) -> None:

@@ -27,6 +27,9 @@ def test_a_policy_adds_blocked_domains_and_an_allow_list() -> None:
 def test_ip_punycode_and_userinfo_hosts_are_found_but_private_addresses_are_not() -> None:
     assert rules("run http://185.220.101.45/x.sh") == {"ip-address-host"}
     assert rules("at http://127.0.0.1:8000 and http://10.0.0.5/") == set()
+    # An address in a log line serves neither a file nor data: only a hidden owner is left.
+    assert rules("GET http://185.220.101.45/health 200 12ms") == set()
+    assert rules("![](http://185.220.101.45/p.gif)") == {"ip-address-host"}
     assert rules("login https://xn--pypal-4ve.com/") == {"punycode-host"}
     assert "userinfo-host" in rules("https://bank.example@203.0.113.9.sslip.io/")
 

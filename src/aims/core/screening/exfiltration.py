@@ -49,9 +49,19 @@ def _random_value(m: re.Match[str]) -> bool:
     return has_digit and has_alpha and entropy(value) >= MIN_ENTROPY_BITS
 
 
+_DOCUMENTED = ("example", "sample", "dummy", "fake", "placeholder", "redacted", "xxxx", "0000")
+
+
+def _real(m: re.Match[str]) -> bool:
+    """Not a documented example of the shape (``AKIAIOSFODNN7EXAMPLE``, ``ghp_xxxx…``):
+    documentation and tests show those, and they open nothing."""
+    low = m.group(0).lower()
+    return not any(w in low for w in _DOCUMENTED)
+
+
 def _mixed(m: re.Match[str]) -> bool:
     token = m.group(0)
-    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    return _real(m) and any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
 
 def _real_password(m: re.Match[str]) -> bool:
@@ -67,29 +77,30 @@ def _real_password(m: re.Match[str]) -> bool:
 SECRETS: tuple[Rule, ...] = (
     rule("aws-access-key", "exfiltration", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          ("akia", "asia", "abia", "acca"), secret=True, flags=0,
-         accept=lambda m: entropy(m.group(0)[4:]) >= 2.5),
+         accept=lambda m: _real(m) and entropy(m.group(0)[4:]) >= 2.5),
     rule("aws-secret-key", "exfiltration",
          r"aws_?secret_?access_?key\W{1,5}[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
-         ("secret",), secret=True),
+         ("secret",), secret=True, accept=_real),
     rule("private-key", "exfiltration",
          r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", ("private key",), secret=True),
     rule("github-token", "exfiltration",
          r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), secret=True, flags=0),
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), secret=True, flags=0,
+         accept=_real),
     rule("slack-token", "exfiltration", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",),
-         secret=True, flags=0),
+         secret=True, flags=0, accept=_real),
     rule("openai-key", "exfiltration",
          r"\bsk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}", ("sk-",),
          secret=True, accept=_mixed, flags=0),
     rule("stripe-key", "exfiltration", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
-         ("k_live", "k_test"), secret=True, flags=0),
+         ("k_live", "k_test"), secret=True, flags=0, accept=_real),
     rule("google-api-key", "exfiltration", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])",
-         ("aiza",), secret=True, flags=0),
+         ("aiza",), secret=True, flags=0, accept=_real),
     rule("huggingface-token", "exfiltration", r"\bhf_[A-Za-z0-9]{34,}\b", ("hf_",),
          secret=True, accept=_mixed, flags=0),
     rule("package-token", "exfiltration",
          r"\b(?:npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{50,})\b", ("npm_", "pypi-"),
-         secret=True, flags=0),
+         secret=True, flags=0, accept=_real),
     rule("jwt", "exfiltration",
          r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", ("eyj",),
          secret=True, flags=0),
@@ -122,7 +133,21 @@ _PLACEHOLDER = re.compile(
 )
 
 
-def _carries_data(url: str) -> bool:
+_DATA_WORDS = re.compile(
+    r"secret|key|token|passw|pwd|credential|creds|conversation|history|chat|message|msg|"
+    r"context|memory|prompt|session|cookie|env|ssn|card|summary|answer|response|reply|"
+    r"content|payload|data|leak|exfil|stolen|user_?input|question",
+    re.IGNORECASE,
+)
+
+
+def _data_placeholder(text: str) -> bool:
+    """Whether ``text`` has a placeholder naming what an agent knows (``{conversation}``,
+    ``$API_KEY``) rather than an argument of an API (``{user_id}``, ``{page}``)."""
+    return any(_DATA_WORDS.search(p.group(0)) for p in _PLACEHOLDER.finditer(text))
+
+
+def carries_data(url: str) -> bool:
     """Whether ``url``'s query looks like it carries data (not a size, style or signature)."""
     try:
         query = urlsplit(url).query
@@ -130,7 +155,7 @@ def _carries_data(url: str) -> bool:
         return False
     if not query:
         return False
-    if _PLACEHOLDER.search(unquote(query)):
+    if _data_placeholder(unquote(query)):
         return True
     for name, value in parse_qsl(query, keep_blank_values=True):
         low = name.lower()
@@ -150,7 +175,7 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"!\[[^\]\n]{0,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
         r"|<img\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
         ("![", "<img"),
-        accept=lambda m: _carries_data(m.group("url") or m.group("url2")),
+        accept=lambda m: carries_data(m.group("url") or m.group("url2")),
     ),
     rule(
         "markdown-link-data",
@@ -159,7 +184,7 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"(?<!!)\[[^\]\n]{1,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
         r"|<a\b[^>]{0,200}?\bhref\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
         ("](", "href"),
-        accept=lambda m: _carries_data(m.group("url") or m.group("url2")),
+        accept=lambda m: carries_data(m.group("url") or m.group("url2")),
     ),
     rule(
         "url-template",
@@ -170,5 +195,8 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"[\w-]+=(?:\{\{?[^}\s]{1,40}\}\}?|\$\{?\w+\}?|<[A-Za-z_ -]{2,40}>|%s"
         r"|\[[A-Z_ ]{2,40}\])",
         ("://",),
+        # API documentation templates its URLs (``?id={user_id}``): a placeholder counts
+        # when it names what the agent knows.
+        accept=lambda m: _data_placeholder(m.group(0)[m.group(0).find("?") :]),
     ),
 )

@@ -268,12 +268,23 @@ OVERRIDE: tuple[Rule, ...] = (
 
 _SENSITIVE = (
     r"(?:~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials|"
-    r"/etc/(?:passwd|shadow|sudoers)|\.netrc|\.git-credentials|\.kube/config|\.docker/config\.json|"
-    r"\bmcp\.json\b|claude_desktop_config\.json|\.npmrc|\.pypirc|\.gnupg|\bkeychain\b|"
-    r"browser\s+(?:cookies|passwords)|\.config/gcloud|\.azure/|\bprivate\s+keys?\b|wallet\.dat|"
+    r"/etc/(?:shadow|sudoers)|\.netrc|\.git-credentials|"
+    r"\bmcp\.json\b|claude_desktop_config\.json|"
+    r"browser\s+(?:cookies|passwords)|wallet\.dat|"
     r"seed\s+phrase|aws\s+credentials(?:\s+file)?)"
 )
-"""Places holding credentials: reading them is already suspicious."""
+"""Places holding credentials that only an attacker reads for an agent: reading them is
+already suspicious."""
+_SENSITIVE_SHARED = (
+    r"(?:/etc/passwd|\.kube/config|\.docker/config\.json|\.npmrc|\.pypirc|\.gnupg|"
+    r"\bkeychain\b|\.config/gcloud|\.azure/|\bprivate\s+keys?\b)"
+)
+"""Places holding credentials that setup guides and code open every day ("load the
+private key", "kubectl reads ~/.kube/config"): suspicious when taken or sent, not read."""
+_TAKE = (
+    r"(?:send|upload|include|attach|pass|copy|collect|exfiltrate|forward|dump|grab|extract|"
+    r"paste|post|embed|leak|email|transmit)"
+)
 _SECRETISH = (
     r"(?:\.env\b|environment\s+variables?|credentials?\s+(?:file|store)s?|"
     r"(?:api|access|secret)\s+keys?|passwords?|tokens?|secrets)"
@@ -292,6 +303,17 @@ _NEGATED = re.compile(r"\b(?:never|not|no|without)\b[^.;\n]{0,12}$|n't\s*$", re.
 def _affirmed(m: re.Match[str]) -> bool:
     """The match is not negated just before it ("it never reads private keys")."""
     return _NEGATED.search(m.string, max(0, m.start() - 20), m.start()) is None
+
+
+_PUBLIC = re.compile(r"\S*?(?:\.pub|known_hosts|authorized_keys)\b", re.IGNORECASE)
+
+
+def _public_part(m: re.Match[str]) -> bool:
+    """The place matched is the public half (``id_ed25519.pub``, ``known_hosts``): guides
+    ask to print it and paste it into a server's settings."""
+    return _PUBLIC.match(m.string, m.end()) is not None or m.group(0).lower().endswith(
+        (".pub", "known_hosts")
+    )
 
 
 POISONING: tuple[Rule, ...] = (
@@ -338,8 +360,9 @@ POISONING: tuple[Rule, ...] = (
     rule(
         "sensitive-files",
         "poisoning",
-        rf"\b(?:read|cat|open|load|send|upload|include|attach|pass|copy|collect|access|fetch|get|"
-        rf"grab|extract|exfiltrate|forward|dump|list|print)(?:ing|_\w+)?\s+(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE}"
+        rf"\b(?:read|cat|open|load|access|fetch|get|list|print|{_TAKE[3:-1]})(?:ing|_\w+)?\s+"
+        rf"(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE}"
+        rf"|\b{_TAKE}(?:ing|_\w+)?\s+(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE_SHARED}"
         rf"|\b(?:send|upload|exfiltrate|forward|post|paste|leak|attach|embed|email|transmit|copy)\w*\s+"
         rf"(?:[^.\n]|\.(?=\S)){{0,40}}?{_SECRETISH}\s+(?:[^.\n]|\.(?=\S)){{0,40}}?"
         rf"\b(?:to|into|in|as|via)\s+(?:the\s+|a\s+|an\s+)?(?:[\w'`\"-]+\s+){{0,2}}?"
@@ -347,7 +370,7 @@ POISONING: tuple[Rule, ...] = (
         rf"description|note|notes|message|issue|repo\w*|summary|body|https?://)",
         _SENSITIVE_TRIGGERS,
         quotable=True,
-        accept=_affirmed,
+        accept=lambda m: _affirmed(m) and not _public_part(m),
     ),
     rule(
         "smuggle-parameter",
@@ -380,9 +403,14 @@ POISONING: tuple[Rule, ...] = (
         r"(?:(?:any|every|all)(?:\s+other)?|another|other|the\s+[`'\"]?[\w.-]+[`'\"]?|[`'\"][\w.-]+[`'\"])\s+"
         r"tools?\b[^.\n]{0,80}?"
         r"\b(?:must|always|first|also|instead|make\s+sure|ensure|should|need\s+to|has\s+to)\b"
-        r"|\b(?:all|any|every)\s+(?:other\s+)?tools?\s+(?:\w+\s+){0,3}?(?:must|should|need\s+to|have\s+to)\b"
+        # "All tools must return JSON" and "the build tool should use Python 3.12" are how
+        # documentation speaks of tools: what counts is sending, routing or calling.
+        r"|\b(?:all|any|every)\s+(?:other\s+)?tools?\s+(?:\w+\s+){0,3}?(?:must|should|need\s+to|have\s+to)\s+"
+        r"(?:also\s+|always\s+|first\s+)?(?:send|forward|include|bcc|cc|copy|redirect|route|call|"
+        r"be\s+(?:called|routed|sent)|go|pass)\b"
         r"|\bthe\s+[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(?:must|should|has\s+to|needs\s+to)\s+(?:also\s+|always\s+)?"
-        r"(?:send|forward|include|add|bcc|cc|copy|redirect|route|use|call|be\s+called)\b"
+        r"(?:send|forward|include|add\s+(?:user|users|members?|collaborators?|recipients?)|bcc|cc|"
+        r"copy|redirect|route|call|be\s+called)\b"
         r"|\b(?:change|modify|override|overrides|replace|redirect|alter)s?\s+(?:\w+\s+){0,2}?"
         r"(?:behaviou?r|recipients?|destination|parameters?|arguments?|output)\s+of\s+(?:the\s+)?"
         r"(?:other\s+|[`'\"]?[\w.-]+[`'\"]?\s+)tools?\b"

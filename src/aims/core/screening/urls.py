@@ -7,9 +7,11 @@ checked against:
   that exist to receive data from a machine one does not own) plus the
   policy's own ``blocked_domains``; a domain blocks its subdomains too;
 * the policy's *allow-list*, when it has one: any other host is a finding;
-* shapes that mislead a reader: a public IP address instead of a name, a
-  punycode (``xn--``) label, and a user part before the host
-  (``https://bank.example@evil.example/``).
+* shapes that mislead a reader: a punycode (``xn--``) label, a user part
+  before the host (``https://bank.example@evil.example/``), and a public IP
+  address instead of a name where it serves a file to run or an image (logs
+  and documentation are full of addresses like ``http://203.0.113.9/health``;
+  a script or a tracking pixel on a bare address is what attacks use).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
+
+from aims.core.screening.exfiltration import carries_data
 
 KNOWN_BAD_DOMAINS: frozenset[str] = frozenset(
     {
@@ -89,6 +93,19 @@ def _public_ip(host: str) -> bool:
     return ip.is_global
 
 
+_SERVED_FILE = re.compile(
+    r"\.(?:sh|bash|ps1|bat|cmd|exe|msi|dll|bin|elf|apk|dmg|pkg|deb|rpm|jar|py|pl|js|vbs|hta|"
+    r"zip|tar|gz|tgz|7z|rar|png|gif|jpe?g|webp|svg|bmp|ico)$",
+    re.IGNORECASE,
+)
+
+
+def _serves_something(url: str, path: str) -> bool:
+    """A path ending in an executable, archive or image, or a query carrying data: what an
+    address that hides its owner is used for."""
+    return _SERVED_FILE.search(path) is not None or carries_data(url)
+
+
 def url_findings(
     text: str, blocked: frozenset[str], allowed: frozenset[str] | None
 ) -> Iterator[tuple[str, int, int]]:
@@ -107,7 +124,7 @@ def url_findings(
             yield "known-bad-domain", start, end
         elif allowed is not None and not domain_matches(host, allowed):
             yield "domain-not-allowed", start, end
-        if _public_ip(host):
+        if _public_ip(host) and _serves_something(url, parts.path):
             yield "ip-address-host", start, end
         if any(label.startswith("xn--") for label in host.split(".")):
             yield "punycode-host", start, end
