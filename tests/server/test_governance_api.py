@@ -259,6 +259,13 @@ def test_card_report_windows_and_a_monitor_pass(gov) -> None:
     assert "<html" in html.json()["text"].lower()
     report = gov.call("bo-viewer", "GET", "/v1/reports/compliance").json()
     assert report["controls"] and report["summary"]["total"] == len(report["controls"])
+    # The next call walks only what the recorded walk did not cover; full_chain walks it all.
+    again = gov.call("bo-viewer", "GET", "/v1/reports/compliance").json()["audit"]
+    assert again["ok"] and again["verified_from"] >= report["audit"]["head_seq"] > 0
+    whole = gov.call(
+        "bo-viewer", "GET", "/v1/reports/compliance", params={"full_chain": "true"}
+    ).json()["audit"]
+    assert whole["ok"] and whole["verified_from"] == 0
     assert gov.call("bo-viewer", "GET", "/v1/models/m-card/windows").json() == []
     run = gov.call("bo-operator", "POST", "/v1/monitor/runs", json={"models": ["m-card"]})
     assert run.status_code == 200 and run.json()["errors"] == []

@@ -20,12 +20,17 @@ router = APIRouter(tags=["reports"])
 
 
 def _compliance(
-    ws: Any, standard: str, scope: str, project: str | None, fmt: str
+    ws: Any, standard: str, scope: str, project: str | None, fmt: str, full_chain: bool
 ) -> dict[str, Any]:
     from aims.services.evidence import compliance_report
+    from aims.services.evidence_chain import StoredChainCheck
     from aims.services.evidence_render import render_html, render_markdown
 
-    report = compliance_report(ws, standard, scope=scope, project=project)  # type: ignore[arg-type]
+    # The chain is walked from the newest recorded walk (whose head is re-checked),
+    # so a call costs the events appended since, not the whole log; the report says
+    # from which event it walked. ``full_chain`` walks it from the first event.
+    chain = None if full_chain else StoredChainCheck(ws.db)
+    report = compliance_report(ws, standard, scope=scope, project=project, chain=chain)  # type: ignore[arg-type]
     if fmt == "json":
         return report.to_dict()
     text = render_html(report) if fmt == "html" else render_markdown(report)
@@ -46,6 +51,13 @@ async def compliance(
         Query(description="Judge every registered model, not only those in production or canary."),
     ] = False,
     project: Annotated[str | None, Query(max_length=200, description="Only this project.")] = None,
+    full_chain: Annotated[
+        bool,
+        Query(
+            description="Walk the audit chain from its first event, not from the newest "
+            "recorded walk (slow on a long log)."
+        ),
+    ] = False,
     principal: Principal = Depends(require("viewer")),
 ) -> Any:
     """Each control's status with its evidence, and what to do about each gap
@@ -59,6 +71,7 @@ async def compliance(
         "all" if all_models else "deployed",
         only,
         format,
+        full_chain,
     )
 
 
