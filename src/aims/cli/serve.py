@@ -73,6 +73,12 @@ def serve(
     access_log: bool = typer.Option(
         False, "--access-log", help="Log every request (costs throughput)."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        help="Server processes sharing the port (one per core for CPU-bound models); each "
+        "loads every served model and batches on its own. Crashed workers are restarted.",
+    ),
 ) -> None:
     """Serve every model's production version (plus canary and shadow) over HTTP.
 
@@ -93,6 +99,11 @@ def serve(
             "other machines can reach; serve on 127.0.0.1 (the default), or create an API "
             "key ('aims keys create') and serve without --insecure-dev"
         )
+    if workers < 1:
+        raise ConfigError(f"--workers is a number of processes, 1 or more, not {workers}")
+    if workers > 1:
+        _serve_workers(workers, host, port, insecure_dev, monitor, log_level, access_log)
+        return
     import uvicorn
 
     from aims.server.assembly import build_server, stop_monitor
@@ -121,3 +132,36 @@ def serve(
     finally:
         stop_monitor(app)
         ws.close()
+
+
+def _serve_workers(
+    count: int,
+    host: str,
+    port: int,
+    insecure_dev: bool,
+    monitor: bool,
+    log_level: str,
+    access_log: bool,
+) -> None:
+    """``aims serve --workers N``: a supervisor and N server processes (aims.server.workers)."""
+    from functools import partial
+
+    from aims.server.workers import WorkerSpec, serve_workers
+
+    ws = open_workspace()  # a missing workspace is refused here, once, not by every worker
+    root = str(ws.root)
+    ws.close()
+    _log_to_stderr(log_level)
+    logging.getLogger("aims.server").info(
+        "dashboard at %s/ui (%d workers)", _base_url(host, port), count
+    )
+    spec = WorkerSpec(
+        workspace=root,
+        log_level=log_level,
+        access_log=access_log,
+        insecure_dev=insecure_dev,
+        monitor=monitor,
+        switch_interval=SWITCH_INTERVAL,
+        prepare=partial(_log_to_stderr, log_level),
+    )
+    serve_workers(spec, count, host, port)

@@ -17,12 +17,15 @@ from fastapi import FastAPI
 from aims.workspace import Workspace
 
 
-def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = False) -> FastAPI:
+def build_server(
+    ws: Workspace, *, insecure_dev: bool = False, monitor: bool = False, checkpoints: bool = True
+) -> FastAPI:
     """The app ``aims serve`` runs.
 
     With ``monitor``, one pass of the monitor runs every ``monitor.interval``
     in a daemon thread (the same pass ``aims monitor run`` makes), so a single
-    process serves, logs and watches.
+    process serves, logs and watches. ``checkpoints`` runs the scheduled audit
+    checkpoints (when configured); of several worker processes, only one does.
     """
     from aims.server.app import create_app
     from aims.server.config import ServerConfig
@@ -52,7 +55,7 @@ def build_server(ws: Workspace, *, insecure_dev: bool = False, monitor: bool = F
     # Signed audit checkpoints on a schedule, when audit.checkpoint_url is set.
     from aims.services.audit_checkpoint import start_checkpoints
 
-    app.state.audit_checkpoints = start_checkpoints(ws)
+    app.state.audit_checkpoints = start_checkpoints(ws) if checkpoints else None
     return app
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -182,6 +183,9 @@ class ServerMetrics:
             "aims_deployment_reloads", "Rebuilds of the routing table.", ("outcome",), registry=r
         )
         self.project_of: dict[str, str] = {}
+        self.workers: Any = None
+        """With several worker processes, every worker's series (a
+        :class:`~aims.server.worker_metrics.WorkerMetrics`), answered instead of this registry's."""
 
     def watch_log(self, read: Callable[[], dict[str, float]]) -> None:
         """Export the prediction log writer's counters, read at scrape time."""
@@ -198,16 +202,17 @@ class ServerMetrics:
 
     def exposition(self, projects: set[str] | None) -> bytes:
         """The text exposition; only series of models in ``projects`` unless it is None."""
+        source = self.registry if self.workers is None else self.workers
         if projects is None:
-            return generate_latest(self.registry)
+            return generate_latest(source)
         models = {m for m, p in self.project_of.items() if p in projects}
-        return generate_latest(_ModelFilter(self.registry, models))
+        return generate_latest(_ModelFilter(source, models))
 
 
 class _ModelFilter:
     """A view of a registry that keeps only samples whose ``model`` label is allowed."""
 
-    def __init__(self, registry: CollectorRegistry, models: set[str]) -> None:
+    def __init__(self, registry: Any, models: set[str]) -> None:
         self.registry = registry
         self.models = models
 

@@ -116,6 +116,8 @@ class PredictionLogWriter:
         for model, columns in (pii or {}).items():
             self.set_pii(model, columns)
         self._known_models: set[str] = set()
+        self.file_tag = ""
+        """Part of every file name this writer makes, e.g. ``-w1`` for worker 1 of a server."""
         self._rows_written = 0
         self._files_written = 0
         self._errors = 0
@@ -374,7 +376,7 @@ class PredictionLogWriter:
             frame.write_parquet(f, compression="zstd", statistics=True)
 
         self.layout.write_atomic(
-            self.layout.partition_dir(model, version, hour), write, part_name()
+            self.layout.partition_dir(model, version, hour), write, part_name(self.file_tag)
         )
         self._files_written += 1
 
