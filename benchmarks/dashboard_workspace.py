@@ -266,6 +266,9 @@ def _bulk_models(
                 dict(
                     dedupe_key=f"{name}:{k}",
                     model_id=mid,
+                    project=project,
+                    subject_kind="model",
+                    subject=name,
                     version=n_versions,
                     trigger="feature_drift",
                     kind=("drift", "performance", "data_health")[k % 3],

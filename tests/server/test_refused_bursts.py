@@ -70,7 +70,13 @@ def test_a_burst_of_refused_calls_opens_one_security_incident(team) -> None:
     assert len(first.incidents_opened) == 1
     inc = incidents.show_incident(ws, first.incidents_opened[0])
     assert (inc["kind"], inc["severity"], inc["trigger"]) == ("security", "high", "refused_calls")
-    assert inc["owner"] == "olivia" and inc["model"] == "m"
+    # About the caller, not about a model its refused paths never named.
+    assert inc["owner"] == "olivia" and inc["model"] is None
+    assert (inc["subject_kind"], inc["subject"], inc["project"]) == (
+        "principal",
+        "mallory",
+        "default",
+    )
     assert inc["evidence"]["caller"] == "mallory" and inc["evidence"]["count"] == 6
     assert inc["evidence"]["reasons"] == {"role_too_low": 3, "invalid_key": 3}
     assert "6 refused calls by mallory on project default" in inc["summary"]

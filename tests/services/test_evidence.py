@@ -224,6 +224,9 @@ def test_monitor_windows_and_incidents_are_evidence(ws) -> None:
             Incident(
                 dedupe_key="a",
                 model_id=ids["cancer"],
+                project="default",
+                subject_kind="model",
+                subject="cancer",
                 severity="high",
                 status="resolved",
                 owner="mon@x.org",
@@ -240,6 +243,9 @@ def test_monitor_windows_and_incidents_are_evidence(ws) -> None:
             Incident(
                 dedupe_key="b",
                 model_id=ids["tumour"],
+                project="default",
+                subject_kind="model",
+                subject="tumour",
                 severity="low",
                 status="open",
                 owner=None,
@@ -383,6 +389,7 @@ def test_same_judgement_on_sqlite_and_postgresql(store_workspace, cancer_files) 
         s.add(
             Incident(
                 dedupe_key="old", model_id=model_id, version=1, trigger="t", kind="drift",
+                project="default", subject_kind="model", subject="cancer",
                 severity="low", status="resolved", owner="mon@x.org", summary="s",
                 evidence={}, actions=[], opened_at=now - dt.timedelta(days=400),
                 acked_at=now - dt.timedelta(days=400), resolved_at=now - dt.timedelta(days=399),

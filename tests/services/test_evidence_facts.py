@@ -87,6 +87,9 @@ def _vary(ws: Workspace, cancer_files) -> None:
         inc = Incident(
             dedupe_key="d",
             model_id=model_id,
+            project="default",
+            subject_kind="model",
+            subject="tumour",
             version=1,
             trigger="drift",
             kind="drift",

@@ -241,36 +241,56 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
+def _about(i: dict[str, Any]) -> str:
+    """A model incident's version and role, else its subject ("MCP server files")."""
+    if i["model"] is None:
+        return str(i["about"])
+    ref = i["model"] if i["version"] is None else f"{i['model']}@{i['version']}"
+    return f"{ref} ({i['role']})" if i["role"] else str(ref)
+
+
 @incidents_app.command("list")
 def list_(
     status: str = typer.Option(
         "active", "--status", "-s", help="open, acked, resolved, active (not resolved) or all."
     ),
     model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
+    subject_kind: str | None = typer.Option(
+        None,
+        "--subject-kind",
+        help="Only incidents about this kind of subject: model, mcp_server, agent, principal, "
+        "api_key or client.",
+    ),
     limit: int | None = typer.Option(None, "--limit", "-n", help="Newest N only."),
     fmt: Format = FORMAT,
 ) -> None:
-    """Incidents, newest first (default: those not yet resolved)."""
+    """Incidents, newest first (default: those not yet resolved).
+
+    An incident is about a model version, or about something of a project that
+    is no model: an MCP server whose tool changed, an agent refused too often.
+    """
     from aims.services.monitor.incidents import list_incidents
 
     if (r := remote()) is not None:
-        params = {"status": status, "model": model, "limit": limit}
+        params = {"status": status, "model": model, "subject_kind": subject_kind, "limit": limit}
         rows = r.call("GET", "/v1/incidents", params=params)
     else:
-        rows = list_incidents(open_workspace(), status=status, model=model, limit=limit)
+        rows = list_incidents(
+            open_workspace(), status=status, model=model, subject_kind=subject_kind, limit=limit
+        )
 
     def render(items: list[dict[str, Any]]) -> None:
         print_table(
             [
                 {
                     **i,
-                    "model": f"{i['model']}@{i['version']} {i['role']}",
-                    "since": (i["first_window"] or "")[:16],
+                    "about": _about(i),
+                    "since": (i["first_window"] or str(i["opened_at"]))[:16],
                     "windows": i["window_count"],
                 }
                 for i in items
             ],
-            ["id", "severity", "status", "trigger", "model", "since", "windows", "owner"],
+            ["id", "severity", "status", "trigger", "about", "since", "windows", "owner"],
         )
 
     emit(rows, fmt, render)
@@ -297,12 +317,16 @@ def show(incident_id: int = typer.Argument(..., help="Incident id."), fmt: Forma
         console.print(head)
         console.print(Text(str(i["summary"])))
         facts = [
-            ("model", f"{i['model']}@{i['version']} ({i['role']})"),
+            ("about", _about(i)),
+            ("project", i["project"]),
             ("owner", i["owner"] or "-"),
-            ("condition", i["condition"]),
-            ("windows", f"{i['window_count']}: {i['first_window']} to {i['last_window']}"),
-            ("opened", i["opened_at"]),
         ]
+        if i["model"] is not None:
+            facts += [
+                ("condition", i["condition"]),
+                ("windows", f"{i['window_count']}: {i['first_window']} to {i['last_window']}"),
+            ]
+        facts.append(("opened", i["opened_at"]))
         if i["acked_at"]:
             facts.append(
                 (

@@ -2,7 +2,9 @@
 
 Incidents are ordered by id, newest first (ids follow the order they were
 opened); ``before`` and ``after`` are ids, like the audit log's cursors. A
-viewer of one project sees that project's models' incidents only.
+viewer of one project sees that project's incidents only, whether they are
+about a model or about something else of the project (an MCP server, an
+agent).
 """
 
 from __future__ import annotations
@@ -14,17 +16,29 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from aims.errors import NotFound
+from aims.services.incident_subject import SUBJECT_KINDS
 from aims.services.list_query import read_query
 from aims.services.view_export import export_chunks, parse_time
 from aims.storage.schema import Incident, Model
 from aims.workspace import Workspace
 
-__all__ = ["COLUMNS", "SEVERITIES", "STATUSES", "IncidentQuery", "export", "incident_page"]
+__all__ = [
+    "COLUMNS",
+    "SEVERITIES",
+    "STATUSES",
+    "SUBJECT_KINDS",
+    "IncidentQuery",
+    "export",
+    "incident_page",
+]
 
 STATUSES = ("active", "open", "acked", "resolved", "all")
 SEVERITIES = ("critical", "high", "medium", "low")
 COLUMNS = (
     "id",
+    "project",
+    "subject_kind",
+    "subject",
     "model",
     "version",
     "severity",
@@ -50,6 +64,7 @@ class IncidentQuery:
     """Filters and position of one page of incidents; :meth:`parse` reads a URL's query."""
 
     model: str = ""
+    subject_kind: str = ""
     status: str = "all"
     severity: str = ""
     owner: str = ""
@@ -68,12 +83,13 @@ class IncidentQuery:
             listing="incidents",
             cursor="an incident number",
             extra=extra,
-            choices={"status": STATUSES, "severity": SEVERITIES},
+            choices={"status": STATUSES, "severity": SEVERITIES, "subject_kind": SUBJECT_KINDS},
             lengths={"model": 200, "owner": 200},
         )
         t = q.text
         return cls(
             model=t["model"],
+            subject_kind=t["subject_kind"],
             status=t["status"] or "all",
             severity=t["severity"],
             owner=t["owner"],
@@ -90,7 +106,7 @@ class IncidentQuery:
 
         pairs = {
             k: getattr(self, k)
-            for k in ("model", "severity", "owner", "since", "until")
+            for k in ("model", "subject_kind", "severity", "owner", "since", "until")
             if getattr(self, k)
         }
         if self.status != "all":
@@ -101,12 +117,14 @@ class IncidentQuery:
         return "?" + urlencode(pairs) if pairs else "?"
 
 
-def _filtered(q: IncidentQuery, scope: str | None) -> Select[Incident, str]:
-    stmt = select(Incident, Model.name).join(Model, Model.id == Incident.model_id)
+def _filtered(q: IncidentQuery, scope: str | None) -> Select[Incident, str | None]:
+    stmt = select(Incident, Model.name).outerjoin(Model, Model.id == Incident.model_id)
     if scope is not None:
-        stmt = stmt.where(Model.project == scope)
+        stmt = stmt.where(Incident.project == scope)
     if q.model:
         stmt = stmt.where(Model.name == q.model)
+    if q.subject_kind:
+        stmt = stmt.where(Incident.subject_kind == q.subject_kind)
     if q.status == "active":
         stmt = stmt.where(Incident.status != "resolved")
     elif q.status != "all":
@@ -134,7 +152,7 @@ def incident_page(ws: Workspace, scope: str | None, q: IncidentQuery) -> dict[st
                 raise NotFound(f"model {q.model!r} is not registered; see 'aims model list'")
         base = _filtered(q, scope)
 
-        def fetch(cursor: IncidentQuery, k: int) -> list[tuple[Incident, str]]:
+        def fetch(cursor: IncidentQuery, k: int) -> list[tuple[Incident, str | None]]:
             if cursor.after is not None:
                 stmt = base.where(Incident.id > cursor.after).order_by(Incident.id)
             else:

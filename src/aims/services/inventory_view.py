@@ -343,18 +343,28 @@ def _sort_key(column: str) -> Any:
     return keys[column]
 
 
+def _open_incidents(s: Session, scope: str | None) -> dict[str, int]:
+    """Open incidents of the viewer's projects by severity, those about no model too."""
+    stmt = select(Incident.severity, func.count()).where(Incident.status != "resolved")
+    if scope is not None:
+        stmt = stmt.where(Incident.project == scope)
+    return {str(sev): int(n) for sev, n in s.execute(stmt.group_by(Incident.severity))}
+
+
 def inventory_page(
     ws: Workspace, scope: str | None, query: InventoryQuery, today: dt.date | None = None
 ) -> dict[str, Any]:
     """One page of the inventory for ``query``, with the summary of every visible model.
 
     ``scope`` is the viewer's project (``None``: every project). The summary
-    counts models by health and risk tier and open incidents by severity over
-    every model the viewer may see, whatever the filters, so that what needs
-    attention first is always in view.
+    counts models by health and risk tier over every model the viewer may see,
+    and open incidents by severity over the viewer's projects (an MCP server's
+    or an agent's too), whatever the filters, so that what needs attention
+    first is always in view.
     """
     with ws.db.session() as s:
         everything = _rows(ws, s, scope, today or dt.date.today())
+        open_incidents = _open_incidents(s, scope)
     summary = {
         "models": len(everything),
         "health": {h: sum(1 for r in everything if r["health"] == h) for h in HEALTH},
@@ -362,9 +372,7 @@ def inventory_page(
             t: sum(1 for r in everything if (r["risk_tier"] or "none") == t)
             for t in (*TIERS, "none")
         },
-        "incidents": {
-            sev: sum(r["open_by_severity"].get(sev, 0) for r in everything) for sev in SEVERITIES
-        },
+        "incidents": {sev: open_incidents.get(sev, 0) for sev in SEVERITIES},
         "projects": sorted({r["project"] for r in everything}),
     }
     chosen = [r for r in everything if _matches(r, query)]

@@ -86,6 +86,9 @@ def open_incident(ws: Workspace, caller: Caller, args: IncidentArgs) -> Any:
         incident = Incident(
             dedupe_key=f"reported/{model.id}/{uuid.uuid4().hex}",
             model_id=model.id,
+            project=model.project,
+            subject_kind="model",
+            subject=model.name,
             version=args.version,
             trigger=_source("reported", caller)[:200],
             kind="reported",

@@ -191,21 +191,31 @@ def monitoring_summary(ws: Workspace, caller: Caller, args: MonitoringArgs) -> A
 
 @tool("list_incidents", title="List incidents", scope=READ, role="viewer", args=IncidentArgs)
 def list_incidents(ws: Workspace, caller: Caller, args: IncidentArgs) -> Any:
-    """Incidents of the models the caller may see, newest first: what fired, severity,
-    status, owner and resolution."""
+    """Incidents of the projects the caller may see, newest first: what they are about (a
+    model, an MCP server, an agent), what fired, severity, status, owner and resolution."""
     from aims.services.monitor.incidents import list_incidents as run
-    from aims.services.registry import list_models as models
 
     if args.model is not None:
         checked_project(ws, caller, args.model)
-    projects = {m["name"]: m["project"] for m in models(ws)}
     rows = [
         r
         for r in run(ws, status=args.status, model=args.model)
-        if caller.sees(projects.get(r["model"], ""))
-        and caller.role_on(projects.get(r["model"], ""))
+        if caller.sees(r["project"]) and caller.role_on(r["project"])
     ]
-    keep = ("id", "model", "version", "trigger", "kind", "severity", "status", "owner", "summary")
+    keep = (
+        "id",
+        "project",
+        "subject_kind",
+        "subject",
+        "model",
+        "version",
+        "trigger",
+        "kind",
+        "severity",
+        "status",
+        "owner",
+        "summary",
+    )
     more = ("opened_at", "acked_by", "resolved_at", "resolved_by", "resolution")
     return [{k: r.get(k) for k in keep + more} for r in rows[: args.limit]]
 

@@ -28,6 +28,7 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
                 q=query,
                 statuses=incident_view.STATUSES,
                 severities=incident_view.SEVERITIES,
+                subject_kinds=incident_view.SUBJECT_KINDS,
             )
 
         return ctx.page(request, show)

@@ -1,8 +1,9 @@
 """Incidents: list, show, acknowledge, resolve (``aims incidents ...``).
 
-An incident belongs to the project of its model: a caller without a grant
-there gets the answer an incident that does not exist gets (404), and the
-list shows only the caller's projects.
+An incident belongs to a project (its model's, or the project of the MCP
+server, agent or caller it is about): a caller without a grant there gets the
+answer an incident that does not exist gets (404), and the list shows only the
+caller's projects.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from sqlalchemy import select
 from aims.errors import NotFound
 from aims.server.auth import Principal, require
 from aims.server.governance._common import in_thread, workspace
-from aims.server.governance._scope import answers, check_hidden, model_projects, visible_projects
+from aims.server.governance._scope import answers, check_hidden, visible_projects
 from aims.server.schemas import Text
 
 router = APIRouter(tags=["incidents"])
 
 INCIDENT = Path(ge=1, le=2**63 - 1, description="The incident's id.")
 Status = Literal["open", "acked", "resolved", "active", "all"]
+SubjectKind = Literal["model", "mcp_server", "agent", "principal", "api_key", "client"]
 
 
 class Acknowledgement(BaseModel):
@@ -51,14 +53,10 @@ def _hidden(incident_id: int) -> str:
 
 
 def _incident_project(ws: Any, incident_id: int) -> str:
-    from aims.storage.schema import Incident, Model
+    from aims.storage.schema import Incident
 
     with ws.db.session() as s:
-        project = s.scalar(
-            select(Model.project)
-            .join(Incident, Incident.model_id == Model.id)
-            .where(Incident.id == incident_id)
-        )
+        project = s.scalar(select(Incident.project).where(Incident.id == incident_id))
     if project is None:
         raise NotFound(_hidden(incident_id))
     return str(project)
@@ -77,23 +75,30 @@ async def list_incidents(
     ] = "active",
     project: Annotated[str | None, Query(max_length=200, description="Only this project.")] = None,
     model: Annotated[str | None, Query(max_length=200, description="Only this model.")] = None,
+    subject_kind: Annotated[
+        SubjectKind | None,
+        Query(description="Only incidents about this kind of subject (a model, an MCP server...)."),
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000, description="Newest N only.")] = None,
     principal: Principal = Depends(require("viewer")),
 ) -> Any:
-    """Incidents of the caller's projects, newest first (``aims incidents list``)."""
+    """Incidents of the caller's projects, newest first (``aims incidents list``).
+
+    Each names its ``project`` and what it is about (``subject_kind``,
+    ``subject``); ``model`` is ``null`` for an incident about no model.
+    """
     from aims.services.monitor.incidents import list_incidents as run
 
-    ws = workspace(request)
-    shown = visible_projects(principal, project)
-    # Filtered before the limit applies, so the newest N are the caller's newest N.
-    rows = await in_thread(
-        run, ws, status=status, model=model, limit=limit if shown is None else None
+    # Filtered by project in the query, so the newest N are the caller's newest N.
+    return await in_thread(
+        run,
+        workspace(request),
+        status=status,
+        model=model,
+        subject_kind=subject_kind,
+        limit=limit,
+        projects=visible_projects(principal, project),
     )
-    if shown is not None:
-        projects = await in_thread(model_projects, ws)
-        rows = [r for r in rows if projects.get(r["model"]) in shown]
-        rows = rows[:limit] if limit is not None else rows
-    return rows
 
 
 @router.get("/v1/incidents/{incident_id}", responses=answers(404))

@@ -11,9 +11,8 @@ hashed with SHA-256. The gateway records every definition it sees:
   (a *rug pull*) is opened for the owner when the change is first seen, not
   on every call.
 
-An incident belongs to a model (the incident table says so): the first model
-of the server's project by name. A project without models gets the audit
-event (``gateway.pin.changed``) and no incident.
+The incident is about the server itself (subject kind ``mcp_server``), in the
+server's project, whether or not that project has any model.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from aims.clock import now_utc
 from aims.errors import Conflict, NotFound, PermissionDenied
 from aims.services import audit
 from aims.services.identity import person_name
-from aims.storage.schema import GatewayPin, GatewayServer, Incident, Model
+from aims.storage.schema import GatewayPin, GatewayServer, Incident
 from aims.workspace import Workspace
 
 __all__ = ["TRIGGER", "approve_pin", "definition_of", "definition_sha256", "list_pins", "observe"]
@@ -112,8 +111,8 @@ def observe(
     return status
 
 
-def _rug_pull(s: Session, server: GatewayServer, pin: GatewayPin, actor: str) -> int | None:
-    """Open the incident of a changed definition; its id, or None without a model to file it on."""
+def _rug_pull(s: Session, server: GatewayServer, pin: GatewayPin, actor: str) -> int:
+    """Open the incident of a changed definition for the server's owner; its id."""
     evidence = {
         "server": server.name,
         "tool": pin.tool,
@@ -123,30 +122,30 @@ def _rug_pull(s: Session, server: GatewayServer, pin: GatewayPin, actor: str) ->
         "seen_definition": pin.seen_definition,
         "approved_by": pin.approved_by,
     }
-    model = s.scalar(select(Model).where(Model.project == server.project).order_by(Model.name))
-    incident_id = None
-    if model is not None:
-        incident = Incident(
-            dedupe_key=f"gateway/{server.name}/{pin.tool}/{now_utc().isoformat()}"[:300],
-            model_id=model.id,
-            version=None,
-            trigger=TRIGGER,
-            kind="security",
-            severity="high",
-            status="open",
-            owner=server.owner,
-            summary=(
-                f"the definition of tool {pin.tool} of MCP server {server.name} changed after it "
-                f"was approved; it is blocked until {server.owner} approves it again with "
-                f"'aims gateway pins approve {server.name} {pin.tool}'"
-            ),
-            evidence=evidence,
-            actions=[],
-            opened_at=now_utc(),
-        )
-        s.add(incident)
-        s.flush()
-        incident_id = incident.id
+    incident = Incident(
+        dedupe_key=f"gateway/{server.name}/{pin.tool}/{now_utc().isoformat()}"[:300],
+        model_id=None,
+        project=server.project,
+        subject_kind="mcp_server",
+        subject=server.name,
+        version=None,
+        trigger=TRIGGER,
+        kind="security",
+        severity="high",
+        status="open",
+        owner=server.owner,
+        summary=(
+            f"the definition of tool {pin.tool} of MCP server {server.name} changed after it "
+            f"was approved; it is blocked until {server.owner} approves it again with "
+            f"'aims gateway pins approve {server.name} {pin.tool}'"
+        ),
+        evidence=evidence,
+        actions=[],
+        opened_at=now_utc(),
+    )
+    s.add(incident)
+    s.flush()
+    incident_id = incident.id
     audit.record(
         s,
         actor=actor,

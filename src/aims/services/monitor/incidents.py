@@ -1,5 +1,10 @@
 """Incidents: opened when a trigger fires, owned by the model's monitoring owner, closed by people.
 
+The monitor's incidents are about a model version; others (a changed tool of
+an MCP server, a burst of refused calls by an agent) name a subject that is no
+model (see :mod:`aims.services.incident_subject`), and are acknowledged and
+resolved the same way.
+
 An incident is ``open`` until someone acknowledges it (``acked``) and then
 ``resolved`` with a note naming the root cause and the corrective action.
 
@@ -16,6 +21,7 @@ No duplicates, by construction:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +31,7 @@ from sqlalchemy.orm import Session
 from aims.clock import utc
 from aims.errors import Conflict, InvalidInput, NotFound
 from aims.services import audit
+from aims.services.incident_subject import SUBJECT_KINDS, audit_subject, subject_label
 from aims.storage.schema import Incident, Model
 
 STATUSES = ("open", "acked", "resolved")
@@ -123,6 +130,9 @@ def record_firing(
     incident = Incident(
         dedupe_key=dedupe_key(model.id, version, role, trigger.name, start, seconds),
         model_id=model.id,
+        project=model.project,
+        subject_kind="model",
+        subject=model.name,
         version=version,
         trigger=trigger.name,
         kind=trigger.incident_kind,
@@ -172,10 +182,23 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
 
 
 def incident_payload(inc: Incident, model_name: str | None = None) -> dict[str, Any]:
-    """An incident as a JSON-ready dict, with time to acknowledge and to resolve."""
+    """An incident as a JSON-ready dict, with time to acknowledge and to resolve.
+
+    ``model`` is the model's name, or ``None`` for an incident about no model;
+    ``subject_kind``, ``subject`` and ``about`` (``"MCP server files"``) say
+    what it is about either way.
+    """
     ev = inc.evidence or {}
+    if inc.model_id is None:
+        model_name = None
+    elif model_name is None:
+        model_name = inc.subject
     return {
         "id": inc.id,
+        "project": inc.project,
+        "subject_kind": inc.subject_kind,
+        "subject": inc.subject,
+        "about": subject_label(inc.subject_kind, inc.subject),
         "model": model_name,
         "version": inc.version,
         "role": ev.get("role"),
@@ -210,19 +233,38 @@ def _get(s: Session, incident_id: int) -> Incident:
 
 
 def list_incidents(
-    ws: Any, *, status: str = "active", model: str | None = None, limit: int | None = None
+    ws: Any,
+    *,
+    status: str = "active",
+    model: str | None = None,
+    limit: int | None = None,
+    subject_kind: str | None = None,
+    projects: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Incidents, newest first; ``status`` is open, acked, resolved, ``active`` (not resolved) or all."""
+    """Incidents, newest first; ``status`` is open, acked, resolved, ``active`` (not resolved) or all.
+
+    ``model`` keeps one model's incidents, ``subject_kind`` those about one kind
+    of subject (``model``, ``mcp_server``, ``agent``, ...), ``projects`` those of
+    these projects (``None``: every project).
+    """
     if status not in (*STATUSES, "active", "all"):
         raise InvalidInput(f"status is one of {', '.join(STATUSES)}, active or all; got {status!r}")
+    if subject_kind is not None and subject_kind not in SUBJECT_KINDS:
+        raise InvalidInput(
+            f"subject kind is one of {', '.join(SUBJECT_KINDS)}; got {subject_kind!r}"
+        )
     with ws.db.session() as s:
-        stmt = select(Incident, Model.name).join(Model, Model.id == Incident.model_id)
+        stmt = select(Incident, Model.name).outerjoin(Model, Model.id == Incident.model_id)
         if status == "active":
             stmt = stmt.where(Incident.status != "resolved")
         elif status != "all":
             stmt = stmt.where(Incident.status == status)
         if model is not None:
             stmt = stmt.where(Model.name == model)
+        if subject_kind is not None:
+            stmt = stmt.where(Incident.subject_kind == subject_kind)
+        if projects is not None:
+            stmt = stmt.where(Incident.project.in_(sorted(projects)))
         stmt = stmt.order_by(Incident.id.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -232,7 +274,8 @@ def list_incidents(
 def show_incident(ws: Any, incident_id: int) -> dict[str, Any]:
     with ws.db.session() as s:
         inc = _get(s, incident_id)
-        return incident_payload(inc, s.get(Model, inc.model_id).name)
+        model = s.get(Model, inc.model_id) if inc.model_id is not None else None
+        return incident_payload(inc, model.name if model is not None else None)
 
 
 def ack_incident(ws: Any, incident_id: int, *, actor: str, note: str = "") -> dict[str, Any]:
@@ -286,16 +329,15 @@ def resolve_incident(ws: Any, incident_id: int, *, actor: str, note: str) -> dic
 
 def _changed(s: Session, inc: Incident, actor: str, action: str, **payload: Any) -> dict[str, Any]:
     """Audit a change of ``inc``'s status and return the incident as it is now."""
-    name = s.scalars(select(Model.name).where(Model.id == inc.model_id)).one()
     audit.record(
         s,
         actor=actor,
         action=action,
-        subject=f"model:{name}@{inc.version}",
+        subject=audit_subject(inc),
         payload={"incident": inc.id, **payload},
     )
     s.flush()
-    return incident_payload(inc, name)
+    return incident_payload(inc)
 
 
 __all__ = [

@@ -30,8 +30,11 @@ metric                                                 meaning
 ``aims_monitor_health_issues``                         data-health issues (schema, nulls, freshness)
 ``aims_monitor_performance{metric}``                   accuracy, roc_auc, ... on labelled predictions
 ``aims_monitor_labelled_share``                        share of the window's predictions labelled so far
-``aims_monitor_incidents_open{model,severity}``        incidents not yet resolved
+``aims_monitor_incidents_open{model,severity}``        incidents about models not yet resolved
 =====================================================  ==========================================
+
+``aims_incidents_open{project,subject_kind,subject,severity}`` counts every
+incident not yet resolved, those about no model (an MCP server, an agent) too.
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ class MonitorCollector(Collector):
         yield psi
         yield perf
         yield self._incidents()
+        yield self._incidents_by_subject()
 
     def _incidents(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
@@ -185,6 +189,32 @@ class MonitorCollector(Collector):
             ).all()
         for name, severity, count in rows:
             family.add_metric([name, severity], float(count))
+        return family
+
+    def _incidents_by_subject(self) -> GaugeMetricFamily:
+        # Every incident, models' and the others' (an MCP server's, an agent's),
+        # which the per-model family above cannot label.
+        family = GaugeMetricFamily(
+            "aims_incidents_open",
+            "Incidents not yet resolved, by project, subject and severity.",
+            labels=["project", "subject_kind", "subject", "severity"],
+        )
+        with self.ws.db.session() as s:
+            rows = s.execute(
+                select(
+                    Incident.project,
+                    Incident.subject_kind,
+                    Incident.subject,
+                    Incident.severity,
+                    func.count(Incident.id),
+                )
+                .where(Incident.status != "resolved")
+                .group_by(
+                    Incident.project, Incident.subject_kind, Incident.subject, Incident.severity
+                )
+            ).all()
+        for project, kind, subject, severity, count in rows:
+            family.add_metric([project, kind, subject, severity], float(count))
         return family
 
 

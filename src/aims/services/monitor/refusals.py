@@ -15,10 +15,15 @@ project or for an address). *The project's owner* is the enabled human holding
 the highest grant on that project (one on the project itself before one on
 every project), else the monitoring owner of the incident's model.
 
-An incident belongs to a model (the table says so): a model the refused paths
-named when it is of that project, else the project's first model by name. A
-project without models gets an audit event (``monitor.security.burst``) and no
-incident.
+What the incident is about (its subject), in the caller's project:
+
+* an agent (the MCP gateway notes each refusal of an agent's call under the
+  agent's key): the agent, owned by its owner (else by the project's owner);
+* else a model the refused paths named, when it is of that project;
+* else the caller itself: a ``principal``, an ``api_key`` of no principal, or
+  a ``client`` address.
+
+Every burst is filed, whether or not the project has a model.
 
 Once per burst: while refusals of a caller keep coming within the window of the
 last ones counted, they are added to its incident instead of opening another.
@@ -61,7 +66,7 @@ def _caller(s: Session, subject: str, default_project: str) -> tuple[str, str | 
     return subject, None, default_project
 
 
-def _owner(s: Session, project: str, model: Model) -> str | None:
+def _owner(s: Session, project: str, model: Model | None) -> str | None:
     """The project's owner (see the module docstring)."""
     ranked = []
     for who in s.scalars(
@@ -72,6 +77,8 @@ def _owner(s: Session, project: str, model: Model) -> str | None:
                 ranked.append((g.project != project, -role_rank(g.role), who.name))
     if ranked:
         return min(ranked)[2]
+    if model is None:
+        return None
     monitoring = s.scalar(
         select(ModelOwner.owner).where(
             ModelOwner.model_id == model.id, ModelOwner.role == "monitoring"
@@ -98,16 +105,35 @@ def _model(s: Session, project: str, paths: dict[str, int]) -> Model | None:
         model = s.scalar(select(Model).where(Model.name == name, Model.project == project))
         if model is not None:
             return model
-    return s.scalar(select(Model).where(Model.project == project).order_by(Model.name))
+    return None
+
+
+def _subject(
+    s: Session, caller: str, b: dict[str, Any]
+) -> tuple[Model | None, str, str, str | None]:
+    """``(model, subject_kind, subject, owner)`` of a burst's incident (see the module docstring)."""
+    held = s.scalar(select(Principal).where(Principal.name == b["principal"]))
+    if held is not None and held.kind == "agent":
+        boss = s.get(Principal, held.owner_id) if held.owner_id else None
+        return None, "agent", held.name, boss.name if boss else _owner(s, b["project"], None)
+    model = _model(s, b["project"], b["paths"])
+    if model is not None:
+        return model, "model", model.name, _owner(s, b["project"], model)
+    if held is not None:
+        kind, name = "principal", held.name
+    else:
+        kind, _, name = caller.partition(":")
+        kind = {"apikey": "api_key"}.get(kind, "client")
+    return None, kind, name or caller, _owner(s, b["project"], None)
 
 
 def scan_refusals(ws: Any, now: datetime | None = None, *, actor: str = "aims-monitor") -> dict:
     """Open (or extend) security incidents for bursts of refused calls; returns
-    ``{"opened": [ids], "updated": [ids], "unfiled": [callers]}``."""
+    ``{"opened": [ids], "updated": [ids]}``."""
     settings = access_settings(ws)
     now = utc(now) if now is not None else audit.now_utc()
     since = now - timedelta(seconds=settings.refused_window_seconds)
-    out: dict[str, list[Any]] = {"opened": [], "updated": [], "unfiled": []}
+    out: dict[str, list[Any]] = {"opened": [], "updated": []}
     with ws.db.session() as s:
         rows = s.scalars(
             select(AuditEvent)
@@ -203,22 +229,14 @@ def _file(
         incident.evidence = merged
         out["updated"].append(incident.id)
         return
-    model = _model(s, b["project"], b["paths"])
-    if model is None:
-        audit.record(
-            s,
-            actor=actor,
-            action="monitor.security.burst",
-            subject=f"project:{b['project']}",
-            payload={**evidence, "incident": None, "why": "the project has no model"},
-        )
-        out["unfiled"].append(caller)
-        return
-    owner = _owner(s, b["project"], model)
+    model, subject_kind, subject, owner = _subject(s, caller, b)
     reasons = ", ".join(f"{n} {r}" for r, n in sorted(b["reasons"].items()))
     incident = Incident(
         dedupe_key=f"security/{caller}/{b['first']}"[:300],
-        model_id=model.id,
+        model_id=model.id if model is not None else None,
+        project=b["project"],
+        subject_kind=subject_kind,
+        subject=subject[:200],
         version=None,
         trigger=TRIGGER,
         kind="security",
@@ -243,7 +261,7 @@ def _file(
         s,
         actor=actor,
         action="monitor.security.burst",
-        subject=f"model:{model.name}",
+        subject=f"model:{model.name}" if model is not None else f"{subject_kind}:{subject}",
         payload={"incident": incident.id, "caller": caller, "count": b["count"], "owner": owner},
     )
     out["opened"].append(incident.id)

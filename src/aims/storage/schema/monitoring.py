@@ -39,13 +39,22 @@ class MonitorWindow(Base):
 
 
 class Incident(Base):
-    """A problem found by the monitor (or opened by a person), with an owner."""
+    """A problem found by the monitor, the gateway or a person, with an owner.
+
+    An incident is about one *subject* of a project: a model (then ``model_id``
+    is set and ``subject`` is the model's name), or something that is no model,
+    such as an MCP server (``subject_kind`` ``mcp_server``) or an agent
+    (``agent``). ``project`` scopes it as a model's project scopes the model.
+    """
 
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True, nullable=False)
-    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), nullable=False, index=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True, index=True)
+    project: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    subject_kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     trigger: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(30), nullable=False)
