@@ -28,12 +28,22 @@ its process spent per request. Results go to
 ``benchmarks/results/serving_c<concurrency>_b<records>.json``.
 
 Target: (b) keeps at least 85 % of (a)'s throughput and adds at most 2 ms at p99.
+
+With ``--workers N`` (N > 1) it compares ``aims serve`` with one worker
+against ``aims serve --workers N`` instead, the same way (alternating slices,
+the same request, the same concurrency). Nothing is pinned then, since the
+workers are there to use every core: the load generator shares the cores with
+them, as it would with any client on the same machine. The CPU time per
+request counts the supervisor and all its workers. Results go to
+``benchmarks/results/serving_workers<N>_c<concurrency>_b<records>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import inspect
 import json
 import os
 import platform
@@ -103,13 +113,21 @@ def serve_bare(model_path: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def serve_aims(root: str, port: int) -> None:
-    """(b): exactly what ``aims -w ROOT serve --port PORT`` runs."""
+def serve_aims(root: str, port: int, workers: int = 1) -> None:
+    """(b): exactly what ``aims -w ROOT serve --port PORT [--workers N]`` runs."""
     from aims.cli import _state
     from aims.cli.serve import serve
 
     _state.STATE.workspace = Path(root)
-    serve(host="127.0.0.1", port=port, insecure_dev=False, log_level="warning", access_log=False)
+    # Called as a function, every option left out must be given its command-line default.
+    options = {
+        name: getattr(p.default, "default", p.default)
+        for name, p in inspect.signature(serve).parameters.items()
+    }
+    options.update(
+        host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=workers
+    )
+    serve(**options)
 
 
 # -- the load generator ------------------------------------------------------------
@@ -142,9 +160,18 @@ async def _requests(
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` and its threads, from /proc."""
+    """User + system CPU time of process ``pid``, its threads and its child processes.
+
+    The children are counted while they live (a server's workers): /proc lists
+    them under each thread of their parent.
+    """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            with contextlib.suppress(OSError):  # ended meanwhile
+                total += _cpu_seconds(int(child))
+    return total
 
 
 async def _alternate(
@@ -207,7 +234,8 @@ async def _alternate(
 
 
 def load(args: argparse.Namespace) -> None:
-    _pin(LOAD_CPU)
+    if args.workers <= 1:
+        _pin(LOAD_CPU)
     targets = json.loads(Path(args.targets).read_text())
     for t in targets:
         t["body"] = Path(t["body"]).read_bytes()
@@ -296,10 +324,20 @@ def _workspace(folder: Path, batch: int) -> dict[str, Any]:
     return {"root": root, "model": model, "api_key": api_key, "body": body}
 
 
-def _start(kind: str, target: str) -> tuple[subprocess.Popen, str]:
+def _start(kind: str, target: str, workers: int = 1, *extra: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, f"--serve-{kind}", target, "--port", str(port)],
+        [
+            sys.executable,
+            __file__,
+            f"--serve-{kind}",
+            target,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
     )
     return proc, f"http://127.0.0.1:{port}"
@@ -319,6 +357,9 @@ def _figures(slices: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.workers > 1:
+        compare_workers(args)
+        return
     import httpx
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -363,6 +404,8 @@ def main(args: argparse.Namespace) -> None:
                     str(args.slices),
                     "--slice",
                     str(args.slice),
+                    "--workers",
+                    str(args.workers),
                 ],
                 check=True,
             )
@@ -400,6 +443,90 @@ def main(args: argparse.Namespace) -> None:
     print("target met" if ok else "target NOT met")
 
 
+def compare_workers(args: argparse.Namespace) -> None:
+    """``aims serve`` with one worker against ``--workers N``, neither pinned."""
+    import httpx
+
+    n = args.workers
+    with tempfile.TemporaryDirectory() as tmp:
+        setup = _workspace(Path(tmp), args.batch)
+        servers = {
+            "aims_1": _start("aims", str(setup["root"]), 1, "--unpinned"),
+            f"aims_{n}": _start("aims", str(setup["root"]), n),
+        }
+        try:
+            targets = []
+            for name, (proc, url) in servers.items():
+                _wait_ready(url, "/readyz", proc)
+                token = httpx.post(
+                    url + "/v1/auth/token", json={"api_key": setup["api_key"]}
+                ).json()["access_token"]
+                # Every worker must be up before the connections are opened.
+                time.sleep(2.0)
+                targets.append(
+                    {
+                        "name": name,
+                        "url": url,
+                        "path": "/v1/models/cancer/predict",
+                        "token": token,
+                        "pid": proc.pid,
+                        "body": str(setup["body"]),
+                    }
+                )
+            spec = Path(tmp) / "targets.json"
+            spec.write_text(json.dumps(targets))
+            out = Path(tmp) / "slices.json"
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    "--targets",
+                    str(spec),
+                    "--out",
+                    str(out),
+                    "--concurrency",
+                    str(args.concurrency),
+                    "--warmup",
+                    str(args.warmup),
+                    "--slices",
+                    str(args.slices),
+                    "--slice",
+                    str(args.slice),
+                    "--workers",
+                    str(n),
+                ],
+                check=True,
+            )
+            slices = json.loads(out.read_text())
+        finally:
+            for proc, _ in servers.values():
+                proc.terminate()
+                proc.wait(90)
+    summary: dict[str, Any] = {kind: _figures(s) for kind, s in slices.items()}
+    one, many = summary["aims_1"], summary[f"aims_{n}"]
+    summary["throughput_ratio"] = many["throughput_rps"] / one["throughput_rps"]
+    pairs = list(zip(slices["aims_1"], slices[f"aims_{n}"], strict=True))
+    summary["throughput_ratio_median_of_slices"] = statistics.median(
+        (sm["requests"] / sm["seconds"]) / (so["requests"] / so["seconds"]) for so, sm in pairs
+    )
+    summary["settings"] = {
+        "workers": n,
+        "concurrency": args.concurrency,
+        "slices": args.slices,
+        "slice_seconds": args.slice,
+        "warmup_seconds": args.warmup,
+        "records_per_request": args.batch,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_after": os.getloadavg(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = f"serving_workers{n}_c{args.concurrency}_b{args.batch}.json"
+    (RESULTS / name).write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--concurrency", type=int, default=4)
@@ -410,7 +537,14 @@ if __name__ == "__main__":
     parser.add_argument("--serve-bare", metavar="MODEL")
     parser.add_argument("--serve-aims", metavar="WORKSPACE")
     parser.add_argument("--port", type=int)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Compare aims serve with 1 worker against --workers N (unpinned) instead of bare.",
+    )
     parser.add_argument("--load", action="store_true")
+    parser.add_argument("--unpinned", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--targets")
     parser.add_argument("--out")
     parser.add_argument(
@@ -427,8 +561,9 @@ if __name__ == "__main__":
         _pin(SERVER_CPU)
         serve_bare(ns.serve_bare, ns.port)
     elif ns.serve_aims:
-        _pin(SERVER_CPU)
-        serve_aims(ns.serve_aims, ns.port)
+        if ns.workers <= 1 and not ns.unpinned:
+            _pin(SERVER_CPU)
+        serve_aims(ns.serve_aims, ns.port, ns.workers)
     elif ns.load:
         load(ns)
     else:
