@@ -268,7 +268,9 @@ def test_a_project_viewer_sees_its_own_models_events_and_incidents(page, site) -
 
 def test_the_evidence_page_summary_first_groups_folded(page, site) -> None:  # type: ignore[no-untyped-def]
     login(page, site)
-    page.goto(f"{site['url']}/ui/compliance")
+    # The first view waits up to ui.compliance.WAIT_SECONDS for the report before it
+    # answers that one is being built: the navigation may take that long.
+    page.goto(f"{site['url']}/ui/compliance", timeout=60_000)
     # The report is built behind the page, which shows it once it is ready.
     page.wait_for_selector("#evidence-summary", timeout=120_000)
     assert page.locator("#building").count() == 0
