@@ -5,7 +5,8 @@ Layout under the root (a folder or any fsspec URL)::
     model=<name>/version=<n>/hour=<YYYY-MM-DDTHH>/part-<time>-<id>.parquet
     _labels/model=<name>/part-<time>-<id>.parquet
 
-Only names starting ``part-`` and ending ``.parquet`` are data. A file is
+A writer may put a tag after the time (``-w1`` for worker 1 of a server run
+with several processes), so that each file has one writer. Only names starting ``part-`` and ending ``.parquet`` are data. A file is
 written under a hidden ``.tmp-`` name and renamed when complete, so a reader
 never sees half a file and a process killed mid-write leaves only a hidden
 file behind. A compacted file records in its Parquet metadata the part files
@@ -22,16 +23,21 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import fsspec
-import polars as pl
-import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from aims.clock import utc
 from aims.errors import StoreUnavailable
-from aims.storage.predlog.schema import FIXED_COLUMNS, HOUR_FORMAT, PARTITION_SCHEMA
+from aims.storage.predlog.schema import FIXED_COLUMNS, HOUR_FORMAT, PARTITION_COLUMNS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# Polars and PyArrow are imported by the functions that use them: the span
+# store writes through this layout with PyArrow alone, and a server that has
+# written nothing yet holds neither.
 
 __all__ = [
     "COMPACT_TAG",
@@ -72,6 +78,8 @@ def part_name(tag: str = "") -> str:
 
 def union_schema(schemas: Sequence[pl.Schema]) -> pl.Schema:
     """The schema of files ``schemas`` read together: every column, widest common type."""
+    import polars as pl
+
     distinct = list({tuple((n, str(t)) for n, t in s.items()): s for s in schemas}.values())
     if not distinct:
         return pl.Schema()
@@ -83,6 +91,8 @@ def union_schema(schemas: Sequence[pl.Schema]) -> pl.Schema:
 
 def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     """``frame`` with exactly the columns and types of ``schema`` (missing ones null)."""
+    import polars as pl
+
     return frame.select(
         pl.col(n).cast(t, strict=False) if n in frame.columns else pl.lit(None, t).alias(n)
         for n, t in schema.items()
@@ -188,6 +198,9 @@ class Layout:
         cached = self._schemas.get(path)
         if cached is not None:
             return cached
+        import polars as pl
+        import pyarrow.parquet as pq
+
         if self.local:
             schema = pl.Schema(pl.read_parquet_schema(path))
         else:
@@ -202,6 +215,8 @@ class Layout:
         cached = self._replaces.get(path)
         if cached is not None:
             return cached
+        import pyarrow.parquet as pq
+
         with self.open(path) as f:
             meta = pq.read_metadata(f).metadata or {}
         names = frozenset(json.loads(meta.get(REPLACES_KEY.encode(), b"[]")))
@@ -246,6 +261,8 @@ class Layout:
         paths (set here rather than parsed by the scanner, which would also
         take any ``key=value`` folder above the root for a column).
         """
+        import polars as pl
+
         # Files group by version and by schema (column names and types).
         groups: dict[tuple[int | None, tuple[tuple[str, str], ...]], list[str]] = {}
         for path in files:
@@ -266,6 +283,8 @@ class Layout:
         return pl.concat(frames, how="diagonal_relaxed")
 
     def _scan_group(self, paths: list[str]) -> pl.LazyFrame:
+        import polars as pl
+
         if self.local:
             return pl.scan_parquet(paths, hive_partitioning=False, glob=False)
         import pyarrow.dataset as ds
@@ -278,6 +297,9 @@ class Layout:
         self, path: str, batch_rows: int, columns: Sequence[str] | None = None
     ) -> Iterator[pl.DataFrame]:
         """Data file ``path`` in batches of at most ``batch_rows``, one row group at a time."""
+        import polars as pl
+        import pyarrow.parquet as pq
+
         present = self.schema(path)
         cols = None if columns is None else [c for c in columns if c in present]
         # A local path is read by PyArrow's own file reader, much faster than
@@ -296,7 +318,7 @@ def order_columns(schema: pl.Schema) -> list[str]:
     """Fixed columns first, then ``model`` and ``version``, then the features in file order."""
     fixed = [c for c in FIXED_COLUMNS if c in schema]
     part = [c for c in ("model", "version") if c in schema]
-    rest = [c for c in schema if c not in FIXED_COLUMNS and c not in PARTITION_SCHEMA]
+    rest = [c for c in schema if c not in FIXED_COLUMNS and c not in PARTITION_COLUMNS]
     return fixed + part + rest
 
 
