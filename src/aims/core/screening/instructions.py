@@ -134,10 +134,9 @@ OVERRIDE: tuple[Rule, ...] = (
         # current, security) counts only before what only a model is given, and never after
         # "override" or "skip", everyday words of code: words that point back at what the
         # model was told (previous, your) count with any verb.
-        rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|neglect|circumvent|evade)\s+"
-        rf"{_FILLER}{_EARLIER_STRONG}\s+{_FILLER}{_GUIDANCE}\b"
-        rf"|\b(?:ignore|disregard|forget|bypass|abandon|neglect|circumvent|evade)\s+"
-        rf"{_FILLER}{_EARLIER}\s+{_FILLER}{_MODEL_GUIDANCE}\b",
+        rf"\b(?P<verb>ignore|disregard|forget|override|bypass|skip|abandon|neglect|circumvent|evade)"
+        rf"\s+{_FILLER}(?:(?P<strong>{_EARLIER_STRONG})\s+{_FILLER}{_GUIDANCE}|"
+        rf"{_EARLIER}\s+{_FILLER}{_MODEL_GUIDANCE})\b",
         (
             "ignore",
             "disregard",
@@ -151,6 +150,9 @@ OVERRIDE: tuple[Rule, ...] = (
             "neglect",
         ),
         quotable=True,
+        accept=lambda m: (
+            m.group("strong") is not None or m.group("verb").lower() not in ("override", "skip")
+        ),
     ),
     rule(
         "ignore-all",
@@ -316,6 +318,18 @@ def _public_part(m: re.Match[str]) -> bool:
     )
 
 
+_TAKE_VERBS = frozenset(_TAKE[3:-1].split("|"))
+
+
+def _takes_credentials(m: re.Match[str]) -> bool:
+    """Not negated, not the public half of a key, and a place that setup guides read
+    every day counts only when it is taken (sent, copied, attached)."""
+    verb = m.group("verb")
+    if m.group("shared") is not None and verb.lower() not in _TAKE_VERBS:
+        return False
+    return _affirmed(m) and not _public_part(m)
+
+
 POISONING: tuple[Rule, ...] = (
     rule(
         "hidden-block",
@@ -360,9 +374,8 @@ POISONING: tuple[Rule, ...] = (
     rule(
         "sensitive-files",
         "poisoning",
-        rf"\b(?:read|cat|open|load|access|fetch|get|list|print|{_TAKE[3:-1]})(?:ing|_\w+)?\s+"
-        rf"(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE}"
-        rf"|\b{_TAKE}(?:ing|_\w+)?\s+(?:[^.\n]|\.(?=\S)){{0,60}}?{_SENSITIVE_SHARED}"
+        rf"\b(?P<verb>read|cat|open|load|access|fetch|get|list|print|{_TAKE[3:-1]})(?:ing|_\w+)?\s+"
+        rf"(?:[^.\n]|\.(?=\S)){{0,60}}?(?:{_SENSITIVE}|(?P<shared>{_SENSITIVE_SHARED}))"
         rf"|\b(?:send|upload|exfiltrate|forward|post|paste|leak|attach|embed|email|transmit|copy)\w*\s+"
         rf"(?:[^.\n]|\.(?=\S)){{0,40}}?{_SECRETISH}\s+(?:[^.\n]|\.(?=\S)){{0,40}}?"
         rf"\b(?:to|into|in|as|via)\s+(?:the\s+|a\s+|an\s+)?(?:[\w'`\"-]+\s+){{0,2}}?"
@@ -370,7 +383,7 @@ POISONING: tuple[Rule, ...] = (
         rf"description|note|notes|message|issue|repo\w*|summary|body|https?://)",
         _SENSITIVE_TRIGGERS,
         quotable=True,
-        accept=lambda m: _affirmed(m) and not _public_part(m),
+        accept=_takes_credentials,
     ),
     rule(
         "smuggle-parameter",

@@ -115,30 +115,42 @@ def _window_end(text: str, pos: int) -> int:
     return m.start() if m is not None else min(len(text), pos + 64)
 
 
-def run_rules(text: str, lower: str, rules: Iterable[Rule]) -> Iterator[tuple[Rule, int, int]]:
+def triggers_of(rules: Iterable[Rule]) -> frozenset[str]:
+    """Every trigger word of ``rules`` (computed once per rule set by the screener)."""
+    return frozenset(t for r in rules for t in r.triggers)
+
+
+def run_rules(
+    text: str, lower: str, rules: Iterable[Rule], triggers: frozenset[str] | None = None
+) -> Iterator[tuple[Rule, int, int]]:
     """Every accepted match of ``rules`` in ``text`` (``lower`` is ``text.lower()``).
 
-    A rule searches only windows around its trigger words (a match found in a
-    window is a match of the whole text: the search sees the text before the
-    window's start), which keeps a large text that mentions a trigger once
-    from costing a full pass per rule.
+    The text is first checked for every trigger word once (``triggers``, all
+    the rules' triggers, computed here when not given): most short clean texts
+    contain none and cost nothing more. Then a rule searches only windows
+    around the occurrences of its triggers (a match found in a window is a
+    match of the whole text: the search sees the text before the window's
+    start), which keeps a large text that mentions a trigger once from
+    costing a full pass per rule.
     """
+    rules = tuple(rules)
     same_offsets = len(lower) == len(text)
     if same_offsets and not lower.isascii():
         # Triggers are ASCII: searching a one-byte-per-character copy of the same length
         # finds them at the same offsets, several times faster than in wide text.
         lower = lower.encode("ascii", "replace").decode("ascii")
+    present = {t for t in (triggers_of(rules) if triggers is None else triggers) if t in lower}
+    if not present:
+        return
     seen: dict[str, list[int]] = {}
-    # A text quoting or reporting attack phrases again and again is not documentation: after this
-    # many exemptions the phrases count (and checking each one costs a search).
+    # A text quoting or reporting attack phrases again and again is not documentation:
+    # after this many exemptions the phrases count (and checking each one costs a search).
     exemptions = MAX_EXEMPTIONS
     for r in rules:
-        if same_offsets:
-            windows = _windows(lower, r.triggers, seen)
-        elif any(t in lower for t in r.triggers):
-            windows = [(0, len(text))]
-        else:
-            windows = []
+        mine = tuple(t for t in r.triggers if t in present)
+        if not mine:
+            continue
+        windows = _windows(lower, mine, seen) if same_offsets else [(0, len(text))]
         for start, end in windows:
             for m in r.pattern.finditer(text, start, _window_end(text, end)):
                 if r.accept is not None and not r.accept(m):

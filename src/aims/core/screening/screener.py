@@ -28,12 +28,14 @@ from aims.core.screening.instructions import OVERRIDE, POISONING
 from aims.core.screening.normalise import normalise
 from aims.core.screening.obfuscation import decoded_runs, hidden_findings
 from aims.core.screening.policy import ScreeningPolicy
-from aims.core.screening.rules import run_rules
+from aims.core.screening.rules import run_rules, triggers_of
 from aims.core.screening.urls import url_findings
 from aims.errors import InvalidInput
 
 RULES = (*OVERRIDE, *POISONING, *SECRETS, *EXFILTRATION_URLS)
 INSTRUCTION_RULES = (*OVERRIDE, *POISONING)
+_TRIGGERS = triggers_of(RULES)
+_INSTRUCTION_TRIGGERS = triggers_of(INSTRUCTION_RULES)
 DEFAULT_POLICY = ScreeningPolicy()
 MAX_DEPTH = 64
 """JSON values nested deeper than this are refused (they are not tool arguments)."""
@@ -73,7 +75,7 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
         return _flood(text)
     lower = norm.text.lower()
     found: list[Finding] = []
-    for r, start, end in run_rules(norm.text, lower, RULES):
+    for r, start, end in run_rules(norm.text, lower, RULES, _TRIGGERS):
         if r.name in off:
             continue
         if len(found) >= MAX_FINDINGS:
@@ -95,7 +97,9 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
         if name not in off:
             found.append(Finding("obfuscation", name, (start, end), excerpt(shown)))
     for start, end, decoded in decoded_runs(norm.text):
-        for r, _s, _e in run_rules(decoded, decoded.lower(), INSTRUCTION_RULES):
+        for r, _s, _e in run_rules(
+            decoded, decoded.lower(), INSTRUCTION_RULES, _INSTRUCTION_TRIGGERS
+        ):
             if r.name not in off:
                 span = norm.original_span(start, end)
                 found.append(Finding(r.category, f"base64/{r.name}", span, excerpt(decoded)))
