@@ -72,3 +72,32 @@ def test_dask_drift_gives_the_local_verdict(client: Client, lake: Path, tmp_path
     assert on_dask.to_dict()["columns"] == local.to_dict()["columns"]
     assert on_dask.dataset_drift == local.dataset_drift
     assert "y" in on_dask.drifted_columns
+
+
+def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_workers(
+    lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import distributed
+
+    pools: list[dict[str, int]] = []
+
+    class Recorded(distributed.LocalCluster):  # type: ignore[misc]
+        """The cluster aims starts, recording its workers' Polars thread pools."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            with distributed.Client(self, set_as_default=False) as c:
+                pools.append(c.run(pl.thread_pool_size))
+
+    monkeypatch.setattr(distributed, "LocalCluster", Recorded)
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    moved = write_parts(
+        tmp_path / "moved", [p.with_columns(pl.col("y") * 3.0) for p in partitions(seed=8)]
+    )
+    on_dask = drift_sources(str(lake), str(moved), engine="dask", workers=1)
+    assert on_dask.to_dict()["columns"] == drift_sources(str(lake), str(moved)).to_dict()["columns"]
+    # both sides on one cluster, whose worker is one core
+    assert [list(p.values()) for p in pools] == [[1]]
+    assert "POLARS_MAX_THREADS" not in os.environ  # this process's environment is as it was

@@ -2,6 +2,9 @@
 
 With no scheduler address a local cluster is started for the call (one
 single-threaded worker process per core, or ``workers``) and closed after it.
+Its workers also run Polars on one thread (``POLARS_MAX_THREADS=1``), so that
+a worker is one core: two workers on two cores then do not fight over four
+threads, and adding a worker adds a core's throughput.
 Workers need aims installed (``pip install 'aims[dask]'``) in the same version
 as the client, since they run :func:`aims.services.engines.tasks.profile_task`.
 
@@ -12,6 +15,7 @@ the same bit for bit as the local engine's on the same parts.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,16 +40,37 @@ def dask_client(scheduler: Any = None, workers: int | None = None) -> Iterator[A
         with Client(str(scheduler), set_as_default=False) as client:
             yield client
         return
-    with (
-        LocalCluster(
+    with _single_threaded_workers():
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
+        )
+    with cluster, Client(cluster, set_as_default=False) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _single_threaded_workers() -> Iterator[None]:
+    """Start local workers with Polars on one thread, leaving this process's environment as it was.
+
+    Polars sizes its thread pool once, when first used, and a spawned worker
+    imports it before Dask applies the ``env`` it is given, so the variable is
+    set the way Dask sets ``OMP_NUM_THREADS``: in the environment the worker
+    process is spawned with.
+    """
+    import dask
+
+    before = os.environ.get("POLARS_MAX_THREADS")
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": 1}):
+            yield
+    finally:
+        if before is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = before
 
 
 def profile_on_dask(

@@ -120,6 +120,23 @@ def drift_sources(
     data like it. A profile file on one side fixes the layouts the other
     side's data is profiled on; two profile files must share layouts.
     """
+    both_files = is_profile_path(reference) and is_profile_path(current)
+    if engine == "dask" and not _is_client(scheduler) and not both_files:
+        from aims.services.engines.on_dask import dask_client
+
+        # one cluster (or connection) for both sides: a local cluster's start costs
+        # seconds of CPU per worker, which the second side would otherwise pay again
+        with dask_client(scheduler, workers) as client:
+            return drift_sources(
+                reference,
+                current,
+                engine=engine,
+                scheduler=client,
+                columns=columns,
+                kinds=kinds,
+                options=options,
+                profile_options=profile_options,
+            )
     run: dict[str, Any] = {"engine": engine, "scheduler": scheduler, "workers": workers}
     ref_file, cur_file = is_profile_path(reference), is_profile_path(current)
     if ref_file:
@@ -132,3 +149,8 @@ def drift_sources(
         )
     cur = read_profile(current) if cur_file else profile_sources([current], like=ref, **run)
     return drift_from_profiles(ref, cur, columns=columns, options=options)
+
+
+def _is_client(scheduler: Any) -> bool:
+    """Whether ``scheduler`` is a connected Dask client rather than an address or nothing."""
+    return scheduler is not None and not isinstance(scheduler, str)
