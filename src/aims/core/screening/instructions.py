@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from aims.core.screening.context import addressed_to_model, names_a_tag
+from aims.core.screening.languages import OTHER_LANGUAGES
 from aims.core.screening.rules import Rule, rule
 
 _FILLER = r"(?:[\w'’-]+\s+){0,3}?"
@@ -266,6 +267,7 @@ OVERRIDE: tuple[Rule, ...] = (
         quotable=True,
         accept=_reveal_meant,
     ),
+    *OTHER_LANGUAGES,
 )
 
 _SENSITIVE = (
