@@ -3,6 +3,7 @@
 
     python benchmarks/scale.py            # 30 million rows x 27 columns per side
     python benchmarks/scale.py --quick    # 2 million rows, for a first look
+    python benchmarks/scale.py --engines dask1,dask2   # re-run some engines only
 
 Data: two folders of Parquet files (reference and current, 1 million rows per
 file, 27 columns) made with the shared drift generator's distributions
@@ -11,14 +12,18 @@ by file so no process ever holds a whole side.
 
 Each measurement is one real command in a fresh process (``aims profile``,
 ``aims drift``), timed from outside: wall time, CPU time of the process and
-every process it waited for (Dask workers, the Spark JVM), the largest
-resident set of any of them, and the load average before and after, since a
-shared machine's other work shows in wall times. whylogs runs in its own
+every process it waited for (Dask workers), and the load average before and
+after, since a shared machine's other work shows in wall times. The process
+tree is also sampled every quarter second: each process's resident set and
+CPU time by role (the command itself, Dask worker processes, the Spark JVM
+and Spark's Python workers), so the peak memory *per worker* is known and
+the JVM, which the command never waits for, is counted. whylogs runs in its own
 virtualenv (benchmarks/venv-whylogs, created on first use) on the same files,
 merging one profile per file.
 
-Results go to benchmarks/results/scale_<rows>.json and a Markdown table is
-printed for docs/benchmarks.md.
+Results go to benchmarks/results/scale_<rows>.json (a run of some engines
+replaces their rows and keeps the others) and a Markdown table is printed
+for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -77,18 +83,88 @@ def make_data(rows: int, folder: Path) -> tuple[Path, Path]:
     return sides["reference"], sides["current"]
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``cmd``; wall and CPU seconds, peak RSS of the largest process, load before and after.
+def _role(cmdline: list[str], root: bool) -> str:
+    text = " ".join(cmdline)
+    if root:
+        return "command"
+    if "resource_tracker" in text:
+        return "other"
+    if "spawn_main" in text or "multiprocessing-fork" in text:
+        return "dask worker"
+    if "pyspark.daemon" in text or "pyspark.worker" in text:
+        return "spark python worker"
+    if "java" in (cmdline[0] if cmdline else "") or "org.apache.spark" in text:
+        return "spark jvm"
+    return "other"
 
-    CPU time and peak RSS come from ``wait4``: the command's own and those of every
-    process it waited for (Dask worker processes, the Spark JVM and Python workers).
+
+class TreeSampler:
+    """Samples a process and its descendants: peak RSS and last CPU time of each, by role."""
+
+    def __init__(self, pid: int, every_s: float = 0.25) -> None:
+        self.pid, self.every_s = pid, every_s
+        self.seen: dict[int, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for proc in procs:
+                try:
+                    with proc.oneshot():
+                        rss = proc.memory_info().rss
+                        times = proc.cpu_times()
+                        if proc.pid not in self.seen:
+                            role = _role(proc.cmdline(), proc.pid == self.pid)
+                            self.seen[proc.pid] = {"role": role, "peak_rss": 0, "cpu": 0.0}
+                except psutil.Error:
+                    continue
+                rec = self.seen[proc.pid]
+                rec["peak_rss"] = max(rec["peak_rss"], rss)
+                rec["cpu"] = times.user + times.system
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> dict[str, Any]:
+        """Per role: processes seen, peak RSS of the largest one (MB), CPU seconds summed."""
+        self._stop.set()
+        self._thread.join()
+        roles: dict[str, Any] = {}
+        for rec in self.seen.values():
+            r = roles.setdefault(rec["role"], {"processes": 0, "peak_rss_mb": 0, "cpu_s": 0.0})
+            r["processes"] += 1
+            r["peak_rss_mb"] = max(r["peak_rss_mb"], round(rec["peak_rss"] / 2**20))
+            r["cpu_s"] = round(r["cpu_s"] + rec["cpu"], 2)
+        return roles
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``cmd``; wall and CPU seconds, peak RSS, load before and after, and per role.
+
+    ``cpu_s`` and ``peak_rss_mb`` come from ``wait4``: the command's own and those
+    of every process it waited for (Dask worker processes; not the Spark JVM, which
+    the command leaves to exit on its own). ``roles`` comes from sampling the
+    process tree (:class:`TreeSampler`): each role's largest resident set and its
+    CPU seconds up to the last sample.
     """
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})})
+        sampler = TreeSampler(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        roles = sampler.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         errors = err.read().strip()
@@ -103,21 +179,46 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
         "stdout_tail": output.strip().splitlines()[-1:] if output.strip() else [],
+        "roles": roles,
+        "verdicts": _verdicts(output),
     }
     if proc.returncode != 0:
         result["error"] = errors.splitlines()[-1:] if errors else ["(no message)"]
     return result
 
 
-def run_aims(ref: Path, cur: Path, out: Path) -> list[dict[str, Any]]:
-    engines: list[tuple[str, list[str]]] = [
-        ("local (1 process)", ["--engine", "local"]),
-        ("dask, 1 worker", ["--engine", "dask", "--workers", "1"]),
-        ("dask, 2 workers", ["--engine", "dask", "--workers", "2"]),
-        ("spark local[2]", ["--engine", "spark", "--scheduler", "local[2]"]),
-    ]
+ENGINES: dict[str, tuple[str, list[str]]] = {
+    "local": ("local (1 process)", ["--engine", "local"]),
+    "dask1": ("dask, 1 worker", ["--engine", "dask", "--workers", "1"]),
+    "dask2": ("dask, 2 workers", ["--engine", "dask", "--workers", "2"]),
+    "spark": ("spark local[2]", ["--engine", "spark", "--scheduler", "local[2]"]),
+}
+"""The engines ``--engines`` chooses from (whylogs is ``whylogs``)."""
+
+
+def _verdicts(output: str) -> dict[str, Any] | None:
+    """Per-column verdicts of a drift command's JSON output (aims or the whylogs worker)."""
+    try:
+        doc = json.loads(output)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    if "whylogs" in doc:
+        return doc["whylogs"]
+    if "columns" not in doc:
+        return None
+    return {
+        "dataset_drift": doc.get("dataset_drift"),
+        "drifted": sorted(c["name"] for c in doc["columns"] if c.get("drifted")),
+        "columns": len(doc["columns"]),
+    }
+
+
+def run_aims(ref: Path, cur: Path, out: Path, chosen: list[str]) -> list[dict[str, Any]]:
     rows = []
-    for name, flags in engines:
+    for key in chosen:
+        name, flags = ENGINES[key]
         prof = measure([*AIMS, "profile", str(ref), "--out", str(out / "ref.profile"), *flags])
         drift = measure([*AIMS, "drift", str(ref), str(cur), "--format", "json", *flags])
         rows.append({"engine": name, "profile": prof, "drift": drift})
@@ -128,7 +229,7 @@ def run_aims(ref: Path, cur: Path, out: Path) -> list[dict[str, Any]]:
 # the pins benchmarks/drift.py uses for the same peer
 WHYLOGS_PINS = ["whylogs[viz]==1.6.4", "numpy<2", "pyarrow<22", "pandas<3"]
 WHYLOGS_WORKER = r"""
-import glob, sys, time
+import glob, json, sys, time
 import pyarrow.parquet as pq
 import whylogs as why
 from whylogs.viz.drift.column_drift_algorithms import calculate_drift_scores
@@ -140,7 +241,13 @@ def view(folder):
     return merged
 t0 = time.perf_counter(); ref = view(sys.argv[1]); t1 = time.perf_counter()
 cur = view(sys.argv[2]); scores = calculate_drift_scores(target_view=cur, reference_view=ref, with_thresholds=True)
-print(t1 - t0, time.perf_counter() - t0, sum(1 for s in scores.values() if (s or {}).get("drift_category") == "DRIFT"))
+category = {c: (s or {}).get("drift_category") for c, s in scores.items()}
+print(json.dumps({"whylogs": {
+    "profile_reference_s": t1 - t0, "total_s": time.perf_counter() - t0,
+    "drifted": sorted(c for c, v in category.items() if v == "DRIFT"),
+    "possible": sorted(c for c, v in category.items() if v == "POSSIBLE_DRIFT"),
+    "no_verdict": sorted(c for c, v in category.items() if v is None),
+    "columns": len(category)}}))
 """
 
 
@@ -163,28 +270,81 @@ def run_whylogs(ref: Path, cur: Path) -> dict[str, Any]:
     return result
 
 
+def _cpu(m: dict[str, Any]) -> float:
+    """CPU seconds of every process: wait4's, or the sampled sum where more (the Spark JVM)."""
+    sampled = sum(r["cpu_s"] for r in m.get("roles", {}).values())
+    return round(max(m["cpu_s"], sampled), 1)
+
+
+def _peak(m: dict[str, Any], *roles: str) -> str:
+    found = [m.get("roles", {}).get(r, {}).get("peak_rss_mb") for r in roles]
+    found = [f for f in found if f]
+    return str(max(found)) if found else "-"
+
+
 def table(data: dict[str, Any]) -> str:
     rows = data["rows"]
     lines = [
         "| engine | profile wall s | profile CPU s | drift wall s | drift CPU s | "
-        "drift rows/s | peak RSS MB | load avg (before/after drift) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "drift rows/s | drift rows per CPU s | peak RSS MB: command / per worker / JVM | "
+        "drifted columns | load avg (before/after drift) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in data["aims"]:
         p, d = r["profile"], r["drift"]
         rate = f"{2 * rows / d['wall_s']:,.0f}" if d["ok"] else "failed"
+        per_cpu = f"{2 * rows / _cpu(d):,.0f}" if d["ok"] else "-"
+        peaks = " / ".join(
+            str(max(int(x), int(y)) if x != "-" and y != "-" else x if y == "-" else y)
+            for x, y in (
+                (_peak(p, "command"), _peak(d, "command")),
+                (
+                    _peak(p, "dask worker", "spark python worker"),
+                    _peak(d, "dask worker", "spark python worker"),
+                ),
+                (_peak(p, "spark jvm"), _peak(d, "spark jvm")),
+            )
+        )
+        verdicts = d.get("verdicts") or {}
+        drifted = len(verdicts.get("drifted", [])) if verdicts else "-"
         lines.append(
-            f"| {r['engine']} | {p['wall_s']} | {p['cpu_s']} | {d['wall_s']} | {d['cpu_s']} | "
-            f"{rate} | {max(p['peak_rss_mb'], d['peak_rss_mb'])} | "
+            f"| {r['engine']} | {p['wall_s']} | {_cpu(p)} | {d['wall_s']} | {_cpu(d)} | "
+            f"{rate} | {per_cpu} | {peaks} | {drifted} | "
             f"{d['load_before']} / {d['load_after']} |"
         )
     w = data.get("whylogs")
     if w:
-        rate = f"{2 * rows / w['wall_s']:,.0f}" if w.get("ok") else "failed"
+        ok = w.get("ok")
+        rate = f"{2 * rows / w['wall_s']:,.0f}" if ok else "failed"
+        per_cpu = f"{2 * rows / _cpu(w):,.0f}" if ok and "roles" in w else "-"
+        verdicts = w.get("verdicts") or {}
+        drifted = (
+            f"{len(verdicts['drifted'])} (+{len(verdicts.get('possible', []))} possible)"
+            if verdicts
+            else "-"
+        )
         lines.append(
-            f"| whylogs (1 process) | - | - | {w.get('wall_s', '-')} | {w.get('cpu_s', '-')} | "
-            f"{rate} | {w.get('peak_rss_mb', '-')} | {w.get('load_before', '-')} / "
-            f"{w.get('load_after', '-')} |"
+            f"| whylogs (1 process) | - | - | {w.get('wall_s', '-')} | "
+            f"{_cpu(w) if ok and 'roles' in w else w.get('cpu_s', '-')} | {rate} | {per_cpu} | "
+            f"{w.get('peak_rss_mb', '-')} / - / - | {drifted} | "
+            f"{w.get('load_before', '-')} / {w.get('load_after', '-')} |"
+        )
+    return "\n".join(lines)
+
+
+def compare_verdicts(data: dict[str, Any]) -> str:
+    """Columns on which aims (each engine) and whylogs give different drift verdicts."""
+    w = (data.get("whylogs") or {}).get("verdicts")
+    if not w:
+        return "whylogs gave no verdicts"
+    theirs = set(w["drifted"])
+    lines = []
+    for r in data["aims"]:
+        ours = set((r["drift"].get("verdicts") or {}).get("drifted", []))
+        lines.append(
+            f"{r['engine']}: {len(ours)} drifted; whylogs {len(theirs)} "
+            f"(+{len(w.get('possible', []))} possible); aims only {sorted(ours - theirs)}, "
+            f"whylogs only {sorted(theirs - ours)}"
         )
     return "\n".join(lines)
 
@@ -194,34 +354,51 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=30_000_000, help="rows per side")
     ap.add_argument("--quick", action="store_true", help="2 million rows per side")
     ap.add_argument("--data", type=Path, default=HERE / "data" / "scale")
+    ap.add_argument(
+        "--engines",
+        default=",".join([*ENGINES, "whylogs"]),
+        help=f"comma-separated subset of {', '.join([*ENGINES, 'whylogs'])} (default: all); "
+        "the results file keeps the rows of engines not run",
+    )
     ap.add_argument("--no-whylogs", action="store_true", help="skip the whylogs run")
     ap.add_argument("--only-whylogs", action="store_true", help="rerun whylogs alone")
     args = ap.parse_args()
+    chosen = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = set(chosen) - {*ENGINES, "whylogs"}
+    if unknown:
+        ap.error(f"unknown engine(s) {sorted(unknown)}; choose from {[*ENGINES, 'whylogs']}")
+    if args.no_whylogs:
+        chosen = [e for e in chosen if e != "whylogs"]
+    if args.only_whylogs:
+        chosen = ["whylogs"]
     rows = 2_000_000 if args.quick else args.rows
     ref, cur = make_data(rows, args.data)
     out = args.data / "profiles"
     out.mkdir(parents=True, exist_ok=True)
     results = HERE / "results"
     saved = results / f"scale_{rows}.json"
-    if args.only_whylogs:
-        data = json.loads(saved.read_text())
-        data["whylogs"] = run_whylogs(ref, cur)
-        saved.write_text(json.dumps(data, indent=2) + "\n")
-        print(table(data))
-        return
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
     data: dict[str, Any] = {
         "rows": rows,
         "columns": 27,
         "cores": os.cpu_count(),
         "machine": platform.platform(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "aims": run_aims(ref, cur, out),
     }
-    if not args.no_whylogs:
-        data["whylogs"] = run_whylogs(ref, cur)
+    measured = run_aims(ref, cur, out, [e for e in chosen if e in ENGINES])
+    # rows of engines not run this time are kept, each with the time it was measured
+    kept = {r["engine"]: r for r in previous.get("aims", [])}
+    for r in measured:
+        kept[r["engine"]] = {**r, "when": data["when"]}
+    data["aims"] = [kept[n] for n, _ in ENGINES.values() if n in kept]
+    if "whylogs" in chosen:
+        data["whylogs"] = {**run_whylogs(ref, cur), "when": data["when"]}
+    elif "whylogs" in previous:
+        data["whylogs"] = previous["whylogs"]
     results.mkdir(exist_ok=True)
     saved.write_text(json.dumps(data, indent=2) + "\n")
     print(table(data))
+    print(compare_verdicts(data))
 
 
 if __name__ == "__main__":
