@@ -211,7 +211,10 @@ def main() -> None:
     import httpx
 
     procs: list[subprocess.Popen] = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # The repository first, so the tests' upstream server imports; a PYTHONPATH already set
+    # (another checkout's sources) is kept after it.
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             up_port, aims_port = free_port(), free_port()
