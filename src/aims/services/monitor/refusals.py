@@ -112,7 +112,8 @@ def _subject(
     s: Session, caller: str, b: dict[str, Any]
 ) -> tuple[Model | None, str, str, str | None]:
     """``(model, subject_kind, subject, owner)`` of a burst's incident (see the module docstring)."""
-    held = s.scalar(select(Principal).where(Principal.name == b["principal"]))
+    # The gateway notes an agent's refusals under the agent's name, the server under its key.
+    held = s.scalar(select(Principal).where(Principal.name == (b["principal"] or caller)))
     if held is not None and held.kind == "agent":
         boss = s.get(Principal, held.owner_id) if held.owner_id else None
         return None, "agent", held.name, boss.name if boss else _owner(s, b["project"], None)
