@@ -94,7 +94,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
     from aims.workspace import Workspace
 
     ws = Workspace.open(ws.root)
-    register_tiny(ws, tiny_files, "churn", "model")  # rug-pull incidents are filed on a model
+    register_tiny(ws, tiny_files, "churn", "model")  # the gateway's incidents are not filed on it
     for person in (OWNER, DEV, REVIEWER):
         identity.add_principal(ws, person, kind="human", actor="root")
     identity.add_principal(ws, "bot", kind="agent", owner=DEV, actor="root")
