@@ -8,9 +8,8 @@ is a 422 naming the label's index and field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -19,12 +18,16 @@ from aims.server.auth import Principal, client_of, require
 from aims.server.predict import ERRORS, _problem_doc
 from aims.server.schemas import LabelsRequest, LabelsResponse
 from aims.services.keys import role_rank
-from aims.services.labelling import LOG_READER_ROLE, ingest_labels, model_key_column
+
+if TYPE_CHECKING:
+    import polars as pl
 
 router = APIRouter(tags=["labels"])
 
 
 def _frame(body: LabelsRequest) -> pl.DataFrame:
+    import polars as pl
+
     column = body.by
     ids = [getattr(item, column) for item in body.labels]
     missing = [i for i, v in enumerate(ids) if v is None]
@@ -57,6 +60,9 @@ async def post_labels(
     body: LabelsRequest, request: Request, principal: Principal = Depends(require("predictor"))
 ) -> dict[str, Any]:
     """Attach labels to logged predictions; ids not (yet) in the log are counted, not stored."""
+    # The label store works in Polars, loaded with the first labels rather than at start.
+    from aims.services.labelling import LOG_READER_ROLE, ingest_labels, model_key_column
+
     state = request.app.state.aims
     try:
         project, _, _ = await run_in_threadpool(model_key_column, state.ws, body.model)

@@ -56,7 +56,6 @@ from aims.server.schemas import (
 from aims.server.validation import (
     contract_errors,
 )
-from aims.storage.predlog import apply_pii
 from aims.storage.predlog.ids import new_ids
 
 log = logging.getLogger("aims.server")
@@ -203,6 +202,10 @@ class Predictor:
         if key_column is not None:
             keys = [None if row.get(key_column) is None else str(row[key_column]) for row in inputs]
         if served.pii:
+            # Imported here: the prediction log's schema module loads Polars, which a
+            # server taking in only traces never needs.
+            from aims.storage.predlog.schema import apply_pii
+
             inputs = apply_pii(inputs, served.pii, self.salt)
             if keys is not None and key_column is not None and key_column in served.pii:
                 action = served.pii[key_column]

@@ -87,10 +87,8 @@ class TraceIngest:
 
     def _linker(self, project: str) -> Linker | None:
         """The registry's version index of ``project`` as a linker, when the registry has one."""
-        try:
-            from aims.services.llm_apps import version_index  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            return None
+        from aims.services.llm_versions import version_index
+
         now = time.monotonic()
         with self._lock:
             cached = self._links.get(project)

@@ -106,13 +106,16 @@ def grouped(report: dict[str, Any], status: str) -> dict[str, Any]:
 def add_routes(router: APIRouter, ctx: PageContext) -> None:
     """Add the compliance page to ``router``."""
     from aims.core.standards import STATUSES
-    from aims.services.evidence_render import STATUS_TEXT
 
     cache = ReportCache(ctx.ws)
 
     @router.get("/compliance")
     def compliance(request: Request, standard: str = "iso42001", status: str = "") -> Response:
         def show(v: Viewer) -> Response:
+            # Imported by the page: the evidence report reaches the registry and
+            # its statistics, which a server need not load before it is asked for.
+            from aims.services.evidence_render import STATUS_TEXT
+
             if standard not in STANDARDS:
                 raise InvalidInput(
                     f"standard must be one of {', '.join(STANDARDS)}, not {standard!r}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from aims.services import application_view, trace_page
 from aims.ui.page_context import PageContext
 from aims.ui.port import Viewer
 
@@ -23,11 +22,18 @@ OPERATIONS = ("chat", "text_completion", "embeddings", "execute_tool", "invoke_a
 
 
 def add_routes(router: APIRouter, ctx: PageContext) -> None:
-    """Add the application page, the trace list and the trace page to ``router``."""
+    """Add the application page, the trace list and the trace page to ``router``.
+
+    The pages' services are imported by the pages: they read the span store and
+    the registry through PyArrow and Polars, which a server that only takes in
+    traces would otherwise hold in memory from its start.
+    """
 
     @router.get("/applications/{name}")
     def application(request: Request, name: str, version: int | None = None) -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import application_view
+
             ctx.check_model(v, name)
             a = application_view.application_page(ctx.ws, name, version)
             return ctx.render(request, "application.html", v, nav="inventory", a=a)
@@ -37,6 +43,8 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
     @router.get("/traces")
     def traces(request: Request) -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import application_view, trace_page
+
             q = trace_page.TraceQuery.parse(dict(request.query_params))
             data = trace_page.trace_list(ctx.ws, v.project, q)
             return ctx.render(
@@ -55,6 +63,8 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
     @router.get("/traces/{trace_id}")
     def trace(request: Request, trace_id: str, app: str = "", at: str = "") -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import trace_page
+
             t = trace_page.trace_detail(ctx.ws, trace_id, v.project, application=app, at=at)
             return ctx.render(request, "trace.html", v, nav="traces", t=t)
 

@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from aims.services import dashboard, drift_matrix, monitoring_view
 from aims.ui.page_context import PageContext
 from aims.ui.port import Viewer
 
@@ -37,13 +36,19 @@ def page_json(data: Any) -> str:
 
 
 def add_routes(router: APIRouter, ctx: PageContext) -> None:
-    """Add the monitoring page, the feature page and the distribution API to ``router``."""
+    """Add the monitoring page, the feature page and the distribution API to ``router``.
+
+    The statistics behind them (Polars, NumPy, the drift tests) are imported by the
+    pages, not when the server starts.
+    """
 
     @router.get("/models/{name}/monitoring")
     def monitoring(
         request: Request, name: str, role: str = "production", sort: str = "drift"
     ) -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import drift_matrix, monitoring_view
+
             ctx.check_model(v, name)
             d = monitoring_view.monitoring_page(ctx.ws, name, role, sort=sort)
             return ctx.render(
@@ -63,6 +68,8 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
     @router.get("/models/{name}/features/{feature}")
     def feature(request: Request, name: str, feature: str, role: str = "production") -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import monitoring_view
+
             ctx.check_model(v, name)
             f = monitoring_view.feature_page(ctx.ws, name, feature, role)
             return ctx.render(
@@ -82,6 +89,8 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
         request: Request, name: str, feature: str, role: str = "production"
     ) -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import dashboard
+
             ctx.check_model(v, name)
             return JSONResponse(dashboard.feature_distribution(ctx.ws, name, feature, role))
 

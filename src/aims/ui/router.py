@@ -77,9 +77,12 @@ def mount_ui(
 def build_router(
     ws: Workspace, auth: UiAuth, base: str, *, secure_cookies: bool | None = None
 ) -> APIRouter:
-    """The dashboard's routes, for mounting under ``base``."""
-    from aims.services import dashboard, governance
+    """The dashboard's routes, for mounting under ``base``.
 
+    The services behind the pages are imported when a page is first asked for:
+    they bring the statistics stack (Polars, NumPy), which a server that only
+    takes in traces or predictions need not hold from its start.
+    """
     router = APIRouter()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["utc"] = utc_time
@@ -129,6 +132,8 @@ def build_router(
         return RedirectResponse(f"{base}/login", status_code=303)
 
     def check_model(viewer: Viewer, name: str) -> None:
+        from aims.services import dashboard
+
         project = dashboard.model_project(ws, name)
         if viewer.project is not None and project != viewer.project:
             raise NotFound(f"model {name!r} is not registered; see 'aims model list'")
@@ -209,6 +214,8 @@ def build_router(
     @router.get("/models/{name}", response_class=HTMLResponse)
     def model(request: Request, name: str) -> Response:
         def show(v: Viewer) -> Response:
+            from aims.services import dashboard
+
             check_model(v, name)
             return render(
                 request,
@@ -233,6 +240,8 @@ def build_router(
             check_version(name, version)
             if v.role not in APPROVER_ROLES:
                 return HTMLResponse("<p>Your role may not approve models.</p>", status_code=403)
+            from aims.services import governance
+
             governance.approve(ws, f"{name}@{version}", actor=v.subject, note=note)
             return RedirectResponse(f"{base}/models/{name}", status_code=303)
 

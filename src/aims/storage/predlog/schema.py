@@ -15,18 +15,23 @@ import hmac
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, Literal
 
 from aims.clock import utc
 from aims.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    FIXED_SCHEMA: dict[str, pl.DataType]
+    PARTITION_SCHEMA: dict[str, pl.DataType]
 
 __all__ = [
     "FIXED_COLUMNS",
     "FIXED_SCHEMA",
     "HASH_HEX",
     "HOUR_FORMAT",
+    "PARTITION_COLUMNS",
     "PARTITION_SCHEMA",
     "RESERVED",
     "ROLES",
@@ -43,28 +48,51 @@ __all__ = [
     "text_column",
 ]
 
-#: Columns every log file holds, with their types.
-FIXED_SCHEMA: dict[str, pl.DataType] = {
-    "prediction_id": pl.String(),
-    "request_id": pl.String(),
-    "role": pl.String(),
-    "ts": pl.Datetime("us", "UTC"),
-    "latency_ms": pl.Float64(),
-    "prediction": pl.String(),
-    "score": pl.Float64(),
-    "proba": pl.List(pl.Float64()),
-    "key": pl.String(),
+#: Columns every log file holds; their types are :data:`FIXED_SCHEMA`.
+FIXED_COLUMNS = (
+    "prediction_id",
+    "request_id",
+    "role",
+    "ts",
+    "latency_ms",
+    "prediction",
+    "score",
+    "proba",
+    "key",
     # The input contract's warn rules the row broke, as "field:rule,..." (null: none).
-    "contract_warnings": pl.String(),
-}
-FIXED_COLUMNS = tuple(FIXED_SCHEMA)
+    "contract_warnings",
+)
 #: Columns taken from the partition path (``hour`` is only used for pruning).
-PARTITION_SCHEMA: dict[str, pl.DataType] = {
-    "model": pl.String(),
-    "version": pl.Int64(),
-    "hour": pl.String(),
-}
-RESERVED = frozenset(FIXED_SCHEMA) | frozenset(PARTITION_SCHEMA)
+PARTITION_COLUMNS = ("model", "version", "hour")
+
+
+def _fixed_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    types = (pl.String(), pl.String(), pl.String(), pl.Datetime("us", "UTC"), pl.Float64(),
+             pl.String(), pl.Float64(), pl.List(pl.Float64()), pl.String(), pl.String())  # fmt: skip
+    return dict(zip(FIXED_COLUMNS, types, strict=True))
+
+
+def _partition_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return dict(zip(PARTITION_COLUMNS, (pl.String(), pl.Int64(), pl.String()), strict=True))
+
+
+def __getattr__(name: str) -> Any:
+    # The Polars types are made when first asked for, so that the names, the
+    # hashing of personal data and the hour format can be used (by the span
+    # store, the MCP tools) without loading Polars.
+    make = {"FIXED_SCHEMA": _fixed_schema, "PARTITION_SCHEMA": _partition_schema}.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = make()
+    globals()[name] = value
+    return value
+
+
+RESERVED = frozenset(FIXED_COLUMNS) | frozenset(PARTITION_COLUMNS)
 HOUR_FORMAT = "%Y-%m-%dT%H"
 ROLES = ("production", "canary", "shadow")
 Role = Literal["production", "canary", "shadow"]
@@ -129,6 +157,8 @@ def as_text(value: Any) -> str | None:
 
 def text_column(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """The Polars version of :func:`as_text` for a column of type ``dtype``."""
+    import polars as pl
+
     if dtype == pl.String:
         return column
     if dtype == pl.Boolean:
@@ -214,6 +244,8 @@ def apply_pii(
 
 def apply_pii_frame(frame: pl.DataFrame, pii: Mapping[str, str], salt: str | bytes) -> pl.DataFrame:
     """:func:`apply_pii` for a columnar batch of inputs."""
+    import polars as pl
+
     actions = check_pii(pii)
     drop = [c for c, a in actions.items() if a == "drop" and c in frame.columns]
     frame = frame.drop(drop)
