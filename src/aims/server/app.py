@@ -179,7 +179,7 @@ def create_app(
     ``insecure_dev`` every call is admitted as an admin of every project.
     """
     from aims.server import labels, predict, traces
-    from aims.storage.predlog import PredictionLogWriter
+    from aims.server.log_writer import DeferredLogWriter
 
     config = config or ServerConfig.from_workspace(ws)
     # With single sign-on, people sign in through the provider: no key is needed.
@@ -214,8 +214,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The log writer flushes a little more often than the promised window,
-        # leaving the rest of the window for the write itself.
-        writer = PredictionLogWriter(
+        # leaving the rest of the window for the write itself. It is made with the
+        # first prediction: a server serving no model never loads Polars for it.
+        writer = DeferredLogWriter(
             ws.settings.prediction_log_url, flush_interval=0.8 * config.flush_interval
         )
         metrics.watch_log(
