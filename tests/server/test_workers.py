@@ -295,10 +295,11 @@ def run(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame) ->
         seen["killed"], seen["after_kill"], seen["restarted"] = victim, after_kill, restarted
         seen["workers_after"] = server.workers()
 
-        # 6. A graceful stop: every acknowledged prediction is in the log once.
+        # 6. Ctrl-C (SIGINT to the whole process group, as a terminal sends it):
+        # a graceful stop, after which every acknowledged prediction is in the log once.
         final = Traffic(server, records)
         final.burst([None] * 60)
-        server.proc.send_signal(signal.SIGTERM)
+        os.killpg(server.proc.pid, signal.SIGINT)
         seen["exit_code"] = server.proc.wait(90)
         seen["all"] = [shadowed, canary, sticky, rolling, probe, after_kill, restarted, final]
         seen["stderr"] = server.errors.read_text()

@@ -76,8 +76,10 @@ def serve(
     workers: int = typer.Option(
         1,
         "--workers",
-        help="Server processes sharing the port (one per core for CPU-bound models); each "
-        "loads every served model and batches on its own. Crashed workers are restarted.",
+        help="Server processes sharing the port (one per core for CPU-bound models). Each "
+        "loads every served model, batches, logs and follows promotions on its own; "
+        "/metrics labels series by worker; a crashed worker is restarted "
+        "(docs/serving.md).",
     ),
 ) -> None:
     """Serve every model's production version (plus canary and shadow) over HTTP.
