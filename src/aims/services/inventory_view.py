@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -224,12 +224,13 @@ def _rows(ws: Workspace, s: Session, scope: str | None, today: dt.date) -> list[
     for model_id, (tier, overdue) in vouched_tiers(ws, s, within, today).items():
         rows[model_id]["risk_tier"] = tier
         rows[model_id]["risk_overdue"] = overdue
-    for model_id, severity, n in s.execute(
+    # Incidents about no model (an MCP server's, an agent's) have no row here.
+    for about, severity, n in s.execute(
         select(Incident.model_id, Incident.severity, func.count())
         .where(within(Incident.model_id), Incident.status != "resolved")
         .group_by(Incident.model_id, Incident.severity)
     ):
-        row = rows[model_id]
+        row = rows[cast(int, about)]
         row["open_by_severity"][severity] = int(n)
         row["open_incidents"] += int(n)
     # The newest window of each version holding a served stage now: one indexed
