@@ -244,8 +244,36 @@ def test_spans_need_a_token_of_a_role_that_may_send_them(served):
     tokenless = httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers)
     assert tokenless.status_code == 401 and tokenless.headers["www-authenticate"] == "Bearer"
     assert "token" in _status(tokenless).message.lower()
+    before = stored(served["root"]).num_rows
+    # A token whose role may not send spans is refused as OTLP asks: a google.rpc.Status
+    # in the request's encoding, whose message the exporter logs.
     viewer = {**headers, "Authorization": f"Bearer {served['viewer']}"}
-    assert httpx.post(f"{served['url']}/v1/traces", content=body, headers=viewer).status_code == 403
+    refused = httpx.post(f"{served['url']}/v1/traces", content=body, headers=viewer)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/json"
+    status = _status(refused)
+    assert status.code == 7 and "predictor" in status.message, status  # PERMISSION_DENIED
+    as_protobuf = httpx.post(
+        f"{served['url']}/v1/traces",
+        content=b"",
+        headers={
+            "Content-Type": "application/x-protobuf",
+            "Authorization": viewer["Authorization"],
+        },
+    )
+    assert as_protobuf.status_code == 403
+    assert as_protobuf.headers["content-type"] == "application/x-protobuf"
+    assert "predictor" in _status(as_protobuf).message
+    problem = httpx.post(
+        f"{served['url']}/v1/traces",
+        content=body,
+        headers={**viewer, "Accept": "application/problem+json"},
+    )
+    assert problem.status_code == 403 and problem.json()["status"] == 403
+    assert stored(served["root"]).num_rows == before
+    # The route still names its role in the OpenAPI document.
+    spec = httpx.get(f"{served['url']}/openapi.json").json()
+    assert spec["paths"]["/v1/traces"]["post"]["x-aims-role"] == "predictor"
 
 
 def test_a_token_of_every_project_names_one_and_the_counts_reach_metrics(served):

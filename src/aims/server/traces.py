@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -59,6 +60,30 @@ FAILURE = (
     "{} The body is a google.rpc.Status in the request's encoding (JSON when the "
     "Content-Type is not an OTLP one); Accept: application/problem+json gets a problem."
 )
+
+
+_allowed = require(TRACE_ROLE)
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token.")
+
+
+async def _sender(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal | AimsError:
+    """The caller, checked as :func:`~aims.server.auth.require` checks it, or its refusal.
+
+    A refusal is returned rather than raised, so that the route answers it as
+    OTLP asks (a ``google.rpc.Status``) instead of the API's problem document:
+    an exporter logs the Status's message, and a token of a role that may not
+    send spans must say so there.
+    """
+    try:
+        principal: Principal = await _allowed(request, credentials)
+    except AimsError as exc:
+        return exc
+    return principal
+
+
+_sender.aims_role = TRACE_ROLE  # type: ignore[attr-defined]  # read by route_roles
 
 
 def _project(request: Request, principal: Principal) -> str:
@@ -113,6 +138,11 @@ def _failed(request: Request, exc: AimsError) -> Response:
     responses={
         200: {"description": "An OTLP ExportTraceServiceResponse, in the request's encoding."},
         400: {"description": FAILURE.format("The body is not an OTLP trace export.")},
+        403: {
+            "description": FAILURE.format(
+                "The token's role may not send spans (predictor or above), or not to this project."
+            )
+        },
         413: {
             "description": FAILURE.format("The body, or its decompressed size, is over the limit.")
         },
@@ -129,9 +159,12 @@ def _failed(request: Request, exc: AimsError) -> Response:
     },
 )
 async def post_traces(
-    request: Request, principal: Principal = Depends(require(TRACE_ROLE))
+    request: Request, sender: Principal | AimsError = Depends(_sender)
 ) -> Response:
     """Take one OTLP/HTTP trace export."""
+    if isinstance(sender, AimsError):  # a role or project that may not send spans
+        return _failed(request, sender)
+    principal = sender
     try:
         return await _export(request, principal)
     except UnsupportedMediaType as exc:
