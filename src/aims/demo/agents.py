@@ -244,10 +244,10 @@ def _through_gateway(
     ]
     incident = incidents[0] if incidents else None
     opened = (
-        f"incident #{incident['id']} ({incident['kind']}, {incident['severity']}) opened for "
-        f"{incident['owner']}"
+        f"incident #{incident['id']} about {incident['about']} ({incident['kind']}, "
+        f"{incident['severity']}) opened for {incident['owner']}"
         if incident
-        else "no incident (the server's project has no model to file it on)"
+        else "no incident opened"
     )
     step(
         f"{UPSTREAM} rewrote add_comment's description with hidden instructions (a rug pull): "
