@@ -294,3 +294,39 @@ def test_a_token_of_every_project_names_one_and_the_counts_reach_metrics(served)
     )
     assert named.status_code == 200 and int(named.json()["partialSuccess"]["rejectedSpans"]) == 1
     assert rejected() == before + 1
+
+
+def test_a_batch_sent_again_is_stored_once(served):
+    """An exporter that got no answer sends the batch again; the store keeps one copy."""
+
+    def duplicates() -> float:
+        text = httpx.get(
+            f"{served['url']}/metrics", headers={"Authorization": f"Bearer {served['admin']}"}
+        ).text
+        (line,) = [x for x in text.splitlines() if x.startswith("aims_trace_spans_duplicate_total")]
+        return float(line.split()[-1])
+
+    batch = [span_json(i, trace="cd" * 16) for i in range(60, 64)]
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {served['predictor']}"}
+    before = duplicates()
+    for body in (export_json(batch), export_json(batch), export_json([batch[0], batch[0]])):
+        answer = httpx.post(f"{served['url']}/v1/traces", content=body, headers=headers)
+        # A copy is not refused: the exporter is told all went well, and it did.
+        assert answer.status_code == 200 and "partialSuccess" not in answer.json()
+    assert duplicates() == before + 6
+
+    def kept() -> list[str]:
+        # Read without the reader's own removal of copies: the store holds one of each.
+        spans = stored(served["root"], project="default", unique=False)
+        if not spans.num_rows:
+            return []
+        return sorted(
+            s
+            for t, s in zip(
+                *spans.select(["trace_id", "span_id"]).to_pydict().values(), strict=True
+            )
+            if t == "cd" * 16
+        )
+
+    wait_until(lambda: len(kept()) >= 4)
+    assert kept() == [f"{i + 1:016x}" for i in range(60, 64)]

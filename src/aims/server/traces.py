@@ -207,6 +207,9 @@ class TraceMetrics:
              self.ingest.accepted_total),
             ("aims_trace_spans_rejected", "Spans POST /v1/traces refused (partial success).",
              self.ingest.rejected_total),
+            ("aims_trace_spans_duplicate",
+             "Spans POST /v1/traces dropped as copies of spans taken in lately (retries).",
+             self.ingest.duplicate_total),
             ("aims_trace_store_spans", "Spans written to the span store.", stats.rows_written),
             ("aims_trace_store_errors", "Span store flushes that failed.", stats.flush_errors),
         ):  # fmt: skip

@@ -6,7 +6,9 @@ span) and is meant to run off the event loop; it queues the accepted rows on
 the :class:`~aims.storage.traces.SpanWriter` and answers how many spans were
 refused and why. Spans link to registered LLM application versions through
 the registry's version index when it is available, refreshed every few
-seconds.
+seconds. A span whose (trace id, span id) was taken in for the same project
+among the last :data:`DEDUP_WINDOW` spans is dropped as an exporter's retry;
+the store's reader drops older copies (see :func:`aims.storage.traces.read_spans`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from aims.core.genai.normalise import Linker, Options, SpanRejected, normalise
+from aims.core.genai.recent import RecentKeys
 from aims.core.genai.span import SPAN_FIELDS, span_schema
 from aims.services.personal_data import pii_salt
 from aims.services.trace_otlp import decode_request, inflate
@@ -34,6 +37,9 @@ log = logging.getLogger("aims.traces")
 
 #: Seconds a project's version index is used before it is built again.
 LINK_REFRESH_SECONDS = 5.0
+#: Spans whose ids are remembered (at least; up to twice as many), so that an exporter's
+#: retry of a batch that was stored is dropped rather than stored twice.
+DEDUP_WINDOW = 65_536
 
 
 def trace_log_url(ws: Workspace) -> str:
@@ -48,6 +54,9 @@ class ExportResult:
     accepted: int
     rejected: int
     message: str
+    duplicates: int = 0
+    """Spans dropped as copies of spans already taken in (not refused: the sender is answered
+    as if they were stored, which they are)."""
 
 
 class TraceIngest:
@@ -72,6 +81,11 @@ class TraceIngest:
         """Spans queued for storage since start (for /metrics)."""
         self.rejected_total = 0
         """Spans refused since start (bad ids, an end before the start, ...)."""
+        self.duplicate_total = 0
+        """Spans dropped since start as copies of spans taken in lately (exporter retries)."""
+        # Hashes of (project, trace id, span id): 64 bits, so a collision (a span
+        # wrongly dropped) is a chance of about one in 10^10 across the window.
+        self.recent = RecentKeys(DEDUP_WINDOW)
 
     def options(self, project: str) -> Options:
         """How spans of ``project`` are normalised."""
@@ -127,14 +141,28 @@ class TraceIngest:
                 rows.append(normalise(span, options))
             except SpanRejected as exc:
                 reasons[str(exc)] += 1
+        duplicates = 0
+        if rows:
+            keys = [hash((project, r["trace_id"], r["span_id"])) for r in rows]
+            fresh = self.recent.claim(keys)
+            if not all(fresh):
+                rows = [r for r, new in zip(rows, fresh, strict=True) if new]
+                keys = [k for k, new in zip(keys, fresh, strict=True) if new]
+                duplicates = len(fresh) - len(rows)
         if rows:
             columns = {f: [r[f] for r in rows] for f in SPAN_FIELDS}
-            self.writer.append(pa.Table.from_pydict(columns, schema=span_schema()))
+            try:
+                self.writer.append(pa.Table.from_pydict(columns, schema=span_schema()))
+            except BaseException:
+                # Not kept, so the exporter's retry of this batch must be taken.
+                self.recent.release(keys)
+                raise
         rejected = sum(reasons.values())
         with self._lock:
             self.accepted_total += len(rows)
             self.rejected_total += rejected
+            self.duplicate_total += duplicates
         message = "; ".join(
             f"{reason} ({n} spans)" if n > 1 else reason for reason, n in reasons.most_common(5)
         )
-        return ExportResult(len(rows), rejected, message)
+        return ExportResult(len(rows), rejected, message, duplicates)

@@ -121,3 +121,28 @@ def test_rows_without_the_partition_columns_are_refused_on_append(tmp_path):
         with pytest.raises(InvalidInput, match="partition column"):
             writer.append(pa.table({"name": ["x"]}))
         assert writer.stats.queued_rows == 0
+
+
+def test_a_span_stored_twice_is_read_once(tmp_path):
+    # Two flushes, so the copies are in two files of the same hour partition (as a retry
+    # that reached a restarted server would be), plus a copy inside one append.
+    with SpanWriter(str(tmp_path), flush_interval=60) as writer:
+        writer.append(rows(5))
+        writer.flush()
+        writer.append(pa.concat_tables([rows(2), rows(2)]))
+    files = list(tmp_path.rglob("*.parquet"))
+    assert len(files) == 2
+    assert sum(b.num_rows for b in read_spans(str(tmp_path), unique=False)) == 9
+    batches = list(read_spans(str(tmp_path), columns=["input_tokens"]))
+    assert batches[0].schema.names == ["input_tokens"]
+    assert sorted(pa.Table.from_batches(batches).column("input_tokens").to_pylist()) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    # Same ids in another project are another span.
+    with SpanWriter(str(tmp_path), flush_interval=60) as writer:
+        writer.append(rows(1, project="other"))
+    assert sum(b.num_rows for b in read_spans(str(tmp_path))) == 6

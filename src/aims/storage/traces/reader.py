@@ -18,6 +18,20 @@ from aims.storage.traces.layout import SpanPartition, list_partitions
 __all__ = ["read_spans", "span_partitions"]
 
 _BATCH_ROWS = 16_384
+_IDS = ["trace_id", "span_id"]
+
+
+def _first_copies(batch: pa.RecordBatch, seen: set[tuple[str, str]]) -> pa.RecordBatch:
+    """``batch`` without the spans in ``seen`` or repeated in it; adds its spans to ``seen``."""
+    keep = []
+    ids = zip(
+        batch.column("trace_id").to_pylist(), batch.column("span_id").to_pylist(), strict=True
+    )
+    for key in ids:
+        known = len(seen)
+        seen.add(key)
+        keep.append(len(seen) > known)
+    return batch if all(keep) else batch.filter(pa.array(keep, pa.bool_()))
 
 
 def span_partitions(
@@ -42,6 +56,7 @@ def read_spans(
     start: datetime | None = None,
     end: datetime | None = None,
     columns: Sequence[str] | None = None,
+    unique: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """Spans of the store at ``url`` whose start time is in ``[start, end)``, batch by batch.
 
@@ -49,6 +64,12 @@ def read_spans(
     row group at a time, so memory stays bounded by the batch size however
     large the store. ``columns`` picks columns (default: all); a column the
     files do not have is an :class:`~aims.errors.InvalidInput`.
+
+    With ``unique`` (the default) a span stored twice, (trace id, span id)
+    alike, comes out once: ingest drops an exporter's retry only within its
+    window of recent spans, so a retry after a restart can reach the store. Both
+    copies share a start time, hence an hour partition, so the ids are
+    remembered one partition at a time.
     """
     layout = Layout(url)
     lo = None if start is None else pa.scalar(utc(start), pa.timestamp("us", tz="UTC"))
@@ -57,6 +78,7 @@ def read_spans(
     for part in list_partitions(
         layout, project=project, application=application, start=start, end=end
     ):
+        seen: set[tuple[str, str]] | None = set() if unique else None
         for path in part.files:
             with contextlib.nullcontext(path) if layout.local else layout.open(path) as source:
                 pf = pq.ParquetFile(source, pre_buffer=False)
@@ -68,8 +90,9 @@ def read_spans(
                         f"unknown span column(s) {', '.join(unknown)}; "
                         f"columns are {', '.join(present)}"
                     )
-                # The time filter needs start_time even when the caller did not ask for it.
-                read = [*wanted, "start_time"] if timed and "start_time" not in wanted else wanted
+                # The filters need their columns even when the caller did not ask for them.
+                needed = (["start_time"] if timed else []) + (_IDS if seen is not None else [])
+                read = [*wanted, *(c for c in needed if c not in wanted)]
                 for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=read):
                     if timed:
                         ts = batch.column("start_time")
@@ -80,5 +103,7 @@ def read_spans(
                             below = pc.less(ts, hi)
                             keep = below if keep is None else pc.and_(keep, below)
                         batch = batch.filter(keep)
+                    if seen is not None and batch.num_rows:
+                        batch = _first_copies(batch, seen)
                     if batch.num_rows:
                         yield batch.select(wanted) if batch.schema.names != wanted else batch
