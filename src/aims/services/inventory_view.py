@@ -2,9 +2,9 @@
 
 Every model's row comes from a fixed number of indexed queries over all the
 visible models at once (models, owners, versions, the newest vouched risk
-assessment, open incidents by severity, and the newest window of each served
-version), never one round of queries per model, so a page of 500 models costs
-what a page of 5 does, plus the rows themselves.
+assessment, open incidents by severity, the newest window of each served
+version and of each LLM application), never one round of queries per model,
+so a page of 500 models costs what a page of 5 does, plus the rows themselves.
 
 Health, as on the rest of the dashboard (see :mod:`aims.services.dashboard`):
 ``red`` for an open ``critical`` or ``high`` incident, ``amber`` for any other
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from aims.clock import utc
 from aims.errors import InvalidInput
+from aims.services.monitor.llm_policy import LLM_ROLE
 from aims.services.monitor.window_store import SHOWN_ROLES
 from aims.services.risk_tiers import vouched_tiers
 from aims.storage.schema import (
@@ -279,6 +280,16 @@ def _rows(ws: Workspace, s: Session, scope: str | None, today: dt.date) -> list[
             if row["last_window"] is None or window.start > row["last_window"]:
                 row["last_window"] = window.start
             row["drifted"] = row["drifted"] or drift[wid].any_drifted
+    # An LLM application's windows are kept under the llm role, whatever the stage of
+    # the versions its spans linked to: its newest one, in one grouped query.
+    apps = [i for i, r in rows.items() if r["kind"] == "llm-application"]
+    if apps:
+        for model_id, start in s.execute(
+            select(MonitorWindow.model_id, func.max(MonitorWindow.window_start))
+            .where(MonitorWindow.model_id.in_(apps), MonitorWindow.role == LLM_ROLE)
+            .group_by(MonitorWindow.model_id)
+        ):
+            rows[model_id]["last_window"] = utc(start)
     for row in rows.values():
         row["health"] = _health(row)
     return list(rows.values())
