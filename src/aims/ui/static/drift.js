@@ -157,7 +157,14 @@ function smallMultiples(d) {
       cursor: { show: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(2, max * 1.1)] } },
-      axes: [{ size: 24, font: "10px system-ui", ticks: { show: false } }, { size: 30, font: "10px system-ui" }],
+      // One line per tick (month/day, UTC): uPlot's default adds a second line
+      // (the year) that a chart this small cuts off.
+      axes: [{ size: 22, font: "10px system-ui", ticks: { show: false },
+        values: (u, ticks) => ticks.map((t) => {
+          const day = new Date(t * 1e3);
+          return `${day.getUTCMonth() + 1}/${day.getUTCDate()}`;
+        }) },
+      { size: 30, font: "10px system-ui" }],
       series: [{}, { stroke: "#c62828", width: 1.5, spanGaps: true },
         { stroke: "#98a2b3", width: 1, dash: [4, 3], points: { show: false } }],
     }, [d.times, values, d.times.map(() => 1)], el);
