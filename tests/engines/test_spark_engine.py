@@ -116,3 +116,8 @@ def test_aims_profile_of_s3_on_spark_writes_the_local_file(
 def test_a_missing_s3_folder_on_spark_is_named(spark: Any, s3_bucket: str) -> None:
     with pytest.raises(NotFound, match="no such file or folder"):
         profile_sources([f"{s3_bucket}/nothing-here/"], engine="spark", scheduler="local[2]")
+
+
+def test_local_spark_tasks_run_polars_on_one_thread(spark: Any) -> None:
+    pools = spark.sparkContext.parallelize([0, 1], 2).map(lambda _: pl.thread_pool_size())
+    assert pools.collect() == [1, 1]

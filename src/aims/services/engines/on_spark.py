@@ -62,8 +62,11 @@ def spark_session(master: str | None = None, batch_rows: int = 10_000) -> Any:
         # local workers must run this interpreter, which has aims, not the first python3
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         # and a local driver needs no network name (its lookup can stall for seconds)
-        builder = builder.config("spark.driver.host", "127.0.0.1").config(
-            "spark.driver.bindAddress", "127.0.0.1"
+        builder = (
+            builder.config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            # a local task is one core: Polars on one thread, as on a local Dask worker
+            .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
         )
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
