@@ -35,8 +35,9 @@ ACTOR = "ana@x.org"
 OWNERS = {"deployment": "d@x.org", "monitoring": "m@x.org"}
 POLL = 0.5
 """The server's poll interval (the default): the bound on taking up a rollback."""
-LOAD_SLACK = 1.0
-"""Seconds allowed on top of the poll interval to load the restored version's model."""
+LOAD_SLACK = 1.5
+"""Seconds allowed on top of the poll interval to load the restored version's model
+(the 2 s bound of promotions and rollbacks in docs/serving.md)."""
 
 
 def _workspace(root: Path, cancer_files: dict[str, Path]) -> str:
@@ -103,14 +104,16 @@ class Server:
             return []
         return [c.pid for c in children if _spawned(c)]
 
-    def wait_for(self, condition: Any, what: str, timeout: float = 120) -> None:
+    def wait_for(
+        self, condition: Any, what: str, timeout: float = 120, pause: float = 0.05
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"aims serve exited: {self.errors.read_text()}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"timed out waiting for {what}: {self.errors.read_text()}")
-            time.sleep(0.05)
+            time.sleep(pause)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):  # already gone
@@ -138,6 +141,7 @@ class Traffic:
 
     def one(self, client: httpx.Client, routing_key: str | None = None) -> None:
         body: dict[str, Any] = {"records": [random.choice(self.records)]}
+        sent = time.time()
         if routing_key is not None:
             body["routing_key"] = routing_key
         try:
@@ -150,7 +154,7 @@ class Traffic:
             if r.status_code != 200:
                 self.failures.append(f"{r.status_code} {r.text[:200]}")
             else:
-                self.answers.append({**r.json(), "at": time.time(), "key": routing_key})
+                self.answers.append({**r.json(), "sent": sent, "key": routing_key})
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -230,7 +234,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame) ->
     try:
         # 1. Production v1 with v2 as shadow.
         shadowed = Traffic(server, records)
-        shadowed.burst([None] * 120)
+        shadowed.burst([None] * 80)
         seen["shadowed"] = shadowed
 
         # 2. v2 as a 30% canary: random keys, and one key asked many times.
@@ -238,9 +242,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame) ->
         probe = Traffic(server, records)
         server.wait_for(lambda: _serves(probe, "canary"), "the canary")
         canary = Traffic(server, records)
-        canary.burst([f"cust-{i}" for i in range(300)])
+        canary.burst([f"cust-{i}" for i in range(200)])
         sticky = Traffic(server, records)
-        sticky.burst(["cust-7"] * 40)
+        sticky.burst(["cust-7"] * 30)
         seen["canary"], seen["sticky"] = canary, sticky
 
         # 3. v2 in production, then rolled back to v1 under traffic.
@@ -248,11 +252,11 @@ def run(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame) ->
         server.wait_for(lambda: _all_on(probe, 2), "v2 in production on both workers")
         rolling = Traffic(server, records)
         stop = threading.Event()
-        pool = rolling.until(stop)
+        pool = rolling.until(stop, threads=2)
         time.sleep(1.0)
-        seen["rolled_back_at"] = time.time()
         _change(root, "rollback", "cancer")
-        time.sleep(POLL + LOAD_SLACK + 1.5)
+        seen["rolled_back_at"] = time.time()  # committed just before
+        time.sleep(POLL + LOAD_SLACK + 0.5)
         stop.set()
         for t in pool:
             t.join(60)
@@ -280,28 +284,32 @@ def run(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame) ->
             for p in a["predictions"]
         }
         server.wait_for(
-            lambda: acked <= set(_log_rows(root)["prediction_id"].to_list()), "the log", 30
+            lambda: acked <= set(_log_rows(root)["prediction_id"].to_list()),
+            "the log",
+            30,
+            pause=0.5,
         )
         before = server.workers()
         victim = before[1]
         os.kill(victim, signal.SIGKILL)
         after_kill = Traffic(server, records)
-        after_kill.burst([None] * 40)
+        after_kill.burst([None] * 30)
         server.wait_for(
-            lambda: len(server.workers()) == 2 and victim not in server.workers(), "a restart"
+            lambda: server.errors.read_text().count("Application startup complete") == 3,
+            "the replacement worker",
+            pause=0.2,
         )
-        restarted = Traffic(server, records)
-        server.wait_for(lambda: _worker_logged(restarted, root, after_kill), "the new worker")
-        seen["killed"], seen["after_kill"], seen["restarted"] = victim, after_kill, restarted
+        seen["killed"], seen["after_kill"] = victim, after_kill
         seen["workers_after"] = server.workers()
 
         # 6. Ctrl-C (SIGINT to the whole process group, as a terminal sends it):
         # a graceful stop, after which every acknowledged prediction is in the log once.
         final = Traffic(server, records)
-        final.burst([None] * 60)
+        final.burst([None] * 40)
         os.killpg(server.proc.pid, signal.SIGINT)
         seen["exit_code"] = server.proc.wait(90)
-        seen["all"] = [shadowed, canary, sticky, rolling, probe, after_kill, restarted, final]
+        seen["all"] = [shadowed, canary, sticky, rolling, probe, after_kill, final]
+        seen["final"] = final
         seen["stderr"] = server.errors.read_text()
         return seen
     finally:
@@ -320,15 +328,11 @@ def _all_on(traffic: Traffic, version: int) -> bool:
     return all(a["version"] == version for a in traffic.answers[-10:])
 
 
-def _worker_logged(traffic: Traffic, root: Path, after: Traffic) -> bool:
-    """Both workers have logged a prediction answered after the kill."""
-    traffic.burst([None] * 10, threads=2)
-    time.sleep(0.5)  # the log is written every 0.8 s
-    since = {
-        p["prediction_id"] for t in (after, traffic) for a in t.answers for p in a["predictions"]
-    }
-    rows = _log_rows(root)
-    return rows.filter(pl.col("prediction_id").is_in(since))["worker"].n_unique() == 2
+def _workers_of(root: Path, traffic: Traffic) -> Counter[int]:
+    """How many of ``traffic``'s predictions each worker logged."""
+    ids = [p["prediction_id"] for a in traffic.answers for p in a["predictions"]]
+    rows = _log_rows(root).filter(pl.col("prediction_id").is_in(ids))
+    return Counter(rows["worker"].to_list())
 
 
 def test_the_supervisor_starts_two_workers_that_both_answer(run) -> None:
@@ -340,7 +344,7 @@ def test_the_supervisor_starts_two_workers_that_both_answer(run) -> None:
 
 def test_prediction_ids_are_unique_across_workers(run) -> None:
     ids = [p["prediction_id"] for t in run["all"] for a in t.answers for p in a["predictions"]]
-    assert len(ids) > 500
+    assert len(ids) > 300
     assert len(set(ids)) == len(ids)
 
 
@@ -357,15 +361,17 @@ def test_shadow_predictions_are_logged_once_per_request(run) -> None:
 
 def test_the_canary_split_holds_across_workers(run) -> None:
     canary = run["canary"]
-    assert not canary.failures and len(canary.answers) == 300
+    assert not canary.failures and len(canary.answers) == 200
     share = sum(a["role"] == "canary" for a in canary.answers) / len(canary.answers)
-    # 300 keys at 30%: the standard deviation of the share is 2.6 points.
-    assert 0.20 < share < 0.40
+    # 200 keys at 30%: the standard deviation of the share is 3.2 points.
+    assert 0.18 < share < 0.42
+    by_worker = _workers_of(run["root"], canary)
+    print(f"canary requests per worker: {dict(by_worker)}")
+    assert set(by_worker) == {0, 1}
+    # One key asked 30 times, answered by both workers, always by the same version.
     sticky = run["sticky"]
     assert len({(a["version"], a["role"]) for a in sticky.answers}) == 1
-    rows = _log_rows(run["root"])
-    ids = [p["prediction_id"] for a in sticky.answers for p in a["predictions"]]
-    assert rows.filter(pl.col("prediction_id").is_in(ids))["worker"].n_unique() == 2
+    assert set(_workers_of(run["root"], sticky)) == {0, 1}
 
 
 def test_a_rollback_under_traffic_loses_no_request_and_reaches_every_worker(run) -> None:
@@ -373,7 +379,7 @@ def test_a_rollback_under_traffic_loses_no_request_and_reaches_every_worker(run)
     assert not rolling.failures
     assert len(rolling.answers) > 50
     at = run["rolled_back_at"]
-    late = [a for a in rolling.answers if a["at"] > at + POLL + LOAD_SLACK]
+    late = [a for a in rolling.answers if a["sent"] > at + POLL + LOAD_SLACK]
     assert late and all(a["version"] == 1 for a in late)
     # Per worker, from its own log files: the last v2 prediction and the first v1 after the change.
     rows = _log_rows(run["root"])
@@ -398,8 +404,10 @@ def test_metrics_add_up_over_every_worker(run) -> None:
 
 def test_a_killed_worker_is_replaced_while_the_other_answers(run) -> None:
     after_kill = run["after_kill"]
-    assert not after_kill.failures and len(after_kill.answers) == 40
+    assert not after_kill.failures and len(after_kill.answers) == 30
     assert run["killed"] not in run["workers_after"] and len(run["workers_after"]) == 2
+    # The replacement answers too: the last requests were logged by both workers.
+    assert set(_workers_of(run["root"], run["final"])) == {0, 1}
     assert re.search(
         rf"worker \d \(pid {run['killed']}\) was killed by signal 9: restarting", run["stderr"]
     )
