@@ -154,9 +154,6 @@ def _serve_workers(
     root = str(ws.root)
     ws.close()
     _log_to_stderr(log_level)
-    logging.getLogger("aims.server").info(
-        "dashboard at %s/ui (%d workers)", _base_url(host, port), count
-    )
     spec = WorkerSpec(
         workspace=root,
         log_level=log_level,
@@ -166,4 +163,6 @@ def _serve_workers(
         switch_interval=SWITCH_INTERVAL,
         prepare=partial(_log_to_stderr, log_level),
     )
-    serve_workers(spec, count, host, port)
+    serve_workers(
+        spec, count, host, port, banner=f"dashboard at {_base_url(host, port)}/ui ({count} workers)"
+    )

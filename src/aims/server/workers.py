@@ -353,9 +353,14 @@ class Supervisor:
                 worker.conn.close()
 
 
-def serve_workers(spec: WorkerSpec, count: int, host: str, port: int) -> None:
-    """Run ``count`` workers on ``host:port`` until stopped (see the module docstring)."""
+def serve_workers(spec: WorkerSpec, count: int, host: str, port: int, banner: str = "") -> None:
+    """Run ``count`` workers on ``host:port`` until stopped (see the module docstring).
+
+    ``banner`` is logged once the port is held, before the workers start.
+    """
     sock = listen(host, port)
+    if banner:
+        log.info("%s", banner)
     folder = tempfile.mkdtemp(prefix="aims-metrics-")
     try:
         Supervisor(replace(spec, metrics_dir=folder), count, sock).run()
