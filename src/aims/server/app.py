@@ -23,7 +23,8 @@ Around the routes, outermost first: security headers on every answer
 (:mod:`~aims.server.headers`), the client address from trusted proxies
 (:mod:`~aims.server.proxies`), the cross-site check on state changes
 (:mod:`~aims.server.origin`), authentication and the body limit before a body
-is read (:mod:`~aims.server.admission`), then the predict fast path.
+is read (:mod:`~aims.server.admission`). Predict requests are answered in front
+of all of these, with the same checks (:mod:`~aims.server.fastpath`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from aims.server.auth import Guard, Principal, TokenIssuer, require
 from aims.server.batching import Batcher
 from aims.server.config import ServerConfig, token_secret
 from aims.server.deployments import Deployments, Ticker
-from aims.server.fastpath import PredictFastPath
+from aims.server.fastpath import PredictFront
 from aims.server.governance import routers as governance_routers
 from aims.server.headers import SecurityHeaders
 from aims.server.lifespan import run_hooks
@@ -316,9 +317,6 @@ def create_app(
             response.headers["X-Aims-Auth"] = "disabled"
             return response
 
-    # Before the framework, so predict requests skip its machinery (see fastpath.py);
-    # the checks added after it wrap it, so they apply to predictions too.
-    app.add_middleware(PredictFastPath, fastapi_app=app)
     app.add_middleware(
         Admission,
         guard=guard,
@@ -334,7 +332,11 @@ def create_app(
     # Outside even the error middleware, so that error answers carry the headers too.
     build_stack = app.build_middleware_stack
     # Starlette has no hook around the whole stack: the method is replaced on this instance.
-    app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
+    # Predict requests are answered in front of it all, with the same checks (see fastpath.py).
+    networks = config.proxy_networks() if config.trusted_proxies else []
+    app.build_middleware_stack = lambda: PredictFront(  # type: ignore[method-assign]
+        SecurityHeaders(build_stack()), app, networks
+    )
     document_roles(app)
     return app
 

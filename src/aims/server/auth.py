@@ -220,8 +220,15 @@ class Guard:
         audit log.
         """
         principal = self.authenticate(authorization, client=client, path=path)
+        self.permit(principal, role=role, project=project, client=client, path=path)
+        return principal
+
+    def permit(
+        self, principal: Principal, *, role: str, project: str | None, client: str, path: str
+    ) -> None:
+        """The checks of :meth:`authorize` after authentication: rate limit, role, project."""
         if self.insecure:
-            return principal
+            return
         key_id = principal.key_id
         wait = self.limiter.wait_time(key_id)
         if wait:
@@ -248,7 +255,6 @@ class Guard:
             hidden = f"model {name!r} is not served" if name is not None else None
             self.check_project(principal, project, client=client, path=path, hidden_as=hidden)
             self.check_role_on(principal, project, role, client=client, path=path)
-        return principal
 
     def check_role_on(
         self, principal: Principal, project: str, role: str, *, client: str, path: str

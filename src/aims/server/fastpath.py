@@ -1,42 +1,64 @@
-"""The predict fast path: ``POST /v1/models/{name}/predict`` answered as plain ASGI.
+"""The predict front door: ``POST /v1/models/{name}/predict`` answered as plain ASGI.
 
-The predict route is the one hot path, and for a model that answers in a few
-milliseconds the framework's per-request machinery (routing, dependency
-resolution, request and response objects, exception middleware) is a
-noticeable share of the time. This middleware recognises the predict path
-first and answers it with the very same pieces the FastAPI route uses (the
-body limit, :meth:`~aims.server.auth.Guard.authorize` with the route's role
-and the model's project, :meth:`~aims.server.predict.Predictor.predict`, the
-problem answers of :mod:`~aims.server.problems`). Every other request goes on to
-the app unchanged. The FastAPI route stays: it documents the operation in the
-OpenAPI document and answers when the fast path is not installed.
+The predict route is the one hot path, and for a model that answers in a
+millisecond the framework's per-request machinery (routing, dependency
+resolution, request and response objects, and seven middleware layers, each
+wrapping ``send``) is a large share of the time. :class:`PredictFront` is the
+outermost app of the server: it recognises the predict path first and runs
+the same checks the middleware stack would, in the same order and with the
+same answers, then the request itself:
+
+1. the client address from trusted proxies (:func:`~aims.server.proxies.client_address`);
+2. the loopback-host and cross-site checks (:mod:`~aims.server.origin`), 403;
+3. authentication before the body is read (as :mod:`~aims.server.admission`), 401;
+4. the body limit, on the declared length and while the body streams, 413;
+5. the rate limit, the role and the model's project
+   (:meth:`~aims.server.auth.Guard.permit`), 429, 403 or 404;
+6. :meth:`~aims.server.predict.Predictor.predict`.
+
+Every answer carries the security headers (:mod:`~aims.server.headers`), a
+request id, and ``X-Aims-Auth: disabled`` without authentication; refusals are
+problem details (:mod:`~aims.server.problems`). Every other request, and any
+request before the server's state is set up, goes on to the app unchanged.
+The FastAPI route stays: it documents the operation in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from aims.errors import AimsError, NotFound
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from aims.errors import AimsError, NotFound, PermissionDenied
+from aims.server.headers import security_headers
+from aims.server.origin import LOOPBACK_HOSTS, TRUSTED_PROXY, cross_site_reason, host_port
 from aims.server.predict import PREDICT_ROLE
 from aims.server.problems import PROBLEM_JSON, problem_of, unexpected
+from aims.server.proxies import client_address, is_trusted
 from aims.server.validation import (
     ASGIApp,
     BodyTooLarge,
     Receive,
     Scope,
     Send,
-    declared_length,
     read_body,
     too_large,
 )
+from aims.storage.predlog.ids import random_hex
 
 log = logging.getLogger("aims.server")
 
 PREFIX = "/v1/models/"
 SUFFIX = "/predict"
+_JSON = [(b"content-type", b"application/json")]
+_PROBLEM = [(b"content-type", PROBLEM_JSON.encode())]
+_INSECURE = [(b"x-aims-auth", b"disabled")]
+_CLOSE = "Connection"
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
 def model_of(path: str) -> str | None:
@@ -54,94 +76,166 @@ def model_of(path: str) -> str | None:
     return None
 
 
-class PredictFastPath:
-    """ASGI middleware answering predict requests; ``app`` is the FastAPI app it wraps."""
+class PredictFront:
+    """ASGI app answering predict requests itself; ``app`` (the whole stack) gets the rest.
 
-    def __init__(self, app: ASGIApp, fastapi_app: Any) -> None:
+    Parameters
+    ----------
+    app
+        The server's middleware stack and routes, for every other request.
+    fastapi_app
+        The FastAPI app, whose ``state.aims`` the predict requests use.
+    networks
+        The trusted proxies (``server.trusted_proxies``).
+    """
+
+    def __init__(self, app: ASGIApp, fastapi_app: Any, networks: Iterable[Any] = ()) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
+        self.networks = list(networks)
+        self._headers = security_headers(PREFIX + "x" + SUFFIX)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             name = model_of(scope["path"])
-            if name is not None:
-                await self._predict(name, scope, receive, send)
+            state = getattr(self.fastapi_app.state, "aims", None)
+            if name is not None and state is not None:
+                await self._predict(state, name, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _predict(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
-        state = self.fastapi_app.state.aims
-        request_id = uuid.uuid4().hex
-        headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"x-routing-key")}
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        extra: list[tuple[bytes, bytes]] = []
-        if state.guard.insecure:
-            extra.append((b"x-aims-auth", b"disabled"))
+    async def _predict(
+        self, state: Any, name: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        request_id = random_hex(16)  # as uuid4().hex, without a system call each time
+        path = scope["path"]
+        guard = state.guard
+        extra = self._headers + _INSECURE if guard.insecure else self._headers
+        authorization = key = length = None
+        browser = False
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                authorization = v.decode("latin-1")
+            elif k == b"x-routing-key":
+                key = v.decode("latin-1")
+            elif k == b"content-length":
+                length = v
+            elif k in (b"origin", b"sec-fetch-site"):
+                browser = True
+        try:
+            client = self._client(scope)
+            self._same_origin(scope, guard.insecure, browser)
+            if guard.oidc is None:
+                principal = guard.authenticate(authorization, client=client, path=path)
+            else:  # a provider's token may need network and store work on first use
+                principal = await run_in_threadpool(
+                    guard.authenticate, authorization, client=client, path=path
+                )
+        except AimsError as exc:
+            # The body is not read, so the connection cannot carry another request.
+            exc.headers.setdefault(_CLOSE, "close")
+            await _problem(send, exc, path, request_id, extra)
+            return
         try:
             limit = state.config.max_body_bytes
             try:
-                body = await read_body(receive, limit, declared_length(scope))
+                body = await read_body(receive, limit, _length(length))
             except BodyTooLarge:
                 state.metrics.rejected.labels(name, "max_body_bytes").inc()
                 raise too_large(limit) from None
             if body is None:
                 return  # the client went away
             routes = state.deployments.table.get(name)
-            authorization = headers.get(b"authorization")
-            state.guard.authorize(
-                authorization.decode("latin-1") if authorization is not None else None,
+            guard.permit(
+                principal,
                 role=PREDICT_ROLE,
                 project=routes.project if routes is not None else None,
                 client=client,
-                path=scope["path"],
+                path=path,
             )
             if routes is None:
                 raise NotFound(f"model {name!r} is not served")
-            key = headers.get(b"x-routing-key")
             result = await state.predictor.predict(
-                routes,
-                body,
-                key.decode("latin-1") if key is not None else None,
-                request_id,
-                scope.get("query_string", b""),
+                routes, body, key, request_id, scope.get("query_string", b"")
             )
+            try:
+                answer = orjson.dumps(result, option=_NUMPY)
+            except TypeError:  # an integer past 64 bits, quoted back in a rejected row
+                answer = json.dumps(result).encode()
         except AimsError as exc:
-            await _problem(send, exc, scope["path"], request_id, extra)
+            await _problem(send, exc, path, request_id, extra)
             return
         except Exception as exc:
-            log.exception("unexpected error on POST %s", scope["path"])
-            await _problem(send, unexpected(exc), scope["path"], request_id, extra)
+            log.exception("unexpected error on POST %s", path)
+            await _problem(send, unexpected(exc), path, request_id, extra)
             return
-        await _respond(send, 200, json.dumps(result).encode(), request_id, extra)
+        await _respond(send, 200, answer, request_id, _JSON + extra)
+
+    def _client(self, scope: Scope) -> str:
+        """The client's address, from a trusted proxy's headers when one sent the request."""
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        if not self.networks or not scope.get("client"):
+            return peer
+        if is_trusted(peer, self.networks):
+            scope[TRUSTED_PROXY] = True
+        client, proto = client_address(peer, scope.get("headers", ()), self.networks)
+        if client != peer:
+            scope["client"] = (client, 0)
+        if proto is not None:
+            scope["scheme"] = proto
+        return client
+
+    @staticmethod
+    def _same_origin(scope: Scope, insecure: bool, browser: bool) -> None:
+        """Refuse (403) what :class:`~aims.server.origin.SameOrigin` refuses."""
+        message = None
+        if insecure:
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+            if host_port(host, "http")[0] not in LOOPBACK_HOSTS:
+                message = (
+                    f"this server runs without authentication (--insecure-dev) and answers "
+                    f"only requests to a loopback name, not {host[:100]!r}; open it as "
+                    "http://127.0.0.1:PORT or http://localhost:PORT"
+                )
+        if message is None and browser:
+            reason = cross_site_reason(scope)
+            if reason is not None:
+                message = (
+                    f"cross-site request refused: {reason}; submit forms from the server's "
+                    "own pages, and send API calls without an Origin header"
+                )
+        if message is not None:
+            raise PermissionDenied(message)
+
+
+def _length(value: bytes | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 async def _problem(
     send: Send, exc: AimsError, path: str, request_id: str, extra: list[tuple[bytes, bytes]]
 ) -> None:
     body = problem_of(exc, instance=path, request_id=request_id)
-    headers = extra + [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
-    ]
-    await _respond(send, exc.status, body, request_id, headers, PROBLEM_JSON)
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    await _respond(send, exc.status, body, request_id, _PROBLEM + extra + headers)
 
 
 async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    request_id: str,
-    extra: list[tuple[bytes, bytes]],
-    media_type: str = "application/json",
+    send: Send, status: int, body: bytes, request_id: str, headers: list[tuple[bytes, bytes]]
 ) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", media_type.encode()),
+                *headers,
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
-                *extra,
             ],
         }
     )
