@@ -15,8 +15,17 @@ It adapts to the load rather than waiting on a timer:
   model is still busy at that point, the queued requests start a call of
   their own beside it.
 
-Model calls run on a small thread pool, so the event loop keeps reading
-requests (and forming the next batch) while the model works. Everything
+Where model calls run adapts too. A call costing less CPU than ``max_wait``
+(a small scikit-learn or ONNX model: about a millisecond whatever the rows)
+runs on the event loop itself: the requests read in one turn of the loop are
+gathered, and one call answers them at the end of that turn. Handing such a
+call to a thread would cost more than the call (a queue, a wake-up, the
+interpreter lock passed back and forth twice) and buys nothing on a busy
+core. A dearer call runs on a small thread pool, so the event loop keeps
+reading requests (and forming the next batch) while the model works; the
+cost is measured on every call (CPU time of the calling thread, a moving
+average per version), so a version moves between the two as it proves
+cheap or dear. A version's first call runs on the pool. Everything
 per request (parsing, the input contract, the routing choice, logging,
 metrics, the shadow copy) happens outside, in :mod:`aims.server.predict`: a
 batch only ever holds records that passed their request's checks, all for
@@ -45,6 +54,8 @@ __all__ = ["Batcher"]
 
 SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 WAIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
+COST_WEIGHT = 0.2
+"""Weight of the newest call in the moving average of a version's call cost."""
 
 
 @dataclass
@@ -61,6 +72,10 @@ class _Lane:
     waiting: list[_Waiting] = field(default_factory=list)
     running: int = 0
     timer: asyncio.TimerHandle | None = None
+    cost: float | None = None
+    """CPU seconds per model call, a moving average (None before the first call)."""
+    turn: asyncio.Handle | None = None
+    """The call at the end of this turn of the loop, when calls run on the loop."""
 
 
 class BatchMetrics:
@@ -164,6 +179,11 @@ class Batcher:
     def _pump(self, served: ServedVersion, lane: _Lane) -> None:
         """Start the calls the queue is ready for; set a timer for the rest."""
         size, wait = self.limits(served.model)
+        if lane.cost is not None and lane.cost <= wait:
+            # Cheap calls run on the loop, once the requests read in this turn have queued.
+            if lane.turn is None and lane.waiting:
+                lane.turn = asyncio.get_running_loop().call_soon(self._run_here, served, lane)
+            return
         while lane.waiting:
             now = time.perf_counter()
             queued = sum(len(w.records) for w in lane.waiting)
@@ -179,22 +199,47 @@ class Batcher:
             delay = max(0.0, lane.waiting[0].since + wait - time.perf_counter())
             lane.timer = loop.call_later(delay, self._pump, served, lane)
 
+    def _run_here(self, served: ServedVersion, lane: _Lane) -> None:
+        """On the loop: answer every queued request, in calls of at most ``max_size`` rows."""
+        lane.turn = None
+        size = self.limits(served.model)[0]
+        while lane.waiting:
+            batch = _take(lane, size)
+            try:
+                results = self._run(served, lane, batch)
+            except Exception as exc:  # a failure outside the model's call: no caller hangs
+                results = [exc] * len(batch)
+            for w, result in zip(batch, results, strict=True):
+                if not w.future.done():  # the caller may have gone away (cancelled)
+                    w.future.set_result(result)
+        if lane.timer is not None:
+            lane.timer.cancel()
+            lane.timer = None
+
     def _start(self, served: ServedVersion, lane: _Lane, size: int) -> None:
-        batch = [lane.waiting.pop(0)]
-        rows = len(batch[0].records)
-        while lane.waiting and rows + len(lane.waiting[0].records) <= size:
-            rows += len(lane.waiting[0].records)
-            batch.append(lane.waiting.pop(0))
+        batch = _take(lane, size)
         lane.running += 1
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(self._pool, self._run, served, batch)
+        call = loop.run_in_executor(self._pool, self._run, served, lane, batch)
         call.add_done_callback(lambda done: self._finished(served, lane, batch, done))
 
-    def _run(self, served: ServedVersion, batch: list[_Waiting]) -> list[Outputs | BaseException]:
-        """On a pool thread: one model call for the batch, or one per request if it fails."""
-        # The wait ends here, when a thread takes the call up, not when it was queued for one.
+    def _run(
+        self, served: ServedVersion, lane: _Lane, batch: list[_Waiting]
+    ) -> list[Outputs | BaseException]:
+        """One model call for the batch, or one per request if it fails; its cost is noted."""
+        # The wait ends here, when the call starts, not when it was queued for a thread.
         rows = sum(len(w.records) for w in batch)
         self.stats.record(served, rows, len(batch), time.perf_counter() - batch[0].since)
+        cpu = time.thread_time()
+        try:
+            return self._call(served, batch)
+        finally:
+            spent = time.thread_time() - cpu
+            lane.cost = (
+                spent if lane.cost is None else lane.cost + COST_WEIGHT * (spent - lane.cost)
+            )
+
+    def _call(self, served: ServedVersion, batch: list[_Waiting]) -> list[Outputs | BaseException]:
         if len(batch) == 1:
             return [_attempt(served, batch[0].records)]
         records = [r for w in batch for r in w.records]
@@ -229,6 +274,16 @@ class Batcher:
     def close(self) -> None:
         """Finish the model calls under way and stop the pool."""
         self._pool.shutdown(wait=True)
+
+
+def _take(lane: _Lane, size: int) -> list[_Waiting]:
+    """The oldest queued requests, as many as fit in ``size`` rows (at least one)."""
+    batch = [lane.waiting.pop(0)]
+    rows = len(batch[0].records)
+    while lane.waiting and rows + len(lane.waiting[0].records) <= size:
+        rows += len(lane.waiting[0].records)
+        batch.append(lane.waiting.pop(0))
+    return batch
 
 
 def _attempt(served: ServedVersion, records: list[dict[str, Any]]) -> Outputs | BaseException:
