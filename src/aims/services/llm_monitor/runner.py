@@ -26,6 +26,12 @@ from aims.clock import utc
 from aims.core.windowing import window_start, windows_of_hour
 from aims.errors import AimsError
 from aims.flavours.llm_app import FLAVOUR
+from aims.services.llm_monitor.embedding_window import (
+    Embedder,
+    embed_window,
+    embedding_outcome,
+    pick_texts,
+)
 from aims.services.llm_monitor.firing import fire
 from aims.services.llm_monitor.reference import ROLE, load_reference
 from aims.services.llm_monitor.results import window_results
@@ -34,6 +40,7 @@ from aims.services.llm_monitor.text_window import TextWindow
 from aims.services.llm_monitor.traffic import Traffic
 from aims.services.monitor import actions, window_store
 from aims.services.monitor.context import RunSummary
+from aims.services.monitor.figures import clean
 from aims.services.monitor.settings import monitor_settings
 from aims.services.monitor.triggers import MonitoringPolicy, monitoring_policy
 from aims.services.monitor.waiting import awaiting_traces
@@ -89,6 +96,7 @@ class _Pass:
         self.settings = monitor_settings(ws)
         self.policy: MonitoringPolicy = monitoring_policy(ws)
         self.seconds = self.settings.window_seconds
+        self.embedder = Embedder(self.policy.llm.embedding_model)
 
     def next_close(self) -> datetime:
         """When the open window closes (its end plus the grace period)."""
@@ -129,6 +137,17 @@ class _Pass:
             return 0
         table = pa.Table.from_batches(batches)
         llm = self.policy.llm
+        # Content is read apart (a narrow second read), and only when embedding drift is on;
+        # texts are embedded before the transaction, which encoding would hold for seconds.
+        embedded = (
+            embed_window(
+                pick_texts(self.source, name, start, end, llm.embedding_sample_size),
+                self.embedder,
+                llm,
+            )
+            if llm.embedding_drift
+            else {}
+        )
         opened: list[int] = []
         extended: list[int] = []
         stored = 0
@@ -169,6 +188,9 @@ class _Pass:
                     if traffic.requests == 0:
                         continue
                     profile = text.profile()
+                    mine = embedded.get(text_version)
+                    profile.embeddings = mine.samples if mine else {}
+                    embedding, embedding_values = embedding_outcome(mine, ref, llm)
                     results = window_results(
                         traffic,
                         text,
@@ -178,6 +200,8 @@ class _Pass:
                         z=llm.drift_z,
                         min_texts=llm.min_texts,
                     )
+                    results["values"].update(clean(embedding_values))
+                    results["embedding_drift"] = clean(embedding)
                     results["window"] = {
                         "start": start.isoformat(),
                         "end": end.isoformat(),
@@ -249,6 +273,9 @@ def run_llm(
             summary.errors.append(f"{name}: {exc.message}")
             log.warning("monitor: %s: %s", name, exc.message)
             continue
+        if run.embedder.problem:
+            # The windows are stored without embedding drift; the policy asked for it.
+            summary.errors.append(f"{name}: embedding drift skipped: {run.embedder.problem}")
         summary.models.append(name)
         # The tabular pass said it found no prediction log: an LLM application has none.
         summary.waiting = [w for w in summary.waiting if w.get("model") != name]

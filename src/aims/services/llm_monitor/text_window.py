@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from aims.core.profile import FrameProfile, merge
 from aims.core.profile.codec import dumps, loads
+from aims.core.text.embedding_sample import EmbeddingSample
 from aims.core.text.features import STATS_FIELDS
 from aims.core.text.profile import Vocabulary, stats_profile
 from aims.core.text.sample import TextSample, priorities
@@ -38,9 +39,14 @@ class TextProfile:
     stats: FrameProfile = field(default_factory=FrameProfile)
     samples: dict[str, TextSample] = field(default_factory=dict)
     vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
+    embeddings: dict[str, EmbeddingSample] = field(default_factory=dict)
+    """Sentence embeddings of each side's first texts, when embedding drift is on."""
 
     def merge(self, other: TextProfile) -> TextProfile:
         """Both profiles together."""
+        embeddings = dict(self.embeddings)
+        for side, e in other.embeddings.items():
+            embeddings[side] = embeddings[side].merge(e) if side in embeddings else e
         samples = dict(self.samples)
         for side, s in other.samples.items():
             samples[side] = samples[side].merge(s) if side in samples else s
@@ -48,7 +54,7 @@ class TextProfile:
         for side, v in other.vocabularies.items():
             vocab[side] = vocab[side].merge(v) if side in vocab else v
         stats = merge(self.stats, other.stats) if self.stats.columns else other.stats
-        return TextProfile(stats, samples, vocab)
+        return TextProfile(stats, samples, vocab, embeddings)
 
     def to_bytes(self, *, full: bool) -> bytes:
         """Serialised; without ``full`` only the statistics (later windows)."""
@@ -56,6 +62,8 @@ class TextProfile:
         if full:
             doc["samples"] = {k: v.to_bytes() for k, v in self.samples.items()}
             doc["vocabularies"] = {k: v.to_bytes() for k, v in self.vocabularies.items()}
+            if self.embeddings:
+                doc["embeddings"] = {k: v.to_bytes() for k, v in self.embeddings.items()}
         return bytes(msgpack.packb(doc, use_bin_type=True))
 
     @classmethod
@@ -66,6 +74,7 @@ class TextProfile:
             loads(doc["stats"]),
             {k: TextSample.from_bytes(v) for k, v in (doc.get("samples") or {}).items()},
             {k: Vocabulary.from_bytes(v) for k, v in (doc.get("vocabularies") or {}).items()},
+            {k: EmbeddingSample.from_bytes(v) for k, v in (doc.get("embeddings") or {}).items()},
         )
 
     @property
