@@ -135,7 +135,10 @@ OVERRIDE: tuple[Rule, ...] = (
         # current, security) counts only before what only a model is given, and never after
         # "override" or "skip", everyday words of code: words that point back at what the
         # model was told (previous, your) count with any verb.
-        rf"\b(?P<verb>ignore|disregard|forget|override|bypass|skip|abandon|neglect|circumvent|evade)"
+        # The look-ahead for the verbs' first letters lets the regex engine skip positions
+        # where no verb starts (it cannot skip on a leading "\b"): half the time.
+        rf"(?=[abcdefinos])\b(?P<verb>ignore|disregard|forget|override|bypass|skip|abandon|neglect|"
+        rf"circumvent|evade)"
         rf"\s+{_FILLER}(?:(?P<strong>{_EARLIER_STRONG})\s+{_FILLER}{_GUIDANCE}|"
         rf"{_EARLIER}\s+{_FILLER}{_MODEL_GUIDANCE})\b",
         (
@@ -392,7 +395,8 @@ POISONING: tuple[Rule, ...] = (
         "poisoning",
         # Tool documentation says "pass the file contents in the 'content' field": what is
         # smuggled is what a tool has no need of, the conversation or secrets.
-        r"\b(?:pass|put|include|add|place|insert|append|encode|embed|send|with)\s+(?:\w+\s+){0,3}?"
+        r"(?=[aeipsw])\b(?:pass|put|include|add|place|insert|append|encode|embed|send|with)\s+"
+        r"(?:\w+\s+){0,3}?"
         r"(?:keys?|secrets?|credentials?|tokens?|passwords?|conversation|chat\s+history|history|"
         r"(?:previous|prior|earlier|recent|all|last\s+\d+)\s+messages|system\s+prompt)\s+(?:\w+\s+){0,3}?"
         r"(?:as|in|into|inside|via|through)\s+(?:the\s+|a\s+)?"

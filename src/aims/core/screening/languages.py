@@ -14,44 +14,36 @@ from __future__ import annotations
 
 from aims.core.screening.rules import Rule, rule
 
+_VERB = r"(?:ignor|oubli|olvid|dimentic|esque[cç]|vergiss|missacht|negeer|vergeet)\w*"
 _ALL = r"(?:(?:toutes?|todas?|tutte|alle|tous)\s+)?"
 _DET = r"(?:(?:les|tes|vos|las|tus|sus|le|tue|as|suas|die|deine|ihre|de|je|uw)\s+)?"
-
-_PHRASES = (
-    # French: "ignore toutes les instructions précédentes", "oubliez vos consignes antérieures"
-    r"\b(?:ignor\w*|oubli\w*)\s+"
-    + _ALL
-    + _DET
-    + r"(?:instructions|consignes|r[eè]gles|directives)\s+"
-    r"(?:pr[eé]c[eé]dentes|ant[eé]rieures|initiales|d'origine)",
-    # Spanish: "ignora todas las instrucciones anteriores", "olvida tus reglas previas"
-    r"\b(?:ignor\w*|olvid\w*)\s+"
-    + _ALL
-    + _DET
-    + r"(?:instrucciones|reglas|indicaciones|directivas)\s+"
-    r"(?:anteriores|previas|originales|iniciales)",
-    # Italian: "ignora tutte le istruzioni precedenti", "dimentica le regole precedenti"
-    r"\b(?:ignor\w*|dimentic\w*)\s+" + _ALL + _DET + r"(?:istruzioni|regole|direttive)\s+"
-    r"(?:precedenti|originali|iniziali)",
-    # Portuguese: "ignore todas as instruções anteriores", "esqueça as regras anteriores"
-    r"\b(?:ignor\w*|esque[cç]\w*)\s+" + _ALL + _DET + r"(?:instru[cç][oõ]es|regras|diretrizes)\s+"
-    r"(?:anteriores|originais|iniciais)",
-    # German: "ignoriere alle vorherigen Anweisungen", "vergiss deine bisherigen Regeln"
-    r"\b(?:ignorier\w*|vergiss\w*|missachte\w*)\s+"
-    + _ALL
-    + _DET
-    + r"(?:vorherigen|bisherigen|vorigen|fr[uü]heren|urspr[uü]nglichen)\s+"
-    r"(?:Anweisungen|Instruktionen|Regeln|Befehle|Vorgaben)",
-    # Dutch: "negeer alle vorige instructies", "vergeet je eerdere regels"
-    r"\b(?:negeer\w*|vergeet)\s+" + _ALL + _DET + r"(?:vorige|eerdere|oorspronkelijke)\s+"
-    r"(?:instructies|regels|opdrachten)",
+_BEFORE = (
+    r"(?P<before>vorherigen|bisherigen|vorigen|fr[uü]heren|urspr[uü]nglichen|vorige|eerdere|"
+    r"oorspronkelijke)\s+"
 )
+"""German and Dutch put "previous" before the noun..."""
+_NOUN = (
+    r"(?:instructions|consignes|r[eè]gles|directives|instrucciones|reglas|indicaciones|directivas|"
+    r"istruzioni|regole|direttive|instru[cç][oõ]es|regras|diretrizes|Anweisungen|Instruktionen|"
+    r"Regeln|Befehle|Vorgaben|instructies|regels|opdrachten)"
+)
+_AFTER = (
+    r"\s+(?P<after>pr[eé]c[eé]dentes|ant[eé]rieures|initiales|d'origine|anteriores|previas|"
+    r"originales|iniciales|precedenti|originali|iniziali|originais|iniciais)"
+)
+"""...French, Spanish, Italian and Portuguese after it."""
+
+# One pattern for the six languages (a pattern per language would cost a pass each over
+# the window around every English "ignore"): a verb, then "previous" before the noun or
+# after it. The look-ahead for the verbs' first letters lets the regex engine skip the
+# positions where no verb can start (it cannot skip on a leading "\b").
+_PHRASE = rf"(?=[iodemnv])\b{_VERB}\s+{_ALL}{_DET}(?:{_BEFORE}{_NOUN}\b|{_NOUN}{_AFTER})"
 
 OTHER_LANGUAGES: tuple[Rule, ...] = (
     rule(
         "ignore-instructions-translated",
         "override",
-        "|".join(_PHRASES),
+        _PHRASE,
         (
             "ignor",
             "oubli",
