@@ -20,15 +20,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from aims.core.genai.normalise import Linker, Options, SpanRejected, normalise
 from aims.core.genai.recent import RecentKeys
-from aims.core.genai.span import SPAN_FIELDS, span_schema
+from aims.core.genai.span import span_schema
 from aims.services.personal_data import pii_salt
 from aims.services.trace_otlp import decode_request, inflate
 from aims.services.trace_settings import TraceSettings, trace_settings
 from aims.storage.traces import SpanWriter
+from aims.storage.traces.rows import rows_table
 from aims.workspace import Workspace
 
 __all__ = ["ExportResult", "TraceIngest", "trace_log_url"]
@@ -150,9 +149,8 @@ class TraceIngest:
                 keys = [k for k, new in zip(keys, fresh, strict=True) if new]
                 duplicates = len(fresh) - len(rows)
         if rows:
-            columns = {f: [r[f] for r in rows] for f in SPAN_FIELDS}
             try:
-                self.writer.append(pa.Table.from_pydict(columns, schema=span_schema()))
+                self.writer.append(rows_table(rows, span_schema()))
             except BaseException:
                 # Not kept, so the exporter's retry of this batch must be taken.
                 self.recent.release(keys)
