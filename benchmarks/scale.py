@@ -276,10 +276,10 @@ def _cpu(m: dict[str, Any]) -> float:
     return round(max(m["cpu_s"], sampled), 1)
 
 
-def _peak(m: dict[str, Any], *roles: str) -> str:
-    found = [m.get("roles", {}).get(r, {}).get("peak_rss_mb") for r in roles]
-    found = [f for f in found if f]
-    return str(max(found)) if found else "-"
+def _peak(runs: list[dict[str, Any]], *roles: str) -> str:
+    """The largest resident set (MB) of a process of ``roles`` in any of ``runs``."""
+    found = [m.get("roles", {}).get(r, {}).get("peak_rss_mb") or 0 for m in runs for r in roles]
+    return str(max(found)) if any(found) else "-"
 
 
 def table(data: dict[str, Any]) -> str:
@@ -295,15 +295,8 @@ def table(data: dict[str, Any]) -> str:
         rate = f"{2 * rows / d['wall_s']:,.0f}" if d["ok"] else "failed"
         per_cpu = f"{2 * rows / _cpu(d):,.0f}" if d["ok"] else "-"
         peaks = " / ".join(
-            str(max(int(x), int(y)) if x != "-" and y != "-" else x if y == "-" else y)
-            for x, y in (
-                (_peak(p, "command"), _peak(d, "command")),
-                (
-                    _peak(p, "dask worker", "spark python worker"),
-                    _peak(d, "dask worker", "spark python worker"),
-                ),
-                (_peak(p, "spark jvm"), _peak(d, "spark jvm")),
-            )
+            _peak([p, d], *roles)
+            for roles in (("command",), ("dask worker", "spark python worker"), ("spark jvm",))
         )
         verdicts = d.get("verdicts") or {}
         drifted = len(verdicts.get("drifted", [])) if verdicts else "-"
