@@ -28,6 +28,11 @@
                                        milliseconds (a request alone never waits)
 ``batching``               ``{}``      per-model overrides: ``{churn: {max_size: 64,
                                        max_wait_ms: 5}}`` (see ``docs/serving.md``)
+``runtime``                ``{}``      per-model runtime: ``{churn: onnx}`` serves a
+                                       scikit-learn model through its ONNX conversion with
+                                       onnxruntime, once it answered the training rows as
+                                       the model does (``native``, the default: the model
+                                       itself; see ``docs/serving.md``)
 ``auth_audit_interval``    ``60``      seconds between audit events about refused calls (one
                                        event per key or client address, with the count)
 ``key_expiry_days``        ``90``      days a new API key lasts unless ``aims keys create
@@ -96,6 +101,8 @@ class ServerConfig:
     batch_max_wait_ms: float = 2.0
     batching: tuple[tuple[str, int | None, float | None], ...] = ()
     """Per-model (name, max size, max wait in ms); None keeps the server-wide value."""
+    runtime: tuple[tuple[str, str], ...] = ()
+    """Per-model (name, runtime): ``onnx`` or ``native``."""
     auth_audit_interval: float = 60.0
     key_expiry_days: float = 90.0
     trusted_proxies: tuple[str, ...] = ()
@@ -158,6 +165,10 @@ class ServerConfig:
                 size = own_size if own_size is not None else size
                 wait_ms = own_wait if own_wait is not None else wait_ms
         return size, wait_ms / 1000.0
+
+    def runtime_of(self, model: str) -> str:
+        """How ``model`` is served: ``onnx`` (its checked ONNX conversion) or ``native``."""
+        return next((runtime for name, runtime in self.runtime if name == model), "native")
 
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """``trusted_proxies`` as networks (a single address is a /32 or /128)."""
@@ -223,12 +234,25 @@ def _batching(value: Any, where: str) -> tuple[tuple[str, int | None, float | No
     return tuple(out)
 
 
+RUNTIMES = ("native", "onnx")
+
+
+def _runtime(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(v in RUNTIMES for v in value.values()):
+        raise ConfigError(
+            f"{where} must map model names to a runtime, native or onnx, e.g. {{churn: onnx}}; "
+            f"got {value!r}"
+        )
+    return tuple((str(name), str(runtime)) for name, runtime in value.items())
+
+
 SPECIAL = {
     "trusted_proxies": _proxies,
     "secure_cookies": _secure_cookies,
     "api_docs": _flag,
     "oidc": read_oidc,
     "batching": _batching,
+    "runtime": _runtime,
 }
 """Keys whose values are not positive numbers, each with its own reader."""
 

@@ -56,8 +56,12 @@ def _summary(contract: Any) -> list[dict[str, Any]]:
     ]
 
 
-def load_served(ws: Workspace, row: dict[str, Any]) -> ServedVersion:
-    """Load one version (artifact verified by sha256) and compile its input checks."""
+def load_served(ws: Workspace, row: dict[str, Any], runtime: str = "native") -> ServedVersion:
+    """Load one version (artifact verified by sha256) and compile its input checks.
+
+    With ``runtime="onnx"`` a scikit-learn model is served through its checked
+    ONNX conversion (:mod:`aims.server.onnx_serving`).
+    """
     from aims.core.contract import Column, Contract, RecordValidator, Table, pii_columns
     from aims.services.registry import load_version
 
@@ -74,6 +78,10 @@ def load_served(ws: Workspace, row: dict[str, Any]) -> ServedVersion:
         # No contract: still refuse records that lack a feature or leave it empty.
         contract = Contract(name, [Table(name, [Column(f, required=True) for f in features])])
         inputs = contract.table().columns
+    if runtime == "onnx":
+        from aims.server.onnx_serving import onnx_form
+
+        loaded = onnx_form(ws, row, loaded, features)
     validator = RecordValidator(contract) if contract is not None else None
     logged = tuple(c.name for c in inputs) or tuple(features)
     keys = [c.name for c in inputs if c.primary_key]
@@ -114,6 +122,9 @@ class Deployments:
         Called with each new table, after the swap (e.g. to update metrics).
     retry_seconds
         How often a version that failed to load is tried again.
+    runtime_of
+        ``runtime_of(model)``: ``onnx`` to serve the model through its ONNX
+        conversion, ``native`` (the default) for the model itself.
     """
 
     def __init__(
@@ -123,11 +134,13 @@ class Deployments:
         poll_interval: float = 0.5,
         on_swap: Callable[[RoutingTable], None] | None = None,
         retry_seconds: float = 5.0,
+        runtime_of: Callable[[str], str] | None = None,
     ) -> None:
         self.ws = ws
         self.poll_interval = poll_interval
         self.on_swap = on_swap
         self.retry_seconds = retry_seconds
+        self.runtime_of = runtime_of
         self.table = RoutingTable()
         self.ready = False
         self.load_errors: dict[str, str] = {}
@@ -166,6 +179,9 @@ class Deployments:
                     "trusted": mv.trusted,
                     "info": dict(mv.info or {}),
                     "input_contract": mv.input_contract,
+                    # The training data, which an ONNX conversion is checked on.
+                    "dataset_source": mv.inputs[0].source if mv.inputs else None,
+                    "dataset_artifact": mv.inputs[0].artifact_sha256 if mv.inputs else None,
                 }
                 for mv, m in result
             ]
@@ -206,7 +222,8 @@ class Deployments:
             served = cache.get((row["id"], row["artifact_sha256"]))
             if served is None or served.project != row["project"]:
                 try:
-                    served = load_served(self.ws, row)
+                    runtime = self.runtime_of(name) if self.runtime_of is not None else "native"
+                    served = load_served(self.ws, row, runtime)
                 except Exception as exc:  # one bad version must not stop the others
                     ref = f"{name}@{row['version']}"
                     errors[ref] = f"{type(exc).__name__}: {exc}"
