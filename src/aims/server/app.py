@@ -210,7 +210,9 @@ def create_app(
             for v, role in r.served()
         )
 
-    deployments = Deployments(ws, poll_interval=config.poll_interval, on_swap=on_swap)
+    deployments = Deployments(
+        ws, poll_interval=config.poll_interval, on_swap=on_swap, runtime_of=config.runtime_of
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
