@@ -278,7 +278,7 @@ def _wait_ready(url: str, path: str, proc: subprocess.Popen) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-def _workspace(folder: Path, batch: int) -> dict[str, Any]:
+def _workspace(folder: Path, batch: int, batch_max_size: int | None = None) -> dict[str, Any]:
     """A workspace with the model in production, an API key, and the request body."""
     import polars as pl
     import yaml
@@ -308,6 +308,8 @@ def _workspace(folder: Path, batch: int) -> dict[str, Any]:
     # The load generator is one caller: lift the per-key limit out of the way
     # (the limiter still runs on every request).
     config["server"] = {"rate_limit": 1e9, "rate_burst": 1e9}
+    if batch_max_size is not None:
+        config["server"]["batch_max_size"] = batch_max_size
     (root / "aims.yaml").write_text(yaml.safe_dump(config))
     ws = Workspace.open(root)
     owners = {"deployment": "d@x.org", "monitoring": "m@x.org"}
@@ -449,7 +451,7 @@ def compare_workers(args: argparse.Namespace) -> None:
 
     n = args.workers
     with tempfile.TemporaryDirectory() as tmp:
-        setup = _workspace(Path(tmp), args.batch)
+        setup = _workspace(Path(tmp), args.batch, args.batch_max_size)
         servers = {
             "aims_1": _start("aims", str(setup["root"]), 1, "--unpinned"),
             f"aims_{n}": _start("aims", str(setup["root"]), n),
@@ -517,12 +519,14 @@ def compare_workers(args: argparse.Namespace) -> None:
         "slice_seconds": args.slice,
         "warmup_seconds": args.warmup,
         "records_per_request": args.batch,
+        "batch_max_size": args.batch_max_size,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_average_after": os.getloadavg(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = f"serving_workers{n}_c{args.concurrency}_b{args.batch}.json"
+    unbatched = "_unbatched" if args.batch_max_size == 1 else ""
+    name = f"serving_workers{n}_c{args.concurrency}_b{args.batch}{unbatched}.json"
     (RESULTS / name).write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
 
@@ -545,6 +549,11 @@ if __name__ == "__main__":
     )
     parser.add_argument("--load", action="store_true")
     parser.add_argument("--unpinned", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batch-max-size",
+        type=int,
+        help="server.batch_max_size of the served workspace (1: batching off); with --workers only",
+    )
     parser.add_argument("--targets")
     parser.add_argument("--out")
     parser.add_argument(
