@@ -7,15 +7,16 @@ shadow version runs beside production, it gets a copy of the records on a
 worker thread after the answer is computed: its outputs are logged, never
 returned, and its failures are counted, never raised.
 
-Requests reach this code through :mod:`aims.server.fastpath`, which skips
-the framework's per-request machinery; the route below documents the
-operation and serves when the fast path is not installed.
+Requests reach this code through :mod:`aims.server.fastpath`, which answers
+them in front of the framework and its middleware, with the same checks; the
+route below documents the operation.
 
 Without batching the model runs on the event loop thread: for the small, fast
 models this server is built for, a hand-off to a thread would cost more than
 it saves when requests come one at a time. With batching on (the default),
-concurrent requests for one version share model calls on a small thread pool
-(:mod:`aims.server.batching`); a request alone still goes straight through.
+concurrent requests for one version share model calls, on the event loop when
+the version's calls are cheap and on a small thread pool when they are not
+(:mod:`aims.server.batching`).
 """
 
 from __future__ import annotations
