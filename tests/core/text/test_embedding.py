@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from aims.core.text.encoder import EncoderUnavailable, SentenceEncoder, weights_folder
+from aims.errors import InvalidInput
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.npz"
 
@@ -24,16 +25,27 @@ def encoder() -> SentenceEncoder:
 
 
 @pytest.fixture(scope="module")
+def numpy_encoder() -> SentenceEncoder:
+    return SentenceEncoder(backend="numpy")
+
+
+@pytest.fixture(scope="module")
 def reference() -> dict[str, np.ndarray]:
     with np.load(REFERENCE) as data:
         return {k: data[k] for k in data.files}
 
 
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
 def test_embeddings_match_sentence_transformers(
-    encoder: SentenceEncoder, reference: dict[str, np.ndarray]
+    backend: str,
+    encoder: SentenceEncoder,
+    numpy_encoder: SentenceEncoder,
+    reference: dict[str, np.ndarray],
 ) -> None:
+    chosen = encoder if backend == "onnx" else numpy_encoder
+    assert chosen.backend == backend
     sentences = [str(s) for s in reference["sentences"]]
-    ours = encoder.encode(sentences, batch_size=4)
+    ours = chosen.encode(sentences, batch_size=4)
     theirs = reference["embeddings"]
     assert ours.shape == theirs.shape == (len(sentences), 384)
     assert ours.dtype == np.float32
@@ -61,12 +73,17 @@ def test_batching_and_order_do_not_change_an_embedding(
     assert encoder.encode([]).shape == (0, 384)
 
 
+def test_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="unknown encoder backend 'torch'"):
+        SentenceEncoder(backend="torch")  # type: ignore[arg-type]
+
+
 def test_a_named_folder_is_used_and_an_incomplete_one_is_refused(tmp_path: Path) -> None:
     packaged = weights_folder()
     folder = tmp_path / "minilm"
     shutil.copytree(packaged, folder)
     assert weights_folder(folder) == folder
-    assert SentenceEncoder(folder, max_tokens=16).max_tokens == 16
+    assert SentenceEncoder(folder, max_tokens=16, backend="numpy").max_tokens == 16
     (folder / "model.safetensors").unlink()
     with pytest.raises(EncoderUnavailable, match=r"lacks model\.safetensors") as caught:
         SentenceEncoder(folder)
