@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -93,8 +93,10 @@ def _role(cmdline: list[str], root: bool) -> str:
         return "dask worker"
     if "pyspark.daemon" in text or "pyspark.worker" in text:
         return "spark python worker"
-    if "java" in (cmdline[0] if cmdline else "") or "org.apache.spark" in text:
+    if cmdline and PurePath(cmdline[0]).name == "java":
         return "spark jvm"
+    if "spark-submit" in text or "spark-class" in text:
+        return "spark launcher"
     return "other"
 
 
@@ -125,12 +127,12 @@ class TreeSampler:
                     with proc.oneshot():
                         rss = proc.memory_info().rss
                         times = proc.cpu_times()
-                        if proc.pid not in self.seen:
-                            role = _role(proc.cmdline(), proc.pid == self.pid)
-                            self.seen[proc.pid] = {"role": role, "peak_rss": 0, "cpu": 0.0}
+                        # asked every time: a launcher script becomes the JVM by exec
+                        role = _role(proc.cmdline(), proc.pid == self.pid)
                 except psutil.Error:
                     continue
-                rec = self.seen[proc.pid]
+                rec = self.seen.setdefault(proc.pid, {"peak_rss": 0, "cpu": 0.0})
+                rec["role"] = role
                 rec["peak_rss"] = max(rec["peak_rss"], rss)
                 rec["cpu"] = times.user + times.system
             self._stop.wait(self.every_s)
