@@ -153,11 +153,14 @@ class TreeSampler:
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``cmd``; wall and CPU seconds, peak RSS, load before and after, and per role.
 
-    ``cpu_s`` and ``peak_rss_mb`` come from ``wait4``: the command's own and those
-    of every process it waited for (Dask worker processes; not the Spark JVM, which
-    the command leaves to exit on its own). ``roles`` comes from sampling the
-    process tree (:class:`TreeSampler`): each role's largest resident set and its
-    CPU seconds up to the last sample.
+    ``cpu_s`` comes from ``wait4``: the command's own and that of every process it
+    waited for (Dask worker processes; not the Spark JVM, which the command leaves
+    to exit on its own). ``roles`` comes from sampling the process tree
+    (:class:`TreeSampler`): each role's largest resident set and its CPU seconds
+    up to the last sample; ``peak_rss_mb`` is the largest of those. ``wait4``'s
+    own maximum resident set is not used: Linux carries a forked child's
+    resident set at the fork (this script's, hundreds of MB) across ``exec``, so
+    it reported this script's size for every small command.
     """
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -177,7 +180,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
         "ok": proc.returncode == 0,
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "peak_rss_mb": max((r["peak_rss_mb"] for r in roles.values()), default=0),
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
         "stdout_tail": output.strip().splitlines()[-1:] if output.strip() else [],
