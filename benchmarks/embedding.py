@@ -13,7 +13,8 @@ to one thread. Reported per backend and length: texts per second of CPU time
 time. Then one
 embedding drift verdict (:func:`aims.core.text.embedding_drift.embedding_drift`,
 cross-fitted ridge classifier and its 100 label shuffles) on 200 against 200
-embeddings. Results go to ``benchmarks/results/embedding.json``.
+embeddings. Results go to ``benchmarks/results/embedding.json`` (with
+``--quick``, to ``benchmarks/results/quick/``).
 """
 
 from __future__ import annotations
@@ -106,9 +107,9 @@ def main() -> None:
         results["verdict_200_vs_200_cpu_seconds"] = round(cpu, 3)
         print(f"one verdict, 200 vs 200 texts: {cpu:.2f} CPU-s")
     results["load_after"] = os.getloadavg()
-    RESULTS.mkdir(exist_ok=True)
-    name = "embedding-quick.json" if args.quick else "embedding.json"
-    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
+    folder = RESULTS / "quick" if args.quick else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "embedding.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

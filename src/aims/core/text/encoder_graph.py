@@ -12,14 +12,30 @@ aims's ``onnx`` extra is installed; nothing is written to disk.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from aims.core.text.encoder import SentenceEncoder
+__all__ = ["EncoderWeights", "GraphRunner", "onnx_available"]
 
-__all__ = ["GraphRunner", "onnx_available"]
+
+class EncoderWeights(Protocol):
+    """What the graph is built from: the weights a :class:`~aims.core.text.encoder.SentenceEncoder` holds.
+
+    ``layers`` holds per layer ``qkv``, ``qkv_bias``, ``out``, ``out_bias``,
+    ``norm1``, ``up``, ``up_bias``, ``down``, ``down_bias`` and ``norm2``,
+    matrices transposed for row-major products.
+    """
+
+    dimension: int
+    heads: int
+    eps: float
+    words: np.ndarray
+    positions: np.ndarray
+    token_type: np.ndarray
+    norm: tuple[np.ndarray, np.ndarray]
+    layers: list[Any]
+
 
 _OPSET = 17  # LayerNormalization
 
@@ -58,7 +74,7 @@ class _Builder:
         return out
 
 
-def _graph(enc: SentenceEncoder) -> bytes:
+def _graph(enc: EncoderWeights) -> bytes:
     from onnx import TensorProto, helper
 
     b = _Builder()
@@ -177,7 +193,7 @@ def _graph(enc: SentenceEncoder) -> bytes:
 class GraphRunner:
     """An ONNX Runtime session of ``encoder``'s network: token ids and mask to summed token states."""
 
-    def __init__(self, encoder: SentenceEncoder) -> None:
+    def __init__(self, encoder: EncoderWeights) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
