@@ -46,7 +46,7 @@ contracts: $(STAMP_DEV)
 # Every benchmark in its quick mode: small data, aims and the baselines that need no peer
 # environment, results in benchmarks/results/quick/. docs/benchmarks.md has the full runs.
 # (bench_peers.py is the drift benchmark's harness, run by drift.py.)
-BENCHMARKS := drift contracts monitor predlog serving traces screening
+BENCHMARKS := drift contracts embedding monitor predlog serving traces screening
 bench: $(STAMP_DEV)
 	@for b in $(BENCHMARKS); do \
 		echo "== benchmarks/$$b.py --quick"; \
