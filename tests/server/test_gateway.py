@@ -278,9 +278,9 @@ def test_a_server_that_cannot_be_reached_is_named_as_such(approved: dict) -> Non
 
 
 def test_arguments_carrying_a_secret_are_refused(approved: dict) -> None:
-    error, text = call(approved, "files__read_file", {"path": "/data/AKIAIOSFODNN7EXAMPLE"})
+    error, text = call(approved, "files__read_file", {"path": "/data/AKIAQWERTYUIOP123456"})
     assert error and "exfiltration" in text and "aws-access-key" in text
-    assert "AKIAIOSFODNN7EXAMPLE" not in text
+    assert "AKIAQWERTYUIOP123456" not in text
 
 
 def test_an_injection_in_a_tool_result_is_redacted(approved: dict) -> None:

@@ -222,7 +222,7 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
     and its span is within that string. With ``redact``, ``redacted`` is a
     copy of ``value`` with the findings cut out of its strings.
 
-    >>> s = screen_json({"to": "a@b.example", "body": "key AKIAIOSFODNN7EXAMPLE"}, "arguments")
+    >>> s = screen_json({"to": "a@b.example", "body": "key AKIAQWERTYUIOP123456"}, "arguments")
     >>> s.verdict, [(f.path, f.rule) for f in s.findings]
     ('deny', [('$.body', 'aws-access-key')])
     """
