@@ -19,8 +19,11 @@ load generator in a third process keeps ``--concurrency`` calls of the
 
 The generator alternates between them in ``--slices`` slices of ``--slice``
 seconds (direct, gateway, gateway, direct, ...) so both see the same
-background load. Reported per path: calls per second and p50/p99 latency; the
-p99 added by the gateway is the target (at most 2 ms at concurrency 4).
+background load. Reported per path: calls per second, p50/p99 latency, and CPU
+per call of each server (from ``/proc``; ``aims_loop`` is the event-loop thread
+of aims serve, which serves the requests, apart from its audit and span
+writers). The p99 added by the gateway is the target (at most 2 ms at
+concurrency 4); the CPU per call is the steadier figure on a shared machine.
 Results go to ``benchmarks/results/gateway_c<concurrency>.json``.
 """
 
@@ -161,7 +164,7 @@ async def measure(
     concurrency: int,
     slices: int,
     seconds: float,
-    pids: dict[str, int] | None = None,
+    pids: dict[str, int | str] | None = None,
 ) -> dict:
     """Alternate slices between the paths, with ``concurrency`` kept-alive clients each."""
     from aims.server.gateway.upstream import UpstreamClient
@@ -190,8 +193,9 @@ async def measure(
     return {"lat": lat, "spent": spent, "errors": errors, "cpu": cpu}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+def cpu_seconds(pid: int | str) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``); ``PID/task/TID``
+    names one thread of it."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -271,7 +275,10 @@ def main() -> None:
                 "direct": (upstream, SECRET, "echo"),
                 "gateway": (gateway, token, "files__echo"),
             }
-            pids = {"upstream": procs[0].pid, "aims": procs[1].pid}
+            pids: dict[str, int | str] = {"upstream": procs[0].pid, "aims": procs[1].pid}
+            # The main thread of aims serve runs the event loop, which serves every request:
+            # its CPU is the request path's, apart from the audit and span writers' threads.
+            pids["aims_loop"] = f"{procs[1].pid}/task/{procs[1].pid}"
             load_before = os.getloadavg()[0]
             got = asyncio.run(measure(paths, args.concurrency, args.slices, args.slice, pids))
             load_after = os.getloadavg()[0]

@@ -49,9 +49,25 @@ def _rpc_error(request_id: Any, code: int, message: str) -> JSONResponse:
     )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every answer (``json.dumps`` with options builds one per call)."""
+
+
 def _rpc_result(request_id: Any, result: dict[str, Any]) -> Response:
-    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}, separators=(",", ":"))
+    body = _ENCODER.encode({"jsonrpc": "2.0", "id": request_id, "result": result})
     return Response(body, media_type="application/json")
+
+
+RESOURCES = 64
+"""How many origins' resource URIs the endpoint remembers (a ``Host`` header is the
+caller's to choose: past this, it forgets them all and starts again)."""
+
+
+def _origin(scope: Any) -> tuple[Any, ...]:
+    """What the resource URI of a request depends on (see :func:`resource_of`)."""
+    host = next((v for k, v in scope["headers"] if k == b"host"), None)
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    return scope.get("scheme"), scope.get("server"), host, root
 
 
 class GatewayEndpoint:
@@ -59,13 +75,24 @@ class GatewayEndpoint:
 
     def __init__(self) -> None:
         self.proxy: GatewayProxy | None = None
+        self._resources: dict[tuple[Any, ...], str] = {}
+
+    def resource(self, request: Request) -> str:
+        """The gateway's resource URI as ``request`` reached it, remembered per origin."""
+        key = _origin(request.scope)
+        resource = self._resources.get(key)
+        if resource is None:
+            if len(self._resources) >= RESOURCES:
+                self._resources.clear()
+            resource = self._resources[key] = resource_of(request, GATEWAY_PATH)
+        return resource
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
         try:
             if self.proxy is None:
                 raise StoreUnavailable("the gateway is starting or stopping; retry shortly")
-            principal = require_token(request, resource_of(request, GATEWAY_PATH), set())
+            principal = require_token(request, self.resource(request), set())
             if request.method != "POST":
                 return Response(status_code=405, headers={"Allow": "POST"})
             agent = await self.proxy.agent(principal.name)

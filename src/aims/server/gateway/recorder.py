@@ -56,11 +56,15 @@ def hashed_arguments(arguments: dict[str, Any], salt: str) -> dict[str, str]:
     keyed = _keyed(salt)
     out = {}
     for name, value in arguments.items():
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = _CANONICAL.encode(value)
         mac = keyed.copy()
         mac.update(text.encode())
         out[str(name)] = mac.hexdigest()[:16]
     return out
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""The argument values' canonical JSON (one encoder, where ``json.dumps`` builds one per call)."""
 
 
 @functools.lru_cache(maxsize=4)

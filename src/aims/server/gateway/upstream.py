@@ -30,6 +30,9 @@ PROTOCOL_VERSION = "2025-11-25"
 """The MCP revision the gateway offers upstream (the initialize handshake's newest)."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 class UpstreamError(Exception):
     """The upstream server could not be reached or answered something unusable."""
 
@@ -64,7 +67,7 @@ class UpstreamClient:
         return headers
 
     async def _post(self, message: dict[str, Any]) -> Answer:
-        body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        body = _ENCODER.encode(message).encode("utf-8")
         try:
             return await self._pool.post(self._path, self._headers(), body, self.timeout)
         except WireError as exc:
