@@ -42,7 +42,10 @@ def test_a_rug_pull_is_about_the_server_and_is_acknowledged_and_resolved(workspa
     assert [e["subject"] for e in events] == ["mcp:files"]
 
 
-def test_the_incidents_page_filters_by_subject_kind_and_exports_the_subject(workspace) -> None:
+def test_the_incidents_page_filters_by_subject_kind_and_exports_the_subject(
+    store_workspace,
+) -> None:
+    workspace = store_workspace  # SQLite, then PostgreSQL
     inc = rug_pull(workspace)
     page = incident_view.incident_page(
         workspace, "default", incident_view.IncidentQuery.parse({"subject_kind": "mcp_server"})
