@@ -60,7 +60,9 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     # 0.087, both short of the targets): well above chance on unseen cases, and a change
     # that made them worse would show here.
     assert o["recall"] >= 0.8 and o["fpr"] <= 0.1
-    assert data["splits"]["dev"]["overall"]["fn"] == 0 and data["splits"]["dev"]["overall"]["fp"] == 0
+    assert (
+        data["splits"]["dev"]["overall"]["fn"] == 0 and data["splits"]["dev"]["overall"]["fp"] == 0
+    )
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(
