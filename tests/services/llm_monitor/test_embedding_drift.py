@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 
 from aims.clock import utc
+from aims.core.text.embedding_sample import EmbeddingSample
 from aims.services.llm_monitor import full_pass, table_source
+from aims.services.llm_monitor.text_window import TextProfile
 from aims.services.monitor import list_incidents
 from aims.storage.schema import MonitorWindow
 from aims.workspace import Workspace
@@ -134,3 +137,16 @@ def test_a_window_says_why_embedding_drift_is_absent(workspace: Workspace, tmp_p
     window = _windows(ws)[0]
     assert window["embedding_drift"]["status"] == "unavailable"
     assert window["values"]["requests"] == 12  # the window itself is computed and stored
+
+
+def test_reference_profiles_merge_and_keep_their_embeddings() -> None:
+    def profile(first: int) -> TextProfile:
+        prio = np.arange(first, first + 20, dtype=np.uint64)
+        vectors = np.full((20, 4), first, dtype=np.float32)
+        return TextProfile(embeddings={"input": EmbeddingSample.of(prio, vectors, capacity=25)})
+
+    merged = TextProfile.from_bytes(profile(20).to_bytes(full=True)).merge(profile(0))
+    sample = merged.embeddings["input"]
+    assert sample.priorities.tolist() == list(range(25)) and sample.seen == 40
+    assert sample.vectors[:, 0].tolist() == [0.0] * 20 + [20.0] * 5
+    assert TextProfile.from_bytes(profile(0).to_bytes(full=False)).embeddings == {}
