@@ -73,3 +73,23 @@ def test_an_unknown_subject_kind_is_refused_with_the_choices(workspace) -> None:
 
 def test_the_api_offers_the_subject_kinds_the_services_know() -> None:
     assert get_args(SubjectKind) == SUBJECT_KINDS
+
+
+def test_agents_reading_incidents_over_mcp_see_their_projects_server_incidents(workspace) -> None:
+    from aims.services import mcp_read
+    from aims.services.mcp_toolkit import Caller
+
+    inc = rug_pull(workspace)
+
+    def caller(project: str) -> Caller:
+        return Caller(
+            actor="bot",
+            owner="dev@x.org",
+            role_on=lambda p: "viewer" if p == project else None,
+            projects=frozenset({project}),
+        )
+
+    args = mcp_read.IncidentArgs()
+    (seen,) = mcp_read.list_incidents(workspace, caller("default"), args)
+    assert (seen["id"], seen["subject_kind"], seen["subject"]) == (inc["id"], "mcp_server", "files")
+    assert mcp_read.list_incidents(workspace, caller("other"), args) == []
