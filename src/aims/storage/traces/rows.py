@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["rows_table"]
+__all__ = ["int64_array", "rows_table"]
 
 # What stands in the data buffers for a null (the validity bitmap says it is null).
 _EMPTY: dict[Any, Any] = {
@@ -56,6 +56,18 @@ def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table
         for name, t in zip(schema.names, schema.types, strict=True)
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def int64_array(values: Sequence[int]) -> pa.Array:
+    """An Arrow int64 array of ``values`` (row positions for ``take``), made without pandas.
+
+    Examples
+    --------
+    >>> int64_array([2, 0]).to_pylist()
+    [2, 0]
+    """
+    data = np.asarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
 def _column(values: list[Any], kind: pa.DataType) -> pa.Array:

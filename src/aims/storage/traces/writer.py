@@ -34,6 +34,7 @@ from aims.errors import ConfigError, InvalidInput, StoreUnavailable
 from aims.storage.predlog.layout import Layout, describe, part_name
 from aims.storage.predlog.writer_stats import WriterStats
 from aims.storage.traces.layout import hour_dir
+from aims.storage.traces.rows import int64_array
 
 __all__ = ["PARTITION_COLUMNS", "SpanWriter"]
 
@@ -208,7 +209,7 @@ def _split(table: pa.Table) -> list[tuple[tuple[str, str, str], pa.Table]]:
         groups[key].append(i)
     if len(groups) == 1:
         return [(next(iter(groups)), table)]
-    return [(key, table.take(pa.array(idx))) for key, idx in groups.items()]
+    return [(key, table.take(int64_array(idx))) for key, idx in groups.items()]
 
 
 _LIVE: weakref.WeakSet[SpanWriter] = weakref.WeakSet()
