@@ -419,6 +419,15 @@ def test_a_graceful_stop_logs_every_acknowledged_prediction_once(run) -> None:
     acked = [p["prediction_id"] for t in run["all"] for a in t.answers for p in a["predictions"]]
     rows = _log_rows(run["root"]).filter(pl.col("role") != "shadow")
     assert sorted(rows["prediction_id"].to_list()) == sorted(acked)
+    # The log's own reader (aims log query, the monitor) reads every worker's files.
+    from aims.storage.predlog import PredictionLogReader
+    from aims.workspace import Workspace
+
+    ws = Workspace.open(run["root"])
+    read = PredictionLogReader(ws.settings.prediction_log_url).scan("cancer")
+    ws.close()
+    answered = read.filter(pl.col("role") != "shadow").select("prediction_id").collect()
+    assert sorted(answered["prediction_id"].to_list()) == sorted(acked)
 
 
 def test_workers_that_cannot_start_stop_the_server_with_one_message(tmp_path: Path) -> None:
