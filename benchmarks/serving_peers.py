@@ -15,6 +15,8 @@ record per request, predictions and probabilities in the answer.
   contract, the prediction log, metrics, rate limiting) and adaptive
   batching at its defaults;
 - ``aims-unbatched``: the same with ``server.batch_max_size: 1``;
+- ``aims-onnx``: the same as ``aims``, the pipeline served through its ONNX
+  form (``server.runtime: {cancer: onnx}``, checked on the training rows);
 - ``mlserver``, ``bentoml``, ``litserve``: see ``serving_peer_servers.py``;
   each in its own environment, adaptive batching on (at most 32 rows,
   5 ms), one worker process.
@@ -54,7 +56,7 @@ PEERS = {
     "litserve": ["litserve", "scikit-learn"],
 }
 """Each peer's environment: what ``pip install`` puts in ``venv-serving-<tool>``."""
-TOOLS = ("aims", "aims-unbatched", *PEERS)
+TOOLS = ("aims", "aims-unbatched", "aims-onnx", *PEERS)
 _OWN_CPU_SECONDS = serving._cpu_seconds
 
 
@@ -179,6 +181,8 @@ def main(args: argparse.Namespace) -> None:
                     setup = serving._workspace(folder / tool, 1)
                     if tool == "aims-unbatched":
                         _set_server(setup["root"], {"batch_max_size": 1})
+                    elif tool == "aims-onnx":
+                        _set_server(setup["root"], {"runtime": {"cancer": "onnx"}})
                     proc, url = _start_aims(setup["root"])
                     procs.append(proc)
                     serving._wait_ready(url, "/readyz", proc)
@@ -314,6 +318,7 @@ if __name__ == "__main__":
         serving._cpu_seconds = _tree_cpu_seconds
         ns.concurrency = int(ns.concurrency)
         ns.reconnect = True
+        ns.workers = 1  # one server process each: the generator stays on its own core
         serving.load(ns)
     else:
         main(ns)
