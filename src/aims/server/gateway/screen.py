@@ -8,13 +8,11 @@ value forwarded has the findings cut out of its strings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from aims.core.screening import Screening, screen, screen_json
 from aims.core.screening.findings import strongest
-from aims.errors import InvalidInput
 from aims.services.gateway.policy import GatewayPolicy
 
 __all__ = ["Outcome", "screen_arguments", "screen_description", "screen_result"]
@@ -57,62 +55,7 @@ def screen_arguments(arguments: dict[str, Any], policy: GatewayPolicy) -> Outcom
 
 
 def screen_result(result: dict[str, Any], policy: GatewayPolicy) -> Outcome:
-    """The verdict on a tool's result, with the result to give the agent.
-
-    The texts of its ``text`` blocks and its ``structuredContent`` are screened
-    in one pass (one :func:`~aims.core.screening.screen_json` of them all): a
-    screening's cost is mostly fixed per call, and a result usually carries
-    the same text twice (as a block and as structured content).
-    """
-    blocks = result.get("content") or []
-    texts = [
-        (i, str(block.get("text", "")))
-        for i, block in enumerate(blocks)
-        if isinstance(block, dict) and block.get("type") == "text"
-    ]
-    structured = result.get("structuredContent")
-    screened: list[Any] = [text for _i, text in texts]
-    if structured is not None:
-        screened.append(structured)
-    try:
-        s = screen_json(screened, "result", policy.screening)
-    except InvalidInput:  # nested too deep, one level deeper here than on its own
-        return _screen_each(result, policy)
-    if len(screened) > 1 and any(f.rule == FLOOD for f in s.findings):
-        # Judged as a whole, a flood in one place would cut the others too: each place is
-        # judged on its own, as when screened apart.
-        return _screen_each(result, policy)
-    # Paths of the screened list ($[n]...) back to the result's: a block's text or the
-    # structured content.
-    places = [f"$.content[{i}]" for i, _text in texts] + ["$.structuredContent"]
-    findings = []
-    for f in s.findings:
-        d = f.to_dict()
-        m = _ITEM.match(str(d.get("path") or ""))
-        d["path"] = places[int(m[1])] + m[2] if m else "$"
-        findings.append(d)
-    content = list(blocks)
-    out = {k: v for k, v in result.items() if k not in ("content", "structuredContent")}
-    if s.verdict == "redact":
-        # Strings without a finding to redact come back unchanged.
-        for n, (i, text) in enumerate(texts):
-            if s.redacted[n] != text:
-                content[i] = {**blocks[i], "text": s.redacted[n]}
-        if structured is not None:
-            structured = s.redacted[-1]
-    out["content"] = content
-    if structured is not None:
-        out["structuredContent"] = structured
-    return Outcome(s.verdict, findings, out)
-
-
-_ITEM = re.compile(r"\$\[(\d+)\](.*)", re.S)
-FLOOD = "too-many-findings"
-"""The finding of a text judged as a whole (:data:`aims.core.screening.screener.MAX_FINDINGS`)."""
-
-
-def _screen_each(result: dict[str, Any], policy: GatewayPolicy) -> Outcome:
-    """:func:`screen_result` screening each text and the structured content on its own."""
+    """The verdict on a tool's result, with the result to give the agent."""
     verdicts: list[str] = []
     findings: list[dict[str, Any]] = []
     content = []
