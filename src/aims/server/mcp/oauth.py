@@ -274,8 +274,13 @@ def require_token(request: Request, resource: str, scopes: set[str]) -> Principa
             audience=resource,
             scopes=frozenset(SCOPES),
         )
-    client, path = client_of(request), request.url.path
     needed = " ".join(sorted(scopes))
+
+    def refused(error: ApiError, key_id: str | None = None) -> ApiError:
+        # The caller's address and path are read only for a refusal: building the
+        # request's URL is a measurable part of an accepted gateway call.
+        return guard.refuse(error, client=client_of(request), path=request.url.path, key_id=key_id)
+
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         message = (
@@ -289,17 +294,15 @@ def require_token(request: Request, resource: str, scopes: set[str]) -> Principa
             headers={"WWW-Authenticate": challenge(resource, scope=needed)},
         )
         error.reason = "missing_token"
-        raise guard.refuse(error, client=client, path=path)
+        raise refused(error)
     try:
         principal = tokens_of(request).verify(token.strip(), resource=resource)
     except ApiError as exc:
-        raise guard.refuse(exc, client=client, path=path) from None
+        raise refused(exc) from None
     key_id = principal.key_id
     if guard.token_revoked(principal):
         message = f"API key {key_id} or this token has been revoked"
-        raise guard.refuse(
-            _invalid("revoked", message, resource), client=client, path=path, key_id=key_id
-        )
+        raise refused(_invalid("revoked", message, resource), key_id)
     wait = guard.limiter.wait_time(key_id)
     if wait:
         error = ApiError(
@@ -310,12 +313,10 @@ def require_token(request: Request, resource: str, scopes: set[str]) -> Principa
             headers={"Retry-After": str(max(1, round(wait)))},
         )
         error.reason = "rate_limited"
-        raise guard.refuse(error, client=client, path=path, key_id=key_id)
+        raise refused(error, key_id)
     missing = set(scopes) - principal.scopes
     if missing:
-        raise guard.refuse(
-            insufficient_scope(resource, scopes, principal), client=client, path=path, key_id=key_id
-        )
+        raise refused(insufficient_scope(resource, scopes, principal), key_id)
     return principal
 
 
