@@ -11,7 +11,7 @@ Everything is batched float32 matrix arithmetic; texts are encoded in
 batches of similar length so that little time goes to padding. Where ONNX
 Runtime is installed (aims's ``onnx`` extra) the same network runs as an
 ONNX graph built in memory from the weights
-(:mod:`aims.core.text.encoder_graph`), 1.6 to 1.8 times faster; the NumPy
+(:mod:`aims.core.text.encoder_graph`), 1.4 to 1.8 times faster; the NumPy
 path is the fallback, and both agree with sentence-transformers to 1e-6.
 
 The weights come from a folder the user names, or from the

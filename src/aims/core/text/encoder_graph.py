@@ -5,7 +5,7 @@ The graph is built in memory from the same weights the NumPy encoder holds
 arithmetic: embeddings and LayerNorm, per layer fused query/key/value
 projection, attention with the padding bias, output projection, residual and
 LayerNorm, exact-erf GELU feed-forward, residual and LayerNorm, then the
-masked sum of token states. ONNX Runtime runs it 1.6 to 1.8 times faster than
+masked sum of token states. ONNX Runtime runs it 1.4 to 1.8 times faster than
 NumPy on one core (``docs/benchmarks.md``), so the encoder uses it wherever
 aims's ``onnx`` extra is installed; nothing is written to disk.
 """
