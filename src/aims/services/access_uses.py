@@ -70,11 +70,11 @@ def _fold(s: Session, rows: Sequence[Any]) -> None:
         for row in s.scalars(select(AccessLastUse).where(AccessLastUse.who.in_(whos[i : i + 500]))):
             held_rows[(row.who, row.subject)] = row
     for (who, subject), (seq, ts) in newest.items():
-        row = held_rows.get((who, subject))
-        if row is None:
+        kept = held_rows.get((who, subject))
+        if kept is None:
             s.add(AccessLastUse(who=who, subject=subject, seq=seq, ts=ts))
-        elif seq > row.seq:
-            row.seq, row.ts = seq, ts
+        elif seq > kept.seq:
+            kept.seq, kept.ts = seq, ts
 
 
 def catch_up(db: Database, batch: int = BATCH) -> int:
