@@ -102,6 +102,11 @@ SCALARS: tuple[tuple[str, str, str], ...] = (
         "aims_llm_text_drift_score",
         "Text drift of prompts or responses against the reference (>= 1 means drifted).",
     ),
+    (
+        "embedding_drift_score",
+        "aims_llm_embedding_drift_score",
+        "Embedding drift of prompts or responses against the reference (>= 1 means drifted).",
+    ),
 )
 
 
