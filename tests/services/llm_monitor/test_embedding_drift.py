@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import select
 
 from aims.clock import utc
@@ -15,6 +16,7 @@ from aims.core.text.embedding_sample import EmbeddingSample
 from aims.services.llm_monitor import full_pass, table_source
 from aims.services.llm_monitor.text_window import TextProfile
 from aims.services.monitor import list_incidents
+from aims.services.monitor.metrics import MonitorCollector
 from aims.storage.schema import MonitorWindow
 from aims.workspace import Workspace
 from tests.core.text.topics import texts
@@ -101,6 +103,10 @@ def test_embedding_drift_fires_on_a_topic_shift_and_not_before(
     [incident] = [i for i in list_incidents(ws) if i["trigger"] == "meaning_shift"]
     assert incident["first_window"] == (T0 + 3 * HOUR).isoformat()
     assert incident["window_count"] == 2 and incident["kind"] == "text_drift"
+    registry = CollectorRegistry()
+    registry.register(MonitorCollector(ws))
+    exported = generate_latest(registry).decode()
+    assert 'aims_llm_embedding_drift_score{model="bot",role="llm",version="1"}' in exported
 
 
 def test_a_window_says_why_embedding_drift_is_absent(workspace: Workspace, tmp_path: Path) -> None:
