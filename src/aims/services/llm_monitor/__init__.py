@@ -4,7 +4,9 @@ Per window and version: requests, error rate, latency percentiles, tokens,
 cost (also by end user and by agent), refusal and tool-error rates,
 guardrail verdicts, feedback and evaluation scores, and drift of prompts and
 responses without any model (text statistics, out-of-vocabulary share and a
-hashed n-gram classifier's AUC). Windows are stored beside the tabular
+hashed n-gram classifier's AUC) and, where content is stored and the
+``text`` extra is installed, of their sentence embeddings
+(:mod:`~aims.services.llm_monitor.embedding_window`). Windows are stored beside the tabular
 monitor's (``monitor_windows``, role ``llm``) and fire the same triggers,
 incidents and actions. :func:`run_llm` is one pass; ``aims monitor run``
 calls it after the tabular pass. See ``docs/llm-monitoring.md``.
