@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ from aims.services.registry import file_sha256, get_model_version, load_version
 from aims.storage.schema import Evaluation, ModelVersion
 from aims.workspace import Workspace
 
-__all__ = ["attach_evaluation", "evaluate", "latest_evaluation"]
+__all__ = [
+    "attach_evaluation",
+    "evaluate",
+    "latest_evaluation",
+    "production_version",
+    "store_evaluation",
+]
 
 
 def evaluate(
@@ -57,9 +64,7 @@ def evaluate(
         }
         features = mv.info.get("feature_names")
         contract_label = _contract_label(mv)
-        prod = next(
-            (v for v in mv.model.versions if v.stage == "production" and v.id != mv.id), None
-        )
+        prod = production_version(mv)
         prod_payload = (
             {
                 "artifact_sha256": prod.artifact_sha256,
@@ -108,29 +113,18 @@ def evaluate(
         out["champion"] = {"version": prod_payload["version"], "evaluation": champ.to_dict()}
         out["comparison"] = result.compare(champ).to_dict()
     with ws.db.session() as s:
-        mv = get_model_version(s, ref)
-        row = Evaluation(
-            model_version_id=mv.id,
+        store_evaluation(
+            s,
+            get_model_version(s, ref),
+            out,
             data_source=source or str(Path(data).resolve()),
             data_hash=digest,
-            result=_jsonable(out),
-            created_by=actor,
-            created_at=audit.now_utc(),
-        )
-        s.add(row)
-        s.flush()
-        audit.record(
-            s,
             actor=actor,
             action="model.evaluate",
-            subject=f"model:{mv.model.name}@{mv.version}",
             payload={
-                "data_hash": digest,
                 "metrics": result.metrics,
                 "champion_version": prod_payload["version"] if prod_payload else None,
-                "result_sha256": content_digest(row.result),
             },
-            anchors=(row,),
         )
     return out
 
@@ -190,35 +184,66 @@ def attach_evaluation(
             "evaluation": result.to_dict(),
             "attached": True,
         }
-        row = Evaluation(
-            model_version_id=mv.id,
+        store_evaluation(
+            s,
+            mv,
+            out,
             data_source=data,
             data_hash=data_sha256,
-            result=_jsonable(out),
-            created_by=actor,
-            created_at=audit.now_utc(),
-        )
-        s.add(row)
-        s.flush()
-        audit.record(
-            s,
             actor=actor,
             action="model.evaluate.attach",
-            subject=f"model:{mv.model.name}@{mv.version}",
-            payload={
-                "data_hash": data_sha256,
-                "metrics": result.metrics,
-                "result_sha256": content_digest(row.result),
-            },
-            anchors=(row,),
+            payload={"metrics": result.metrics},
         )
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    import json
+def production_version(mv: ModelVersion) -> ModelVersion | None:
+    """The version of ``mv``'s model in production, when that is another version:
+    the champion an evaluation of ``mv`` is set beside."""
+    return next((v for v in mv.model.versions if v.stage == "production" and v.id != mv.id), None)
 
-    return json.loads(json.dumps(value, default=str))
+
+def store_evaluation(
+    s: Session,
+    mv: ModelVersion,
+    document: dict[str, Any],
+    *,
+    data_source: str,
+    data_hash: str,
+    actor: str,
+    action: str,
+    payload: dict[str, Any],
+) -> Evaluation:
+    """Store ``document`` as an evaluation of ``mv`` with its ``action`` audit event.
+
+    Both are written in ``s``'s transaction. The event's payload is ``payload``
+    with the data's hash and the digest of the stored result, and the event
+    anchors the row, so the gates read only an evaluation its event vouches for.
+    """
+    row = Evaluation(
+        model_version_id=mv.id,
+        data_source=data_source,
+        data_hash=data_hash,
+        # Stored as the JSON it reads back as, so the digest holds on every store.
+        result=json.loads(json.dumps(document, default=str)),
+        created_by=actor,
+        created_at=audit.now_utc(),
+    )
+    s.add(row)
+    s.flush()
+    audit.record(
+        s,
+        actor=actor,
+        action=action,
+        subject=f"model:{mv.model.name}@{mv.version}",
+        payload={
+            "data_hash": data_hash,
+            **payload,
+            "result_sha256": content_digest(row.result),
+        },
+        anchors=(row,),
+    )
+    return row
 
 
 def _contract_label(mv: ModelVersion) -> str | None:
@@ -235,13 +260,22 @@ def _contract_label(mv: ModelVersion) -> str | None:
     return None
 
 
-def latest_evaluation(s: Session, model_version_id: int) -> dict[str, Any] | None:
-    """The newest evaluation result of a version that its audit event vouches for."""
+def latest_evaluation(
+    s: Session, model_version_id: int, *, data_id: str | None = None
+) -> dict[str, Any] | None:
+    """The newest evaluation result of a version that its audit event vouches for.
+
+    With ``data_id``, the newest on the data it names (an evaluation on other
+    data since then does not hide it).
+    """
     key = audit.session_key(s)
     rows = s.scalars(
         select(Evaluation)
         .where(Evaluation.model_version_id == model_version_id)
         .order_by(Evaluation.id.desc())
     )
-    row = next((r for r in rows if is_anchored(s, r, key)), None)
-    return None if row is None else row.result
+    for row in rows:
+        on = (row.result or {}).get("evaluation", {}).get("data_id")
+        if (data_id is None or on == data_id) and is_anchored(s, row, key):
+            return row.result
+    return None

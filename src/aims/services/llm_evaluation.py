@@ -17,14 +17,10 @@ used, and none is a finding the gates report.
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from aims.core.evaluation_result import EvaluationResult
 from aims.core.llm_eval import (
@@ -39,12 +35,11 @@ from aims.core.llm_eval import (
 from aims.errors import InvalidInput, NotFound
 from aims.flavours.llm_app import FLAVOUR, LlmAppSpec, parse_spec_bytes
 from aims.refs import parse_ref
-from aims.services import audit
-from aims.services.anchors import content_digest, is_anchored
+from aims.services.evaluations import latest_evaluation, production_version, store_evaluation
 from aims.services.llm_endpoint import Completion, Endpoint
 from aims.services.llm_judge import Judge
 from aims.services.registry import file_sha256, get_model_version
-from aims.storage.schema import Evaluation, ModelVersion
+from aims.storage.schema import ModelVersion
 from aims.workspace import Workspace
 
 __all__ = ["Generation", "evaluate_app", "render_messages"]
@@ -222,9 +217,7 @@ def evaluate_app(
         mv = get_model_version(s, ref)
         spec = _spec_of(ws, mv)
         name, version = mv.model.name, mv.version
-        prod = next(
-            (v for v in mv.model.versions if v.stage == "production" and v.id != mv.id), None
-        )
+        prod = production_version(mv)
         prod_spec = _spec_of(ws, prod) if prod is not None else None
         prod_version = prod.version if prod is not None else None
         prod_id = prod.id if prod is not None else None
@@ -306,24 +299,8 @@ def _champion(
         params = {"outputs": "generated", "llm_model": prod_spec.model.name}
         return summarise(scores, data_id=data_id, variables=prod_spec.variables(), params=params)
     with ws.db.session() as s:
-        stored = _evaluation_on(s, prod_id, data_id)
+        stored = latest_evaluation(s, prod_id, data_id=data_id)
     return None if stored is None else EvaluationResult.from_dict(stored["evaluation"])
-
-
-def _evaluation_on(s: Session, model_version_id: int, data_id: str) -> dict[str, Any] | None:
-    """The newest evaluation of a version on the cases ``data_id`` names that its audit
-    event vouches for (an evaluation on other cases since then does not hide it)."""
-    key = audit.session_key(s)
-    rows = s.scalars(
-        select(Evaluation)
-        .where(Evaluation.model_version_id == model_version_id)
-        .order_by(Evaluation.id.desc())
-    )
-    for row in rows:
-        result = row.result or {}
-        if result.get("evaluation", {}).get("data_id") == data_id and is_anchored(s, row, key):
-            return dict(result)
-    return None
 
 
 def _store(
@@ -331,30 +308,19 @@ def _store(
 ) -> dict[str, Any]:
     digest = file_sha256(data)
     with ws.db.session() as s:
-        mv = get_model_version(s, ref)
-        row = Evaluation(
-            model_version_id=mv.id,
+        store_evaluation(
+            s,
+            get_model_version(s, ref),
+            out,
             data_source=out["data"] if out["data"] != str(data) else str(data.resolve()),
             data_hash=digest,
-            result=json.loads(json.dumps(out, default=str)),
-            created_by=actor,
-            created_at=audit.now_utc(),
-        )
-        s.add(row)
-        s.flush()
-        audit.record(
-            s,
             actor=actor,
             action="model.evaluate",
-            subject=f"model:{mv.model.name}@{mv.version}",
             payload={
-                "data_hash": digest,
                 "kind": "llm-application",
                 "outputs": out["outputs"],
                 "metrics": result.metrics,
                 "champion_version": out.get("champion", {}).get("version"),
-                "result_sha256": content_digest(row.result),
             },
-            anchors=(row,),
         )
     return out
