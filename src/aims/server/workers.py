@@ -235,8 +235,16 @@ class _Worker:
 class Supervisor:
     """Starts, watches, restarts and stops the worker processes of one server."""
 
-    def __init__(self, spec: WorkerSpec, count: int, sock: socket.socket) -> None:
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        count: int,
+        sock: socket.socket,
+        target: Callable[[WorkerSpec, int, socket.socket, Connection], None] | None = None,
+    ) -> None:
         self.spec = spec
+        self.target = target or _worker_main
+        """What each worker process runs (module level, so a spawned process can import it)."""
         self.sock = sock
         self.workers = [_Worker(k) for k in range(count)]
         self.context = multiprocessing.get_context("spawn")
@@ -247,7 +255,7 @@ class Supervisor:
     def _start(self, worker: _Worker) -> None:
         receive, send = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=_worker_main,
+            target=self.target,
             args=(self.spec, worker.number, self.sock, send),
             name=f"aims-worker-{worker.number}",
         )
