@@ -4,9 +4,11 @@ Every conversion of Python values by :func:`pyarrow.array` first asks whether
 pandas is installed, importing it to find out: some 50 MB that a server taking
 in traces would hold for nothing. :func:`rows_table` builds the columns of the
 span schema from their buffers instead (NumPy for the numbers and the offsets,
-bytes for the text), which never reaches that bridge and costs about what
-``pyarrow.Table.from_pydict`` does. A column of a type it does not build, or
-values of the wrong type, go through :func:`pyarrow.array` as before.
+bytes for the text), which never reaches that bridge. It costs more CPU than
+``pyarrow.Table.from_pydict`` (about 14 µs a span against 5, measured on the
+benchmark's spans, of some 150 µs that taking in a span costs in all). A column
+of a type it does not build, or values of another type than it expects, go
+through :func:`pyarrow.array` as before.
 """
 
 from __future__ import annotations
