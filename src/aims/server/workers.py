@@ -179,9 +179,7 @@ def _build(spec: WorkerSpec, worker: int) -> tuple[Any, Any]:
     async def as_worker(app: Any) -> Any:
         state = app.state.aims
         state.writer.file_tag = f"-w{worker}"
-        shared = WorkerMetrics(
-            state.metrics.registry, worker, spec.metrics_dir, state.config.poll_interval
-        )
+        shared = WorkerMetrics(state.metrics.registry, worker, spec.metrics_dir)
         state.metrics.workers = shared
         shared.start()
         try:
