@@ -1,6 +1,7 @@
 """What the routes of decisions, incidents, monitoring, administration, audit and
-reports share: which projects a caller sees, the project of an incident or a
-key, and the documented error answers of a route.
+reports share: which projects a caller sees, the project of a stored row (an
+incident, a key, a finding, a piece of evidence) checked before it is touched,
+and the documented error answers of a route.
 
 A list answers with the caller's own projects only: a token of project
 ``credit`` never learns that a model of project ``fraud`` exists. A ``project``
@@ -13,16 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from aims.core.roles import ALL_PROJECTS
+from aims.errors import NotFound
 from aims.server.auth import Principal, client_of
-from aims.server.governance._common import check_project
+from aims.server.governance._common import check_project, in_thread, workspace
 from aims.server.predict import _problem_doc
 
 __all__ = [
     "answers",
     "check_hidden",
+    "check_key",
+    "check_row",
     "model_projects",
     "visible_projects",
 ]
@@ -81,3 +85,39 @@ def check_hidden(
         principal, project, client=client_of(request), path=request.url.path, hidden_as=hidden
     )
     check_project(request, principal, project, role)
+
+
+def _row_project(ws: Any, project_of: Select[Any], hidden: str) -> str:
+    with ws.db.session() as s:
+        project = s.scalar(project_of)
+    if project is None:
+        raise NotFound(hidden)
+    return str(project)
+
+
+async def check_row(
+    request: Request,
+    principal: Principal,
+    project_of: Select[Any],
+    role: str,
+    hidden: str,
+) -> str:
+    """The project of the stored row ``project_of`` selects the project of, once
+    ``principal`` may act on it with ``role``; returns the project.
+
+    A row that does not exist and one of a project without a grant answer the
+    same 404 (``hidden``), so a number or a name cannot be probed; too low a
+    role there is a 403.
+    """
+    project = await in_thread(_row_project, workspace(request), project_of, hidden)
+    check_hidden(request, principal, project, role, hidden)
+    return project
+
+
+async def check_key(request: Request, principal: Principal, key_id: str) -> str:
+    """The project of API key ``key_id``, once ``principal`` administers it there."""
+    from aims.storage.schema import ApiKey
+
+    project_of = select(ApiKey.project).where(ApiKey.key_id == key_id)
+    hidden = f"API key {key_id!r} does not exist; see 'aims keys list'"
+    return await check_row(request, principal, project_of, "admin", hidden)

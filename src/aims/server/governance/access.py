@@ -13,13 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from aims.core.roles import ALL_PROJECTS
-from aims.errors import NotFound
 from aims.server.auth import Principal, require
 from aims.server.governance._common import check_project, in_thread, workspace
-from aims.server.governance._scope import answers, check_hidden
+from aims.server.governance._scope import answers, check_key
 
 router = APIRouter(tags=["access"])
 
@@ -52,16 +50,6 @@ async def review(
     return await in_thread(access_review, workspace(request), project=project)
 
 
-def _key_project(ws: Any, key_id: str) -> str:
-    from aims.storage.schema import ApiKey
-
-    with ws.db.session() as s:
-        project = s.scalar(select(ApiKey.project).where(ApiKey.key_id == key_id))
-    if project is None:
-        raise NotFound(f"API key {key_id!r} does not exist; see 'aims keys list'")
-    return str(project)
-
-
 @router.post("/v1/keys/{key_id}/rotate", status_code=201, responses=answers(404, 409))
 async def rotate(
     request: Request,
@@ -72,13 +60,8 @@ async def rotate(
     """Replace a key; the old one expires after the overlap. Answers the new key once."""
     from aims.services.keys import rotate_key
 
+    await check_key(request, principal, key_id)
     ws = workspace(request)
-    hidden = f"API key {key_id!r} does not exist; see 'aims keys list'"
-    try:
-        project = await in_thread(_key_project, ws, key_id)
-    except NotFound:
-        raise NotFound(hidden) from None
-    check_hidden(request, principal, project, "admin", hidden)
     info, secret = await in_thread(
         rotate_key, ws, key_id, actor=principal.actor, overlap_seconds=body.overlap_seconds
     )

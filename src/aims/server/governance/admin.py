@@ -15,13 +15,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from aims.core.roles import ALL_PROJECTS
-from aims.errors import InvalidInput, NotFound
+from aims.errors import InvalidInput
 from aims.server.auth import Principal, client_of, require
 from aims.server.governance._common import check_project, in_thread, workspace
-from aims.server.governance._scope import answers, check_hidden, visible_projects
+from aims.server.governance._scope import answers, check_key, visible_projects
 from aims.server.problems import ApiError
 from aims.server.schemas import Text
 
@@ -299,16 +298,6 @@ async def create_key(
     return {**info, "api_key": secret}
 
 
-def _key_project(ws: Any, key_id: str) -> str:
-    from aims.storage.schema import ApiKey
-
-    with ws.db.session() as s:
-        project = s.scalar(select(ApiKey.project).where(ApiKey.key_id == key_id))
-    if project is None:
-        raise NotFound(f"API key {key_id!r} does not exist; see 'aims keys list'")
-    return str(project)
-
-
 @router.post("/v1/keys/{key_id}/revoke", responses=answers(404, 409))
 async def revoke_key(
     request: Request,
@@ -319,8 +308,7 @@ async def revoke_key(
     """Revoke a key; servers refuse its tokens within their poll interval (``aims keys revoke``)."""
     from aims.services.keys import revoke_key as run
 
-    ws = workspace(request)
-    hidden = f"API key {key_id!r} does not exist; see 'aims keys list'"
-    project = await in_thread(_key_project, ws, key_id)
-    check_hidden(request, principal, project, "admin", hidden)
-    return await in_thread(run, ws, key_id, actor=principal.actor, reason=body.reason)
+    await check_key(request, principal, key_id)
+    return await in_thread(
+        run, workspace(request), key_id, actor=principal.actor, reason=body.reason
+    )

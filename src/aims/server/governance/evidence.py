@@ -43,10 +43,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from aims.errors import NotFound
 from aims.server.auth import Principal, require
 from aims.server.governance._common import check_project, in_thread, workspace
-from aims.server.governance._scope import answers, check_hidden
+from aims.server.governance._scope import answers, check_row
 from aims.server.governance.datasets import FILE, SHA256, UPLOAD_ANSWERS, multipart_body
 from aims.server.schemas import Name, Text
 from aims.server.uploads import streamed_form
@@ -192,18 +191,6 @@ async def list_evidence(
     return jsonable_encoder(out)
 
 
-def _evidence_project(ws: Any, evidence_id: int) -> str:
-    from aims.storage.schema import ExternalEvidence
-
-    with ws.db.session() as s:
-        project = s.scalar(
-            select(ExternalEvidence.project).where(ExternalEvidence.id == evidence_id)
-        )
-    if project is None:
-        raise NotFound(_no_evidence(evidence_id))
-    return str(project)
-
-
 def _no_evidence(evidence_id: int) -> str:
     return f"no evidence #{evidence_id}; 'aims evidence list' shows their numbers"
 
@@ -211,8 +198,10 @@ def _no_evidence(evidence_id: int) -> str:
 async def _check_evidence(
     request: Request, principal: Principal, evidence_id: int, role: str
 ) -> None:
-    project = await in_thread(_evidence_project, workspace(request), evidence_id)
-    check_hidden(request, principal, project, role, _no_evidence(evidence_id))
+    from aims.storage.schema import ExternalEvidence
+
+    project_of = select(ExternalEvidence.project).where(ExternalEvidence.id == evidence_id)
+    await check_row(request, principal, project_of, role, _no_evidence(evidence_id))
 
 
 class ReviewNote(BaseModel):

@@ -14,10 +14,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from aims.errors import NotFound
 from aims.server.auth import Principal, require
 from aims.server.governance._common import in_thread, workspace
-from aims.server.governance._scope import answers, check_hidden, visible_projects
+from aims.server.governance._scope import answers, check_row, visible_projects
 from aims.server.schemas import Text
 
 router = APIRouter(tags=["incidents"])
@@ -52,19 +51,11 @@ def _hidden(incident_id: int) -> str:
     return f"incident {incident_id} does not exist; see 'aims incidents list'"
 
 
-def _incident_project(ws: Any, incident_id: int) -> str:
+async def _check(request: Request, principal: Principal, incident_id: int, role: str) -> None:
     from aims.storage.schema import Incident
 
-    with ws.db.session() as s:
-        project = s.scalar(select(Incident.project).where(Incident.id == incident_id))
-    if project is None:
-        raise NotFound(_hidden(incident_id))
-    return str(project)
-
-
-async def _check(request: Request, principal: Principal, incident_id: int, role: str) -> None:
-    project = await in_thread(_incident_project, workspace(request), incident_id)
-    check_hidden(request, principal, project, role, _hidden(incident_id))
+    project_of = select(Incident.project).where(Incident.id == incident_id)
+    await check_row(request, principal, project_of, role, _hidden(incident_id))
 
 
 @router.get("/v1/incidents", responses=answers(422))

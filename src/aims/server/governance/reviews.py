@@ -25,10 +25,9 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from aims.errors import NotFound
 from aims.server.auth import Principal, require
 from aims.server.governance._common import in_thread, workspace
-from aims.server.governance._scope import answers, check_hidden
+from aims.server.governance._scope import answers, check_row
 from aims.server.governance.evidence import PROJECT, ROW, checked_project
 from aims.server.schemas import Name, Text
 
@@ -83,28 +82,22 @@ class Closure(BaseModel):
     note: Text
 
 
-def _review_project(ws: Any, review_id: int) -> str:
+async def _check_review(request: Request, principal: Principal, review_id: int) -> None:
     from aims.storage.schema import ManagementReview
 
-    with ws.db.session() as s:
-        project = s.scalar(select(ManagementReview.project).where(ManagementReview.id == review_id))
-    if project is None:
-        raise NotFound(_no_review(review_id))
-    return str(project)
+    project_of = select(ManagementReview.project).where(ManagementReview.id == review_id)
+    await check_row(request, principal, project_of, "scientist", _no_review(review_id))
 
 
-def _finding_project(ws: Any, finding_id: int) -> str:
+async def _check_finding(request: Request, principal: Principal, finding_id: int) -> None:
     from aims.storage.schema import ManagementReview, ReviewFinding
 
-    with ws.db.session() as s:
-        project = s.scalar(
-            select(ManagementReview.project)
-            .join(ReviewFinding, ReviewFinding.review_id == ManagementReview.id)
-            .where(ReviewFinding.id == finding_id)
-        )
-    if project is None:
-        raise NotFound(_no_finding(finding_id))
-    return str(project)
+    project_of = (
+        select(ManagementReview.project)
+        .join(ReviewFinding, ReviewFinding.review_id == ManagementReview.id)
+        .where(ReviewFinding.id == finding_id)
+    )
+    await check_row(request, principal, project_of, "scientist", _no_finding(finding_id))
 
 
 def _no_review(review_id: int) -> str:
@@ -150,14 +143,12 @@ async def add_finding(
     from aims.server.governance.incidents import _check as check_incident
     from aims.services.management_review import add_finding as run
 
-    ws = workspace(request)
-    project = await in_thread(_review_project, ws, review_id)
-    check_hidden(request, principal, project, "scientist", _no_review(review_id))
+    await _check_review(request, principal, review_id)
     if body.incident is not None:
         await check_incident(request, principal, body.incident, "viewer")
     out = await in_thread(
         run,
-        ws,
+        workspace(request),
         review_id,
         kind=body.kind,
         summary=body.summary,
@@ -181,10 +172,10 @@ async def close_finding(
     """Close a finding, saying what was done (the corrective action's outcome)."""
     from aims.services.management_review import close_finding as run
 
-    ws = workspace(request)
-    project = await in_thread(_finding_project, ws, finding_id)
-    check_hidden(request, principal, project, "scientist", _no_finding(finding_id))
-    out = await in_thread(run, ws, finding_id, actor=principal.actor, closure=body.note)
+    await _check_finding(request, principal, finding_id)
+    out = await in_thread(
+        run, workspace(request), finding_id, actor=principal.actor, closure=body.note
+    )
     return jsonable_encoder(out)
 
 
