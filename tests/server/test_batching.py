@@ -213,6 +213,18 @@ def test_no_request_waits_longer_than_the_maximum_under_a_burst(stack) -> None:
     assert stats["max_wait"] <= SLOW_WAIT_MS / 1000 + slack < SLOW_SECONDS
 
 
+def test_a_cheap_model_runs_on_the_loop_and_one_that_waits_on_the_pool(stack) -> None:
+    with httpx.Client(base_url=stack["url"], headers=stack["auth"], timeout=60) as c:
+        for model in ("fast", "slow"):
+            for i in range(3):
+                outputs(c.post(f"/v1/models/{model}/predict", json={"records": records(1, i)}))
+    state = stack["app"].state.aims
+    table, batcher = state.deployments.table, state.predictor.batcher
+    # The slow model sleeps: little CPU, but it would hold the loop for 200 ms a call.
+    assert not batcher.on_loop(table.get("slow").production)
+    assert batcher.on_loop(table.get("fast").production)
+
+
 def test_batching_off_for_a_model_runs_each_request_alone(stack) -> None:
     answers = together(stack, "alone", [{"records": records(1, seed=i)} for i in range(6)])
     assert {a.status_code for a in answers} == {200}

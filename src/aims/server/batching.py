@@ -23,9 +23,9 @@ call to a thread would cost more than the call (a queue, a wake-up, the
 interpreter lock passed back and forth twice) and buys nothing on a busy
 core. A dearer call runs on a small thread pool, so the event loop keeps
 reading requests (and forming the next batch) while the model works; the
-cost is measured on every call (CPU time of the calling thread, a moving
-average per version), so a version moves between the two as it proves
-cheap or dear. A version's first call runs on the pool. Everything
+cost is measured on every call (CPU time of the calling thread, and time
+by the clock, each a moving average per version), so a version moves
+between the two as it proves cheap or dear. A version's first call runs on the pool. Everything
 per request (parsing, the input contract, the routing choice, logging,
 metrics, the shadow copy) happens outside, in :mod:`aims.server.predict`: a
 batch only ever holds records that passed their request's checks, all for
@@ -56,6 +56,10 @@ SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 WAIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
 COST_WEIGHT = 0.2
 """Weight of the newest call in the moving average of a version's call cost."""
+WALL_FACTOR = 4.0
+"""A call runs on the loop only if it also takes at most this many times ``max_wait`` by
+the clock: one that waits without working (on a lock, a socket, a sleep) never does,
+while a busy machine's pauses may stretch a cheap call a few times over."""
 
 
 @dataclass
@@ -74,6 +78,8 @@ class _Lane:
     timer: asyncio.TimerHandle | None = None
     cost: float | None = None
     """CPU seconds per model call, a moving average (None before the first call)."""
+    wall: float = 0.0
+    """Seconds per model call by the clock, a moving average."""
     turn: asyncio.Handle | None = None
     """The call at the end of this turn of the loop, when calls run on the loop."""
 
@@ -176,10 +182,15 @@ class Batcher:
             raise result
         return result
 
+    def on_loop(self, served: ServedVersion) -> bool:
+        """Whether calls of ``served`` run on the event loop (cheap by CPU and by the clock)."""
+        lane = self._lanes.get(served)
+        return lane is not None and _cheap(lane, self.limits(served.model)[1])
+
     def _pump(self, served: ServedVersion, lane: _Lane) -> None:
         """Start the calls the queue is ready for; set a timer for the rest."""
         size, wait = self.limits(served.model)
-        if lane.cost is not None and lane.cost <= wait:
+        if _cheap(lane, wait):
             # Cheap calls run on the loop, once the requests read in this turn have queued.
             if lane.turn is None and lane.waiting:
                 lane.turn = asyncio.get_running_loop().call_soon(self._run_here, served, lane)
@@ -230,14 +241,16 @@ class Batcher:
         # The wait ends here, when the call starts, not when it was queued for a thread.
         rows = sum(len(w.records) for w in batch)
         self.stats.record(served, rows, len(batch), time.perf_counter() - batch[0].since)
-        cpu = time.thread_time()
+        cpu, clock = time.thread_time(), time.perf_counter()
         try:
             return self._call(served, batch)
         finally:
-            spent = time.thread_time() - cpu
-            lane.cost = (
-                spent if lane.cost is None else lane.cost + COST_WEIGHT * (spent - lane.cost)
-            )
+            spent, took = time.thread_time() - cpu, time.perf_counter() - clock
+            if lane.cost is None:
+                lane.cost, lane.wall = spent, took
+            else:
+                lane.cost += COST_WEIGHT * (spent - lane.cost)
+                lane.wall += COST_WEIGHT * (took - lane.wall)
 
     def _call(self, served: ServedVersion, batch: list[_Waiting]) -> list[Outputs | BaseException]:
         if len(batch) == 1:
@@ -274,6 +287,10 @@ class Batcher:
     def close(self) -> None:
         """Finish the model calls under way and stop the pool."""
         self._pool.shutdown(wait=True)
+
+
+def _cheap(lane: _Lane, wait: float) -> bool:
+    return lane.cost is not None and lane.cost <= wait and lane.wall <= WALL_FACTOR * wait
 
 
 def _take(lane: _Lane, size: int) -> list[_Waiting]:
