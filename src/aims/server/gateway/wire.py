@@ -168,7 +168,7 @@ class Pool:
                     if fresh or attempt == 2:
                         raise
                     continue  # a kept-alive connection the server had closed: once more, anew
-                except BaseException:  # timed out, too large, or cancelled mid-answer
+                except BaseException:  # too large, or cancelled mid-answer
                     conn.close()
                     raise
                 finally:
@@ -187,8 +187,10 @@ class Pool:
     def _take(self) -> _Connection | None:
         while self._idle:
             conn = self._idle.pop()
-            if not conn.closed:
+            # Closing but not yet told (the server's close arrived in this loop turn).
+            if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
                 return conn
+            conn.close()
         return None
 
     async def _connect(self, timeout: float) -> _Connection:
