@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from aims.services.list_query import PAGE_SIZES, read_query
+from aims.services.list_query import PAGE_SIZES, query_link, read_query
 from aims.services.view_export import export_chunks, parse_time
 from aims.storage.schema import AuditEvent, Model, ModelVersion
 from aims.workspace import Workspace
@@ -66,36 +66,15 @@ class AuditQuery:
             extra=extra,
             lengths={"actor": 200, "action": 100, "model": 200},
         )
-        t = q.text
-        return cls(
-            actor=t["actor"],
-            action=t["action"],
-            model=t["model"],
-            since=t["since"],
-            until=t["until"],
-            before=q.before,
-            after=q.after,
-            size=q.size,
-        )
+        return cls(**q.values(cls()))
 
     def bounds_of_time(self) -> tuple[Any, Any]:
         """``since`` and ``until`` as aware times (``None``: unbounded)."""
         return parse_time(self.since, "since"), parse_time(self.until, "until", end=True)
 
-    def filters(self) -> dict[str, str]:
-        """The filters alone (no position), as they go into a link."""
-        return {
-            k: getattr(self, k)
-            for k in ("actor", "action", "model", "since", "until")
-            if getattr(self, k)
-        } | ({"size": str(self.size)} if self.size != 50 else {})
-
     def link(self, **position: int) -> str:
         """The query string of these filters at ``position`` (``before=`` or ``after=``)."""
-        from urllib.parse import urlencode
-
-        pairs = self.filters() | {k: str(v) for k, v in position.items()}
-        return "?" + urlencode(pairs) if pairs else "?"
+        return query_link(self, **position)
 
 
 def _seq_range(s: Session, q: AuditQuery) -> tuple[int | None, int | None]:

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 
 from aims.errors import NotFound
 from aims.services.incident_subject import SUBJECT_KINDS
-from aims.services.list_query import read_query
+from aims.services.list_query import query_link, read_query
 from aims.services.view_export import export_chunks, parse_time
 from aims.storage.schema import Incident, Model
 from aims.workspace import Workspace
@@ -65,11 +65,12 @@ class IncidentQuery:
 
     model: str = ""
     subject_kind: str = ""
-    status: str = "all"
     severity: str = ""
     owner: str = ""
     since: str = ""
     until: str = ""
+    # After the time range, where a link has always carried it.
+    status: str = "all"
     before: int | None = None
     after: int | None = None
     size: int = 50
@@ -86,35 +87,11 @@ class IncidentQuery:
             choices={"status": STATUSES, "severity": SEVERITIES, "subject_kind": SUBJECT_KINDS},
             lengths={"model": 200, "owner": 200},
         )
-        t = q.text
-        return cls(
-            model=t["model"],
-            subject_kind=t["subject_kind"],
-            status=t["status"] or "all",
-            severity=t["severity"],
-            owner=t["owner"],
-            since=t["since"],
-            until=t["until"],
-            before=q.before,
-            after=q.after,
-            size=q.size,
-        )
+        return cls(**q.values(cls()))
 
     def link(self, **position: int) -> str:
         """The query string of these filters at ``position`` (``before=`` or ``after=``)."""
-        from urllib.parse import urlencode
-
-        pairs = {
-            k: getattr(self, k)
-            for k in ("model", "subject_kind", "severity", "owner", "since", "until")
-            if getattr(self, k)
-        }
-        if self.status != "all":
-            pairs["status"] = self.status
-        if self.size != 50:
-            pairs["size"] = str(self.size)
-        pairs |= {k: str(v) for k, v in position.items()}
-        return "?" + urlencode(pairs) if pairs else "?"
+        return query_link(self, **position)
 
 
 def _filtered(q: IncidentQuery, scope: str | None) -> Select[Incident, str | None]:

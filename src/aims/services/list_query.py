@@ -2,20 +2,26 @@
 
 Both lists take text filters, a time range (``since``, ``until``), a cursor
 (``before`` or ``after``, a number) and a page ``size``; :func:`read_query`
-checks them all the same way and says what was wrong in one sentence.
+checks them all the same way and says what was wrong in one sentence, and
+:func:`query_link` writes a page's query back into the links around it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 from aims.errors import InvalidInput
 from aims.services.view_export import parse_time
 
-__all__ = ["PAGE_SIZES", "ListQuery", "read_query"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["PAGE_SIZES", "ListQuery", "query_link", "read_query"]
 
 PAGE_SIZES = (25, 50, 100, 200)
+_POSITION = ("before", "after", "size")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,29 @@ class ListQuery:
     before: int | None
     after: int | None
     size: int
+
+    def values(self, defaults: Any) -> dict[str, Any]:
+        """The query as keyword arguments of the list's query class: each text filter as
+        read, an empty one at its value in ``defaults`` (the class's default instance)."""
+        out = {k: v or getattr(defaults, k) for k, v in self.text.items() if k not in _POSITION}
+        return out | {"before": self.before, "after": self.after, "size": self.size}
+
+
+def query_link(query: DataclassInstance, **position: int) -> str:
+    """The query string of a list's query at ``position`` (``before=`` or ``after=``).
+
+    It holds the filters and the size that are not at their defaults, in the
+    order the query's class declares them, then the position.
+    """
+    from urllib.parse import urlencode
+
+    pairs = {
+        f.name: str(value)
+        for f in fields(query)
+        if f.name not in ("before", "after") and (value := getattr(query, f.name)) != f.default
+    }
+    pairs |= {k: str(v) for k, v in position.items()}
+    return "?" + urlencode(pairs) if pairs else "?"
 
 
 def read_query(
