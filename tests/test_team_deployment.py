@@ -156,7 +156,6 @@ def dask_scheduler() -> Iterator[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("team-deployment-dask")
 def test_drift_of_hive_folders_on_s3_through_dask_matches_local(
     s3_bucket: str, dask_scheduler: str, tmp_path: Path
 ) -> None:

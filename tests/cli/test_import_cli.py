@@ -17,10 +17,8 @@ import pytest
 from tests.cli.test_foundation_cli import run
 from tests.services.mlflow_server import free_port
 
+
 # One workspace for the module: its tests run on one worker (make test: --dist loadfile).
-pytestmark = pytest.mark.xdist_group("import-cli")
-
-
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Every test leaves it unchanged, and checks that.

@@ -15,10 +15,8 @@ from aims.services.engines import sources
 from aims.services.engines.profiling import drift_sources, profile_sources
 from tests.engines.equality import assert_same_profile, partitions, write_parts
 
-# one cluster for the module: every test on the same xdist worker
-pytestmark = pytest.mark.xdist_group("dask-cluster")
 
-
+# One cluster for the module: its tests run on one worker (make test: --dist loadfile).
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     with (

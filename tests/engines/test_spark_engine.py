@@ -30,8 +30,6 @@ from tests.plugins.s3 import S3Server
 pytestmark = [
     # PySpark warns that it has not been certified with the pandas the suite has; unused here
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
-    # one Spark session for the module: every test on the same xdist worker
-    pytest.mark.xdist_group("spark"),
 ]
 
 

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 _SEEN_DATABASES: set[str] = set()
 
 
-# Both cases on one worker, so the second sees the database name the first got.
-@pytest.mark.xdist_group("postgres-plugin")
+# Both cases run on one worker (--dist loadfile keeps a module together), so the second
+# sees the database name the first got.
 @pytest.mark.parametrize("case", ["first", "second"])
 def test_each_test_gets_its_own_empty_database(
     case: str, postgres_url: str, request: pytest.FixtureRequest
@@ -58,7 +58,6 @@ def test_server_is_a_real_postgresql_on_loopback(postgres_server: PostgresServer
     assert fsync == "off"
 
 
-@pytest.mark.xdist_group("postgres-plugin")
 def test_databases_of_finished_tests_are_dropped(postgres_server: PostgresServer) -> None:
     # Runs after the two cases above (same worker, file order).
     engine = sa.create_engine(postgres_server.url())

@@ -29,7 +29,7 @@ from tests.conftest import OPEN_POLICY
 from tests.services.mlflow_server import MlflowWorld, start
 
 # One MLflow server for the module: its tests run on one worker (make test: --dist loadfile).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow-server")]
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

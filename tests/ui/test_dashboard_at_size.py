@@ -15,7 +15,7 @@ import httpx
 import pytest
 from benchmarks.dashboard_workspace import WIDE, build
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard-at-size")]
+pytestmark = [pytest.mark.slow]
 
 FEATURES = 300
 WINDOWS = 30

@@ -10,7 +10,7 @@ import pytest
 
 from tests.plugins.browser import screenshot
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-dashboard")]
+pytestmark = [pytest.mark.slow]
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
