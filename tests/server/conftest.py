@@ -167,6 +167,31 @@ def mint(
     return token
 
 
+def run_coroutine(main: Any) -> Any:
+    """Run the coroutine function ``main`` to its end in a thread of its own.
+
+    A browser test's driver, run earlier by the same worker, may leave an event
+    loop running in this thread, where ``asyncio.run`` and ``anyio.run`` refuse
+    to start another.
+    """
+    import anyio
+
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = anyio.run(main)
+        except BaseException as exc:  # re-raised in the caller's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, name="test-coroutine")
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

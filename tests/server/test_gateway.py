@@ -35,6 +35,7 @@ from tests.server.conftest import (
     free_port,
     new_workspace,
     register_tiny,
+    run_coroutine,
     wait_until,
 )
 
@@ -171,7 +172,7 @@ def agent(world: dict, work: Any, token: str | None = None) -> Any:
         ):
             return await work(client)
 
-    return anyio.run(main)
+    return run_coroutine(main)
 
 
 def tool_names(world: dict) -> set[str]:
@@ -506,7 +507,7 @@ def test_calls_see_allow_list_changes_within_tools_refresh(approved: dict) -> No
             await proxy.aclose()
         return results
 
-    before, allowed, after = anyio.run(main)
+    before, allowed, after = run_coroutine(main)
     assert before["isError"] and "not on the allow-list" in before["content"][0]["text"]
     assert not allowed.get("isError") and allowed["content"][0]["text"] == "b"
     assert after["isError"] and "not on the allow-list" in after["content"][0]["text"]

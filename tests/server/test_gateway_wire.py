@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from aims.server.gateway.wire import MAX_ANSWER_BYTES, Pool, WireError
+from tests.server.conftest import run_coroutine
 
 Answerer = Callable[[bytes], Any]
 
@@ -82,7 +83,10 @@ class Server:
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    async def main() -> Any:
+        return await coro
+
+    return run_coroutine(main)
 
 
 async def _post(pool: Pool, body: bytes = b"{}", timeout: float = 5.0) -> Any:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
 import httpx
 import httpx2
 import jwt
@@ -27,6 +26,7 @@ from tests.server.conftest import (
     bearer,
     new_workspace,
     register_tiny,
+    run_coroutine,
     wait_until,
 )
 
@@ -106,7 +106,7 @@ def mcp(served: dict, token: str, work: Any) -> Any:
         ):
             return await work(client)
 
-    return anyio.run(main)
+    return run_coroutine(main)
 
 
 def refused_by_sdk(served: dict, token: str, work: Any) -> str:
@@ -240,7 +240,7 @@ def test_the_sdk_oauth_client_discovers_the_server_and_gets_its_own_token(served
         ):
             return await client.call_tool("list_models", {})
 
-    result = anyio.run(main)
+    result = run_coroutine(main)
     assert [m["name"] for m in result.structured_content["items"]] == ["churn", "fraud"]
     claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
     assert claims["aud"] == url + "/mcp" and claims["scope"] == "aims:read"
