@@ -120,6 +120,8 @@ def test_a_rug_pull_in_a_project_without_models_opens_one_incident_for_the_owner
         assert f'data-incident="{inc["id"]}"' not in models_only
         inventory = http.get("/ui/").text
         assert 'data-severity="high"><strong>1</strong>' in inventory
+        # No model row counts it, so the summary says why its count is not theirs.
+        assert 'id="incidents-without-model">1 of them about an MCP server' in inventory
         admin = keys.create_key(world["ws"], project="*", role="admin", actor="root")[1]
         scrape = http.post("/v1/auth/token", json={"api_key": admin}).json()["access_token"]
         metrics = http.get("/metrics", headers=bearer(scrape)).text

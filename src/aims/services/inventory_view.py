@@ -355,12 +355,22 @@ def _sort_key(column: str) -> Any:
     return keys[column]
 
 
-def _open_incidents(s: Session, scope: str | None) -> dict[str, int]:
-    """Open incidents of the viewer's projects by severity, those about no model too."""
-    stmt = select(Incident.severity, func.count()).where(Incident.status != "resolved")
+def _open_incidents(s: Session, scope: str | None) -> tuple[dict[str, int], int]:
+    """Open incidents of the viewer's projects by severity, those about no model too,
+    and how many of them name no model (an MCP server, an agent)."""
+    stmt = select(Incident.severity, Incident.model_id.is_(None), func.count()).where(
+        Incident.status != "resolved"
+    )
     if scope is not None:
         stmt = stmt.where(Incident.project == scope)
-    return {str(sev): int(n) for sev, n in s.execute(stmt.group_by(Incident.severity))}
+    by_severity: dict[str, int] = {}
+    no_model = 0
+    for sev, modelless, n in s.execute(
+        stmt.group_by(Incident.severity, Incident.model_id.is_(None))
+    ):
+        by_severity[str(sev)] = by_severity.get(str(sev), 0) + int(n)
+        no_model += int(n) if modelless else 0
+    return by_severity, no_model
 
 
 def inventory_page(
@@ -376,7 +386,7 @@ def inventory_page(
     """
     with ws.db.session() as s:
         everything = _rows(ws, s, scope, today or dt.date.today())
-        open_incidents = _open_incidents(s, scope)
+        open_incidents, open_without_model = _open_incidents(s, scope)
     summary = {
         "models": len(everything),
         "health": {h: sum(1 for r in everything if r["health"] == h) for h in HEALTH},
@@ -385,6 +395,8 @@ def inventory_page(
             for t in (*TIERS, "none")
         },
         "incidents": {sev: open_incidents.get(sev, 0) for sev in SEVERITIES},
+        # The rows count models' incidents only: the summary says how many are not.
+        "incidents_without_model": open_without_model,
         "projects": sorted({r["project"] for r in everything}),
     }
     chosen = [r for r in everything if _matches(r, query)]
