@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aims.clock import utc
+from aims.services.evidence_facts import logged_events, progress_row
 from aims.storage.db import Database
-from aims.storage.schema import AccessLastUse, AuditEvent, AuditHead, EvidenceProgress
+from aims.storage.schema import AccessLastUse, AuditEvent, AuditHead
 
 __all__ = ["BATCH", "catch_up", "last_uses", "use_of"]
 
@@ -46,14 +47,6 @@ def use_of(actor: str, action: str, subject: str) -> tuple[str, str] | None:
     if action == "server.token.issued":
         return (subject, "") if subject.startswith("apikey:") else None
     return actor, subject
-
-
-def _progress(s: Session) -> EvidenceProgress:
-    row = s.scalar(select(EvidenceProgress).where(EvidenceProgress.id == 1).with_for_update())
-    if row is None:
-        row = EvidenceProgress(id=1, facts_seq=0, uses_seq=0)
-        s.add(row)
-    return row
 
 
 def _fold(s: Session, rows: Sequence[Any]) -> None:
@@ -85,7 +78,7 @@ def catch_up(db: Database, batch: int = BATCH) -> int:
     """
     while True:
         with db.session() as s:
-            progress = _progress(s)
+            progress = progress_row(s)
             head = s.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0
             start = progress.uses_seq or 0
             if start >= head:
@@ -115,11 +108,11 @@ def last_uses(
     rows = s.execute(
         select(AccessLastUse.who, AccessLastUse.subject, AccessLastUse.seq, AccessLastUse.ts)
     ).all()
-    logged = _logged(s, [r.seq for r in rows])
+    logged = logged_events(s, [r.seq for r in rows])
     uses: dict[str, dict[str | None, dt.datetime]] = defaultdict(dict)
     for who, subject, seq, ts in rows:
         event = logged.get(seq)
-        if event is None or event[0] != ts or use_of(*event[1:]) != (who, subject):
+        if event is None or event[0] != ts or use_of(*event[1:4]) != (who, subject):
             continue  # a row its audit event does not vouch for
         project = project_of(subject) if subject else None
         stamp = utc(dt.datetime.fromisoformat(ts))
@@ -127,21 +120,3 @@ def last_uses(
         if seen is None or stamp > seen:
             uses[who][project] = stamp
     return uses
-
-
-def _logged(s: Session, seqs: Sequence[int]) -> dict[int, tuple[str, str, str, str]]:
-    """``(ts, actor, action, subject)`` of the audit events at ``seqs``."""
-    out: dict[int, tuple[str, str, str, str]] = {}
-    unique = sorted(set(seqs))
-    for i in range(0, len(unique), 500):
-        for seq, ts, actor, action, subject in s.execute(
-            select(
-                AuditEvent.seq,
-                AuditEvent.ts,
-                AuditEvent.actor,
-                AuditEvent.action,
-                AuditEvent.subject,
-            ).where(AuditEvent.seq.in_(unique[i : i + 500]))
-        ):
-            out[seq] = (ts, actor, action, subject)
-    return out

@@ -36,7 +36,16 @@ from aims.storage.schema import (
     EvidenceProgress,
 )
 
-__all__ = ["GOVERNANCE_ACTIONS", "break_glass", "catch_up", "events_by_model", "fact_key", "owners"]
+__all__ = [
+    "GOVERNANCE_ACTIONS",
+    "break_glass",
+    "catch_up",
+    "events_by_model",
+    "fact_key",
+    "logged_events",
+    "owners",
+    "progress_row",
+]
 
 GOVERNANCE_ACTIONS = (
     "model.register",
@@ -78,7 +87,8 @@ def fact_key(action: str, actor: str, payload: str) -> str:
     return json.dumps(json.loads(payload).get(field), sort_keys=True)
 
 
-def _progress(s: Session) -> EvidenceProgress:
+def progress_row(s: Session) -> EvidenceProgress:
+    """The one progress row, locked for this transaction (created if missing)."""
     row = s.scalar(select(EvidenceProgress).where(EvidenceProgress.id == 1).with_for_update())
     if row is None:
         row = EvidenceProgress(id=1, facts_seq=0)
@@ -115,7 +125,7 @@ def catch_up(db: Database, batch: int = BATCH) -> int:
     """
     while True:
         with db.session() as s:
-            progress = _progress(s)
+            progress = progress_row(s)
             head = s.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0
             start = progress.facts_seq
             if start >= head:
@@ -185,7 +195,7 @@ def events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRe
             EvidenceEventFact.count,
         )
     ).all()
-    logged = _logged(s, [r[0] for r in rows])
+    logged = logged_events(s, [r[0] for r in rows])
     for seq, ts, actor, action, subject, payload, count in sorted(rows, key=lambda r: r[0]):
         if logged.get(seq) != (ts, actor, action, subject, payload):
             continue  # a fact its audit event does not vouch for (written into the table)
@@ -201,7 +211,7 @@ def events_by_model(s: Session, names: Sequence[str]) -> dict[str, tuple[EventRe
 def break_glass(s: Session) -> tuple[BreakGlass, ...]:
     """Events written by commands forced past team mode, oldest first (from the facts)."""
     rows = s.scalars(select(EvidenceBreakGlass).order_by(EvidenceBreakGlass.seq)).all()
-    logged = _logged(s, [r.seq for r in rows])
+    logged = logged_events(s, [r.seq for r in rows])
     return tuple(
         BreakGlass(r.seq, r.actor, r.action, r.reason)
         for r in rows
@@ -209,7 +219,7 @@ def break_glass(s: Session) -> tuple[BreakGlass, ...]:
     )
 
 
-def _logged(s: Session, seqs: Sequence[int]) -> dict[int, tuple[str, str, str, str, str]]:
+def logged_events(s: Session, seqs: Sequence[int]) -> dict[int, tuple[str, str, str, str, str]]:
     """``(ts, actor, action, subject, payload)`` of the audit events at ``seqs``.
 
     Every fact is read back against its event (by the unique index on
