@@ -283,17 +283,24 @@ def evaluate(
     return EvalReport(corpus, len(cases), results, seconds)
 
 
+def judged_split(cases: Sequence[Case]) -> str:
+    """The split whose figures are judged against the targets: ``heldout`` when the
+    corpus has one, else ``all`` (every case has then been tuned on, and says so)."""
+    return "heldout" if any(c.split == "heldout" for c in cases) else "all"
+
+
 @lru_cache(maxsize=1)
 def screening_evidence() -> dict[str, Any]:
     """What the evidence report states about screening quality: the bundled corpus's
     figures under the default policy (measured once per process; neither changes while
-    it runs)."""
+    it runs). ``judged`` names the part held against the targets: the held-out part
+    when the corpus has one, else the whole corpus."""
     path = bundled_corpus()
     cases = load_corpus(path)
     report = evaluate(cases, corpus=str(path))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     parts = {}
-    for name in SPLITS:
+    for name in (*SPLITS, "all"):
         res = report.splits[name]
         o = res.overall
         parts[name] = {
@@ -303,15 +310,25 @@ def screening_evidence() -> dict[str, Any]:
             "precision": o.to_dict()["precision"],
             "meets_targets": res.meets_targets,
         }
-    held, dev = parts["heldout"], parts["dev"]
-    text = (
-        f"held-out recall {held['recall']}, false-positive rate {held['fpr']} on "
-        f"{held['cases']} cases (targets: recall >= {TARGET_RECALL}, rate <= {TARGET_FPR}: "
-        f"{'met' if held['meets_targets'] else 'not met'}); development part recall "
-        f"{dev['recall']}, rate {dev['fpr']} on {dev['cases']} cases; default policy, "
-        f"corpus sha256 {digest[:12]} (aims gateway eval)"
+    judged = judged_split(cases)
+    held, dev = parts[judged], parts["dev"]
+    targets = (
+        f"(targets: recall >= {TARGET_RECALL}, rate <= {TARGET_FPR}: "
+        f"{'met' if held['meets_targets'] else 'not met'})"
     )
-    return {"corpus_sha256": digest, "policy": "default", **parts, "text": text}
+    if judged == "heldout":
+        text = (
+            f"held-out recall {held['recall']}, false-positive rate {held['fpr']} on "
+            f"{held['cases']} cases {targets}; development part recall "
+            f"{dev['recall']}, rate {dev['fpr']} on {dev['cases']} cases"
+        )
+    else:
+        text = (
+            f"no held-out part; recall {held['recall']}, false-positive rate {held['fpr']} "
+            f"on all {held['cases']} cases, every one tuned on {targets}"
+        )
+    text += f"; default policy, corpus sha256 {digest[:12]} (aims gateway eval)"
+    return {"corpus_sha256": digest, "policy": "default", "judged": judged, **parts, "text": text}
 
 
 def load_policy(path: Path) -> ScreeningPolicy:
