@@ -30,11 +30,9 @@ from aims.services.registry import (
     get_dataset_version,
     get_model_version,
     git_commit,
-    owners_by_role,
-    set_owners_in,
-    version_payload,
+    store_new_version,
 )
-from aims.storage.schema import Model, ModelVersion, ModelVersionDataset
+from aims.storage.schema import Model, ModelVersion
 from aims.workspace import Workspace
 
 __all__ = [
@@ -130,29 +128,16 @@ def register_app(
             created_by=actor,
             created_at=now,
         )
-        s.add(mv)
-        s.flush()
-        for dv in (get_dataset_version(s, r) for r in refs):
-            s.add(ModelVersionDataset(model_version_id=mv.id, dataset_version_id=dv.id))
-        set_owners_in(s, model, dict(owners or {}), actor)
-        s.flush()
-        s.refresh(mv)
-        payload = version_payload(mv)
-        audit.record(
+        payload = store_new_version(
             s,
-            actor=actor,
-            action="model.register",
-            subject=f"model:{name}@{version}",
-            payload={
-                "artifact_sha256": ref.sha256,
-                "flavour": FLAVOUR,
-                "trusted": False,
-                "datasets": payload["datasets"],
-                "git_commit": mv.git_commit,
+            mv,
+            refs,
+            owners,
+            actor,
+            {
                 "prompt_sha256": info["prompt_sha256"],
                 "llm_model": f"{spec.model.provider}/{spec.model.name}",
                 "tools": {t["name"]: t["sha256"] for t in info["tools"]},
             },
         )
-        payload["owners"] = owners_by_role(model)
     return payload

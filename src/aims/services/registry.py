@@ -217,30 +217,56 @@ def register_model(
             created_by=actor,
             created_at=now,
         )
-        s.add(mv)
-        s.flush()
-        for dv in (get_dataset_version(s, r) for r in refs):
-            s.add(ModelVersionDataset(model_version_id=mv.id, dataset_version_id=dv.id))
-        _set_owners(s, model, dict(owners or {}), actor)
-        s.flush()
-        s.refresh(mv)
-        payload = version_payload(mv)
-        audit.record(
+        payload = store_new_version(
             s,
-            actor=actor,
-            action="model.register",
-            subject=f"model:{name}@{version}",
-            payload={
-                "artifact_sha256": ref.sha256,
-                "flavour": mv.flavour,
-                "trusted": mv.trusted,
-                "datasets": payload["datasets"],
-                "git_commit": mv.git_commit,
-                "input_contract_note": input_contract.note,
-            },
+            mv,
+            refs,
+            owners,
+            actor,
+            {"input_contract_note": input_contract.note},
         )
-        payload["owners"] = owners_by_role(model)
         payload["input_contract_note"] = input_contract.note
+    return payload
+
+
+def store_new_version(
+    s: Session,
+    mv: ModelVersion,
+    refs: Sequence[Ref],
+    owners: Mapping[str, str] | None,
+    actor: str,
+    audited: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Add ``mv`` with its training datasets and owners, audit ``model.register``; its payload.
+
+    Shared by every kind of version (a tabular model, an LLM application) so
+    that a registration stores and audits the same things whatever its kind;
+    ``audited`` adds the kind's own facts to the audit event.
+    """
+    model = mv.model
+    s.add(mv)
+    s.flush()
+    for dv in (get_dataset_version(s, r) for r in refs):
+        s.add(ModelVersionDataset(model_version_id=mv.id, dataset_version_id=dv.id))
+    _set_owners(s, model, dict(owners or {}), actor)
+    s.flush()
+    s.refresh(mv)
+    payload = version_payload(mv)
+    audit.record(
+        s,
+        actor=actor,
+        action="model.register",
+        subject=f"model:{model.name}@{mv.version}",
+        payload={
+            "artifact_sha256": mv.artifact_sha256,
+            "flavour": mv.flavour,
+            "trusted": mv.trusted,
+            "datasets": payload["datasets"],
+            "git_commit": mv.git_commit,
+            **audited,
+        },
+    )
+    payload["owners"] = owners_by_role(model)
     return payload
 
 
@@ -264,11 +290,6 @@ def _set_owners(s: Session, model: Model, owners: Mapping[str, str], actor: str)
             subject=f"model:{model.name}",
             payload=changed,
         )
-
-
-def set_owners_in(s: Session, model: Model, owners: Mapping[str, str], actor: str) -> None:
-    """Set owners of ``model`` inside the caller's transaction (audited when one changes)."""
-    _set_owners(s, model, owners, actor)
 
 
 def set_owners(
