@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import re
 
-_QUOTES = "\"'`“”‘’«»"
+_QUOTES = "\"'`“”‘’«»「」『』"
+# Also inside identifiers of code ("test_guard_blocks_injection", "detectInjection"): a
+# test of a filter quotes the phrase it filters.
 _DISCUSSION = re.compile(
-    r"\b(attack\w*|inject\w*|jailbreak\w*|malicious|adversar\w*|examples?|e\.g\.|such as|"
+    r"(?:\b|(?<=_)|(?<=[a-z])(?=[A-Z]))(?i:attack\w*|guard\w*|saniti[sz]\w*|inject\w*|jailbreak\w*|malicious|adversar\w*|examples?|e\.g\.|such as|"
     r"phrases? like|detect\w*|classif\w*|payloads?|red[- ]team\w*|test cases?|patterns?|"
-    r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*)\b",
-    re.IGNORECASE,
+    r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*)",
 )
 _MENTION_REACH = 200
 
@@ -70,6 +71,15 @@ _REPORTER = re.compile(
     r"(?:\s+[\w-]+){0,4}?\s+(?:to\s+)?$",
     re.IGNORECASE,
 )
+# Third-person talk of what a text makes a model do ("a page that tells the model to
+# ignore its previous instructions"): an injection speaks to the model, not of it.
+_TOLD_MODEL = re.compile(
+    r"\b(?:tells?|telling|told|instructs?|instructing|instructed|asks?|asking|asked|directs?|"
+    r"directing|orders?|ordering|convinces?|convincing|makes?|making|gets?|getting)\s+"
+    r"(?:the|a|an|its|their|your)\s+(?:\w+\s+)?(?:models?|llms?|ai|assistants?|agents?|chatbots?)"
+    r"\s+(?:to\s+)?$",
+    re.IGNORECASE,
+)
 _REPORT_REACH = 160
 _SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
 
@@ -86,7 +96,10 @@ def is_reported(text: str, start: int) -> bool:
     lo = max(0, start - _REPORT_REACH)
     breaks = [m.end() for m in _SENTENCE_BREAK.finditer(text, lo, start)]
     lo = breaks[-1] if breaks else lo
-    return _REPORTER.search(text, lo, start) is not None
+    return (
+        _REPORTER.search(text, lo, start) is not None
+        or _TOLD_MODEL.search(text, max(lo, start - 60), start) is not None
+    )
 
 
 _TAG_NOUN = re.compile(r"\s*(?:tags?|elements?|blocks?|markup|nodes?)\b", re.IGNORECASE)

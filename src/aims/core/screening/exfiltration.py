@@ -14,6 +14,7 @@ poisoned tool asks the model to fill in what it should leak.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections import Counter
@@ -46,7 +47,7 @@ def _random_value(m: re.Match[str]) -> bool:
         return False
     has_digit = any(c.isdigit() for c in value)
     has_alpha = any(c.isalpha() for c in value)
-    return has_digit and has_alpha and entropy(value) >= MIN_ENTROPY_BITS
+    return has_digit and has_alpha and entropy(value) >= MIN_ENTROPY_BITS and not _published(value)
 
 
 _DOCUMENTED = ("example", "sample", "dummy", "fake", "placeholder", "redacted", "xxxx", "0000")
@@ -59,15 +60,65 @@ def _real(m: re.Match[str]) -> bool:
     return not any(w in low for w in _DOCUMENTED)
 
 
+_PUBLISHED_EXAMPLES = frozenset(
+    {
+        # Kubernetes' Secret documentation ("admin" / "1f2d1e2e67df" in base64).
+        "MWYyZDFlMmU2N2Rm",
+        "YWRtaW4=",
+        # The token jwt.io shows on its front page, and its signature on its own.
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        # Stripe's documented test key.
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    }
+)
+"""Values that vendors publish in their documentation and that are copied into guides
+everywhere: they open nothing (like ``AKIAIOSFODNN7EXAMPLE``), so they are no secret."""
+
+
+def _published(value: str) -> bool:
+    return value in _PUBLISHED_EXAMPLES or value.rstrip("=") in _PUBLISHED_EXAMPLES
+
+
+def _real_jwt(m: re.Match[str]) -> bool:
+    """Not jwt.io's sample token (``"sub": "1234567890"``, John Doe), which documentation
+    everywhere shows, nor a published example signature."""
+    _head, payload, signature = m.group(0).split(".")[:3]
+    if _published(signature):
+        return False
+    try:
+        claims = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return True
+    return not ('"1234567890"' in claims and "John Doe" in claims)
+
+
+_CREDENTIAL_PARAM = re.compile(r"X-Amz-Credential=$", re.IGNORECASE)
+
+
+def _not_presigned(m: re.Match[str]) -> bool:
+    """An access key id inside a presigned URL (``X-Amz-Credential=AKIA...``) is the URL's
+    public half: such links are made to be handed out and expire on their own."""
+    return _CREDENTIAL_PARAM.search(m.string, max(0, m.start() - 20), m.start()) is None
+
+
 def _mixed(m: re.Match[str]) -> bool:
     token = m.group(0)
     return _real(m) and any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
 
+_DEFAULT_PASSWORDS = frozenset(
+    {"password", "pass", "secret", "pwd", "changeme", "postgres", "root", "admin", "test", "guest"}
+)
+
+
 def _real_password(m: re.Match[str]) -> bool:
     password = unquote(m.group("value")).lower()
+    user = m.group("user").lower()
+    # "app:app@" and "postgres:postgres@" are how local set-ups and .env examples are
+    # written: a password equal to the user name, or a product's default, guards nothing.
     return not (
-        password in {"password", "pass", "secret", "pwd", "changeme"}
+        password in _DEFAULT_PASSWORDS
+        or password == user
         or any(w in password for w in _PLACEHOLDER_WORDS)
         or password.strip("*x") == ""
         or password[0] in "<{$%["
@@ -77,7 +128,7 @@ def _real_password(m: re.Match[str]) -> bool:
 SECRETS: tuple[Rule, ...] = (
     rule("aws-access-key", "exfiltration", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          ("akia", "asia", "abia", "acca"), secret=True, flags=0,
-         accept=lambda m: _real(m) and entropy(m.group(0)[4:]) >= 2.5),
+         accept=lambda m: _real(m) and entropy(m.group(0)[4:]) >= 2.5 and _not_presigned(m)),
     rule("aws-secret-key", "exfiltration",
          r"aws_?secret_?access_?key\W{1,5}[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
          ("secret",), secret=True, accept=_real),
@@ -103,10 +154,10 @@ SECRETS: tuple[Rule, ...] = (
          secret=True, flags=0, accept=_real),
     rule("jwt", "exfiltration",
          r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", ("eyj",),
-         secret=True, flags=0),
+         secret=True, flags=0, accept=_real_jwt),
     rule("url-password", "exfiltration",
          r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|"
-         r"ftp|sftp|smtp)://[^:\s/@]+:(?P<value>[^@\s/]{3,})@",
+         r"ftp|sftp|smtp)://(?P<user>[^:\s/@]+):(?P<value>[^@\s/]{3,})@",
          ("://",), secret=True, accept=_real_password),
     rule("assigned-secret", "exfiltration",
          r"\b(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|"
@@ -127,6 +178,9 @@ _DATA_PARAMS = frozenset(
     }
 )  # fmt: skip
 _SIGNATURE_PARAMS = ("x-amz-", "x-goog-", "sig", "signature", "se", "sp", "sv", "sr", "st", "skoid")
+_NUMBERS = re.compile(r"^-?\d{1,6}(?:\.\d+)?(?:[,;|]\s*-?\d{1,6}(?:\.\d+)?){2,}$")
+"""A series of numbers (``data=12,19,7`` of a chart image): what charts draw, not what
+is stolen."""
 _DATA_LIKE = re.compile(r"^[A-Za-z0-9+/=_%.-]{32,}$")
 _PLACEHOLDER = re.compile(
     r"\{\{?[^}\s]{1,40}\}\}?|\$\{?\w+\}?|<[A-Za-z_ -]{2,40}>|%s|\[[A-Z_ ]{2,40}\]"
@@ -141,10 +195,29 @@ _DATA_WORDS = re.compile(
 )
 
 
+_AUTH_PARAMS = frozenset({"key", "api_key", "apikey", "appid", "app_id", "access_token", "token"})
+
+
 def _data_placeholder(text: str) -> bool:
     """Whether ``text`` has a placeholder naming what an agent knows (``{conversation}``,
-    ``$API_KEY``) rather than an argument of an API (``{user_id}``, ``{page}``)."""
-    return any(_DATA_WORDS.search(p.group(0)) for p in _PLACEHOLDER.finditer(text))
+    ``$API_KEY``) rather than an argument of an API (``{user_id}``, ``{page}``).
+
+    API documentation writes its own authentication into its templates
+    (``?lat={lat}&lon={lon}&key={api_key}``): a key placeholder in the key parameter of
+    a template with other arguments is how that API is called, not a leak.
+    """
+    data = [p for p in _PLACEHOLDER.finditer(text) if _DATA_WORDS.search(p.group(0))]
+    if not data:
+        return False
+    params = [q.partition("=") for q in text.lstrip("?").split("&")]
+    if len(params) < 2:
+        return True
+    for name, _eq, value in params:
+        if any(p.group(0) in value for p in data) and name.strip().lower() not in _AUTH_PARAMS:
+            return True
+    return not any(
+        not _DATA_WORDS.search(value) and _PLACEHOLDER.search(value) for _n, _e, value in params
+    )
 
 
 def carries_data(url: str) -> bool:
@@ -161,7 +234,7 @@ def carries_data(url: str) -> bool:
         low = name.lower()
         if low.startswith(_SIGNATURE_PARAMS):
             continue
-        if low in _DATA_PARAMS and len(value) >= 6:
+        if low in _DATA_PARAMS and len(value) >= 6 and not _NUMBERS.match(value):
             return True
         if _DATA_LIKE.match(value) and entropy(value) >= 3.5:
             return True

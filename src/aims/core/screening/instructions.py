@@ -105,7 +105,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"(?::|-|follow|are\b|for\s+(?:the\s+)?(?:ai|assistant|model|agent))"
         r"|\byour\s+(?:new|real|actual|true)\s+(?:task|instructions?|goal|objective|mission)\s+"
         r"(?:is|are)\b"
-        r"|\bthe\s+(?:new|real|actual|true)\s+instructions\s+are\b"
+        r"|\bthe\s+(?P<adj2>new|real|actual|true)\s+instructions\s+are\b"
         r"|\b(?:from\s+now\s+on|henceforth|going\s+forward),?\s+"
         r"(?:the\s+(?:ai|assistant|model|agent)\s+(?:is|are|will|must|shall|should)\b"
         r"|you\s+(?:are|will|must|shall|should)\b[^.\n]{0,60}?\b(?:answer\w*|respond\w*|repl(?:y|ies)|"
@@ -255,6 +255,22 @@ def _takes_credentials(m: re.Match[str]) -> bool:
     return _affirmed(m) and not _public_part(m)
 
 
+_CONVERSATION_PARAMS = frozenset(
+    {"messages", "conversation", "transcript", "chat", "history", "dialog", "dialogue", "thread"}
+)
+
+
+def _smuggled(m: re.Match[str]) -> bool:
+    """The conversation asked for in a parameter named for it (``messages``, ``transcript``)
+    is a tool's declared input (a summary or a hand-over to a person), in plain sight in its
+    schema; a parameter named for something else is a hiding place. Secrets count anywhere."""
+    thing = m.group("thing").lower()
+    if thing.startswith(("key", "secret", "credential", "token", "password", "system")):
+        return True
+    param = (m.group("param") or m.group("param2") or "").lower()
+    return param not in _CONVERSATION_PARAMS
+
+
 POISONING: tuple[Rule, ...] = (
     rule(
         "hidden-block",
@@ -317,10 +333,10 @@ POISONING: tuple[Rule, ...] = (
         # smuggled is what a tool has no need of, the conversation or secrets.
         r"(?=[aeipsw])\b(?:pass|put|include|add|place|insert|append|encode|embed|send|with)\s+"
         r"(?:\w+\s+){0,3}?"
-        r"(?:keys?|secrets?|credentials?|tokens?|passwords?|conversation|chat\s+history|history|"
+        r"(?P<thing>keys?|secrets?|credentials?|tokens?|passwords?|conversation|chat\s+history|history|"
         r"(?:previous|prior|earlier|recent|all|last\s+\d+)\s+messages|system\s+prompt)\s+(?:\w+\s+){0,3}?"
         r"(?:as|in|into|inside|via|through)\s+(?:the\s+|a\s+)?"
-        r"(?:['\"`]?\w+['\"`]?\s+(?:parameter|argument|field|param|variable)\b|['\"`]\w+['\"`])",
+        r"(?:['\"`]?(?P<param>\w+)['\"`]?\s+(?:parameter|argument|field|param|variable)\b|['\"`](?P<param2>\w+)['\"`])",
         (
             "key",
             "secret",
@@ -333,6 +349,7 @@ POISONING: tuple[Rule, ...] = (
             "system prompt",
         ),
         quotable=True,
+        accept=_smuggled,
     ),
     rule(
         "cross-tool",

@@ -32,7 +32,7 @@ def steers_model(m: re.Match[str]) -> bool:
     Such headings are common in tickets and delivery notes: they count only near
     words that address a model or point at data to take.
     """
-    adj = m.group("adj")
+    adj = m.group("adj") or m.group("adj2")
     if adj is None or adj.lower() not in _EVERYDAY_NEW:
         return True
     lo, hi = max(0, m.start() - 100), min(len(m.string), m.end() + 200)
@@ -77,10 +77,38 @@ def gives_order(m: re.Match[str]) -> bool:
     return _ORDER.search(m.string, m.end(), end) is not None
 
 
+_MARKER_START = "<["
+_NAMED_AFTER = re.compile(
+    r"\s*(?:(?:and|or|,|/)\s*[<\[]|\.\.\.|…|(?:tokens?|markers?|tags?|delimiters?|"
+    r"special\s+tokens?)\b)",
+    re.IGNORECASE,
+)
+_NAMED_BEFORE = re.compile(r"[>\]]\s*(?:and|or|,|/)\s*$", re.IGNORECASE)
+
+
+def names_a_marker(m: re.Match[str]) -> bool:
+    """Whether a chat-template marker is shown rather than used: in backticks or quotes,
+    listed with another marker ("``[INST]`` and ``[/INST]``", "<<SYS>> and <</SYS>>"), or
+    followed by "token" or "marker". That is how prompt-format documentation speaks;
+    a template that is used puts text between its markers."""
+    text, start, end = m.string, m.start(), m.end()
+    before = text[start - 1] if start > 0 else ""
+    if before == "`" or (before in "\"'“‘" and text[end : end + 1] in "\"'”’"):
+        return True
+    if "`" in text[max(0, start - 2) : start] and "`" in text[end : end + 40].split("\n")[0]:
+        return True  # `<|im_start|>system` shows a line of the format
+    if _NAMED_AFTER.match(text, end):
+        return True
+    return _NAMED_BEFORE.search(text, max(0, start - 12), start) is not None
+
+
 def is_chat_marker(m: re.Match[str]) -> bool:
     """An XML ``<system>`` element holding a word or two (``<system>GitHub</system>`` in a
-    build file) or a tag named in documentation is data, not a chat template."""
+    build file), a tag named in documentation or a marker shown in a prompt-format guide
+    (:func:`names_a_marker`) is data, not a chat template."""
     tag = m.group(0)
+    if tag[:1] in _MARKER_START and names_a_marker(m):
+        return False
     if (
         tag.startswith("<")
         and not tag.startswith("<<")
@@ -90,10 +118,22 @@ def is_chat_marker(m: re.Match[str]) -> bool:
     return True
 
 
+_AGAINST = re.compile(
+    r"\b(?:refus\w*|block\w*|reject\w*|prevent\w*|detect\w*|flag\w*|stop\w*|den(?:y|ies|ied)|"
+    r"requests?|attempts?|tries|trying|efforts?|never|cannot|can't|won't|must\s+not)\b"
+    r"(?:\s+[\w-]+){0,3}?\s+(?:to\s+)?$",
+    re.IGNORECASE,
+)
+
+
 def asks_for_prompt(m: re.Match[str]) -> bool:
     """Tickets and changelogs "show the system prompt in the playground": asking for it
     counts when the words around speak to a model or ask for it word for word."""
     low = m.group(0).lower()
+    # "refuse requests to reveal the system prompt", "block attempts to print it": a rule
+    # against the request, not the request.
+    if _AGAINST.search(m.string, max(0, m.start() - 50), m.start()):
+        return False
     if "hidden" in low or "initial" in low or "your" in low or "verbatim" in low:
         return True
     tail = m.string[m.end() : m.end() + 40].lower()

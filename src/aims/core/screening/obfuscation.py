@@ -24,7 +24,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from aims.core.screening.confusables import SCRIPTS_WITH_LOOKALIKES
+from aims.core.screening.confusables import CONFUSABLES, SCRIPTS_WITH_LOOKALIKES
 from aims.core.screening.normalise import Normalised
 
 OBFUSCATION_RULES = (
@@ -77,7 +77,10 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
                 start -= 1
             while end < len(text) and text[end].isalnum():
                 end += 1
-            yield "mixed-script", start, end, text[start:end]
+            # A Greek letter that looks like no Latin one is science, not disguise: units
+            # and symbols ("250μs", "λx", "2πr").
+            if any(c in CONFUSABLES for c in text[start:end]):
+                yield "mixed-script", start, end, text[start:end]
 
 
 def decoded_runs(text: str) -> Iterator[tuple[int, int, str]]:
