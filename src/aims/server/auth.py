@@ -22,14 +22,15 @@ kilobytes to the permanent audit log per interval.
 A model of another project answers exactly as a model that is not served
 (404), so a token cannot probe which models other projects serve. A token can
 be revoked on its own (:meth:`Guard.revoke_token`, used by the dashboard's
-logout), besides its key.
+logout), besides its key: the process that revokes it refuses it at once, and
+stores the revocation, which every other process of the server reads at its
+next poll of the store (and this one after a restart).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import threading
 import time
 import uuid
 from typing import Any
@@ -45,7 +46,9 @@ from aims.server.oidc import OIDC_KEY_PREFIX, OidcAuthority, refused, unverified
 from aims.server.principal import DEV_PRINCIPAL, Principal  # re-exported: routes import them here
 from aims.server.problems import ApiError
 from aims.server.ratelimit import RateLimiter
+from aims.server.revocations import Revocations
 from aims.services.keys import ROLES, role_rank
+from aims.workspace import Workspace
 
 ISSUER = "aims"
 ALGORITHM = "HS256"
@@ -168,26 +171,26 @@ class Guard:
         self.limiter = limiter
         self.metrics = metrics
         self.insecure = insecure
-        self.revoked: frozenset[str] = frozenset()
         self.oidc: OidcAuthority | None = None
         """Checks the identity provider's tokens, when single sign-on is on (server.oidc)."""
         self.events = AuthEvents()
-        self._revoked_tokens: dict[str, float] = {}
-        self._tokens_lock = threading.Lock()
+        self.revocations = Revocations()
 
-    def revoke_token(self, principal: Principal) -> None:
-        """Refuse ``principal``'s token from now on (its key stays valid), until it expires."""
-        if not principal.token_id:
-            return
-        now = time.time()
-        with self._tokens_lock:
-            # Forget revocations of tokens that have expired anyway.
-            self._revoked_tokens = {t: e for t, e in self._revoked_tokens.items() if e > now}
-            self._revoked_tokens[principal.token_id] = principal.expires_at
+    def revoke_token(self, principal: Principal, ws: Workspace | None = None) -> None:
+        """Refuse ``principal``'s token from now on (its key stays valid), until it expires.
+
+        This process refuses it at once; with ``ws`` the revocation is also
+        stored, for the server's other processes and for a restart.
+        """
+        self.revocations.revoke_token(principal, ws)
+
+    def refresh_revoked(self, ws: Workspace) -> None:
+        """Read the revoked keys and tokens from the store (every poll interval)."""
+        self.revocations.refresh(ws)
 
     def token_revoked(self, principal: Principal) -> bool:
         """Whether ``principal``'s key or token has been revoked."""
-        return principal.key_id in self.revoked or principal.token_id in self._revoked_tokens
+        return self.revocations.covers(principal)
 
     def refuse(
         self, error: ApiError, *, client: str, path: str, key_id: str | None = None
@@ -302,14 +305,14 @@ class Guard:
             principal = self.identify(token.strip())
         except ApiError as exc:
             raise self.refuse(exc, client=client, path=path) from None
-        if principal.key_id in self.revoked:
+        if principal.key_id in self.revocations.keys:
             raise self.refuse(
                 _unauthenticated("revoked", f"API key {principal.key_id} has been revoked"),
                 client=client,
                 path=path,
                 key_id=principal.key_id,
             )
-        if principal.token_id in self._revoked_tokens:
+        if principal.token_id in self.revocations.tokens:
             raise self.refuse(
                 _unauthenticated(
                     "revoked", "the token has been revoked (logged out); get a new one"

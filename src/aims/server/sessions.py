@@ -72,4 +72,5 @@ class TokenSessions:
         """Revoke the session's token, so it is refused by the API too."""
         principal = self.principal(token)
         if principal is not None:
-            self._state.guard.revoke_token(principal)
+            # Stored too, so every worker of the server refuses it (and after a restart).
+            self._state.guard.revoke_token(principal, self._state.ws)

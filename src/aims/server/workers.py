@@ -9,6 +9,10 @@ store (so a promotion or rollback reaches every worker within its poll
 interval), its own prediction log writer (files named ``part-<time>-w<k>-…``,
 so no two processes ever write one file), its own shadow thread and batching.
 ``/metrics`` answers every worker's series (:mod:`aims.server.worker_metrics`).
+What must hold for the server as a whole is shared: the per-key and log-in
+rate limits take tokens from buckets in memory every worker maps
+(:mod:`aims.server.shared_buckets`), and a dashboard log-out is stored, so
+every worker refuses its token from its next poll of the store.
 The monitor loop and the scheduled audit checkpoints run in worker 0 only.
 
 The supervisor:
@@ -72,6 +76,8 @@ class WorkerSpec:
     prepare: Callable[[], None] | None = None
     """Run first in each worker, e.g. to send the server's log lines to stderr."""
     metrics_dir: str = ""
+    buckets_file: str = ""
+    """The rate limits' bucket file every worker maps (:mod:`aims.server.shared_buckets`)."""
 
 
 def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -181,14 +187,34 @@ def _build(spec: WorkerSpec, worker: int) -> tuple[Any, Any]:
         state.writer.file_tag = f"-w{worker}"
         shared = WorkerMetrics(state.metrics.registry, worker, spec.metrics_dir)
         state.metrics.workers = shared
+        buckets = _share_limits(state, spec.buckets_file)
         shared.start()
         try:
             yield
         finally:
             shared.stop()
+            if buckets is not None:
+                buckets.close()
 
     add_lifespan_hook(app, as_worker)
     return app, ws
+
+
+def _share_limits(state: Any, path: str) -> Any:
+    """Swap the worker's per-key and log-in rate limiters for ones every worker shares.
+
+    Returns the mapped bucket file (to close at the end), None without one.
+    """
+    if not path:
+        return None
+    from aims.server.app import TOKEN_RATE
+    from aims.server.shared_buckets import SharedBuckets, SharedRateLimiter
+
+    buckets = SharedBuckets(path)
+    config = state.config
+    state.guard.limiter = SharedRateLimiter(buckets, "key", config.rate_limit, config.rate_burst)
+    state.token_limiter = SharedRateLimiter(buckets, "address", *TOKEN_RATE)
+    return buckets
 
 
 class _WorkerServer(uvicorn.Server):
@@ -367,9 +393,14 @@ def serve_workers(spec: WorkerSpec, count: int, host: str, port: int, banner: st
     sock = listen(host, port)
     if banner:
         log.info("%s", banner)
+    from aims.server.shared_buckets import create_bucket_file
+
     folder = tempfile.mkdtemp(prefix="aims-metrics-")
+    buckets = create_bucket_file()
     try:
-        Supervisor(replace(spec, metrics_dir=folder), count, sock).run()
+        shared = replace(spec, metrics_dir=folder, buckets_file=str(buckets))
+        Supervisor(shared, count, sock).run()
     finally:
         sock.close()
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(buckets.parent, ignore_errors=True)

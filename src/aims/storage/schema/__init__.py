@@ -36,6 +36,7 @@ from aims.storage.schema.inventory import (
 )
 from aims.storage.schema.llm_apps import TraceEvaluation
 from aims.storage.schema.monitoring import Incident, MonitorWindow
+from aims.storage.schema.revocations import RevokedToken
 
 __all__ = [
     "TS",
@@ -69,6 +70,7 @@ __all__ = [
     "Principal",
     "PromotionRequest",
     "ReviewFinding",
+    "RevokedToken",
     "RiskAssessment",
     "StageTransition",
     "TraceEvaluation",
