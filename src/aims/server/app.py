@@ -264,7 +264,7 @@ def create_app(
         last_audit = [time.monotonic()]
 
         def refresh_revoked() -> None:
-            guard.revoked = keys.revoked_key_ids(ws)
+            guard.refresh_revoked(ws)  # revoked keys, and tokens revoked by a log-out
 
         def flush_audit() -> None:
             if time.monotonic() - last_audit[0] >= config.auth_audit_interval:
