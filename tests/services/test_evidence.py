@@ -308,7 +308,7 @@ def test_eu_ai_act_applies_to_high_risk_models_only(ws) -> None:
     report = evidence.compliance_report(ws, "eu-ai-act")
     assert report.standard.ids == (
         "Art. 9", "Art. 10", "Art. 11", "Art. 12", "Art. 13",
-        "Art. 14", "Art. 15", "Art. 17", "Art. 72", "Art. 73",
+        "Art. 14", "Art. 15", "Art. 17", "Art. 26", "Art. 72", "Art. 73",
     )  # fmt: skip
     assert report.status("Art. 9") == "met"
     for name in MODELS:
@@ -316,7 +316,7 @@ def test_eu_ai_act_applies_to_high_risk_models_only(ws) -> None:
         path.write_text(path.read_text().replace(str(dt.date.today()), "2999-01-01"))
         governance.assess_risk(ws, name, path, actor=RISK)
     report = evidence.compliance_report(ws, "eu-ai-act")
-    assert set(report.summary) and report.summary["not_applicable"] == 10
+    assert set(report.summary) and report.summary["not_applicable"] == 11
     assert "high-risk tier (tiers in scope: minimal)" in report.result("Art. 9").reason
 
 

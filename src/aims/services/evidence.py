@@ -3,7 +3,8 @@
 :func:`gather_facts` reads the store once into a
 :class:`~aims.core.standards.facts.Facts` snapshot (models, versions, lineage,
 risk assessments, approvals, evaluations, stage history, monitor windows,
-incidents, audit chain, policy, access). :func:`assess` (pure, from
+incidents, audit chain, policy, access, and the MCP gateway's servers, pins,
+agents, incidents and calls from :mod:`aims.services.evidence_gateway`). :func:`assess` (pure, from
 :mod:`aims.core.standards.report`) runs each control's evidence rules over it,
 and :func:`compliance_report` does both. Statuses are strict: a control is
 *met* only where the store holds the evidence for every model in scope.
@@ -47,6 +48,7 @@ from aims.errors import ConfigError, InvalidInput
 from aims.services import access_uses, evidence_audit, evidence_facts
 from aims.services.access_review import review_facts
 from aims.services.evidence_audit import GOVERNANCE_ACTIONS, audit_facts
+from aims.services.evidence_gateway import gateway_facts
 from aims.services.monitor import window_store
 from aims.services.registry import owners_by_role
 from aims.storage.schema import (
@@ -347,6 +349,7 @@ def gather_facts(
         events = cited(s, [m.name for m in rows])
         models = tuple(_model_facts(s, m, policy, scope, now, events[m.name]) for m in rows)
         access = _access_facts(s, ws, now, project)
+        gateway = gateway_facts(s, project, now, lookback_days=INCIDENT_LOOKBACK_DAYS)
     from aims.services.trace_settings import content_evidence
 
     return Facts(
@@ -358,6 +361,7 @@ def gather_facts(
         audit=audit,
         access=access,
         models=models,
+        gateway=gateway,
         # An LLM application's data profile cites its project's trace content policy.
         trace_content={
             p: content_evidence(ws, p)["text"] for p in sorted({m.project for m in models})

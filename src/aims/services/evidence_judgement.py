@@ -59,6 +59,7 @@ class JudgedReport(ComplianceReport):
         d["nonconformities"] = [dict(n) for n in self.nonconformities]
         d["trace_content"] = dict(self.trace_content)
         d["screening"] = dict(self.screening)
+        d["gateway"] = self.facts.gateway.to_dict(self.facts.now)
         d["statement_of_applicability"] = {
             "excluded": [e.to_dict() for e in self.statement if e.state == "excluded"],
         }
@@ -193,6 +194,13 @@ def _judge_one(
             judged = ControlResult(c, "outside" if ext.status == "met" else "partial", (ext,), "")
     elif result.status == "not_applicable" and result.reason and not result.outcomes:
         return result  # the control is about models that are not in scope (e.g. high-risk only)
+    elif result.status == "not_applicable" and mine:
+        # Nothing in the store to judge (no MCP server behind the gateway, say): the
+        # documents alone evidence the control, as for a control aims cannot check.
+        ext = _external_outcome(mine, needs_approval, today)
+        judged = ControlResult(
+            c, "outside" if ext.status == "met" else "partial", (*result.outcomes, ext), ""
+        )
     else:
         extra = (_external_outcome(mine, needs_approval, today),) if mine else ()
         outcomes = result.outcomes + extra

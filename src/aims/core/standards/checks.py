@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aims.core.standards import access_checks
+from aims.core.standards import gateway_checks as gw
 from aims.core.standards import governance_checks as gc
 from aims.core.standards import technical_checks as tc
 from aims.core.standards import workspace_checks as wc
@@ -160,6 +161,34 @@ CHECKS: Mapping[str, Check] = {
         "workspace",
         wc.monitoring_policy,
         lambda p: "drift thresholds, triggers and actions set in the policy",
+    ),
+    "gateway_servers": Check(
+        "workspace",
+        gw.gateway_servers,
+        lambda p: "every upstream MCP server registered with an enabled person as owner",
+    ),
+    "gateway_pins": Check(
+        "workspace",
+        gw.gateway_pins,
+        lambda p: "no tool on an agent's allow-list with a new or changed, unapproved definition",
+    ),
+    "gateway_agents": Check(
+        "workspace",
+        gw.gateway_agents,
+        lambda p: "every agent reaching the gateway with an allow-list and an enabled owner",
+    ),
+    "gateway_incidents": Check(
+        "workspace",
+        gw.gateway_incidents,
+        lambda p: (
+            "incidents about MCP servers and agents owned, acknowledged and not open past "
+            "their severity's deadline"
+        ),
+    ),
+    "gateway_log": Check(
+        "workspace",
+        gw.gateway_log,
+        lambda p: "every call through the MCP gateway recorded in the audit log",
     ),
 }
 

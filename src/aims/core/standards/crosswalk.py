@@ -58,11 +58,11 @@ _NIST_EU: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "A.8.3": (("GOVERN 5", "MANAGE 4"), ("Art. 73",)),
     "A.8.4": (("MANAGE 4.3",), ("Art. 73",)),
     "A.8.5": (("GOVERN 5",), ("Art. 13",)),
-    "A.9.2": (("MANAGE 1",), ("Art. 14",)),
+    "A.9.2": (("MANAGE 1",), ("Art. 14", "Art. 26")),
     "A.9.3": (("MANAGE 2",), ()),
     "A.9.4": (("MAP 1.1",), ("Art. 13",)),
-    "A.10.2": (("GOVERN 6", "MANAGE 3"), ()),
-    "A.10.3": (("GOVERN 6", "MANAGE 3"), ("Art. 17",)),
+    "A.10.2": (("GOVERN 6", "GOVERN 6.1", "MANAGE 3"), ()),
+    "A.10.3": (("GOVERN 6", "GOVERN 6.1", "MANAGE 3", "MANAGE 3.1"), ("Art. 17",)),
     "A.10.4": (("GOVERN 5",), ()),
 }
 

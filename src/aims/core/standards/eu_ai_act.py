@@ -1,7 +1,8 @@
 """The EU AI Act's obligations for high-risk AI systems that aims can evidence.
 
 Articles 9 to 15 (requirements for high-risk systems), 17 (quality management),
-72 (post-market monitoring) and 73 (serious incidents) of Regulation (EU)
+26 (obligations of deployers), 72 (post-market monitoring) and 73 (serious
+incidents) of Regulation (EU)
 2024/1689. They apply to models in the ``high`` risk tier (and to models without
 a risk assessment whose policy default tier is high); with no such model in
 scope the articles are reported as not applicable. Titles and descriptions are
@@ -10,7 +11,7 @@ short summaries written for aims, not the Regulation's text.
 Examples
 --------
 >>> EU_AI_ACT.ids
-('Art. 9', 'Art. 10', 'Art. 11', 'Art. 12', 'Art. 13', 'Art. 14', 'Art. 15', 'Art. 17', 'Art. 72', 'Art. 73')
+('Art. 9', 'Art. 10', 'Art. 11', 'Art. 12', 'Art. 13', 'Art. 14', 'Art. 15', 'Art. 17', 'Art. 26', 'Art. 72', 'Art. 73')
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aims.core.standards.catalogue import Control, Standard, rule
 
 _REQ = "Chapter III, Section 2: requirements for high-risk AI systems"
 _PROVIDER = "Chapter III, Section 3: obligations of providers"
+_DEPLOYER = "Chapter III, Section 3: obligations of deployers"
 _POST = "Chapter IX: post-market monitoring and incident reporting"
 
 CONTROLS: tuple[Control, ...] = (
@@ -60,7 +62,12 @@ CONTROLS: tuple[Control, ...] = (
         "Art. 12",
         "Record-keeping",
         "The system logs events automatically over its lifetime, so its working can be traced.",
-        rules=(rule("audit_chain"), rule("stage_history"), rule("monitoring")),
+        rules=(
+            rule("audit_chain"),
+            rule("stage_history"),
+            rule("monitoring"),
+            rule("gateway_log"),
+        ),
         group=_REQ,
         applies_to="high_risk",
     ),
@@ -99,6 +106,9 @@ CONTROLS: tuple[Control, ...] = (
             rule("input_contract"),
             rule("artifact_integrity"),
             rule("api_keys"),
+            rule("gateway_pins"),
+            rule("gateway_agents"),
+            rule("gateway_incidents"),
         ),
         group=_REQ,
         applies_to="high_risk",
@@ -116,6 +126,24 @@ CONTROLS: tuple[Control, ...] = (
         outside="Write the quality management system down (procedures, responsibilities, "
         "resources) and review it.",
         group=_PROVIDER,
+        applies_to="high_risk",
+    ),
+    Control(
+        "Art. 26",
+        "Obligations of deployers",
+        "Deployers use the system as instructed, give its oversight to people who answer for "
+        "it, monitor it, keep its logs and report serious incidents; agents acting for them "
+        "stay within what they are allowed.",
+        rules=(
+            rule("owners", roles=["deployment", "monitoring"]),
+            rule("monitoring"),
+            rule("gateway_agents"),
+            rule("gateway_log"),
+            rule("gateway_incidents"),
+        ),
+        outside="Keep the provider's instructions for use and follow them; inform the people "
+        "affected that a high-risk system is used.",
+        group=_DEPLOYER,
         applies_to="high_risk",
     ),
     Control(
@@ -143,7 +171,7 @@ CONTROLS: tuple[Control, ...] = (
 EU_AI_ACT = Standard(
     key="eu-ai-act",
     title="EU AI Act: high-risk AI systems",
-    edition="Regulation (EU) 2024/1689, Articles 9-15, 17, 72 and 73",
+    edition="Regulation (EU) 2024/1689, Articles 9-15, 17, 26, 72 and 73",
     controls=CONTROLS,
     note="Article numbers follow Regulation (EU) 2024/1689; titles and descriptions are aims' "
     "own short summaries, not the Regulation's text. The articles apply to high-risk systems.",

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from aims.core.standards.gateway_facts import GatewayFacts
+
 ReportScope = Literal["deployed", "all"]
 """``deployed``: models with a version in production or canary; ``all``: every model."""
 
@@ -281,6 +283,8 @@ class Facts:
     models: tuple[ModelFacts, ...] = ()
     trace_content: Mapping[str, str] = field(default_factory=dict)
     """What message content of LLM traces each project keeps (its content policy, as text)."""
+    gateway: GatewayFacts = field(default_factory=GatewayFacts)
+    """The MCP gateway's servers, pins, agents, incidents and call counts."""
 
     @property
     def today(self) -> dt.date:

@@ -194,7 +194,12 @@ CONTROLS: tuple[Control, ...] = (
         "A.6.2.6",
         "Operation and monitoring",
         "The system is watched in operation, and problems are followed up.",
-        rules=(rule("monitoring_policy"), rule("monitoring"), rule("incidents")),
+        rules=(
+            rule("monitoring_policy"),
+            rule("monitoring"),
+            rule("incidents"),
+            rule("gateway_incidents"),
+        ),
         group=_A6,
     ),
     Control(
@@ -208,7 +213,7 @@ CONTROLS: tuple[Control, ...] = (
         "A.6.2.8",
         "Event logs",
         "Events over the system's life are logged, and the logs can be trusted.",
-        rules=(rule("audit_chain"), rule("stage_history")),
+        rules=(rule("audit_chain"), rule("stage_history"), rule("gateway_log")),
         group=_A6,
     ),
     Control(
@@ -270,7 +275,7 @@ CONTROLS: tuple[Control, ...] = (
         "A.8.4",
         "Communicating incidents",
         "Incidents are communicated to those affected, as planned.",
-        rules=(rule("incidents"),),
+        rules=(rule("incidents"), rule("gateway_incidents")),
         outside="Decide who is told about which incidents and keep the messages sent.",
         group=_A8,
     ),
@@ -309,7 +314,9 @@ CONTROLS: tuple[Control, ...] = (
         "Sharing responsibilities",
         "Responsibilities between the organisation, its partners, suppliers and customers are "
         "allocated.",
-        outside="Set responsibilities for each AI system in contracts with the other parties.",
+        rules=(rule("gateway_servers"), rule("gateway_agents")),
+        outside="Set responsibilities for each AI system in contracts with the other parties; "
+        "aims records who answers for each MCP server and each agent behind its gateway.",
         group=_A10,
     ),
     Control(
@@ -317,8 +324,10 @@ CONTROLS: tuple[Control, ...] = (
         "Suppliers",
         "Supplied components (models, data, services) meet the organisation's approach to "
         "responsible AI.",
-        outside="Assess suppliers of models and data; aims verifies each artifact's sha256 "
-        "and refuses untrusted pickles.",
+        rules=(rule("gateway_servers"), rule("gateway_pins")),
+        outside="Assess suppliers of models, data and MCP servers; aims verifies each "
+        "artifact's sha256, refuses untrusted pickles and blocks tools whose definition "
+        "changed since their owner approved it.",
         group=_A10,
     ),
     Control(

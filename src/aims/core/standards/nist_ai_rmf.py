@@ -90,8 +90,17 @@ CONTROLS: tuple[Control, ...] = (
         "GOVERN 6",
         "Third-party software and data",
         "Risks from third-party software, data and supply chains are addressed by policy.",
-        rules=(rule("artifact_integrity"),),
+        rules=(rule("artifact_integrity"), rule("gateway_servers"), rule("gateway_pins")),
         outside="Assess suppliers of models and data, and their terms of use.",
+        group=_GOVERN,
+    ),
+    Control(
+        "GOVERN 6.1",
+        "Third-party entities under policy",
+        "Policies and procedures address the risks of third-party entities, including the "
+        "services and tools that AI systems and agents call.",
+        rules=(rule("gateway_servers"), rule("gateway_pins"), rule("gateway_agents")),
+        outside="Assess the suppliers of the MCP servers and tools agents use, and their terms.",
         group=_GOVERN,
     ),
     Control(
@@ -184,7 +193,13 @@ CONTROLS: tuple[Control, ...] = (
         "MEASURE 2.7",
         "Security and resilience",
         "Security and resilience are evaluated and documented.",
-        rules=(rule("artifact_integrity"), rule("input_contract"), rule("api_keys")),
+        rules=(
+            rule("artifact_integrity"),
+            rule("input_contract"),
+            rule("api_keys"),
+            rule("gateway_pins"),
+            rule("gateway_agents"),
+        ),
         group=_MEASURE,
     ),
     Control(
@@ -241,8 +256,17 @@ CONTROLS: tuple[Control, ...] = (
         "MANAGE 3",
         "Third-party risks managed",
         "Risks from third-party models, data and services are monitored and managed.",
-        rules=(rule("artifact_integrity"), rule("lineage")),
+        rules=(rule("artifact_integrity"), rule("lineage"), rule("gateway_pins")),
         outside="Review suppliers' models and data on a schedule.",
+        group=_MANAGE,
+    ),
+    Control(
+        "MANAGE 3.1",
+        "Third-party resources monitored",
+        "Risks from third-party resources are monitored, and their controls applied and "
+        "documented.",
+        rules=(rule("gateway_pins"), rule("gateway_incidents"), rule("gateway_log")),
+        outside="Review the suppliers of MCP servers and tools on a schedule.",
         group=_MANAGE,
     ),
     Control(
@@ -263,7 +287,7 @@ CONTROLS: tuple[Control, ...] = (
         "MANAGE 4.3",
         "Incidents tracked and communicated",
         "Incidents and errors are tracked, responded to and communicated.",
-        rules=(rule("incidents"),),
+        rules=(rule("incidents"), rule("gateway_incidents")),
         outside="Tell the people affected, as your incident plan says.",
         group=_MANAGE,
     ),
