@@ -31,6 +31,7 @@ def columns(frame) -> dict[str, list[float]]:
     [
         lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
         lambda: RandomForestClassifier(n_estimators=5, random_state=0),
+        lambda: make_pipeline(StandardScaler(), "passthrough", RandomForestClassifier(3)),
     ],
 )
 def test_the_array_path_answers_the_training_data_exactly_as_pandas(cancer, make) -> None:
@@ -69,3 +70,8 @@ def test_inputs_that_are_not_all_numbers_take_the_ordinary_path(cancer) -> None:
     data["mean_radius"] = [None, 1.0]
     with pytest.raises(ValueError, match="NaN"):
         model.predict_all(data)
+    # Numbers, but not finite: scikit-learn's own finiteness check still refuses them.
+    for bad in (float("nan"), float("inf")):
+        data["mean_radius"] = [bad, 1.0]
+        with pytest.raises(ValueError, match=r"NaN|infinity"):
+            model.predict_all(data)

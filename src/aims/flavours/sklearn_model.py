@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from aims.errors import InvalidInput
-from aims.flavours.array_inputs import array_twin, columns_matrix
+from aims.flavours.array_inputs import array_twin, columns_matrix, twin_outputs
 from aims.flavours.base import LoadedModel, json_safe
 
 __all__ = ["SklearnModel"]
@@ -78,11 +78,10 @@ class SklearnModel(LoadedModel):
     def predict_all(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]:
         if self._twin is not None and isinstance(data, dict):
             x = columns_matrix(data, self.feature_names)
-            if x is not None:
-                twin = self._twin
-                out = np.asarray(twin.predict(x))
+            answered = None if x is None else twin_outputs(self._twin, x, self._has_proba())
+            if answered is not None:
+                out, proba = np.asarray(answered[0]), answered[1]
                 out = out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
-                proba = twin.predict_proba(x) if self._has_proba() else None
                 return out, None if proba is None else np.asarray(proba, dtype=float)
         x = self._x(data)
         return self._predict_x(x), self._proba_x(x) if self._has_proba() else None
