@@ -22,6 +22,7 @@ import jinja2
 
 from aims.errors import InvalidInput
 from aims.services.evidence import ComplianceReport
+from aims.services.evidence_gateway_render import gateway_html, gateway_markdown
 
 STATUS_TEXT = {
     "met": "met",
@@ -116,6 +117,7 @@ def render_markdown(report: ComplianceReport) -> str:
             out.extend(f"- {g}\n" for g in c["gaps"])
         if c["outside_aims"] and c["rules"]:
             out.append(f"\n_Also needed outside aims:_ {c['outside_aims']}\n")
+    out.append(gateway_markdown(d))
     out.append(_md_people(d))
     out.append("\n## AI system impact\n")
     if not d["impacts"]:
@@ -298,6 +300,7 @@ of {{ d.summary.total }} controls</td></tr>
 {% if c.outside_aims and c.rules %}<p class="muted"><strong>Also needed outside aims:</strong> {{ c.outside_aims }}</p>{% endif %}
 </section>
 {% endfor %}
+{{ gateway }}
 {% if d.get("external_evidence") is not none %}<h2 id="external-evidence">Evidence kept outside aims</h2>
 {% if not d.external_evidence %}<p class="muted">None recorded (<code>aims evidence add</code>).</p>{% else %}
 <table><tr><th>#</th><th>Control</th><th>Document</th><th>sha256</th><th>Owner</th><th>Next review</th></tr>
@@ -379,6 +382,7 @@ def render_html(report: ComplianceReport, *, links: str = "dashboard") -> str:
         audit_text=_audit_text(d),
         model_href=href,
         event_href=event_href if links == "dashboard" else None,
+        gateway=gateway_html(d, event_href if links == "dashboard" else None),
         evidence_href=(lambda p: f"external/{p['file_name']}") if links == "pack" else None,
         model_anchor=model_anchor,
         anchor=anchor,

@@ -89,11 +89,14 @@ def gateway_pins(facts: Facts, models: Sequence[ModelFacts]) -> Finding:
     if not g.pins:
         return Finding(None, detail="the gateway has not listed any tool of its servers yet")
     owners = {s.name: s.owner for s in g.servers}
+    # A disabled agent's entries let nobody call (gateway_agents asks for their removal).
+    enabled = {a.name for a in g.agents if a.enabled}
+    users = {p.ref: [a for a in p.allowed_to if a in enabled] for p in g.pins}
     evidence, gaps = [], []
-    in_use = [p for p in g.pins if p.allowed_to]
+    in_use = [p for p in g.pins if users[p.ref]]
     for p in g.pins:
         owner = owners.get(p.server, "its owner")
-        agents = ", ".join(p.allowed_to)
+        agents = ", ".join(users[p.ref])
         fix = f"'aims gateway pins approve {p.server} {p.tool}'"
         if p.status == "approved" and p.approved_at is not None:
             evidence.append(
@@ -116,7 +119,7 @@ def gateway_pins(facts: Facts, models: Sequence[ModelFacts]) -> Finding:
         else:
             text = f"{p.ref} never approved (seen {day(p.seen_at)}): not offered to agents"
         evidence.append(Evidence(text, command=f"aims gateway pins list {p.server}"))
-        if p.allowed_to:
+        if users[p.ref]:
             gaps.append(
                 f"{p.ref} is on the allow-list of {agents} but its definition "
                 + (
