@@ -18,7 +18,9 @@ def test_batch_histogram_matches_numpy() -> None:
     m.scores.observe_many(labels, a, PROBABILITY_EDGES)
     m.scores.observe_many(labels, np.r_[b, np.nan, np.inf], PROBABILITY_EDGES)
     m.scores.observe_many(labels, np.array([0.5, 1.0]), PROBABILITY_EDGES)  # on the edges
-    values = np.r_[a, b, 0.5, 1.0]
+    # A few values are counted without NumPy: the same buckets, non-finite ones left out.
+    m.scores.observe_many(labels, np.array([np.nan, 0.3, -np.inf, 0.0]), PROBABILITY_EDGES)
+    values = np.r_[a, b, 0.5, 1.0, 0.3, 0.0]
     fam = families(m.exposition(None))["aims_prediction_score"]
     buckets = {
         s.labels["le"]: s.value for s in fam.samples if s.name == "aims_prediction_score_bucket"
@@ -29,6 +31,17 @@ def test_batch_histogram_matches_numpy() -> None:
     assert buckets["+Inf"] == values.size
     total = next(s.value for s in fam.samples if s.name == "aims_prediction_score_sum")
     assert np.isclose(total, values.sum())
+
+
+def test_class_counts_are_the_same_for_few_and_many_predictions() -> None:
+    m = ServerMetrics()
+    series = m.answered(("m", "1", "production"))
+    series.count_classes([1, 0, 1])
+    series.count_classes([1] * 20 + [0] * 5)
+    series.count_classes([True])  # equal to 1 as a key, but its own label
+    fam = families(m.exposition(None))["aims_predicted_class"]
+    counts = {s.labels["class"]: s.value for s in fam.samples if s.name.endswith("_total")}
+    assert counts == {"1": 22.0, "0": 6.0, "True": 1.0}
 
 
 def test_a_projects_view_holds_only_its_models() -> None:
