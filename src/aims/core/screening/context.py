@@ -30,6 +30,12 @@ _DISCUSSION = re.compile(
     r"phrases? like|detect\w*|classif\w*|payloads?|red[- ]team\w*|test cases?|patterns?|"
     r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*)",
 )
+# The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
+# scripts written without spaces.
+_DISCUSSION_OTHER = re.compile(
+    "攻击|攻擊|注入|攻撃|インジェクション|атак|инъекци|공격|인젝션|هجوم|حقن|हमल|इंजेक्शन|"
+    "saldır|enjeksiyon|tấn công|ataque|attaque|angriff|serangan|injeksi|inyecci|injeç|iniezion"
+)
 _MENTION_REACH = 200
 
 
@@ -55,7 +61,9 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
     if not any(q in after for q in _QUOTES):
         return False
     window = text[max(0, start - _MENTION_REACH) : min(len(text), end + _MENTION_REACH)]
-    return _DISCUSSION.search(window) is not None
+    if _DISCUSSION.search(window) is not None:
+        return True
+    return not window.isascii() and _DISCUSSION_OTHER.search(window.lower()) is not None
 
 
 # An attacker, exploit or flaw as the subject, then a verb of ability or purpose right

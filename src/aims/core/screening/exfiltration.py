@@ -133,7 +133,10 @@ SECRETS: tuple[Rule, ...] = (
          r"aws_?secret_?access_?key\W{1,5}[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
          ("secret",), secret=True, accept=_real),
     rule("private-key", "exfiltration",
-         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", ("private key",), secret=True),
+         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+         # Without its dashes (a URL or a form flattened it) when key material follows.
+         r"|\bBEGIN (?:[A-Z0-9]+ )*PRIVATE KEY[\s:-]*(?:b3BlbnNzaC1rZXktdjE|MII[A-Za-z0-9+/]{8})",
+         ("private key",), secret=True),
     rule("github-token", "exfiltration",
          r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
          ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), secret=True, flags=0,

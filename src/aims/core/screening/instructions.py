@@ -27,6 +27,7 @@ from aims.core.screening.intent import (
     steers_model,
 )
 from aims.core.screening.languages import OTHER_LANGUAGES
+from aims.core.screening.paraphrase import PARAPHRASE
 from aims.core.screening.rules import Rule, rule
 
 _FILLER = r"(?:[\w'’-]+\s+){0,3}?"
@@ -150,7 +151,10 @@ OVERRIDE: tuple[Rule, ...] = (
         r"(?:^|(?<=[.!?:] ))[ \t>*#\[(<-]*(?:SYSTEM|ADMIN|ADMINISTRATOR|DEVELOPER)(?:\s+(?:MESSAGE|PROMPT|OVERRIDE|NOTE|NOTICE|UPDATE|ALERT|INSTRUCTIONS?))?\s*[\])>]*\s*:"
         r"|^[ \t>*#\[(<-]*(?i:system|admin|developer)\s+(?i:message|prompt|override|notice|update|instructions?)\s*[\])>]*\s*:"
         r"|(?i:\bBEGIN\s+(?:SYSTEM|ADMIN)\s+(?:PROMPT|MESSAGE|INSTRUCTIONS?)\b)"
-        r"|(?i:\bmessage\s+from\s+(?:the\s+)?(?:system|administrator|developers?)\s*:)",
+        r"|(?i:\bmessage\s+from\s+(?:the\s+)?(?:system|administrator|developers?)\s*:)"
+        # A markdown heading or bold label, the way a chat transcript marks a turn.
+        r"|^[ \t]*(?:#{1,6}|\*\*)[ \t]*(?i:system|admin|administrator|developer)"
+        r"(?:[ \t]+(?i:message|prompt|note|instructions?))?[ \t]*(?:\*\*)?[ \t]*:(?:[ \t]*\*\*)?",
         ("system", "admin", "developer"),
         flags=re.MULTILINE,
         accept=gives_order,
@@ -191,6 +195,7 @@ OVERRIDE: tuple[Rule, ...] = (
         accept=asks_for_prompt,
     ),
     *OTHER_LANGUAGES,
+    *PARAPHRASE,
 )
 
 _SENSITIVE = (
@@ -371,7 +376,12 @@ POISONING: tuple[Rule, ...] = (
         r"(?:behaviou?r|recipients?|destination|parameters?|arguments?|output)\s+of\s+(?:the\s+)?"
         r"(?:other\s+|[`'\"]?[\w.-]+[`'\"]?\s+)tools?\b"
         r"|\b(?:always|also|must)\s+(?:call|use|invoke|run)\s+(?:the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\b"
-        r"|\bthis\s+tool\s+(?:must|should)\s+(?:always\s+)?be\s+(?:called|used|run)\s+(?:before|instead\s+of)\b",
+        r"|\bthis\s+tool\s+(?:must|should)\s+(?:always\s+)?be\s+(?:called|used|run)\s+(?:before|instead\s+of)\b"
+        # The passive: "when the send_message tool is used, it must also copy ...".
+        r"|\b(?:when|whenever|before|after|every\s+time|each\s+time|if)\s+(?:the\s+|any\s+|another\s+)?"
+        r"[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(?:is|gets|has\s+been)\s+(?:used|called|invoked|run)\b[^.\n]{0,40}?"
+        r"\b(?:must|should|needs?\s+to|has\s+to|always)\s+(?:also\s+|always\s+|first\s+)?"
+        r"(?:send|forward|copy|bcc|cc|include|redirect|route|add|post|share|upload)\b",
         ("tool",),
         quotable=True,
     ),

@@ -70,11 +70,17 @@ def gives_order(m: re.Match[str]) -> bool:
     """A "SYSTEM:" or "[ADMIN]:" line is a log line unless what follows on it gives an
     order or addresses the model; "BEGIN SYSTEM PROMPT" always counts."""
     head = m.group(0).lower()
-    if "begin" in head or "message from" in head:
+    # "[SYSTEM OVERRIDE]:" or "ADMIN INSTRUCTIONS:" is no log line's label.
+    if any(w in head for w in ("begin", "message from", "override", "instruction")):
         return True
-    end = m.string.find("\n", m.end())
-    end = min(len(m.string), m.end() + 200) if end < 0 else min(end, m.end() + 200)
-    return _ORDER.search(m.string, m.end(), end) is not None
+    text, start = m.string, m.end()
+    end = text.find("\n", start)
+    if end >= 0 and not text[start:end].strip():
+        # A heading ("### System:") whose words are on the next line.
+        start = end + 1
+        end = text.find("\n", start)
+    end = min(len(text), start + 200) if end < 0 else min(end, start + 200)
+    return _ORDER.search(text, start, end) is not None
 
 
 _MARKER_START = "<["

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from aims.core.screening.rules import Rule, rule
 
-_VERB = r"(?:ignor|oubli|olvid|dimentic|esque[cç]|vergiss|missacht|negeer|vergeet)\w*"
-_ALL = r"(?:(?:toutes?|todas?|tutte|alle|tous)\s+)?"
+_VERB = r"(?:ignor|oubli|olvid|dimentic|esque[cç]|vergiss|missacht|negeer|vergeet|abaik|lupak)\w*"
+_ALL = r"(?:(?:toutes?|todas?|tutte|alle|tous|semua|seluruh)\s+)?"
 _DET = r"(?:(?:les|tes|vos|las|tus|sus|le|tue|as|suas|die|deine|ihre|de|je|uw)\s+)?"
 _BEFORE = (
     r"(?P<before>vorherigen|bisherigen|vorigen|fr[uü]heren|urspr[uü]nglichen|vorige|eerdere|"
@@ -25,11 +25,12 @@ _BEFORE = (
 _NOUN = (
     r"(?:instructions|consignes|r[eè]gles|directives|instrucciones|reglas|indicaciones|directivas|"
     r"istruzioni|regole|direttive|instru[cç][oõ]es|regras|diretrizes|Anweisungen|Instruktionen|"
-    r"Regeln|Befehle|Vorgaben|instructies|regels|opdrachten)"
+    r"Regeln|Befehle|Vorgaben|instructies|regels|opdrachten|instruksi|perintah|petunjuk|aturan)"
 )
 _AFTER = (
     r"\s+(?P<after>pr[eé]c[eé]dentes|ant[eé]rieures|initiales|d'origine|anteriores|previas|"
-    r"originales|iniciales|precedenti|originali|iniziali|originais|iniciais)"
+    r"originales|iniciales|precedenti|originali|iniziali|originais|iniciais|sebelumnya|"
+    r"terdahulu|awal)"
 )
 """...French, Spanish, Italian and Portuguese after it."""
 
@@ -37,9 +38,48 @@ _AFTER = (
 # the window around every English "ignore"): a verb, then "previous" before the noun or
 # after it. The look-ahead for the verbs' first letters lets the regex engine skip the
 # positions where no verb can start (it cannot skip on a leading "\b").
-_PHRASE = rf"(?=[iodemnv])\b{_VERB}\s+{_ALL}{_DET}(?:{_BEFORE}{_NOUN}\b|{_NOUN}{_AFTER})"
+_PHRASE = rf"(?=[iodemnval])\b{_VERB}\s+{_ALL}{_DET}(?:{_BEFORE}{_NOUN}\b|{_NOUN}{_AFTER})"
+
+# Said in other words: "take no more account of / pay no attention to" and "what you were
+# told", the same two parts as the English paraphrase.
+_DISCARD = (
+    r"(?:ne\s+(?:tiens|tenez|tenir)\s+(?:plus|pas)\s+compte|fais\s+abstraction|faites\s+abstraction|"
+    r"no\s+hagas\s+caso|haz\s+caso\s+omiso|desconsider[ae]\w*|non\s+tenere\s+(?:pi[uù]\s+)?conto|"
+    r"n[aã]o\s+(?:leve|leves|considere)\s+(?:mais\s+)?(?:em\s+conta)?|ignor\w+|oubli\w+|olvid\w+|"
+    r"dimentic\w+|esque[cç]\w+|vergiss|abaikan|lupakan)"
+)
+_WHAT_TOLD = (
+    r"(?:ce\s+qu['’]on\s+(?:t['’]a|vous\s+a)\s+dit|ce\s+qui\s+(?:t['’]a|vous\s+a)\s+[eé]t[eé]\s+dit|"
+    r"lo\s+que\s+te\s+(?:dijeron|han\s+dicho|indicaron|ordenaron)|"
+    r"quello\s+che\s+ti\s+(?:hanno\s+|[eè]\s+stato\s+)?dett[oa]|"
+    r"o\s+que\s+(?:te|lhe)\s+(?:disseram|foi\s+dito)|"
+    r"was\s+(?:man\s+)?(?:dir|ihnen)\s+(?:\w+\s+)?gesagt|"
+    r"apa\s+yang\s+(?:telah\s+|sudah\s+)?(?:dikatakan|diperintahkan)\s+(?:kepadamu|padamu))"
+)
 
 OTHER_LANGUAGES: tuple[Rule, ...] = (
+    rule(
+        "override-paraphrase-translated",
+        "override",
+        rf"\b{_DISCARD}\s+(?:de\s+|d['’]|a\s+|di\s+|do\s+|del\s+|,\s*)?{_WHAT_TOLD}",
+        (
+            "compte",
+            "abstraction",
+            "caso",
+            "desconsider",
+            "conto",
+            "conta",
+            "ignor",
+            "oubli",
+            "olvid",
+            "dimentic",
+            "esque",
+            "vergiss",
+            "abaikan",
+            "lupakan",
+        ),
+        quotable=True,
+    ),
     rule(
         "ignore-instructions-translated",
         "override",
@@ -54,6 +94,8 @@ OTHER_LANGUAGES: tuple[Rule, ...] = (
             "missacht",
             "negeer",
             "vergeet",
+            "abaik",
+            "lupak",
         ),
         quotable=True,
     ),

@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
+from aims.core.screening.context import is_quoted_mention
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
     LOCATIONS,
@@ -25,17 +26,19 @@ from aims.core.screening.findings import (
     strongest,
 )
 from aims.core.screening.instructions import OVERRIDE, POISONING
+from aims.core.screening.multilingual import override_phrases
 from aims.core.screening.normalise import normalise
 from aims.core.screening.obfuscation import decoded_runs, hidden_findings
 from aims.core.screening.policy import ScreeningPolicy
 from aims.core.screening.rules import run_rules, triggers_of
-from aims.core.screening.urls import url_findings
+from aims.core.screening.urls import decoded_urls, url_findings
 from aims.errors import InvalidInput
 
 RULES = (*OVERRIDE, *POISONING, *SECRETS, *EXFILTRATION_URLS)
 INSTRUCTION_RULES = (*OVERRIDE, *POISONING)
 _TRIGGERS = triggers_of(RULES)
 _INSTRUCTION_TRIGGERS = triggers_of(INSTRUCTION_RULES)
+_SECRET_TRIGGERS = triggers_of(SECRETS)
 DEFAULT_POLICY = ScreeningPolicy()
 MAX_DEPTH = 64
 """JSON values nested deeper than this are refused (they are not tool arguments)."""
@@ -84,6 +87,11 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
         found.append(
             Finding(r.category, r.name, span, excerpt(norm.text[start:end], secret=r.secret))
         )
+    if not text.isascii():
+        for name, start, end in override_phrases(text):
+            if name not in off and not is_quoted_mention(text, start, end):
+                span = (start, min(end, len(text)))
+                found.append(Finding("override", name, span, excerpt(text[span[0] : span[1]])))
     if "://" in lower:
         for name, start, end in url_findings(
             norm.text, policy.blocked_domains, policy.allowed_domains
@@ -91,6 +99,15 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
             if name not in off:
                 span = norm.original_span(start, end)
                 found.append(Finding("url", name, span, excerpt(norm.text[start:end])))
+        if "%" in lower:
+            for start, end, decoded in decoded_urls(norm.text):
+                for r, _s, _e in run_rules(decoded, decoded.lower(), SECRETS, _SECRET_TRIGGERS):
+                    if r.name not in off:
+                        span = norm.original_span(start, end)
+                        found.append(
+                            Finding(r.category, r.name, span, excerpt(decoded, secret=True))
+                        )
+                        break
     for name, start, end, shown in hidden_findings(norm):
         if len(found) >= MAX_FINDINGS:
             return _flood(text)
@@ -247,11 +264,14 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
         return Screening(
             verdict, (flood,), _rebuild(value, cut, [0]) if verdict == "redact" else None
         )
+    placed = list(_across_strings(parts, starts, policy))
     for f in found:
         i = max(bisect_right(starts, f.span[0]) - 1, 0)
         path, text, _key = parts[i]
         span = (f.span[0] - starts[i], min(f.span[1] - starts[i], len(text)))
-        local = Finding(f.category, f.rule, span, f.excerpt, path)
+        placed.append((i, Finding(f.category, f.rule, span, f.excerpt, path)))
+    placed.sort(key=lambda p: (p[0], p[1].span))
+    for i, local in placed:
         findings.append(local)
         by_part.setdefault(i, []).append(local)
     verdict = strongest(policy.verdict(f.category, where) for f in findings)
@@ -263,6 +283,47 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
         }
         redacted = _rebuild(value, cut, [0])
     return Screening(verdict, tuple(findings), redacted)
+
+
+def _across_strings(
+    parts: list[tuple[str, str, bool]], starts: list[int], policy: ScreeningPolicy
+) -> Iterator[tuple[int, Finding]]:
+    """Instructions split across the string values of a JSON value (``{"a": "Ignore all
+    previous", "b": "instructions and ..."}``): the values are read as one text, joined
+    by spaces in their order, and each match that crosses from one string into another is
+    a finding in every string it touches (``(index of the string, finding)``)."""
+    values = [i for i, (_p, _t, key) in enumerate(parts) if not key]
+    if len(values) < 2:
+        return
+    # The same layout as the screener's joined text, so offsets agree: separators and
+    # keys become spaces.
+    pieces: list[str] = []
+    for _p, text, key in parts:
+        pieces.append(" " * len(text) if key else text)
+    spaced = " " * len(_SEPARATOR)
+    joined = spaced.join(pieces)
+    norm = normalise(joined)
+    if norm.overflow:
+        return
+    off = policy.disabled_rules
+    lower = norm.text.lower()
+    seen: set[tuple[str, int]] = set()
+    for r, start, end in run_rules(norm.text, lower, INSTRUCTION_RULES, _INSTRUCTION_TRIGGERS):
+        if r.name in off:
+            continue
+        s, e = norm.original_span(start, end)
+        first = max(bisect_right(starts, s) - 1, 0)
+        last = max(bisect_right(starts, e - 1) - 1, 0)
+        if first == last:
+            continue  # within one string: the screening of that string found it
+        for i in range(first, last + 1):
+            path, text, key = parts[i]
+            lo = max(s - starts[i], 0)
+            hi = min(e - starts[i], len(text))
+            if key or hi <= lo or (r.name, i) in seen:
+                continue
+            seen.add((r.name, i))
+            yield i, Finding(r.category, r.name, (lo, hi), excerpt(text[lo:hi]), path)
 
 
 def _rebuild(value: Any, cut: dict[int, str], counter: list[int]) -> Any:

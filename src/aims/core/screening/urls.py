@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from aims.core.screening.exfiltration import carries_data
 
@@ -128,3 +128,20 @@ def url_findings(
             yield "ip-address-host", start, end
         if any(label.startswith("xn--") for label in host.split(".")):
             yield "punycode-host", start, end
+
+
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+MAX_DECODED_URLS = 16
+"""At most this many percent-encoded URLs of one text are decoded."""
+
+
+def decoded_urls(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, decoded)`` for each URL of ``text`` with percent-escapes: a secret
+    put in a query string (``?content=BEGIN%20OPENSSH%20PRIVATE%20KEY...``) is screened
+    as the server that receives it will read it."""
+    for n, m in enumerate(_URL.finditer(text)):
+        if n >= MAX_DECODED_URLS:
+            return
+        url = m.group(0)
+        if _ESCAPE.search(url):
+            yield m.start(), m.end(), unquote_plus(url)
