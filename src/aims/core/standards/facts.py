@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from aims.core.standards.gateway_facts import GatewayFacts
+from aims.core.standards.incident_facts import IncidentFacts
 
 ReportScope = Literal["deployed", "all"]
 """``deployed``: models with a version in production or canary; ``all``: every model."""
@@ -148,33 +149,6 @@ class RiskFacts:
 
     def overdue(self, today: dt.date) -> bool:
         return today > self.next_review
-
-
-@dataclass(frozen=True)
-class IncidentFacts:
-    id: int
-    kind: str
-    severity: str
-    status: str
-    owner: str | None
-    summary: str
-    opened_at: dt.datetime
-    acked_at: dt.datetime | None
-    acked_by: str | None
-    resolved_at: dt.datetime | None
-    resolution: str | None
-
-    @property
-    def problems(self) -> tuple[str, ...]:
-        """What is missing for the incident to count as handled (empty: handled)."""
-        out = []
-        if not (self.owner or "").strip():
-            out.append("no owner")
-        if self.acked_at is None:
-            out.append("not acknowledged")
-        if self.resolved_at is not None and not (self.resolution or "").strip():
-            out.append("resolved without a resolution note")
-        return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from aims.core.standards.facts import IncidentFacts
+from aims.core.standards.incident_facts import IncidentFacts
 
 __all__ = [
     "CALL_PERIOD_DAYS",
