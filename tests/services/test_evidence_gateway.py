@@ -18,6 +18,7 @@ from aims.services.evidence_gateway import gateway_facts
 from aims.services.evidence_render import render_html, render_json, render_markdown
 from aims.services.gateway import allowlist, inventory, pins
 from aims.services.monitor.incidents import ack_incident, resolve_incident
+from aims.workspace import Workspace, init_workspace
 
 OWNER, DEV, GONE = "owner@x.org", "dev@x.org", "gone@x.org"
 
@@ -46,10 +47,9 @@ def _call(verdict: str, project: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def ws(workspace: Any) -> Any:
+def _build(ws: Any) -> Any:
     """A gateway in use: two servers, pins approved, one changed since (rug pull), three agents."""
-    ws, project = workspace, workspace.settings.project
+    project = ws.settings.project
     for person in (OWNER, DEV, GONE):
         identity.add_principal(ws, person, kind="human", actor="root")
     for agent in ("bot", "idle", "retired"):
@@ -92,6 +92,11 @@ def ws(workspace: Any) -> Any:
     finally:
         recorder.close()
     return ws
+
+
+@pytest.fixture
+def ws(workspace: Any) -> Any:
+    return _build(workspace)
 
 
 def _outcome(report: Any, control: str, rule: str) -> Any:
@@ -222,3 +227,36 @@ def test_gathering_costs_the_same_queries_however_many_servers_and_tools(ws: Any
         facts = gateway_facts(s, None, now, lookback_days=365)
     selects = [q for q in after if q.lstrip().upper().startswith("SELECT")]
     assert len(facts.pins) == 43 and len(after) == len(before) and len(selects) == 8
+
+
+def test_the_facts_read_the_same_on_postgresql(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    monkeypatch.setenv("AIMS_DATABASE_URL", postgres_url)
+    pg = Workspace.open(init_workspace(tmp_path / "pg"))
+    try:
+        g = evidence.gather_facts(_build(pg), scope="all").gateway
+    finally:
+        pg.close()
+    assert [(s.name, s.owner_problem) for s in g.servers] == [
+        ("files", None),
+        ("legacy", f"its owner {GONE} is disabled"),
+    ]
+    assert [(p.ref, p.status, p.allowed_to) for p in g.pins] == [
+        ("files/read_file", "approved", ("bot",)),
+        ("files/write_file", "changed", ("bot",)),
+        ("legacy/lookup", "new", ("retired",)),
+    ]
+    assert [(a.name, a.n_active_keys, a.enabled) for a in g.agents] == [
+        ("bot", 1, True),
+        ("idle", 1, True),
+        ("retired", 0, False),
+    ]
+    assert [(i.subject_kind, i.subject, i.incident.owner) for i in g.incidents] == [
+        ("mcp_server", "files", OWNER)
+    ]
+    assert (g.calls.calls, g.calls.n_events, dict(g.calls.verdicts)) == (
+        4,
+        3,
+        {"allow": 1, "redact": 1, "deny": 2},
+    )
