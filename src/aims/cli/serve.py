@@ -78,7 +78,8 @@ def serve(
         "--workers",
         help="Server processes sharing the port (one per core for CPU-bound models). Each "
         "loads every served model, batches, logs and follows promotions on its own; "
-        "/metrics labels series by worker; a crashed worker is restarted "
+        "/metrics labels series by worker; rate limits and dashboard log-outs hold "
+        "across workers; a crashed worker is restarted "
         "(docs/serving.md).",
     ),
 ) -> None:
