@@ -13,6 +13,8 @@ over both workers; ``/metrics`` tells which workers refused, by its
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.test_workers import Server
+from tests.server.test_workers import AIMS, Server
 from tests.ui.test_access import csrf_of, login
 
 RATE, BURST = 0.5, 40
@@ -159,3 +161,11 @@ def test_both_workers_together_admit_one_burst_of_log_ins(run) -> None:
     assert allowed <= TOKEN_BURST + TOKEN_RATE * seconds + 1, (allowed, seconds)
     assert statuses[-1] == 429
     assert run["logins_refused_by"] == {"0", "1"}
+
+
+def test_the_help_says_limits_and_log_outs_hold_across_workers() -> None:
+    wide = {**os.environ, "COLUMNS": "400"}
+    out = subprocess.run(
+        [*AIMS, "serve", "--help"], capture_output=True, text=True, timeout=60, env=wide
+    )
+    assert "rate limits and dashboard log-outs hold across workers" in out.stdout
