@@ -24,6 +24,7 @@ import shutil
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from aims.server.ratelimit import RateLimiter
 from aims.server.shared_buckets import SharedBuckets, SharedRateLimiter, create_bucket_file
@@ -40,11 +41,11 @@ def _per_call(limiter: RateLimiter, key: str, calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-def _worker(path: str, key: str, calls: int, start: object, out: object) -> None:
+def _worker(path: str, key: str, calls: int, start: Any, out: Any) -> None:
     limiter = SharedRateLimiter(SharedBuckets(path), "key", RATE, BURST)
     limiter.wait_time(key)  # placed before the clock starts
-    start.wait()  # type: ignore[attr-defined]
-    out.put(_per_call(limiter, key, calls))  # type: ignore[attr-defined]
+    start.wait()
+    out.put(_per_call(limiter, key, calls))
 
 
 def _together(path: Path, processes: int, calls: int, same_key: bool) -> float:

@@ -110,7 +110,7 @@ class SharedBuckets:
 
     def read(self, index: int) -> tuple[int, float, float]:
         """Slot ``index``: fingerprint, tokens, last refill. Hold :meth:`acquire`."""
-        return SLOT.unpack_from(self._map, index * SLOT.size)  # type: ignore[return-value]
+        return SLOT.unpack_from(self._map, index * SLOT.size)
 
     def write(self, index: int, fp: int, tokens: float, last: float) -> None:
         """Set slot ``index``. Hold :meth:`acquire`."""
