@@ -260,3 +260,22 @@ def test_the_facts_read_the_same_on_postgresql(
         3,
         {"allow": 1, "redact": 1, "deny": 2},
     )
+
+
+def test_a_busy_period_is_counted_from_its_newest_events_and_says_so(
+    ws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aims.core.standards import gateway_facts as bounds
+    from aims.services import evidence_gateway
+
+    # The bound is 20,000 events; two make the same point on three.
+    monkeypatch.setattr(evidence_gateway, "MAX_CALL_EVENTS", 2)
+    monkeypatch.setattr(bounds, "MAX_CALL_EVENTS", 2)
+    report = evidence.compliance_report(ws, "iso42001", scope="all")
+    calls = report.facts.gateway.calls
+    assert (calls.n_events, calls.calls, calls.since is not None) == (2, 2, True)
+    assert calls.first_seq == calls.last_seq - 1
+    log = _outcome(report, "A.6.2.8", "gateway_log")
+    span = f"the newest 2 events of the last 30 days (since {calls.since[:19]})"
+    assert f"2 call(s) through the gateway in {span}" in log.evidence[0].text
+    assert f"2 call(s) in {span}" in render_markdown(report)

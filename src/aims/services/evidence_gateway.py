@@ -27,6 +27,7 @@ from aims.core.roles import ALL_PROJECTS
 from aims.core.standards.facts import IncidentFacts
 from aims.core.standards.gateway_facts import (
     CALL_PERIOD_DAYS,
+    MAX_CALL_EVENTS,
     AgentFacts,
     CallCounts,
     GatewayFacts,
@@ -192,7 +193,10 @@ def _incidents(
 
 
 def call_counts(
-    rows: Iterable[tuple[int, str]], project: str | None, days: int = CALL_PERIOD_DAYS
+    rows: Iterable[tuple[int, str]],
+    project: str | None,
+    days: int = CALL_PERIOD_DAYS,
+    since: str | None = None,
 ) -> CallCounts:
     """Count the calls of ``gateway.calls`` events ``(seq, payload)``, of ``project`` or all.
 
@@ -232,6 +236,7 @@ def call_counts(
         verdicts=dict(verdicts),
         refusals=dict(refusals),
         screening=dict(screening),
+        since=since,
     )
 
 
@@ -259,11 +264,15 @@ def gateway_facts(
     )
     by_name = {p.name: p for p in people}
     since = (now - dt.timedelta(days=CALL_PERIOD_DAYS)).isoformat(timespec="microseconds")
+    # The newest events first, off the (action, seq) index, stopping at the bound.
     events = s.execute(
-        select(AuditEvent.seq, AuditEvent.payload)
+        select(AuditEvent.seq, AuditEvent.ts, AuditEvent.payload)
         .where(AuditEvent.action == "gateway.calls", AuditEvent.ts >= since)
-        .order_by(AuditEvent.seq)
-    )
+        .order_by(AuditEvent.seq.desc())
+        .limit(MAX_CALL_EVENTS + 1)
+    ).all()
+    cut = len(events) > MAX_CALL_EVENTS
+    events = events[:MAX_CALL_EVENTS][::-1]
     return GatewayFacts(
         servers=tuple(
             ServerFacts(
@@ -281,5 +290,9 @@ def gateway_facts(
         pins=_pins(s, ids, allowed),
         agents=_agents(s, agents, keys, allowed, {p.id: p for p in people}),
         incidents=_incidents(s, project, now, lookback_days),
-        calls=call_counts(((seq, payload) for seq, payload in events), project),
+        calls=call_counts(
+            ((seq, payload) for seq, _, payload in events),
+            project,
+            since=events[0].ts if cut else None,
+        ),
     )

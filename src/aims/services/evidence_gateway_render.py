@@ -39,9 +39,9 @@ def _about(i: dict[str, Any]) -> str:
 
 def _calls_text(c: dict[str, Any]) -> str:
     if not c["events"]:
-        return f"No call through the gateway in the last {c['days']} days."
+        return f"No call through the gateway in {c['span']}."
     text = (
-        f"{c['calls']:,} call(s) in the last {c['days']} days, recorded in {c['events']:,} "
+        f"{c['calls']:,} call(s) in {c['span']}, recorded in {c['events']:,} "
         f"audit event(s) #{c['first_seq']} to #{c['last_seq']} "
         f"(`aims audit log --action gateway.calls`). Verdicts: {_counts(c['verdicts'])}."
     )

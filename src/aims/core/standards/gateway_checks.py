@@ -251,11 +251,11 @@ def gateway_log(facts: Facts, models: Sequence[ModelFacts]) -> Finding:
         return Finding(None, detail=NO_SERVER)
     c = g.calls
     if not c.n_events:
-        return Finding(None, detail=f"no call through the gateway in the last {c.days} days")
+        return Finding(None, detail=f"no call through the gateway in {c.span}")
     verdicts = _counts(c.verdicts) or "none"
     evidence = [
         Evidence(
-            f"{c.calls:,} call(s) through the gateway in the last {c.days} days, in "
+            f"{c.calls:,} call(s) through the gateway in {c.span}, in "
             f"{c.n_events:,} audit event(s) (#{c.first_seq} to #{c.last_seq}); verdicts: {verdicts}",
             event=c.last_seq,
             command="aims audit log --action gateway.calls",

@@ -26,6 +26,7 @@ from aims.core.standards.incident_facts import IncidentFacts
 
 __all__ = [
     "CALL_PERIOD_DAYS",
+    "MAX_CALL_EVENTS",
     "OPEN_DEADLINES",
     "AgentFacts",
     "CallCounts",
@@ -38,6 +39,11 @@ __all__ = [
 
 CALL_PERIOD_DAYS = 30
 """The calls through the gateway are counted over this many days before the report."""
+
+MAX_CALL_EVENTS = 20_000
+"""At most this many ``gateway.calls`` events (the newest) are read for the counts, so
+a busy gateway does not make the report slow (about a second at this bound); the
+report then says from when it counted."""
 
 OPEN_DEADLINES: Mapping[str, dt.timedelta] = {
     "critical": dt.timedelta(days=1),
@@ -160,6 +166,25 @@ class CallCounts:
     """Refused calls by reason (``not_allowed``, ``screening``, ``constraint``...)."""
     screening: Mapping[str, int] = field(default_factory=dict)
     """Screening verdicts by ``place:verdict`` (``arguments:deny``, ``result:redact``...)."""
+    since: str | None = None
+    """When the counts start, if not the whole period: the oldest event read, when
+    the period held more than :data:`MAX_CALL_EVENTS` events."""
+
+    @property
+    def span(self) -> str:
+        """The stretch of time counted, in words.
+
+        >>> CallCounts().span
+        'the last 30 days'
+        >>> CallCounts(since="2025-03-01T10:00:00+00:00").span
+        'the newest 20,000 events of the last 30 days (since 2025-03-01T10:00:00)'
+        """
+        if self.since is None:
+            return f"the last {self.days} days"
+        return (
+            f"the newest {MAX_CALL_EVENTS:,} events of the last {self.days} days "
+            f"(since {self.since[:19]})"
+        )
 
 
 @dataclass(frozen=True)
@@ -231,6 +256,8 @@ class GatewayFacts:
                 "verdicts": dict(self.calls.verdicts),
                 "refusals": dict(self.calls.refusals),
                 "screening": dict(self.calls.screening),
+                "since": self.calls.since,
+                "span": self.calls.span,
             },
         }
 
