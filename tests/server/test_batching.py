@@ -299,3 +299,44 @@ def test_batch_settings_are_checked_when_read() -> None:
     ):
         with pytest.raises(ConfigError, match=named):
             ServerConfig.from_mapping(bad)
+
+
+def test_requests_joining_in_the_next_turns_of_the_loop_share_the_call(stack) -> None:
+    import asyncio
+
+    from aims.server.batching import Batcher
+    from aims.server.metrics import ServerMetrics
+
+    served = stack["app"].state.aims.deployments.table.get("fast").production
+    metrics = ServerMetrics()
+    # A long maximum wait: only the turns of the loop decide when the call runs.
+    batcher = Batcher(metrics, lambda model: (64, 5.0))
+    first, then = [records(1, seed=500 + i) for i in range(3)], [records(2, seed=600)]
+
+    def calls() -> float:
+        labels = {"model": served.model, "version": str(served.version)}
+        return metrics.registry.get_sample_value("aims_batch_rows_count", labels) or 0.0
+
+    async def scenario() -> list[Any]:
+        await batcher.outputs(served, records(1, seed=499))  # measured: cheap, on the loop
+        assert batcher.on_loop(served)
+        loop = asyncio.get_running_loop()
+        tasks = [asyncio.ensure_future(batcher.outputs(served, r)) for r in first]
+
+        def arrive() -> None:  # runs after the first three queued: they are one turn ahead
+            tasks.extend(asyncio.ensure_future(batcher.outputs(served, r)) for r in then)
+
+        loop.call_soon(arrive)
+        await asyncio.sleep(0)
+        return await asyncio.gather(*tasks)
+
+    try:
+        answered = asyncio.run(scenario())
+    finally:
+        batcher.close()
+    assert calls() == 2, "the request of the next turn did not join the call"
+    with httpx.Client(base_url=stack["url"], headers=stack["auth"], timeout=60) as c:
+        for body, out in zip(first + then, answered, strict=True):
+            alone = outputs(c.post("/v1/models/fast/predict", json={"records": body}))
+            together = zip(out.predictions.tolist(), out.proba.tolist(), strict=True)
+            assert list(together) == alone

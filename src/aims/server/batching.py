@@ -18,7 +18,13 @@ It adapts to the load rather than waiting on a timer:
 Where model calls run adapts too. A call costing less CPU than ``max_wait``
 (a small scikit-learn or ONNX model: about a millisecond whatever the rows)
 runs on the event loop itself: the requests read in one turn of the loop are
-gathered, and one call answers them at the end of that turn. Handing such a
+gathered, and one call answers them at the end of that turn, or of a later
+one while requests keep joining (those read by the loop's next look at its
+sockets): the call waits for the first turn that brings no new request, the
+``max_size``-th row or ``max_wait``, whichever comes first. A request alone
+(nothing joins it in its turn) is still answered at the end of that turn.
+Under load this makes the calls larger, so the model's fixed cost is shared
+by more requests, at the price of a few turns of the loop. Handing such a
 call to a thread would cost more than the call (a queue, a wake-up, the
 interpreter lock passed back and forth twice) and buys nothing on a busy
 core. A dearer call runs on a small thread pool, so the event loop keeps
@@ -82,6 +88,8 @@ class _Lane:
     """Seconds per model call by the clock, a moving average."""
     turn: asyncio.Handle | None = None
     """The call at the end of this turn of the loop, when calls run on the loop."""
+    seen: int = 0
+    """Requests queued when ``turn`` was set: more by its time, and more may still come."""
 
 
 class BatchMetrics:
@@ -193,6 +201,7 @@ class Batcher:
         if _cheap(lane, wait):
             # Cheap calls run on the loop, once the requests read in this turn have queued.
             if lane.turn is None and lane.waiting:
+                lane.seen = len(lane.waiting)
                 lane.turn = asyncio.get_running_loop().call_soon(self._run_here, served, lane)
             return
         while lane.waiting:
@@ -213,7 +222,12 @@ class Batcher:
     def _run_here(self, served: ServedVersion, lane: _Lane) -> None:
         """On the loop: answer every queued request, in calls of at most ``max_size`` rows."""
         lane.turn = None
-        size = self.limits(served.model)[0]
+        size, wait = self.limits(served.model)
+        if len(lane.waiting) > lane.seen and _room(lane, size, wait):
+            # Requests joined during this turn: the next may bring more; wait one turn.
+            lane.seen = len(lane.waiting)
+            lane.turn = asyncio.get_running_loop().call_soon(self._run_here, served, lane)
+            return
         while lane.waiting:
             batch = _take(lane, size)
             try:
@@ -291,6 +305,13 @@ class Batcher:
 
 def _cheap(lane: _Lane, wait: float) -> bool:
     return lane.cost is not None and lane.cost <= wait and lane.wall <= WALL_FACTOR * wait
+
+
+def _room(lane: _Lane, size: int, wait: float) -> bool:
+    """Whether the queue has room for more rows and its oldest request time to wait for them."""
+    if time.perf_counter() - lane.waiting[0].since >= wait:
+        return False
+    return sum(len(w.records) for w in lane.waiting) < size
 
 
 def _take(lane: _Lane, size: int) -> list[_Waiting]:
