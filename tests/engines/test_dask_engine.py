@@ -79,18 +79,23 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
 
     import distributed
 
+    from aims.services.engines.on_dask import WORKER_ENVIRONMENT
+
     pools: list[dict[str, int]] = []
+    environments: list[dict[str, dict[str, str | None]]] = []
 
     class Recorded(distributed.LocalCluster):  # type: ignore[misc]
-        """The cluster aims starts, recording its workers' Polars thread pools."""
+        """The cluster aims starts, recording its workers' Polars thread pools and environment."""
 
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)
             with distributed.Client(self, set_as_default=False) as c:
                 pools.append(c.run(pl.thread_pool_size))
+                environments.append(c.run(_environment, list(WORKER_ENVIRONMENT)))
 
     monkeypatch.setattr(distributed, "LocalCluster", Recorded)
-    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    for name in WORKER_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
     moved = write_parts(
         tmp_path / "moved", [p.with_columns(pl.col("y") * 3.0) for p in partitions(seed=8)]
     )
@@ -98,4 +103,42 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     assert on_dask.to_dict()["columns"] == drift_sources(str(lake), str(moved)).to_dict()["columns"]
     # both sides on one cluster, whose worker is one core
     assert [list(p.values()) for p in pools] == [[1]]
-    assert "POLARS_MAX_THREADS" not in os.environ  # this process's environment is as it was
+    # glibc keeps freed batches for the next one rather than Dask's trim at 64 KB
+    [worker_env] = environments[0].values()
+    assert worker_env == {k: str(v) for k, v in WORKER_ENVIRONMENT.items()}
+    assert worker_env["MALLOC_TRIM_THRESHOLD_"] != "65536"
+    # this process's environment is as it was
+    assert not set(WORKER_ENVIRONMENT) & set(os.environ)
+
+
+def _environment(names: list[str]) -> dict[str, str | None]:
+    """The values of ``names`` in the environment of the process it runs in (a worker)."""
+    import os
+
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_a_cluster_task_decodes_parquet_on_its_own_thread(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task is one core: Arrow's thread pool is not asked to decode, the local engine's is."""
+    import pyarrow.parquet as pq
+
+    from aims.core.profile import loads
+    from aims.services.engines.tasks import part_profile, profile_task
+
+    asked: list[bool] = []
+    iter_batches = pq.ParquetFile.iter_batches
+
+    def recorded(self: pq.ParquetFile, *args: object, **kwargs: object) -> object:
+        asked.append(bool(kwargs.get("use_threads", True)))
+        return iter_batches(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", recorded)
+    [part, *_] = sources.expand([str(lake)])
+    plan = template(sources.first_rows([part], 250_000))
+    on_worker = loads(profile_task(part, dumps(plan)))
+    assert asked[-1] is False
+    local = part_profile(plan, part)
+    assert asked[-1] is True
+    assert dumps(on_worker) == dumps(local)

@@ -116,9 +116,18 @@ def expand(paths: list[str]) -> list[Part]:
 
 
 def batches(
-    part: Part, batch_rows: int = frames.DEFAULT_BATCH_ROWS, columns: list[str] | None = None
+    part: Part,
+    batch_rows: int = frames.DEFAULT_BATCH_ROWS,
+    columns: list[str] | None = None,
+    *,
+    threads: bool = True,
 ) -> Iterator[pl.DataFrame]:
-    """The rows of ``part`` in batches of at most ``batch_rows`` rows, one batch held at a time."""
+    """The rows of ``part`` in batches of at most ``batch_rows`` rows, one batch held at a time.
+
+    With ``threads=False`` a Parquet part is decoded on the calling thread
+    rather than on Arrow's thread pool: a cluster task is then one core, as
+    its worker's thread count promises.
+    """
     if part.fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -129,7 +138,10 @@ def batches(
                 return
             names = None if columns is None else [c for c in columns if c in pf.schema_arrow.names]
             for batch in pf.iter_batches(
-                batch_size=batch_rows, row_groups=[part.row_group], columns=names
+                batch_size=batch_rows,
+                row_groups=[part.row_group],
+                columns=names,
+                use_threads=threads,
             ):
                 yield pl.DataFrame(batch)
         return

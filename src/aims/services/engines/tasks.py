@@ -2,6 +2,12 @@
 
 Engines ship the plan and the profiles as bytes (the profile file format,
 msgpack), so nothing of aims is pickled between the driver and the workers.
+
+A cluster task runs on one thread from start to end: Parquet is decoded on
+the task's own thread, not on Arrow's pool (which has a thread per core of the
+machine), so a worker with ``nthreads`` threads keeps ``nthreads`` cores busy,
+however many cores its machine has. The local engine keeps Arrow's pool, since
+it is the only work of its process.
 """
 
 from __future__ import annotations
@@ -15,12 +21,19 @@ __all__ = ["part_profile", "profile_task"]
 
 
 def part_profile(
-    plan: FrameProfile, part: Part, batch_rows: int = frames.DEFAULT_BATCH_ROWS
+    plan: FrameProfile,
+    part: Part,
+    batch_rows: int = frames.DEFAULT_BATCH_ROWS,
+    *,
+    threads: bool = True,
 ) -> FrameProfile:
-    """Profile of ``part`` on ``plan``'s layouts (its batches merged in order)."""
-    return profile_parts(plan, batches(part, batch_rows, list(plan.columns)))
+    """Profile of ``part`` on ``plan``'s layouts (its batches merged in order).
+
+    ``threads=False`` decodes the part on the calling thread only.
+    """
+    return profile_parts(plan, batches(part, batch_rows, list(plan.columns), threads=threads))
 
 
 def profile_task(part: Part, plan: bytes, batch_rows: int = frames.DEFAULT_BATCH_ROWS) -> bytes:
-    """:func:`part_profile` with the plan and the result as bytes, for a remote worker."""
-    return dumps(part_profile(loads(plan), part, batch_rows))
+    """:func:`part_profile` on one thread, the plan and the result as bytes, for a remote worker."""
+    return dumps(part_profile(loads(plan), part, batch_rows, threads=False))
