@@ -181,11 +181,15 @@ def test_the_gateway_section_is_in_markdown_html_and_json(ws: Any) -> None:
         f"| {ws.settings.project} |", "| default |"
     )
     assert "| files/write_file | changed |" in md
+    assert "| legacy | default | gone@x.org (disabled) | http | 0 · 1 · 0 |" in md.replace(
+        f"| {ws.settings.project} |", "| default |"
+    )
+    assert "| idle | yes | dev@x.org | 1 | none |" in md
     assert "about MCP server files, owner owner@x.org" in md
 
     html = render_html(report)
     assert '<h2 id="gateway">MCP gateway</h2>' in html
-    assert "files/write_file" in html and "gone@x.org is disabled" in html
+    assert "files/write_file" in html and "gone@x.org (disabled)" in html
     assert "4 call(s) in the last 30 days" in html
 
 

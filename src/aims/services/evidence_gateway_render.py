@@ -37,6 +37,14 @@ def _about(i: dict[str, Any]) -> str:
     ]
 
 
+def _owner(owner: str | None, problem: str | None) -> str:
+    """An owner with what is wrong with it, in short (``ana (disabled)``)."""
+    if not problem:
+        return owner or "none"
+    short = problem.replace(f"its owner {owner} is ", "").replace("it has ", "")
+    return f"{owner or 'none'} ({short})"
+
+
 def _calls_text(c: dict[str, Any]) -> str:
     if not c["events"]:
         return f"No call through the gateway in {c['span']}."
@@ -65,7 +73,7 @@ def gateway_markdown(d: dict[str, Any]) -> str:
         out.append("|---|---|---|---|---|\n")
     for s in g["servers"]:
         t = s["tools"]
-        owner = s["owner"] + (f" ({s['owner_problem']})" if s["owner_problem"] else "")
+        owner = _owner(s["owner"], s["owner_problem"])
         out.append(
             f"| {s['name']} | {s['project']} | {_cell(owner)} | {s['transport']} | "
             f"{t['approved']} · {t['new']} · {t['changed']} |\n"
@@ -87,7 +95,7 @@ def gateway_markdown(d: dict[str, Any]) -> str:
             "| agent | enabled | owner | active keys | allow-list |\n|---|---|---|---|---|\n"
         )
     for a in g["agents"]:
-        owner = (a["owner"] or "none") + (f" ({a['owner_problem']})" if a["owner_problem"] else "")
+        owner = _owner(a["owner"], a["owner_problem"])
         out.append(
             f"| {a['name']} | {'yes' if a['enabled'] else 'no'} | {_cell(owner)} | "
             f"{a['active_keys']} | {_cell(', '.join(a['allowed']) or 'none')} |\n"
@@ -114,7 +122,7 @@ _HTML = """<h2 id="gateway">MCP gateway</h2>
 {% if g.servers %}<table><tr><th>Server</th><th>Project</th><th>Owner</th><th>Transport</th>
 <th>Tools approved · new · changed</th></tr>
 {% for s in g.servers %}<tr><td>{{ s.name }}</td><td>{{ s.project }}</td>
-<td>{{ s.owner }}{% if s.owner_problem %} <span class="st missing">{{ s.owner_problem }}</span>{% endif %}</td>
+<td>{{ owner(s.owner, s.owner_problem) }}</td>
 <td>{{ s.transport }}</td><td>{{ s.tools.approved }} · {{ s.tools.new }} · {{ s.tools.changed }}</td></tr>
 {% endfor %}</table>{% endif %}
 {% if g.pins %}<h3>Tool pins</h3><table><tr><th>Tool</th><th>Status</th><th>Approved by</th>
@@ -128,7 +136,7 @@ _HTML = """<h2 id="gateway">MCP gateway</h2>
 {% if g.agents %}<h3>Agents</h3><table><tr><th>Agent</th><th>Enabled</th><th>Owner</th>
 <th>Active keys</th><th>Allow-list</th></tr>
 {% for a in g.agents %}<tr><td>{{ a.name }}</td><td>{{ "yes" if a.enabled else "no" }}</td>
-<td>{{ a.owner or "none" }}{% if a.owner_problem %} <span class="st missing">{{ a.owner_problem }}</span>{% endif %}</td>
+<td>{{ owner(a.owner, a.owner_problem) }}</td>
 <td>{{ a.active_keys }}</td><td>{{ a.allowed | join(", ") or "none" }}</td></tr>
 {% endfor %}</table>{% endif %}
 <h3>Incidents about servers and agents</h3>
@@ -156,6 +164,7 @@ def gateway_html(d: dict[str, Any], event_href: Callable[[int], str] | None = No
             g=g,
             none_text=_NONE.replace("`", ""),
             about=_about,
+            owner=_owner,
             calls_text=_calls_text(g["calls"]).replace("`", ""),
             event_href=event_href,
         )
