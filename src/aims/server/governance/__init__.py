@@ -22,6 +22,7 @@ from aims.server.governance import (
     elevation,
     evaluations,
     evidence,
+    gateway,
     incidents,
     labels_files,
     models,
@@ -51,4 +52,5 @@ def routers() -> list[APIRouter]:
         applicability.router,
         evidence.router,
         reviews.router,
+        gateway.router,
     ]
