@@ -196,7 +196,10 @@ class Predictor:
         warnings: list[str | None] | None = None,
     ) -> None:
         columns = served.logged_columns
-        inputs = [{c: r.get(c) for c in columns} for r in records]
+        # A record holding exactly the logged columns, in their order (the usual
+        # case), is logged as it is: it is this request's own, parsed from its body,
+        # and nothing changes it afterwards. Any other is projected onto them.
+        inputs = [r if tuple(r) == columns else {c: r.get(c) for c in columns} for r in records]
         keys = None
         key_column = served.key_column
         if key_column is not None:
