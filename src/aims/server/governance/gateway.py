@@ -35,6 +35,7 @@ from aims.server.governance._common import check_project, in_thread, workspace
 from aims.server.governance._scope import answers, check_row, visible_projects
 from aims.server.problems import ApiError
 from aims.server.schemas import Name, Text
+from aims.services.keys import role_rank
 
 router = APIRouter(tags=["gateway"])
 
@@ -195,25 +196,47 @@ def _kind_of(ws: Any, name: str) -> str | None:
         return None if row is None else str(row.kind)
 
 
-async def _check_person(request: Request, principal: Principal, what: str) -> None:
-    """Refuse (403) a caller that is not an enabled human principal: ``what`` is a person's act."""
-    name = principal.name
-    kind = None if name is None else await in_thread(_kind_of, workspace(request), name)
-    if kind == "human":
-        return
-    who = (
-        f"the key {principal.key_id} acts for no principal"
-        if name is None
-        else f"{name} is not an enabled principal"
-        if kind is None
-        else f"{name} is {'an' if kind == 'agent' else 'a'} {kind}"
-    )
-    raise _refuse(
-        request,
-        principal,
-        "not_a_person",
-        f"{who}; a person must approve {what}: use a key of an enabled human principal",
-    )
+def _person(role: str, what: str):  # -> a FastAPI dependency returning Principal
+    """A dependency admitting an enabled human principal holding ``role`` somewhere.
+
+    ``what`` is a person's act: a key of an agent or a service, or one acting
+    for no principal, is refused (403) with a message saying so, before its role
+    is looked at (an agent never holds the approver role, and is told why it is
+    refused, not only that its role is too low). The route checks the role on
+    the project of what it touches.
+    """
+
+    async def dependency(
+        request: Request, principal: Principal = Depends(require("viewer"))
+    ) -> Principal:
+        name = principal.name
+        kind = None if name is None else await in_thread(_kind_of, workspace(request), name)
+        if kind != "human":
+            who = (
+                f"the key {principal.key_id} acts for no principal"
+                if name is None
+                else f"{name} is not an enabled principal"
+                if kind is None
+                else f"{name} is {'an' if kind == 'agent' else 'a'} {kind}"
+            )
+            raise _refuse(
+                request,
+                principal,
+                "not_a_person",
+                f"{who}; a person must approve {what}: use a key of an enabled human principal",
+            )
+        if principal.top_rank < role_rank(role):
+            raise _refuse(
+                request,
+                principal,
+                "role_too_low",
+                f"this route needs the {role} role or higher; the token has {principal.role}",
+            )
+        return principal
+
+    # Read by aims.server.route_roles, as for require(): the route's lowest role.
+    dependency.aims_role = role  # type: ignore[attr-defined]  # a function attribute
+    return dependency
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -367,14 +390,15 @@ async def list_pins(
     ),
 )
 async def approve_pin(
-    request: Request, body: PinApproval, principal: Principal = Depends(require("viewer"))
+    request: Request,
+    body: PinApproval,
+    principal: Principal = Depends(_person("viewer", "a tool's definition")),
 ) -> Any:
     """Approve a tool's definition as last seen: its server's owner only (``aims gateway pins
     approve``)."""
     from aims.services.gateway.pins import approve_pin as run
 
     await _check_server(request, principal, body.server, "viewer")
-    await _check_person(request, principal, f"the definition of {body.server}/{body.tool}")
     return await in_thread(run, workspace(request), body.server, body.tool, actor=principal.actor)
 
 
@@ -414,7 +438,6 @@ async def _decide(
     )
     hidden = f"no waiting call {call_id}; see 'aims gateway calls pending'"
     await check_row(request, principal, project_of, "approver", hidden)
-    await _check_person(request, principal, f"a waiting call ({call_id})")
     return await in_thread(
         decide, workspace(request), call_id, approve=approve, actor=principal.actor, note=note
     )
@@ -430,7 +453,7 @@ async def approve_call(
     request: Request,
     call_id: Annotated[int, CALL],
     body: CallDecision = CallDecision(),
-    principal: Principal = Depends(require("approver")),
+    principal: Principal = Depends(_person("approver", "a waiting call")),
 ) -> Any:
     """Let a waiting call through (``aims gateway calls approve``)."""
     return await _decide(request, principal, call_id, True, body.note)
@@ -441,7 +464,7 @@ async def deny_call(
     request: Request,
     call_id: Annotated[int, CALL],
     body: CallDecision = CallDecision(),
-    principal: Principal = Depends(require("approver")),
+    principal: Principal = Depends(_person("approver", "a waiting call")),
 ) -> Any:
     """Refuse a waiting call; the agent is told it was denied (``aims gateway calls deny``)."""
     return await _decide(request, principal, call_id, False, body.note)
