@@ -8,7 +8,9 @@
 - ``aims gateway pins list|approve``: the approved definitions of upstream tools;
 - ``aims gateway calls pending|approve|deny``: calls to high-risk tools waiting for a person.
 
-See docs/gateway.md.
+In remote mode (``AIMS_URL`` and ``AIMS_API_KEY``, or ``aims login``) each command
+acts through the server's governance API (:mod:`aims.server.governance.gateway`)
+as the key's principal, and prints what it prints locally. See docs/gateway.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ calls_app = typer.Typer(
 
 def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
+
+
+def _remote() -> Any:
+    """The server's client in remote mode (the act goes to its governance API), else None."""
+    from aims.cli.remote import remote
+
+    return remote()
 
 
 @server_app.command("add")
@@ -70,16 +79,27 @@ def server_add(
         raise InvalidInput(
             "give the server's --url, or the --command that starts it (one of the two)"
         )
-    data = add_server(
-        open_workspace(),
-        name,
-        owner=owner,
-        url=url or command or "",
-        transport="http" if url else "stdio",
-        credential=credential,
-        project=project,
-        actor=current_actor(),
-    )
+    if (r := _remote()) is not None:
+        body = {
+            "name": name,
+            "url": url,
+            "command": command,
+            "owner": owner,
+            "credential": credential,
+            "project": project,
+        }
+        data = r.call("POST", "/v1/gateway/servers", json=body)
+    else:
+        data = add_server(
+            open_workspace(),
+            name,
+            owner=owner,
+            url=url or command or "",
+            transport="http" if url else "stdio",
+            credential=credential,
+            project=project,
+            actor=current_actor(),
+        )
     emit(
         data,
         fmt,
@@ -92,7 +112,8 @@ def server_list(fmt: Format = FORMAT) -> None:
     """The registered servers."""
     from aims.services.gateway.inventory import list_servers
 
-    rows = list_servers(open_workspace())
+    r = _remote()
+    rows = r.call("GET", "/v1/gateway/servers") if r else list_servers(open_workspace())
     emit(
         rows,
         fmt,
@@ -107,7 +128,12 @@ def server_remove(
     """Remove a server with its allow-list entries and pins."""
     from aims.services.gateway.inventory import remove_server
 
-    data = remove_server(open_workspace(), name, actor=current_actor())
+    if (r := _remote()) is not None:
+        from aims.cli.remote import segment
+
+        data = r.call("DELETE", f"/v1/gateway/servers/{segment(name)}")
+    else:
+        data = remove_server(open_workspace(), name, actor=current_actor())
     emit(data, fmt, lambda d: _say(f"removed MCP server {d['name']}"))
 
 
@@ -164,14 +190,14 @@ def allow(
     """Allow an agent to call a tool of a server, within the constraints given."""
     from aims.services.gateway.allowlist import allow as allow_tool
 
-    data = allow_tool(
-        open_workspace(),
-        agent,
-        server,
-        tool,
-        constraints=_constraints(prefix, maximum, enum, pattern),
-        actor=current_actor(),
-    )
+    rules = _constraints(prefix, maximum, enum, pattern)
+    if (r := _remote()) is not None:
+        body = {"agent": agent, "server": server, "tool": tool, "constraints": rules}
+        data = r.call("POST", "/v1/gateway/allowed", json=body)
+    else:
+        data = allow_tool(
+            open_workspace(), agent, server, tool, constraints=rules, actor=current_actor()
+        )
     emit(
         data,
         fmt,
@@ -188,7 +214,11 @@ def revoke(
     """Remove one entry of an agent's allow-list."""
     from aims.services.gateway.allowlist import revoke as revoke_tool
 
-    data = revoke_tool(open_workspace(), agent, server, tool, actor=current_actor())
+    if (r := _remote()) is not None:
+        body = {"agent": agent, "server": server, "tool": tool}
+        data = r.call("POST", "/v1/gateway/allowed/revoke", json=body)
+    else:
+        data = revoke_tool(open_workspace(), agent, server, tool, actor=current_actor())
     emit(data, fmt, lambda d: _say(f"{d['agent']} may no longer call {d['server']}/{d['tool']}"))
 
 
@@ -199,7 +229,10 @@ def allowed(
     """The allow-lists."""
     from aims.services.gateway.allowlist import list_allowed
 
-    rows = list_allowed(open_workspace(), agent)
+    if (r := _remote()) is not None:
+        rows = r.call("GET", "/v1/gateway/allowed", params={"agent": agent})
+    else:
+        rows = list_allowed(open_workspace(), agent)
     emit(rows, fmt, lambda r: print_table(r, ["agent", "server", "tool", "constraints"]))
 
 
@@ -211,7 +244,10 @@ def pins_list(
     """Every tool the gateway has seen, with its pin's status (new, approved, changed)."""
     from aims.services.gateway.pins import list_pins
 
-    rows = list_pins(open_workspace(), server)
+    if (r := _remote()) is not None:
+        rows = r.call("GET", "/v1/gateway/pins", params={"server": server})
+    else:
+        rows = list_pins(open_workspace(), server)
     emit(
         rows,
         fmt,
@@ -230,7 +266,10 @@ def pins_approve(
     """Approve a tool's definition as last seen (the server's owner only)."""
     from aims.services.gateway.pins import approve_pin
 
-    data = approve_pin(open_workspace(), server, tool, actor=current_actor())
+    if (r := _remote()) is not None:
+        data = r.call("POST", "/v1/gateway/pins/approve", json={"server": server, "tool": tool})
+    else:
+        data = approve_pin(open_workspace(), server, tool, actor=current_actor())
     emit(data, fmt, lambda d: _say(f"approved {d['server']}/{d['tool']} as {d['sha256'][:12]}"))
 
 
@@ -242,7 +281,10 @@ def calls_pending(
     """Calls waiting for a person's decision."""
     from aims.services.gateway.calls import list_calls
 
-    rows = list_calls(open_workspace(), status=None if every else "pending")
+    if (r := _remote()) is not None:
+        rows = r.call("GET", "/v1/gateway/calls", params={"status": "all" if every else "pending"})
+    else:
+        rows = list_calls(open_workspace(), status=None if every else "pending")
     columns = [
         "id",
         "agent",
@@ -260,7 +302,11 @@ def calls_pending(
 def _decide(call_id: int, approve: bool, note: str, fmt: Format) -> None:
     from aims.services.gateway.calls import decide
 
-    data = decide(open_workspace(), call_id, approve=approve, actor=current_actor(), note=note)
+    if (r := _remote()) is not None:
+        verb = "approve" if approve else "deny"
+        data = r.call("POST", f"/v1/gateway/calls/{call_id}/{verb}", json={"note": note})
+    else:
+        data = decide(open_workspace(), call_id, approve=approve, actor=current_actor(), note=note)
     emit(
         data,
         fmt,
