@@ -77,12 +77,14 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
 ) -> None:
     import os
 
+    import dask
     import distributed
 
     from aims.services.engines.on_dask import WORKER_ENVIRONMENT
 
     pools: list[dict[str, int]] = []
     environments: list[dict[str, dict[str, str | None]]] = []
+    profilers: list[dict[str, bool]] = []
 
     class Recorded(distributed.LocalCluster):  # type: ignore[misc]
         """The cluster aims starts, recording its workers' Polars thread pools and environment."""
@@ -92,6 +94,7 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
             with distributed.Client(self, set_as_default=False) as c:
                 pools.append(c.run(pl.thread_pool_size))
                 environments.append(c.run(_environment, list(WORKER_ENVIRONMENT)))
+                profilers.append(c.run(dask.config.get, "distributed.worker.profile.enabled"))
 
     monkeypatch.setattr(distributed, "LocalCluster", Recorded)
     for name in WORKER_ENVIRONMENT:
@@ -107,6 +110,9 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     [worker_env] = environments[0].values()
     assert worker_env == {k: str(v) for k, v in WORKER_ENVIRONMENT.items()}
     assert worker_env["MALLOC_TRIM_THRESHOLD_"] != "65536"
+    # and without Dask's statistical profiler sampling the task's stack every 10 ms
+    assert [list(p.values()) for p in profilers] == [[False]]
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # only there
     # this process's environment is as it was
     assert not set(WORKER_ENVIRONMENT) & set(os.environ)
 
