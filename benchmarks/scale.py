@@ -330,6 +330,42 @@ def table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def dask_split(data: dict[str, Any]) -> str:
+    """CPU seconds of the command and of the Dask workers, and what they imply on 2 idle cores.
+
+    On a shared machine wall times follow the load, CPU seconds much less. A
+    worker is one core (one thread, see docs/scale.md), so on an idle machine
+    with a core per worker its wall time is about its CPU time divided by the
+    workers, and the command's own CPU (start, sample, scheduler, merge,
+    verdict) is counted as if it ran alone, which it mostly does: wall with n
+    workers ~ command + workers / n. "cores busy" is the workers' CPU seconds
+    over the command's wall time: at most 1 per worker when nothing else runs.
+    """
+    rows = {r["engine"]: r for r in data["aims"]}
+    one, two = rows.get(ENGINES["dask1"][0]), rows.get(ENGINES["dask2"][0])
+    lines = []
+    for kind in ("profile", "drift"):
+        est: dict[int, float] = {}
+        for n, r in ((1, one), (2, two)):
+            if not r or not r[kind].get("ok") or "roles" not in r[kind]:
+                continue
+            roles = r[kind]["roles"]
+            command = roles.get("command", {}).get("cpu_s", 0.0)
+            workers = roles.get("dask worker", {}).get("cpu_s", 0.0)
+            est[n] = command + workers / n
+            busy = workers / r[kind]["wall_s"] / n if r[kind]["wall_s"] else 0.0
+            lines.append(
+                f"dask {n} worker(s), {kind}: command {command:.2f} CPU s, workers "
+                f"{workers:.2f} CPU s, cores busy per worker {busy:.2f}"
+            )
+        if len(est) == 2:
+            lines.append(
+                f"{kind}: 2 workers against 1 on 2 idle cores, estimated from CPU s: "
+                f"{est[1] / est[2]:.2f}x"
+            )
+    return "\n".join(lines)
+
+
 def compare_verdicts(data: dict[str, Any]) -> str:
     """Columns on which aims (each engine) and whylogs give different drift verdicts."""
     w = (data.get("whylogs") or {}).get("verdicts")
@@ -396,6 +432,7 @@ def main() -> None:
     results.mkdir(exist_ok=True)
     saved.write_text(json.dumps(data, indent=2) + "\n")
     print(table(data))
+    print(dask_split(data))
     print(compare_verdicts(data))
 
 
