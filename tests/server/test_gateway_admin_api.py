@@ -34,8 +34,8 @@ TOOL = {"name": "read_file", "description": "Read a file.", "inputSchema": {"typ
 class Served:
     """The served workspace, and a client per principal (made on first use)."""
 
-    def __init__(self, ws: Any, url: str) -> None:
-        self.ws, self.url = ws, url
+    def __init__(self, ws: Any, url: str, app: Any) -> None:
+        self.ws, self.url, self.app = ws, url, app
         self._clients: dict[str, httpx.Client] = {}
 
     def __call__(self, who: str) -> httpx.Client:
@@ -78,8 +78,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     identity.grant(ws, "report-bot", role="scientist", project="default", actor="root")
     keys.create_key(ws, project="default", role="viewer", actor="root", principal="vic@x.org")
     try:
-        with LiveServer(create_app(ws)) as live:
-            s = Served(ws, live.url)
+        app = create_app(ws)
+        with LiveServer(app) as live:
+            s = Served(ws, live.url, app)
             yield s
             s.close()
     finally:
@@ -208,6 +209,14 @@ def test_a_pin_is_approved_by_its_servers_owner_and_by_no_agent(served: Served) 
     agent = served("report-bot").post("/v1/gateway/pins/approve", json=body)
     assert agent.status_code == 403
     assert "report-bot is an agent; a person must approve" in _detail(agent)
+    # The refusal is noted for the audit log under the agent's key, with its reason.
+    served.app.state.aims.guard.events.flush(served.ws)
+    noted = audit.query(served.ws.db, audit.EventFilter(action="server.access.denied"))
+    assert any(
+        e["payload"].get("reasons", {}).get("not_a_person")
+        and "/v1/gateway/pins/approve" in e["payload"]["paths"]
+        for e in noted
+    )
     admin = served("ana@x.org").post("/v1/gateway/pins/approve", json=body)
     assert admin.status_code == 403 and "only owen@x.org, the owner" in _detail(admin)
     assert served("bob@x.org").post("/v1/gateway/pins/approve", json=body).status_code == 404
