@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -75,3 +77,34 @@ def test_a_file_of_the_wrong_size_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"\0" * 100)
     with pytest.raises(ValueError, match="is not a bucket file"):
         SharedBuckets(path)
+
+
+def test_the_gateways_limits_are_shared_by_the_workers(bucket_file: Path, workspace: Any) -> None:
+    # Two gateway proxies, as two workers' would be after start-up, each given the
+    # mapped buckets: an agent's burst and a tool's burst hold across them.
+    from prometheus_client import CollectorRegistry
+
+    from aims.server.gateway.proxy import GatewayProxy
+    from aims.server.gateway.recorder import GatewayMetrics
+    from aims.server.workers import _share_gateway_limits
+    from aims.services.gateway.policy import gateway_policy
+
+    policy = gateway_policy({"agent_burst": 3, "tool_burst": 5, "list_burst": 2})
+    proxies = []
+    for _ in range(2):
+        proxy = GatewayProxy(
+            workspace, policy, metrics=GatewayMetrics(CollectorRegistry()), salt="s"
+        )
+        app = SimpleNamespace(state=SimpleNamespace(gateway=SimpleNamespace(proxy=proxy)))
+        _share_gateway_limits(app, SharedBuckets(bucket_file))
+        proxies.append(proxy)
+    try:
+        taken = [p.agent_limiter.wait_time("agent-a") == 0.0 for p in proxies * 3]
+        assert taken.count(True) == 3  # not 3 per worker
+        assert [p.listing_limiter.wait_time("agent-a") == 0.0 for p in proxies * 2].count(True) == 2
+        assert [p.tool_limiter.wait_time("srv/t") == 0.0 for p in proxies * 4].count(True) == 5
+        # Each limiter keeps its own namespace: the agent's drained bucket is not the tool's.
+        assert proxies[0].tool_limiter.wait_time("agent-a") == 0.0
+    finally:
+        for proxy in proxies:
+            proxy.recorder.close()

@@ -188,6 +188,7 @@ def _build(spec: WorkerSpec, worker: int) -> tuple[Any, Any]:
         shared = WorkerMetrics(state.metrics.registry, worker, spec.metrics_dir)
         state.metrics.workers = shared
         buckets = _share_limits(state, spec.buckets_file)
+        _share_gateway_limits(app, buckets)
         shared.start()
         try:
             yield
@@ -215,6 +216,23 @@ def _share_limits(state: Any, path: str) -> Any:
     state.guard.limiter = SharedRateLimiter(buckets, "key", config.rate_limit, config.rate_burst)
     state.token_limiter = SharedRateLimiter(buckets, "address", *TOKEN_RATE)
     return buckets
+
+
+def _share_gateway_limits(app: Any, buckets: Any) -> None:
+    """Give the MCP gateway's per-agent, per-tool and listing limits the workers' shared buckets.
+
+    The gateway's proxy exists by now: its start-up hook was added before the
+    worker's, and hooks start in the order they were added.
+    """
+    proxy = getattr(getattr(app.state, "gateway", None), "proxy", None)
+    if buckets is None or proxy is None:
+        return
+    from aims.server.shared_buckets import SharedRateLimiter
+
+    p = proxy.policy
+    proxy.agent_limiter = SharedRateLimiter(buckets, "gateway-agent", p.agent_rate, p.agent_burst)
+    proxy.tool_limiter = SharedRateLimiter(buckets, "gateway-tool", p.tool_rate, p.tool_burst)
+    proxy.listing_limiter = SharedRateLimiter(buckets, "gateway-list", p.list_rate, p.list_burst)
 
 
 class _WorkerServer(uvicorn.Server):

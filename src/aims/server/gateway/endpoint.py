@@ -185,7 +185,7 @@ def mount_gateway(app: Any) -> None:
     from aims.server.lifespan import add_lifespan_hook
     from aims.server.mcp.metadata import register_resource
 
-    endpoint = GatewayEndpoint()
+    endpoint = app.state.gateway = GatewayEndpoint()
 
     @asynccontextmanager
     async def run(app: Any) -> AsyncIterator[None]:
