@@ -61,7 +61,7 @@ OTHER_LANGUAGES: tuple[Rule, ...] = (
     rule(
         "override-paraphrase-translated",
         "override",
-        rf"\b{_DISCARD}\s+(?:de\s+|d['’]|a\s+|di\s+|do\s+|del\s+|,\s*)?{_WHAT_TOLD}",
+        rf"(?=[nfhdioeval])\b{_DISCARD}\s+(?:de\s+|d['’]|a\s+|di\s+|do\s+|del\s+|,\s*)?{_WHAT_TOLD}",
         (
             "compte",
             "abstraction",

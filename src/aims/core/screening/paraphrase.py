@@ -31,7 +31,7 @@ _DISCARD = (
 )
 _TOLD = (
     r"(?:what(?:ever)?|everything|anything|all(?:\s+that)?)\s+(?:you\s+(?:were|have\s+been|'ve\s+been|"
-    r"got|had\s+been)|you're|has\s+been|was)\s+(?:\w+\s+)?(?:told|given|instructed|asked|taught|"
+    r"got|had\s+been)|you're)\s+(?:\w+\s+)?(?:told|given|instructed|asked|taught|"
     r"programmed|set\s+up)"
 )
 """What the model was told, in the passive: no person in an e-mail is "what you were told"."""
@@ -44,7 +44,8 @@ _VOID = (
 OVERRIDE_PARAPHRASE = rule(
     "override-paraphrase",
     "override",
-    rf"\b(?:{_DISCARD})\s+{_TOLD}\b"
+    # The look-ahead lets the regex engine skip positions where no branch can start.
+    rf"(?=[spcdiftanygrohSPCDIFTANYGROH])\b(?:{_DISCARD})\s+{_TOLD}\b"
     # "The guidance you received before this message is outdated."
     rf"|\b{_GUIDANCE}\s+(?:that\s+)?you\s+(?:received|were\s+given|got|have\s+been\s+given|were\s+told)\s+"
     rf"(?:before|prior\s+to|ahead\s+of|above)\s+this\s+(?:message|text|note|document|point|e-?mail)\b"
@@ -56,44 +57,48 @@ OVERRIDE_PARAPHRASE = rule(
     r"(?:above|preceding|foregoing)(?:\s+(?:text|content|message|input|context|prompt|lines))?"
     r"\s*[,;:.]?\s*(?:and\s+|then\s+)?(?:instead|now\b|(?:and\s+|then\s+)(?:\w+\s+)?(?:say|print|output|"
     r"respond|reply|write|list|tell|send|reveal|return|answer))",
-    (
-        "told",
-        "instructed",
-        "taught",
-        "programmed",
-        "given",
-        "asked",
-        "you received",
-        "you got",
-        "your previous",
-        "your prior",
-        "your earlier",
-        "your original",
-        "your initial",
-        "your old",
-        "your current",
-        "your system",
-        "above",
-        "preceding",
-        "foregoing",
-    ),
+    # Every branch holds "you" or a verb of the other override rules: no new trigger
+    # word to search every text for, beside "you".
+    ("you", "ignor", "disregard", "forget"),
     quotable=True,
 )
 
-_AI = r"(?:ai(?:\s+(?:assistant|agent|model|system))?|llm|(?:large\s+)?language\s+model|assistant|agent|model|chatbot|bot|copilot)s?"
-_VOCATIVE = (
-    rf"\b(?:to|for)\s+(?:any|all|every|the)\s+{_AI}\s+(?:(?:that\s+is\s+|who\s+is\s+)?(?:reading|processing|"
-    r"summari[sz]ing|handling|parsing|triaging|seeing)|that\s+reads?|who\s+reads?)\b"
-    rf"|\b(?:if|when)\s+you\s+are\s+an?\s+(?:ai|llm|language\s+model|assistant|agent|ai\s+\w+|automated\s+\w+)\b"
-    rf"|\b(?:note|message|instructions?|memo|reminder|p\.?s\.?)\s+(?:to|for)\s+(?:the|any|all)\s+{_AI}\s*[:,\-–—]"
-    r"|@(?:agent|assistant|ai|bot|copilot|llm)\b"
-    rf"|\b(?:dear|hey|hi|hello|attention|attn)\s*[,:]?\s+(?:the\s+)?{_AI}\s*[:,!\-–—]"
+# The call on the model is read backwards from the noun that names it (the rule's
+# pattern is the noun alone, which the regex engine finds fast): the words just before say
+# how it is called on, and the words just after must fit that call.
+_LEADS = {
+    kind: re.compile(rf"{lead}(?:(?:ai|large|automated)\s+)?$", re.IGNORECASE)
+    for kind, lead in (
+        ("reading", r"\b(?:to|for)\s+(?:any|all|every|the)\s+"),
+        ("identity", r"\b(?:if|when)\s+you\s+are\s+an?\s+"),
+        (
+            "note",
+            r"\b(?:note|message|instructions?|memo|reminder|p\.?s\.?)\s+(?:to|for)\s+(?:the|any|all)\s+",
+        ),
+        ("at", r"@"),
+        ("greeting", r"\b(?:dear|hey|hi|hello|attention|attn)\s*[,:]?\s+(?:the\s+)?"),
+        ("subject", r"\b(?:the|this)\s+"),
+    )
+}
+_TAIL = {
+    "reading": re.compile(
+        r"s?\s+(?:(?:that|who)\s+(?:is|are)\s+)?(?:reading|processing|summari[sz]ing|handling|"
+        r"parsing|triaging|seeing)\b|s?\s+(?:that|who)\s+reads?\b",
+        re.IGNORECASE,
+    ),
+    "identity": re.compile(r""),
+    "note": re.compile(r"s?\s*[:,\-–—]"),
+    "at": re.compile(r""),
+    "greeting": re.compile(r"s?\s*[:,!\-–—]"),
     # "The agent should now close the ticket" is a help desk's guide to its people.
-    r"|\b(?:the|this)\s+(?:ai\s+)?(?:assistant|ai|model|llm)\s+(?:reading\s+this\s+)?"
-    r"(?:should|must|shall|will|needs?\s+to|has\s+to|is\s+(?:to|required\s+to|instructed\s+to))\s+"
-    r"(?:now|immediately|also|first|then|additionally|quietly|silently)\b"
-)
-"""Words that call on the model reading the text (not a team, not the reader)."""
+    "subject": re.compile(
+        r"\s+(?:reading\s+this\s+)?(?:should|must|shall|will|needs?\s+to|has\s+to|is\s+(?:to|"
+        r"required\s+to|instructed\s+to))\s+(?:now|immediately|also|first|then|additionally|"
+        r"quietly|silently)\b",
+        re.IGNORECASE,
+    ),
+}
+_SUBJECT_NOUNS = frozenset({"ai", "assistant", "llm", "language model"})
 _ACTION = (
     r"(?:forward|send|e-?mail|mail|share|upload|post|transfer|wire|pay|export|publish|leak|dump|"
     r"exfiltrate|bcc|cc|reveal|disclose|approve|grant|invite|delete|remove|erase|wipe|disable|"
@@ -106,40 +111,51 @@ _ACTION = (
 _NOT = re.compile(r"\b(?:not|never|n't|no)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 
-def _ordered(m: re.Match[str]) -> bool:
-    """The action is asked for, not forbidden ("AI agents: never delete migrations")."""
-    start = m.start("action")
-    return _NOT.search(m.string, max(0, start - 16), start) is None
+_ACTION_RE = re.compile(rf"\b(?P<action>{_ACTION})", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+def _addressed(m: re.Match[str]) -> bool:
+    """Whether the noun matched ("AI", "assistant") is called on as the reader ("to any AI
+    reading this", "@assistant", "note to the agent:") and an action that a hijack is for
+    follows in the same paragraph, not forbidden ("never delete ...")."""
+    text = m.string
+    noun = m.group(0).lower()
+    lo = max(0, m.start() - 40)
+    for kind, lead in _LEADS.items():
+        if kind == "subject" and noun not in _SUBJECT_NOUNS:
+            continue
+        if lead.search(text, lo, m.start()) is None:
+            continue
+        tail = _TAIL[kind].match(text, m.end())
+        if tail is not None and _acts(text, tail.end()):
+            return True
+    return False
+
+
+def _acts(text: str, start: int) -> bool:
+    """An action a hijack is for, asked for (not forbidden) in the paragraph from ``start``."""
+    tail_end = start
+    end = min(len(text), tail_end + 160)
+    blank = _PARAGRAPH.search(text, tail_end, end)
+    action = _ACTION_RE.search(text, tail_end, blank.start() if blank else end)
+    if action is None:
+        return False
+    start = action.start()
+    return _NOT.search(text, max(0, start - 16), start) is None
 
 
 ADDRESSED_ORDER = rule(
     "addressed-order",
     "override",
-    rf"(?:{_VOCATIVE})(?:(?!\n\s*\n)[^\x00]){{0,160}}?\b(?P<action>{_ACTION})",
-    (
-        "assistant",
-        "agent",
-        "llm",
-        "language model",
-        "chatbot",
-        "copilot",
-        "@ai",
-        "@bot",
-        " ai ",
-        " ai:",
-        " ai,",
-        "ai:",
-        "the model",
-        "any model",
-        "all model",
-        "bot reading",
-        "bots reading",
-        "bot:",
-        "bot,",
-    ),
+    r"(?=[abclABCL])\b(?:ai|llm|language\s+model|assistant|agent|chatbot|bot|copilot)s?\b(?!-)",
+    # Not "model" alone: tool results of an ML platform say it everywhere.
+    # " ai " with its space before: Greek and Italian words end in "ai".
+    (" ai ", " ai:", " ai,", " ais ", "\nai ", "@ai", "assistant", "agent", "llm", "bot ", "bot:", "bot,", "bots",
+     "copilot", "language model"),
     quotable=True,
-    accept=_ordered,
-)
+    accept=_addressed,
+)  # fmt: skip
 
 PARAPHRASE: tuple[Rule, ...] = (OVERRIDE_PARAPHRASE, ADDRESSED_ORDER)
 """The rules of this module, part of the override category."""

@@ -120,8 +120,36 @@ def triggers_of(rules: Iterable[Rule]) -> frozenset[str]:
     return frozenset(t for r in rules for t in r.triggers)
 
 
+class TriggerIndex:
+    """Finds which of a set of trigger words a text contains, with one substring search
+    per trigger that contains no other one: a longer trigger ("language model") is only
+    searched for when a shorter one inside it ("model") occurs."""
+
+    def __init__(self, triggers: Iterable[str]) -> None:
+        words = sorted(set(triggers), key=len)
+        self.base = tuple(t for t in words if not any(o != t and o in t for o in words))
+        longer: dict[str, list[str]] = {}
+        for t in words:
+            if t not in self.base:
+                inner = next(b for b in self.base if b in t)
+                longer.setdefault(inner, []).append(t)
+        self.longer = {k: tuple(v) for k, v in longer.items()}
+
+    def present(self, lower: str) -> set[str]:
+        """The triggers that occur in ``lower`` (ASCII, lower-cased)."""
+        found = {t for t in self.base if t in lower}
+        for t in [t for t in found if t in self.longer]:
+            found.update(o for o in self.longer[t] if o in lower)
+        return found
+
+
 def run_rules(
-    text: str, lower: str, rules: Iterable[Rule], triggers: frozenset[str] | None = None
+    text: str,
+    lower: str,
+    rules: Iterable[Rule],
+    triggers: frozenset[str] | None = None,
+    *,
+    present: set[str] | None = None,
 ) -> Iterator[tuple[Rule, int, int]]:
     """Every accepted match of ``rules`` in ``text`` (``lower`` is ``text.lower()``).
 
@@ -131,7 +159,8 @@ def run_rules(
     around the occurrences of its triggers (a match found in a window is a
     match of the whole text: the search sees the text before the window's
     start), which keeps a large text that mentions a trigger once from
-    costing a full pass per rule.
+    costing a full pass per rule. ``present``, when given, is the set of triggers
+    already known to occur in ``lower`` (it must be ASCII then).
     """
     rules = tuple(rules)
     same_offsets = len(lower) == len(text)
@@ -139,7 +168,8 @@ def run_rules(
         # Triggers are ASCII: searching a one-byte-per-character copy of the same length
         # finds them at the same offsets, several times faster than in wide text.
         lower = lower.encode("ascii", "replace").decode("ascii")
-    present = {t for t in (triggers_of(rules) if triggers is None else triggers) if t in lower}
+    if present is None:
+        present = {t for t in (triggers_of(rules) if triggers is None else triggers) if t in lower}
     if not present:
         return
     seen: dict[str, list[int]] = {}

@@ -30,12 +30,15 @@ from aims.core.screening.multilingual import override_phrases
 from aims.core.screening.normalise import normalise
 from aims.core.screening.obfuscation import decoded_runs, hidden_findings
 from aims.core.screening.policy import ScreeningPolicy
-from aims.core.screening.rules import run_rules, triggers_of
+from aims.core.screening.rules import TriggerIndex, run_rules, triggers_of
 from aims.core.screening.urls import decoded_urls, url_findings
 from aims.errors import InvalidInput
 
 RULES = (*OVERRIDE, *POISONING, *SECRETS, *EXFILTRATION_URLS)
 INSTRUCTION_RULES = (*OVERRIDE, *POISONING)
+OTHER_RULES = (*SECRETS, *EXFILTRATION_URLS)
+_OTHER_TRIGGERS = triggers_of(OTHER_RULES)
+_INDEX = TriggerIndex(triggers_of((*INSTRUCTION_RULES, *OTHER_RULES)))
 _TRIGGERS = triggers_of(RULES)
 _INSTRUCTION_TRIGGERS = triggers_of(INSTRUCTION_RULES)
 _SECRET_TRIGGERS = triggers_of(SECRETS)
@@ -46,6 +49,9 @@ MAX_DEPTH = 64
 # Separates the strings of a JSON value when they are screened together: no rule's
 # pattern crosses a NUL, so a match never spans two strings.
 _SEPARATOR = "\n\x00\n"
+_SPACES = " \n "
+"""What a separator reads as to the instruction rules: white space (the same length, so
+offsets agree) that still ends a line."""
 
 
 def _check_where(where: str) -> Location:
@@ -72,24 +78,49 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
     :data:`~aims.core.screening.normalise.MAX_WORK`) gets one ``too-many-findings``
     finding over all of it.
     """
+    return _find(text, policy, joined=False)
+
+
+def _find(text: str, policy: ScreeningPolicy, *, joined: bool) -> list[Finding]:
+    """:func:`find`; with ``joined``, ``text`` is the strings of a JSON value joined by
+    :data:`_SEPARATOR`, and the instruction rules read it with the separators as spaces
+    (an instruction may be split across strings) while the other rules never cross one."""
     off = policy.disabled_rules
     norm = normalise(text)
     if norm.overflow:
         return _flood(text)
     lower = norm.text.lower()
     found: list[Finding] = []
-    for r, start, end in run_rules(norm.text, lower, RULES, _TRIGGERS):
-        if r.name in off:
-            continue
-        if len(found) >= MAX_FINDINGS:
-            return _flood(text)
-        span = norm.original_span(start, end)
-        found.append(
-            Finding(r.category, r.name, span, excerpt(norm.text[start:end], secret=r.secret))
-        )
+    # Trigger words are ASCII: a one-byte copy of the same length finds them at the same
+    # offsets, several times faster (made once here for both passes below).
+    search = lower
+    if len(lower) == len(norm.text) and not lower.isascii():
+        search = lower.encode("ascii", "replace").decode("ascii")
+    # Separators become spaces of the same length, so offsets stay those of the text.
+    said, said_lower = norm.text, search
+    if joined:
+        said, said_lower = said.replace(_SEPARATOR, _SPACES), search.replace(_SEPARATOR, _SPACES)
+    # Every trigger is searched for once (the text for the instruction rules differs only
+    # where separators were, which hold no trigger).
+    present = _INDEX.present(search) if search.isascii() else None
+    for rules, triggers, where, where_lower in (
+        (INSTRUCTION_RULES, _INSTRUCTION_TRIGGERS, said, said_lower),
+        (OTHER_RULES, _OTHER_TRIGGERS, norm.text, search),
+    ):
+        mine = None if present is None else present & triggers
+        for r, start, end in run_rules(where, where_lower, rules, triggers, present=mine):
+            if r.name in off:
+                continue
+            if len(found) >= MAX_FINDINGS:
+                return _flood(text)
+            span = norm.original_span(start, end)
+            found.append(
+                Finding(r.category, r.name, span, excerpt(where[start:end], secret=r.secret))
+            )
     if not text.isascii():
-        for name, start, end in override_phrases(text):
-            if name not in off and not is_quoted_mention(text, start, end):
+        original = text.replace(_SEPARATOR, _SPACES) if joined else text
+        for name, start, end in override_phrases(original):
+            if name not in off and not is_quoted_mention(original, start, end):
                 span = (start, min(end, len(text)))
                 found.append(Finding("override", name, span, excerpt(text[span[0] : span[1]])))
     if "://" in lower:
@@ -246,15 +277,18 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
     where = _check_where(where)
     policy = policy or DEFAULT_POLICY
     parts = list(_strings(value, "$", 0))
+    # Values first, in their order, then the keys: a sentence split across values reads
+    # on without an object key in its middle.
+    order = [i for i, p in enumerate(parts) if not p[2]] + [i for i, p in enumerate(parts) if p[2]]
     starts: list[int] = []
     pos = 0
-    for _path, text, _key in parts:
+    for i in order:
         starts.append(pos)
-        pos += len(text) + len(_SEPARATOR)
-    joined = _SEPARATOR.join(text for _p, text, _k in parts)
+        pos += len(parts[i][1]) + len(_SEPARATOR)
+    joined = _SEPARATOR.join(parts[i][1] for i in order)
     findings: list[Finding] = []
     by_part: dict[int, list[Finding]] = {}
-    found = find(joined, policy)
+    found = _find(joined, policy, joined=True)
     if found and found[0].rule == "too-many-findings":
         # Judged as a whole: the finding is the whole value, and a redaction cuts every
         # string value (keys stay, so objects keep their shape).
@@ -264,12 +298,19 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
         return Screening(
             verdict, (flood,), _rebuild(value, cut, [0]) if verdict == "redact" else None
         )
-    placed = list(_across_strings(parts, starts, policy))
+    placed: list[tuple[int, Finding]] = []
     for f in found:
-        i = max(bisect_right(starts, f.span[0]) - 1, 0)
-        path, text, _key = parts[i]
-        span = (f.span[0] - starts[i], min(f.span[1] - starts[i], len(text)))
-        placed.append((i, Finding(f.category, f.rule, span, f.excerpt, path)))
+        first = max(bisect_right(starts, f.span[0]) - 1, 0)
+        last = max(bisect_right(starts, f.span[1] - 1) - 1, first)
+        if last > first and any(parts[order[k]][2] for k in range(first, last + 1)):
+            continue  # words that only meet across an object key are not one sentence
+        for k in range(first, last + 1):
+            # An instruction split across strings is a finding in each string it touches.
+            i = order[k]
+            path, text, _key = parts[i]
+            span = (max(f.span[0] - starts[k], 0), min(f.span[1] - starts[k], len(text)))
+            if span[1] > span[0] or first == last:
+                placed.append((i, Finding(f.category, f.rule, span, f.excerpt, path)))
     placed.sort(key=lambda p: (p[0], p[1].span))
     for i, local in placed:
         findings.append(local)
@@ -283,47 +324,6 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
         }
         redacted = _rebuild(value, cut, [0])
     return Screening(verdict, tuple(findings), redacted)
-
-
-def _across_strings(
-    parts: list[tuple[str, str, bool]], starts: list[int], policy: ScreeningPolicy
-) -> Iterator[tuple[int, Finding]]:
-    """Instructions split across the string values of a JSON value (``{"a": "Ignore all
-    previous", "b": "instructions and ..."}``): the values are read as one text, joined
-    by spaces in their order, and each match that crosses from one string into another is
-    a finding in every string it touches (``(index of the string, finding)``)."""
-    values = [i for i, (_p, _t, key) in enumerate(parts) if not key]
-    if len(values) < 2:
-        return
-    # The same layout as the screener's joined text, so offsets agree: separators and
-    # keys become spaces.
-    pieces: list[str] = []
-    for _p, text, key in parts:
-        pieces.append(" " * len(text) if key else text)
-    spaced = " " * len(_SEPARATOR)
-    joined = spaced.join(pieces)
-    norm = normalise(joined)
-    if norm.overflow:
-        return
-    off = policy.disabled_rules
-    lower = norm.text.lower()
-    seen: set[tuple[str, int]] = set()
-    for r, start, end in run_rules(norm.text, lower, INSTRUCTION_RULES, _INSTRUCTION_TRIGGERS):
-        if r.name in off:
-            continue
-        s, e = norm.original_span(start, end)
-        first = max(bisect_right(starts, s) - 1, 0)
-        last = max(bisect_right(starts, e - 1) - 1, 0)
-        if first == last:
-            continue  # within one string: the screening of that string found it
-        for i in range(first, last + 1):
-            path, text, key = parts[i]
-            lo = max(s - starts[i], 0)
-            hi = min(e - starts[i], len(text))
-            if key or hi <= lo or (r.name, i) in seen:
-                continue
-            seen.add((r.name, i))
-            yield i, Finding(r.category, r.name, (lo, hi), excerpt(text[lo:hi]), path)
 
 
 def _rebuild(value: Any, cut: dict[int, str], counter: list[int]) -> Any:
