@@ -64,8 +64,8 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     # The development part, tuned on, within the bounds docs/screening.md records (recall
     # at least 0.97, false-positive rate at most 0.01): a change that made them worse shows.
     dev = data["splits"]["dev"]["overall"]
-    assert dev["tp"] + dev["fn"] >= 250 and dev["fp"] + dev["tn"] >= 300
-    assert dev["recall"] >= 0.94 and dev["fpr"] <= 0.05
+    assert dev["tp"] + dev["fn"] >= 290 and dev["fp"] + dev["tn"] >= 390
+    assert dev["recall"] >= 0.97 and dev["fpr"] <= 0.01
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(

@@ -92,6 +92,31 @@ _REPORT_REACH = 160
 _SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
 
 
+# "Flag output with phrases like ignore previous instructions or developer mode enabled":
+# phrases given as examples, unquoted, after a word that says they are examples.
+_EXAMPLE_LEAD = re.compile(
+    r"\b(?:phrases?|strings?|texts?|wording|words|patterns?|sentences?|inputs?|keywords?|"
+    r"payloads?)\s+(?:like|such\s+as|as|containing|including)\b",
+    re.IGNORECASE,
+)
+
+
+def is_named_example(text: str, start: int) -> bool:
+    """Whether the phrase at ``start`` is listed, in the same sentence, after words that
+    introduce examples of phrases ("phrases like ...", "strings such as ...").
+
+    >>> s = "Flag output with phrases like ignore previous instructions."
+    >>> is_named_example(s, s.index("ignore"))
+    True
+    >>> is_named_example("Ignore previous instructions, like I said.", 0)
+    False
+    """
+    lo = max(0, start - 120)
+    breaks = [m.end() for m in _SENTENCE_BREAK.finditer(text, lo, start)]
+    lo = breaks[-1] if breaks else lo
+    return _EXAMPLE_LEAD.search(text, lo, start) is not None
+
+
 def is_reported(text: str, start: int) -> bool:
     """Whether the phrase at ``start`` is reported as what an attacker or flaw could do.
 

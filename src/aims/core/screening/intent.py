@@ -89,7 +89,17 @@ _NAMED_AFTER = re.compile(
     r"special\s+tokens?)\b)",
     re.IGNORECASE,
 )
-_NAMED_BEFORE = re.compile(r"[>\]]\s*(?:and|or|,|/)\s*$", re.IGNORECASE)
+_NAMED_BEFORE = re.compile(
+    r"[>\]]\s*(?:and|or|,|/)\s*$|[>\]]\{?(?:role|name|speaker)\}?$"
+    # Prose that says what a template does with a marker: "closes it with <|eot_id|>".
+    r"|\b(?:with|uses?|using|appends?|adds?|emits?|inserts?|puts?|marks?|opens?|closes?|ends?|"
+    r"starts?|begins?|followed\s+by|then|token|marker|the|a|an)\s+$",
+    re.IGNORECASE,
+)
+# A marker then a placeholder word and the next marker: "<|start_header_id|>role<|end...".
+_PLACEHOLDER_AFTER = re.compile(
+    r"\{?(?:role|name|speaker|user_or_assistant)\}?[<\[]", re.IGNORECASE
+)
 
 
 def names_a_marker(m: re.Match[str]) -> bool:
@@ -98,8 +108,14 @@ def names_a_marker(m: re.Match[str]) -> bool:
     followed by "token" or "marker". That is how prompt-format documentation speaks;
     a template that is used puts text between its markers."""
     text, start, end = m.string, m.start(), m.end()
+    if text.count("```", 0, start) % 2 == 1:
+        return True  # inside a fenced code block: a format shown, not a turn taken
     before = text[start - 1] if start > 0 else ""
     if before == "`" or (before in "\"'“‘" and text[end : end + 1] in "\"'”’"):
+        return True
+    if before in "\"'“‘" and any(q in text[end : end + 24].split("\n")[0] for q in "\"'”’"):
+        return True  # '<|im_start|>assistant' quotes a line of the format
+    if _PLACEHOLDER_AFTER.match(text, end):
         return True
     if "`" in text[max(0, start - 2) : start] and "`" in text[end : end + 40].split("\n")[0]:
         return True  # `<|im_start|>system` shows a line of the format

@@ -12,6 +12,8 @@ docs/screening.md.
 
 from __future__ import annotations
 
+import re
+
 from aims.core.screening.rules import Rule, rule
 
 _VERB = r"(?:ignor|oubli|olvid|dimentic|esque[cç]|vergiss|missacht|negeer|vergeet|abaik|lupak)\w*"
@@ -57,6 +59,18 @@ _WHAT_TOLD = (
     r"apa\s+yang\s+(?:telah\s+|sudah\s+)?(?:dikatakan|diperintahkan)\s+(?:kepadamu|padamu))"
 )
 
+_NEGATION = re.compile(
+    r"(?:\b(?:ne\s+pas|no|non|nicht|niet|n[aã]o|jangan|tidak|nunca|jamais|mai)\s+|\bn['’])$",
+    re.IGNORECASE,
+)
+
+
+def _not_negated(m: re.Match[str]) -> bool:
+    """An override forbidden ("Jangan abaikan ...", "no ignores ...", "N'oubliez pas ...")
+    is advice, not an override."""
+    return _NEGATION.search(m.string, max(0, m.start() - 12), m.start()) is None
+
+
 OTHER_LANGUAGES: tuple[Rule, ...] = (
     rule(
         "override-paraphrase-translated",
@@ -79,6 +93,7 @@ OTHER_LANGUAGES: tuple[Rule, ...] = (
             "lupakan",
         ),
         quotable=True,
+        accept=_not_negated,
     ),
     rule(
         "ignore-instructions-translated",
@@ -98,6 +113,7 @@ OTHER_LANGUAGES: tuple[Rule, ...] = (
             "lupak",
         ),
         quotable=True,
+        accept=_not_negated,
     ),
 )
 """The override rule for other languages (named ``ignore-instructions-translated``)."""

@@ -39,6 +39,11 @@ class Lexicon:
     earlier: tuple[str, ...]
     told: tuple[str, ...] = ()
     """Phrases meaning "what you were told": an object and a pointer back at once."""
+    after: tuple[str, ...] = ()
+    """Endings right after a verb that make it a description, not an order: passive,
+    "can", "do not" ("無視できます", "무시됩니다", "yok sayabilirsiniz")."""
+    before: tuple[str, ...] = ()
+    """Words right before a verb that do the same ("可以忽略", "не игнорируйте")."""
 
 
 OVERRIDE_LEXICONS: dict[str, Lexicon] = {
@@ -50,6 +55,8 @@ OVERRIDE_LEXICONS: dict[str, Lexicon] = {
                  "изначальн", "исходн", "системн", "прошл"),
         told=("что тебе говорили", "что тебе сказали", "что вам сказали", "что тебе велели",
               "что было сказано"),
+        after=("уются", "уется", "уемы", "ован", "овать можно"),
+        before=("не", "можно", "можете", "нельзя"),
     ),
     "zh-ja": Lexicon(
         verbs=("忽略", "忽视", "忽視", "无视", "無視", "忘记", "忘記", "忘掉", "不要理会",
@@ -61,12 +68,16 @@ OVERRIDE_LEXICONS: dict[str, Lexicon] = {
                  "原來", "原有", "你的", "系统", "系統", "前の", "これまで", "すべて", "全て",
                  "上記", "元の", "先の", "今までの", "システム"),
         told=("告诉你的", "告訴你的", "言われたこと"),
+        after=("でき", "され", "することができ", "しても", "可能", "ないで"),
+        before=("可以", "可", "能", "被", "会被", "會被", "将被", "將被", "已被", "不要", "别", "別", "请勿", "請勿", "不会", "不會"),
     ),
     "ko": Lexicon(
         verbs=("무시", "잊어", "잊고", "따르지 마", "따르지 말"),
         objects=("지시", "명령", "지침", "규칙", "프롬프트", "설정"),
         earlier=("이전", "모든", "위의", "기존", "앞의", "지금까지", "시스템"),
         told=("들은 것", "받은 지시"),
+        after=("됩", "된", "될", "되", "할 수", "해도", "하지 마"),
+        before=(),
     ),
     "ar": Lexicon(
         verbs=("تجاهل", "أهمل", "اهمل", "تناس", "لا تتبع", "لا تلتزم"),
@@ -74,24 +85,32 @@ OVERRIDE_LEXICONS: dict[str, Lexicon] = {
                  "التوجيهات"),
         earlier=("السابقة", "جميع", "كل ", "الأصلية", "أعلاه", "النظام"),
         told=("ما قيل لك",),
+        after=(),
+        before=("يمكنك", "يمكن", "لا", "لن"),
     ),
     "hi": Lexicon(
         verbs=("अनदेखा", "नज़रअंदाज़", "नजरअंदाज", "भूल जा", "भूलो", "मत मानो"),
         objects=("निर्देश", "आदेश", "नियम", "हिदायत"),
         earlier=("पिछले", "पिछली", "सभी", "सारे", "पहले", "ऊपर", "मूल"),
         told=("जो तुम्हें बताया", "जो आपको बताया"),
+        after=(" किया जा", " न कर", " मत"),
+        before=("मत",),
     ),
     "tr": Lexicon(
         verbs=("yok say", "görmezden gel", "unut", "dikkate alma", "uyma"),
         objects=("talimat", "komut", "kural", "yönerge", "istem"),
         earlier=("önceki", "tüm", "bütün", "yukarıdaki", "eski", "sistem"),
         told=("sana söylenen",),
+        after=("abil", "ebil", "ılabil", "ıl", "ul", "ma", "me"),
+        before=(),
     ),
     "vi": Lexicon(
         verbs=("bỏ qua", "phớt lờ", "quên", "lờ đi", "không tuân theo", "đừng làm theo"),
         objects=("hướng dẫn", "chỉ dẫn", "chỉ thị", "lệnh", "quy tắc"),
         earlier=("trước", "tất cả", "mọi", "ở trên", "ban đầu", "hệ thống"),
         told=("những gì bạn được bảo",),
+        after=(),
+        before=("có thể", "được", "bị", "đừng", "không", "chớ"),
     ),
 }  # fmt: skip
 """Per language: stems of "ignore", of "instructions", and of "previous"/"all"."""
@@ -137,6 +156,20 @@ def _near(lower: str, stems: tuple[str, ...], lo: int, hi: int) -> tuple[int, in
     return None if m is None else (m.start(), m.end())
 
 
+def _described(lower: str, start: int, end: int, lex: Lexicon) -> bool:
+    """Whether the verb at ``start:end`` is in a form that describes rather than orders."""
+    if lex.after and lower.startswith(lex.after, end):
+        return True
+    if not lex.before:
+        return False
+    head = lower[max(0, start - 16) : start]
+    if head.rstrip().endswith(lex.before):
+        return True
+    # Languages that write a prefix on the verb ("لا تتجاهل"): the word before counts too.
+    words = head.split()
+    return any(w in lex.before for w in words[-2:])
+
+
 def override_phrases(text: str) -> Iterator[tuple[str, int, int]]:
     """``(rule, start, end)`` for each override or request for the system prompt in a
     language of :data:`OVERRIDE_LEXICONS` (only texts with non-ASCII characters).
@@ -156,6 +189,8 @@ def override_phrases(text: str) -> Iterator[tuple[str, int, int]]:
         s, e = m.start(), m.end()
         lo, hi = s - REACH, e + REACH
         for rule_name, lex in _OWNERS[m.group(0)]:
+            if _described(lower, s, e, lex):
+                continue
             if rule_name == "reveal-prompt":
                 v = _near(lower, lex.verbs, lo, hi)
                 if v is not None:

@@ -30,9 +30,11 @@ _DISCARD = (
     r"(?:do\s+not|don't)\s+(?:follow|obey|heed)"
 )
 _TOLD = (
-    r"(?:what(?:ever)?|everything|anything|all(?:\s+that)?)\s+(?:you\s+(?:were|have\s+been|'ve\s+been|"
-    r"got|had\s+been)|you're)\s+(?:\w+\s+)?(?:told|given|instructed|asked|taught|"
-    r"programmed|set\s+up)"
+    r"(?:what(?:ever)?|everything|anything|all(?:\s+that)?)\s+you(?:\s+(?:were|have\s+been|got|"
+    r"had\s+been)|['’]ve\s+been|['’]re)\s+(?:\w+\s+)?(?:told|given|instructed|asked|taught|"
+    r"programmed|set\s+up)\b"
+    # "Forget what you were taught about normalisation" is an essay's opening, not an order.
+    r"(?!\s+(?:about|regarding|concerning|on\s+the\s+subject|in\s+school|at\s+school))"
 )
 """What the model was told, in the passive: no person in an e-mail is "what you were told"."""
 _GUIDANCE = r"(?:guidance|instructions?|directions|rules|directives|orders|guidelines|prompt)"
@@ -45,7 +47,10 @@ OVERRIDE_PARAPHRASE = rule(
     "override-paraphrase",
     "override",
     # The look-ahead lets the regex engine skip positions where no branch can start.
-    rf"(?=[spcdiftanygrohSPCDIFTANYGROH])\b(?:{_DISCARD})\s+{_TOLD}\b"
+    rf"(?=[spcdiftanygrohSPCDIFTANYGROH])\b(?:{_DISCARD})\s+{_TOLD}"
+    # "Everything you were told before is void."
+    rf"|(?=[waeWAE])\b{_TOLD}\s+(?:(?:before|earlier|previously|so\s+far|until\s+now|up\s+to\s+now)\s+)?"
+    rf"(?:is|are|was|has\s+been)\s+(?:now\s+)?{_VOID}"
     # "The guidance you received before this message is outdated."
     rf"|\b{_GUIDANCE}\s+(?:that\s+)?you\s+(?:received|were\s+given|got|have\s+been\s+given|were\s+told)\s+"
     rf"(?:before|prior\s+to|ahead\s+of|above)\s+this\s+(?:message|text|note|document|point|e-?mail)\b"
@@ -86,7 +91,11 @@ _TAIL = {
         r"parsing|triaging|seeing)\b|s?\s+(?:that|who)\s+reads?\b",
         re.IGNORECASE,
     ),
-    "identity": re.compile(r""),
+    # "If you are an AI researcher" speaks to a person: the call ends at the noun.
+    "identity": re.compile(
+        r"s?(?:\s+(?:reading|processing|summari[sz]ing|handling|parsing|triaging)\b|\s*[,.:;!—–-])",
+        re.IGNORECASE,
+    ),
     "note": re.compile(r"s?\s*[:,\-–—]"),
     "at": re.compile(r""),
     "greeting": re.compile(r"s?\s*[:,!\-–—]"),
@@ -98,6 +107,7 @@ _TAIL = {
         re.IGNORECASE,
     ),
 }
+_HUMAN_TOO = frozenset({"agent", "bot"})
 _SUBJECT_NOUNS = frozenset({"ai", "assistant", "llm", "language model"})
 _ACTION = (
     r"(?:forward|send|e-?mail|mail|share|upload|post|transfer|wire|pay|export|publish|leak|dump|"
@@ -120,12 +130,21 @@ def _addressed(m: re.Match[str]) -> bool:
     reading this", "@assistant", "note to the agent:") and an action that a hijack is for
     follows in the same paragraph, not forbidden ("never delete ...")."""
     text = m.string
-    noun = m.group(0).lower()
+    noun = m.group(0).lower().rstrip("s")
     lo = max(0, m.start() - 40)
     for kind, lead in _LEADS.items():
         if kind == "subject" and noun not in _SUBJECT_NOUNS:
             continue
-        if lead.search(text, lo, m.start()) is None:
+        found = lead.search(text, lo, m.start())
+        if found is None:
+            continue
+        # "Dear agent," greets a help desk's people: an agent or a bot is a model's
+        # only when called "AI agent", or as the reader of this text, or by @-mention.
+        if (
+            noun in _HUMAN_TOO
+            and kind not in ("reading", "at")
+            and not found.group(0).lower().rstrip().endswith(("ai", "automated"))
+        ):
             continue
         tail = _TAIL[kind].match(text, m.end())
         if tail is not None and _acts(text, tail.end()):

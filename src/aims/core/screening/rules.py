@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from aims.core.screening.context import is_quoted_mention, is_reported
+from aims.core.screening.context import is_named_example, is_quoted_mention, is_reported
 from aims.core.screening.findings import Category
 
 FLAGS = re.IGNORECASE | re.MULTILINE
@@ -189,7 +189,9 @@ def run_rules(
                     r.quotable
                     and exemptions > 0
                     and (
-                        is_quoted_mention(text, m.start(), m.end()) or is_reported(text, m.start())
+                        is_quoted_mention(text, m.start(), m.end())
+                        or is_reported(text, m.start())
+                        or is_named_example(text, m.start())
                     )
                 ):
                     exemptions -= 1

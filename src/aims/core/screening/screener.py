@@ -302,8 +302,12 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
     for f in found:
         first = max(bisect_right(starts, f.span[0]) - 1, 0)
         last = max(bisect_right(starts, f.span[1] - 1) - 1, first)
-        if last > first and any(parts[order[k]][2] for k in range(first, last + 1)):
-            continue  # words that only meet across an object key are not one sentence
+        # Words that only meet across an object key, or across three strings and more
+        # (labels of a table), are not one sentence split in two.
+        if last > first and (
+            last > first + 1 or any(parts[order[k]][2] for k in range(first, last + 1))
+        ):
+            continue
         for k in range(first, last + 1):
             # An instruction split across strings is a finding in each string it touches.
             i = order[k]
