@@ -46,6 +46,22 @@ def test_dask_profile_equals_local_bit_for_bit_and_the_whole(client: Client, lak
     assert on_dask["colour"].frequencies()["violet"] == 3
 
 
+def test_parts_handed_out_several_to_a_task_merge_to_the_same_bytes(
+    client: Client, lake: Path
+) -> None:
+    from aims.services.engines.on_dask import parts_per_task, profile_on_dask
+
+    parts = sources.expand([str(lake)])
+    plan = template(sources.first_rows(parts, 250_000))
+    one_each = profile_on_dask(plan, parts, scheduler=client, per_task=1)
+    grouped = profile_on_dask(plan, parts, scheduler=client, per_task=3)  # 3 + 3 + 2 parts
+    assert dumps(grouped) == dumps(one_each)
+    assert grouped.rows == sum(p.height for p in partitions())
+    # one part a task until there are more than 16 a worker thread
+    assert [parts_per_task(n, 2) for n in (8, 32, 33, 120, 240)] == [1, 1, 1, 3, 7]
+    assert parts_per_task(120, 0) == 7
+
+
 def test_dask_by_scheduler_address_and_like_a_reference(client: Client, lake: Path) -> None:
     reference = profile_sources([str(lake / "part=0")])
     window = profile_sources(

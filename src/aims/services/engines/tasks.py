@@ -17,7 +17,7 @@ from aims.core.profile import FrameProfile, dumps, loads
 from aims.core.profile.partitioned import profile_parts
 from aims.services.engines.sources import Part, batches
 
-__all__ = ["part_profile", "profile_task"]
+__all__ = ["part_profile", "profile_task", "profile_tasks"]
 
 
 def part_profile(
@@ -37,3 +37,10 @@ def part_profile(
 def profile_task(part: Part, plan: bytes, batch_rows: int = frames.DEFAULT_BATCH_ROWS) -> bytes:
     """:func:`part_profile` on one thread, the plan and the result as bytes, for a remote worker."""
     return dumps(part_profile(loads(plan), part, batch_rows, threads=False))
+
+
+def profile_tasks(
+    parts: list[Part], plan: bytes, batch_rows: int = frames.DEFAULT_BATCH_ROWS
+) -> list[bytes]:
+    """:func:`profile_task` of each of ``parts`` in turn: several parts in one cluster task."""
+    return [profile_task(part, plan, batch_rows) for part in parts]
