@@ -10,7 +10,10 @@ evidence is an audit event); meanwhile it shows the previous report, or says
 that the first one is being built. A rebuild reads the facts kept as the log
 grows (:mod:`aims.services.evidence_facts`) and walks only the audit events
 no recorded walk of the chain covered; the page says when the chain was last
-verified, and up to which event.
+verified, and up to which event. Where the project has a server behind the MCP
+gateway, the page ends with the report's gateway section, a table per part
+(servers, tool pins, agents, incidents, calls) whose incidents link to the
+incidents page.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from aims.ui.page_context import PageContext
 from aims.ui.port import Viewer
 from aims.workspace import Workspace
 
-__all__ = ["STANDARDS", "ReportCache", "add_routes", "grouped"]
+__all__ = ["STANDARDS", "ReportCache", "add_routes", "gateway_part", "grouped"]
 
 STANDARDS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
 #: A report that takes less than this is built while the page waits.
@@ -103,6 +106,21 @@ def grouped(report: dict[str, Any], status: str) -> dict[str, Any]:
     return {"groups": list(groups.values())}
 
 
+def gateway_part(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The report's MCP gateway section for the page, or ``None`` where no server is set up.
+
+    ``about`` lists the incidents about each server and agent, keyed
+    ``KIND:NAME`` (``mcp_server:files``), for the rows that link to them.
+    """
+    g = report.get("gateway")
+    if not g or not g["set_up"]:
+        return None
+    about: dict[str, list[dict[str, Any]]] = {}
+    for i in g["incidents"]:
+        about.setdefault(f"{i['subject_kind']}:{i['subject']}", []).append(i)
+    return {**g, "about": about}
+
+
 def add_routes(router: APIRouter, ctx: PageContext) -> None:
     """Add the compliance page to ``router``."""
     from aims.core.standards import STATUSES
@@ -130,6 +148,7 @@ def add_routes(router: APIRouter, ctx: PageContext) -> None:
                 nav="compliance",
                 r=report,
                 g=grouped(report, status) if report else None,
+                gw=gateway_part(report) if report else None,
                 building=building,
                 walk=last_walk(ctx.ws.db),
                 standard=standard,
