@@ -75,3 +75,18 @@ def test_inputs_that_are_not_all_numbers_take_the_ordinary_path(cancer) -> None:
         data["mean_radius"] = [bad, 1.0]
         with pytest.raises(ValueError, match=r"NaN|infinity"):
             model.predict_all(data)
+
+
+def test_a_transform_overflowing_to_infinity_is_refused_as_by_the_model_itself(cancer) -> None:
+    x, y = cancer
+    estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
+    model = SklearnModel(estimator, "skops")
+    data = columns(x.head(2))
+    # Finite, but past the float range once scaled (the column's scale is below 1).
+    data["mean_smoothness"] = [1.7e308, 0.1]
+    assert float(estimator[0].scale_[list(x.columns).index("mean_smoothness")]) < 1
+    with pytest.raises(ValueError, match="infinity") as direct, np.errstate(over="ignore"):
+        estimator.predict(x.head(2).assign(mean_smoothness=[1.7e308, 0.1]))
+    with pytest.raises(ValueError, match="infinity") as served, np.errstate(over="ignore"):
+        model.predict_all(data)
+    assert str(served.value) == str(direct.value)

@@ -80,26 +80,43 @@ def twin_outputs(twin: Any, x: np.ndarray, proba: bool) -> tuple[Any, Any] | Non
 
     None when ``x`` holds a NaN or an infinity: the ordinary path then refuses
     it with scikit-learn's own message. Since every value is a finite number,
-    scikit-learn's finiteness scan and its check of the estimator's
+    scikit-learn's finiteness scans and its check of the estimator's
     parameters (done when it was fitted) are skipped, and a pipeline's
     transforms run once for both answers instead of once each: the same
     calls, on the same arrays, as ``predict`` and ``predict_proba`` make
     (about 0.9 ms down to 0.5 ms a call for a scaler + logistic regression).
+    What a transform hands on is checked with one NumPy call instead; when it
+    is not a finite dense array (a scaled value past the float range, a
+    sparse matrix), the twin answers with all of scikit-learn's checks on.
     """
     if not np.isfinite(x).all():
         return None
     from sklearn import config_context
 
-    final = twin
+    steps = getattr(twin, "steps", None)
     with config_context(assume_finite=True, skip_parameter_validation=True):
-        steps = getattr(twin, "steps", None)
-        if steps and steps[-1][1] not in (None, "passthrough"):
-            for _, step in steps[:-1]:
-                if step is not None and step != "passthrough":
-                    x = step.transform(x)
-            final = steps[-1][1]
-        predictions = final.predict(x)
-        return predictions, final.predict_proba(x) if proba else None
+        if not steps:
+            return twin.predict(x), twin.predict_proba(x) if proba else None
+        final = steps[-1][1]
+        xt = x
+        for _, step in steps[:-1]:
+            if step is None or step == "passthrough":
+                continue
+            xt = step.transform(xt)
+            if not _finite_dense(xt):
+                break
+        else:
+            if final is not None and final != "passthrough":
+                return final.predict(xt), final.predict_proba(xt) if proba else None
+    return twin.predict(x), twin.predict_proba(x) if proba else None
+
+
+def _finite_dense(values: Any) -> bool:
+    """Whether ``values`` is a NumPy array of numbers, none of them NaN or infinite."""
+    if not isinstance(values, np.ndarray):
+        return False
+    kind = values.dtype.kind
+    return kind in "biu" or (kind == "f" and bool(np.isfinite(values).all()))
 
 
 def all_numbers(columns: Sequence[Sequence[Any]]) -> bool:
