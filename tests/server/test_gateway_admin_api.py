@@ -9,7 +9,7 @@ Each test works on servers of its own, so the tests do not depend on each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -37,13 +37,15 @@ class Served:
     def __init__(self, ws: Any, url: str, app: Any) -> None:
         self.ws, self.url, self.app = ws, url, app
         self._clients: dict[str, httpx.Client] = {}
+        self.key_ids: dict[str, str] = {}
 
     def __call__(self, who: str) -> httpx.Client:
         if who not in self._clients:
             project, role = PEOPLE.get(who, ("default", "scientist"))
-            _, key = keys.create_key(
+            made, key = keys.create_key(
                 self.ws, project=project, role=role, actor="root", principal=who
             )
+            self.key_ids[who] = made["key_id"]
             r = httpx.post(f"{self.url}/v1/auth/token", json={"api_key": key}, timeout=30)
             assert r.status_code == 200, r.text
             token = r.json()["access_token"]
@@ -90,6 +92,33 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _detail(r: httpx.Response) -> str:
     assert r.headers["content-type"] == "application/problem+json", r.text
     return str(r.json()["detail"])
+
+
+def _refused(
+    served: Served, who: str, call: Callable[[httpx.Client], httpx.Response]
+) -> tuple[httpx.Response, dict[str, dict[str, int]]]:
+    """The answer to ``call`` with ``who``'s client, and the refusals of ``who``'s key it noted.
+
+    The refusals are those of the ``server.access.denied`` events written after
+    the call, as ``{path: {reason: count}}`` (what was noted before is written first).
+    """
+    client = served(who)
+    events = served.app.state.aims.guard.events
+    events.flush(served.ws)
+    head, _ = audit.head_of(served.ws.db)
+    answer = call(client)
+    events.flush(served.ws)
+    noted: dict[str, dict[str, int]] = {}
+    after = audit.EventFilter(
+        action="server.access.denied",
+        subject=f"apikey:{served.key_ids[who]}",
+        after=head[0] if head else 0,
+    )
+    for e in audit.query(served.ws.db, after):
+        for path in e["payload"]["paths"]:
+            for reason, n in e["payload"]["reasons"].items():
+                noted.setdefault(path, {})[reason] = noted.get(path, {}).get(reason, 0) + n
+    return answer, noted
 
 
 def _names(rows: list[dict[str, Any]], key: str = "name") -> set[str]:
@@ -142,8 +171,9 @@ def test_servers_are_added_listed_and_removed_by_admins_of_their_project(served:
         "/v1/gateway/servers", json={**body, "name": "more", "url": "https://a\u0000b/mcp"}
     )
     assert nul.status_code == 422 and "control characters" in str(nul.json())
-    taken = served("ana@x.org").post("/v1/gateway/servers", json=body)
+    taken, noted = _refused(served, "ana@x.org", lambda c: c.post("/v1/gateway/servers", json=body))
     assert taken.status_code == 409 and "already registered" in _detail(taken)
+    assert noted == {"/v1/gateway/servers": {"already_registered": 1}}
     # A command runs, and a credential is read, on the server's host: admin of every project.
     for extra in ({"credential": "env:FILES_TOKEN"}, {"url": None, "command": "more-mcp"}):
         r = served("ana@x.org").post("/v1/gateway/servers", json={**body, "name": "more", **extra})
@@ -217,8 +247,12 @@ def test_a_pin_is_approved_by_its_servers_owner_and_by_no_agent(served: Served) 
         and "/v1/gateway/pins/approve" in e["payload"]["paths"]
         for e in noted
     )
-    admin = served("ana@x.org").post("/v1/gateway/pins/approve", json=body)
+    # The service's own rules are noted too: only the owner approves, and only once.
+    admin, noted = _refused(
+        served, "ana@x.org", lambda c: c.post("/v1/gateway/pins/approve", json=body)
+    )
     assert admin.status_code == 403 and "only owen@x.org, the owner" in _detail(admin)
+    assert noted == {"/v1/gateway/pins/approve": {"not_the_owner": 1}}
     assert served("bob@x.org").post("/v1/gateway/pins/approve", json=body).status_code == 404
     missing = served("owen@x.org").post("/v1/gateway/pins/approve", json={"server": "docs"})
     assert missing.status_code == 422
@@ -231,8 +265,12 @@ def test_a_pin_is_approved_by_its_servers_owner_and_by_no_agent(served: Served) 
         served.ws.db, audit.EventFilter(action="gateway.pin.approve", subject="mcp:docs/read_file")
     )
     assert event["actor"] == "owen@x.org"
-    again = served("owen@x.org").post("/v1/gateway/pins/approve", json=body)
+    again, noted = _refused(
+        served, "owen@x.org", lambda c: c.post("/v1/gateway/pins/approve", json=body)
+    )
     assert again.status_code == 409 and "already approved" in _detail(again)
+    assert noted == {"/v1/gateway/pins/approve": {"already_approved": 1}}
+    assert len(audit.query(served.ws.db, audit.EventFilter(action="gateway.pin.approve"))) == 1
 
 
 def test_a_waiting_call_is_decided_by_a_person_of_its_project(served: Served) -> None:
@@ -272,10 +310,28 @@ def test_a_waiting_call_is_decided_by_a_person_of_its_project(served: Served) ->
     assert event["payload"]["call"] == first
     denied = served("rita@x.org").post(f"/v1/gateway/calls/{second}/deny", json={})
     assert denied.status_code == 200 and denied.json()["status"] == "denied"
-    twice = served("rita@x.org").post(url, json={})
+    twice, noted = _refused(served, "rita@x.org", lambda c: c.post(url, json={}))
     assert twice.status_code == 409 and "only a pending call" in _detail(twice)
+    assert noted == {url: {"not_pending": 1}}
     every = served("vic@x.org").get("/v1/gateway/calls", params={"status": "all"}).json()
     assert {c["id"]: c["status"] for c in every if c["id"] in (first, second)} == {
         first: "approved",
         second: "denied",
     }
+
+    # Neither an agent's owner nor the agent decides the agent's call, and the refusal is noted.
+    identity.add_principal(served.ws, "rita-bot", kind="agent", owner="rita@x.org", actor="root")
+    own = calls.file_call(
+        served.ws,
+        agent="rita-bot",
+        owner="rita@x.org",
+        server="payments",
+        tool="transfer",
+        arguments={"amount": 5},
+        timeout_seconds=600,
+    )
+    deny = f"/v1/gateway/calls/{own}/deny"
+    mine, noted = _refused(served, "rita@x.org", lambda c: c.post(deny, json={}))
+    assert mine.status_code == 403 and "never approve the agent's own calls" in _detail(mine)
+    assert noted == {deny: {"agent_or_its_owner": 1}}
+    assert calls.call_status(served.ws, own) == "pending"

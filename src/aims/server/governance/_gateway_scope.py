@@ -1,20 +1,23 @@
 """What the gateway administration routes share: the project of a server, the lists
-filtered by it, and a refusal noted for the audit log."""
+filtered by it, and refusals noted for the audit log: the routes' own, and those
+the services raise by their rules (:func:`act`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import select
 
 from aims.core.roles import ALL_PROJECTS
+from aims.errors import AimsError, Conflict, PermissionDenied
 from aims.server.auth import Principal, client_of
 from aims.server.governance._common import in_thread, workspace
 from aims.server.governance._scope import check_row, visible_projects
 from aims.server.problems import ApiError
 
-__all__ = ["check_server", "refuse", "shown"]
+__all__ = ["act", "check_server", "refuse", "shown"]
 
 
 def _no_server(name: str) -> str:
@@ -58,3 +61,32 @@ def refuse(request: Request, principal: Principal, reason: str, message: str) ->
     return request.app.state.aims.guard.refuse(
         error, client=client_of(request), path=request.url.path, key_id=principal.key_id
     )
+
+
+async def act(
+    request: Request,
+    principal: Principal,
+    reasons: Mapping[type[AimsError], str],
+    fn: Callable[..., Any],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """Run the service ``fn(*args, **kwargs)`` off the event loop, noting its refusals.
+
+    The services hold rules of their own (only a server's owner approves its
+    tools; a pin already approved, a call already decided, a name already
+    taken are refused). Such a refusal (a ``PermissionDenied`` or a
+    ``Conflict``) is answered as the service raised it, and noted for the audit
+    log as the routes' own refusals are (``server.access.denied``), with the
+    reason ``reasons`` gives its class (else the error's code).
+    """
+    try:
+        return await in_thread(fn, *args, **kwargs)
+    except (PermissionDenied, Conflict) as exc:
+        noted = ApiError(exc.status, exc.code, exc.message)
+        noted.reason = next((r for cls, r in reasons.items() if isinstance(exc, cls)), exc.code)
+        request.app.state.aims.guard.refuse(
+            noted, client=client_of(request), path=request.url.path, key_id=principal.key_id
+        )
+        raise

@@ -16,7 +16,10 @@ server's owner's act; deciding a waiting call needs the approver role. Both are
 a person's acts: a key of an agent or a service, or one that acts for no
 principal, is refused (403, noted in the audit log), and the services add
 their own rules (only the owner approves a pin; neither the agent nor its
-owner decides the agent's call).
+owner decides the agent's call). Every refusal, the routes' and the
+services' (a 403, or a 409 for a pin already approved, a call already
+decided, a server name taken), is noted in the audit log as
+``server.access.denied`` with its reason.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aims.core.roles import ALL_PROJECTS
-from aims.errors import InvalidInput
+from aims.errors import Conflict, InvalidInput
 from aims.server.auth import Principal, require
 from aims.server.governance import gateway_approvals
 from aims.server.governance._common import check_project, in_thread, workspace
-from aims.server.governance._gateway_scope import check_server, refuse, shown
+from aims.server.governance._gateway_scope import act, check_server, refuse, shown
 from aims.server.governance._scope import answers, visible_projects
 from aims.server.schemas import Name
 
@@ -177,7 +180,10 @@ async def add_server(
             f"command runs, and the credential is read, as the user of aims serve; the token "
             f"has {principal.role_on(project)} on {project}",
         )
-    return await in_thread(
+    return await act(
+        request,
+        principal,
+        {Conflict: "already_registered"},
         run,
         workspace(request),
         body.name,
@@ -200,7 +206,7 @@ async def remove_server(
     from aims.services.gateway.inventory import remove_server as run
 
     await check_server(request, principal, server, "admin")
-    return await in_thread(run, workspace(request), server, actor=principal.actor)
+    return await act(request, principal, {}, run, workspace(request), server, actor=principal.actor)
 
 
 # -- allow-lists -----------------------------------------------------------------------------
@@ -228,7 +234,10 @@ async def allow(
     from aims.services.gateway.allowlist import allow as run
 
     await check_server(request, principal, body.server, "admin")
-    return await in_thread(
+    return await act(
+        request,
+        principal,
+        {},
         run,
         workspace(request),
         body.agent,
@@ -247,8 +256,16 @@ async def revoke(
     from aims.services.gateway.allowlist import revoke as run
 
     await check_server(request, principal, body.server, "admin")
-    return await in_thread(
-        run, workspace(request), body.agent, body.server, body.tool, actor=principal.actor
+    return await act(
+        request,
+        principal,
+        {},
+        run,
+        workspace(request),
+        body.agent,
+        body.server,
+        body.tool,
+        actor=principal.actor,
     )
 
 

@@ -4,7 +4,8 @@ Approving a tool's definition is its server's owner's act; deciding a waiting
 call needs the approver role on the project of the call's server. Both are a
 person's acts (see :mod:`aims.server.governance.gateway`); the services add
 their own rules (only the owner approves a pin; neither the agent nor its
-owner decides the agent's call).
+owner decides the agent's call), whose refusals are noted in the audit log
+as the routes' own are.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from aims.core.roles import ALL_PROJECTS
+from aims.errors import Conflict, PermissionDenied
 from aims.server.auth import Principal, require
 from aims.server.governance._common import in_thread, workspace
-from aims.server.governance._gateway_scope import check_server, refuse, shown
+from aims.server.governance._gateway_scope import act, check_server, refuse, shown
 from aims.server.governance._scope import answers, check_row
 from aims.server.schemas import Name, Text
 from aims.services.keys import role_rank
@@ -133,7 +135,16 @@ async def approve_pin(
     from aims.services.gateway.pins import approve_pin as run
 
     await check_server(request, principal, body.server, "viewer")
-    return await in_thread(run, workspace(request), body.server, body.tool, actor=principal.actor)
+    return await act(
+        request,
+        principal,
+        {PermissionDenied: "not_the_owner", Conflict: "already_approved"},
+        run,
+        workspace(request),
+        body.server,
+        body.tool,
+        actor=principal.actor,
+    )
 
 
 # -- calls waiting for a person --------------------------------------------------------------
@@ -172,8 +183,18 @@ async def _decide(
     )
     hidden = f"no waiting call {call_id}; see 'aims gateway calls pending'"
     await check_row(request, principal, project_of, "approver", hidden)
-    return await in_thread(
-        decide, workspace(request), call_id, approve=approve, actor=principal.actor, note=note
+    # The route admitted a person only (see _person): the service refuses the rest,
+    # the agent's owner or the agent itself deciding the agent's call.
+    return await act(
+        request,
+        principal,
+        {PermissionDenied: "agent_or_its_owner", Conflict: "not_pending"},
+        decide,
+        workspace(request),
+        call_id,
+        approve=approve,
+        actor=principal.actor,
+        note=note,
     )
 
 
