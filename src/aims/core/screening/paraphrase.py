@@ -62,9 +62,8 @@ OVERRIDE_PARAPHRASE = rule(
     r"(?:above|preceding|foregoing)(?:\s+(?:text|content|message|input|context|prompt|lines))?"
     r"\s*[,;:.]?\s*(?:and\s+|then\s+)?(?:instead|now\b|(?:and\s+|then\s+)(?:\w+\s+)?(?:say|print|output|"
     r"respond|reply|write|list|tell|send|reveal|return|answer))",
-    # Every branch holds "you" or a verb of the other override rules: no new trigger
-    # word to search every text for, beside "you".
-    ("you", "ignor", "disregard", "forget"),
+    # Every branch holds "you" or a word of "ignore the above".
+    ("you", "above", "preceding", "foregoing"),
     quotable=True,
 )
 
