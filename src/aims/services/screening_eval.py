@@ -325,7 +325,8 @@ def screening_evidence() -> dict[str, Any]:
     else:
         text = (
             f"no held-out part; recall {held['recall']}, false-positive rate {held['fpr']} "
-            f"on all {held['cases']} cases, every one tuned on {targets}"
+            f"on all {held['cases']} cases, every one tuned on, so no estimate for new text "
+            f"{targets}"
         )
     text += f"; default policy, corpus sha256 {digest[:12]} (aims gateway eval)"
     return {"corpus_sha256": digest, "policy": "default", "judged": judged, **parts, "text": text}
