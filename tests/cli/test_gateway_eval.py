@@ -57,8 +57,16 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     assert set(data["splits"]) == {"dev", "all"} | ({"heldout"} if judged == "heldout" else set())
     part = data["splits"][judged]
     o = part["overall"]
-    assert o["tp"] + o["fn"] >= 80 and o["fp"] + o["tn"] >= 120
-    assert set(part["by_category"]) >= {"override", "poisoning", "exfiltration", "url", "none"}
+    # A held-out part, when one is added, is of its own size; the whole corpus is known.
+    least = (1, 1) if judged == "heldout" else (290, 390)
+    assert o["tp"] + o["fn"] >= least[0] and o["fp"] + o["tn"] >= least[1]
+    assert set(data["splits"]["all"]["by_category"]) >= {
+        "override",
+        "poisoning",
+        "exfiltration",
+        "url",
+        "none",
+    }
     # Unseen cases: well above chance (a rule set that flagged everything or nothing fails).
     assert o["recall"] >= 0.5 and o["fpr"] <= 0.2
     # The development part, tuned on, within the bounds docs/screening.md records (recall
