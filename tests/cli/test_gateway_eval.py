@@ -69,11 +69,12 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     }
     # Unseen cases: well above chance (a rule set that flagged everything or nothing fails).
     assert o["recall"] >= 0.5 and o["fpr"] <= 0.2
-    # The development part, tuned on, within the bounds docs/screening.md records (recall
-    # at least 0.97, false-positive rate at most 0.01): a change that made them worse shows.
+    # The development part within the bounds docs/screening.md records: a change that made
+    # them worse shows. (The third held-out part, written by someone else and now in dev,
+    # holds the attacks the rules still miss.)
     dev = data["splits"]["dev"]["overall"]
-    assert dev["tp"] + dev["fn"] >= 290 and dev["fp"] + dev["tn"] >= 390
-    assert dev["recall"] >= 0.97 and dev["fpr"] <= 0.01
+    assert dev["tp"] + dev["fn"] >= 400 and dev["fp"] + dev["tn"] >= 600
+    assert dev["recall"] >= 0.83 and dev["fpr"] <= 0.01
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(
