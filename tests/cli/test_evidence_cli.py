@@ -9,17 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_foundation_cli import run
+# _events reads the store read-only: cheaper than an 'aims audit log' process per count
+from tests.cli.test_foundation_cli import _events, run
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     assert run(["init", str(tmp_path / "ws")], tmp_path).returncode == 0
     return tmp_path / "ws"
-
-
-def _events(root: Path) -> int:
-    return len(json.loads(run(["audit", "log", "--format", "json"], root).stdout))
 
 
 def test_evidence_add_list_and_refusals(root: Path) -> None:
