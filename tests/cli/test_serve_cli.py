@@ -120,6 +120,24 @@ class ServeProcess:
         for t in self._threads:
             t.start()
 
+    def wait_for_acks(self, more_than: int, older_than: float, timeout: float = 120) -> None:
+        """Poll until more than ``more_than`` acknowledgements are ``older_than`` seconds old.
+
+        A condition rather than a fixed sleep: as short as the server allows when the
+        machine is idle, as long as it takes when it is busy.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            if sum(1 for ts, _ in list(self.acked) if ts < now - older_than) > more_than:
+                return
+            if now > deadline:
+                raise AssertionError(
+                    f"{len(self.acked)} acknowledged in {timeout} s; wanted more than "
+                    f"{more_than} older than {older_than} s"
+                )
+            time.sleep(0.05)
+
     def stop_streaming(self) -> None:
         self._stop.set()
         for t in self._threads:
@@ -163,7 +181,10 @@ def served_log(root: Path, cancer_frame) -> dict[str, Any]:
     api_key = json.loads(out.stdout)["api_key"]
     server = ServeProcess(root, api_key)
     server.stream(cancer_frame.drop("target").head(200).to_dicts())
-    time.sleep(2.0)
+    # Stream across at least one periodic flush (the default server.flush_interval, 1 s),
+    # then until more than 20 predictions are acknowledged.
+    server.wait_for_acks(0, older_than=1.0)
+    server.wait_for_acks(20, older_than=0.0)
     server.stop_streaming()
     server.proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
@@ -231,13 +252,14 @@ def test_kill_9_loses_at_most_one_flush_window(root: Path, served_log, cancer_fr
     from aims.workspace import Workspace
 
     server = ServeProcess(root, served_log["api_key"])
+    window = 1.0  # the default server.flush_interval
     server.stream(cancer_frame.drop("target").head(200).to_dicts())
-    time.sleep(2.5)
+    # Kill once more than 20 acknowledgements are a flush window old: those must be durable.
+    server.wait_for_acks(20, older_than=window)
     os.kill(server.proc.pid, signal.SIGKILL)
     killed = time.monotonic()
     server.proc.wait(30)
     server.stop_streaming()
-    window = 1.0  # the default server.flush_interval
     durable = {pid for ts, pid in server.acked if ts < killed - window}
     assert len(durable) > 20
     ws = Workspace.open(root)
