@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from aims.core.screening.addressing import INTENT_RULES
+from aims.core.screening.commands import COMMAND_RULES
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
     CATEGORIES,
@@ -50,6 +52,8 @@ RULE_NAMES: frozenset[str] = frozenset(
     [r.name for r in (*OVERRIDE, *POISONING, *SECRETS, *EXFILTRATION_URLS)]
     + list(URL_RULES)
     + list(OBFUSCATION_RULES)
+    + list(INTENT_RULES)
+    + list(COMMAND_RULES)
 )
 """Every rule's name."""
 

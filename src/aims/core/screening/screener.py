@@ -15,6 +15,8 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
+from aims.core.screening.addressing import intent_findings
+from aims.core.screening.commands import command_findings
 from aims.core.screening.context import is_quoted_mention
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
@@ -139,6 +141,18 @@ def _find(text: str, policy: ScreeningPolicy, *, joined: bool) -> list[Finding]:
                             Finding(r.category, r.name, span, excerpt(decoded, secret=True))
                         )
                         break
+    # Intent-level signals read the normalised text, the instruction ones across the
+    # strings of a JSON value (an order split in two), the command ones within each.
+    signals = [*intent_findings(said), *command_findings(norm.text)]
+    if not text.isascii():
+        # Look-alike folding turns Cyrillic words into mixed ones: read the original too.
+        original = text.replace(_SEPARATOR, _SPACES) if joined else text
+        named = {n for _c, n, _s, _e in signals}
+        signals += [f for f in intent_findings(original) if f[1] not in named]
+    for category, name, start, end in signals:
+        if name not in off:
+            span = norm.original_span(start, end)
+            found.append(Finding(category, name, span, excerpt(norm.text[start:end])))  # type: ignore[arg-type]
     for name, start, end, shown in hidden_findings(norm):
         if len(found) >= MAX_FINDINGS:
             return _flood(text)
@@ -152,6 +166,14 @@ def _find(text: str, policy: ScreeningPolicy, *, joined: bool) -> list[Finding]:
                 span = norm.original_span(start, end)
                 found.append(Finding(r.category, f"base64/{r.name}", span, excerpt(decoded)))
                 break
+        else:
+            # Decoded text in another language, or an order without a textbook phrase.
+            more = [(c, n) for c, n, _s, _e in intent_findings(decoded) if n not in off]
+            more += [("override", n) for n, _s, _e in override_phrases(decoded) if n not in off]
+            if more:
+                span = norm.original_span(start, end)
+                c, n = more[0]
+                found.append(Finding(c, f"base64/{n}", span, excerpt(decoded)))  # type: ignore[arg-type]
     found.sort(key=lambda f: (f.span, f.category, f.rule))
     return _unique(found)
 

@@ -1,0 +1,468 @@
+"""Intent-level signals: what a text asks of a model, whatever its wording.
+
+Phrase rules catch the textbook wording of an attack. These signals look at the
+shape of an instruction instead, in many languages: a text that calls on the
+model reading it *and* asks for something only an attacker wants from it (an
+action that moves data, money or access, secrecy from the user, a change of
+its rules); secrecy from the user on its own; claims of authority over the
+model's rules; tool descriptions that speak for other tools or ask for data a
+tool has no need of. Each is one or two regex passes, run only when a cheap
+anchor is present.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aims.core.screening.context import is_quoted_mention, is_reported
+
+_I = re.IGNORECASE
+
+# Who is addressed: nouns that name a model. Short all-caps ones are matched case
+# sensitively ("ai" and "ia" are ordinary words in Italian and Spanish).
+_STRONG = (
+    r"(?-i:\bAI\b|\bA\.I\.|\bLLMs?\b|\bKI\b|\bIA\b)|\blanguage model|sprachmodell|"
+    r"\b(?:coding|calling|autonomous|automated|llm)[ -](?:agents?|assistants?|readers?)|"
+    r"\bas the model\b|\bfor the model\b|\bto the model\b|para el modelo|per il modello|"
+    r"pour le modèle|für das modell|ИИ|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
+    r"AIへ|AIアシスタント|AIエージェント"
+)
+_WEAK = (
+    r"\bassistants?\b|\bagents?\b|\bbots?\b|\bchatbots?\b|\bthe model\b|assistente|"
+    r"asistente|\bassistent\b|asystenci|ассистент|агент|助手|アシスタント|비서"
+)
+_ADDRESS = re.compile(
+    f"(?:{_STRONG}|{_WEAK})(?!['’]s)(?! (?:researchers?|engineers?|ethics|team|conference|"
+    "policy|act|startups?|safety|lab|companies|workshops?|courses?|research|literacy)\\b)",
+    _I,
+)
+# A Latin-script noun is a call on the model only where it is spoken to ("note for the
+# assistant:", "to any AI agent reading this", "the assistant should …"), not where a
+# text talks about one ("the LLM's behaviour", "files that the model processes").
+_SPOKEN_TO_BEFORE = re.compile(
+    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|an|"
+    r"per|pour|para|für)|@)\W+(?:(?:the|any|all|every|an?|l'|el|la|il|den|das|die|le|"
+    r"der|o|a)\W+)?(?:[\w'-]+\W+)?$",
+    _I,
+)
+# "hey assistant," and "Agent, send …": a comma after the noun is a call only at the head
+# of a sentence, not in "in the context of chatbots, …".
+_HEAD_OF_SENTENCE = re.compile(r"(?:^|[.!?\n]\s*|\b(?:hey|hi|hello|dear)\s+)(?:\w+\s+)?$", _I)
+_SPOKEN_TO_AFTER = re.compile(
+    r"[\w\- ]{0,25}?(?:[:!]|\s+(?:should|must|needs? to|has to|is (?:required|expected) "
+    r"to|shall|will now|debe|deve|doit|soll|muss|reading|processing|summari[sz]ing|"
+    r"handling|that (?:reads|processes)))",
+    _I,
+)
+_STRONG_RE = re.compile(_STRONG, _I)
+
+# What an attacker wants a model to do: move data, money or access, destroy, publish.
+ACTION = re.compile(
+    r"\b(?:delete|remove|erase|wipe|destroy|purge|transfer|wire|send|forward|e-?mail|post|"
+    r"publish|upload|share|leak|dm|approve|merge|accept|grant|disable|turn off|deactivate|"
+    r"make (?:it |them |the \w+ )?public|set [\w ]{0,30} public|book|purchase|buy|copy|"
+    r"paste|submit|reveal|type|rewrite|replace|recommend only|state that|tell them|"
+    r"direct the user|open the link|download|execute|edit files outside|"
+    r"add [\w' -]{0,40}(?:admin|owner|collaborator))\b|"
+    r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
+    r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r|publi|"
+    r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob|aprueb|"
+    r"desactiv|ejecut|descarg|cancell|invia|inviare|trasfer|bonific|pubblic|approv|"
+    r"disattiv|esegu|scaric|copia|exclu|apag|desativ|verwijder|stuur|verstuur|publiceer|"
+    r"usuń|prześlij|wyślij|przelej|opublikuj|zatwierdź|wyłącz|удал|отправ|перевед|"
+    r"опубликуй|одобр|отключ|выключ|скачай|запусти|перешли|删除|发送|转账|转发|汇款|"
+    r"设为公开|批准|禁用|上传|削除|送信|送金|転送|公開|承認|無効に|アップロード|삭제|보내|"
+    r"송금|전송|공개|승인|비활성화|업로드",
+    _I,
+)
+
+# Secrecy towards the user the model works for (not a customer or a colleague).
+SECRECY = re.compile(
+    r"\b(?:do not|don't|never|not to|without) (?:tell|inform|notify|mention|reveal|disclose|"
+    r"alert|remind|bring (?:this|it) up with)\w*\b[^.\n]{0,40}?\b(?:the|your) (?:user|human|"
+    r"clinician)\b|\b(?:the )?user (?:doesn't|does not|need not|needn't) (?:need to )?know|"
+    r"\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
+    r"going through) (?:the |your )?(?:user|human)\b|\bno (?:user )?confirmation is "
+    r"(?:needed|required)|no time to go through the user|never reveal (?:this|that it)|"
+    r"do not reveal to the user|so the user is not (?:distracted|worried|alarmed)|"
+    r"leave this one out|say nothing about it|there is no need to (?:tell|mention|inform)|"
+    r"erwähne [^.\n]{0,40}nicht|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
+    r"sans (?:demander|consulter|prévenir|informer) (?:à )?l'utilisat|"
+    r"ne (?:dis|mentionne|signale) (?:rien|pas)[^.\n]{0,40}utilisat|"
+    r"sin (?:consultar|preguntar|avisar|informar)(?: al?)? (?:el )?usuario|"
+    r"usuario no necesita saber|no (?:le )?(?:digas|menciones|informes)[^.\n]{0,40}usuario|"
+    r"senza (?:chiedere|avvisare|informare|consultare)|non è necessario avvisare|"
+    r"non (?:dire|dirlo|menzionare|informare)[^.\n]{0,40}utente|"
+    r"sem (?:perguntar|avisar|informar|consultar)(?: o)? usuário|"
+    r"não (?:conte|mencione|informe)[^.\n]{0,40}usuário|hoeft niet met de gebruiker|"
+    r"zonder de gebruiker|nie informuj|bez (?:pytania|informowania) użytkownik|"
+    r"никому об этом не|не (?:сообщай|говори|рассказывай|упоминай)|без (?:ведома|согласия) "
+    r"пользовател|不要(?:向用户)?(?:告诉|提及|透露|通知)|无需(?:征求)?用户|瞒着用户|"
+    r"ユーザーに(?:確認せず|知らせず|伝えず)|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
+    r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم",
+    _I,
+)
+
+# A change of the model's rules, or a claim of authority to make one.
+RULES_CHANGE = re.compile(
+    r"\b(?:rules|guidelines|instructions|directives|guidance|task|brief)\b[^.\n]{0,50}?"
+    r"\b(?:you were|you've been|you have been|gave you|given to you|you received|your operator|"
+    r"your user)\b[^.\n]{0,60}?\b(?:retired|obsolete|revoked|void|cancell?ed|replaced|"
+    r"superseded|disabled|no longer (?:valid|apply|applies|in effect))\b|"
+    r"superseding directive|your (?:configuration|instructions|system prompt|settings|"
+    r"rules) (?:has|have) been (?:updated|changed|replaced)|"
+    r"instruction comes from your (?:developer|operator|creator)|"
+    r"operator who deployed you|pretend the conversation (?:so far )?never happened|"
+    r"adopt (?:this|a) new (?:goal|objective|mission)|take orders only from|"
+    r"safety rules are disabled|treat (?:any|all) (?:text|content)[^.\n]{0,60}(?<!not )as instructions|"
+    r"(?:disregard|forget) the rules (?:your|you)|"
+    r"aufgehoben|ungültig|作废|失效|無効になりました|больше не действуют|отменены|"
+    r"sostituite dall|n'obéis plus|ne s'appliquent plus|nouvelle mission|nueva misión|"
+    r"nuova missione|neue aufgabe|новая задача|你现在的任务|olvida las reglas|"
+    r"sin restricciones|oublie (?:les|tes) (?:règles|consignes)|vergiss (?:die|deine) regeln",
+    _I,
+)
+
+# Approval claimed on the user's behalf, paired with skipping their confirmation.
+_CLAIMED_APPROVAL = re.compile(
+    r"\b(?:already (?:approved|authori[sz]ed|agreed)|pre-?authori[sz]ed|pre-?approved|"
+    r"agreed to this in their settings|disabled all approval prompts)\b[^\n]{0,120}?"
+    r"(?:no need to (?:ask|confirm|check)|skip (?:the )?confirmation|without (?:asking|"
+    r"confirm)|no (?:user )?confirmation|run commands|immediately|continue)|"
+    r"(?:no need to ask|skip (?:the )?confirmation)[^\n]{0,80}?(?:already|pre-?)(?:approved|"
+    r"authori[sz]ed)",
+    _I,
+)
+
+# Tool descriptions that speak for other tools or servers.
+_OTHER_TOOLS = re.compile(
+    r"\b(?:every|any|all) other (?:connected )?(?:servers?|tools?)\b|from this or (?:an)?other "
+    r"server|\bwhenever any \w+ tool\b|\bprefer this tool over\b|\bevery time you call "
+    r"another tool|\bcommands from other tools|\bmust never call \w+",
+    _I,
+)
+
+# A parameter filled with what the tool has no need of.
+_PARAM = re.compile(
+    r"\b(?:parameter|param|field|argument|query string)\b|`\w+`|参数|parámetro|\bfeld\b|"
+    r"\bcampo\b|\bchamp\b",
+    _I,
+)
+_SMUGGLED = re.compile(
+    r"\b(?:full|entire|complete|whole) (?:text of the )?conversation|chat history|"
+    r"earlier tool outputs|(?:every|any|all) (?:secret|password|api key|key|token|"
+    r"credential)s?\b[^.\n]{0,60}(?:seen|conversation|encounter|shared)|printenv|"
+    r"\(?output of `env`|environment variables|variables de entorno|umgebungsvariablen|"
+    r"\.env\b|~/\.ssh|\.aws/credentials|\.netrc|git-credentials|session token|"
+    r"user's email address|current contents of the file|"
+    r"\.aws/credentials|凭据|私钥",
+    _I,
+)
+_NEGATED = re.compile(r"\b(?:never|not|don't|no need|needn't)\b", _I)
+
+_DECODE_AND_FOLLOW = re.compile(
+    r"\b(?:decode|dekodier\w*|décode\w*|decodific\w*)\b[^.\n]{0,30}?\b(?:and|und|et|e|y)\s+"
+    r"(?:apply|execute|run|follow|ausführ\w*|befolg\w*|exécut\w*|appliqu\w*|esegu\w*|"
+    r"ejecut\w*|aplica\w*)|解码并执行|デコードして実行",
+    _I,
+)
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence (or line) around ``start``..``end``."""
+    s = max(text.rfind(c, 0, start) for c in ".\n!?。")
+    ends = [i for i in (text.find(c, end) for c in ".\n!?。") if i >= 0]
+    return s + 1, min(ends) if ends else len(text)
+
+
+def _talked_about(text: str, start: int, end: int) -> bool:
+    return is_quoted_mention(text, start, end) or is_reported(text, start)
+
+
+# Words one of which every match of a pattern holds (lower case): a pattern runs only in
+# windows around them, so prose without them costs a few substring searches.
+_ANCHORS: dict[str, tuple[str, ...]] = {
+    "secrecy": (
+        "user",
+        "human",
+        "clinician",
+        "never reveal",
+        "leave this one out",
+        "say nothing",
+        "no need to",
+        "erwähne",
+        "nutzer",
+        "utilisat",
+        "usuario",
+        "senza",
+        "necessario",
+        "utente",
+        "usuário",
+        "gebruiker",
+        "nie informuj",
+        "użytkownik",
+        "никому",
+        "не ",
+        "без ",
+        "不要",
+        "无需",
+        "瞒着",
+        "ユーザー",
+        "報告しない",
+        "사용자",
+        "المستخدم",
+    ),
+    "rules": (
+        "retired",
+        "obsolete",
+        "revoked",
+        "void",
+        "cancel",
+        "replaced",
+        "superseded",
+        "disabled",
+        "no longer",
+        "superseding",
+        "has been",
+        "have been",
+        "comes from your",
+        "deployed you",
+        "pretend",
+        "adopt",
+        "take orders",
+        "treat",
+        "the rules",
+        "aufgehoben",
+        "ungültig",
+        "作废",
+        "失效",
+        "無効",
+        "больше не",
+        "отменен",
+        "sostituite",
+        "obéis",
+        "s'appliquent",
+        "mission",
+        "misión",
+        "missione",
+        "aufgabe",
+        "задача",
+        "任务",
+        "olvida",
+        "restricciones",
+        "oublie",
+        "vergiss",
+    ),
+    "approval": (
+        "approved",
+        "authori",
+        "agreed",
+        "approval prompts",
+        "no need to ask",
+        "confirmation",
+    ),
+    "tools": ("other", "whenever any", "prefer this tool", "another tool", "never call"),
+    "decode": ("decod", "dekodier", "décod", "解码", "デコード"),
+    "smuggled": (
+        "conversation",
+        "chat history",
+        "tool outputs",
+        "secret",
+        "password",
+        "key",
+        "token",
+        "credential",
+        "printenv",
+        "env",
+        "variables de entorno",
+        "umgebungsvariablen",
+        ".ssh",
+        ".aws",
+        ".netrc",
+        "email address",
+        "contents of the file",
+        "凭据",
+        "私钥",
+    ),
+    "address": (
+        "language model",
+        "sprachmodell",
+        "llm",
+        "the model",
+        "el modelo",
+        "il modello",
+        "le modèle",
+        "das modell",
+        "coding",
+        "calling",
+        "autonomous",
+        "automated",
+        "ии",
+        "нейросет",
+        "人工智能",
+        "ai助手",
+        "ai 助手",
+        "ai비서",
+        "ai 비서",
+        "에이전트",
+        "aiへ",
+        "aiアシスタント",
+        "aiエージェント",
+    ),
+    "weak": (
+        "agent",
+        "assistant",
+        "bot",
+        "model",
+        "asistente",
+        "assistente",
+        "assistent",
+        "asystenc",
+        "ассистент",
+        "агент",
+        "助手",
+        "アシスタント",
+        "비서",
+    ),
+}
+_UPPER_ANCHORS = ("AI", "A.I.", "KI", "IA", "LLM")
+_USER_WORDS = (
+    "user",
+    "human",
+    "utilisat",
+    "usuari",
+    "nutzer",
+    "utente",
+    "gebruiker",
+    "użytkownik",
+    "пользовател",
+    "用户",
+    "ユーザー",
+    "사용자",
+    "tool",
+    "conversa",
+    "prompt",
+)
+MAX_WINDOWS = 256
+"""At most this many anchor windows are read per pattern and text (a text padded with
+more anchors than this is long and repetitive; its start is still read)."""
+
+
+def _reduced(anchors: tuple[str, ...]) -> tuple[str, ...]:
+    """``anchors`` without those that contain another (finding the shorter one suffices)."""
+    return tuple(a for a in anchors if not any(o != a and o in a for o in anchors))
+
+
+_ANCHORS = {k: _reduced(v) for k, v in _ANCHORS.items()}
+
+
+def _positions(lower: str, anchors: tuple[str, ...]) -> list[int]:
+    """Where the anchors occur in ``lower`` (at most :data:`MAX_WINDOWS`); an ASCII text
+    is not searched for the others."""
+    ascii_only = lower.isascii()
+    starts: list[int] = []
+    for a in anchors:
+        if ascii_only and not a.isascii():
+            continue
+        pos = lower.find(a)
+        while pos >= 0 and len(starts) < MAX_WINDOWS:
+            starts.append(pos)
+            pos = lower.find(a, pos + len(a))
+    return starts
+
+
+def _windowed(
+    rx: re.Pattern[str], text: str, lower: str, anchors: tuple[str, ...], before: int, after: int
+) -> Iterator[re.Match[str]]:
+    """Matches of ``rx`` in windows around the anchors found in ``lower``."""
+    starts = _positions(lower, anchors)
+    if not starts:
+        return
+    starts.sort()
+    end_done = -1
+    for pos in starts:
+        lo, hi = max(0, pos - before, end_done), min(len(text), pos + after)
+        if hi <= lo:
+            continue
+        m = rx.search(text, lo, hi)
+        end_done = hi
+        if m:
+            yield m
+
+
+def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """``(category, rule, start, end)`` for each intent-level signal in ``text``."""
+    lower = text.lower()
+    yield from _addressed(text, lower)
+    for m in _windowed(SECRECY, text, lower, _ANCHORS["secrecy"], 120, 120):
+        if not _talked_about(text, m.start(), m.end()):
+            yield "poisoning", "secrecy-from-user", m.start(), m.end()
+            break
+    for rx, key, cat, name in (
+        (RULES_CHANGE, "rules", "override", "rules-change"),
+        (_CLAIMED_APPROVAL, "approval", "override", "claimed-approval"),
+        (_OTHER_TOOLS, "tools", "poisoning", "other-tools"),
+        (_DECODE_AND_FOLLOW, "decode", "obfuscation", "decode-and-follow"),
+    ):
+        for m in _windowed(rx, text, lower, _ANCHORS[key], 200, 240):
+            if not _talked_about(text, m.start(), m.end()):
+                yield cat, name, m.start(), m.end()
+                break
+    for m in _windowed(_SMUGGLED, text, lower, _ANCHORS["smuggled"], 80, 120):
+        s, e = _sentence(text, m.start(), m.end())
+        sentence = text[s:e]
+        if _PARAM.search(sentence) and not _NEGATED.search(text, s, m.start()):
+            yield "poisoning", "smuggled-data", s, e
+            break
+
+
+def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
+    """An order, secrecy or a change of rules in the text that follows a call on a model."""
+    # A weak noun counts only in a text that speaks of a user or tools: without one, its
+    # occurrences are not even looked at.
+    weak_ok = any(w in lower for w in _USER_WORDS if w.isascii() or not lower.isascii())
+    sources = [(_ANCHORS["address"], lower), (_UPPER_ANCHORS, text)]
+    if weak_ok:
+        sources.append((_ANCHORS["weak"], lower))
+    starts = [p for anchors, hay in sources for p in _positions(hay, anchors)]
+    seen = -1
+    for pos in sorted(starts):
+        m = _ADDRESS.search(text, max(0, pos - 24, seen), min(len(text), pos + 60))
+        if m is None:
+            continue
+        seen = m.end()
+        noun = m.group()
+        if noun.isascii() and not (
+            _SPOKEN_TO_BEFORE.search(text, max(0, m.start() - 40), m.start())
+            or _SPOKEN_TO_AFTER.match(text, m.end())
+            or (
+                text.startswith(",", m.end())
+                and _HEAD_OF_SENTENCE.search(text, max(0, m.start() - 20), m.start())
+            )
+        ):
+            continue
+        if not weak_ok and not _STRONG_RE.fullmatch(noun):
+            continue
+        window_end = min(len(text), m.end() + 400)
+        for rx in (ACTION, SECRECY, RULES_CHANGE):
+            # The order follows the call; secrecy or a change of rules may come before it.
+            window_start = m.start() if rx is ACTION else max(0, m.start() - 200)
+            hit = rx.search(text, window_start, window_end)
+            if hit and not _talked_about(text, m.start(), m.end()):
+                if rx is ACTION and _NEGATED.search(text, max(0, hit.start() - 12), hit.start()):
+                    continue
+                yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())
+                return
+
+
+INTENT_RULES = (
+    "model-addressed-order",
+    "secrecy-from-user",
+    "rules-change",
+    "claimed-approval",
+    "other-tools",
+    "decode-and-follow",
+    "smuggled-data",
+)
+"""The names of the intent-level rules (a policy may switch each off)."""
