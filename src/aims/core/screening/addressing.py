@@ -41,7 +41,7 @@ _ADDRESS = re.compile(
 # assistant:", "to any AI agent reading this", "the assistant should …"), not where a
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
-    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|an|"
+    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|an|als|"
     r"per|pour|para|für)|@)\W+(?:(?:the|any|all|every|an?|l'|el|la|il|den|das|die|le|"
     r"der|o|a)\W+)?(?:[\w'-]+\W+)?$",
     _I,
@@ -50,7 +50,7 @@ _SPOKEN_TO_BEFORE = re.compile(
 # of a sentence, not in "in the context of chatbots, …".
 _HEAD_OF_SENTENCE = re.compile(r"(?:^|[.!?\n]\s*|\b(?:hey|hi|hello|dear)\s+)(?:\w+\s+)?$", _I)
 _SPOKEN_TO_AFTER = re.compile(
-    r"[\w\- ]{0,25}?(?:[:!]|\s+(?:should|must|needs? to|has to|is (?:required|expected) "
+    r"(?:\s*[:!]|\s+(?:should|must|needs? to|has to|is (?:required|expected) "
     r"to|shall|will now|debe|deve|doit|soll|muss|reading|processing|summari[sz]ing|"
     r"handling|that (?:reads|processes)))",
     _I,
@@ -64,7 +64,8 @@ ACTION = re.compile(
     r"make (?:it |them |the \w+ )?public|set [\w ]{0,30} public|book|purchase|buy|copy|"
     r"paste|submit|reveal|type|rewrite|replace|recommend only|state that|tell them|"
     r"direct the user|open the link|download|execute|edit files outside|"
-    r"add [\w' -]{0,40}(?:admin|owner|collaborator))\b|"
+    r"add [\w' -]{0,40}(?:admin|owner|collaborator)|leave (?:it|this|that) out|"
+    r"change [\w' -]{0,30}(?:bank|account|iban|payee|password|recipient))\b|\bleite\b|"
     r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
     r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r|publi|"
     r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob|aprueb|"
@@ -87,7 +88,7 @@ SECRECY = re.compile(
     r"(?:needed|required)|no time to go through the user|never reveal (?:this|that it)|"
     r"do not reveal to the user|so the user is not (?:distracted|worried|alarmed)|"
     r"leave this one out|say nothing about it|there is no need to (?:tell|mention|inform)|"
-    r"erwähne [^.\n]{0,40}nicht|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
+    r"erwähne [^.\n]{0,40}nicht|sag\w* (?:dem|den) (?:nutzer|benutzer)\w* nichts|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
     r"sans (?:demander|consulter|prévenir|informer) (?:à )?l'utilisat|"
     r"ne (?:dis|mentionne|signale) (?:rien|pas)[^.\n]{0,40}utilisat|"
     r"sin (?:consultar|preguntar|avisar|informar)(?: al?)? (?:el )?usuario|"
@@ -137,7 +138,7 @@ _CLAIMED_APPROVAL = re.compile(
 
 # Tool descriptions that speak for other tools or servers.
 _OTHER_TOOLS = re.compile(
-    r"\b(?:every|any|all) other (?:connected )?(?:servers?|tools?)\b|from this or (?:an)?other "
+    r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b|from this or (?:an)?other "
     r"server|\bwhenever any \w+ tool\b|\bprefer this tool over\b|\bevery time you call "
     r"another tool|\bcommands from other tools|\bmust never call \w+",
     _I,
@@ -174,6 +175,13 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     s = max(text.rfind(c, 0, start) for c in ".\n!?。")
     ends = [i for i in (text.find(c, end) for c in ".\n!?。") if i >= 0]
     return s + 1, min(ends) if ends else len(text)
+
+
+def _double_negative(text: str, m: re.Match[str]) -> bool:
+    """ "must never act without asking the user" is a rule for a model, not against one."""
+    return m.group().lower().startswith("without") and bool(
+        _NEGATED.search(text, max(0, m.start() - 30), m.start())
+    )
 
 
 def _talked_about(text: str, start: int, end: int) -> bool:
@@ -396,7 +404,7 @@ def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
     lower = text.lower()
     yield from _addressed(text, lower)
     for m in _windowed(SECRECY, text, lower, _ANCHORS["secrecy"], 120, 120):
-        if not _talked_about(text, m.start(), m.end()):
+        if not _double_negative(text, m) and not _talked_about(text, m.start(), m.end()):
             yield "poisoning", "secrecy-from-user", m.start(), m.end()
             break
     for rx, key, cat, name in (
@@ -451,6 +459,8 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
             hit = rx.search(text, window_start, window_end)
             if hit and not _talked_about(text, m.start(), m.end()):
                 if rx is ACTION and _NEGATED.search(text, max(0, hit.start() - 12), hit.start()):
+                    continue
+                if rx is SECRECY and _double_negative(text, hit):
                     continue
                 yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())
                 return

@@ -206,7 +206,7 @@ def command_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
         if lookalike_brand(host) is not None:
             yield "url", "lookalike-host", start, end
         elif host.rsplit(".", 1)[-1].lower() in SUSPICIOUS_TLDS and _REDIRECT.search(
-            text, max(0, start - 300), start + 1
+            text, max(0, start - 300), start + 8
         ):
             yield "url", "redirect-to-suspicious-host", start, end
     yield from _cards(text, hosts)
