@@ -334,7 +334,6 @@ _ANCHORS: dict[str, tuple[str, ...]] = {
         "비서",
     ),
 }
-_UPPER_ANCHORS = ("AI", "A.I.", "KI", "IA", "LLM")
 _USER_WORDS = (
     "user",
     "human",
@@ -363,16 +362,16 @@ def _reduced(anchors: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _ANCHORS = {k: _reduced(v) for k, v in _ANCHORS.items()}
+_UPPER_ANCHORS = ("AI", "A.I.", "KI", "IA", "LLM")
+_ASCII = {v: tuple(a for a in v if a.isascii()) for v in _ANCHORS.values()}
+"""The ASCII anchors of each list: all an ASCII text can hold."""
 
 
 def _positions(lower: str, anchors: tuple[str, ...]) -> list[int]:
     """Where the anchors occur in ``lower`` (at most :data:`MAX_WINDOWS`); an ASCII text
     is not searched for the others."""
-    ascii_only = lower.isascii()
     starts: list[int] = []
-    for a in anchors:
-        if ascii_only and not a.isascii():
-            continue
+    for a in _ASCII.get(anchors, anchors) if lower.isascii() else anchors:
         pos = lower.find(a)
         while pos >= 0 and len(starts) < MAX_WINDOWS:
             starts.append(pos)

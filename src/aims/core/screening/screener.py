@@ -144,7 +144,7 @@ def _find(text: str, policy: ScreeningPolicy, *, joined: bool) -> list[Finding]:
     # Intent-level signals read the normalised text, the instruction ones across the
     # strings of a JSON value (an order split in two), the command ones within each.
     signals = [*intent_findings(said), *command_findings(norm.text)]
-    if not text.isascii():
+    if not text.isascii() and norm.text != text:
         # Look-alike folding turns Cyrillic words into mixed ones: read the original too.
         original = text.replace(_SEPARATOR, _SPACES) if joined else text
         named = {n for _c, n, _s, _e in signals}
