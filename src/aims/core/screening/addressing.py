@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aims.core.screening.anchors import ANCHORS, UPPER_ANCHORS, USER_WORDS, positions, windowed
 from aims.core.screening.context import is_quoted_mention, is_reported
 
 _I = re.IGNORECASE
@@ -188,221 +189,11 @@ def _talked_about(text: str, start: int, end: int) -> bool:
     return is_quoted_mention(text, start, end) or is_reported(text, start)
 
 
-# Words one of which every match of a pattern holds (lower case): a pattern runs only in
-# windows around them, so prose without them costs a few substring searches.
-_ANCHORS: dict[str, tuple[str, ...]] = {
-    "secrecy": (
-        "user",
-        "human",
-        "clinician",
-        "never reveal",
-        "leave this one out",
-        "say nothing",
-        "no need to",
-        "erwähne",
-        "nutzer",
-        "utilisat",
-        "usuario",
-        "senza",
-        "necessario",
-        "utente",
-        "usuário",
-        "gebruiker",
-        "nie informuj",
-        "użytkownik",
-        "никому",
-        "не ",
-        "без ",
-        "不要",
-        "无需",
-        "瞒着",
-        "ユーザー",
-        "報告しない",
-        "사용자",
-        "المستخدم",
-    ),
-    "rules": (
-        "retired",
-        "obsolete",
-        "revoked",
-        "void",
-        "cancel",
-        "replaced",
-        "superseded",
-        "disabled",
-        "no longer",
-        "superseding",
-        "has been",
-        "have been",
-        "comes from your",
-        "deployed you",
-        "pretend",
-        "adopt",
-        "take orders",
-        "treat",
-        "the rules",
-        "aufgehoben",
-        "ungültig",
-        "作废",
-        "失效",
-        "無効",
-        "больше не",
-        "отменен",
-        "sostituite",
-        "obéis",
-        "s'appliquent",
-        "mission",
-        "misión",
-        "missione",
-        "aufgabe",
-        "задача",
-        "任务",
-        "olvida",
-        "restricciones",
-        "oublie",
-        "vergiss",
-    ),
-    "approval": (
-        "approved",
-        "authori",
-        "agreed",
-        "approval prompts",
-        "no need to ask",
-        "confirmation",
-    ),
-    "tools": ("other", "whenever any", "prefer this tool", "another tool", "never call"),
-    "decode": ("decod", "dekodier", "décod", "解码", "デコード"),
-    "smuggled": (
-        "conversation",
-        "chat history",
-        "tool outputs",
-        "secret",
-        "password",
-        "key",
-        "token",
-        "credential",
-        "printenv",
-        "env",
-        "variables de entorno",
-        "umgebungsvariablen",
-        ".ssh",
-        ".aws",
-        ".netrc",
-        "email address",
-        "contents of the file",
-        "凭据",
-        "私钥",
-    ),
-    "address": (
-        "language model",
-        "sprachmodell",
-        "llm",
-        "the model",
-        "el modelo",
-        "il modello",
-        "le modèle",
-        "das modell",
-        "coding",
-        "calling",
-        "autonomous",
-        "automated",
-        "ии",
-        "нейросет",
-        "人工智能",
-        "ai助手",
-        "ai 助手",
-        "ai비서",
-        "ai 비서",
-        "에이전트",
-        "aiへ",
-        "aiアシスタント",
-        "aiエージェント",
-    ),
-    "weak": (
-        "agent",
-        "assistant",
-        "bot",
-        "model",
-        "asistente",
-        "assistente",
-        "assistent",
-        "asystenc",
-        "ассистент",
-        "агент",
-        "助手",
-        "アシスタント",
-        "비서",
-    ),
-}
-_USER_WORDS = (
-    "user",
-    "human",
-    "utilisat",
-    "usuari",
-    "nutzer",
-    "utente",
-    "gebruiker",
-    "użytkownik",
-    "пользовател",
-    "用户",
-    "ユーザー",
-    "사용자",
-    "tool",
-    "conversa",
-    "prompt",
-)
-MAX_WINDOWS = 256
-"""At most this many anchor windows are read per pattern and text (a text padded with
-more anchors than this is long and repetitive; its start is still read)."""
-
-
-def _reduced(anchors: tuple[str, ...]) -> tuple[str, ...]:
-    """``anchors`` without those that contain another (finding the shorter one suffices)."""
-    return tuple(a for a in anchors if not any(o != a and o in a for o in anchors))
-
-
-_ANCHORS = {k: _reduced(v) for k, v in _ANCHORS.items()}
-_UPPER_ANCHORS = ("AI", "A.I.", "KI", "IA", "LLM")
-_ASCII = {v: tuple(a for a in v if a.isascii()) for v in _ANCHORS.values()}
-"""The ASCII anchors of each list: all an ASCII text can hold."""
-
-
-def _positions(lower: str, anchors: tuple[str, ...]) -> list[int]:
-    """Where the anchors occur in ``lower`` (at most :data:`MAX_WINDOWS`); an ASCII text
-    is not searched for the others."""
-    starts: list[int] = []
-    for a in _ASCII.get(anchors, anchors) if lower.isascii() else anchors:
-        pos = lower.find(a)
-        while pos >= 0 and len(starts) < MAX_WINDOWS:
-            starts.append(pos)
-            pos = lower.find(a, pos + len(a))
-    return starts
-
-
-def _windowed(
-    rx: re.Pattern[str], text: str, lower: str, anchors: tuple[str, ...], before: int, after: int
-) -> Iterator[re.Match[str]]:
-    """Matches of ``rx`` in windows around the anchors found in ``lower``."""
-    starts = _positions(lower, anchors)
-    if not starts:
-        return
-    starts.sort()
-    end_done = -1
-    for pos in starts:
-        lo, hi = max(0, pos - before, end_done), min(len(text), pos + after)
-        if hi <= lo:
-            continue
-        m = rx.search(text, lo, hi)
-        end_done = hi
-        if m:
-            yield m
-
-
 def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
     """``(category, rule, start, end)`` for each intent-level signal in ``text``."""
     lower = text.lower()
     yield from _addressed(text, lower)
-    for m in _windowed(SECRECY, text, lower, _ANCHORS["secrecy"], 120, 120):
+    for m in windowed(SECRECY, text, lower, ANCHORS["secrecy"], 120, 120):
         if not _double_negative(text, m) and not _talked_about(text, m.start(), m.end()):
             yield "poisoning", "secrecy-from-user", m.start(), m.end()
             break
@@ -412,11 +203,11 @@ def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
         (_OTHER_TOOLS, "tools", "poisoning", "other-tools"),
         (_DECODE_AND_FOLLOW, "decode", "obfuscation", "decode-and-follow"),
     ):
-        for m in _windowed(rx, text, lower, _ANCHORS[key], 200, 240):
+        for m in windowed(rx, text, lower, ANCHORS[key], 200, 240):
             if not _talked_about(text, m.start(), m.end()):
                 yield cat, name, m.start(), m.end()
                 break
-    for m in _windowed(_SMUGGLED, text, lower, _ANCHORS["smuggled"], 80, 120):
+    for m in windowed(_SMUGGLED, text, lower, ANCHORS["smuggled"], 80, 120):
         s, e = _sentence(text, m.start(), m.end())
         sentence = text[s:e]
         if _PARAM.search(sentence) and not _NEGATED.search(text, s, m.start()):
@@ -428,11 +219,11 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
     """An order, secrecy or a change of rules in the text that follows a call on a model."""
     # A weak noun counts only in a text that speaks of a user or tools: without one, its
     # occurrences are not even looked at.
-    weak_ok = any(w in lower for w in _USER_WORDS if w.isascii() or not lower.isascii())
-    sources = [(_ANCHORS["address"], lower), (_UPPER_ANCHORS, text)]
+    weak_ok = any(w in lower for w in USER_WORDS if w.isascii() or not lower.isascii())
+    sources = [(ANCHORS["address"], lower), (UPPER_ANCHORS, text)]
     if weak_ok:
-        sources.append((_ANCHORS["weak"], lower))
-    starts = [p for anchors, hay in sources for p in _positions(hay, anchors)]
+        sources.append((ANCHORS["weak"], lower))
+    starts = [p for anchors, hay in sources for p in positions(hay, anchors)]
     seen = -1
     for pos in sorted(starts):
         m = _ADDRESS.search(text, max(0, pos - 24, seen), min(len(text), pos + 60))

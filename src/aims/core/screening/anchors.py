@@ -1,0 +1,221 @@
+"""Anchor words of the intent signals, and the windowed search that uses them.
+
+Each intent pattern names words one of which every match of it holds. A text
+is searched for those words once (a substring search each) and the pattern
+runs only in windows around them, so prose that holds none costs a few
+substring searches and no regex pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# Words one of which every match of a pattern holds (lower case): a pattern runs only in
+# windows around them, so prose without them costs a few substring searches.
+ANCHORS: dict[str, tuple[str, ...]] = {
+    "secrecy": (
+        "user",
+        "human",
+        "clinician",
+        "never reveal",
+        "leave this one out",
+        "say nothing",
+        "no need to",
+        "erwähne",
+        "nutzer",
+        "utilisat",
+        "usuario",
+        "senza",
+        "necessario",
+        "utente",
+        "usuário",
+        "gebruiker",
+        "nie informuj",
+        "użytkownik",
+        "никому",
+        "не ",
+        "без ",
+        "不要",
+        "无需",
+        "瞒着",
+        "ユーザー",
+        "報告しない",
+        "사용자",
+        "المستخدم",
+    ),
+    "rules": (
+        "retired",
+        "obsolete",
+        "revoked",
+        "void",
+        "cancel",
+        "replaced",
+        "superseded",
+        "disabled",
+        "no longer",
+        "superseding",
+        "has been",
+        "have been",
+        "comes from your",
+        "deployed you",
+        "pretend",
+        "adopt",
+        "take orders",
+        "treat",
+        "the rules",
+        "aufgehoben",
+        "ungültig",
+        "作废",
+        "失效",
+        "無効",
+        "больше не",
+        "отменен",
+        "sostituite",
+        "obéis",
+        "s'appliquent",
+        "mission",
+        "misión",
+        "missione",
+        "aufgabe",
+        "задача",
+        "任务",
+        "olvida",
+        "restricciones",
+        "oublie",
+        "vergiss",
+    ),
+    "approval": (
+        "approved",
+        "authori",
+        "agreed",
+        "approval prompts",
+        "no need to ask",
+        "confirmation",
+    ),
+    "tools": ("other", "whenever any", "prefer this tool", "another tool", "never call"),
+    "decode": ("decod", "dekodier", "décod", "解码", "デコード"),
+    "smuggled": (
+        "conversation",
+        "chat history",
+        "tool outputs",
+        "secret",
+        "password",
+        "key",
+        "token",
+        "credential",
+        "printenv",
+        "env",
+        "variables de entorno",
+        "umgebungsvariablen",
+        ".ssh",
+        ".aws",
+        ".netrc",
+        "email address",
+        "contents of the file",
+        "凭据",
+        "私钥",
+    ),
+    "address": (
+        "language model",
+        "sprachmodell",
+        "llm",
+        "the model",
+        "el modelo",
+        "il modello",
+        "le modèle",
+        "das modell",
+        "coding",
+        "calling",
+        "autonomous",
+        "automated",
+        "ии",
+        "нейросет",
+        "人工智能",
+        "ai助手",
+        "ai 助手",
+        "ai비서",
+        "ai 비서",
+        "에이전트",
+        "aiへ",
+        "aiアシスタント",
+        "aiエージェント",
+    ),
+    "weak": (
+        "agent",
+        "assistant",
+        "bot",
+        "model",
+        "asistente",
+        "assistente",
+        "assistent",
+        "asystenc",
+        "ассистент",
+        "агент",
+        "助手",
+        "アシスタント",
+        "비서",
+    ),
+}
+USER_WORDS = (
+    "user",
+    "human",
+    "utilisat",
+    "usuari",
+    "nutzer",
+    "utente",
+    "gebruiker",
+    "użytkownik",
+    "пользовател",
+    "用户",
+    "ユーザー",
+    "사용자",
+    "tool",
+    "conversa",
+    "prompt",
+)
+MAX_WINDOWS = 256
+"""At most this many anchor windows are read per pattern and text (a text padded with
+more anchors than this is long and repetitive; its start is still read)."""
+
+
+def _reduced(anchors: tuple[str, ...]) -> tuple[str, ...]:
+    """``anchors`` without those that contain another (finding the shorter one suffices)."""
+    return tuple(a for a in anchors if not any(o != a and o in a for o in anchors))
+
+
+ANCHORS = {k: _reduced(v) for k, v in ANCHORS.items()}
+UPPER_ANCHORS = ("AI", "A.I.", "KI", "IA", "LLM")
+_ASCII = {v: tuple(a for a in v if a.isascii()) for v in ANCHORS.values()}
+"""The ASCII anchors of each list: all an ASCII text can hold."""
+
+
+def positions(lower: str, anchors: tuple[str, ...]) -> list[int]:
+    """Where the anchors occur in ``lower`` (at most :data:`MAX_WINDOWS`); an ASCII text
+    is not searched for the others."""
+    starts: list[int] = []
+    for a in _ASCII.get(anchors, anchors) if lower.isascii() else anchors:
+        pos = lower.find(a)
+        while pos >= 0 and len(starts) < MAX_WINDOWS:
+            starts.append(pos)
+            pos = lower.find(a, pos + len(a))
+    return starts
+
+
+def windowed(
+    rx: re.Pattern[str], text: str, lower: str, anchors: tuple[str, ...], before: int, after: int
+) -> Iterator[re.Match[str]]:
+    """Matches of ``rx`` in windows around the anchors found in ``lower``."""
+    starts = positions(lower, anchors)
+    if not starts:
+        return
+    starts.sort()
+    end_done = -1
+    for pos in starts:
+        lo, hi = max(0, pos - before, end_done), min(len(text), pos + after)
+        if hi <= lo:
+            continue
+        m = rx.search(text, lo, hi)
+        end_done = hi
+        if m:
+            yield m
