@@ -119,3 +119,9 @@ def test_the_new_rules_can_be_switched_off_by_name() -> None:
     policy = ScreeningPolicy(disabled_rules=frozenset({"secrecy-from-user", "conceal-from-user"}))
     assert "secrecy-from-user" not in {f.rule for f in screen(text, "result", policy).findings}
     assert ScreeningPolicy.from_mapping({"disabled_rules": ["lookalike-host"]}).disabled_rules
+
+
+def test_a_punycode_host_counts_only_when_it_spells_latin_with_look_alikes() -> None:
+    assert "punycode-host" in rules("Reset: https://xn--pple-43d.com/reset", "result")
+    assert "punycode-host" in rules("Reset: https://xn--gogle-0nd.com/reset", "result")
+    assert screen("Tourismus: https://www.xn--mnchen-3ya.de/", "result").verdict == "allow"

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_plus, urlsplit
 
+from aims.core.screening.confusables import CONFUSABLES
 from aims.core.screening.exfiltration import carries_data
 
 KNOWN_BAD_DOMAINS: frozenset[str] = frozenset(
@@ -106,6 +108,20 @@ def _serves_something(url: str, path: str) -> bool:
     return _SERVED_FILE.search(path) is not None or carries_data(url)
 
 
+def _disguised_label(label: str) -> bool:
+    """A punycode label that spells Latin letters with look-alikes (``аpple`` with a
+    Cyrillic а) or marks over Latin letters, or that does not decode; an ordinary name in another alphabet or with
+    accents (``münchen``, ``президент``) is not a disguise."""
+    try:
+        name = label.encode("ascii").decode("idna")
+    except (UnicodeError, ValueError):
+        return True
+    # Every non-ASCII character a look-alike or a combining mark over a Latin letter
+    # (``gogl̴e``): the name reads as Latin to a person.
+    others = [c for c in name if not c.isascii()]
+    return bool(others) and all(c in CONFUSABLES or unicodedata.combining(c) for c in others)
+
+
 def url_findings(
     text: str, blocked: frozenset[str], allowed: frozenset[str] | None
 ) -> Iterator[tuple[str, int, int]]:
@@ -126,7 +142,7 @@ def url_findings(
             yield "domain-not-allowed", start, end
         if _public_ip(host) and _serves_something(url, parts.path):
             yield "ip-address-host", start, end
-        if any(label.startswith("xn--") for label in host.split(".")):
+        if any(_disguised_label(label) for label in host.split(".") if label.startswith("xn--")):
             yield "punycode-host", start, end
 
 
