@@ -67,8 +67,9 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
         "url",
         "none",
     }
-    # Unseen cases: well above chance (a rule set that flagged everything or nothing fails).
-    assert o["recall"] >= 0.5 and o["fpr"] <= 0.2
+    # Unseen cases: well above chance, where recall equals the false-positive rate (a rule
+    # set that flagged everything or nothing fails). Youden's J = recall - FPR.
+    assert o["recall"] - o["fpr"] >= 0.3 and o["fpr"] <= 0.2
     # The development part within the bounds docs/screening.md records: a change that made
     # them worse shows. (The third held-out part, written by someone else and now in dev,
     # holds the attacks the rules still miss.)
