@@ -26,6 +26,7 @@ import httpx
 import polars as pl
 import psutil
 import pytest
+import yaml
 
 from tests.conftest import use_open_policy
 from tests.server.conftest import free_port
@@ -46,6 +47,12 @@ def _workspace(root: Path, cancer_files: dict[str, Path]) -> str:
 
     init_workspace(root)
     use_open_policy(root)
+    # The workers share one rate limit per key (200 requests/s by default): these tests
+    # drive the server from several threads with one key, so the limit is lifted here
+    # (tests/server/test_workers_shared.py checks the shared limit itself).
+    config = yaml.safe_load((root / "aims.yaml").read_text())
+    config["server"] = {**(config.get("server") or {}), "rate_limit": 1e6, "rate_burst": 1e6}
+    (root / "aims.yaml").write_text(yaml.safe_dump(config))
     ws = Workspace.open(root)
     registry.register_dataset(ws, cancer_files["data"], "cancer", actor=ACTOR)
     for model in ("model", "model2"):
