@@ -33,7 +33,6 @@ from aims.core.standards.facts import (
     EvaluationFacts,
     EventRef,
     Facts,
-    IncidentFacts,
     ModelFacts,
     MonitorFacts,
     PolicyFacts,
@@ -48,7 +47,7 @@ from aims.errors import ConfigError, InvalidInput
 from aims.services import access_uses, evidence_audit, evidence_facts
 from aims.services.access_review import review_facts
 from aims.services.evidence_audit import GOVERNANCE_ACTIONS, audit_facts
-from aims.services.evidence_gateway import gateway_facts
+from aims.services.evidence_gateway import gateway_facts, incident_facts
 from aims.services.monitor import window_store
 from aims.services.registry import owners_by_role
 from aims.storage.schema import (
@@ -268,22 +267,7 @@ def _model_facts(
         required_approvals=int((rules.get("approvals") or {}).get("count") or 0)
         if governs_production
         else 0,
-        incidents=tuple(
-            IncidentFacts(
-                id=i.id,
-                kind=i.kind,
-                severity=i.severity,
-                status=i.status,
-                owner=i.owner,
-                summary=i.summary,
-                opened_at=utc(i.opened_at),
-                acked_at=utc(i.acked_at),
-                acked_by=i.acked_by,
-                resolved_at=utc(i.resolved_at),
-                resolution=i.resolution,
-            )
-            for i in incidents
-        ),
+        incidents=tuple(incident_facts(i) for i in incidents),
         events=events,
         in_scope=scope == "all" or bool(serving),
     )
