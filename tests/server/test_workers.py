@@ -262,8 +262,15 @@ def run(tmp_path_factory: pytest.TempPathFactory, cancer_files, cancer_frame) ->
         pool = rolling.until(stop, threads=2)
         time.sleep(1.0)
         _change(root, "rollback", "cancer")
-        seen["rolled_back_at"] = time.time()  # committed just before
+        at = seen["rolled_back_at"] = time.time()  # committed just before
         time.sleep(POLL + LOAD_SLACK + 0.5)
+        # On a loaded machine a request can take longer than the window above: keep the
+        # traffic going until enough requests sent after the window have been answered.
+        server.wait_for(
+            lambda: sum(a["sent"] > at + POLL + LOAD_SLACK for a in list(rolling.answers)) >= 20,
+            "answers sent after the rollback reached every worker",
+            60,
+        )
         stop.set()
         for t in pool:
             t.join(60)
