@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,7 +144,13 @@ def _environment(names: list[str]) -> dict[str, str | None]:
 def test_a_cluster_task_decodes_parquet_on_its_own_thread(
     lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A task is one core: Arrow's thread pool is not asked to decode, the local engine's is."""
+    """A task is one core: Arrow's thread pool is not asked to decode, the local engine's is.
+
+    Nor does a task start threads to profile the columns of a batch, as the
+    local engine does on a machine of several cores.
+    """
+    import os
+
     import pyarrow.parquet as pq
 
     from aims.core.profile import loads
@@ -159,8 +166,32 @@ def test_a_cluster_task_decodes_parquet_on_its_own_thread(
     monkeypatch.setattr(pq.ParquetFile, "iter_batches", recorded)
     [part, *_] = sources.expand([str(lake)])
     plan = template(sources.first_rows([part], 250_000))
-    on_worker = loads(profile_task(part, dumps(plan)))
+    with _threads_started() as by_task:
+        on_worker = loads(profile_task(part, dumps(plan)))
     assert asked[-1] is False
-    local = part_profile(plan, part)
+    assert not [name for name in by_task if name.startswith("ThreadPoolExecutor")]
+    with _threads_started() as by_local:
+        local = part_profile(plan, part)
     assert asked[-1] is True
+    pooled = [name for name in by_local if name.startswith("ThreadPoolExecutor")]
+    assert bool(pooled) is ((os.cpu_count() or 1) > 1)
     assert dumps(on_worker) == dumps(local)
+
+
+@contextlib.contextmanager
+def _threads_started() -> Iterator[list[str]]:
+    """The names of the Python threads started in the block (each reports itself as it starts)."""
+    import sys
+    import threading
+
+    names: list[str] = []
+
+    def started(*_: object) -> None:
+        names.append(threading.current_thread().name)
+        sys.setprofile(None)  # once per thread is enough
+
+    threading.setprofile(started)
+    try:
+        yield names
+    finally:
+        threading.setprofile(None)

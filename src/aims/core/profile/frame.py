@@ -226,8 +226,10 @@ def _kind_guess(series: pl.Series) -> str:
     return kind_of(series)
 
 
-def _map_columns(fn: Callable[[str], ColumnProfile], names: list[str]) -> dict[str, ColumnProfile]:
-    workers = min(len(names), os.cpu_count() or 1)
+def _map_columns(
+    fn: Callable[[str], ColumnProfile], names: list[str], threads: bool = True
+) -> dict[str, ColumnProfile]:
+    workers = min(len(names), os.cpu_count() or 1) if threads else 1
     if workers <= 1:
         return {n: fn(n) for n in names}
     # NumPy ufuncs and Polars release the GIL, so columns profile in parallel
@@ -277,13 +279,19 @@ def profile_frame(
 
 
 def profile_frame_like(
-    reference: FrameProfile, frame: pl.DataFrame, *, columns: list[str] | None = None
+    reference: FrameProfile,
+    frame: pl.DataFrame,
+    *,
+    columns: list[str] | None = None,
+    threads: bool = True,
 ) -> FrameProfile:
     """Profile an in-memory Polars frame on ``reference``'s layouts.
 
     Reference columns missing from ``frame`` are left out; columns of
     ``frame`` unknown to the reference are recorded with their type only
-    (so a report can show them as new).
+    (so a report can show them as new). Columns are profiled in parallel
+    threads, or with ``threads=False`` one after another on the calling
+    thread (a cluster task promised one core).
     """
     names = _select(frame, columns)
 
@@ -296,7 +304,7 @@ def profile_frame_like(
             )
         return _like_column(series, ref)
 
-    return FrameProfile(_map_columns(one, names), frame.height)
+    return FrameProfile(_map_columns(one, names, threads), frame.height)
 
 
 def _batches(source: Any, columns: list[str] | None, batch_rows: int) -> Iterator[pl.DataFrame]:

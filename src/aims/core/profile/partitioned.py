@@ -105,22 +105,25 @@ def is_template(prof: FrameProfile) -> bool:
     return prof.rows == 0
 
 
-def profile_part(plan: FrameProfile, frame: pl.DataFrame) -> FrameProfile:
+def profile_part(plan: FrameProfile, frame: pl.DataFrame, *, threads: bool = True) -> FrameProfile:
     """Profile of one part (any number of rows, zero included) on ``plan``'s layouts.
 
     Columns of ``frame`` that the plan lacks are recorded as new (rows and
     nulls only); plan columns that ``frame`` lacks are left out, so they merge
-    as if this part had none of their rows.
+    as if this part had none of their rows. ``threads=False`` profiles the
+    columns on the calling thread only.
     """
     names = [c for c in frame.columns if c in plan.columns]
-    return profile_frame_like(plan, frame.select(names))
+    return profile_frame_like(plan, frame.select(names), threads=threads)
 
 
-def profile_parts(plan: FrameProfile, frames: Iterable[pl.DataFrame]) -> FrameProfile:
+def profile_parts(
+    plan: FrameProfile, frames: Iterable[pl.DataFrame], *, threads: bool = True
+) -> FrameProfile:
     """Profile of every frame of ``frames`` on ``plan``, merged in order (not finished)."""
     out: FrameProfile | None = None
     for frame in frames:
-        part = profile_part(plan, frame)
+        part = profile_part(plan, frame, threads=threads)
         out = part if out is None else out.merge(part)
     return out if out is not None else blank(plan)
 

@@ -5,9 +5,10 @@ msgpack), so nothing of aims is pickled between the driver and the workers.
 
 A cluster task runs on one thread from start to end: Parquet is decoded on
 the task's own thread, not on Arrow's pool (which has a thread per core of the
-machine), so a worker with ``nthreads`` threads keeps ``nthreads`` cores busy,
-however many cores its machine has. The local engine keeps Arrow's pool, since
-it is the only work of its process.
+machine), and the columns of a batch are profiled one after another rather
+than on a thread each, so a worker with ``nthreads`` threads keeps ``nthreads``
+cores busy, however many cores its machine has. The local engine keeps both
+pools, since it is the only work of its process.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def part_profile(
 ) -> FrameProfile:
     """Profile of ``part`` on ``plan``'s layouts (its batches merged in order).
 
-    ``threads=False`` decodes the part on the calling thread only.
+    ``threads=False`` decodes and profiles the part on the calling thread only.
     """
-    return profile_parts(plan, batches(part, batch_rows, list(plan.columns), threads=threads))
+    frames = batches(part, batch_rows, list(plan.columns), threads=threads)
+    return profile_parts(plan, frames, threads=threads)
 
 
 def profile_task(part: Part, plan: bytes, batch_rows: int = frames.DEFAULT_BATCH_ROWS) -> bytes:
