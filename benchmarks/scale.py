@@ -4,6 +4,7 @@
     python benchmarks/scale.py            # 30 million rows x 27 columns per side
     python benchmarks/scale.py --quick    # 2 million rows, for a first look
     python benchmarks/scale.py --engines dask1,dask2   # re-run some engines only
+    python benchmarks/scale.py --engines dask1-running,dask2-running
 
 Data: two folders of Parquet files (reference and current, 1 million rows per
 file, 27 columns) made with the shared drift generator's distributions
@@ -17,7 +18,16 @@ after, since a shared machine's other work shows in wall times. The process
 tree is also sampled every quarter second: each process's resident set and
 CPU time by role (the command itself, Dask worker processes, the Spark JVM
 and Spark's Python workers), so the peak memory *per worker* is known and
-the JVM, which the command never waits for, is counted. whylogs runs in its own
+the JVM, which the command never waits for, is counted.
+
+The ``-running`` rows time the same commands against a Dask cluster that is
+already running (``--scheduler ADDRESS``), as a team with Dask has one: the
+benchmark starts a local cluster with exactly the settings and worker
+environment aims gives its own (``aims.services.engines.on_dask.dask_client``),
+outside the timing, and closes it after both commands. Its worker processes are
+not the command's children, so they are sampled by process id, their CPU
+seconds counted from the command's start; its scheduler runs in the
+benchmark's own process and is not counted. whylogs runs in its own
 virtualenv (benchmarks/venv-whylogs, created on first use) on the same files,
 merging one profile per file.
 
@@ -101,11 +111,16 @@ def _role(cmdline: list[str], root: bool) -> str:
 
 
 class TreeSampler:
-    """Samples a process and its descendants: peak RSS and last CPU time of each, by role."""
+    """Samples a process and its descendants: peak RSS and last CPU time of each, by role.
 
-    def __init__(self, pid: int, every_s: float = 0.25) -> None:
+    ``workers`` are processes outside the tree (a running cluster's workers),
+    sampled as Dask workers with their CPU time counted from the start.
+    """
+
+    def __init__(self, pid: int, every_s: float = 0.25, workers: tuple[int, ...] = ()) -> None:
         self.pid, self.every_s = pid, every_s
         self.seen: dict[int, dict[str, Any]] = {}
+        self.workers = _worker_processes(workers)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -131,16 +146,33 @@ class TreeSampler:
                         role = _role(proc.cmdline(), proc.pid == self.pid)
                 except psutil.Error:
                     continue
-                rec = self.seen.setdefault(proc.pid, {"peak_rss": 0, "cpu": 0.0})
-                rec["role"] = role
-                rec["peak_rss"] = max(rec["peak_rss"], rss)
-                rec["cpu"] = times.user + times.system
+                self._record(proc.pid, role, rss, times.user + times.system)
+            self._sample_workers()
             self._stop.wait(self.every_s)
+
+    def _record(self, pid: int, role: str, rss: int, cpu: float) -> None:
+        rec = self.seen.setdefault(pid, {"peak_rss": 0, "cpu": 0.0})
+        rec["role"] = role
+        rec["peak_rss"] = max(rec["peak_rss"], rss)
+        rec["cpu"] = cpu
+
+    def _sample_workers(self) -> None:
+        import psutil
+
+        for proc, cpu_before in self.workers:
+            try:
+                with proc.oneshot():
+                    rss = proc.memory_info().rss
+                    times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            self._record(proc.pid, "dask worker", rss, times.user + times.system - cpu_before)
 
     def stop(self) -> dict[str, Any]:
         """Per role: processes seen, peak RSS of the largest one (MB), CPU seconds summed."""
         self._stop.set()
         self._thread.join()
+        self._sample_workers()  # their CPU up to the command's end
         roles: dict[str, Any] = {}
         for rec in self.seen.values():
             r = roles.setdefault(rec["role"], {"processes": 0, "peak_rss_mb": 0, "cpu_s": 0.0})
@@ -150,7 +182,21 @@ class TreeSampler:
         return roles
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def _worker_processes(pids: tuple[int, ...]) -> list[tuple[Any, float]]:
+    """Each of ``pids`` as a psutil process, with the CPU seconds it has used so far."""
+    import psutil
+
+    out = []
+    for pid in pids:
+        proc = psutil.Process(pid)
+        times = proc.cpu_times()
+        out.append((proc, times.user + times.system))
+    return out
+
+
+def measure(
+    cmd: list[str], env: dict[str, str] | None = None, workers: tuple[int, ...] = ()
+) -> dict[str, Any]:
     """Run ``cmd``; wall and CPU seconds, peak RSS, load before and after, and per role.
 
     ``cpu_s`` comes from ``wait4``: the command's own and that of every process it
@@ -160,13 +206,14 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
     up to the last sample; ``peak_rss_mb`` is the largest of those. ``wait4``'s
     own maximum resident set is not used: Linux carries a forked child's
     resident set at the fork (this script's, hundreds of MB) across ``exec``, so
-    it reported this script's size for every small command.
+    it reported this script's size for every small command. ``workers`` are the
+    process ids of a running cluster's workers, sampled with the tree.
     """
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})})
-        sampler = TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid, workers=workers)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         roles = sampler.stop()
@@ -198,7 +245,15 @@ ENGINES: dict[str, tuple[str, list[str]]] = {
     "dask2": ("dask, 2 workers", ["--engine", "dask", "--workers", "2"]),
     "spark": ("spark local[2]", ["--engine", "spark", "--scheduler", "local[2]"]),
 }
-"""The engines ``--engines`` chooses from (whylogs is ``whylogs``)."""
+"""The engines ``--engines`` chooses from (whylogs is ``whylogs``, and :data:`RUNNING`)."""
+
+RUNNING: dict[str, tuple[str, int]] = {
+    "dask1-running": ("dask, 1 worker, cluster already running", 1),
+    "dask2-running": ("dask, 2 workers, cluster already running", 2),
+}
+"""Dask against a cluster started before the timing: name and workers."""
+
+ROW_ORDER = [name for name, _ in ENGINES.values()] + [name for name, _ in RUNNING.values()]
 
 
 def _verdicts(output: str) -> dict[str, Any] | None:
@@ -223,12 +278,39 @@ def _verdicts(output: str) -> dict[str, Any] | None:
 def run_aims(ref: Path, cur: Path, out: Path, chosen: list[str]) -> list[dict[str, Any]]:
     rows = []
     for key in chosen:
-        name, flags = ENGINES[key]
-        prof = measure([*AIMS, "profile", str(ref), "--out", str(out / "ref.profile"), *flags])
-        drift = measure([*AIMS, "drift", str(ref), str(cur), "--format", "json", *flags])
-        rows.append({"engine": name, "profile": prof, "drift": drift})
+        if key in RUNNING:
+            rows.append(_on_running_cluster(ref, cur, out, *RUNNING[key]))
+        else:
+            name, flags = ENGINES[key]
+            rows.append(_profile_and_drift(name, ref, cur, out, flags))
         print(json.dumps(rows[-1]), file=sys.stderr)
     return rows
+
+
+def _profile_and_drift(
+    name: str, ref: Path, cur: Path, out: Path, flags: list[str], workers: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    prof = measure(
+        [*AIMS, "profile", str(ref), "--out", str(out / "ref.profile"), *flags], workers=workers
+    )
+    drift = measure(
+        [*AIMS, "drift", str(ref), str(cur), "--format", "json", *flags], workers=workers
+    )
+    return {"engine": name, "profile": prof, "drift": drift}
+
+
+def _on_running_cluster(ref: Path, cur: Path, out: Path, name: str, n: int) -> dict[str, Any]:
+    """Both commands against a local cluster with aims' settings, started and closed untimed."""
+    from aims.services.engines.on_dask import dask_client
+
+    started = time.perf_counter()
+    with dask_client(workers=n) as client:
+        up_s = time.perf_counter() - started
+        pids = tuple(client.run(os.getpid).values())
+        address = client.scheduler.address
+        flags = ["--engine", "dask", "--scheduler", address]
+        row = _profile_and_drift(name, ref, cur, out, flags, workers=pids)
+    return {**row, "cluster_start_s": round(up_s, 2)}
 
 
 # the pins benchmarks/drift.py uses for the same peer
@@ -342,27 +424,34 @@ def dask_split(data: dict[str, Any]) -> str:
     over the command's wall time: at most 1 per worker when nothing else runs.
     """
     rows = {r["engine"]: r for r in data["aims"]}
-    one, two = rows.get(ENGINES["dask1"][0]), rows.get(ENGINES["dask2"][0])
     lines = []
-    for kind in ("profile", "drift"):
-        est: dict[int, float] = {}
-        for n, r in ((1, one), (2, two)):
-            if not r or not r[kind].get("ok") or "roles" not in r[kind]:
-                continue
-            roles = r[kind]["roles"]
-            command = roles.get("command", {}).get("cpu_s", 0.0)
-            workers = roles.get("dask worker", {}).get("cpu_s", 0.0)
-            est[n] = command + workers / n
-            busy = workers / r[kind]["wall_s"] / n if r[kind]["wall_s"] else 0.0
-            lines.append(
-                f"dask {n} worker(s), {kind}: command {command:.2f} CPU s, workers "
-                f"{workers:.2f} CPU s, cores busy per worker {busy:.2f}"
-            )
-        if len(est) == 2:
-            lines.append(
-                f"{kind}: 2 workers against 1 on 2 idle cores, estimated from CPU s: "
-                f"{est[1] / est[2]:.2f}x"
-            )
+    pairs = [
+        ("", ENGINES["dask1"][0], ENGINES["dask2"][0]),
+        (", cluster already running", RUNNING["dask1-running"][0], RUNNING["dask2-running"][0]),
+    ]
+    for label, name1, name2 in pairs:
+        one, two = rows.get(name1), rows.get(name2)
+        for kind in ("profile", "drift"):
+            est: dict[int, float] = {}
+            wall: dict[int, float] = {}
+            for n, r in ((1, one), (2, two)):
+                if not r or not r[kind].get("ok") or "roles" not in r[kind]:
+                    continue
+                roles = r[kind]["roles"]
+                command = roles.get("command", {}).get("cpu_s", 0.0)
+                workers = roles.get("dask worker", {}).get("cpu_s", 0.0)
+                est[n] = command + workers / n
+                wall[n] = r[kind]["wall_s"]
+                busy = workers / r[kind]["wall_s"] / n if r[kind]["wall_s"] else 0.0
+                lines.append(
+                    f"dask {n} worker(s){label}, {kind}: command {command:.2f} CPU s, workers "
+                    f"{workers:.2f} CPU s, cores busy per worker {busy:.2f}"
+                )
+            if len(est) == 2:
+                lines.append(
+                    f"{kind}{label}: 2 workers against 1, wall {wall[1] / wall[2]:.2f}x; "
+                    f"on 2 idle cores, estimated from CPU s: {est[1] / est[2]:.2f}x"
+                )
     return "\n".join(lines)
 
 
@@ -388,19 +477,20 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=30_000_000, help="rows per side")
     ap.add_argument("--quick", action="store_true", help="2 million rows per side")
     ap.add_argument("--data", type=Path, default=HERE / "data" / "scale")
+    every = [*ENGINES, *RUNNING, "whylogs"]
     ap.add_argument(
         "--engines",
-        default=",".join([*ENGINES, "whylogs"]),
-        help=f"comma-separated subset of {', '.join([*ENGINES, 'whylogs'])} (default: all); "
+        default=",".join(every),
+        help=f"comma-separated subset of {', '.join(every)} (default: all); "
         "the results file keeps the rows of engines not run",
     )
     ap.add_argument("--no-whylogs", action="store_true", help="skip the whylogs run")
     ap.add_argument("--only-whylogs", action="store_true", help="rerun whylogs alone")
     args = ap.parse_args()
     chosen = [e.strip() for e in args.engines.split(",") if e.strip()]
-    unknown = set(chosen) - {*ENGINES, "whylogs"}
+    unknown = set(chosen) - set(every)
     if unknown:
-        ap.error(f"unknown engine(s) {sorted(unknown)}; choose from {[*ENGINES, 'whylogs']}")
+        ap.error(f"unknown engine(s) {sorted(unknown)}; choose from {every}")
     if args.no_whylogs:
         chosen = [e for e in chosen if e != "whylogs"]
     if args.only_whylogs:
@@ -419,12 +509,12 @@ def main() -> None:
         "machine": platform.platform(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    measured = run_aims(ref, cur, out, [e for e in chosen if e in ENGINES])
+    measured = run_aims(ref, cur, out, [e for e in chosen if e in ENGINES or e in RUNNING])
     # rows of engines not run this time are kept, each with the time it was measured
     kept = {r["engine"]: r for r in previous.get("aims", [])}
     for r in measured:
         kept[r["engine"]] = {**r, "when": data["when"]}
-    data["aims"] = [kept[n] for n, _ in ENGINES.values() if n in kept]
+    data["aims"] = [kept[n] for n in ROW_ORDER if n in kept]
     if "whylogs" in chosen:
         data["whylogs"] = {**run_whylogs(ref, cur), "when": data["when"]}
     elif "whylogs" in previous:

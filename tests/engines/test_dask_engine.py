@@ -12,6 +12,7 @@ from distributed import Client, LocalCluster
 
 from aims.core.profile import dumps
 from aims.core.profile.partitioned import finish, profile_part, template
+from aims.errors import NotFound
 from aims.services.engines import sources
 from aims.services.engines.profiling import drift_sources, profile_sources
 from tests.engines.equality import assert_same_profile, partitions, write_parts
@@ -102,6 +103,13 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     pools: list[dict[str, int]] = []
     environments: list[dict[str, dict[str, str | None]]] = []
     profilers: list[dict[str, bool]] = []
+    preloaded: list[dict[str, bool]] = []
+
+    def imported(module: str) -> bool:
+        """Whether a worker has imported ``module``: sent by value, so it imports nothing itself."""
+        import sys
+
+        return module in sys.modules
 
     class Recorded(distributed.LocalCluster):  # type: ignore[misc]
         """The cluster aims starts, recording its workers' Polars thread pools and environment."""
@@ -109,6 +117,8 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)
             with distributed.Client(self, set_as_default=False) as c:
+                # first: a function of this module, sent by reference, would import aims
+                preloaded.append(c.run(imported, "aims.services.engines.tasks"))
                 pools.append(c.run(pl.thread_pool_size))
                 environments.append(c.run(_environment, list(WORKER_ENVIRONMENT)))
                 profilers.append(c.run(dask.config.get, "distributed.worker.profile.enabled"))
@@ -130,8 +140,20 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     # and without Dask's statistical profiler sampling the task's stack every 10 ms
     assert [list(p.values()) for p in profilers] == [[False]]
     assert dask.config.get("distributed.worker.profile.enabled") is True  # only there
+    # the worker imported the task's module as it started, before any task came
+    assert [list(p.values()) for p in preloaded] == [[True]]
     # this process's environment is as it was
     assert not set(WORKER_ENVIRONMENT) & set(os.environ)
+
+
+def test_bad_input_on_a_local_cluster_is_refused_and_the_cluster_closed(tmp_path: Path) -> None:
+    """The cluster starts while the paths are read; a missing one still gets its message."""
+    import psutil
+
+    with pytest.raises(NotFound, match="no such file or folder"):
+        profile_sources([str(tmp_path / "missing")], engine="dask", workers=1)
+    workers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+    assert workers == []
 
 
 def _environment(names: list[str]) -> dict[str, str | None]:

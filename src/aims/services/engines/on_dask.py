@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from aims.core import frames
@@ -29,14 +30,25 @@ from aims.core.profile.partitioned import blank
 from aims.services.engines.sources import Part
 from aims.services.engines.tasks import profile_tasks
 
-__all__ = ["CLUSTER_SETTINGS", "WORKER_ENVIRONMENT", "dask_client", "profile_on_dask"]
+__all__ = [
+    "CLUSTER_SETTINGS",
+    "WORKER_ENVIRONMENT",
+    "dask_client",
+    "dask_client_meanwhile",
+    "profile_on_dask",
+]
 
 
 @contextlib.contextmanager
 def dask_client(scheduler: Any = None, workers: int | None = None) -> Iterator[Any]:
-    """A Dask client: ``scheduler`` itself if it is one, a client of that address, or a local cluster."""
+    """A Dask client: ``scheduler`` itself if it is one, a client of that address, or a local cluster.
+
+    ``scheduler`` may also be the future of a client (:func:`dask_client_meanwhile`).
+    """
     from distributed import Client, LocalCluster
 
+    if isinstance(scheduler, Future):
+        scheduler = scheduler.result()
     if isinstance(scheduler, Client):
         yield scheduler
         return
@@ -58,7 +70,42 @@ def dask_client(scheduler: Any = None, workers: int | None = None) -> Iterator[A
         yield client
 
 
+@contextlib.contextmanager
+def dask_client_meanwhile(
+    scheduler: Any = None, workers: int | None = None
+) -> Iterator[Future[Any]]:
+    """:func:`dask_client` started on a thread of its own while the caller goes on.
+
+    The block gets the future of the client, and reads the data's parts and
+    the sample that fixes the layouts while a local cluster's workers start
+    (or a connection to ``scheduler`` is made): a second or two that every
+    command would otherwise wait for first. The client, and a local cluster,
+    close when the block ends, once the start has finished.
+    """
+    import polars as pl
+    import pyarrow
+
+    # Both size their thread pools once, from the environment, and a local
+    # cluster's start sets one-thread values in it while it spawns workers:
+    # sized now, this process keeps a thread per core for the sample.
+    pl.thread_pool_size()
+    pyarrow.cpu_count()
+    stack = contextlib.ExitStack()
+    starter = ThreadPoolExecutor(1, thread_name_prefix="aims-dask-start")
+    pending = starter.submit(stack.enter_context, dask_client(scheduler, workers))
+    starter.shutdown(wait=False)
+    try:
+        yield pending
+    finally:
+        wait([pending])
+        stack.close()
+
+
 CLUSTER_SETTINGS: dict[str, Any] = {
+    # Workers import the task's module (aims, Polars, PyArrow) as they start,
+    # which dask_client_meanwhile overlaps with the client's own reading,
+    # rather than when the first task arrives, with every worker waiting.
+    "distributed.worker.preload": ["aims.services.engines.tasks"],
     # Dask's own monitors, which a short-lived cluster of one user does not need
     # so often: together they cost 5 % of a core per worker while the cluster ran
     # (measured idle: 53 ms of CPU a second with one worker, 94 ms with two;

@@ -79,6 +79,21 @@ def profile_sources(
     fixed; with ``like`` it is a profile on ``like``'s layouts (a window, or a
     partition to merge with others profiled like the same profile).
     """
+    if engine == "dask" and not _is_client(scheduler):
+        from aims.services.engines.on_dask import dask_client_meanwhile
+
+        # the workers start while this process lists the parts and reads the sample
+        with dask_client_meanwhile(scheduler, workers) as client:
+            return profile_sources(
+                paths,
+                engine=engine,
+                scheduler=client,
+                like=like,
+                kinds=kinds,
+                columns=columns,
+                options=options,
+                batch_rows=batch_rows,
+            )
     parts = sources.expand(paths)
     if like is None:
         sample = sources.first_rows(parts, batch_rows, columns)
@@ -122,11 +137,12 @@ def drift_sources(
     """
     both_files = is_profile_path(reference) and is_profile_path(current)
     if engine == "dask" and not _is_client(scheduler) and not both_files:
-        from aims.services.engines.on_dask import dask_client
+        from aims.services.engines.on_dask import dask_client_meanwhile
 
         # one cluster (or connection) for both sides: a local cluster's start costs
-        # seconds of CPU per worker, which the second side would otherwise pay again
-        with dask_client(scheduler, workers) as client:
+        # seconds of CPU per worker, which the second side would otherwise pay again;
+        # it starts while the reference's parts and sample are read
+        with dask_client_meanwhile(scheduler, workers) as client:
             return drift_sources(
                 reference,
                 current,
@@ -152,5 +168,5 @@ def drift_sources(
 
 
 def _is_client(scheduler: Any) -> bool:
-    """Whether ``scheduler`` is a connected Dask client rather than an address or nothing."""
+    """Whether ``scheduler`` is a Dask client (or its future) rather than an address or nothing."""
     return scheduler is not None and not isinstance(scheduler, str)
