@@ -51,17 +51,22 @@ def test_dask_profile_equals_local_bit_for_bit_and_the_whole(client: Client, lak
 def test_parts_handed_out_several_to_a_task_merge_to_the_same_bytes(
     client: Client, lake: Path
 ) -> None:
-    from aims.services.engines.on_dask import parts_per_task, profile_on_dask
+    from aims.services.engines.on_dask import parts_per_task, profile_on_dask, task_groups
 
     parts = sources.expand([str(lake)])
     plan = template(sources.first_rows(parts, 250_000))
     one_each = profile_on_dask(plan, parts, scheduler=client, per_task=1)
-    grouped = profile_on_dask(plan, parts, scheduler=client, per_task=3)  # 3 + 3 + 2 parts
+    grouped = profile_on_dask(plan, parts, scheduler=client, per_task=3)  # 2 + 6 x 1 part
     assert dumps(grouped) == dumps(one_each)
     assert grouped.rows == sum(p.height for p in partitions())
     # one part a task until there are more than 16 a worker thread
     assert [parts_per_task(n, 2) for n in (8, 32, 33, 120, 240)] == [1, 1, 1, 3, 7]
     assert parts_per_task(120, 0) == 7
+    # the last parts one a task, so that two threads end about one part apart
+    assert task_groups(list(range(10)), 3, 2) == [[0, 1, 2], [3], *[[i] for i in range(4, 10)]]
+    assert [len(g) for g in task_groups(list(range(120)), 3, 2)] == [3] * 38 + [1] * 6
+    assert task_groups(list(range(7)), 3, 1) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert task_groups([0, 1], 3, 2) == [[0], [1]]
 
 
 def test_dask_by_scheduler_address_and_like_a_reference(client: Client, lake: Path) -> None:

@@ -22,13 +22,15 @@ import contextlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, TypeVar
 
 from aims.core import frames
 from aims.core.profile import FrameProfile, dumps, loads
 from aims.core.profile.partitioned import blank
 from aims.services.engines.sources import Part
 from aims.services.engines.tasks import profile_tasks
+
+T = TypeVar("T")
 
 __all__ = [
     "CLUSTER_SETTINGS",
@@ -190,6 +192,20 @@ def parts_per_task(parts: int, threads: int) -> int:
     return max(1, parts // (max(threads, 1) * TASKS_PER_THREAD))
 
 
+def task_groups(parts: list[T], per_task: int, threads: int) -> list[list[T]]:
+    """``parts`` in consecutive groups of ``per_task``, the last ``per_task x threads`` one a task.
+
+    Threads finish their last group of several parts up to a group apart; the
+    parts left one a task fill that gap, so the last thread ends at most about
+    one part after the others rather than one group. With one thread there is
+    no gap, and the groups go to the end.
+    """
+    tail = per_task * threads if threads > 1 and per_task > 1 else 0
+    head = max(len(parts) - tail, 0)
+    groups = [parts[i : min(i + per_task, head)] for i in range(0, head, per_task)]
+    return groups + [[part] for part in parts[head:]]
+
+
 def profile_on_dask(
     plan: FrameProfile,
     parts: list[Part],
@@ -202,14 +218,15 @@ def profile_on_dask(
     """Profiles of ``parts`` on ``plan``, computed on Dask workers and merged in part order.
 
     A task profiles ``per_task`` consecutive parts (by default
-    :func:`parts_per_task` of the cluster's threads) and returns each part's
-    profile, so the client merges the same profiles in the same order whatever
-    the grouping.
+    :func:`parts_per_task` of the cluster's threads; the last parts one a task,
+    see :func:`task_groups`) and returns each part's profile, so the client
+    merges the same profiles in the same order whatever the grouping.
     """
     with dask_client(scheduler, workers) as client:
+        threads = sum(client.nthreads().values())
         if per_task is None:
-            per_task = parts_per_task(len(parts), sum(client.nthreads().values()))
-        groups = [parts[i : i + per_task] for i in range(0, len(parts), per_task)]
+            per_task = parts_per_task(len(parts), threads)
+        groups = task_groups(parts, per_task, threads)
         # a key of its own (hash=False): the same plan scattered by a call just
         # ended would share the key its release is still removing
         [plan_bytes] = client.scatter([dumps(plan)], broadcast=True, hash=False)
