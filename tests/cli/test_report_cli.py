@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def app() -> typer.Typer:
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Path:
     """One model in production with a risk assessment and an approval (no evaluation)."""
     root = init_workspace(tmp_path_factory.mktemp("report") / "ws")
     use_open_policy(root)
@@ -64,6 +65,13 @@ def root(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Path:
     lifecycle.promote(ws, "cancer@1", "production", actor="ops@x.org")
     ws.close()
     return root
+
+
+@pytest.fixture
+def root(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built workspace for one test: a report records its chain walk in the
+    workspace, so no test sees what another test's reports left behind, in any order."""
+    return Path(shutil.copytree(built, tmp_path / "ws"))
 
 
 def invoke(app: typer.Typer, root: Path, *args: str):
