@@ -57,7 +57,7 @@ RULE_NAMES: frozenset[str] = frozenset(
 )
 """Every rule's name."""
 
-_KEYS = ("verdicts", "blocked_domains", "allowed_domains", "disabled_rules")
+_KEYS = ("verdicts", "blocked_domains", "allowed_domains", "disabled_rules", "learned_signal")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class ScreeningPolicy:
     """When set, URLs to any other host are findings; ``None`` allows every unblocked host."""
     disabled_rules: frozenset[str] = frozenset()
     """Rules switched off by name."""
+    learned_signal: bool = True
+    """Whether the learned model (:mod:`~aims.core.screening.classifier`) screens too."""
 
     def verdict(self, category: Category, where: Location) -> Verdict:
         """The verdict for a finding of ``category`` in a text from ``where``."""
@@ -116,11 +118,15 @@ class ScreeningPolicy:
                 f"{source}.disabled_rules names unknown rule(s) {', '.join(bad)}; "
                 f"known rules: {', '.join(sorted(RULE_NAMES))}"
             )
+        learned = data.get("learned_signal", True)
+        if not isinstance(learned, bool):
+            raise ConfigError(f"{source}.learned_signal must be true or false, got {learned!r}")
         return cls(
             verdicts=verdicts,
             blocked_domains=KNOWN_BAD_DOMAINS | blocked,
             allowed_domains=allowed,
             disabled_rules=disabled,
+            learned_signal=learned,
         )
 
 

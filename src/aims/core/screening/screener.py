@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
+from aims.core.screening import classifier
 from aims.core.screening.addressing import intent_findings
 from aims.core.screening.commands import command_findings
 from aims.core.screening.context import is_quoted_mention
@@ -83,10 +84,13 @@ def find(text: str, policy: ScreeningPolicy = DEFAULT_POLICY) -> list[Finding]:
     return _find(text, policy, joined=False)
 
 
-def _find(text: str, policy: ScreeningPolicy, *, joined: bool) -> list[Finding]:
+def _find(
+    text: str, policy: ScreeningPolicy, *, joined: bool, location: Location | None = None
+) -> list[Finding]:
     """:func:`find`; with ``joined``, ``text`` is the strings of a JSON value joined by
     :data:`_SEPARATOR`, and the instruction rules read it with the separators as spaces
-    (an instruction may be split across strings) while the other rules never cross one."""
+    (an instruction may be split across strings) while the other rules never cross one.
+    With ``location``, the learned signal (a location-aware model) screens it too."""
     off = policy.disabled_rules
     norm = normalise(text)
     if norm.overflow:
@@ -174,8 +178,22 @@ def _find(text: str, policy: ScreeningPolicy, *, joined: bool) -> list[Finding]:
                 span = norm.original_span(start, end)
                 c, n = more[0]
                 found.append(Finding(c, f"base64/{n}", span, excerpt(decoded)))  # type: ignore[arg-type]
+    if location is not None and policy.learned_signal:
+        learned = classifier.learned_finding(
+            norm, lower.replace(_SEPARATOR, _SPACES) if joined else lower, location
+        )
+        if learned is not None:
+            found.append(learned)
     found.sort(key=lambda f: (f.span, f.category, f.rule))
     return _unique(found)
+
+
+def learned_input(item: Any, *, json_value: bool = False) -> str:
+    """What the learned signal reads of a text (or, with ``json_value``, of a JSON
+    value's strings joined as :func:`screen_json` joins them): normalised, lower-cased."""
+    joined = _join(list(_strings(item, "$", 0)))[2] if json_value else item
+    lower = normalise(joined).text.lower()
+    return lower.replace(_SEPARATOR, _SPACES) if json_value else lower
 
 
 def _unique(found: list[Finding]) -> list[Finding]:
@@ -254,7 +272,7 @@ def screen(text: str, where: Location, policy: ScreeningPolicy | None = None) ->
     policy = policy or DEFAULT_POLICY
     if not isinstance(text, str):
         raise InvalidInput(f"screen takes text (str), got {type(text).__name__}")
-    found = find(text, policy)
+    found = _find(text, policy, joined=False, location=where)
     verdict = strongest(policy.verdict(f.category, where) for f in found)
     redacted = None
     if verdict == "redact":
@@ -299,18 +317,10 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
     where = _check_where(where)
     policy = policy or DEFAULT_POLICY
     parts = list(_strings(value, "$", 0))
-    # Values first, in their order, then the keys: a sentence split across values reads
-    # on without an object key in its middle.
-    order = [i for i, p in enumerate(parts) if not p[2]] + [i for i, p in enumerate(parts) if p[2]]
-    starts: list[int] = []
-    pos = 0
-    for i in order:
-        starts.append(pos)
-        pos += len(parts[i][1]) + len(_SEPARATOR)
-    joined = _SEPARATOR.join(parts[i][1] for i in order)
+    order, starts, joined = _join(parts)
     findings: list[Finding] = []
     by_part: dict[int, list[Finding]] = {}
-    found = _find(joined, policy, joined=True)
+    found = _find(joined, policy, joined=True, location=where)
     if found and found[0].rule == "too-many-findings":
         # Judged as a whole: the finding is the whole value, and a redaction cuts every
         # string value (keys stay, so objects keep their shape).
@@ -322,6 +332,9 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
         )
     placed: list[tuple[int, Finding]] = []
     for f in found:
+        if f.rule == classifier.RULE:
+            placed.append(_learned_part(f, parts, where))
+            continue
         first = max(bisect_right(starts, f.span[0]) - 1, 0)
         last = max(bisect_right(starts, f.span[1] - 1) - 1, first)
         # Words that only meet across an object key, or across three strings and more
@@ -350,6 +363,31 @@ def screen_json(value: Any, where: Location, policy: ScreeningPolicy | None = No
         }
         redacted = _rebuild(value, cut, [0])
     return Screening(verdict, tuple(findings), redacted)
+
+
+def _join(parts: list[tuple[str, str, bool]]) -> tuple[list[int], list[int], str]:
+    """``(order, starts, joined)``: the strings of a JSON value joined by :data:`_SEPARATOR`,
+    values first in their order, then the keys (a sentence split across values reads on
+    without an object key in its middle), and where each starts."""
+    order = [i for i, p in enumerate(parts) if not p[2]] + [i for i, p in enumerate(parts) if p[2]]
+    starts: list[int] = []
+    pos = 0
+    for i in order:
+        starts.append(pos)
+        pos += len(parts[i][1]) + len(_SEPARATOR)
+    return order, starts, _SEPARATOR.join(parts[i][1] for i in order)
+
+
+def _learned_part(
+    f: Finding, parts: list[tuple[str, str, bool]], where: Location
+) -> tuple[int, Finding]:
+    """The learned signal judged a JSON value's strings together; its finding goes to the
+    string value (a key only when there is none) the model finds most attack-like on its
+    own, and covers all of it."""
+    model = classifier.shipped()
+    values = [i for i, p in enumerate(parts) if not p[2]] or list(range(len(parts)))
+    i = max(values, key=lambda k: model.probability(learned_input(parts[k][1]), where))
+    return i, Finding(f.category, f.rule, (0, len(parts[i][1])), excerpt(parts[i][1]), parts[i][0])
 
 
 def _rebuild(value: Any, cut: dict[int, str], counter: list[int]) -> Any:

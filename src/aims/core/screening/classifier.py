@@ -1,0 +1,149 @@
+"""The learned screening signal: a linear model over hashed text features.
+
+Rules catch the phrasings their authors thought of; this model, trained on
+the development part of the screening corpus, scores a text by its
+character n-grams, words and word pairs (see
+:mod:`~aims.core.screening.hashing`) and the location it comes from. Its
+weights ship with aims (``aims/data/screening/classifier.npz``, made by
+``python -m aims.services.screening_train``); scoring is pure NumPy, a
+dot product per window.
+
+When a window's attack probability reaches the model's threshold (chosen
+by cross-validation so that rules and model together stay within their
+false-positive budget), the text gets one ``learned-signal`` finding over
+that window, in the attack family a second, multinomial model finds most
+likely; the policy gives it that family's verdict, like any finding.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from aims.core.screening import hashing
+from aims.core.screening.findings import (
+    CATEGORIES,
+    LOCATIONS,
+    Category,
+    Finding,
+    Location,
+    excerpt,
+)
+from aims.core.screening.normalise import Normalised
+from aims.errors import ConfigError
+
+RULE = "learned-signal"
+"""The name of the learned signal's findings."""
+FAMILY_BITS = 13
+"""The family model reads the features folded into ``2**FAMILY_BITS`` buckets."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """The weights of the learned signal, as trained and shipped."""
+
+    weights: npt.NDArray[np.float32]
+    """One weight per feature bucket (``2**hashing.BITS``)."""
+    bias: npt.NDArray[np.float32]
+    """The intercept per location, in the order of :data:`LOCATIONS`."""
+    family_weights: npt.NDArray[np.float32]
+    """Per attack family (rows in the order of :data:`CATEGORIES`), one weight per folded bucket."""
+    family_bias: npt.NDArray[np.float32]
+    """The family model's intercepts."""
+    threshold: float
+    """A window is an attack from this probability on."""
+    meta: dict[str, Any]
+    """How the model was trained and what it measured (see the trainer)."""
+
+    def probabilities(
+        self, text: str, where: Location
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Attack probability of each window of ``text`` (normalised, lower-cased), and
+        where each window starts."""
+        g, b, v, starts = hashing.windows(text)
+        logits = np.bincount(g, v * self.weights[b], minlength=len(starts)).astype(np.float64)
+        logits += float(self.bias[LOCATIONS.index(where)])
+        return 1.0 / (1.0 + np.exp(-logits)), starts
+
+    def probability(self, text: str, where: Location) -> float:
+        """The attack probability of ``text`` as a whole, as in training."""
+        b, v = hashing.vector(text)
+        logit = float(v @ self.weights[b]) + float(self.bias[LOCATIONS.index(where)])
+        return 1.0 / (1.0 + float(np.exp(-logit)))
+
+    def family(self, text: str) -> Category:
+        """The attack family ``text`` (normalised, lower-cased) most resembles."""
+        b, v = hashing.vector(text)
+        folded = b & ((1 << FAMILY_BITS) - 1)
+        scores = self.family_weights[:, folded] @ v + self.family_bias
+        return CATEGORIES[int(np.argmax(scores))]
+
+    def strongest(self, text: str, where: Location) -> tuple[float, int, int]:
+        """``(probability, start, end)`` of the most attack-like window of ``text``."""
+        p, starts = self.probabilities(text, where)
+        i = int(np.argmax(p))
+        start = int(starts[i])
+        return float(p[i]), start, min(start + hashing.WINDOW, len(text))
+
+
+def model_path() -> str:
+    """Where the shipped weights are."""
+    return str(resources.files("aims") / "data" / "screening" / "classifier.npz")
+
+
+def load(path: str) -> Model:
+    """The model stored at ``path`` (as written by the trainer)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("bits") != hashing.BITS or meta.get("window") != hashing.WINDOW:
+                raise ConfigError(
+                    f"{path} was trained for other features (bits {meta.get('bits')}, "
+                    f"window {meta.get('window')}); retrain it with "
+                    "python -m aims.services.screening_train"
+                )
+            return Model(
+                weights=data["weights"].astype(np.float32),
+                bias=data["bias"].astype(np.float32),
+                family_weights=data["family_weights"].astype(np.float32),
+                family_bias=data["family_bias"].astype(np.float32),
+                threshold=float(data["threshold"]),
+                meta=cast(dict[str, Any], meta),
+            )
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no screening model at {path}; make it with python -m aims.services.screening_train"
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Model:
+    """The model that ships with aims (read once)."""
+    return load(model_path())
+
+
+def learned_finding(norm: Normalised, lower: str, where: Location) -> Finding | None:
+    """The learned signal's finding on a text, if its strongest window reaches the threshold.
+
+    ``lower`` is the normalised text lower-cased (separators of a JSON value's strings
+    read as spaces); the finding's span is that window's span in the original text.
+    """
+    if not lower or lower.isspace():
+        return None
+    model = shipped()
+    p, start, end = model.strongest(lower, where)
+    if p < model.threshold:
+        return None
+    family = model.family(lower[start:end])
+    if len(lower) != len(norm.text):
+        # Lower-casing changed the length (rare letters such as U+0130): the window's
+        # offsets are only approximately those of the normalised text.
+        start, end = min(start, len(norm.text)), min(end, len(norm.text))
+    span = norm.original_span(start, end) if end > start else (0, len(norm.original))
+    return Finding(family, RULE, span, excerpt(norm.text[start:end]))

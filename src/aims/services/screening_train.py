@@ -1,0 +1,294 @@
+"""Training the learned screening signal on the development part of the corpus.
+
+``python -m aims.services.screening_train`` reads the bundled corpus, keeps
+only its ``dev`` cases (the held-out part is never read into a model or a
+figure), and writes ``aims/data/screening/classifier.npz``:
+
+* a binary logistic regression (scikit-learn) over the hashed features of
+  :mod:`aims.core.screening.hashing` plus the location, trained on every
+  development case;
+* the threshold: 5-fold cross-validation on the development cases (variants
+  of one sentence kept in one fold) gives each case an out-of-fold
+  probability, and the threshold is the lowest at which rules *or* model
+  flag at most :data:`FPR_BUDGET` of the benign cases;
+* a multinomial logistic regression over the attack families, trained on the
+  development attacks, which names the family of a finding;
+* the figures: out-of-fold recall and false-positive rate of the rules, the
+  model and both, per author group, and the same pipeline trained without the
+  third written part and measured on it (the honest preview of new text).
+
+Training is deterministic: the same corpus gives the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+
+from aims.core.screening import CATEGORIES, LOCATIONS, ScreeningPolicy, classifier, hashing
+from aims.core.screening.screener import learned_input
+from aims.services.screening_eval import Case, flagged, load_corpus
+
+C = 64.0
+"""Inverse regularisation strength of the binary model."""
+FAMILY_C = 4.0
+"""Inverse regularisation strength of the family model."""
+FOLDS = 5
+SEED = 0
+FPR_BUDGET = 0.01
+"""Out-of-fold benign false-positive rate allowed to rules and model together (the
+target on new text is 0.02: the rest is room for text unlike the corpus)."""
+_RULES_ONLY = ScreeningPolicy(learned_signal=False)
+_D = 1 << hashing.BITS
+
+
+@dataclass(frozen=True)
+class Example:
+    """One development case, as the model and the figures see it."""
+
+    id: str
+    attack: bool
+    category: str
+    where: str
+    text: str
+    """What the learned signal reads (:func:`~aims.core.screening.screener.learned_input`)."""
+    rules: bool
+    """Whether the rules flag the case."""
+    author: str
+    """Which written part of the corpus it comes from."""
+    fold_group: str
+    """Variants of one sentence share this, and so a fold."""
+
+
+def _ids(name: str) -> frozenset[str]:
+    path = resources.files("aims") / "data" / "screening" / name
+    return frozenset(path.read_text(encoding="utf-8").split())
+
+
+def _author(case_id: str, parts: dict[str, frozenset[str]]) -> str:
+    for name, ids in parts.items():
+        if case_id in ids:
+            return name
+    prefix = case_id.split("-")[0]
+    return prefix if prefix in ("d3", "d4") else "original"
+
+
+def examples(cases: Sequence[Case]) -> list[Example]:
+    """The development cases of ``cases`` as examples (every other case is dropped first)."""
+    dev = [c for c in cases if c.split == "dev"]
+    parts = {n: _ids(f"{n}-heldout-ids.txt") for n in ("first", "second", "third")}
+    out = []
+    for c in dev:
+        text = (
+            learned_input(c.text) if c.text is not None else learned_input(c.value, json_value=True)
+        )
+        m = re.match(r"obf-(\d+)-", c.id)
+        out.append(
+            Example(
+                id=c.id,
+                attack=c.label == "attack",
+                category=c.category,
+                where=c.where,
+                text=text,
+                rules=flagged(c, _RULES_ONLY),
+                author=_author(c.id, parts),
+                fold_group=f"obf-{m.group(1)}" if m else text,
+            )
+        )
+    return out
+
+
+def _matrix(rows: Sequence[Example], *, bits: int = hashing.BITS) -> sparse.csr_matrix:
+    """Hashed features (folded to ``2**bits`` buckets), then one column per location."""
+    size = 1 << bits
+    data, cols, indptr = [], [], [0]
+    for e in rows:
+        b, v = hashing.vector(e.text)
+        data += [v, np.ones(1)]
+        cols += [b & (size - 1), np.array([size + LOCATIONS.index(e.where)])]
+        indptr.append(indptr[-1] + len(b) + 1)
+    return sparse.csr_matrix(
+        (np.concatenate(data), np.concatenate(cols), np.array(indptr)),
+        shape=(len(rows), size + len(LOCATIONS)),
+    )
+
+
+def _binary(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (float16, as shipped) and the intercept per location."""
+    y = np.array([e.attack for e in rows])
+    # The dual liblinear solver suits far more features than cases, and is deterministic.
+    lr = LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=5000, random_state=SEED)
+    lr.fit(_matrix(rows), y)
+    coef = lr.coef_[0]
+    bias = (lr.intercept_[0] + coef[_D:]).astype(np.float32)
+    return coef[:_D].astype(np.float16), bias
+
+
+def _families(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """The family model's weights (rows in the order of CATEGORIES) and intercepts."""
+    attacks = [e for e in rows if e.attack]
+    y = np.array([e.category for e in attacks])
+    lr = LogisticRegression(C=FAMILY_C, max_iter=5000)
+    lr.fit(_matrix(attacks, bits=classifier.FAMILY_BITS), y)
+    size = 1 << classifier.FAMILY_BITS
+    weights = np.zeros((len(CATEGORIES), size), dtype=np.float16)
+    bias = np.full(len(CATEGORIES), -1e4, dtype=np.float32)  # a family never seen is never named
+    for k, name in enumerate(lr.classes_):
+        i = CATEGORIES.index(name)
+        weights[i] = lr.coef_[k, :size]
+        bias[i] = lr.intercept_[k]
+    return weights, bias
+
+
+def _model(rows: Sequence[Example], threshold: float, meta: dict[str, Any]) -> classifier.Model:
+    weights, bias = _binary(rows)
+    fw, fb = _families(rows)
+    return classifier.Model(
+        weights=weights.astype(np.float32),
+        bias=bias,
+        family_weights=fw.astype(np.float32),
+        family_bias=fb,
+        threshold=threshold,
+        meta=meta,
+    )
+
+
+def _scores(model: classifier.Model, rows: Sequence[Example]) -> np.ndarray:
+    """Each example's probability as screening computes it (strongest window)."""
+    return np.array([model.strongest(e.text, e.where)[0] for e in rows])  # type: ignore[arg-type]
+
+
+def out_of_fold(rows: Sequence[Example]) -> np.ndarray:
+    """Each example's probability from the model trained on the other folds."""
+    y = np.array([e.attack for e in rows])
+    groups = [e.fold_group for e in rows]
+    folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    p = np.zeros(len(rows))
+    for train, test in folds.split(np.zeros(len(rows)), y, groups):
+        weights, bias = _binary([rows[i] for i in train])
+        fold = classifier.Model(
+            weights.astype(np.float32),
+            bias,
+            np.zeros((1, 1), dtype=np.float32),
+            np.zeros(1, dtype=np.float32),
+            1.0,
+            {},
+        )
+        p[test] = _scores(fold, [rows[i] for i in test])
+    return p
+
+
+def threshold(rows: Sequence[Example], p: np.ndarray) -> float:
+    """The lowest probability at which rules or model flag at most :data:`FPR_BUDGET` of
+    the benign examples (out of fold)."""
+    benign = [i for i, e in enumerate(rows) if not e.attack]
+    allowed = int(FPR_BUDGET * len(benign)) - sum(rows[i].rules for i in benign)
+    free = np.sort([p[i] for i in benign if not rows[i].rules])[::-1]
+    if allowed < 0:
+        return 1.0
+    if allowed >= len(free):
+        return 0.5
+    # Just above the first benign score the budget cannot take.
+    return float(np.nextafter(free[allowed], 1.0))
+
+
+def _rates(rows: Sequence[Example], hits: Sequence[bool]) -> dict[str, Any]:
+    attacks = [h for e, h in zip(rows, hits, strict=True) if e.attack]
+    benign = [h for e, h in zip(rows, hits, strict=True) if not e.attack]
+    return {
+        "recall": round(sum(attacks) / len(attacks), 3) if attacks else None,
+        "fpr": round(sum(benign) / len(benign), 3) if benign else None,
+        "attacks": len(attacks),
+        "benign": len(benign),
+    }
+
+
+def figures(rows: Sequence[Example], p: np.ndarray, t: float) -> dict[str, Any]:
+    """Recall and false-positive rate of rules, model and both, overall and per author."""
+    out: dict[str, Any] = {}
+    for name in ("all", *sorted({e.author for e in rows})):
+        idx = [i for i, e in enumerate(rows) if name in ("all", e.author)]
+        sub = [rows[i] for i in idx]
+        model = [bool(p[i] >= t) for i in idx]
+        out[name] = {
+            "rules": _rates(sub, [e.rules for e in sub]),
+            "model": _rates(sub, model),
+            "combined": _rates(sub, [e.rules or m for e, m in zip(sub, model, strict=True)]),
+        }
+    return out
+
+
+def train(cases: Sequence[Case]) -> classifier.Model:
+    """The model and its figures, from the development cases of ``cases`` only."""
+    rows = examples(cases)
+    p = out_of_fold(rows)
+    t = threshold(rows, p)
+    # The preview of new text: the whole pipeline without the third written part,
+    # measured on it (its cases were written by someone who had seen no rule or case).
+    rest = [e for e in rows if e.author != "third"]
+    third = [e for e in rows if e.author == "third"]
+    rest_t = threshold(rest, out_of_fold(rest))
+    preview = _model(rest, rest_t, {})
+    meta = {
+        "bits": hashing.BITS,
+        "window": hashing.WINDOW,
+        "char_ngrams": list(hashing.CHAR_NGRAMS),
+        "family_bits": classifier.FAMILY_BITS,
+        "c": C,
+        "family_c": FAMILY_C,
+        "folds": FOLDS,
+        "fpr_budget": FPR_BUDGET,
+        "cases": len(rows),
+        "out_of_fold": figures(rows, p, t),
+        "third_part_left_out": figures(third, _scores(preview, third), rest_t)["all"],
+        "third_part_threshold": round(rest_t, 4),
+    }
+    return _model(rows, t, meta)
+
+
+def save(model: classifier.Model, path: Path) -> None:
+    """Write ``model`` as the screening loads it (float16 weights, compressed)."""
+    np.savez_compressed(
+        path,
+        weights=model.weights.astype(np.float16),
+        bias=model.bias.astype(np.float32),
+        family_weights=model.family_weights.astype(np.float16),
+        family_bias=model.family_bias.astype(np.float32),
+        threshold=np.float64(model.threshold),
+        meta=np.array(json.dumps(model.meta, sort_keys=True)),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train on the bundled corpus's development cases and write the model."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aims.services.screening_train",
+        description="Train the learned screening signal on the corpus's dev cases.",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path(classifier.model_path()),
+        help="where to write the model (default: the one shipped with aims)",
+    )
+    args = parser.parse_args(argv)
+    model = train(load_corpus())
+    save(model, args.output)
+    print(json.dumps({"threshold": model.threshold, **model.meta}, indent=1))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
