@@ -11,8 +11,8 @@ dot product per window.
 When a window's attack probability reaches the model's threshold (chosen
 by cross-validation so that rules and model together stay within their
 false-positive budget), the text gets one ``learned-signal`` finding over
-that window, in the attack family a second, multinomial model finds most
-likely; the policy gives it that family's verdict, like any finding.
+that window, in the attack family a second model (one logistic regression
+per family) finds most likely; the policy gives it that family's verdict, like any finding.
 """
 
 from __future__ import annotations

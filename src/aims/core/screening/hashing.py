@@ -24,7 +24,7 @@ BITS = 17
 """The feature space has ``2**BITS`` buckets."""
 WINDOW = 512
 """Characters per window when a text is scored piece by piece."""
-MAX_CHARS = 32768
+MAX_CHARS = 16384
 """Characters looked at per text: a longer text is read as its first and last halves of
 this many (the rules still read all of it)."""
 CHAR_NGRAMS = (4,)
