@@ -31,9 +31,11 @@ demo: $(STAMP_RUN)
 # --dist loadfile keeps each test module on one worker, so a module-scoped fixture (a server,
 # a workspace built once) is built once. (--dist loadgroup no longer groups anything with
 # pytest 9.2 and pytest-xdist 3.8: the group name xdist adds to a test's id is ignored.)
+# --no-loadscope-reorder keeps the order of tests/plugins/heavy_first.py: the slowest
+# modules first, so the two workers end together.
 test: $(STAMP_DEV) contracts types
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 lint: $(STAMP_DEV) contracts types
 	$(BIN)/ruff check src tests benchmarks

@@ -8,7 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest_plugins = ["tests.plugins.postgres", "tests.plugins.browser", "tests.plugins.s3"]
+pytest_plugins = [
+    "tests.plugins.postgres",
+    "tests.plugins.browser",
+    "tests.plugins.s3",
+    "tests.plugins.heavy_first",
+]
 
 
 @pytest.fixture(autouse=True)
