@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.plugins.browser",
     "tests.plugins.s3",
     "tests.plugins.heavy_first",
+    "tests.plugins.llm_demo",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,16 +15,10 @@ APP = "support-assistant"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = tmp_path_factory.mktemp("demo-llm") / "ws"
-    done = subprocess.run(
-        [sys.executable, "-m", "aims", "demo", "--llm", "--dir", str(folder), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return {"folder": folder, "summary": json.loads(done.stdout), "told": done.stderr}
+def demo(llm_demo: dict) -> dict:
+    """One ``aims demo --llm --format json`` process (shared with the dashboard's LLM page
+    tests, which serve a copy of its workspace): its workspace, summary and stderr."""
+    return llm_demo
 
 
 def test_the_chapter_tells_each_step(demo) -> None:

@@ -28,17 +28,16 @@ TRACE_LINK = re.compile(r'href="/ui/traces/([0-9a-f]{32})\?app=[^&"]*&amp;at=([^
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory):
-    """The LLM chapter's workspace, served with the dashboard, and keys to read it."""
-    from rich.console import Console
-
-    from aims.demo import run_llm_demo
+def site(llm_demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the LLM chapter's workspace (run once for the test run, see
+    ``tests/plugins/llm_demo.py``), served with the dashboard, and keys to read it."""
     from aims.demo.traffic import start_server
     from aims.services import keys
     from aims.workspace import Workspace
 
     folder = tmp_path_factory.mktemp("llm") / "ws"
-    summary = run_llm_demo(folder, Console(quiet=True))
+    shutil.copytree(llm_demo["folder"], folder)
+    summary = llm_demo["summary"]
     ws = Workspace.open(folder)
     _, other = keys.create_key(ws, project="other", role="viewer", actor="t@x.org", name="other")
     server = start_server(ws)
