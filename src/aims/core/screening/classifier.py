@@ -42,6 +42,9 @@ RULE = "learned-signal"
 """The name of the learned signal's findings."""
 FAMILY_BITS = 13
 """The family model reads the features folded into ``2**FAMILY_BITS`` buckets."""
+MIN_WORDS = 5
+"""A text of fewer words (runs without white space) is not judged: a handful of n-grams
+says too little (a lone URL, a path, a name), and the rules judge short orders."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,10 @@ class Model:
         return CATEGORIES[int(np.argmax(scores))]
 
     def strongest(self, text: str, where: Location) -> tuple[float, int, int]:
-        """``(probability, start, end)`` of the most attack-like window of ``text``."""
+        """``(probability, start, end)`` of the most attack-like window of ``text``
+        (probability 0 for a text of fewer than :data:`MIN_WORDS` words)."""
+        if len(text) < 64 * MIN_WORDS and len(text.split()) < MIN_WORDS:
+            return 0.0, 0, len(text)
         p, starts = self.probabilities(text, where)
         i = int(np.argmax(p))
         start = int(starts[i])

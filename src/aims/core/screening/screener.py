@@ -22,6 +22,7 @@ from aims.core.screening.context import is_quoted_mention
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
     LOCATIONS,
+    VERDICTS,
     Finding,
     Location,
     Screening,
@@ -53,6 +54,7 @@ MAX_DEPTH = 64
 # pattern crosses a NUL, so a match never spans two strings.
 _SEPARATOR = "\n\x00\n"
 _SPACES = " \n "
+_STRENGTH = {v: i for i, v in enumerate(VERDICTS)}
 """What a separator reads as to the instruction rules: white space (the same length, so
 offsets agree) that still ends a line."""
 
@@ -179,11 +181,18 @@ def _find(
                 c, n = more[0]
                 found.append(Finding(c, f"base64/{n}", span, excerpt(decoded)))  # type: ignore[arg-type]
     if location is not None and policy.learned_signal:
-        learned = classifier.learned_finding(
-            norm, lower.replace(_SEPARATOR, _SPACES) if joined else lower, location
-        )
-        if learned is not None:
-            found.append(learned)
+        # The model speaks only where it would change the verdict: a text the rules
+        # already judge as strongly keeps their findings, and their precise redactions.
+        ruled = strongest(policy.verdict(f.category, location) for f in found)
+        if ruled != "deny":
+            learned = classifier.learned_finding(
+                norm, lower.replace(_SEPARATOR, _SPACES) if joined else lower, location
+            )
+            if (
+                learned is not None
+                and _STRENGTH[policy.verdict(learned.category, location)] > _STRENGTH[ruled]
+            ):
+                found.append(learned)
     found.sort(key=lambda f: (f.span, f.category, f.rule))
     return _unique(found)
 
