@@ -68,11 +68,19 @@ class Model:
         self, text: str, where: Location
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """Attack probability of each window of ``text`` (normalised, lower-cased), and
-        where each window starts."""
+        where each window starts.
+
+        A window shorter than half a window (an end of the text, cut mid-sentence)
+        counts 0: a fragment reads unlike the whole texts the model learned from, and
+        the longer window of the other tiling covers the same end."""
         g, b, v, starts = hashing.windows(text)
         logits = np.bincount(g, v * self.weights[b], minlength=len(starts)).astype(np.float64)
         logits += float(self.bias[LOCATIONS.index(where)])
-        return 1.0 / (1.0 + np.exp(-logits)), starts
+        p = 1.0 / (1.0 + np.exp(-logits))
+        if len(starts) > 1:
+            ends = np.minimum(starts + hashing.WINDOW, len(text))
+            p[ends - starts < hashing.WINDOW // 2] = 0.0
+        return p, starts
 
     def probability(self, text: str, where: Location) -> float:
         """The attack probability of ``text`` as a whole, as in training."""

@@ -1,7 +1,8 @@
 """Feature hashing for the learned screening signal: stable, vectorised, windowed.
 
-A text becomes a sparse vector of hashed features: character 4-grams, words and word pairs, each counted with sublinear term frequency
-(``1 + log count``) and the whole L2-normalised. Hashes are a polynomial over
+A text becomes a sparse vector of hashed features: character 4-grams, words
+and word pairs, each counted with sublinear term frequency (``1 + log
+count``) and the whole L2-normalised. Hashes are a polynomial over
 the code points computed with NumPy prefix sums, so every n-gram of a text is
 hashed at once and the same text gets the same buckets in every process
 (Python's own ``hash`` is salted per process, so it cannot be used for weights
