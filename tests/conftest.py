@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+
+# shap compiles its kernels with numba once per process (about 10 s with LLVM's full
+# optimisation); the tests explain a few dozen rows, where the optimisation passes cost
+# far more than they save. Set before numba is imported; processes the tests start inherit it.
+os.environ.setdefault("NUMBA_OPT", "0")
 
 pytest_plugins = [
     "tests.plugins.postgres",
