@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,8 @@ BITS = 17
 """The feature space has ``2**BITS`` buckets."""
 WINDOW = 512
 """Characters per window when a text is scored piece by piece."""
+_SHIFT = WINDOW.bit_length() - 1
+assert WINDOW == 1 << _SHIFT, "WINDOW must be a power of two"
 MAX_CHARS = 16384
 """Characters looked at per text: a longer text is read as its first and last halves of
 this many (the rules still read all of it)."""
@@ -85,6 +88,18 @@ def _powers(base: int, n: int) -> npt.NDArray[np.uint64]:
         return np.cumprod(out, dtype=np.uint64)
 
 
+def _non_ascii_word(cp: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which non-ASCII code points are word characters (all but spaces and punctuation)."""
+    punctuation: npt.NDArray[np.bool_] = (
+        (cp == 0xA0)
+        | ((cp >= 0x2000) & (cp <= 0x206F))
+        | ((cp >= 0x3000) & (cp <= 0x303F))
+        | ((cp >= 0xFE30) & (cp <= 0xFE4F))
+        | ((cp >= 0xFF00) & (cp <= 0xFF0F))
+    )
+    return ~punctuation
+
+
 # Made once: powers of the hash's base and of its inverse for every text read, and the
 # hash code (code point + 1, white space read as a space) of each ASCII character.
 _PPOW = _powers(_P, MAX_CHARS + 2)
@@ -93,6 +108,11 @@ _ASCII_CODE = np.arange(1, 129, dtype=np.uint64)
 _ASCII_CODE[[0, 9, 10, 13]] = 33
 
 
+# Sublinear term frequency, 1 + log(count), for every count a text read can have.
+_TF = np.concatenate(([0.0], 1.0 + np.log(np.arange(1, 2 * MAX_CHARS + 8))))
+_BMP = np.arange(0x10000, dtype=np.int64)
+_BMP_CODE = np.where(np.isin(_BMP, (0, 9, 10, 13)), 32, _BMP).astype(np.uint64) + _U64(1)
+_BMP_WORD = np.concatenate((_ASCII_WORD, _non_ascii_word(_BMP[128:])))
 # A URL's scheme, then its host (with any user name and port): the part masked.
 _URL_HOST = re.compile(r"([a-z][a-z0-9+.-]{0,15}://)([^/\s?#]{1,253})")
 
@@ -132,10 +152,15 @@ def occurrences(text: str) -> Occurrences:
         codes = _ASCII_CODE[cp]
         word = _ASCII_WORD[cp]
     else:
-        wide = cp.astype(np.int64)
-        space = (wide == 0) | (wide == 9) | (wide == 10) | (wide == 13)
-        codes = np.where(space, 32, wide).astype(np.uint64) + _U64(1)
-        word = np.where(wide < 128, _ASCII_WORD[np.minimum(wide, 127)], _non_ascii_word(wide))
+        # Look-up tables cover the Basic Multilingual Plane; the rare characters above
+        # it are word characters, hashed by their code point.
+        bmp = np.minimum(cp, 0xFFFF)
+        codes = _BMP_CODE[bmp]
+        word = _BMP_WORD[bmp]
+        above = cp > 0xFFFF
+        if above.any():
+            codes[above] = cp[above].astype(np.uint64) + _U64(1)
+            word[above] = True
     buckets, starts, ends = [], [], []
     with np.errstate(over="ignore"):
         # prefix[i] = sum of codes[j] * Q**j for j < i; the hash of text[a:b] is
@@ -169,19 +194,7 @@ def occurrences(text: str) -> Occurrences:
     return Occurrences(np.concatenate(buckets), np.concatenate(starts), np.concatenate(ends))
 
 
-def _non_ascii_word(cp: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """Which non-ASCII code points are word characters (all but spaces and punctuation)."""
-    punctuation: npt.NDArray[np.bool_] = (
-        (cp == 0xA0)
-        | ((cp >= 0x2000) & (cp <= 0x206F))
-        | ((cp >= 0x3000) & (cp <= 0x303F))
-        | ((cp >= 0xFE30) & (cp <= 0xFE4F))
-        | ((cp >= 0xFF00) & (cp <= 0xFF0F))
-    )
-    return ~punctuation
-
-
-def _runs(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def _runs(keys: npt.NDArray[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Where each run of equal values starts in sorted ``keys``, and its length."""
     n = len(keys)
     new = np.empty(n, dtype=bool)
@@ -202,11 +215,11 @@ def weigh(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     # Sorting 32-bit keys is about twice as fast as 64-bit ones (there are < 2**14 windows).
-    keys = np.sort(((groups << BITS) | buckets).astype(np.int32)).astype(np.int64)
+    keys = np.sort(((groups << BITS) | buckets).astype(np.int32))
     first, counts = _runs(keys)
     unique = keys[first]
     g = unique >> BITS
-    tf = 1.0 + np.log(counts)
+    tf = _TF[counts]
     norm = np.sqrt(np.bincount(g, tf * tf))
     return g, unique & ((1 << BITS) - 1), tf / norm[g]
 
@@ -217,7 +230,7 @@ def _one(buckets: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDA
         return buckets, np.zeros(0)
     keys = np.sort(buckets)
     first, counts = _runs(keys)
-    tf = 1.0 + np.log(counts)
+    tf = _TF[counts]
     return keys[first], tf / np.sqrt(tf @ tf)
 
 
@@ -248,12 +261,14 @@ def windows(
         b, v = _one(occ.buckets)
         return np.zeros(len(b), dtype=np.int64), b, v, np.zeros(1, dtype=np.int64)
     half = WINDOW // 2
-    first = occ.starts // WINDOW
-    keep_a = occ.ends <= (first + 1) * WINDOW
-    second = (occ.starts + half) // WINDOW
-    keep_b = occ.ends + half <= (second + 1) * WINDOW
+    # The window of each occurrence in each tiling; it counts there only if it also
+    # ends in that window.
+    first = occ.starts >> _SHIFT
+    keep_a = (occ.ends - 1) >> _SHIFT == first
+    second = (occ.starts + half) >> _SHIFT
+    keep_b = (occ.ends + half - 1) >> _SHIFT == second
     n_first = (len(text) + WINDOW - 1) // WINDOW
-    groups = np.concatenate((first[keep_a], n_first + second[keep_b]))
+    groups = np.concatenate((first[keep_a], second[keep_b] + n_first))
     buckets = np.concatenate((occ.buckets[keep_a], occ.buckets[keep_b]))
     n_second = (len(text) + half) // WINDOW + 1
     starts = np.concatenate(
