@@ -51,3 +51,11 @@ def run_in_process(
         os.environ.clear()
         os.environ.update(saved_env)
     return subprocess.CompletedProcess(["aims", *args], code, out.getvalue(), err.getvalue())
+
+
+def run(
+    args: list[str], cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``aims ARGS`` in ``cwd`` as ana@x.org (``env`` added): the in-process twin of the
+    process-per-call ``run`` of ``tests/cli/test_foundation_cli.py``."""
+    return run_in_process(args, cwd, {"AIMS_USER": "ana@x.org", **(env or {})})

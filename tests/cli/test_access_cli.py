@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run
 
 
 def test_review_and_rotate_from_the_command_line(tmp_path: Path) -> None:

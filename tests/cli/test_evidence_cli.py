@@ -1,5 +1,6 @@
 """``aims evidence``, ``aims soa``, ``aims review`` and ``aims report pack|verify-pack`` as a
-person types them: real processes on a real workspace."""
+person types them, on a real workspace: the entry point runs in the test process
+(:mod:`tests.cli.in_process`), with the output streams and exit codes a process would have."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 # _events reads the store read-only: cheaper than an 'aims audit log' process per count
-from tests.cli.test_foundation_cli import _events, run
+from tests.cli.in_process import run
+from tests.cli.test_foundation_cli import _events
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run
 from tests.conftest import _open_workspace
 from tests.services.fake_openai import fake_openai
 from tests.services.llm_fixtures import GOOD, write_app, write_cases

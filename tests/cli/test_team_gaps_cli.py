@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run
 
 TEAM = {"AIMS_IDENTITY": "team"}
 
