@@ -1,55 +1,23 @@
-"""``aims monitor`` and ``aims incidents``, run as a user would: a real process per call."""
+"""``aims monitor`` and ``aims incidents``, run as a user would (the entry point in this
+process, see :mod:`tests.cli.in_process`)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aims.workspace import Workspace
+from tests.cli.in_process import run_in_process
 from tests.services.monitor.conftest import HOUR, T0, Traffic, make_synthetic, serve
 
-# The command groups are attached by aims.cli.commands; until they are, attach
-# them here the same way, so the commands run exactly as they will for users.
-ENTRY = r"""
-import sys
-from aims.cli import commands, main
-from aims.cli.monitor import incidents_app, monitor_app
 
-_register = commands.register
-
-def register(app):
-    _register(app)
-    names = {g.name for g in app.registered_groups}
-    if "monitor" not in names:
-        app.add_typer(monitor_app, name="monitor")
-    if "incidents" not in names:
-        app.add_typer(incidents_app, name="incidents")
-
-commands.register = register
-main.main(sys.argv[1:])
-"""
-
-
-def aims(args: list[str], root: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "AIMS_USER": "ana@example.org",
-        "AIMS_WORKSPACE": str(root),
-        "COLUMNS": "160",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def aims(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    """``aims ARGS`` on the workspace ``root``, the entry point run in this process."""
+    env = {"AIMS_USER": "ana@example.org", "AIMS_WORKSPACE": str(root), "COLUMNS": "160"}
+    return run_in_process(args, root, env)
 
 
 @pytest.fixture
