@@ -17,9 +17,13 @@ from tests.services.test_governance import risk_yaml
 HOSTILE = "<script>alert(1)</script>"
 
 
-@pytest.fixture
-def carded(tmp_path: Path, cancer_files) -> Workspace:
-    """A model with an owner named like markup, a risk assessment and an evaluation."""
+@pytest.fixture(scope="module")
+def carded(tmp_path_factory: pytest.TempPathFactory, cancer_files) -> Workspace:
+    """A model with an owner named like markup, a risk assessment and an evaluation.
+
+    Built once for the module: the tests only read the card (written cards go to
+    each test's own folder), so none changes what another sees."""
+    tmp_path = tmp_path_factory.mktemp("card")
     ws = Workspace.open(init_workspace(tmp_path / "ws"))
     registry.register_dataset(ws, cancer_files["data"], "cancer", actor="ana@x.org")
     registry.register_model(
