@@ -142,6 +142,19 @@ def test_bad_input_gets_one_clear_message(aims, lake, tmp_path, args, message) -
     assert "Traceback" not in done.err
 
 
+@pytest.mark.parametrize("command", ["profile", "drift"])
+def test_an_engine_without_its_extra_names_the_extra(
+    aims, lake, tmp_path, command, monkeypatch
+) -> None:
+    # None in sys.modules is how Python marks a module that cannot be imported
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    args = ["{lake}", "--out", "{tmp}/x.profile"] if command == "profile" else ["{lake}", "{lake}"]
+    done = aims(command, *[a.format(tmp=tmp_path, lake=lake) for a in args], "--engine", "dask")
+    assert done.code == 1
+    assert "pip install 'aims[dask]'" in done.err, done.err
+    assert not (tmp_path / "x.profile").exists()
+
+
 def test_help_shows_both_forms(aims) -> None:
     done = aims("profile", "--help")
     assert done.code == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from enum import Enum
+from importlib.util import find_spec
 from typing import Any
 
 import typer
@@ -59,7 +60,10 @@ def check_engine(
             f"{command}: --workers is for Dask; give Spark a master URL such as local[4]"
         )
     extras = ENGINE_EXTRAS.get(engine.value)
-    if extras:
+    # Found is enough here: importing Dask takes half a second, which the engine
+    # spends on a thread of its own while this one reads the data. Only a
+    # module not found is imported, for require_extras to name its extra.
+    if extras and any(find_spec(m) is None for modules in extras.values() for m in modules):
         require_extras(f"{command} --engine {engine.value}", extras)
 
 
