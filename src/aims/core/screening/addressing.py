@@ -185,6 +185,15 @@ def _double_negative(text: str, m: re.Match[str]) -> bool:
     )
 
 
+_DEFERS = re.compile(r"\b(?:unless|until|if|when|before|after)\b", _I)
+"""Between "do not mention ..." and "the user": a condition the user decides ("unless the
+user asked"), which defers to the user rather than keeps something from them."""
+
+
+def _defers_to_user(m: re.Match[str]) -> bool:
+    return bool(_DEFERS.search(m.group()))
+
+
 def _talked_about(text: str, start: int, end: int) -> bool:
     return is_quoted_mention(text, start, end) or is_reported(text, start)
 
@@ -194,7 +203,11 @@ def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
     lower = text.lower()
     yield from _addressed(text, lower)
     for m in windowed(SECRECY, text, lower, ANCHORS["secrecy"], 120, 120):
-        if not _double_negative(text, m) and not _talked_about(text, m.start(), m.end()):
+        if (
+            not _double_negative(text, m)
+            and not _defers_to_user(m)
+            and not _talked_about(text, m.start(), m.end())
+        ):
             yield "poisoning", "secrecy-from-user", m.start(), m.end()
             break
     for rx, key, cat, name in (

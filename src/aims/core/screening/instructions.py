@@ -265,15 +265,46 @@ _CONVERSATION_PARAMS = frozenset(
 )
 
 
+_FORBIDDEN_BEFORE = re.compile(
+    r"\b(?:never|not|don't|do\s+not|no\s+need|needn't)\b[^.\n]{0,20}$", re.I
+)
+"""A negation just before a verb: "you never need to pass a key as an argument"."""
+_CREDENTIAL_PARAM = re.compile(
+    r"(?:api_?)?(?:key|token|auth\w*|credentials?|password|secret|bearer)s?", re.I
+)
+
+
+def _negated(m: re.Match[str]) -> bool:
+    """Whether a negation shortly before the match forbids what it says."""
+    return bool(_FORBIDDEN_BEFORE.search(m.string, max(0, m.start() - 40), m.start()))
+
+
 def _smuggled(m: re.Match[str]) -> bool:
     """The conversation asked for in a parameter named for it (``messages``, ``transcript``)
     is a tool's declared input (a summary or a hand-over to a person), in plain sight in its
-    schema; a parameter named for something else is a hiding place. Secrets count anywhere."""
+    schema; a parameter named for something else is a hiding place. So is the caller's own
+    key or token in a parameter named for a credential (``token``, ``api_key``): that is
+    how an API without configured credentials is documented. Other secrets count anywhere,
+    unless a negation forbids passing them."""
+    if _negated(m):
+        return False
     thing = m.group("thing").lower()
+    param = (m.group("param") or m.group("param2") or "").lower()
+    if thing.startswith(("key", "token")) and _CREDENTIAL_PARAM.fullmatch(param):
+        return re.search(r"\b(?:your|my|own|the\s+api)\s", m.group(), re.I) is None
     if thing.startswith(("key", "secret", "credential", "token", "password", "system")):
         return True
-    param = (m.group("param") or m.group("param2") or "").lower()
     return param not in _CONVERSATION_PARAMS
+
+
+def _conceals(m: re.Match[str]) -> bool:
+    """ "must never act without asking the user" is a rule that keeps the user in the
+    loop, not one that keeps them out of it."""
+    said = m.group().lower()
+    if said.startswith("without"):
+        return not _negated(m)
+    # "never act without asking the user": the negation and "without" cancel out.
+    return re.search(r"\bwithout\s", said) is None
 
 
 POISONING: tuple[Rule, ...] = (
@@ -316,6 +347,7 @@ POISONING: tuple[Rule, ...] = (
             "disclos",
         ),
         quotable=True,
+        accept=_conceals,
     ),
     rule(
         "sensitive-files",
