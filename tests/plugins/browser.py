@@ -7,7 +7,10 @@ installs the Debian package under a lock in the run's shared temp folder.
 
 Fixtures:
 
-- ``browser`` (session): a launched headless Chromium, one per xdist worker;
+- ``browser`` (module): a launched headless Chromium, one per test module that uses it.
+  While Playwright's sync API runs, it marks an asyncio loop as running in the test
+  process's main thread, so ``asyncio.run`` in a later test would refuse to start:
+  the browser and Playwright stop when the module ends;
 - ``page`` (function): a fresh page in a fresh context, whose
   ``page.console_errors`` lists console errors and uncaught page errors;
 - ``console_errors`` (function): the same list, for tests that prefer a fixture.
@@ -96,9 +99,9 @@ def ensure_chromium(lock_dir: Path) -> tuple[str, float]:
         return path, seconds
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A headless Chromium (a Playwright ``Browser``) for this process's tests."""
+    """A headless Chromium (a Playwright ``Browser``) for this module's tests."""
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
