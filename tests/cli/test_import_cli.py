@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run
 from tests.services.mlflow_server import free_port
 
 
