@@ -86,6 +86,7 @@ def test_poisoning_rules_catch_their_phrases(text: str, rule: str) -> None:
         "Do not mention @here unless the user asked for it.",
         "Pass your API token in the `token` parameter if the server has none configured.",
         "The key is read from the environment; you never need to pass a key as an argument.",
+        "Postmortem: an access key was committed to a public repository and revoked.",
     ],
 )
 def test_benign_look_alikes_are_not_findings(text: str) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from aims.core.screening import cues
+
 BITS = 17
 """The feature space has ``2**BITS`` buckets."""
 WINDOW = 512
@@ -57,6 +59,7 @@ _Q = _inverse(_P)
 _SEED_CHAR = 0x51
 _SEED_WORD = 0x77
 _SEED_PAIR = 0x9D
+_SEED_CUE = 0xC3
 
 # Word characters: ASCII letters, digits and underscore, and every non-ASCII character
 # but spaces and punctuation (scripts without spaces read as long words; their
@@ -138,6 +141,29 @@ def read_text(text: str) -> str:
     return text
 
 
+def _name_hash(name: str) -> int:
+    """A stable 64-bit hash of a cue's name (FNV-1a)."""
+    h = 0xCBF29CE484222325
+    for byte in name.encode():
+        h = ((h ^ byte) * _P) & _MASK64
+    return h
+
+
+_CUE_BUCKET = _mix(np.array([_name_hash(n) for n in cues.FEATURES], dtype=np.uint64), _SEED_CUE)
+"""The bucket of each feature of :data:`~aims.core.screening.cues.FEATURES`."""
+
+
+def _cues(
+    text: str, word_starts: npt.NDArray[np.int64], word_ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """The structural cues of ``text`` (:mod:`~aims.core.screening.cues`) as occurrences."""
+    found = cues.cue_spans(text, word_starts.tolist(), word_ends.tolist())
+    if not found:
+        return None
+    a = np.array(found, dtype=np.int64)
+    return _CUE_BUCKET[a[:, 0]], a[:, 1], a[:, 2]
+
+
 def occurrences(text: str) -> Occurrences:
     """The feature occurrences of ``text`` (normalised, lower-cased, at most
     :data:`MAX_CHARS` + 1 characters: see :func:`read_text`)."""
@@ -188,6 +214,11 @@ def occurrences(text: str) -> Occurrences:
                 buckets.append(_mix(wh[:-1] * _M2 + wh[1:], _SEED_PAIR))
                 starts.append(ws[:-1])
                 ends.append(we[1:])
+        found = _cues(text, ws, we)
+        if found is not None:
+            buckets.append(found[0])
+            starts.append(found[1])
+            ends.append(found[2])
     if not buckets:
         empty = np.zeros(0, dtype=np.int64)
         return Occurrences(empty, empty, empty)

@@ -354,7 +354,9 @@ POISONING: tuple[Rule, ...] = (
         "poisoning",
         rf"\b(?P<verb>read|cat|open|load|access|fetch|get|list|print|{_TAKE[3:-1]})(?:ing|_\w+)?\s+"
         rf"(?:[^.\n]|\.(?=\S)){{0,60}}?(?:{_SENSITIVE}|(?P<shared>{_SENSITIVE_SHARED}))"
-        rf"|\b(?:send|upload|exfiltrate|forward|post|paste|leak|attach|embed|email|transmit|copy)\w*\s+"
+        # Verbs with their endings only: "postmortem" and "copywriter" send nothing.
+        rf"|\b(?:(?:send|upload|forward|post|leak|attach|embed|email|transmit)(?:s|ed|ded|ing)?|"
+        rf"past(?:e|es|ed|ing)|cop(?:y|ies|ied|ying)|exfiltrat(?:e|es|ed|ing))\s+"
         rf"(?:[^.\n]|\.(?=\S)){{0,40}}?{_SECRETISH}\s+(?:[^.\n]|\.(?=\S)){{0,40}}?"
         rf"\b(?:to|into|in|as|via)\s+(?:the\s+|a\s+|an\s+)?(?:[\w'`\"-]+\s+){{0,2}}?"
         rf"(?:field|parameter|argument|comment|form|server|url|address|endpoint|webhook|channel|"

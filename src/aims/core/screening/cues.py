@@ -1,0 +1,205 @@
+"""Structural cues for the learned screening signal: what a passage *does*, in any wording.
+
+Character n-grams and words tell the learned signal how a text is phrased;
+an attack by a new author is phrased differently, but it still does the same
+few things: it speaks to the model, asks for an act on data, credentials or
+tools, points at a sink outside (an address, a URL, a phone number), hides
+the act from the user, or declares what the model was told void. Each cue is
+a small vocabulary of one of those acts, in English and the languages the
+screening reads, and it becomes a feature of its own; so does each *pair* of
+cues found close together (a credential near a sink, the model addressed
+near an act), which a linear model over words cannot express. The weights of
+these features are learned like the others, from the development cases.
+
+The vocabularies name the acts, not the sentences of any case: a word joins
+them when it is an ordinary way to say the act (``send``, ``envía``,
+``schicke``), never because a case used it. Words are looked up in tables
+(whole words, word beginnings, and two- or three-word phrases), so a cue
+costs a dictionary look-up per word rather than a regular expression per
+position.
+"""
+
+from __future__ import annotations
+
+import re
+
+CUES = ("model", "send", "secret", "sink", "hide", "void", "act")
+"""The cues, in the order their pairs are named (``model+send``, ...)."""
+
+# Whole words, then word beginnings, per cue.
+_WORDS = {
+    "model": "assistant assistants ai llm llms model chatbot copilot agent agents bot "
+    "asistente assistente assistent assistentin ki ia asisten yapay",
+    "send": "send sends sending sent post posts posting paste forward email e-mail mail "
+    "sync sertakan gửi wyślij wysłać wyslij",
+    "secret": "password passwords passwd passphrase token tokens secret secrets credential "
+    "credentials ssh cookie cookies session sessionid otp pin cvv cvc iban ssn mfa env "
+    "id_rsa kubeconfig apikey api_key",
+    "sink": "curl wget webhook webhooks http_get http_post",
+    "hide": "silently quietly secretly",
+    "void": "instead void revoked obsolete superseded отныне теперь",
+    "act": "run rm drop force",
+}
+_STEMS = {
+    "send": "forward upload transmit submit export leak exfiltrat attach append prepend "
+    "include embed copy copie envía envia enviar envie envíe envoy manda schick weiterleit "
+    "invia inoltr отправ перешл gönder kirim",
+    "model": "модел ассистент asystent",
+    "secret": "passw kennw contraseñ senha парол hasł şifre clave chiav",
+    "void": "ignor disregard forget overrid olvid vergiss dimentic esqueç забуд игнор "
+    "zignoruj unut abaikan désormais dorénavant annul",
+    "act": "approv delet remov wipe transfer payee payment refund cancel grant disabl "
+    "execut install aprueb aprov approuv genehmig zatwierd onayla setujui",
+}
+_PHRASES = {
+    "model": "language model|yapay zeka|trợ lý",
+    "secret": "api key|api keys|private key|card number|credit card|social security|"
+    "backup codes|one time|de passe|mật khẩu|kata sandi",
+    "void": "from now|no longer|a partir|desde ahora|ab jetzt|ab sofort|nicht mehr|in poi|"
+    "sono più|od teraz|bundan sonra|mulai sekarang|từ giờ|bỏ qua",
+    "act": "mark as|drop table",
+    "hide": "the background",
+}
+# Scripts written without spaces (and words that take attached particles): substrings.
+_SUBSTRINGS = {
+    "model": "助手 アシスタント 어시스턴트 مساعد सहायक モデル 模型",
+    "send": "发送 发给 送信 送って 보내 أرسل ارسل भेज",
+    "secret": "密码 密碼 パスワード 비밀번호 المرور पासवर्ड",
+    "hide": "不要告诉 言わない 知らせない 알리지 إبلاغ لا_تخبر न_बताएं मत_बताओ",
+    "void": "从现在 從現在 放弃 忽略 今後 無視 これから 무시 이제부터 تجاهل من_الآن अनदेखा अब_से",
+}
+# "do not tell", "without asking", "sin avisar": a negation, then within three words a verb
+# of telling or asking.
+_NEGATIONS = "not don dont never without no sin sans ohne nicht senza sem не jangan không"
+_TELL_STEMS = (
+    "tell inform notif mention alert confirm ask know told decir avis consult dire préven "
+    "fragen sagen dirlo contar говор сообщ уведом beri báo nói bildirme söyleme"
+)
+
+_WORD = {w: c for c, ws in _WORDS.items() for w in ws.split()}
+_STEM = {s: c for c, ss in _STEMS.items() for s in ss.split()}
+_STEM_LENGTHS = sorted({len(s) for s in _STEM})
+_PHRASE = {tuple(p.split()): c for c, ps in _PHRASES.items() for p in ps.split("|")}
+_PHRASE_FIRST = frozenset(p[0] for p in _PHRASE)
+_SUBSTRING = tuple((s.replace("_", " "), c) for c, ss in _SUBSTRINGS.items() for s in ss.split())
+_NEGATION = frozenset(_NEGATIONS.split(" "))
+_TELL = tuple(_TELL_STEMS.split(" "))
+_EMAIL = re.compile(r"@[\w-]+\.\w")
+_PHONE = re.compile(r"\+\d[\d -]{7,}\d")
+
+NEAR = 200
+"""Two cues this many characters apart or closer form a pair (a pair's span then fits
+in half a window, so in one of the windows that tile the text)."""
+FEATURES = (*CUES, *(f"{a}+{b}" for i, a in enumerate(CUES) for b in CUES[i + 1 :]))
+"""Every feature a text can get from its cues: each cue, then each pair of cues."""
+FOLLOWING = 4
+"""A cue pairs with at most this many cues that follow it."""
+_INDEX = {c: i for i, c in enumerate(CUES)}
+_SINK = _INDEX["sink"]
+_HIDE = _INDEX["hide"]
+# The feature of the pair of cues i and j, whichever comes first in the text.
+_PAIR = [
+    [
+        FEATURES.index(f"{CUES[min(i, j)]}+{CUES[max(i, j)]}") if i != j else -1
+        for j in range(len(CUES))
+    ]
+    for i in range(len(CUES))
+]
+
+
+_NEGATES = 8
+_TELLS = 16
+_NONE = 7
+_SEEN: dict[str, int] = {}
+"""Each word met so far and its code (cue index or :data:`_NONE`, plus the flags): the
+words of traffic repeat, so most words cost one look-up."""
+
+
+def _classify(word: str) -> int:
+    """A word's cue index (:data:`_NONE` for none), with :data:`_NEGATES` if it negates
+    and :data:`_TELLS` if it tells or asks."""
+    cue = _WORD.get(word)
+    if cue is None:
+        for k in _STEM_LENGTHS:
+            if k > len(word):
+                break
+            cue = _STEM.get(word[:k])
+            if cue is not None:
+                break
+    code = _NONE if cue is None else _INDEX[cue]
+    if word in _NEGATION:
+        code |= _NEGATES
+    if word.startswith(_TELL):
+        code |= _TELLS
+    if len(_SEEN) > 1 << 16:
+        _SEEN.clear()
+    _SEEN[word] = code
+    return code
+
+
+def _words(text: str, starts: list[int], ends: list[int], out: list[tuple[int, int, int]]) -> None:
+    """Append to ``out`` the ``(start, end, cue index)`` of the cues said by words."""
+    words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
+    negation = -10
+    last = len(words) - 1
+    seen = _SEEN
+    for i, w in enumerate(words):
+        code = seen.get(w)
+        if code is None:
+            code = _classify(w)
+        if code & 7 != _NONE:
+            out.append((starts[i], ends[i], code & 7))
+        if code & _NEGATES:
+            negation = i
+        elif code & _TELLS and i - negation <= 3:
+            out.append((starts[negation], ends[i], _HIDE))
+        if i < last and w in _PHRASE_FIRST:
+            cue = _PHRASE.get((w, words[i + 1]))
+            if cue is not None:
+                out.append((starts[i], ends[i + 1], _INDEX[cue]))
+
+
+def _marks(text: str, out: list[tuple[int, int, int]]) -> None:
+    """Append to ``out`` the ``(start, end, cue index)`` of sinks marked by punctuation
+    (addresses, URLs, phone numbers) and of substrings of scripts written without spaces."""
+    if "@" in text:
+        out.extend((m.start(), m.end(), _SINK) for m in _EMAIL.finditer(text))
+    i = text.find("://")
+    while i >= 0:
+        out.append((i, i + 3, _SINK))
+        i = text.find("://", i + 3)
+    if "+" in text:
+        out.extend((m.start(), m.end(), _SINK) for m in _PHONE.finditer(text))
+    # The substrings are all in scripts from Arabic on (U+0600).
+    if not text.isascii() and max(text) >= "\u0600":
+        for s, cue in _SUBSTRING:
+            i = text.find(s)
+            while i >= 0:
+                out.append((i, i + len(s), _INDEX[cue]))
+                i = text.find(s, i + len(s))
+
+
+def cue_spans(
+    text: str, word_starts: list[int], word_ends: list[int]
+) -> list[tuple[int, int, int]]:
+    """``(feature, start, end)`` for each cue in ``text`` (normalised, lower-cased; its
+    words at ``word_starts``..``word_ends``) and each pair of different cues within
+    :data:`NEAR` characters of each other; a feature is an index into :data:`FEATURES`."""
+    found: list[tuple[int, int, int]] = []
+    _words(text, word_starts, word_ends, found)
+    _marks(text, found)
+    found.sort()
+    out = []
+    n = len(found)
+    for k in range(n):
+        s, e, c = found[k]
+        out.append((c, s, e))
+        pairs = _PAIR[c]
+        # The next few cues only: in a passage dense with cues the pairs are there anyway.
+        for j in range(k + 1, min(n, k + 1 + FOLLOWING)):
+            s2, e2, c2 = found[j]
+            if s2 - s > NEAR:
+                break
+            if c2 != c and e2 - s <= NEAR:
+                out.append((pairs[c2], s, e if e > e2 else e2))
+    return out
