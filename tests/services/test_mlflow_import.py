@@ -24,7 +24,7 @@ from aims.services.audit import query
 from aims.services.mlflow_import import import_mlflow, open_source
 from aims.services.promotion_requests import decide, list_requests
 from aims.storage.schema import ModelVersion, PromotionRequest
-from tests.cli.test_foundation_cli import run
+from tests.cli.in_process import run
 from tests.conftest import OPEN_POLICY
 from tests.services.mlflow_server import MlflowWorld, start
 
