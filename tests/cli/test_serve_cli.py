@@ -1,4 +1,5 @@
-"""``aims serve``, ``aims keys``, ``aims log query`` and ``aims labels ingest`` as real processes."""
+"""``aims serve`` as a real process; ``aims keys``, ``aims log query`` and ``aims labels ingest``
+through the entry point run in the test process (:mod:`tests.cli.in_process`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import polars as pl
 import pytest
 
+from tests.cli.in_process import run_in_process
 from tests.conftest import use_open_policy
 
 AIMS = [sys.executable, "-m", "aims"]
@@ -31,6 +33,11 @@ def run(args: list[str], root: Path, timeout: float = 120) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+def cli(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    """``aims -w ROOT ARGS`` as ``run`` gives it, the entry point run in this process."""
+    return run_in_process(["-w", str(root), *args], root, {"AIMS_USER": "ops@x.org"})
 
 
 def free_port() -> int:
@@ -159,18 +166,18 @@ def test_serve_refuses_to_start_without_an_api_key(root: Path) -> None:
 
 @pytest.mark.slow
 def test_keys_are_created_listed_and_revoked(root: Path) -> None:
-    out = run(
+    out = cli(
         ["keys", "create", "-p", "default", "-r", "viewer", "-n", "ci", "--format", "json"], root
     )
     assert out.returncode == 0, out.stderr
     created = json.loads(out.stdout)
     assert created["api_key"].startswith(f"aims.{created['key_id']}.")
-    assert run(["keys", "revoke", created["key_id"], "--reason", "test"], root).returncode == 0
-    every = json.loads(run(["keys", "list", "--all", "--format", "json"], root).stdout)
+    assert cli(["keys", "revoke", created["key_id"], "--reason", "test"], root).returncode == 0
+    every = json.loads(cli(["keys", "list", "--all", "--format", "json"], root).stdout)
     mine = [k for k in every if k["key_id"] == created["key_id"]]
     assert mine[0]["status"] == "revoked" and mine[0]["name"] == "ci"
     assert "api_key" not in mine[0] and created["api_key"].split(".")[2] not in json.dumps(every)
-    bad = run(["keys", "create", "-p", "default", "-r", "root"], root)
+    bad = cli(["keys", "create", "-p", "default", "-r", "root"], root)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "role 'root'" in bad.stderr
 
 
@@ -208,21 +215,21 @@ def test_clean_shutdown_logs_exactly_the_acknowledged_predictions(root, served_l
 @pytest.mark.slow
 def test_log_query_and_labels_ingest(root: Path, served_log, tmp_path: Path) -> None:
     acked = served_log["acked"]
-    out = run(["log", "query", "cancer", "--since", "1h", "-n", "5", "--format", "json"], root)
+    out = cli(["log", "query", "cancer", "--since", "1h", "-n", "5", "--format", "json"], root)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["matched"] == len(acked) and len(data["rows"]) == 5
     stamps = [r["ts"] for r in data["rows"]]
     assert stamps == sorted(stamps, reverse=True)
     export = tmp_path / "log.parquet"
-    assert run(["log", "query", "cancer", "--out", str(export)], root).returncode == 0
+    assert cli(["log", "query", "cancer", "--out", str(export)], root).returncode == 0
     assert sorted(pl.read_parquet(export)["prediction_id"].to_list()) == sorted(acked)
 
     labels = tmp_path / "labels.csv"
     pl.DataFrame({"prediction_id": [*acked[:10], "unknown-id"], "truth": [1] * 11}).write_csv(
         labels
     )
-    out = run(
+    out = cli(
         [
             "labels",
             "ingest",
@@ -239,7 +246,7 @@ def test_log_query_and_labels_ingest(root: Path, served_log, tmp_path: Path) -> 
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert (result["matched"], result["unknown"]) == (10, 1)
-    joined = run(
+    joined = cli(
         ["log", "query", "cancer", "--labels", "--limit", "1000", "--format", "json"], root
     )
     labelled = [r for r in json.loads(joined.stdout)["rows"] if r["label"] is not None]
