@@ -1,11 +1,10 @@
-"""``aims labels ingest`` and ``aims labels history`` as real processes: attributed, audited, kept."""
+"""``aims labels ingest`` and ``aims labels history`` as a user runs them (the entry point in this
+process, see :mod:`tests.cli.in_process`): attributed, audited, kept."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -13,17 +12,12 @@ import polars as pl
 from aims.services import audit, registry
 from aims.storage.predlog import PredictionLogWriter
 from aims.workspace import Workspace
+from tests.cli.in_process import run_in_process
 from tests.conftest import _open_workspace
 
 
-def aims(root: Path, *args: str, user: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "aims", "-w", str(root), *args],
-        env={**os.environ, "AIMS_USER": user},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def aims(root: Path, *args: str, user: str) -> subprocess.CompletedProcess[str]:
+    return run_in_process(["-w", str(root), *args], root, {"AIMS_USER": user})
 
 
 def test_labels_sent_twice_are_both_kept_with_who_sent_them(tmp_path: Path, cancer_files) -> None:
