@@ -24,7 +24,9 @@ Training is deterministic: the same corpus gives the same weights.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +51,9 @@ FAMILY_C = 4.0
 """Inverse regularisation strength of the family model."""
 FOLDS = 5
 SEED = 0
+EMBEDDED_SHARE = 0.5
+"""The share of short attacks in results that training also sees inside ordinary text
+(all of them did no better on the parts left out, and raised more false alarms)."""
 FPR_BUDGET = 0.01
 """Out-of-fold benign false-positive rate allowed to rules and model together (the
 target on new text is 0.02: the rest is room for text unlike the corpus)."""
@@ -133,8 +138,34 @@ def _matrix(rows: Sequence[Example], *, bits: int = hashing.BITS) -> sparse.csr_
     )
 
 
+def embedded(rows: Sequence[Example]) -> list[Example]:
+    """Attacks set inside ordinary text: for about :data:`EMBEDDED_SHARE` of the short
+    attacks found in tool results, a copy placed at a line break in the middle of a
+    longer benign result of ``rows`` (deterministic).
+
+    Attacks reach an agent inside pages, files and mail, not on their own; trained on
+    these, the model learns the attack's words against ordinary surroundings rather
+    than the shape of a short text. Only training sees them: every figure and the
+    threshold are measured on the cases as written.
+    """
+    rng = random.Random(SEED)
+    hosts = [e.text for e in rows if not e.attack and e.where == "result" and len(e.text) > 200]
+    out = []
+    for e in rows:
+        if not (e.attack and e.where == "result" and len(e.text) < 400 and hosts):
+            continue
+        if rng.random() >= EMBEDDED_SHARE:
+            continue
+        host = rng.choice(hosts)
+        mid = host.rfind("\n", 0, len(host) // 2) + 1 or len(host) // 2
+        text = f"{host[:mid]}{e.text}\n{host[mid:]}"
+        out.append(dataclasses.replace(e, id=f"{e.id}+embedded", text=text))
+    return out
+
+
 def _binary(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
     """Weights (float16, as shipped) and the intercept per location."""
+    rows = [*rows, *embedded(rows)]
     y = np.array([e.attack for e in rows])
     # The dual liblinear solver suits far more features than cases, and is deterministic.
     lr = LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=5000, random_state=SEED)
@@ -308,6 +339,7 @@ def train(cases: Sequence[Case]) -> classifier.Model:
         "family_c": FAMILY_C,
         "folds": FOLDS,
         "fpr_budget": FPR_BUDGET,
+        "embedded_share": EMBEDDED_SHARE,
         "cases": len(rows),
         "out_of_fold": figures(rows, p, t),
         "left_out": left_out,

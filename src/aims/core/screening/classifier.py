@@ -18,6 +18,7 @@ per family) finds most likely; the policy gives it that family's verdict, like a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -44,7 +45,19 @@ FAMILY_BITS = 13
 """The family model reads the features folded into ``2**FAMILY_BITS`` buckets."""
 MIN_WORDS = 5
 """A text of fewer words (runs without white space) is not judged: a handful of n-grams
-says too little (a lone URL, a path, a name), and the rules judge short orders."""
+says too little (a lone URL, a path, a name), and the rules judge short orders. In
+scripts written without spaces (Chinese, Japanese, Thai), every
+:data:`CHARS_PER_WORD` of their letters count as a word."""
+CHARS_PER_WORD = 2
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _words(text: str) -> int:
+    """How many words ``text`` has, a run of unspaced script counted by its letters."""
+    words = len(text.split())
+    if words < MIN_WORDS and not text.isascii():
+        words += len(_UNSPACED.findall(text)) // CHARS_PER_WORD
+    return words
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,7 @@ class Model:
     def strongest(self, text: str, where: Location) -> tuple[float, int, int]:
         """``(probability, start, end)`` of the most attack-like window of ``text``
         (probability 0 for a text of fewer than :data:`MIN_WORDS` words)."""
-        if len(text) < 64 * MIN_WORDS and len(text.split()) < MIN_WORDS:
+        if len(text) < 64 * MIN_WORDS and _words(text) < MIN_WORDS:
             return 0.0, 0, len(text)
         p, starts = self.probabilities(text, where)
         i = int(np.argmax(p))

@@ -44,7 +44,7 @@ _STEMS = {
     "send": "forward upload transmit submit export leak exfiltrat attach append prepend "
     "include embed copy copie envía envia enviar envie envíe envoy manda schick weiterleit "
     "invia inoltr отправ перешл gönder kirim",
-    "model": "модел ассистент asystent",
+    "model": "модел ассистент asystent asistan",
     "secret": "passw kennw contraseñ senha парол hasł şifre clave chiav",
     "void": "ignor disregard forget overrid olvid vergiss dimentic esqueç забуд игнор "
     "zignoruj unut abaikan désormais dorénavant annul",
@@ -52,7 +52,7 @@ _STEMS = {
     "execut install aprueb aprov approuv genehmig zatwierd onayla setujui",
 }
 _PHRASES = {
-    "model": "language model|yapay zeka|trợ lý",
+    "model": "language model|yapay zeka|yapay zekâ|trợ lý",
     "secret": "api key|api keys|private key|card number|credit card|social security|"
     "backup codes|one time|de passe|mật khẩu|kata sandi",
     "void": "from now|no longer|a partir|desde ahora|ab jetzt|ab sofort|nicht mehr|in poi|"

@@ -31,6 +31,9 @@ from aims.core.screening.paraphrase import PARAPHRASE
 from aims.core.screening.rules import Rule, rule
 
 _FILLER = r"(?:[\w'’-]+\s+){0,3}?"
+# The words between a verb and its object are not that verb again: "IGNORE\nIgnore previous
+# instructions" is found from the second, so the word before the order is kept.
+_NO_VERB_FILLER = r"(?:(?!(?:ignore|disregard|forget)\b)[\w'’-]+\s+){0,3}?"
 _EARLIER_STRONG = (
     r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|old|your|their|its|"
     r"all\s+(?:of\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier))"
@@ -60,7 +63,7 @@ OVERRIDE: tuple[Rule, ...] = (
         # where no verb starts (it cannot skip on a leading "\b"): half the time.
         rf"(?=[abcdefinos])\b(?P<verb>ignore|disregard|forget|override|bypass|skip|abandon|neglect|"
         rf"circumvent|evade)"
-        rf"\s+{_FILLER}(?:(?P<strong>{_EARLIER_STRONG})\s+{_FILLER}{_GUIDANCE}|"
+        rf"\s+{_NO_VERB_FILLER}(?:(?P<strong>{_EARLIER_STRONG})\s+{_FILLER}{_GUIDANCE}|"
         rf"{_EARLIER}\s+{_FILLER}{_MODEL_GUIDANCE})\b",
         (
             "ignore",
