@@ -22,6 +22,7 @@ position.
 from __future__ import annotations
 
 import re
+from itertools import compress
 
 CUES = ("model", "send", "secret", "sink", "hide", "void", "act")
 """The cues, in the order their pairs are named (``model+send``, ...)."""
@@ -84,6 +85,7 @@ _PHRASE_FIRST = frozenset(p[0] for p in _PHRASE)
 _SUBSTRING = tuple((s.replace("_", " "), c) for c, ss in _SUBSTRINGS.items() for s in ss.split())
 _NEGATION = frozenset(_NEGATIONS.split(" "))
 _TELL = tuple(_TELL_STEMS.split(" "))
+_FAR_SCRIPT = re.compile("[\u0600-\U0010ffff]")
 _EMAIL = re.compile(r"@[\w-]+\.\w")
 _PHONE = re.compile(r"\+\d[\d -]{7,}\d")
 
@@ -107,17 +109,18 @@ _PAIR = [
 ]
 
 
+# A word's code: its cue's index + 1 in the low three bits (0: none), and three flags.
+_CUE_BITS = 7
 _NEGATES = 8
 _TELLS = 16
-_NONE = 7
+_OPENS_PHRASE = 32
 _SEEN: dict[str, int] = {}
-"""Each word met so far and its code (cue index or :data:`_NONE`, plus the flags): the
-words of traffic repeat, so most words cost one look-up."""
+"""Each word met so far and its code: the words of traffic repeat, so most words cost
+one look-up, made in C (``map``), and only the words with a code are looked at in Python."""
 
 
 def _classify(word: str) -> int:
-    """A word's cue index (:data:`_NONE` for none), with :data:`_NEGATES` if it negates
-    and :data:`_TELLS` if it tells or asks."""
+    """A word's code (0 for a word that says nothing), remembered in :data:`_SEEN`."""
     cue = _WORD.get(word)
     if cue is None:
         for k in _STEM_LENGTHS:
@@ -126,11 +129,13 @@ def _classify(word: str) -> int:
             cue = _STEM.get(word[:k])
             if cue is not None:
                 break
-    code = _NONE if cue is None else _INDEX[cue]
+    code = 0 if cue is None else _INDEX[cue] + 1
     if word in _NEGATION:
         code |= _NEGATES
     if word.startswith(_TELL):
         code |= _TELLS
+    if word in _PHRASE_FIRST:
+        code |= _OPENS_PHRASE
     if len(_SEEN) > 1 << 16:
         _SEEN.clear()
     _SEEN[word] = code
@@ -139,22 +144,22 @@ def _classify(word: str) -> int:
 
 def _words(text: str, starts: list[int], ends: list[int], out: list[tuple[int, int, int]]) -> None:
     """Append to ``out`` the ``(start, end, cue index)`` of the cues said by words."""
-    words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
+    words = list(map(text.__getitem__, map(slice, starts, ends)))
+    codes = list(map(_SEEN.get, words))
+    if None in codes:
+        codes = [_classify(w) if c is None else c for c, w in zip(codes, words, strict=True)]
     negation = -10
     last = len(words) - 1
-    seen = _SEEN
-    for i, w in enumerate(words):
-        code = seen.get(w)
-        if code is None:
-            code = _classify(w)
-        if code & 7 != _NONE:
-            out.append((starts[i], ends[i], code & 7))
+    for i in compress(range(len(codes)), codes):
+        code = codes[i]
+        if code & _CUE_BITS:
+            out.append((starts[i], ends[i], (code & _CUE_BITS) - 1))
         if code & _NEGATES:
             negation = i
         elif code & _TELLS and i - negation <= 3:
             out.append((starts[negation], ends[i], _HIDE))
-        if i < last and w in _PHRASE_FIRST:
-            cue = _PHRASE.get((w, words[i + 1]))
+        if code & _OPENS_PHRASE and i < last:
+            cue = _PHRASE.get((words[i], words[i + 1]))
             if cue is not None:
                 out.append((starts[i], ends[i + 1], _INDEX[cue]))
 
@@ -171,7 +176,7 @@ def _marks(text: str, out: list[tuple[int, int, int]]) -> None:
     if "+" in text:
         out.extend((m.start(), m.end(), _SINK) for m in _PHONE.finditer(text))
     # The substrings are all in scripts from Arabic on (U+0600).
-    if not text.isascii() and max(text) >= "\u0600":
+    if not text.isascii() and _FAR_SCRIPT.search(text):
         for s, cue in _SUBSTRING:
             i = text.find(s)
             while i >= 0:
