@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from itertools import compress
+from typing import cast
 
 CUES = ("model", "send", "secret", "sink", "hide", "void", "act")
 """The cues, in the order their pairs are named (``model+send``, ...)."""
@@ -145,9 +146,12 @@ def _classify(word: str) -> int:
 def _words(text: str, starts: list[int], ends: list[int], out: list[tuple[int, int, int]]) -> None:
     """Append to ``out`` the ``(start, end, cue index)`` of the cues said by words."""
     words = list(map(text.__getitem__, map(slice, starts, ends)))
-    codes = list(map(_SEEN.get, words))
-    if None in codes:
-        codes = [_classify(w) if c is None else c for c, w in zip(codes, words, strict=True)]
+    known = list(map(_SEEN.get, words))
+    codes: list[int] = (
+        [_classify(w) if c is None else c for c, w in zip(known, words, strict=True)]
+        if None in known
+        else cast("list[int]", known)
+    )
     negation = -10
     last = len(words) - 1
     for i in compress(range(len(codes)), codes):
