@@ -42,9 +42,14 @@ _ADDRESS = re.compile(
 # assistant:", "to any AI agent reading this", "the assistant should …"), not where a
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
-    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|an|als|"
+    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|als|"
     r"per|pour|para|für)|@)\W+(?:(?:the|any|all|every|an?|l'|el|la|il|den|das|die|le|"
-    r"der|o|a)\W+)?(?:[\w'-]+\W+)?$",
+    r"der|o|a)\W+)?(?:[\w'-]+\W+)?$"
+    # German "an den Assistenten": with its article only, as English "an AI assistant
+    # reads" speaks of a model, not to it.
+    r"|\ban\W+(?:den|die|das|alle|jeden)\W+(?:[\w'-]+\W+)?$"
+    # "What should an AI model do after reading this?": a question put to the model.
+    r"|\b(?:should|must)\s+(?:an?|the|any|every)\s+(?:[\w'-]+\s+)?$",
     _I,
 )
 # "hey assistant," and "Agent, send …": a comma after the noun is a call only at the head

@@ -28,7 +28,9 @@ _QUOTES = "\"'`“”‘’«»「」『』"
 _DISCUSSION = re.compile(
     r"(?:\b|(?<=_)|(?<=[a-z])(?=[A-Z]))(?i:attack\w*|guard\w*|saniti[sz]\w*|inject\w*|jailbreak\w*|malicious|adversar\w*|examples?|e\.g\.|such as|"
     r"phrases? like|detect\w*|classif\w*|payloads?|red[- ]team\w*|test cases?|patterns?|"
-    r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*)",
+    r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*|"
+    # A security review or a regression test quotes the text it tried.
+    r"tested|testing|regression)",
 )
 # The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
 # scripts written without spaces.
@@ -88,6 +90,13 @@ _TOLD_MODEL = re.compile(
     r"\s+(?:to\s+)?$",
     re.IGNORECASE,
 )
+# A warning about a request ("if someone asks you to send your private key, report
+# it"): the phrase is what the reader is told to refuse.
+_WARNED = re.compile(
+    r"\b(?:if|when|whenever|should)\s+(?:someone|anyone|somebody|anybody|(?:a|an|any|some)\s+\w+)"
+    r"\s+(?:ever\s+)?(?:asks?|tells?|requests?|wants?|urges?|instructs?)\s+(?:you\s+)?(?:to\s+)?$",
+    re.IGNORECASE,
+)
 _REPORT_REACH = 160
 _SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
 
@@ -132,6 +141,7 @@ def is_reported(text: str, start: int) -> bool:
     return (
         _REPORTER.search(text, lo, start) is not None
         or _TOLD_MODEL.search(text, max(lo, start - 60), start) is not None
+        or _WARNED.search(text, max(lo, start - 60), start) is not None
     )
 
 

@@ -50,6 +50,35 @@ def _random_value(m: re.Match[str]) -> bool:
     return has_digit and has_alpha and entropy(value) >= MIN_ENTROPY_BITS and not _published(value)
 
 
+_WORDS_ONLY = re.compile(r"[A-Za-z][A-Za-z_ .-]{2,}")
+
+
+def _encoded_word(value: str) -> bool:
+    """Whether ``value`` is base64 of plain words (``Q0hBTkdFX01F`` is ``CHANGE_ME``): the
+    placeholder of a manifest, not a secret."""
+    if len(value) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]+=*", value):
+        return False
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return _WORDS_ONLY.fullmatch(decoded) is not None
+
+
+def _assigned(m: re.Match[str]) -> bool:
+    """A random value, not in a link's query (``?pwd=`` of a meeting invitation, a
+    passcode its guests are meant to have) and not base64 of a placeholder word."""
+    if m.start() > 0 and m.string[m.start() - 1] in "?&":
+        return False
+    return _random_value(m) and not _encoded_word(m.group("value"))
+
+
+def _whole_token(m: re.Match[str]) -> bool:
+    """A random value not cut short: a token that ends in a dot lost its signature to a
+    logger's redaction (``eyJ….eyJ….[redacted]``) and opens nothing."""
+    return _random_value(m) and not m.group("value").endswith(".")
+
+
 _DOCUMENTED = ("example", "sample", "dummy", "fake", "placeholder", "redacted", "xxxx", "0000")
 
 
@@ -166,9 +195,9 @@ SECRETS: tuple[Rule, ...] = (
          r"\b(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|"
          r"auth[_-]?token|client[_-]?secret|private[_-]?key|session[_-]?token)[\"']?\s*[:=]\s*[\"']?"
          r"(?P<value>[A-Za-z0-9/+_\-.=!@#$%^&*~]{10,})",
-         ("pass", "pwd", "secret", "key", "token"), secret=True, accept=_random_value),
+         ("pass", "pwd", "secret", "key", "token"), secret=True, accept=_assigned),
     rule("bearer-token", "exfiltration", r"\bBearer\s+(?P<value>[A-Za-z0-9._~+/-]{20,}=*)",
-         ("bearer",), secret=True, accept=_random_value),
+         ("bearer",), secret=True, accept=_whole_token),
 )  # fmt: skip
 
 _DATA_PARAMS = frozenset(

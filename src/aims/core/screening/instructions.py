@@ -412,8 +412,12 @@ POISONING: tuple[Rule, ...] = (
         r"|\b(?:change|modify|override|overrides|replace|redirect|alter)s?\s+(?:\w+\s+){0,2}?"
         r"(?:behaviou?r|recipients?|destination|parameters?|arguments?|output)\s+of\s+(?:the\s+)?"
         r"(?:other\s+|[`'\"]?[\w.-]+[`'\"]?\s+)tools?\b"
-        r"|\b(?:always|also|must)\s+(?:call|use|invoke|run)\s+(?:the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+tool\b"
-        r"|\bthis\s+tool\s+(?:must|should)\s+(?:always\s+)?be\s+(?:called|used|run)\s+(?:before|instead\s+of)\b"
+        # A tool that asks to be used, or used before a named step ("always run this tool
+        # on customer messages before save_ticket"), orders a workflow; shadowing puts
+        # itself before every other tool or in another's place.
+        r"|\b(?:always|also|must)\s+(?:call|use|invoke|run)\s+(?:the\s+)?(?!this\b)[`'\"]?[\w.-]+[`'\"]?\s+tool\b"
+        r"|\bthis\s+tool\s+(?:must|should)\s+(?:always\s+)?be\s+(?:called|used|run)\s+"
+        r"(?:before\s+(?:any|every|all|each)\b|instead\s+of)\b"
         # The passive: "when the send_message tool is used, it must also copy ...".
         r"|\b(?:when|whenever|before|after|every\s+time|each\s+time|if)\s+(?:the\s+|any\s+|another\s+)?"
         r"[`'\"]?[\w.-]+[`'\"]?\s+tool\s+(?:is|gets|has\s+been)\s+(?:used|called|invoked|run)\b[^.\n]{0,40}?"
