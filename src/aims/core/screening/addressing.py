@@ -126,8 +126,13 @@ RULES_CHANGE = re.compile(
     r"(?:disregard|forget) the rules (?:your|you)|"
     r"aufgehoben|ungültig|作废|失效|無効になりました|больше не действуют|отменены|"
     r"sostituite dall|n'obéis plus|ne s'appliquent plus|nouvelle mission|nueva misión|"
-    r"nuova missione|neue aufgabe|новая задача|你现在的任务|olvida las reglas|"
-    r"sin restricciones|oublie (?:les|tes) (?:règles|consignes)|vergiss (?:die|deine) regeln",
+    # Rules of a named subject ("las reglas antiguas de mayúsculas", a style guide's) are
+    # not the model's: those count only when nothing but the model's own follows.
+    r"nuova missione|neue aufgabe|новая задача|你现在的任务|"
+    r"olvida las reglas(?!(?:\s+\w+)?\s+(?:de|del|para|sobre)\s+(?!tu|tus|su|sus|seguridad)\w)|"
+    r"sin restricciones|oublie (?:les|tes) (?:règles|consignes)"
+    r"(?!(?:\s+\w+)?\s+(?:de|d'|du|des|pour|sur)\s*(?!tes|ton|vos|votre|sécurité)\w)|"
+    r"vergiss (?:die|deine) regeln(?!(?:\s+\w+)?\s+(?:für|der|zur|zum)\s+(?!deine|dein|sicherheit)\w)",
     _I,
 )
 

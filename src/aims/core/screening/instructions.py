@@ -310,6 +310,26 @@ def _conceals(m: re.Match[str]) -> bool:
     return re.search(r"\bwithout\s", said) is None
 
 
+# What a block hidden from the user carries: the model, the user, other tools, data or
+# secrets, or an order about when and whether to act. "<important>Results are paginated;
+# call again with the cursor</important>" is emphasis in documentation.
+_HIDDEN_CONTENT = re.compile(
+    r"\b(?:users?|assistants?|models?|ai|llms?|agents?|tools?|instructions?|prompts?|system|"
+    r"secrets?|passwords?|keys?|tokens?|credentials?|files?|environment|conversation|history|"
+    r"send|forward|e-?mail|upload|read|collect|include|"
+    r"ignore|never|must|first|before|always|instead|tell|mention|reveal|hide|conceal|http)",
+    re.IGNORECASE,
+)
+
+
+def _hides_an_order(m: re.Match[str]) -> bool:
+    if names_a_tag(m, min_words=2):
+        return False
+    close = m.string.find("</", m.end(), m.end() + 400)
+    block = m.string[m.end() : close if close >= 0 else m.end() + 400]
+    return _HIDDEN_CONTENT.search(block) is not None
+
+
 POISONING: tuple[Rule, ...] = (
     rule(
         "hidden-block",
@@ -326,7 +346,7 @@ POISONING: tuple[Rule, ...] = (
             "<ai",
             "<note",
         ),
-        accept=lambda m: not names_a_tag(m, min_words=2),
+        accept=_hides_an_order,
     ),
     rule(
         "conceal-from-user",

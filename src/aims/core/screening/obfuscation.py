@@ -54,6 +54,20 @@ def _latin_alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+# The controls' own names ("RLO/PDF pair", "U+202E"): a test vector or a renderer's
+# documentation shows the characters it names; a disguise does not name itself.
+_BIDI_NAMES = re.compile(
+    r"\b(?:RLO|LRO|RLE|LRE|RLI|LRI|FSI|PDI|U\+20(?:2[A-Ea-e]|6[6-9]))\b|\b(?i:bidi)"
+)
+
+
+def _names_the_controls(text: str, at: int) -> bool:
+    """Whether the line holding position ``at`` names bidirectional controls."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return _BIDI_NAMES.search(text, start, end if end >= 0 else len(text)) is not None
+
+
 def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
     """``(rule, start, end, shown)`` in the original text for each suspicious hidden run and
     word; ``shown`` is what an excerpt shows (the decoded text of tag characters)."""
@@ -65,6 +79,8 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
             inside_word = _latin_alnum(before) and _latin_alnum(after)
             if not inside_word and run.end - run.start < 3:
                 continue
+        if run.kind == "bidi-control" and _names_the_controls(text, run.start):
+            continue
         shown = run.decoded or text[run.start : run.end].encode("unicode_escape").decode("ascii")
         yield run.kind, run.start, run.end, shown
     if not text.isascii() and _LOOKALIKE.search(text):
