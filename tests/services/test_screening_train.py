@@ -79,8 +79,8 @@ def test_training_also_sees_short_result_attacks_inside_ordinary_results() -> No
     rows += [row(i, True, "result", order) for i in range(1, 41)]
     rows += [row(41, True, "description", order), row(42, True, "result", order * 20)]
     copies = screening_train.embedded(rows)
-    # About half the short attacks in results, each in the middle of the benign result.
-    assert 10 < len(copies) < 30
+    # About a quarter of the short attacks in results, each in the middle of the benign result.
+    assert 3 < len(copies) < 20
     assert all(c.attack and c.where == "result" and c.id.endswith("+embedded") for c in copies)
     assert all(c.text.startswith("line one") and order in c.text for c in copies)
     assert all(c.text.replace(order + "\n", "") == host for c in copies)

@@ -25,7 +25,7 @@ import re
 from itertools import compress
 from typing import cast
 
-CUES = ("model", "send", "secret", "sink", "hide", "void", "act")
+CUES = ("model", "send", "secret", "sink", "hide", "void", "act", "user", "order")
 """The cues, in the order their pairs are named (``model+send``, ...)."""
 
 # Whole words, then word beginnings, per cue.
@@ -41,6 +41,10 @@ _WORDS = {
     "hide": "silently quietly secretly",
     "void": "instead void revoked obsolete superseded отныне теперь",
     "act": "run rm drop force",
+    "user": "user users user's usuario usuaria utilisateur utilisateurs benutzer benutzers "
+    "nutzer utente gebruiker użytkownik kullanıcı pengguna usuário",
+    "order": "must always immediately mandatory required shall debe deve doit muss musst "
+    "moet harus phải sempre siempre toujours immer zawsze mutlaka",
 }
 _STEMS = {
     "send": "forward upload transmit submit export leak exfiltrat attach append prepend "
@@ -50,6 +54,8 @@ _STEMS = {
     "secret": "passw kennw contraseñ senha парол hasł şifre clave chiav",
     "void": "ignor disregard forget overrid olvid vergiss dimentic esqueç забуд игнор "
     "zignoruj unut abaikan désormais dorénavant annul",
+    "user": "пользовател",
+    "order": "обязательн должен",
     "act": "approv delet remov wipe transfer payee payment refund cancel grant disabl "
     "execut install aprueb aprov approuv genehmig zatwierd onayla setujui",
 }
@@ -68,6 +74,8 @@ _SUBSTRINGS = {
     "send": "发送 发给 送信 送って 보내 أرسل ارسل भेज",
     "secret": "密码 密碼 パスワード 비밀번호 المرور पासवर्ड",
     "hide": "不要告诉 言わない 知らせない 알리지 إبلاغ لا_تخبر न_बताएं मत_बताओ",
+    "user": "用户 用戶 ユーザー 사용자 المستخدم उपयोगकर्ता",
+    "order": "必须 必須 必ず 반드시 يجب ज़रूर",
     "void": "从现在 從現在 放弃 忽略 今後 無視 これから 무시 이제부터 تجاهل من_الآن अनदेखा अब_से",
 }
 # "do not tell", "without asking", "sin avisar": a negation, then within three words a verb
@@ -110,11 +118,11 @@ _PAIR = [
 ]
 
 
-# A word's code: its cue's index + 1 in the low three bits (0: none), and three flags.
-_CUE_BITS = 7
-_NEGATES = 8
-_TELLS = 16
-_OPENS_PHRASE = 32
+# A word's code: its cue's index + 1 in the low four bits (0: none), and three flags.
+_CUE_BITS = 15
+_NEGATES = 16
+_TELLS = 32
+_OPENS_PHRASE = 64
 _SEEN: dict[str, int] = {}
 """Each word met so far and its code: the words of traffic repeat, so most words cost
 one look-up, made in C (``map``), and only the words with a code are looked at in Python."""
