@@ -91,7 +91,10 @@ _STEM = {s: c for c, ss in _STEMS.items() for s in ss.split()}
 _STEM_LENGTHS = sorted({len(s) for s in _STEM})
 _PHRASE = {tuple(p.split()): c for c, ps in _PHRASES.items() for p in ps.split("|")}
 _PHRASE_FIRST = frozenset(p[0] for p in _PHRASE)
-_SUBSTRING = tuple((s.replace("_", " "), c) for c, ss in _SUBSTRINGS.items() for s in ss.split())
+_SUBSTRING = {s.replace("_", " "): c for c, ss in _SUBSTRINGS.items() for s in ss.split()}
+# One pass of one pattern (longest first) rather than a search per substring: a search of
+# a wide text costs about as much as the pattern's pass over it.
+_SUBSTRING_RE = re.compile("|".join(map(re.escape, sorted(_SUBSTRING, key=len, reverse=True))))
 _NEGATION = frozenset(_NEGATIONS.split(" "))
 _TELL = tuple(_TELL_STEMS.split(" "))
 _FAR_SCRIPT = re.compile("[\u0600-\U0010ffff]")
@@ -189,11 +192,10 @@ def _marks(text: str, out: list[tuple[int, int, int]]) -> None:
         out.extend((m.start(), m.end(), _SINK) for m in _PHONE.finditer(text))
     # The substrings are all in scripts from Arabic on (U+0600).
     if not text.isascii() and _FAR_SCRIPT.search(text):
-        for s, cue in _SUBSTRING:
-            i = text.find(s)
-            while i >= 0:
-                out.append((i, i + len(s), _INDEX[cue]))
-                i = text.find(s, i + len(s))
+        out.extend(
+            (m.start(), m.end(), _INDEX[_SUBSTRING[m.group()]])
+            for m in _SUBSTRING_RE.finditer(text)
+        )
 
 
 def cue_spans(
