@@ -73,7 +73,7 @@ ACTION = re.compile(
     r"add [\w' -]{0,40}(?:admin|owner|collaborator)|leave (?:it|this|that) out|"
     r"change [\w' -]{0,30}(?:bank|account|iban|payee|password|recipient))\b|\bleite\b|"
     r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
-    r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r|publi|"
+    r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r(?!s\b)|publi|"
     r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob|aprueb|"
     r"desactiv|ejecut|descarg|cancell|invia|inviare|trasfer|bonific|pubblic|approv|"
     r"disattiv|esegu|scaric|copia|exclu|apag|desativ|verwijder|stuur|verstuur|publiceer|"
@@ -150,8 +150,11 @@ _CLAIMED_APPROVAL = re.compile(
 # Tool descriptions that speak for other tools or servers.
 _OTHER_TOOLS = re.compile(
     r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b|from this or (?:an)?other "
-    r"server|\bwhenever any \w+ tool\b|\bprefer this tool over\b|\bevery time you call "
-    r"another tool|\bcommands from other tools|\bmust never call \w+",
+    r"server|\bwhenever any \w+ tool\b|\bevery time you call "
+    r"another tool|\bcommands from other tools|\bmust never call \w+|"
+    # Preferred over another tool (named as code is named, or "any other"), not over
+    # "mental math" or "guessing": a tool saying what it is for.
+    r"\bprefer this tool over (?:`?\w+[_.]\w+|(?:any|all|every|other)\b|the \w+ tool)",
     _I,
 )
 
@@ -169,6 +172,12 @@ _SMUGGLED = re.compile(
     r"\.env\b|~/\.ssh|\.aws/credentials|\.netrc|git-credentials|session token|"
     r"user's email address|current contents of the file|"
     r"\.aws/credentials|凭据|私钥",
+    _I,
+)
+# The model told to leave the decision to the user: a safeguard, whatever action follows.
+_DEFERS_TO_USER = re.compile(
+    r"\b(?:ask|check with) (?:the |your )?user (?:to confirm|for (?:confirmation|approval))|"
+    r"\bconfirm with (?:the |your )?user\b",
     _I,
 )
 _NEGATED = re.compile(r"\b(?:never|not|don't|no need|needn't)\b", _I)
@@ -271,7 +280,10 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
             window_start = m.start() if rx is ACTION else max(0, m.start() - 200)
             hit = rx.search(text, window_start, window_end)
             if hit and not _talked_about(text, m.start(), m.end()):
-                if rx is ACTION and _NEGATED.search(text, max(0, hit.start() - 12), hit.start()):
+                if rx is ACTION and (
+                    _NEGATED.search(text, max(0, hit.start() - 12), hit.start())
+                    or _DEFERS_TO_USER.search(text, m.end(), hit.start())
+                ):
                     continue
                 if rx is SECRECY and _double_negative(text, hit):
                     continue

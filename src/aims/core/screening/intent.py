@@ -17,7 +17,10 @@ from aims.core.screening.context import addressed_to_model, names_a_tag
 
 _EVERYDAY_NEW = frozenset({"new", "updated", "revised", "additional"})
 _STEERING = re.compile(
-    r"\b(?:you|your|assistants?|ai|agents?|models?|llms?|chatbots?|ignore|disregard|forget|"
+    # "you" alone is every ticket's word ("New task: can you review..."): only an order
+    # given to "you", or "your" instructions, steer.
+    r"\b(?:you\s+(?:must|will|shall|should|are\s+to|need\s+to)|your\s+(?:instructions|task|rules|"
+    r"prompt|guidelines)|assistants?|ai|agents?|models?|llms?|chatbots?|ignore|disregard|forget|"
     r"instead|previous|prior|earlier|system\s+prompt|api\s+keys?|secrets?|credentials|passwords?|"
     r"(?:every|all|each)\s+(?:\w+\s+)?(?:messages?|e?mails?|files?|documents?|keys?)|outside|"
     r"external|attacker|without\s+(?:asking|confirm\w*|approval|review\w*|checking|permission)|"

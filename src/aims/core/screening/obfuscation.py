@@ -68,6 +68,20 @@ def _names_the_controls(text: str, at: int) -> bool:
     return _BIDI_NAMES.search(text, start, end if end >= 0 else len(text)) is not None
 
 
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_OVERRIDES = re.compile("[\u202d\u202e]")
+
+
+def _embeds_right_to_left(text: str, at: int) -> bool:
+    """Whether the line holding position ``at`` holds Hebrew or Arabic letters and no
+    override: embeddings and isolates around right-to-left words are how such words are
+    written inside left-to-right text, while the reversing trick needs an override."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    line = text[start : end if end >= 0 else len(text)]
+    return _RTL.search(line) is not None and _OVERRIDES.search(line) is None
+
+
 def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
     """``(rule, start, end, shown)`` in the original text for each suspicious hidden run and
     word; ``shown`` is what an excerpt shows (the decoded text of tag characters)."""
@@ -79,7 +93,9 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
             inside_word = _latin_alnum(before) and _latin_alnum(after)
             if not inside_word and run.end - run.start < 3:
                 continue
-        if run.kind == "bidi-control" and _names_the_controls(text, run.start):
+        if run.kind == "bidi-control" and (
+            _names_the_controls(text, run.start) or _embeds_right_to_left(text, run.start)
+        ):
             continue
         shown = run.decoded or text[run.start : run.end].encode("unicode_escape").decode("ascii")
         yield run.kind, run.start, run.end, shown
