@@ -96,7 +96,8 @@ def examples(cases: Sequence[Case]) -> list[Example]:
     """The development cases of ``cases`` as examples (every other case is dropped first)."""
     dev = [c for c in cases if c.split == "dev"]
     parts = {
-        n: _ids(f"{n}-heldout-ids.txt") for n in ("first", "second", "third", "fourth", "fifth", "sixth")
+        n: _ids(f"{n}-heldout-ids.txt")
+        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
     }
     out = []
     for c in dev:
