@@ -25,7 +25,9 @@ import re
 from itertools import compress
 from typing import cast
 
-CUES = ("model", "send", "secret", "sink", "hide", "void", "act", "user", "order")
+from aims.core.screening.confusables import CONFUSABLES
+
+CUES = ("model", "send", "secret", "sink", "hide", "void", "act", "user", "order", "address")
 """The cues, in the order their pairs are named (``model+send``, ...)."""
 
 # Whole words, then word beginnings, per cue.
@@ -33,10 +35,11 @@ _WORDS = {
     "model": "assistant assistants ai llm llms model chatbot copilot agent agents bot "
     "asistente assistente assistent assistentin ki ia asisten yapay",
     "send": "send sends sending sent post posts posting paste forward email e-mail mail "
-    "sync sertakan gửi wyślij wysłać wyslij",
+    "sync sertakan gửi wyślij wysłać wyslij sende senden sendet",
     "secret": "password passwords passwd passphrase token tokens secret secrets credential "
     "credentials ssh cookie cookies session sessionid otp pin cvv cvc iban ssn mfa env "
-    "id_rsa kubeconfig apikey api_key",
+    "id_rsa kubeconfig apikey api_key zugangsdaten anmeldedaten credenciales identifiants "
+    "credenziali credenciais jetons",
     "sink": "curl wget webhook webhooks http_get http_post",
     "hide": "silently quietly secretly",
     "void": "instead void revoked obsolete superseded отныне теперь",
@@ -49,9 +52,9 @@ _WORDS = {
 _STEMS = {
     "send": "forward upload transmit submit export leak exfiltrat attach append prepend "
     "include embed copy copie envía envia enviar envie envíe envoy manda schick weiterleit "
-    "invia inoltr отправ перешл gönder kirim",
+    "invia inoltr отправ перешл пересл gönder kirim envoi transmet trasmett",
     "model": "модел ассистент asystent asistan",
-    "secret": "passw kennw contraseñ senha парол hasł şifre clave chiav",
+    "secret": "passw kennw contraseñ senha парол hasł şifre clave chiav учетн учётн",
     "void": "ignor disregard forget overrid olvid vergiss dimentic esqueç забуд игнор "
     "zignoruj unut abaikan désormais dorénavant annul",
     "user": "пользовател",
@@ -64,7 +67,8 @@ _PHRASES = {
     "secret": "api key|api keys|private key|card number|credit card|social security|"
     "backup codes|one time|de passe|mật khẩu|kata sandi",
     "void": "from now|no longer|a partir|desde ahora|ab jetzt|ab sofort|nicht mehr|in poi|"
-    "sono più|od teraz|bundan sonra|mulai sekarang|từ giờ|bỏ qua",
+    "sono più|od teraz|bundan sonra|mulai sekarang|từ giờ|bỏ qua|new role|new task|"
+    "new instructions|new instruction|nouvelle tâche|nueva tarea|neue aufgabe|nuovo compito",
     "act": "mark as|drop table",
     "hide": "the background",
 }
@@ -80,14 +84,29 @@ _SUBSTRINGS = {
 }
 # "do not tell", "without asking", "sin avisar": a negation, then within three words a verb
 # of telling or asking.
-_NEGATIONS = "not don dont never without no sin sans ohne nicht senza sem не jangan không"
+_NEGATIONS = "not don dont never without no sin sans ohne nicht senza sem не jangan không ne rien"
 _TELL_STEMS = (
     "tell inform notif mention alert confirm ask know told decir avis consult dire préven "
-    "fragen sagen dirlo contar говор сообщ уведом beri báo nói bildirme söyleme"
+    "fragen sagen dirlo contar говор сообщ уведом beri báo nói bildirme söyleme signal "
+    "révél melde verrat"
 )
 
-_WORD = {w: c for c, ws in _WORDS.items() for w in ws.split()}
-_STEM = {s: c for c, ss in _STEMS.items() for s in ss.split()}
+# Normalising folds Cyrillic and Greek look-alikes into Latin letters ("пароль" reads
+# "пapoль"), so a word is looked up as written and as normalising leaves it (unless that
+# is all Latin: "не" would read as "he").
+_FOLD = str.maketrans(CONFUSABLES)
+
+
+def _both(words: str) -> list[str]:
+    out = []
+    for w in words.split():
+        folded = w.translate(_FOLD)
+        out += [w] if folded == w or folded.isascii() else [w, folded]
+    return out
+
+
+_WORD = {w: c for c, ws in _WORDS.items() for w in _both(ws)}
+_STEM = {s: c for c, ss in _STEMS.items() for s in _both(ss)}
 _STEM_LENGTHS = sorted({len(s) for s in _STEM})
 _PHRASE = {tuple(p.split()): c for c, ps in _PHRASES.items() for p in ps.split("|")}
 _PHRASE_FIRST = frozenset(p[0] for p in _PHRASE)
@@ -95,8 +114,8 @@ _SUBSTRING = {s.replace("_", " "): c for c, ss in _SUBSTRINGS.items() for s in s
 # One pass of one pattern (longest first) rather than a search per substring: a search of
 # a wide text costs about as much as the pattern's pass over it.
 _SUBSTRING_RE = re.compile("|".join(map(re.escape, sorted(_SUBSTRING, key=len, reverse=True))))
-_NEGATION = frozenset(_NEGATIONS.split(" "))
-_TELL = tuple(_TELL_STEMS.split(" "))
+_NEGATION = frozenset(_both(_NEGATIONS))
+_TELL = tuple(_both(_TELL_STEMS))
 _FAR_SCRIPT = re.compile("[\u0600-\U0010ffff]")
 _EMAIL = re.compile(r"@[\w-]+\.\w")
 _PHONE = re.compile(r"\+\d[\d -]{7,}\d")
@@ -110,6 +129,10 @@ FOLLOWING = 4
 """A cue pairs with at most this many cues that follow it."""
 _INDEX = {c: i for i, c in enumerate(CUES)}
 _SINK = _INDEX["sink"]
+_MODEL = _INDEX["model"]
+_ADDRESS = _INDEX["address"]
+# The model spoken to rather than of: "assistant:", "AI reviewer,", "dear assistant".
+_CALLS = frozenset(("dear", "hey", "hi", "hello", "attention", "attn"))
 _HIDE = _INDEX["hide"]
 # The feature of the pair of cues i and j, whichever comes first in the text.
 _PAIR = [
@@ -168,7 +191,14 @@ def _words(text: str, starts: list[int], ends: list[int], out: list[tuple[int, i
     for i in compress(range(len(codes)), codes):
         code = codes[i]
         if code & _CUE_BITS:
-            out.append((starts[i], ends[i], (code & _CUE_BITS) - 1))
+            index = (code & _CUE_BITS) - 1
+            out.append((starts[i], ends[i], index))
+            if index == _MODEL:
+                end = ends[i]
+                if text[end : end + 1] in (":", ","):
+                    out.append((starts[i], end + 1, _ADDRESS))
+                elif _CALLS.intersection(words[max(0, i - 3) : i]):
+                    out.append((starts[max(0, i - 3)], end, _ADDRESS))
         if code & _NEGATES:
             negation = i
         elif code & _TELLS and i - negation <= 3:
