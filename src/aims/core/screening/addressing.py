@@ -151,7 +151,7 @@ _CLAIMED_APPROVAL = re.compile(
 _OTHER_TOOLS = re.compile(
     r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b|from this or (?:an)?other "
     r"server|\bwhenever any \w+ tool\b|\bevery time you call "
-    r"another tool|\bcommands from other tools|\bmust never call \w+|"
+    r"another tool|\bcommands from other tools|\bmust never call (?!(?:this|it|me)\b)\w+|"
     # Preferred over another tool (named as code is named, or "any other"), not over
     # "mental math" or "guessing": a tool saying what it is for.
     r"\bprefer this tool over (?:`?\w+[_.]\w+|(?:any|all|every|other)\b|the \w+ tool)",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aims.core.screening.context import is_quoted_mention
+
 _I = re.IGNORECASE
 
 _HOST = re.compile(r"(?:https?|ftp)://(?:[^/\s@?#]*@)?([a-z0-9.\-]+)", _I)
@@ -204,7 +206,9 @@ def command_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
             yield "url", "install-from-elsewhere", m.start(), m.end()
     for host, start, end in hosts:
         if lookalike_brand(host) is not None:
-            yield "url", "lookalike-host", start, end
+            # A look-alike quoted as an example in a warning about phishing is a lesson.
+            if not is_quoted_mention(text, start, end):
+                yield "url", "lookalike-host", start, end
         elif host.rsplit(".", 1)[-1].lower() in SUSPICIOUS_TLDS and _REDIRECT.search(
             text, max(0, start - 300), start + 8
         ):

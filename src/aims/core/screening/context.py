@@ -26,7 +26,7 @@ _QUOTES = "\"'`“”‘’«»「」『』"
 # Also inside identifiers of code ("test_guard_blocks_injection", "detectInjection"): a
 # test of a filter quotes the phrase it filters.
 _DISCUSSION = re.compile(
-    r"(?:\b|(?<=_)|(?<=[a-z])(?=[A-Z]))(?i:attack\w*|guard\w*|saniti[sz]\w*|inject\w*|jailbreak\w*|malicious|adversar\w*|examples?|e\.g\.|such as|"
+    r"(?:\b|(?<=_)|(?<=[a-z])(?=[A-Z]))(?i:attack\w*|guard\w*|saniti[sz]\w*|inject\w*|jailbreak\w*|malicious|adversar\w*|phish\w*|examples?|e\.g\.|such as|"
     r"phrases? like|detect\w*|classif\w*|payloads?|red[- ]team\w*|test cases?|patterns?|"
     r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*|"
     # A security review or a regression test quotes the text it tried.

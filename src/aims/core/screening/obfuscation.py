@@ -61,11 +61,18 @@ _BIDI_NAMES = re.compile(
 )
 
 
-def _names_the_controls(text: str, at: int) -> bool:
-    """Whether the line holding position ``at`` names bidirectional controls."""
+# Their names in text about typesetting ("the CMS inserts zero-width spaces in long
+# compounds", "U+200B"): a line that says what it holds hides nothing.
+_ZERO_WIDTH_NAMES = re.compile(
+    r"(?i:zero[- ]width|word[- ]joiner)|\b(?:ZWSP|ZWJ|ZWNJ|U\+(?:200[B-Db-d]|2060|FEFF))\b|&#8203;"
+)
+
+
+def _names_the_controls(text: str, at: int, names: re.Pattern[str] = _BIDI_NAMES) -> bool:
+    """Whether the line holding position ``at`` names the controls (``names``)."""
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
-    return _BIDI_NAMES.search(text, start, end if end >= 0 else len(text)) is not None
+    return names.search(text, start, end if end >= 0 else len(text)) is not None
 
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
@@ -92,6 +99,8 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
             after = text[run.end] if run.end < len(text) else ""
             inside_word = _latin_alnum(before) and _latin_alnum(after)
             if not inside_word and run.end - run.start < 3:
+                continue
+            if _names_the_controls(text, run.start, _ZERO_WIDTH_NAMES):
                 continue
         if run.kind == "bidi-control" and (
             _names_the_controls(text, run.start) or _embeds_right_to_left(text, run.start)
