@@ -158,9 +158,8 @@ ROUNDING = 1e-12
 """How far a batched probability may be from the same row's alone (docs/serving.md#batching).
 
 A matrix product of several rows may round the last bit differently from the
-same row alone (OpenBLAS picks its kernels by the rows and the processor:
-on AVX-512 a one-row product differs in about one row in four). A row given
-another row's answer would be off by far more than this.
+same row alone (OpenBLAS picks its kernels by the rows and the processor).
+A row given another row's answer would be off by far more than this.
 """
 
 
