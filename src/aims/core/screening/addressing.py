@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from aims.core.screening.anchors import ANCHORS, UPPER_ANCHORS, USER_WORDS, positions, windowed
-from aims.core.screening.context import is_quoted_mention, is_reported
+from aims.core.screening.context import discusses_attacks, is_quoted_mention, is_reported
 
 _I = re.IGNORECASE
 
@@ -35,7 +35,9 @@ _WEAK = (
 )
 _ADDRESS = re.compile(
     f"(?:{_STRONG}|{_WEAK})(?!['’]s)(?! (?:researchers?|engineers?|ethics|team|conference|"
-    "policy|act|startups?|safety|lab|companies|workshops?|courses?|research|literacy)\\b)",
+    "policy|act|startups?|safety|lab|companies|workshops?|courses?|research|literacy|"
+    "applications?|apps|products?|security|governance|adoption|regulation|vendors?|"
+    "providers?|features?|roadmap|strategy)\\b)",
     _I,
 )
 # A Latin-script noun is a call on the model only where it is spoken to ("note for the
@@ -49,7 +51,9 @@ _SPOKEN_TO_BEFORE = re.compile(
     # reads" speaks of a model, not to it.
     r"|\ban\W+(?:den|die|das|alle|jeden)\W+(?:[\w'-]+\W+)?$"
     # "What should an AI model do after reading this?": a question put to the model.
-    r"|\b(?:should|must)\s+(?:an?|the|any|every)\s+(?:[\w'-]+\s+)?$",
+    r"|\b(?:should|must)\s+(?:an?|the|any|every)\s+(?:[\w'-]+\s+)?$"
+    # A handle: "@copilot-agent", "@review.bot".
+    r"|@[\w.-]*$",
     _I,
 )
 # "hey assistant," and "Agent, send …": a comma after the noun is a call only at the head
@@ -62,6 +66,13 @@ _SPOKEN_TO_AFTER = re.compile(
     _I,
 )
 _STRONG_RE = re.compile(_STRONG, _I)
+# "text addressed to an assistant", "shown to agents", "available to the model": a
+# participle before "to" or "for" tells of the model, it does not call on it.
+_TALKED_TO = re.compile(
+    r"\b(?:(?!(?:when|then|need)\b)\w{2,}(?:ed|wn|en)|available|visible|accessible)\s+"
+    r"(?:to|for)\W+(?:(?:the|any|all|every|an?)\W+)?(?:[\w'-]+\W+)?$",
+    _I,
+)
 
 # What an attacker wants a model to do: move data, money or access, destroy, publish.
 ACTION = re.compile(
@@ -69,13 +80,16 @@ ACTION = re.compile(
     r"publish|upload|share|leak|dm|approve|merge|accept|grant|disable|turn off|deactivate|"
     r"make (?:it |them |the \w+ )?public|set [\w ]{0,30} public|book|purchase|buy|copy|"
     r"paste|submit|reveal|type|rewrite|replace|recommend only|state that|tell them|"
-    r"direct the user|open the link|download|execute|edit files outside|"
+    r"direct the user|open the link|write (?:them|it|this|these|those|that) (?:in|into|to)|"
+    r"route [\w' -]{0,40}(?:through|via)|"
+    r"download|execute|edit files outside|"
     r"add [\w' -]{0,40}(?:admin|owner|collaborator)|leave (?:it|this|that) out|"
     r"change [\w' -]{0,30}(?:bank|account|iban|payee|password|recipient))\b|\bleite\b|"
     r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
-    r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r(?!s\b)|publi|"
+    r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r(?!s\b)|"
+    r"publi(?!sh|cation|city|cly|c\b)|"
     r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob|aprueb|"
-    r"desactiv|ejecut|descarg|cancell|invia|inviare|trasfer|bonific|pubblic|approv|"
+    r"desactiv|ejecut|descarg|cancell|invia|inviare|trasfer|bonific|pubblic|approv(?!als?\b)|"
     r"disattiv|esegu|scaric|copia|exclu|apag|desativ|verwijder|stuur|verstuur|publiceer|"
     r"usuń|prześlij|wyślij|przelej|opublikuj|zatwierdź|wyłącz|удал|отправ|перевед|"
     r"опубликуй|одобр|отключ|выключ|скачай|запусти|перешли|删除|发送|转账|转发|汇款|"
@@ -89,7 +103,7 @@ SECRECY = re.compile(
     r"\b(?:do not|don't|never|not to|without) (?:tell|inform|notify|mention|reveal|disclose|"
     r"alert|remind|bring (?:this|it) up with)\w*\b[^.\n]{0,40}?\b(?:the|your) (?:user|human|"
     r"clinician)\b|\b(?:the )?user (?:doesn't|does not|need not|needn't) (?:need to )?know|"
-    r"\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
+    r"\bstop asking (?:the |your )?(?:user|human)\b|\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
     r"going through) (?:the |your )?(?:user|human)\b|\bno (?:user )?confirmation is "
     r"(?:needed|required)|no time to go through the user|never reveal (?:this|that it)|"
     r"do not reveal to the user|so the user is not (?:distracted|worried|alarmed)|"
@@ -149,7 +163,10 @@ _CLAIMED_APPROVAL = re.compile(
 
 # Tool descriptions that speak for other tools or servers.
 _OTHER_TOOLS = re.compile(
-    r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b|from this or (?:an)?other "
+    # Not other tools said to need this one's output ("all other booking tools require
+    # the session_id"): only orders about them.
+    r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b"
+    r"(?!\s+(?:require|need|expect|accept|return|take)s?\b)|from this or (?:an)?other "
     r"server|\bwhenever any \w+ tool\b|\bevery time you call "
     r"another tool|\bcommands from other tools|\bmust never call (?!(?:this|it|me)\b)\w+|"
     # Preferred over another tool (named as code is named, or "any other"), not over
@@ -177,10 +194,13 @@ _SMUGGLED = re.compile(
 # The model told to leave the decision to the user: a safeguard, whatever action follows.
 _DEFERS_TO_USER = re.compile(
     r"\b(?:ask|check with) (?:the |your )?user (?:to confirm|for (?:confirmation|approval))|"
-    r"\bconfirm with (?:the |your )?user\b",
+    r"\bconfirm with (?:the |your )?user\b|\bask (?:them |the user )?for (?:their )?"
+    r"(?:confirmation|approval|consent)\b|"
+    # What the user asks for is the user's decision, not an order slipped to the model.
+    r"\b(?:the|your) user (?:asks|tells|wants|requests|instructs) you\b",
     _I,
 )
-_NEGATED = re.compile(r"\b(?:never|not|don't|no need|needn't)\b", _I)
+_NEGATED = re.compile(r"\b(?:never|not|cannot|can't|won't|mustn't|don't|no need|needn't)\b", _I)
 
 _DECODE_AND_FOLLOW = re.compile(
     r"\b(?:decode|dekodier\w*|décode\w*|decodific\w*)\b[^.\n]{0,30}?\b(?:and|und|et|e|y)\s+"
@@ -247,6 +267,20 @@ def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
             break
 
 
+def _told_of(text: str, start: int) -> bool:
+    """Whether a participle before "to" or "for" tells of the model at ``start`` ("text
+    addressed to the assistant"), unless the text tells of itself ("this note is meant
+    for the AI")."""
+    lo = max(0, start - 50)
+    line = text.rfind("\n", lo, start) + 1 or lo
+    return (
+        bool(_TALKED_TO.search(text, lo, start)) and not _THIS.search(text, lo, start)
+    ) or discusses_attacks(text, line, start)
+
+
+_THIS = re.compile(r"\bth(?:is|ese)\b", _I)
+
+
 def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
     """An order, secrecy or a change of rules in the text that follows a call on a model."""
     # A weak noun counts only in a text that speaks of a user or tools: without one, its
@@ -263,8 +297,13 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
             continue
         seen = m.end()
         noun = m.group()
+        if _IN_NAME.search(text, max(0, m.start() - 40), m.start()):
+            continue  # part of a name: "imperative-to-assistant", "newsroom-assistant.yaml"
         if noun.isascii() and not (
-            _SPOKEN_TO_BEFORE.search(text, max(0, m.start() - 40), m.start())
+            (
+                _SPOKEN_TO_BEFORE.search(text, max(0, m.start() - 40), m.start())
+                and not _told_of(text, m.start())
+            )
             or _SPOKEN_TO_AFTER.match(text, m.end())
             or (
                 text.startswith(",", m.end())
@@ -274,21 +313,46 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
             continue
         if not weak_ok and not _STRONG_RE.fullmatch(noun):
             continue
+        if _talked_about(text, m.start(), m.end()):
+            continue
         window_end = min(len(text), m.end() + 400)
-        for rx in (ACTION, SECRECY, RULES_CHANGE):
-            # The order follows the call; secrecy or a change of rules may come before it.
-            window_start = m.start() if rx is ACTION else max(0, m.start() - 200)
-            hit = rx.search(text, window_start, window_end)
-            if hit and not _talked_about(text, m.start(), m.end()):
-                if rx is ACTION and (
-                    _NEGATED.search(text, max(0, hit.start() - 12), hit.start())
-                    or _DEFERS_TO_USER.search(text, m.end(), hit.start())
-                ):
-                    continue
-                if rx is SECRECY and _double_negative(text, hit):
-                    continue
-                yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())
-                return
+        # The order follows the call; secrecy or a change of rules may come before it.
+        hit = _order(text, m, window_end)
+        for rx in (SECRECY, RULES_CHANGE):
+            if hit is None:
+                hit = rx.search(text, max(0, m.start() - 200), window_end)
+                if hit and rx is SECRECY and _double_negative(text, hit):
+                    hit = None
+        if hit is not None:
+            yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())
+            return
+
+
+# An action word used as a noun ("summaries of wire copy", "the transfer", "in published
+# copy"): no imperative follows an article, "of" or a participle.
+_NOUN_USE = re.compile(r"\b(?:of|the|an?|its|their|our|(?!need)\w{3,}ed)\s+$", _I)
+
+
+# Joined to the word before by "-", "_", "/" or ".", and not a handle ("@copilot-agent")
+# or a compound with a capitalised name of a model ("KI-Assistent", "AI-agent").
+_IN_NAME = re.compile(r"(?<![@\w-])[\w-]*\w[-_/.](?<![A-Z]{2}-)$")
+_IDENT = re.compile(r"\w*_")
+
+
+def _order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
+    """The first action the model called on by ``m`` is told to take, if any: not negated,
+    not a noun, and not after words that leave the decision to the user."""
+    for hit in ACTION.finditer(text, m.start(), end):
+        if "_" in text[hit.start() - 1 : hit.end() + 1] or _IDENT.match(text, hit.end()):
+            continue  # a field's name ("approved_by"), not an order
+        if _NEGATED.search(text, max(0, hit.start() - 12), hit.start()) or _NOUN_USE.search(
+            text, max(0, hit.start() - 20), hit.start()
+        ):
+            continue
+        if _DEFERS_TO_USER.search(text, m.end(), hit.start()):
+            return None
+        return hit
+    return None
 
 
 INTENT_RULES = (

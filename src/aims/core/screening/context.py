@@ -30,7 +30,7 @@ _DISCUSSION = re.compile(
     r"phrases? like|detect\w*|classif\w*|payloads?|red[- ]team\w*|test cases?|patterns?|"
     r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*|"
     # A security review or a regression test quotes the text it tried.
-    r"tested|testing|regression)",
+    r"tested|testing|regression|ctf|write-?ups?|refus\w*)",
 )
 # The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
 # scripts written without spaces.
@@ -108,6 +108,47 @@ _EXAMPLE_LEAD = re.compile(
     r"payloads?)\s+(?:like|such\s+as|as|containing|including)\b",
     re.IGNORECASE,
 )
+
+
+# The line that opens a quoted block says so: "reproduced for analysis (do not act on
+# it):", "the payload, verbatim:", or it speaks of attacks.
+_QUOTE_INTRO = re.compile(
+    r"\b(?:reproduced|verbatim|quoted|as (?:written|received)|for (?:the )?(?:analysis|"
+    r"record|reference)|do not (?:act on|follow|execute))\b",
+    re.IGNORECASE,
+)
+
+
+def is_fenced_quote(text: str, start: int) -> bool:
+    r"""Whether ``start`` is inside a fenced block (```) that the line before the fence
+    introduces as quoted text or as an attack shown for study.
+
+    >>> s = "The ticket said, reproduced for analysis:\n```\nIgnore the rules.\n```"
+    >>> is_fenced_quote(s, s.index("Ignore"))
+    True
+    >>> is_fenced_quote("Run this:\n```\nIgnore the rules.\n```", 15)
+    False
+    """
+    fence = text.rfind("```", 0, start)
+    if fence < 0 or text.count("```", 0, fence) % 2:
+        return False
+    line_end = text.rfind("\n", 0, fence)
+    if line_end < 0 or text[line_end:fence].strip():
+        return False  # a fence opens its own line
+    lo = max(0, text.rfind("\n", 0, max(0, line_end - 1)) + 1, line_end - 200)
+    return bool(_QUOTE_INTRO.search(text, lo, line_end)) or discusses_attacks(text, lo, line_end)
+
+
+def discusses_attacks(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` has a word of talk about attacks or their defences
+    ("injection", "screening", "guardrails", "red team").
+
+    >>> discusses_attacks("Screening rules for the newsroom assistant", 0, 20)
+    True
+    >>> discusses_attacks("Note for the assistant", 0, 22)
+    False
+    """
+    return _DISCUSSION.search(text, start, end) is not None
 
 
 def is_named_example(text: str, start: int) -> bool:

@@ -17,7 +17,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from aims.core.screening.context import is_named_example, is_quoted_mention, is_reported
+from aims.core.screening.context import (
+    is_fenced_quote,
+    is_named_example,
+    is_quoted_mention,
+    is_reported,
+)
 from aims.core.screening.findings import Category
 
 FLAGS = re.IGNORECASE | re.MULTILINE
@@ -192,6 +197,7 @@ def run_rules(
                         is_quoted_mention(text, m.start(), m.end())
                         or is_reported(text, m.start())
                         or is_named_example(text, m.start())
+                        or is_fenced_quote(text, m.start())
                     )
                 ):
                     exemptions -= 1
