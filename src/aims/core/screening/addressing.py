@@ -230,7 +230,11 @@ user asked"), which defers to the user rather than keeps something from them."""
 
 
 def _defers_to_user(m: re.Match[str]) -> bool:
-    return bool(_DEFERS.search(m.group()))
+    # "do not mention titles hidden by the user": the user acts, nothing is kept from them.
+    return bool(_DEFERS.search(m.group())) or _BY_USER.search(m.group()) is not None
+
+
+_BY_USER = re.compile(r"\bby (?:the|your) \w+$", _I)
 
 
 def _talked_about(text: str, start: int, end: int) -> bool:
@@ -321,7 +325,7 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
         for rx in (SECRECY, RULES_CHANGE):
             if hit is None:
                 hit = rx.search(text, max(0, m.start() - 200), window_end)
-                if hit and rx is SECRECY and _double_negative(text, hit):
+                if hit and rx is SECRECY and (_double_negative(text, hit) or _defers_to_user(hit)):
                     hit = None
         if hit is not None:
             yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())

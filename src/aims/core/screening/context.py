@@ -30,7 +30,9 @@ _DISCUSSION = re.compile(
     r"phrases? like|detect\w*|classif\w*|payloads?|red[- ]team\w*|test cases?|patterns?|"
     r"filter\w*|blocklist|screen\w*|guardrails?|exploit\w*|poison\w*|threats?|mitigat\w*|"
     # A security review or a regression test quotes the text it tried.
-    r"tested|testing|regression|ctf|write-?ups?|refus\w*)",
+    r"tested|testing|regression|ctf|write-?ups?|refus\w*|"
+    # Defences, and the abuse a ticket files the quoted text under.
+    r"defen[cs]\w*|untrusted|abuse)",
 )
 # The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
 # scripts written without spaces.

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import re
 
-from aims.core.screening.context import names_a_tag
 from aims.core.screening.intent import (
     asks_for_prompt,
+    asks_for_secret,
     gives_order,
     gives_persona,
+    hides_an_order,
+    ignores_embedded,
     is_chat_marker,
     steers_model,
 )
@@ -79,7 +81,8 @@ OVERRIDE: tuple[Rule, ...] = (
         ),
         quotable=True,
         accept=lambda m: (
-            m.group("strong") is not None or m.group("verb").lower() not in ("override", "skip")
+            (m.group("strong") is not None or m.group("verb").lower() not in ("override", "skip"))
+            and not ignores_embedded(m)
         ),
     ),
     rule(
@@ -92,6 +95,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"(?:you\s+(?:were|have\s+been)\s+(?:given|told)|above|so\s+far|before\s+this)",
         ("ignore", "disregard", "forget"),
         quotable=True,
+        accept=lambda m: not ignores_embedded(m),
     ),
     rule(
         "do-not-follow",
@@ -185,6 +189,8 @@ OVERRIDE: tuple[Rule, ...] = (
             "###",
         ),
         flags=re.IGNORECASE | re.DOTALL,
+        # A marker quoted in a red-team log or a lesson is talk about one.
+        quotable=True,
         accept=is_chat_marker,
     ),
     rule(
@@ -307,27 +313,10 @@ def _conceals(m: re.Match[str]) -> bool:
     if said.startswith("without"):
         return not _negated(m)
     # "never act without asking the user": the negation and "without" cancel out.
-    return re.search(r"\bwithout\s", said) is None
-
-
-# What a block hidden from the user carries: the model, the user, other tools, data or
-# secrets, or an order about when and whether to act. "<important>Results are paginated;
-# call again with the cursor</important>" is emphasis in documentation.
-_HIDDEN_CONTENT = re.compile(
-    r"\b(?:users?|assistants?|models?|ai|llms?|agents?|tools?|instructions?|prompts?|system|"
-    r"secrets?|passwords?|keys?|tokens?|credentials?|files?|environment|conversation|history|"
-    r"send|forward|e-?mail|upload|read|collect|include|"
-    r"ignore|never|must|first|before|always|instead|tell|mention|reveal|hide|conceal|http)",
-    re.IGNORECASE,
-)
-
-
-def _hides_an_order(m: re.Match[str]) -> bool:
-    if names_a_tag(m, min_words=2):
+    if re.search(r"\bwithout\s", said) is not None:
         return False
-    close = m.string.find("</", m.end(), m.end() + 400)
-    block = m.string[m.end() : close if close >= 0 else m.end() + 400]
-    return _HIDDEN_CONTENT.search(block) is not None
+    # "never ask the user for the API key": keeps a secret from being asked for.
+    return not asks_for_secret(m)
 
 
 POISONING: tuple[Rule, ...] = (
@@ -346,7 +335,7 @@ POISONING: tuple[Rule, ...] = (
             "<ai",
             "<note",
         ),
-        accept=_hides_an_order,
+        accept=hides_an_order,
     ),
     rule(
         "conceal-from-user",

@@ -122,6 +122,14 @@ def _disguised_label(label: str) -> bool:
     return bool(others) and all(c in CONFUSABLES or unicodedata.combining(c) for c in others)
 
 
+# A DSN (``SENTRY_DSN=https://key@host/1``) carries its key as the URL's user by design.
+_DSN_KEY = re.compile(r"dsn\W{0,4}$", re.IGNORECASE)
+
+
+def _is_dsn(text: str, start: int) -> bool:
+    return _DSN_KEY.search(text, max(0, start - 12), start) is not None
+
+
 def url_findings(
     text: str, blocked: frozenset[str], allowed: frozenset[str] | None
 ) -> Iterator[tuple[str, int, int]]:
@@ -134,7 +142,7 @@ def url_findings(
         except ValueError:
             continue
         start, end = m.start(), m.start() + len(url)
-        if "@" in parts.netloc and not parts.password:
+        if "@" in parts.netloc and not parts.password and not _is_dsn(text, start):
             yield "userinfo-host", start, end
         if domain_matches(host, blocked):
             yield "known-bad-domain", start, end
