@@ -97,7 +97,17 @@ def examples(cases: Sequence[Case]) -> list[Example]:
     dev = [c for c in cases if c.split == "dev"]
     parts = {
         n: _ids(f"{n}-heldout-ids.txt")
-        for n in ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+        for n in (
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+        )
     }
     out = []
     for c in dev:
@@ -289,8 +299,9 @@ _AUTHORS = {
     "sixth": "sixth held-out part",
     "seventh": "seventh held-out part",
     "eighth": "eighth held-out part",
+    "ninth": "ninth held-out part",
 }
-LEFT_OUT = ("third", "fourth", "fifth", "sixth", "seventh", "eighth")
+LEFT_OUT = ("third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 """The parts written by someone who had seen no rule and no case: each is left out of a
 whole training (threshold included) and measured, the preview of new text."""
 
