@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from aims.core.screening.intent import (
+    about_a_subject,
     asks_for_prompt,
     asks_for_secret,
     gives_order,
@@ -83,6 +84,7 @@ OVERRIDE: tuple[Rule, ...] = (
         accept=lambda m: (
             (m.group("strong") is not None or m.group("verb").lower() not in ("override", "skip"))
             and not ignores_embedded(m)
+            and not about_a_subject(m)
         ),
     ),
     rule(
@@ -95,7 +97,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"(?:you\s+(?:were|have\s+been)\s+(?:given|told)|above|so\s+far|before\s+this)",
         ("ignore", "disregard", "forget"),
         quotable=True,
-        accept=lambda m: not ignores_embedded(m),
+        accept=lambda m: not ignores_embedded(m) and not about_a_subject(m),
     ),
     rule(
         "do-not-follow",

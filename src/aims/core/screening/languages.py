@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from aims.core.screening.intent import about_a_subject
 from aims.core.screening.rules import Rule, rule
 
 _VERB = r"(?:ignor|oubli|olvid|dimentic|esque[cç]|vergiss|missacht|negeer|vergeet|abaik|lupak)\w*"
@@ -110,7 +111,7 @@ OTHER_LANGUAGES: tuple[Rule, ...] = (
             "lupak",
         ),
         quotable=True,
-        accept=_not_negated,
+        accept=lambda m: _not_negated(m) and not about_a_subject(m),
     ),
 )
 """The override rule for other languages (named ``ignore-instructions-translated``)."""
