@@ -103,6 +103,10 @@ SECRECY = re.compile(
     r"\b(?:do not|don't|never|not to|without) (?:tell|inform|notify|mention|reveal|disclose|"
     r"alert|remind|bring (?:this|it) up with)\w*\b[^.\n]{0,40}?\b(?:the|your) (?:user|human|"
     r"clinician)\b|\b(?:the )?user (?:doesn't|does not|need not|needn't) (?:need to )?know|"
+    # "The employee does not need to be told about the second account."
+    r"\b(?:the )?(?:users?|employees?|customers?|patients?|clients?|members?|donors?|buyers?|"
+    r"account holders?) (?:doesn't|does not|do not|don't|need not|needn't) (?:need to )?"
+    r"(?:be told|be informed|be notified)\b|"
     r"\bstop asking (?:the |your )?(?:user|human)\b|\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
     r"going through) (?:the |your )?(?:user|human)\b|\bno (?:user )?confirmation is "
     r"(?:needed|required)|no time to go through the user|never reveal (?:this|that it)|"
@@ -120,7 +124,7 @@ SECRECY = re.compile(
     r"zonder de gebruiker|nie informuj|bez (?:pytania|informowania) użytkownik|"
     r"никому об этом не|не (?:сообщай|говори|рассказывай|упоминай)|без (?:ведома|согласия) "
     r"пользовател|不要(?:向用户)?(?:告诉|提及|透露|通知)|无需(?:征求)?用户|瞒着用户|"
-    r"ユーザーに(?:確認せず|知らせず|伝えず)|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
+    r"ユーザーに(?:確認せず|知らせず|伝えず)|ユーザーに(?:は|も)?(?:伝え|知らせ|言わ|報告し)ないで|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
     r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم",
     _I,
 )
