@@ -40,8 +40,9 @@ _WORDS = {
     "credentials ssh cookie cookies session sessionid otp pin cvv cvc iban ssn mfa env "
     "id_rsa kubeconfig apikey api_key zugangsdaten anmeldedaten credenciales identifiants "
     "credenziali credenciais jetons",
-    "sink": "curl wget webhook webhooks http_get http_post",
-    "hide": "silently quietly secretly",
+    "sink": "curl wget webhook webhooks http_get http_post nslookup netcat ncat scp sftp ftp "
+    "rsync telnet pastebin gist gists",
+    "hide": "silently quietly secretly covertly discreetly unnoticed",
     "void": "instead void revoked obsolete superseded отныне теперь",
     "act": "run rm drop force",
     "user": "user users user's usuario usuaria utilisateur utilisateurs benutzer benutzers "
@@ -77,7 +78,7 @@ _SUBSTRINGS = {
     "model": "助手 アシスタント 어시스턴트 مساعد सहायक モデル 模型",
     "send": "发送 发给 送信 送って 보내 أرسل ارسل भेज",
     "secret": "密码 密碼 パスワード 비밀번호 المرور पासवर्ड",
-    "hide": "不要告诉 言わない 知らせない 알리지 إبلاغ لا_تخبر न_बताएं मत_बताओ",
+    "hide": "不要告诉 言わない 知らせない 伝えない 알리지 إبلاغ لا_تخبر न_बताएं मत_बताओ",
     "user": "用户 用戶 ユーザー 사용자 المستخدم उपयोगकर्ता",
     "order": "必须 必須 必ず 반드시 يجب ज़रूर",
     "void": "从现在 從現在 放弃 忽略 今後 無視 これから 무시 이제부터 تجاهل من_الآن अनदेखा अब_से",
