@@ -98,6 +98,10 @@ _PUBLISHED_EXAMPLES = frozenset(
         "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
         # Stripe's documented test key.
         "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        # The OAuth 2.0 specification's (RFC 6749) access token, refresh token and code.
+        "2YotnFZFEjr1zCsicMWpAA",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        "SplxlOBeZQQYbYS6WxSbIA",
     }
 )
 """Values that vendors publish in their documentation and that are copied into guides
