@@ -147,6 +147,8 @@ def _anchors() -> tuple[re.Pattern[str], dict[str, list[tuple[str, Lexicon]]]]:
 
 
 _ANCHOR, _OWNERS = _anchors()
+_OBJECT_MARKS = "はを"
+"""Japanese particles that mark the word before them as the object of the verb after."""
 
 
 def _near(lower: str, stems: tuple[str, ...], lo: int, hi: int) -> tuple[int, int] | None:
@@ -197,6 +199,12 @@ def override_phrases(text: str) -> Iterator[tuple[str, int, int]]:
                     yield rule_name, min(s, v[0]), max(e, v[1])
                     break
                 continue
+            if (
+                s > 0
+                and lower[s - 1] in _OBJECT_MARKS
+                and not lower.endswith(lex.objects, 0, s - 1)
+            ):
+                continue  # Japanese marks what is ignored ("以前の連絡は無視"): not an order
             t = _near(lower, lex.told, lo, hi)
             if t is not None:
                 yield rule_name, min(s, t[0]), max(e, t[1])
