@@ -17,7 +17,9 @@ scored against its own surroundings rather than diluted by all of the text.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -111,8 +113,9 @@ _ASCII_CODE = np.arange(1, 129, dtype=np.uint64)
 _ASCII_CODE[[0, 9, 10, 13]] = 33
 
 
-# Sublinear term frequency, 1 + log(count), for every count a text read can have.
-_TF = np.concatenate(([0.0], 1.0 + np.log(np.arange(1, 2 * MAX_CHARS + 8))))
+# Sublinear term frequency, 1 + log(count), for every count a text read can have
+# (TF[count]).
+TF = np.concatenate(([0.0], 1.0 + np.log(np.arange(1, 2 * MAX_CHARS + 8))))
 _BMP = np.arange(0x10000, dtype=np.int64)
 _BMP_CODE = np.where(np.isin(_BMP, (0, 9, 10, 13)), 32, _BMP).astype(np.uint64) + _U64(1)
 _BMP_WORD = np.concatenate((_ASCII_WORD, _non_ascii_word(_BMP[128:])))
@@ -250,7 +253,7 @@ def weigh(
     first, counts = _runs(keys)
     unique = keys[first]
     g = unique >> BITS
-    tf = _TF[counts]
+    tf = TF[counts]
     norm = np.sqrt(np.bincount(g, tf * tf))
     return g, unique & ((1 << BITS) - 1), tf / norm[g]
 
@@ -261,7 +264,7 @@ def _one(buckets: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDA
         return buckets, np.zeros(0)
     keys = np.sort(buckets)
     first, counts = _runs(keys)
-    tf = _TF[counts]
+    tf = TF[counts]
     return keys[first], tf / np.sqrt(tf @ tf)
 
 
@@ -311,3 +314,83 @@ def windows(
         starts = np.where(starts >= cut, starts - cut + length - MAX_CHARS // 2, starts)
     g, b, v = weigh(groups, buckets)
     return g, b, v, starts
+
+
+# A short text's features with few NumPy calls: for a text of a few dozen characters,
+# the fixed cost of the forty-odd calls of :func:`occurrences` and :func:`_one` is most of
+# the cost. The 4-grams of an ASCII text take four table look-ups and three additions;
+# its words, their pairs and its cues, a few dozen, are hashed and counted in Python.
+SHORT = 64
+"""Texts of at most this many characters take :func:`short_counts`."""
+_WORD_RUN = re.compile(
+    "[0-9A-Z_a-z\x80-\x9f\xa1-\u1fff\u2070-\u2fff\u3040-\ufe2f\ufe50-\ufeff\uff10-\U0010ffff]+"
+)
+"""A run of word characters, as :data:`_ASCII_WORD` and :func:`_non_ascii_word` define them."""
+_ASCII_TABLE = bytes(33 if b in (0, 9, 10, 13) else b + 1 for b in range(128)) + bytes(128)
+"""Byte to hash code (:data:`_ASCII_CODE`), for ASCII text."""
+_CUE_BUCKETS = _CUE_BUCKET.tolist()
+_M1I, _M2I = int(_M1), int(_M2)
+_DROP = 64 - BITS
+# A 4-gram's bucket is ((c0 P**3 + c1 P**2 + c2 P + c3 + seed) M1 mod 2**64) >> (64 - BITS);
+# _A[k] is P**k M1 and _GRAM[k][c] the term of a code c at place 3 - k, seed included in
+# the last one (unsigned arithmetic wraps modulo 2**64).
+_A = [pow(_P, k, 1 << 64) * _M1I & _MASK64 for k in range(4)]
+_S4 = (_SEED_CHAR + 4) * _M1I & _MASK64
+_GRAM = [
+    np.array([(c * _A[k] + (_S4 if k == 0 else 0)) & _MASK64 for c in range(256)], dtype=np.uint64)
+    for k in range(4)
+]
+_SW = _SEED_WORD * _M1I & _MASK64
+_SP = _SEED_PAIR * _M1I & _MASK64
+assert CHAR_NGRAMS == (4,), "short_counts hashes 4-grams only"
+
+
+def short_counts(text: str) -> tuple[list[int], list[int]]:
+    """The distinct buckets of ``text`` (normalised, lower-cased, at most :data:`SHORT`
+    characters, as :func:`read_text` gives it) in increasing order, and how many
+    times each occurs: the occurrences of :func:`occurrences`, counted."""
+    mask, drop = _MASK64, _DROP
+    codes: Any
+    if text.isascii():
+        codes = text.encode("ascii").translate(_ASCII_TABLE)
+        buckets: list[int] = []
+        if len(codes) >= 4:
+            cp = np.frombuffer(codes, dtype=np.uint8)
+            g0, g1, g2, g3 = _GRAM
+            grams = g3[cp[:-3]]
+            grams += g2[cp[1:-2]]
+            grams += g1[cp[2:-1]]
+            grams += g0[cp[3:]]
+            grams >>= _U64(drop)
+            buckets = grams.tolist()
+    else:
+        codes = [
+            33 if c in (0, 9, 10, 13) else c + 1
+            for c in memoryview(text.encode("utf-32-le")).cast("I")
+        ]
+        a0, a1, a2, a3 = _A
+        s4 = _S4
+        buckets = [
+            ((c0 * a3 + c1 * a2 + c2 * a1 + c3 * a0 + s4) & mask) >> drop
+            for c0, c1, c2, c3 in zip(codes, codes[1:], codes[2:], codes[3:], strict=False)
+        ]
+    starts: list[int] = []
+    ends: list[int] = []
+    hashes: list[int] = []
+    p = _P
+    for m in _WORD_RUN.finditer(text):
+        s, e = m.span()
+        h = 0
+        for c in codes[s:e]:  # modulo 2**64 at the end: at most SHORT characters
+            h = h * p + c
+        starts.append(s)
+        ends.append(e)
+        hashes.append(h & mask)
+    m1, sw, sp, m2 = _M1I, _SW, _SP, _M2I
+    buckets += [((h * m1 + sw) & mask) >> drop for h in hashes]
+    buckets += [(((h * m2 + h2) * m1 + sp) & mask) >> drop for h, h2 in pairwise(hashes)]
+    cue = _CUE_BUCKETS
+    buckets += [cue[f] for f, _, _ in cues.cue_spans(text, starts, ends)]
+    counts = Counter(buckets)
+    keys = sorted(counts)
+    return keys, [counts[k] for k in keys]
