@@ -16,7 +16,12 @@ import re
 from collections.abc import Iterator
 
 from aims.core.screening.anchors import ANCHORS, UPPER_ANCHORS, USER_WORDS, positions, windowed
-from aims.core.screening.context import discusses_attacks, is_quoted_mention, is_reported
+from aims.core.screening.context import (
+    discusses_attacks,
+    is_quoted_line,
+    is_quoted_mention,
+    is_reported,
+)
 
 _I = re.IGNORECASE
 
@@ -321,7 +326,7 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
             continue
         if not weak_ok and not _STRONG_RE.fullmatch(noun):
             continue
-        if _talked_about(text, m.start(), m.end()):
+        if _talked_about(text, m.start(), m.end()) or is_quoted_line(text, m.start()):
             continue
         window_end = min(len(text), m.end() + 400)
         # The order follows the call; secrecy or a change of rules may come before it.
