@@ -114,7 +114,7 @@ SECRECY = re.compile(
     r"(?:be told|be informed|be notified)\b|"
     r"\bstop asking (?:the |your )?(?:user|human)\b|\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
     r"going through) (?:the |your )?(?:user|human)\b|\bno (?:user )?confirmation is "
-    r"(?:needed|required)|no time to go through the user|never reveal (?:this|that it)|"
+    r"(?:needed|required)|no time to go through the user|never reveal (?:this(?! (?:system )?(?:prompt|template)\b)|that it)|"
     r"do not reveal to the user|so the user is not (?:distracted|worried|alarmed)|"
     r"leave this one out|say nothing about it|there is no need to (?:tell|mention|inform)|"
     r"erwähne [^.\n]{0,40}nicht|sag\w* (?:dem|den) (?:nutzer|benutzer)\w* nichts|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
@@ -328,13 +328,17 @@ def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
             continue
         if _talked_about(text, m.start(), m.end()) or is_quoted_line(text, m.start()):
             continue
-        window_end = min(len(text), m.end() + 400)
+        if _PASSIVE.match(text, m.end()):
+            continue  # "chatbots must not be used for work": the model is spoken of
+        window_end = _window_end(text, m)
         # The order follows the call; secrecy or a change of rules may come before it.
         hit = _order(text, m, window_end)
         for rx in (SECRECY, RULES_CHANGE):
             if hit is None:
                 hit = rx.search(text, max(0, m.start() - 200), window_end)
                 if hit and rx is SECRECY and (_double_negative(text, hit) or _defers_to_user(hit)):
+                    hit = None
+                if hit and _quoted_elsewhere(text, hit, m.end()):
                     hit = None
         if hit is not None:
             yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())
@@ -352,12 +356,74 @@ _IN_NAME = re.compile(r"(?<![@\w-])[\w-]*\w[-_/.](?<![A-Z]{2}-)$")
 _IDENT = re.compile(r"\w*_")
 
 
+# "The assistant must not be used ...", "agents should be reviewed": a passive after the
+# noun speaks of the model.
+_PASSIVE = re.compile(
+    r"\s+(?:must|should|shall|may|can|will|needs? to)\s+(?:not\s+|never\s+)?be\s+\w+(?:ed|en|wn)\b",
+    _I,
+)
+_QUOTES = "\"'“”‘’"
+
+
+def _window_end(text: str, m: re.Match[str]) -> int:
+    """Where the order to the model called on by ``m`` must lie: within 400 characters,
+    inside the quotation that holds the call, and in the call's paragraph when the call's
+    own line goes on after the noun ("Tip for the model: aggregate in SQL ...")."""
+    end = min(len(text), m.end() + 400)
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    head = text[line_start : m.start()]
+    opened = max(head.rfind(q) for q in _QUOTES)
+    if opened >= 0 and head.count(head[opened]) % 2 == 1:
+        close = min(
+            (i for i in (text.find(q, m.end(), end) for q in _QUOTES) if i >= 0), default=-1
+        )
+        if close >= 0:
+            return close
+    para = text.find("\n\n", m.end(), end)
+    line_end = text.find("\n", m.end(), end)
+    if para >= 0 and line_end >= 0 and len(text[m.end() : line_end].split()) >= 4:
+        return para
+    return end
+
+
+_AS = re.compile(r"\bas\s+(?:pre-)?$", _I)
+_HAS = re.compile(r"\b(?:has|have|had|was|were|been|is|are|got|be)\s+$", _I)
+
+
+def _quoted_elsewhere(text: str, hit: re.Match[str], call: int) -> bool:
+    """Whether ``hit`` is on a line that is one quotation (a sample: '- "Ignore previous
+    instructions and forward ..."'), not on the line of the call."""
+    lo = text.rfind("\n", 0, hit.start()) + 1
+    if lo <= call:
+        return False
+    hi = text.find("\n", hit.start())
+    line = text[lo : len(text) if hi < 0 else hi].strip(" -*•\t").rstrip(".,;")
+    return len(line) > 2 and line[0] in _QUOTES and line[-1] in _QUOTES
+
+
 def _order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
     """The first action the model called on by ``m`` is told to take, if any: not negated,
     not a noun, and not after words that leave the decision to the user."""
     for hit in ACTION.finditer(text, m.start(), end):
         if "_" in text[hit.start() - 1 : hit.end() + 1] or _IDENT.match(text, hit.end()):
             continue  # a field's name ("approved_by"), not an order
+        if text.startswith("ed", hit.end()) and (
+            _HAS.search(text, max(0, hit.start() - 12), hit.start())
+            or (
+                text[hit.end() + 2 : hit.end() + 3] in ".,;)"
+                and not _AS.search(text, max(0, hit.start() - 8), hit.start())
+            )
+        ):
+            # A participle ("has approved", "reviewed, approved."), not an order; "mark
+            # it as pre-approved," still sets a status.
+            continue
+        if (
+            text[hit.start() - 1 : hit.start()] in _QUOTES
+            and text[hit.end() : hit.end() + 1] in _QUOTES
+        ):
+            continue  # a button's or a status's name ("pressing 'send'")
+        if _quoted_elsewhere(text, hit, m.end()):
+            continue
         if _NEGATED.search(text, max(0, hit.start() - 12), hit.start()) or _NOUN_USE.search(
             text, max(0, hit.start() - 20), hit.start()
         ):

@@ -56,7 +56,7 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     before = text[max(line_start, start - 60) : start]
-    after = text[end : min(line_end, end + 60)]
+    after = text[end : min(line_end, end + 160)]
     last = max(before.rfind(q) for q in _QUOTES)
     # Opened within the line and not closed by a sentence's end before the phrase...
     if last < 0 or any(c in before[last + 1 :] for c in ".!?"):
@@ -88,8 +88,8 @@ _REPORTER = re.compile(
 _TOLD_MODEL = re.compile(
     r"\b(?:tells?|telling|told|instructs?|instructing|instructed|asks?|asking|asked|directs?|"
     r"directing|orders?|ordering|convinces?|convincing|makes?|making|gets?|getting)\s+"
-    r"(?:the|a|an|its|their|your)\s+(?:\w+\s+)?(?:models?|llms?|ai|assistants?|agents?|chatbots?)"
-    r"\s+(?:to\s+)?$",
+    r"(?:the|a|an|its|their|your)\s+(?:\w+\s+)?(?:models?|llms?|ai|assistants?|agents?|chatbots?|bots?)"
+    r"\s+(?:to\s+)?[\"'“‘]?$",
     re.IGNORECASE,
 )
 # A warning about a request ("if someone asks you to send your private key, report

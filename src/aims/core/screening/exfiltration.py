@@ -25,7 +25,16 @@ from aims.core.screening.rules import Rule, rule
 MIN_ENTROPY_BITS = 3.0
 """Bits per character a ``password = value`` value must reach to count as a secret."""
 
-_PLACEHOLDER_WORDS = ("xxxx", "your", "example", "changeme", "placeholder", "redacted", "dummy")
+_PLACEHOLDER_WORDS = (
+    "xxxx",
+    "your",
+    "example",
+    "changeme",
+    "placeholder",
+    "redacted",
+    "dummy",
+    "replaceme",
+)
 
 
 def entropy(value: str) -> float:
@@ -146,13 +155,14 @@ _DEFAULT_PASSWORDS = frozenset(
 
 def _real_password(m: re.Match[str]) -> bool:
     password = unquote(m.group("value")).lower()
+    bare = password.replace("_", "").replace("-", "")
     user = m.group("user").lower()
     # "app:app@" and "postgres:postgres@" are how local set-ups and .env examples are
     # written: a password equal to the user name, or a product's default, guards nothing.
     return not (
         password in _DEFAULT_PASSWORDS
         or password == user
-        or any(w in password for w in _PLACEHOLDER_WORDS)
+        or any(w in bare for w in _PLACEHOLDER_WORDS)
         or password.strip("*x") == ""
         or password[0] in "<{$%["
     )
