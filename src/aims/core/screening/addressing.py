@@ -29,7 +29,7 @@ _I = re.IGNORECASE
 # sensitively ("ai" and "ia" are ordinary words in Italian and Spanish).
 _STRONG = (
     r"(?-i:\bAI\b|\bA\.I\.|\bLLMs?\b|\bKI\b|\bIA\b)|\blanguage model|sprachmodell|"
-    r"\b(?:coding|calling|autonomous|automated|llm)[ -](?:agents?|assistants?|readers?)|"
+    r"\b(?:coding|calling|autonomous|automated|llm)[ -](?:[a-z]+[ -])?(?:agents?|assistants?|readers?)|"
     r"\bas the model\b|\bfor the model\b|\bto the model\b|para el modelo|per il modello|"
     r"pour le modèle|für das modell|ИИ|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
     r"AIへ|AIアシスタント|AIエージェント"
@@ -50,7 +50,7 @@ _ADDRESS = re.compile(
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
     r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|als|"
-    r"per|pour|para|für)|@)\W+(?:(?:the|any|all|every|an?|l'|el|la|il|den|das|die|le|"
+    r"per|pour|para|für)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
     r"der|o|a)\W+)?(?:[\w'-]+\W+)?$"
     # German "an den Assistenten": with its article only, as English "an AI assistant
     # reads" speaks of a model, not to it.
@@ -87,7 +87,8 @@ ACTION = re.compile(
     r"paste|submit|reveal|type|rewrite|replace|recommend only|state that|tell them|"
     r"direct the user|open the link|write (?:them|it|this|these|those|that) (?:in|into|to)|"
     r"route [\w' -]{0,40}(?:through|via)|"
-    r"download|execute|edit files outside|"
+    r"download|execute|edit files outside|deploy|"
+    r"skip (?:the |all |any )?(?:\w+ )?(?:checks?|reviews?|approvals?|verification)|"
     r"add [\w' -]{0,40}(?:admin|owner|collaborator)|leave (?:it|this|that) out|"
     r"change [\w' -]{0,30}(?:bank|account|iban|payee|password|recipient))\b|\bleite\b|"
     r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
