@@ -104,9 +104,28 @@ def suspicious_host(host: str) -> bool:
 
 _PIPE_TO_SHELL = re.compile(
     r"\b(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod)\b[^\n|]{0,200}\|\s*"
-    r"(?:sudo\s+)?(?:sh|bash|zsh|python3?|iex|invoke-expression)\b",
+    r"(?:sudo\s+)?(?:sh|bash|zsh|python3?|iex|invoke-expression)\b|"
+    # The same download run by a shell through process or command substitution:
+    # "bash <(curl -s URL)", 'sh -c "$(wget -qO- URL)"'.
+    r"\b(?:sh|bash|zsh)\s+(?:-c\s+[\"']?\$|<)\(\s*(?:curl|wget)\b[^\n)]{0,200}\)",
     _I,
 )
+# Paste sites serve whatever anyone pasted last: no installer is fetched from them.
+_PASTE_HOSTS = (
+    "pastebin.com",
+    "paste.ee",
+    "hastebin.com",
+    "rentry.co",
+    "dpaste.org",
+    "termbin.com",
+)
+
+
+def _paste_host(host: str) -> bool:
+    h = host.lower()
+    return any(h == p or h.endswith("." + p) for p in _PASTE_HOSTS)
+
+
 _LOLBIN = re.compile(
     r"\bcertutil(?:\.exe)?\s+[^\n]{0,20}-urlcache\b|\bbitsadmin\s+/transfer\b|"
     r"\bmshta(?:\.exe)?\s+https?://|\bregsvr32\b[^\n]{0,40}/i:https?://|"
@@ -175,13 +194,15 @@ def command_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
     )
     # Each pattern runs only when a word every match of it holds is in the text: the
     # common text, prose with no command in it, costs a few substring searches.
-    if "|" not in text or not any(w in lower for w in ("curl", "wget", "iwr", "irm", "invoke-")):
+    if not ("|" in text or "(" in text) or not any(
+        w in lower for w in ("curl", "wget", "iwr", "irm", "invoke-")
+    ):
         hosts_for_pipe: list[tuple[str, int, int]] = []
     else:
         hosts_for_pipe = hosts
     for m in _PIPE_TO_SHELL.finditer(text) if hosts_for_pipe else ():
         if any(
-            suspicious_host(h) or text[s : s + 5].lower() == "http:"
+            suspicious_host(h) or _paste_host(h) or text[s : s + 5].lower() == "http:"
             for h, s, _e in hosts
             if m.start() <= s < m.end()
         ):
