@@ -50,7 +50,7 @@ _ADDRESS = re.compile(
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
     r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|als|"
-    r"per|pour|para|für)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
+    r"per|pour|para|für|til|till|voor|dla|pro)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
     r"der|o|a)\W+)?(?:[\w'-]+\W+)?$"
     # German "an den Assistenten": with its article only, as English "an AI assistant
     # reads" speaks of a model, not to it.
