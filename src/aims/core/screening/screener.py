@@ -54,9 +54,10 @@ MAX_DEPTH = 64
 # pattern crosses a NUL, so a match never spans two strings.
 _SEPARATOR = "\n\x00\n"
 _SPACES = " \n "
-_STRENGTH = {v: i for i, v in enumerate(VERDICTS)}
 """What a separator reads as to the instruction rules: white space (the same length, so
 offsets agree) that still ends a line."""
+_STRENGTH = {v: i for i, v in enumerate(VERDICTS)}
+"""Each verdict's rank, weakest first: the learned signal adds a finding only to raise it."""
 
 
 def _check_where(where: str) -> Location:
