@@ -320,8 +320,10 @@ def test_an_unknown_key_id_makes_the_keys_be_fetched_again(
     assert keys.fetches - before == 3
     # The provider's count comes from its log, read on a thread: on a loaded machine the
     # line can arrive seconds after the answer, so the wait is generous (it ends at once
-    # when the count is right).
-    wait_until(lambda: stale_provider.jwks_fetches - seen == 3, timeout=60)
+    # when the count is right). The warm-up's own line may also land after ``seen`` was
+    # read, so the provider is asked for at least the three fetches; that there were
+    # exactly three is the server's count above.
+    wait_until(lambda: stale_provider.jwks_fetches - seen >= 3, timeout=60)
 
 
 def test_alg_none_and_hmac_with_the_public_key_are_refused(server: Any, provider: Provider) -> None:
