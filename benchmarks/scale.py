@@ -5,6 +5,7 @@
     python benchmarks/scale.py --quick    # 2 million rows, for a first look
     python benchmarks/scale.py --engines dask1,dask2   # re-run some engines only
     python benchmarks/scale.py --engines dask1-running,dask2-running
+    python benchmarks/scale.py --engines dask1-calls,dask2-calls
 
 Data: two folders of Parquet files (reference and current, 1 million rows per
 file, 27 columns) made with the shared drift generator's distributions
@@ -27,7 +28,14 @@ environment aims gives its own (``aims.services.engines.on_dask.dask_client``),
 outside the timing, and closes it after both commands. Its worker processes are
 not the command's children, so they are sampled by process id, their CPU
 seconds counted from the command's start; its scheduler runs in the
-benchmark's own process and is not counted. whylogs runs in its own
+benchmark's own process and is not counted.
+
+The ``-calls`` rows time the engine alone: against such a running cluster, one
+fresh process imports aims, connects its client (untimed), then times
+``profile_sources`` of the reference and ``drift_sources`` of both sides, the
+calls the two commands make, each twice. What separates them from the
+``-running`` rows is what every command pays once whatever the workers: the
+interpreter's start, imports and exit. whylogs runs in its own
 virtualenv (benchmarks/venv-whylogs, created on first use) on the same files,
 merging one profile per file.
 
@@ -253,7 +261,32 @@ RUNNING: dict[str, tuple[str, int]] = {
 }
 """Dask against a cluster started before the timing: name and workers."""
 
+CALLS: dict[str, tuple[str, int]] = {
+    "dask1-calls": ("dask, 1 worker, engine calls on a running cluster", 1),
+    "dask2-calls": ("dask, 2 workers, engine calls on a running cluster", 2),
+}
+"""The engine's calls timed inside one process on a running cluster: name and workers."""
+
 ROW_ORDER = [name for name, _ in ENGINES.values()] + [name for name, _ in RUNNING.values()]
+
+CALL_WORKER = r"""
+import json, sys, time
+from distributed import Client
+from aims.services.engines.profiling import drift_sources, profile_sources
+address, ref, cur = sys.argv[1:4]
+with Client(address, set_as_default=False) as client:
+    out = {"profile_s": [], "drift_s": []}
+    for _ in range(2):
+        t0 = time.perf_counter()
+        profile_sources([ref], engine="dask", scheduler=client)
+        t1 = time.perf_counter()
+        report = drift_sources(ref, cur, engine="dask", scheduler=client)
+        t2 = time.perf_counter()
+        out["profile_s"].append(round(t1 - t0, 3))
+        out["drift_s"].append(round(t2 - t1, 3))
+    out["drifted"] = sorted(report.drifted_columns)
+print(json.dumps(out))
+"""
 
 
 def _verdicts(output: str) -> dict[str, Any] | None:
@@ -311,6 +344,20 @@ def _on_running_cluster(ref: Path, cur: Path, out: Path, name: str, n: int) -> d
         flags = ["--engine", "dask", "--scheduler", address]
         row = _profile_and_drift(name, ref, cur, out, flags, workers=pids)
     return {**row, "cluster_start_s": round(up_s, 2)}
+
+
+def _calls_on_running_cluster(ref: Path, cur: Path, name: str, n: int) -> dict[str, Any]:
+    """The engine's calls, each twice, in one process against a running cluster of ``n`` workers."""
+    from aims.services.engines.on_dask import dask_client
+
+    with dask_client(workers=n) as client:
+        pids = tuple(client.run(os.getpid).values())
+        m = measure(
+            [sys.executable, "-c", CALL_WORKER, client.scheduler.address, str(ref), str(cur)],
+            workers=pids,
+        )
+    timed = json.loads(m["stdout_tail"][0]) if m["ok"] and m["stdout_tail"] else {}
+    return {"engine": name, "calls": m, **timed}
 
 
 # the pins benchmarks/drift.py uses for the same peer
@@ -455,6 +502,32 @@ def dask_split(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def calls_table(data: dict[str, Any]) -> str:
+    """The engine's calls on a running cluster: each run's seconds, and 2 workers against 1."""
+    calls = {r["engine"]: r for r in data.get("calls", [])}
+    if not calls:
+        return ""
+    lines = [
+        "| engine | profile s (two calls) | drift s (two calls) | drifted columns |",
+        "|---|---|---|---|",
+    ]
+    for name, _ in CALLS.values():
+        r = calls.get(name)
+        if r and r.get("profile_s"):
+            lines.append(
+                f"| {name} | {' / '.join(map(str, r['profile_s']))} | "
+                f"{' / '.join(map(str, r['drift_s']))} | {len(r.get('drifted', []))} |"
+            )
+    one, two = (calls.get(name) for name, _ in CALLS.values())
+    if one and two and one.get("profile_s") and two.get("profile_s"):
+        for kind in ("profile_s", "drift_s"):
+            lines.append(
+                f"{kind[:-2]}, 2 workers against 1 (best of two calls each): "
+                f"{min(one[kind]) / min(two[kind]):.2f}x"
+            )
+    return "\n".join(lines)
+
+
 def compare_verdicts(data: dict[str, Any]) -> str:
     """Columns on which aims (each engine) and whylogs give different drift verdicts."""
     w = (data.get("whylogs") or {}).get("verdicts")
@@ -477,7 +550,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=30_000_000, help="rows per side")
     ap.add_argument("--quick", action="store_true", help="2 million rows per side")
     ap.add_argument("--data", type=Path, default=HERE / "data" / "scale")
-    every = [*ENGINES, *RUNNING, "whylogs"]
+    every = [*ENGINES, *RUNNING, *CALLS, "whylogs"]
     ap.add_argument(
         "--engines",
         default=",".join(every),
@@ -515,6 +588,12 @@ def main() -> None:
     for r in measured:
         kept[r["engine"]] = {**r, "when": data["when"]}
     data["aims"] = [kept[n] for n in ROW_ORDER if n in kept]
+    calls = {r["engine"]: r for r in previous.get("calls", [])}
+    for key in (e for e in chosen if e in CALLS):
+        row = _calls_on_running_cluster(ref, cur, *CALLS[key])
+        print(json.dumps(row), file=sys.stderr)
+        calls[row["engine"]] = {**row, "when": data["when"]}
+    data["calls"] = [calls[n] for n, _ in CALLS.values() if n in calls]
     if "whylogs" in chosen:
         data["whylogs"] = {**run_whylogs(ref, cur), "when": data["when"]}
     elif "whylogs" in previous:
@@ -523,6 +602,7 @@ def main() -> None:
     saved.write_text(json.dumps(data, indent=2) + "\n")
     print(table(data))
     print(dask_split(data))
+    print(calls_table(data))
     print(compare_verdicts(data))
 
 
