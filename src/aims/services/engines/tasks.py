@@ -13,12 +13,16 @@ pools, since it is the only work of its process.
 
 from __future__ import annotations
 
+import atexit
+import gc
+from typing import Any
+
 from aims.core import frames
 from aims.core.profile import FrameProfile, dumps, loads
 from aims.core.profile.partitioned import profile_parts
 from aims.services.engines.sources import Part, batches
 
-__all__ = ["part_profile", "profile_task", "profile_tasks"]
+__all__ = ["dask_setup", "part_profile", "profile_task", "profile_tasks"]
 
 
 def part_profile(
@@ -46,3 +50,14 @@ def profile_tasks(
 ) -> list[bytes]:
     """:func:`profile_task` of each of ``parts`` in turn: several parts in one cluster task."""
     return [profile_task(part, plan, batch_rows) for part in parts]
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's hook for a preloaded module, run in each worker of a cluster aims starts.
+
+    The worker's objects are frozen at exit, so the interpreter's last garbage
+    collection skips them: closing a local cluster waits for its workers to
+    exit, and that collection was most of it (measured: a 2-worker cluster
+    closed in 0.12-0.28 s, 0.03-0.07 s with this).
+    """
+    atexit.register(gc.freeze)
