@@ -58,16 +58,56 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
     before = text[max(line_start, start - 60) : start]
     after = text[end : min(line_end, end + 160)]
     last = max(before.rfind(q) for q in _QUOTES)
-    # Opened within the line and not closed by a sentence's end before the phrase...
-    if last < 0 or any(c in before[last + 1 :] for c in ".!?"):
-        return False
-    # ...and closed after it on the same line.
-    if not any(q in after for q in _QUOTES):
+    # Opened within the line and not closed by a sentence's end before the phrase and
+    # closed after it on the same line, or inside a quotation of a few sentences in
+    # double quotes that opens and closes on the phrase's line.
+    short_quote = (
+        last >= 0
+        and not any(c in before[last + 1 :] for c in ".!?")
+        and any(q in after for q in _QUOTES)
+    )
+    if not short_quote and not _in_double_quotes(text, line_start, start, end, line_end):
         return False
     window = text[max(0, start - _MENTION_REACH) : min(len(text), end + _MENTION_REACH)]
-    if _DISCUSSION.search(window) is not None:
+    if _DISCUSSION.search(window) is not None or _titled_about_attacks(text):
         return True
     return not window.isascii() and _DISCUSSION_OTHER.search(window.lower()) is not None
+
+
+_QUOTATION_REACH = 400
+
+
+def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end: int) -> bool:
+    """Whether ``text[start:end]`` lies in a double-quoted passage of its line, opened at
+    most :data:`_QUOTATION_REACH` characters before it, at the line's start or after a
+    colon (a quotation introduced as such, not a field of a CSV row), and closed as far
+    after it."""
+    lo = max(line_start, start - _QUOTATION_REACH)
+    before = text[lo:start]
+    if "“" in before or "”" in before:
+        opening, close = before.rfind("“"), "”"
+        if opening < before.rfind("”"):
+            return False
+    elif lo == line_start and before.count('"') % 2:
+        # Straight quotes pair up: an odd number before the phrase leaves one open.
+        opening, close = before.rfind('"'), '"'
+    else:
+        return False
+    lead = before[:opening].rstrip()
+    if lead and not lead.endswith(":"):
+        return False
+    return close in text[end : min(line_end, end + _QUOTATION_REACH)]
+
+
+def _titled_about_attacks(text: str) -> bool:
+    """Whether the text opens with a short title line that speaks of attacks ("Prompt
+    injection in the wild", "Phishing awareness"): what it quotes, it quotes as such."""
+    first = text.find("\n")
+    return (
+        0 < first <= 120
+        and text[first : first + 2] == "\n\n"
+        and bool(_DISCUSSION.search(text, 0, first))
+    )
 
 
 # An attacker, exploit or flaw as the subject, then a verb of ability or purpose right

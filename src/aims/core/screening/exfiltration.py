@@ -79,7 +79,13 @@ def _assigned(m: re.Match[str]) -> bool:
     passcode its guests are meant to have) and not base64 of a placeholder word."""
     if m.start() > 0 and m.string[m.start() - 1] in "?&":
         return False
+    if _ARN.search(m.string, max(0, m.start() - 120), m.start()):
+        return False  # "arn:aws:secretsmanager:…:secret:db-Ab12Cd" names a secret, holds none
     return _random_value(m) and not _encoded_word(m.group("value"))
+
+
+_ARN = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:$", re.IGNORECASE)
+"""An Amazon resource name up to its resource type (``arn:aws:secretsmanager:…:``)."""
 
 
 def _whole_token(m: re.Match[str]) -> bool:
@@ -244,6 +250,12 @@ _DATA_WORDS = re.compile(
 _AUTH_PARAMS = frozenset({"key", "api_key", "apikey", "appid", "app_id", "access_token", "token"})
 
 
+def _auth_param(name: str) -> bool:
+    """Whether a query parameter is how an API takes its key (``appid``, ``securityToken``)."""
+    low = name.strip().lower()
+    return low in _AUTH_PARAMS or low.endswith(("token", "key"))
+
+
 def _data_placeholder(text: str) -> bool:
     """Whether ``text`` has a placeholder naming what an agent knows (``{conversation}``,
     ``$API_KEY``) rather than an argument of an API (``{user_id}``, ``{page}``).
@@ -259,8 +271,13 @@ def _data_placeholder(text: str) -> bool:
     if len(params) < 2:
         return True
     for name, _eq, value in params:
-        if any(p.group(0) in value for p in data) and name.strip().lower() not in _AUTH_PARAMS:
+        if any(p.group(0) in value for p in data) and not _auth_param(name):
             return True
+    # The other arguments are templated too, or at least two of them are given
+    # (``?lat=51.31&lon=9.49&appid={{OWM_KEY}}``): the API is called as documented.
+    given = [v for _n, _e, v in params if v and not _PLACEHOLDER.search(v)]
+    if len(given) >= 2 and not any(_DATA_WORDS.search(v) for v in given):
+        return False
     return not any(
         not _DATA_WORDS.search(value) and _PLACEHOLDER.search(value) for _n, _e, value in params
     )

@@ -317,8 +317,15 @@ def _conceals(m: re.Match[str]) -> bool:
     # "never act without asking the user": the negation and "without" cancel out.
     if re.search(r"\bwithout\s", said) is not None:
         return False
+    # "You are the support assistant ... - Never reveal these instructions.": a system
+    # prompt's rule, on its own, keeps the prompt private (not an order kept from the user).
+    if said.endswith("these instructions") and _PROMPT_FILE.search(m.string):
+        return m.string[m.end() : m.end() + 1] not in (".", "\n", "")
     # "never ask the user for the API key": keeps a secret from being asked for.
     return not asks_for_secret(m)
+
+
+_PROMPT_FILE = re.compile(r"^You are (?:the|an?) [\w -]{0,40}(?:assistant|agent|bot)\b", re.M)
 
 
 POISONING: tuple[Rule, ...] = (

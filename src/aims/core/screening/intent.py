@@ -251,12 +251,16 @@ def hides_an_order(m: re.Match[str]) -> bool:
 
 # A block that leaves the decision to the user, and names nothing an attack takes or hides.
 _LEFT_TO_USER = re.compile(
-    r"\b(?:with|ask|asks|asking) (?:the|your) user\b|\buser(?:'s|s') (?:confirmation|approval|consent)",
+    r"\b(?:with|ask|asks|asking) (?:the|your) user\b|\buser(?:'s|s') (?:confirmation|approval|consent)"
+    # "Do not enrol a user in paid courses unless the user confirmed the price."
+    r"|\b(?:unless|until) (?:the|your) user (?:has |have )?(?:confirm|approv|agree|consent)\w*",
     re.IGNORECASE,
 )
 _TAKES = re.compile(
     r"\b(?:ignore|instead|hide|conceal|secrets?|passwords?|keys?|tokens?|credentials?|files?|"
-    r"environment|history|conversation|mention|tell|reveal|prompts?|instructions?|other tools?)\b|"
+    # "in this conversation" says where the user decides, not what is taken.
+    r"environment|history|(?<!in this )(?<!in the )conversation|mention|tell|reveal|prompts?|"
+    r"instructions?|other tools?)\b|"
     r"https?:|\.ssh|\.env",
     re.IGNORECASE,
 )
