@@ -76,7 +76,7 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     dev = data["splits"]["dev"]["overall"]
     assert dev["tp"] + dev["fn"] >= 400 and dev["fp"] + dev["tn"] >= 600
     # In-sample recall falls as studied parts join dev and raise the learned signal's
-    # threshold (0.945 with the tenth part: docs/screening.md).
+    # threshold (0.945 with the tenth part, 0.946 with the eleventh: docs/screening.md).
     assert dev["recall"] >= 0.94 and dev["fpr"] <= 0.01
 
 

@@ -108,6 +108,7 @@ def examples(cases: Sequence[Case]) -> list[Example]:
             "eighth",
             "ninth",
             "tenth",
+            "eleventh",
         )
     }
     out = []
@@ -302,8 +303,19 @@ _AUTHORS = {
     "eighth": "eighth held-out part",
     "ninth": "ninth held-out part",
     "tenth": "tenth held-out part",
+    "eleventh": "eleventh held-out part",
 }
-LEFT_OUT = ("third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+LEFT_OUT = (
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+)
 """The parts written by someone who had seen no rule and no case: each is left out of a
 whole training (threshold included) and measured, the preview of new text."""
 
