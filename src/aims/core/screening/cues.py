@@ -33,7 +33,8 @@ CUES = ("model", "send", "secret", "sink", "hide", "void", "act", "user", "order
 # Whole words, then word beginnings, per cue.
 _WORDS = {
     "model": "assistant assistants ai llm llms model chatbot copilot agent agents bot "
-    "asistente assistente assistent assistentin ki ia asisten yapay",
+    "asistente assistente assistent assistentin ki ia asisten yapay summariser summarizer "
+    "crawler crawlers scraper gpt chatgpt",
     "send": "send sends sending sent post posts posting paste forward email e-mail mail "
     "sync sertakan gửi wyślij wysłać wyslij sende senden sendet",
     "secret": "password passwords passwd passphrase token tokens secret secrets credential "
@@ -54,7 +55,7 @@ _STEMS = {
     "send": "forward upload transmit submit export leak exfiltrat attach append prepend "
     "include embed copy copie envía envia enviar envie envíe envoy manda schick weiterleit "
     "invia inoltr отправ перешл пересл gönder kirim envoi transmet trasmett",
-    "model": "модел ассистент asystent asistan",
+    "model": "модел ассистент asystent asistan asistent asszisztens",
     "secret": "passw kennw contraseñ senha парол hasł şifre clave chiav учетн учётн",
     "void": "ignor disregard forget overrid olvid vergiss dimentic esqueç забуд игнор "
     "zignoruj unut abaikan désormais dorénavant annul",
@@ -64,7 +65,11 @@ _STEMS = {
     "execut install aprueb aprov approuv genehmig zatwierd onayla setujui",
 }
 _PHRASES = {
-    "model": "language model|yapay zeka|yapay zekâ|trợ lý",
+    "model": "language model|yapay zeka|yapay zekâ|trợ lý|artificial intelligence|"
+    "künstliche intelligenz|intelligence artificielle|inteligencia artificial|"
+    "intelligenza artificiale|inteligência artificial|sztuczna inteligencja|"
+    "umělá inteligence|mesterséges intelligencia|kunstmatige intelligentie|"
+    "trí tuệ|искусственный интеллект",
     "secret": "api key|api keys|private key|card number|credit card|social security|"
     "backup codes|one time|de passe|mật khẩu|kata sandi",
     "void": "from now|no longer|a partir|desde ahora|ab jetzt|ab sofort|nicht mehr|in poi|"
@@ -109,7 +114,12 @@ def _both(words: str) -> list[str]:
 _WORD = {w: c for c, ws in _WORDS.items() for w in _both(ws)}
 _STEM = {s: c for c, ss in _STEMS.items() for s in _both(ss)}
 _STEM_LENGTHS = sorted({len(s) for s in _STEM})
-_PHRASE = {tuple(p.split()): c for c, ps in _PHRASES.items() for p in ps.split("|")}
+# Each phrase as written and, in Cyrillic or Greek, as normalising leaves it.
+_PHRASE = {
+    tuple(v.replace("_", " ").split()): c
+    for c, ps in _PHRASES.items()
+    for v in _both(ps.replace(" ", "_").replace("|", " "))
+}
 _PHRASE_FIRST = frozenset(p[0] for p in _PHRASE)
 _SUBSTRING = {s.replace("_", " "): c for c, ss in _SUBSTRINGS.items() for s in ss.split()}
 # One pass of one pattern (longest first) rather than a search per substring: a search of
