@@ -58,15 +58,35 @@ def _global(
     _state.STATE.debug = debug
 
 
-def _register() -> None:
-    # Each command module adds its commands to ``app``; the order here is the
-    # order of ``aims --help``.
+_REGISTERED: set[str] = set()
+"""The commands attached to ``app`` in this process so far."""
+
+
+def _register(only: str | None = None) -> None:
+    # Each command module adds its commands to ``app`` (just ``only``'s when given); the
+    # order of aims.cli.commands is the order of ``aims --help``. Commands attached in an
+    # earlier run in the same process (a test, a notebook) are not attached again.
     from aims.cli import commands
 
-    # Once per process: a second run in the same process (a test, a notebook) would
-    # otherwise add every command again, and build a larger tree each time.
-    if not app.registered_commands:
-        commands.register(app)
+    commands.register(app, only, _REGISTERED)
+
+
+def _command_named(args: list[str]) -> str | None:
+    """The top-level command ``args`` run, or None when it is not plain which (help, a
+    version, no or an unknown command): then every command is registered."""
+    from aims.cli.commands import NAMES
+
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("--workspace", "-w"):
+            skip = True
+        elif arg in ("--help", "--version"):
+            return None
+        elif not arg.startswith("-"):
+            return arg if arg in NAMES else None
+    return None
 
 
 def polish_help(command: Any) -> Any:
@@ -112,11 +132,12 @@ def _bare_help_option(get: Any) -> Any:
     return get_help_option
 
 
-def build() -> Any:
-    """The Click command behind ``aims``, with every command registered and its help polished."""
+def build(only: str | None = None) -> Any:
+    """The Click command behind ``aims``, with every command registered (or ``only``
+    that one) and its help polished."""
     from aims.cli.store_writes import guard_store_writes
 
-    _register()
+    _register(only)
     # Governance writes are refused in team mode unless forced (--break-glass).
     return polish_help(guard_store_writes(typer.main.get_command(app)))
 
@@ -130,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
         # every command paid after its work was done. Frozen objects are skipped;
         # atexit runs this after the handlers that libraries register later.
         atexit.register(gc.freeze)
-    command = build()
+    # A process that runs one command needs only that command's module.
+    command = build(_command_named(sys.argv[1:]) if argv is None else None)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
         os.environ.get("AIMS_DEBUG")
     )
