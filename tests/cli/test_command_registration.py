@@ -1,0 +1,70 @@
+"""The aims process attaches only the command it runs; help still lists every command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aims.cli.commands import COMMANDS, NAMES
+from aims.cli.main import _command_named
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["profile", "data.parquet", "--out", "p.profile"], "profile"),
+        (["-w", "somewhere", "drift", "a", "b"], "drift"),
+        (["--workspace=somewhere", "gateway", "allowed"], "gateway"),
+        (["--debug", "model", "list"], "model"),
+        # the value of --workspace is not the command
+        (["--workspace", "profile"], None),
+        (["--help"], None),
+        (["--version"], None),
+        (["--help", "profile"], None),
+        (["nosuch", "thing"], None),
+        ([], None),
+    ],
+)
+def test_the_command_a_run_names_is_found_after_the_global_options(
+    args: list[str], named: str | None
+) -> None:
+    assert _command_named(args) == named
+
+
+def test_every_command_has_one_entry_in_help_order() -> None:
+    names = [name for name, _ in COMMANDS]
+    assert len(names) == len(set(names)) == len(NAMES)
+    assert names[:3] == ["init", "login", "logout"] and names[-1] == "demo"
+
+
+def _aims(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "aims", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_process_runs_one_command_and_help_still_lists_all(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,a\n2,b\n3,a\n")
+    done = _aims("profile", str(data), "--out", str(tmp_path / "d.profile"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "d.profile").stat().st_size > 0
+
+    listed = _aims("--help", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    missing = [name for name in NAMES if f" {name} " not in listed.stdout]
+    assert not missing
+
+    # an unknown command is refused with Click's message and usage exit code
+    wrong = _aims("nosuch", cwd=tmp_path)
+    assert wrong.returncode == 2 and "No such command 'nosuch'" in wrong.stderr
