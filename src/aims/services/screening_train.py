@@ -110,6 +110,7 @@ def examples(cases: Sequence[Case]) -> list[Example]:
             "ninth",
             "tenth",
             "eleventh",
+            "twelfth",
         )
     }
     out = []
@@ -305,6 +306,7 @@ _AUTHORS = {
     "ninth": "ninth held-out part",
     "tenth": "tenth held-out part",
     "eleventh": "eleventh held-out part",
+    "twelfth": "twelfth held-out part",
 }
 LEFT_OUT = (
     "third",
@@ -316,6 +318,7 @@ LEFT_OUT = (
     "ninth",
     "tenth",
     "eleventh",
+    "twelfth",
 )
 """The parts written by someone who had seen no rule and no case: each is left out of a
 whole training (threshold included) and measured, the preview of new text."""
