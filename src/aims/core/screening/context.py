@@ -56,7 +56,9 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     before = text[max(line_start, start - 60) : start]
-    after = text[end : min(line_end, end + 160)]
+    # A quotation in hard-wrapped prose closes on a later line of its paragraph.
+    para_end = text.find("\n\n", end, end + 160)
+    after = text[end : para_end if para_end >= 0 else min(len(text), end + 160)]
     last = max(before.rfind(q) for q in _QUOTES)
     # Opened within the line and not closed by a sentence's end before the phrase and
     # closed after it on the same line, or inside a quotation of a few sentences in

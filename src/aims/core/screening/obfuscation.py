@@ -6,7 +6,8 @@ This module turns *the hiding itself* into findings, because a legitimate
 tool has no reason to do it:
 
 * ``tag-characters`` and ``variation-selectors``: invisible ASCII (outside a
-  flag emoji, and a single variation selector after an emoji, which are fine);
+  flag emoji, and a single variation selector after an emoji, which are fine),
+  and variation selectors after Latin letters, where none is defined;
 * ``bidi-control``: characters that reorder what a reader sees;
 * ``zero-width``: a zero-width character inside a Latin word, or three in a
   row (a lone one between emoji or in Persian or Indic text is fine);
@@ -58,6 +59,7 @@ def _latin_alnum(ch: str) -> bool:
 # documentation shows the characters it names; a disguise does not name itself.
 _BIDI_NAMES = re.compile(
     r"\b(?:RLO|LRO|RLE|LRE|RLI|LRI|FSI|PDI|U\+20(?:2[A-Ea-e]|6[6-9]))\b|\b(?i:bidi)"
+    r"|\b(?i:(?:right|left)-to-(?:right|left)\s+(?:override|embedding|isolate))"
 )
 
 
@@ -68,13 +70,22 @@ _ZERO_WIDTH_NAMES = re.compile(
 )
 
 
-def _names_the_controls(text: str, at: int, names: re.Pattern[str] = _BIDI_NAMES) -> bool:
-    """Whether the line holding position ``at`` names the controls (``names``)."""
+def _names_the_controls(
+    text: str, at: int, names: re.Pattern[str] = _BIDI_NAMES, before: int = 0
+) -> bool:
+    """Whether the line holding position ``at`` (or up to ``before`` characters of the
+    lines before it) names the controls (``names``)."""
     start = text.rfind("\n", 0, at) + 1
+    if before:
+        start = max(0, start - before)
     end = text.find("\n", at)
     return names.search(text, start, end if end >= 0 else len(text)) is not None
 
 
+_NAMED_REACH = 300
+_MARKED_LETTER = re.compile("[A-Za-z][\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_MARKS = 4
+_MARK_SCAN = 4096
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _OVERRIDES = re.compile("[\u202d\u202e]")
 
@@ -103,11 +114,22 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
             if _names_the_controls(text, run.start, _ZERO_WIDTH_NAMES):
                 continue
         if run.kind == "bidi-control" and (
-            _names_the_controls(text, run.start) or _embeds_right_to_left(text, run.start)
+            # A lesson names the control, then shows it on a line of its own.
+            _names_the_controls(text, run.start, before=_NAMED_REACH)
+            or _embeds_right_to_left(text, run.start)
         ):
             continue
         shown = run.decoded or text[run.start : run.end].encode("unicode_escape").decode("ascii")
         yield run.kind, run.start, run.end, shown
+    if not text.isascii():
+        # Single variation selectors after Latin letters: no such sequence is defined, so
+        # one after each letter marks (or watermarks) the text without changing how it
+        # looks. Normalising drops them; a run of two or more is decoded above.
+        marks = _MARKED_LETTER.findall(text, 0, _MARK_SCAN)
+        if len(marks) >= _MARKS:
+            first = _MARKED_LETTER.search(text)
+            assert first is not None
+            yield "variation-selectors", first.start(), first.end(), f"{len(marks)} marked letters"
     if not text.isascii() and _LOOKALIKE.search(text):
         end = 0
         for m in _MIXED.finditer(text):
