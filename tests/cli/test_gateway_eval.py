@@ -77,9 +77,10 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     assert dev["tp"] + dev["fn"] >= 400 and dev["fp"] + dev["tn"] >= 600
     # In-sample recall falls as studied parts join dev and raise the learned signal's
     # threshold (0.945 with the tenth part, 0.946 with the eleventh: docs/screening.md).
-    # The twelfth part's six rule false alarms took six of the model's budget of benign
-    # flags, so its threshold rose from 0.954 to 0.977 and in-sample recall fell to 0.883.
-    assert dev["recall"] >= 0.88 and dev["fpr"] <= 0.01
+    # The twelfth part's rule false alarms take part of the model's budget of benign flags
+    # (1 % of dev), so its threshold rose from 0.954 to 0.969 and in-sample recall fell to
+    # 0.917 with it.
+    assert dev["recall"] >= 0.91 and dev["fpr"] <= 0.01
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(

@@ -428,3 +428,13 @@ def test_a_quotation_wrapped_over_two_lines_in_a_lesson_is_a_mention() -> None:
         )
         != set()
     )
+
+
+def test_a_token_the_documentation_calls_its_example_is_no_secret() -> None:
+    token = "Bearer q8ZtR2vLx9WmK4pN7sYb3HcJ6dFg"
+    doc = (
+        "Send the token in the Authorization header.\n\n"
+        f"    Authorization: {token}\n\nThe token above is a documentation example."
+    )
+    assert rules(doc) == set()
+    assert "bearer-token" in rules(f"Headers sent: Authorization: {token}")

@@ -88,10 +88,29 @@ _ARN = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:$", re.IGNORECASE)
 """An Amazon resource name up to its resource type (``arn:aws:secretsmanager:…:``)."""
 
 
+# Documentation that says so of the token it shows: "the token below is the
+# documentation example", "the key above is a placeholder".
+_SAID_EXAMPLE = re.compile(
+    r"\b(?:token|key|jwt|credential)s?\s+(?:above|below|here|shown)\s+(?:is|are)\s+"
+    r"(?:(?:a|an|the|only)\s+){0,2}(?:documentation\s+|sandbox\s+|test\s+)?"
+    r"(?:example|sample|placeholder|dummy|fake)",
+    re.IGNORECASE,
+)
+_SAID_REACH = 400
+
+
+def _said_example(m: re.Match[str]) -> bool:
+    """Whether the text says, near the match, that the token shown is an example."""
+    text = m.string
+    lo, hi = max(0, m.start() - _SAID_REACH), min(len(text), m.end() + _SAID_REACH)
+    return _SAID_EXAMPLE.search(text, lo, hi) is not None
+
+
 def _whole_token(m: re.Match[str]) -> bool:
     """A random value not cut short: a token that ends in a dot lost its signature to a
-    logger's redaction (``eyJ….eyJ….[redacted]``) and opens nothing."""
-    return _random_value(m) and not m.group("value").endswith(".")
+    logger's redaction (``eyJ….eyJ….[redacted]``) and opens nothing; nor one the text
+    calls a documentation example."""
+    return _random_value(m) and not m.group("value").endswith(".") and not _said_example(m)
 
 
 _DOCUMENTED = ("example", "sample", "dummy", "fake", "placeholder", "redacted", "xxxx", "0000")
@@ -137,7 +156,7 @@ def _real_jwt(m: re.Match[str]) -> bool:
         claims = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return True
-    return not ('"1234567890"' in claims and "John Doe" in claims)
+    return not ('"1234567890"' in claims and "John Doe" in claims) and not _said_example(m)
 
 
 _CREDENTIAL_PARAM = re.compile(r"X-Amz-Credential=$", re.IGNORECASE)
