@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
+from click.testing import CliRunner
 
-from aims.cli.commands import COMMANDS, NAMES
+from aims.cli.commands import NAMES, register
 from aims.cli.main import _command_named
 
 
@@ -35,10 +37,19 @@ def test_the_command_a_run_names_is_found_after_the_global_options(
     assert _command_named(args) == named
 
 
-def test_every_command_has_one_entry_in_help_order() -> None:
-    names = [name for name, _ in COMMANDS]
-    assert len(names) == len(set(names)) == len(NAMES)
-    assert names[:3] == ["init", "login", "logout"] and names[-1] == "demo"
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_each_command_attached_alone_is_that_command_and_runs_its_help(name: str) -> None:
+    app = typer.Typer(add_completion=False)
+
+    @app.callback()
+    def _root() -> None: ...
+
+    register(app, only=name)
+    command = typer.main.get_command(app)
+    assert list(command.commands) == [name]
+    ran = CliRunner().invoke(command, [name, "--help"])
+    assert ran.exit_code == 0, ran.output
+    assert "Usage:" in ran.output
 
 
 def _aims(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
