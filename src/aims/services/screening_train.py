@@ -80,6 +80,24 @@ class Example:
     """Variants of one sentence share this, and so a fold."""
 
 
+STUDIED_PARTS = (
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+)
+"""The held-out parts measured, studied and moved into the development part, in the order
+they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""
+
+
 def _ids(name: str) -> frozenset[str]:
     path = resources.files("aims") / "data" / "screening" / name
     return frozenset(path.read_text(encoding="utf-8").split())
@@ -96,23 +114,7 @@ def _author(case_id: str, parts: dict[str, frozenset[str]]) -> str:
 def examples(cases: Sequence[Case]) -> list[Example]:
     """The development cases of ``cases`` as examples (every other case is dropped first)."""
     dev = [c for c in cases if c.split == "dev"]
-    parts = {
-        n: _ids(f"{n}-heldout-ids.txt")
-        for n in (
-            "first",
-            "second",
-            "third",
-            "fourth",
-            "fifth",
-            "sixth",
-            "seventh",
-            "eighth",
-            "ninth",
-            "tenth",
-            "eleventh",
-            "twelfth",
-        )
-    }
+    parts = {n: _ids(f"{n}-heldout-ids.txt") for n in STUDIED_PARTS}
     out = []
     for c in dev:
         text = (
@@ -298,28 +300,9 @@ _AUTHORS = {
     "d3": "`d3` cases",
     "third": "third held-out part",
     "d4": "`d4` cases",
-    "fourth": "fourth held-out part",
-    "fifth": "fifth held-out part",
-    "sixth": "sixth held-out part",
-    "seventh": "seventh held-out part",
-    "eighth": "eighth held-out part",
-    "ninth": "ninth held-out part",
-    "tenth": "tenth held-out part",
-    "eleventh": "eleventh held-out part",
-    "twelfth": "twelfth held-out part",
+    **{n: f"{n} held-out part" for n in STUDIED_PARTS[3:]},
 }
-LEFT_OUT = (
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-)
+LEFT_OUT = STUDIED_PARTS[2:]
 """The parts written by someone who had seen no rule and no case: each is left out of a
 whole training (threshold included) and measured, the preview of new text."""
 
