@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -76,11 +77,18 @@ def _command_named(args: list[str]) -> str | None:
     version, no or an unknown command): then every command is registered."""
     from aims.cli.commands import NAMES
 
+    # the global options that take a value (read off _global, so a new one is not missed)
+    valued = {
+        name
+        for option in inspect.signature(_global).parameters.values()
+        if not isinstance(option.default.default, bool)
+        for name in option.default.param_decls
+    }
     skip = False
     for arg in args:
         if skip:
             skip = False
-        elif arg in ("--workspace", "-w"):
+        elif arg in valued:
             skip = True
         elif arg in ("--help", "--version"):
             return None
