@@ -6,6 +6,7 @@
     python benchmarks/scale.py --engines dask1,dask2   # re-run some engines only
     python benchmarks/scale.py --engines dask1-running,dask2-running
     python benchmarks/scale.py --engines dask1-calls,dask2-calls
+    python benchmarks/scale.py --rounds 5   # 1 and 2 workers, alternately, 5 times
 
 Data: two folders of Parquet files (reference and current, 1 million rows per
 file, 27 columns) made with the shared drift generator's distributions
@@ -52,6 +53,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -362,6 +364,66 @@ def _on_running_cluster(ref: Path, cur: Path, out: Path, name: str, n: int) -> d
     return {**row, "cluster_start_s": round(up_s, 2)}
 
 
+def rounds_on_running_clusters(ref: Path, cur: Path, out: Path, rounds: int) -> dict[str, Any]:
+    """Both commands on a 1-worker and a 2-worker cluster, both running, ``rounds`` times.
+
+    A single pair of runs differs from the next by as much as the 1.8x target's
+    margin on a shared machine; so each round runs ``aims profile`` and ``aims
+    drift`` on both clusters back to back (which one goes first alternates by
+    round), and the ratio of 2 workers against 1 is taken per round, where both
+    saw the same moment's machine. Round 1 is the first call a fresh cluster
+    gets.
+    """
+    from aims.services.engines.on_dask import dask_client
+
+    walls: dict[str, dict[int, list[float]]] = {"profile": {1: [], 2: []}, "drift": {1: [], 2: []}}
+    with dask_client(workers=1) as one, dask_client(workers=2) as two:
+        clusters = {
+            n: (c.scheduler.address, tuple(c.run(os.getpid).values()))
+            for n, c in ((1, one), (2, two))
+        }
+        for k in range(rounds):
+            for n in (1, 2) if k % 2 == 0 else (2, 1):
+                address, pids = clusters[n]
+                flags = ["--engine", "dask", "--scheduler", address]
+                row = _profile_and_drift(f"{n} worker(s)", ref, cur, out, flags, workers=pids)
+                for kind in walls:
+                    if not row[kind]["ok"]:
+                        raise SystemExit(f"{kind} on {n} worker(s) failed: {row[kind]}")
+                    walls[kind][n].append(row[kind]["wall_s"])
+            print(json.dumps({"round": k + 1, **walls}), file=sys.stderr)
+    ratios = {
+        kind: [round(a / b, 3) for a, b in zip(w[1], w[2], strict=True)]
+        for kind, w in walls.items()
+    }
+    return {"rounds": rounds, "wall_s": walls, "ratios": ratios}
+
+
+def rounds_table(data: dict[str, Any]) -> str:
+    """Each round's wall seconds on 1 and 2 workers, their ratio, and the median ratio."""
+    r = data.get("rounds")
+    if not r:
+        return ""
+    w, q = r["wall_s"], r["ratios"]
+    lines = [
+        "| round | profile, 1 worker s | 2 workers s | 2 against 1 | "
+        "drift, 1 worker s | 2 workers s | 2 against 1 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k in range(r["rounds"]):
+        lines.append(
+            f"| {k + 1} | {w['profile']['1'][k]} | {w['profile']['2'][k]} | "
+            f"{q['profile'][k]:.2f}x | {w['drift']['1'][k]} | {w['drift']['2'][k]} | "
+            f"{q['drift'][k]:.2f}x |"
+        )
+    med = {kind: statistics.median(v) for kind, v in q.items()}
+    lines.append(
+        f"| median | | | **{med['profile']:.2f}x** (min {min(q['profile']):.2f}) | | | "
+        f"**{med['drift']:.2f}x** (min {min(q['drift']):.2f}) |"
+    )
+    return "\n".join(lines)
+
+
 def _calls_on_running_cluster(ref: Path, cur: Path, name: str, n: int) -> dict[str, Any]:
     """The engine's calls, each twice, in one process against a running cluster of ``n`` workers."""
     from aims.services.engines.on_dask import dask_client
@@ -573,6 +635,13 @@ def main() -> None:
         help=f"comma-separated subset of {', '.join(every)} (default: all); "
         "the results file keeps the rows of engines not run",
     )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="instead of the engines: both commands on a running 1-worker and 2-worker "
+        "cluster, alternately, this many rounds; each round's 2-against-1 ratio and the median",
+    )
     ap.add_argument("--no-whylogs", action="store_true", help="skip the whylogs run")
     ap.add_argument("--only-whylogs", action="store_true", help="rerun whylogs alone")
     args = ap.parse_args()
@@ -599,6 +668,14 @@ def main() -> None:
         "machine": platform.platform(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    if args.rounds:
+        # JSON keys are strings: the walls are stored under "1" and "2"
+        found = json.loads(json.dumps(rounds_on_running_clusters(ref, cur, out, args.rounds)))
+        previous["rounds"] = {**found, "when": data["when"]}
+        results.mkdir(exist_ok=True)
+        saved.write_text(json.dumps(previous, indent=2) + "\n")
+        print(rounds_table(previous))
+        return
     measured = run_aims(ref, cur, out, [e for e in chosen if e in ENGINES or e in RUNNING])
     # rows of engines not run this time are kept, each with the time it was measured
     kept = {r["engine"]: r for r in previous.get("aims", [])}
@@ -615,11 +692,14 @@ def main() -> None:
         data["whylogs"] = {**run_whylogs(ref, cur), "when": data["when"]}
     elif "whylogs" in previous:
         data["whylogs"] = previous["whylogs"]
+    if "rounds" in previous:
+        data["rounds"] = previous["rounds"]
     results.mkdir(exist_ok=True)
     saved.write_text(json.dumps(data, indent=2) + "\n")
     print(table(data))
     print(dask_split(data))
     print(calls_table(data))
+    print(rounds_table(data))
     print(compare_verdicts(data))
 
 

@@ -109,12 +109,23 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     environments: list[dict[str, dict[str, str | None]]] = []
     profilers: list[dict[str, bool]] = []
     preloaded: list[dict[str, bool]] = []
+    started: list[dict[str, bool]] = []
 
     def imported(module: str) -> bool:
         """Whether a worker has imported ``module``: sent by value, so it imports nothing itself."""
         import sys
 
         return module in sys.modules
+
+    def readers() -> bool:
+        """Whether the worker's start imported the Parquet reader (waiting for its thread)."""
+        import sys
+        import threading
+
+        for thread in threading.enumerate():
+            if thread.name == "aims-import-readers":
+                thread.join(30)
+        return "pyarrow.parquet" in sys.modules
 
     class Recorded(distributed.LocalCluster):  # type: ignore[misc]
         """The cluster aims starts, recording its workers' Polars thread pools and environment."""
@@ -127,6 +138,7 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
                 pools.append(c.run(pl.thread_pool_size))
                 environments.append(c.run(_environment, list(WORKER_ENVIRONMENT)))
                 profilers.append(c.run(dask.config.get, "distributed.worker.profile.enabled"))
+                started.append(c.run(readers))
 
     monkeypatch.setattr(distributed, "LocalCluster", Recorded)
     for name in WORKER_ENVIRONMENT:
@@ -147,6 +159,8 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     assert dask.config.get("distributed.worker.profile.enabled") is True  # only there
     # the worker imported the task's module as it started, before any task came
     assert [list(p.values()) for p in preloaded] == [[True]]
+    # and, on a thread of its own, the Parquet reader a first task would otherwise import
+    assert [list(p.values()) for p in started] == [[True]]
     # this process's environment is as it was
     assert not set(WORKER_ENVIRONMENT) & set(os.environ)
 

@@ -24,7 +24,7 @@ import polars as pl
 from aims.core import frames
 from aims.errors import InvalidInput, NotFound
 
-__all__ = ["Part", "batches", "expand", "first_rows", "is_url"]
+__all__ = ["Part", "batches", "expand", "filesystem", "first_rows", "is_url"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def is_url(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
 
-def _filesystem(path: str) -> tuple[Any, str]:
+def filesystem(path: str) -> tuple[Any, str]:
+    """The fsspec filesystem of ``path`` and the path within it."""
     import fsspec
 
     try:
@@ -74,7 +75,7 @@ def _parquet_groups(fs: Any, path: str) -> int:
 
 
 def _files(path: str) -> tuple[Any, list[str]]:
-    fs, root = _filesystem(path)
+    fs, root = filesystem(path)
     if fs.isdir(root):
         found = sorted(
             f for f in fs.find(root) if _format(f) and not _hidden(f[len(root) :].lstrip("/"))
@@ -131,7 +132,7 @@ def batches(
     if part.fmt == "parquet":
         import pyarrow.parquet as pq
 
-        fs, path = _filesystem(part.url)
+        fs, path = filesystem(part.url)
         with fs.open(path, "rb") as fh:
             pf = pq.ParquetFile(fh, pre_buffer=False)
             if part.row_group is None:
@@ -148,7 +149,7 @@ def batches(
     if not is_url(part.url):
         yield from frames.iter_batches(part.url, batch_rows=batch_rows, columns=columns)
         return
-    fs, path = _filesystem(part.url)
+    fs, path = filesystem(part.url)
     with fs.open(path, "rb") as fh:
         if part.fmt == "ipc":
             frame = pl.read_ipc(fh)
