@@ -567,3 +567,22 @@ def test_prediction_log_files_live_under_the_workspace(stack, cancer_frame) -> N
     root = Path(stack["ws"].settings.prediction_log_url)
     assert root.is_relative_to(stack["ws"].root)
     assert any(root.glob("model=cancer/version=1/hour=*/part-*.parquet"))
+
+
+def test_the_server_collects_garbage_less_often_while_it_runs_and_restores_the_thresholds(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    from aims.server.app import GC_THRESHOLD, create_app
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLD
+    ws = new_workspace(tmp_path / "ws")
+    keys.create_key(ws, project="alpha", role="predictor", actor=ACTOR)
+    with LiveServer(create_app(ws, config=CONFIG)) as server:
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+        running = gc.get_threshold()
+    ws.close()
+    assert running == GC_THRESHOLD
+    assert gc.get_threshold() == before

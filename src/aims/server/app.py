@@ -95,6 +95,17 @@ PUBLIC_PATHS = frozenset(
 """Routes that take no API token: health checks, the token exchanges, the API documents,
 and ``/mcp``, which checks its own tokens."""
 
+GC_THRESHOLD = (50_000, 10, 10)
+"""The garbage collector's thresholds while the server runs (Python's default: 700, 10, 10).
+
+A request makes a few hundred container objects, almost none of them in a
+cycle; at the default, the youngest generation was collected every request or
+two, and an older one every ten of those. Collected every 50,000 allocations
+instead, the MCP gateway's CPU per call fell by 3 % and its p99 at concurrency
+4 by 0.3-0.8 ms (``benchmarks/gateway.py``); what waits is at most a few
+megabytes of cyclic garbage.
+"""
+
 TOKEN_RATE = (2.0, 10.0)
 """Token exchanges per second and burst per client address (each costs an argon2 check)."""
 
@@ -261,6 +272,8 @@ def create_app(
         # garbage collector from scanning it again on every full collection,
         # which would otherwise pause requests for milliseconds.
         gc.freeze()
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLD)
         last_audit = [time.monotonic()]
 
         def refresh_revoked() -> None:
@@ -283,6 +296,7 @@ def create_app(
             async with run_hooks(app):
                 yield
         finally:
+            gc.set_threshold(*thresholds)
             state.ticker.stop()
             # Order matters: shadows still queued write to the log, then the
             # log is flushed, so a clean shutdown loses nothing acknowledged.
