@@ -47,6 +47,7 @@ from aims.server.admission import Admission
 from aims.server.announce import Announcer, RefusalSummary
 from aims.server.auth import Guard, Principal, TokenIssuer, require
 from aims.server.batching import Batcher
+from aims.server.collector import quieten
 from aims.server.config import ServerConfig, token_secret
 from aims.server.deployments import Deployments, Ticker
 from aims.server.fastpath import PredictFront
@@ -94,17 +95,6 @@ PUBLIC_PATHS = frozenset(
 )
 """Routes that take no API token: health checks, the token exchanges, the API documents,
 and ``/mcp``, which checks its own tokens."""
-
-GC_THRESHOLD = (50_000, 10, 10)
-"""The garbage collector's thresholds while the server runs (Python's default: 700, 10, 10).
-
-A request makes a few hundred container objects, almost none of them in a
-cycle; at the default, the youngest generation was collected every request or
-two, and an older one every ten of those. Collected every 50,000 allocations
-instead, the MCP gateway's CPU per call fell by about 3 % (0.745-0.764 ms to
-0.721-0.744 ms, ``benchmarks/gateway.py``); what waits is at most a few
-megabytes of cyclic garbage.
-"""
 
 TOKEN_RATE = (2.0, 10.0)
 """Token exchanges per second and burst per client address (each costs an argon2 check)."""
@@ -268,12 +258,7 @@ def create_app(
             sys.stderr.write(INSECURE_BANNER)
             log.warning("authentication is OFF (--insecure-dev)")
         await run_in_threadpool(deployments.refresh, force=True)
-        # Everything alive now (libraries, loaded models) stays alive: keep the
-        # garbage collector from scanning it again on every full collection,
-        # which would otherwise pause requests for milliseconds.
-        gc.freeze()
-        thresholds = gc.get_threshold()
-        gc.set_threshold(*GC_THRESHOLD)
+        thresholds = quieten()  # what is alive now stays alive: see aims.server.collector
         last_audit = [time.monotonic()]
 
         def refresh_revoked() -> None:
