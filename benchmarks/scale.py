@@ -14,7 +14,8 @@ file, 27 columns) made with the shared drift generator's distributions
 by file so no process ever holds a whole side.
 
 aims' modules are compiled to bytecode first, as an install from a wheel
-does. Each measurement is one real command in a fresh process (``aims profile``,
+does, and before each command its input files are read once, untimed, so
+that every command finds them in the page cache (see ``warm``). Each measurement is one real command in a fresh process (``aims profile``,
 ``aims drift``), timed from outside: wall time, CPU time of the process and
 every process it waited for (Dask workers), and the load average before and
 after, since a shared machine's other work shows in wall times. The process
@@ -338,12 +339,30 @@ def run_aims(ref: Path, cur: Path, out: Path, chosen: list[str]) -> list[dict[st
     return rows
 
 
+def warm(*folders: Path) -> None:
+    """Read every file of ``folders`` once, untimed, so that a command finds them in the page cache.
+
+    This machine's kernel pages out memory left cold for a while (DAMON's
+    ``pageout`` scheme, /sys/kernel/mm/damon), the page cache of the data
+    included: a command run after a pause read part of its 5.5 GB from disk
+    again (a one-worker profile took 24-25 s instead of 15), and which
+    command came first decided the ratio between two.
+    """
+    for folder in folders:
+        for path in sorted(folder.rglob("*.parquet")):
+            with path.open("rb", buffering=0) as fh:
+                while fh.read(16 * 2**20):
+                    pass
+
+
 def _profile_and_drift(
     name: str, ref: Path, cur: Path, out: Path, flags: list[str], workers: tuple[int, ...] = ()
 ) -> dict[str, Any]:
+    warm(ref)
     prof = measure(
         [*AIMS, "profile", str(ref), "--out", str(out / "ref.profile"), *flags], workers=workers
     )
+    warm(ref, cur)
     drift = measure(
         [*AIMS, "drift", str(ref), str(cur), "--format", "json", *flags], workers=workers
     )
@@ -430,6 +449,7 @@ def _calls_on_running_cluster(ref: Path, cur: Path, name: str, n: int) -> dict[s
 
     with dask_client(workers=n) as client:
         pids = tuple(client.run(os.getpid).values())
+        warm(ref, cur)
         m = measure(
             [sys.executable, "-c", CALL_WORKER, client.scheduler.address, str(ref), str(cur)],
             workers=pids,
@@ -475,6 +495,7 @@ def run_whylogs(ref: Path, cur: Path) -> dict[str, Any]:
         )
         if done.returncode != 0:
             return {"ok": False, "error": done.stderr.strip().splitlines()[-1:]}
+    warm(ref, cur)
     result = measure(
         [str(python), "-c", WHYLOGS_WORKER, str(ref), str(cur)],
         env={"WHYLOGS_NO_ANALYTICS": "True", "PYTHONWARNINGS": "ignore"},
