@@ -6,7 +6,8 @@ polars); in-process, those imports are paid once per test process. The
 command sees what a process would see: its own working directory, the
 environment given, standard output and error captured apart, and the exit
 code that ``main`` would give the shell. Tests that are about the process
-itself (the entry point, pipes, signals, a server) keep real processes.
+itself (the entry point, pipes, signals, a server) keep real processes
+(:func:`run_as_process`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import io
 import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -59,3 +61,21 @@ def run(
     """``aims ARGS`` in ``cwd`` as ana@x.org (``env`` added): the in-process twin of the
     process-per-call ``run`` of ``tests/cli/test_foundation_cli.py``."""
     return run_in_process(args, cwd, {"AIMS_USER": "ana@x.org", **(env or {})})
+
+
+def run_as_process(
+    args: list[str],
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m aims ARGS`` in a process of its own, for tests about the process itself;
+    ``env`` is its whole environment (this process's when not given)."""
+    return subprocess.run(
+        [sys.executable, "-m", "aims", *args],
+        cwd=cwd,
+        env=dict(os.environ if env is None else env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from aims.cli.commands import NAMES, register
 from aims.cli.main import _command_named
+from tests.cli.in_process import run_as_process
 
 
 @pytest.mark.parametrize(
@@ -53,15 +53,7 @@ def test_each_command_attached_alone_is_that_command_and_runs_its_help(name: str
 
 
 def _aims(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "aims", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_as_process(list(args), cwd, {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
 
 
 def test_a_process_runs_one_command_and_help_still_lists_all(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.in_process import run_as_process
+
 HIDE_HOOK = '''
 import os
 import sys
@@ -39,13 +41,7 @@ def demo_without(tmp_path: Path, hidden: list[str]) -> subprocess.CompletedProce
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(HIDE_HOOK)
     env = {**os.environ, "PYTHONPATH": str(hook), "AIMS_TEST_HIDDEN": ",".join(hidden)}
-    return subprocess.run(
-        [sys.executable, "-m", "aims", "demo", "--dir", str(tmp_path / "ws")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_as_process(["demo", "--dir", str(tmp_path / "ws")], env=env)
 
 
 def test_the_hook_really_hides_a_package(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import yaml
 from aims.server.app import create_app
 from aims.services import identity, keys
 from aims.workspace import Workspace, init_workspace
+from tests.cli.in_process import run_as_process
 from tests.server.conftest import LiveServer
 
 
@@ -45,14 +45,7 @@ def remote(url: str, key: str, cwd: Path, *args: str) -> subprocess.CompletedPro
         "AIMS_USER": "someone-else",  # changes nothing: the key says who acts
     }
     env.pop("AIMS_WORKSPACE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "aims", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_as_process(list(args), cwd, env)
 
 
 def test_elevation_and_review_run_through_the_server(served) -> None:
