@@ -64,3 +64,17 @@ def test_json_values_keep_their_shape_when_redacted(value: object) -> None:
         assert isinstance(
             s.redacted["payload"], type(value) if not isinstance(value, tuple) else list
         )
+
+
+def test_a_lone_surrogate_is_screened_not_an_error() -> None:
+    """JSON's "\\ud800" decodes to a lone surrogate, which UTF-32 cannot encode strictly."""
+    import json
+
+    long = "a note that runs past the short path's sixty-four characters \ud800 and on"
+    short = "hi \ud800 there"
+    for text in (long, short, long + " " + PHRASE):
+        for f in screen(text, "result").findings:
+            assert 0 <= f.span[0] <= f.span[1] <= len(text)
+    assert screen(long + " " + PHRASE, "result").verdict == screen(PHRASE, "result").verdict
+    value = json.loads('{"note": "' + long.replace("\ud800", "\\ud800") + '"}')
+    assert screen_json(value, "arguments").verdict == "allow"

@@ -167,6 +167,12 @@ def _cues(
     return _CUE_BUCKET[a[:, 0]], a[:, 1], a[:, 2]
 
 
+def _utf32(text: str) -> bytes:
+    """``text``'s code points, four bytes each. A lone surrogate (JSON's ``"\\ud800"``
+    decodes to one) is a code point like any other here, not an error."""
+    return text.encode("utf-32-le", "surrogatepass")
+
+
 def occurrences(text: str) -> Occurrences:
     """The feature occurrences of ``text`` (normalised, lower-cased, at most
     :data:`MAX_CHARS` + 1 characters: see :func:`read_text`)."""
@@ -176,7 +182,7 @@ def occurrences(text: str) -> Occurrences:
         if n == 0:
             return Occurrences(empty, empty, empty)
         raise ValueError(f"occurrences reads at most {len(_PPOW) - 1} characters; use read_text")
-    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    cp = np.frombuffer(_utf32(text), dtype=np.uint32)
     if text.isascii():
         codes = _ASCII_CODE[cp]
         word = _ASCII_WORD[cp]
@@ -364,10 +370,7 @@ def short_counts(text: str) -> tuple[list[int], list[int]]:
             grams >>= _U64(drop)
             buckets = grams.tolist()
     else:
-        codes = [
-            33 if c in (0, 9, 10, 13) else c + 1
-            for c in memoryview(text.encode("utf-32-le")).cast("I")
-        ]
+        codes = [33 if c in (0, 9, 10, 13) else c + 1 for c in memoryview(_utf32(text)).cast("I")]
         a0, a1, a2, a3 = _A
         s4 = _S4
         buckets = [
