@@ -19,6 +19,7 @@ For each model version the monitor needs, once:
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,9 @@ def _outputs(
         kinds = {"prediction": "categorical" if ref.task == "classification" else "numeric"}
         prof = profile_frame(frame, kinds=kinds)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        # A name of its own per writer: two monitors may build the same cache at once,
+        # and one renaming a shared temporary file left the other nothing to rename.
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(dumps(prof))
         tmp.replace(path)
         return prof, "model"
