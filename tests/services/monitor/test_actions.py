@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from aims.services import audit, registry
 from aims.services.monitor import list_incidents, resolve_incident, run_once, show_incident
-from aims.services.monitor.actions import post_webhook
+from aims.services.monitor.actions import export_window_data, post_webhook
 from aims.services.monitor.triggers import WebhookSpec
 from tests.services.monitor.conftest import FEATURES, HOUR, T0, Traffic, configure, generate
 
@@ -191,6 +192,14 @@ def test_retrain_entry_point_gets_the_incident_and_its_window_data(
     assert calls[0][0] == incident_id and calls[0][1] == 200
     assert {"prediction", "label", "x0", "region"} <= set(calls[0][2])
     assert registry.describe(ws, "syn")["versions"][-1]["created_by"] == "retrainer"
+
+    # two monitors exporting the same incident's data at once both get the whole file
+    inc = show_incident(ws, incident_id)
+    with ThreadPoolExecutor(2) as pool:
+        paths = list(pool.map(lambda _: export_window_data(ws, inc), range(2)))
+    assert paths[0] == paths[1]
+    assert pl.read_parquet(paths[0]).height == 200
+    assert [p.name for p in paths[0].parent.iterdir()] == ["data.parquet"]
     ws.close()
 
 

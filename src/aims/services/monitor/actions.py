@@ -30,6 +30,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,14 @@ def export_window_data(ws: Any, inc: dict[str, Any]) -> Path:
     lazy = store.scan_labelled(
         inc["model"], version=inc["version"], role=ev.get("role"), since=first, until=last
     )
-    tmp = folder / ".data.parquet.tmp"
-    lazy.sink_parquet(tmp)  # streamed: an incident may span many large windows
-    tmp.replace(path)
+    # A temporary file of this writer's own: two monitors exporting the same
+    # incident at once must not rename each other's file away.
+    tmp = folder / f".data.parquet.{uuid.uuid4().hex}.tmp"
+    try:
+        lazy.sink_parquet(tmp)  # streamed: an incident may span many large windows
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
