@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:
-        # Usage errors from Typer's bundled Click carry their own exit code (2).
+        # Click's usage errors carry their own exit code (2).
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "show") and isinstance(code, int):
             exc.show()
