@@ -51,7 +51,15 @@ from aims.core.profile.frame import (
 from aims.core.profile.unsupported import UnsupportedProfile
 from aims.errors import InvalidInput
 
-__all__ = ["blank", "finish", "is_template", "profile_part", "profile_parts", "template"]
+__all__ = [
+    "blank",
+    "finish",
+    "is_template",
+    "profile_columns",
+    "profile_part",
+    "profile_parts",
+    "template",
+]
 
 
 def _blank(prof: ColumnProfile) -> ColumnProfile:
@@ -126,6 +134,32 @@ def profile_parts(
         part = profile_part(plan, frame, threads=threads)
         out = part if out is None else out.merge(part)
     return out if out is not None else blank(plan)
+
+
+def profile_columns(
+    plan: FrameProfile, columns: Iterable[Iterable[pl.DataFrame]]
+) -> FrameProfile | None:
+    """Profile of one part read a column at a time, on the calling thread.
+
+    Each item of ``columns`` is one column's batches, as one-column frames in
+    the part's order. The result equals :func:`profile_parts` of the same
+    batches with every column together, bit for bit: a column's profile
+    depends on its own batches alone, merged in the same order, and the
+    columns come in the same order. ``None`` when no column has a batch (a
+    part without rows, or without any of the plan's columns): the caller then
+    profiles the part's whole batches.
+    """
+    out: dict[str, ColumnProfile] = {}
+    rows: int | None = None
+    for batches in columns:
+        merged: FrameProfile | None = None
+        for frame in batches:
+            part = profile_part(plan, frame, threads=False)
+            merged = part if merged is None else merged.merge(part)
+        if merged is not None:
+            out.update(merged.columns)
+            rows = merged.rows
+    return None if rows is None else FrameProfile(out, rows)
 
 
 def finish(merged: FrameProfile, options: ProfileOptions | None = None) -> FrameProfile:

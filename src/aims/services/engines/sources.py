@@ -24,7 +24,7 @@ import polars as pl
 from aims.core import frames
 from aims.errors import InvalidInput, NotFound
 
-__all__ = ["Part", "batches", "expand", "filesystem", "first_rows", "is_url"]
+__all__ = ["Part", "batches", "column_batches", "expand", "filesystem", "first_rows", "is_url"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,40 @@ def batches(
         frame = frame.select([c for c in columns if c in frame.columns])
     for start in range(0, frame.height, batch_rows):
         yield frame.slice(start, batch_rows)
+
+
+def column_batches(
+    part: Part, batch_rows: int = frames.DEFAULT_BATCH_ROWS, columns: list[str] | None = None
+) -> Iterator[Iterator[pl.DataFrame]]:
+    """The batches of a Parquet ``part`` one column at a time, decoded on the calling thread.
+
+    For each of ``columns`` the file has (every column by default), in that
+    order, an iterator of that column's batches as one-column frames, cut where
+    :func:`batches` cuts them. So a reader holds one column of a batch, not the
+    whole batch: a few MB instead of the batch's width times that. A column's
+    iterator must be used up before the next is taken (they read one open file).
+    """
+    if part.fmt != "parquet":
+        raise InvalidInput(f"{part.url}: only Parquet is read a column at a time")
+    import pyarrow.parquet as pq
+
+    fs, path = filesystem(part.url)
+    with fs.open(path, "rb") as fh:
+        pf = pq.ParquetFile(fh, pre_buffer=False)
+        if part.row_group is None:
+            return
+        have = pf.schema_arrow.names
+        names = list(have) if columns is None else [c for c in columns if c in have]
+        for name in names:
+            yield (
+                pl.DataFrame(batch)
+                for batch in pf.iter_batches(
+                    batch_size=batch_rows,
+                    row_groups=[part.row_group],
+                    columns=[name],
+                    use_threads=False,
+                )
+            )
 
 
 def first_rows(parts: list[Part], rows: int, columns: list[str] | None = None) -> pl.DataFrame:
