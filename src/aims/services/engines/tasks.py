@@ -38,7 +38,7 @@ def part_profile(
     ``threads=False`` decodes and profiles the part on the calling thread only,
     and a Parquet part a column at a time (:func:`column_batches`): a task then
     holds one column of a batch rather than the whole batch (a worker's peak
-    went from about 385 to 150 MB at 27 columns), and the column it profiles
+    went from 408-421 to 193-201 MB at 27 columns), and the column it profiles
     is the one just decoded, still in the processor's cache (a part of 250,000
     rows x 27 columns took 0.11 s instead of 0.12). The result is the same bit
     for bit. The local engine keeps whole batches, whose columns it profiles
