@@ -89,3 +89,33 @@ def test_only_parquet_is_read_a_column_at_a_time(tmp_path: Path) -> None:
     [part] = sources.expand([str(path)])
     with pytest.raises(InvalidInput, match="only Parquet"):
         next(sources.column_batches(part))
+
+
+def test_the_local_engine_profiles_parts_on_threads_to_the_same_bytes(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from aims.services.engines import profiling
+
+    parts = sources.expand([str(folder)])
+    plan = template(sources.first_rows(parts, 300))
+    one_after_another = part_profile(plan, parts[0], 300)
+    for part in parts[1:]:
+        one_after_another = one_after_another.merge(part_profile(plan, part, 300))
+
+    seen: list[tuple[str, bool]] = []
+
+    def recorded(plan: object, part: object, batch_rows: int, *, threads: bool = True) -> object:
+        seen.append((threading.current_thread().name, threads))
+        return part_profile(plan, part, batch_rows, threads=threads)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(profiling, "part_profile", recorded)
+    on_threads = profiling.run_parts(plan, parts, batch_rows=300)
+    assert dumps(on_threads) == dumps(one_after_another)
+    assert len(seen) == len(parts) and not any(threads for _, threads in seen)
+    assert all(name.startswith("aims-part") for name, _ in seen)
+    # a single part keeps its columns on a thread each
+    seen.clear()
+    profiling.run_parts(plan, parts[:1], batch_rows=300)
+    assert seen == [(threading.current_thread().name, True)]
