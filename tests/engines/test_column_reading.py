@@ -119,3 +119,26 @@ def test_the_local_engine_profiles_parts_on_threads_to_the_same_bytes(
     seen.clear()
     profiling.run_parts(plan, parts[:1], batch_rows=300)
     assert seen == [(threading.current_thread().name, True)]
+
+
+def test_the_local_engine_hands_its_threads_a_few_parts_at_a_time(folder: Path) -> None:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from aims.services.engines import profiling
+
+    parts = sources.expand([str(folder)]) * 4
+    plan = template(sources.first_rows(parts, 300))
+    submitted: list[int] = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, *args: object, **kwargs: object) -> Future[object]:
+            submitted.append(1)
+            return super().submit(*args, **kwargs)  # type: ignore[arg-type]
+
+    with Counting(2) as pool:
+        profiles = profiling._in_order(pool, plan, parts, 300, ahead=4)
+        first = next(profiles)
+        assert len(submitted) == 4  # not every part at once
+        rest = list(profiles)
+    assert len(submitted) == len(parts) == 1 + len(rest)
+    assert dumps(first) == dumps(part_profile(plan, parts[0], 300))

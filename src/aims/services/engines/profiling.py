@@ -11,8 +11,9 @@ two compare and merge.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 from aims.core import frames
@@ -72,13 +73,35 @@ def _on_threads(plan: FrameProfile, parts: list[sources.Part], batch_rows: int) 
     if len(parts) < 2:
         profiles: Iterable[FrameProfile] = [part_profile(plan, p, batch_rows) for p in parts]
         return _merged(plan, profiles)
-    pool = ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1), "aims-part")
+    threads = min(len(parts), os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(threads, "aims-part")
     try:
-        profiles = pool.map(lambda part: part_profile(plan, part, batch_rows, threads=False), parts)
-        return _merged(plan, profiles)
+        return _merged(plan, _in_order(pool, plan, parts, batch_rows, ahead=2 * threads))
     finally:
         # a part that failed ends the profile: the parts not started are not read
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(
+    pool: ThreadPoolExecutor,
+    plan: FrameProfile,
+    parts: list[sources.Part],
+    batch_rows: int,
+    *,
+    ahead: int,
+) -> Iterator[FrameProfile]:
+    """The parts' profiles in part order, at most ``ahead`` parts handed to ``pool`` at a time.
+
+    (``pool.map`` would hand it every part at once: a future each, however
+    many parts a lake has.)
+    """
+    pending: deque[Future[FrameProfile]] = deque()
+    for part in parts:
+        pending.append(pool.submit(part_profile, plan, part, batch_rows, threads=False))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _merged(plan: FrameProfile, profiles: Iterable[FrameProfile]) -> FrameProfile:
