@@ -165,6 +165,44 @@ def test_a_drift_on_a_local_cluster_starts_one_cluster_of_single_threaded_worker
     assert not set(WORKER_ENVIRONMENT) & set(os.environ)
 
 
+SCRIPT = """
+import sys
+from pathlib import Path
+
+with open(sys.argv[2], "a") as marks:  # each run of this file adds a line
+    marks.write("ran\\n")
+
+from aims.services.engines.profiling import profile_sources
+
+if __name__ == "__main__":
+    prof = profile_sources([sys.argv[1]], engine="dask", workers=2)
+    print(prof.rows, Path(__file__).name, __spec__)
+"""
+
+
+def test_the_workers_of_a_local_cluster_do_not_run_the_main_script_again(
+    lake: Path, tmp_path: Path
+) -> None:
+    """Python's spawn would run a script in each worker before its work (the ``aims``
+    console script imported the whole command line there); aims' tasks need none of it."""
+    import subprocess
+    import sys
+
+    script, marks = tmp_path / "pipeline_step.py", tmp_path / "marks.txt"
+    script.write_text(SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script), str(lake), str(marks)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = sum(p.height for p in partitions())
+    # the profile is made, and the script's __main__ is as it was afterwards
+    assert out.stdout.split() == [str(rows), "pipeline_step.py", "None"]
+    assert marks.read_text() == "ran\n"  # by this process only, not by the two workers
+
+
 def test_bad_input_on_a_local_cluster_is_refused_and_the_cluster_closed(tmp_path: Path) -> None:
     """The cluster starts while the paths are read; a missing one still gets its message."""
     import psutil

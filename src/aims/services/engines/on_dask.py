@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -173,7 +174,7 @@ def _single_threaded_workers() -> Iterator[None]:
         **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRONMENT.items()},
     }
     try:
-        with dask.config.set(settings):
+        with dask.config.set(settings), _main_not_rerun():
             yield
     finally:
         for name, value in before.items():
@@ -181,6 +182,32 @@ def _single_threaded_workers() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Spawn worker processes that do not run this process's main script again.
+
+    Python's ``spawn`` runs the parent's ``__main__`` file (or module) in each
+    child before its work, so that functions defined there can be unpickled.
+    aims' tasks live in aims' modules, so that run is only cost and risk: the
+    ``aims`` console script imported the whole command line (Typer, Rich) in
+    every worker, and a user's script without an ``if __name__ ==
+    "__main__"`` guard would start over in each. While the cluster starts,
+    ``__main__`` names no file or module; it is put back afterwards.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {k: vars(main)[k] for k in ("__file__", "__spec__") if k in vars(main)}
+    vars(main).pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        vars(main).pop("__spec__", None)
+        vars(main).update(saved)
 
 
 TASKS_PER_THREAD = 16
