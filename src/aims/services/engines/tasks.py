@@ -7,8 +7,9 @@ A cluster task runs on one thread from start to end: Parquet is decoded on
 the task's own thread, not on Arrow's pool (which has a thread per core of the
 machine), a column at a time, and the columns are profiled one after another
 rather than on a thread each, so a worker with ``nthreads`` threads keeps ``nthreads``
-cores busy, however many cores its machine has. The local engine keeps both
-pools, since it is the only work of its process.
+cores busy, however many cores its machine has. The local engine runs the same
+one-thread work on a thread per part; a lone part keeps Arrow's and the
+columns' threads, since it is then the only work of its process.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def part_profile(
     went from 408-421 to 193-201 MB at 27 columns), and the column it profiles
     is the one just decoded, still in the processor's cache (a part of 250,000
     rows x 27 columns took 0.11 s instead of 0.12). The result is the same bit
-    for bit. The local engine keeps whole batches, whose columns it profiles
-    on a thread each.
+    for bit. With ``threads=True`` (the local engine's lone part) the part is
+    read in whole batches, whose columns are profiled on a thread each.
     """
     columns = list(plan.columns)
     if not threads and part.fmt == "parquet":

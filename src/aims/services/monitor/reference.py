@@ -245,8 +245,11 @@ def _outputs(
         # A name of its own per writer: two monitors may build the same cache at once,
         # and one renaming a shared temporary file left the other nothing to rename.
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(dumps(prof))
-        tmp.replace(path)
+        try:
+            tmp.write_bytes(dumps(prof))
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return prof, "model"
     if full is not None and ref.label and ref.label in full.columns:
         return FrameProfile({"prediction": full.columns[ref.label]}, full.rows), "label"
