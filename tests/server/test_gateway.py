@@ -511,3 +511,51 @@ def test_calls_see_allow_list_changes_within_tools_refresh(approved: dict) -> No
     assert before["isError"] and "not on the allow-list" in before["content"][0]["text"]
     assert not allowed.get("isError") and allowed["content"][0]["text"] == "b"
     assert after["isError"] and "not on the allow-list" in after["content"][0]["text"]
+
+
+def raw(world: dict, body: Any, **headers: str) -> httpx.Response:
+    """One POST to the gateway as agent ``bot``, ``body`` sent as it is when it is bytes."""
+    sent = {"Content-Type": "application/json", **bearer(world["token"]), **headers}
+    content = body if isinstance(body, bytes) else _json_bytes(body)
+    return httpx.post(world["url"] + "/gateway/mcp", content=content, headers=sent, timeout=30)
+
+
+def _json_bytes(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value).encode()
+
+
+def test_gateway_answers_carry_the_servers_headers_and_speak_json_rpc(approved: dict) -> None:
+    r = raw(approved, {"jsonrpc": "2.0", "id": 7, "method": "ping"})
+    assert r.status_code == 200
+    assert r.json() == {"jsonrpc": "2.0", "id": 7, "result": {}}
+    assert r.headers["content-type"] == "application/json"
+    assert len(r.headers["x-request-id"]) == 32
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" in r.headers
+    # A notification has nothing to answer; what is not JSON-RPC gets its error codes.
+    assert (
+        raw(approved, {"jsonrpc": "2.0", "method": "notifications/initialized"}).status_code == 202
+    )
+    assert raw(approved, b"{not json").json()["error"]["code"] == -32700
+    assert raw(approved, [1, 2]).json()["error"]["code"] == -32600
+    big = {"jsonrpc": "2.0", "id": 1, "method": "x", "params": {"a": 3, "b": 2**70}}
+    answer = raw(approved, big).json()  # integers past 64 bits are read, and said back
+    assert answer["id"] == 1 and answer["error"]["code"] == -32601
+
+
+def test_gateway_refusals_at_the_door(approved: dict) -> None:
+    r = httpx.get(approved["url"] + "/gateway/mcp", headers=bearer(approved["token"]), timeout=30)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "POST"
+    # Over the body limit: refused from its declared length, before it is read.
+    r = raw(approved, b"[" + b"1," * 40_000 + b"1]")
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "65536" in r.json()["detail"]
+    # A page of another site may not make a browser call the gateway with a token.
+    r = raw(approved, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, Origin="https://evil.example")
+    assert r.status_code == 403
+    assert "cross-site" in r.json()["detail"]
+    assert r.headers["x-content-type-options"] == "nosniff"

@@ -330,13 +330,14 @@ def create_app(
     app.add_middleware(SameOrigin, insecure=insecure_dev)
     if config.trusted_proxies:
         app.add_middleware(ClientAddress, networks=config.proxy_networks())
-    # Outside even the error middleware, so that error answers carry the headers too.
+    # Security headers outside even the error middleware (error answers carry them); predict
+    # requests and app.state.fronts' paths (the MCP gateway) in front of it all, with the same
+    # checks (fastpath.py). Starlette has no hook there: the method is replaced on this app.
     build_stack = app.build_middleware_stack
-    # Starlette has no hook around the whole stack: the method is replaced on this instance.
-    # Predict requests are answered in front of it all, with the same checks (see fastpath.py).
     networks = config.proxy_networks() if config.trusted_proxies else []
+    app.state.fronts = {}
     app.build_middleware_stack = lambda: PredictFront(  # type: ignore[method-assign]
-        SecurityHeaders(build_stack()), app, networks
+        SecurityHeaders(build_stack()), app, networks, app.state.fronts
     )
     document_roles(app)
     return app

@@ -21,13 +21,16 @@ request id, and ``X-Aims-Auth: disabled`` without authentication; refusals are
 problem details (:mod:`~aims.server.problems`). Every other request, and any
 request before the server's state is set up, goes on to the app unchanged.
 The FastAPI route stays: it documents the operation in the OpenAPI document.
+
+Other hot paths that check their own tokens (the MCP gateway) are answered
+here too (``fronts``, a path's handler): steps 1 and 2, then the handler.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -61,6 +64,12 @@ _CLOSE = "Connection"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
+Front = Callable[[Scope, Receive, Send, str, str, list[tuple[bytes, bytes]]], Awaitable[None]]
+"""A handler answering a path in front of the stack: ``(scope, receive, send, client,
+request_id, headers)``, where ``headers`` are the security headers every answer carries.
+An ``AimsError`` it raises before answering is answered as a problem."""
+
+
 def model_of(path: str) -> str | None:
     """The model name of a predict path, else None.
 
@@ -89,20 +98,55 @@ class PredictFront:
         The trusted proxies (``server.trusted_proxies``).
     """
 
-    def __init__(self, app: ASGIApp, fastapi_app: Any, networks: Iterable[Any] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        fastapi_app: Any,
+        networks: Iterable[Any] = (),
+        fronts: Mapping[str, Front] | None = None,
+    ) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
         self.networks = list(networks)
         self._headers = security_headers(PREFIX + "x" + SUFFIX)
+        self.fronts: dict[str, Front] = dict(fronts or {})
+        self._front_headers = {path: security_headers(path) for path in self.fronts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            name = model_of(scope["path"])
-            state = getattr(self.fastapi_app.state, "aims", None)
-            if name is not None and state is not None:
-                await self._predict(state, name, scope, receive, send)
+        if scope["type"] == "http":
+            if scope["method"] == "POST":
+                name = model_of(scope["path"])
+                state = getattr(self.fastapi_app.state, "aims", None)
+                if name is not None and state is not None:
+                    await self._predict(state, name, scope, receive, send)
+                    return
+            front = self.fronts.get(scope["path"])
+            if front is not None:
+                await self._front(front, scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _front(self, front: Front, scope: Scope, receive: Receive, send: Send) -> None:
+        """Steps 1 and 2 for a path in :attr:`fronts`, then its handler."""
+        request_id = random_hex(16)
+        state = getattr(self.fastapi_app.state, "aims", None)
+        extra = self._front_headers[scope["path"]]
+        if state is not None and state.guard.insecure:
+            extra = extra + _INSECURE
+        browser = any(k in (b"origin", b"sec-fetch-site") for k, _ in scope["headers"])
+        try:
+            client = self._client(scope)
+            self._same_origin(scope, state is not None and state.guard.insecure, browser)
+        except AimsError as exc:
+            await problem(send, exc, scope["path"], request_id, extra)
+            return
+        try:
+            await front(scope, receive, send, client, request_id, extra)
+        except AimsError as exc:
+            await problem(send, exc, scope["path"], request_id, extra)
+        except Exception as exc:
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            await problem(send, unexpected(exc), scope["path"], request_id, extra)
 
     async def _predict(
         self, state: Any, name: str, scope: Scope, receive: Receive, send: Send
@@ -134,7 +178,7 @@ class PredictFront:
         except AimsError as exc:
             # The body is not read, so the connection cannot carry another request.
             exc.headers.setdefault(_CLOSE, "close")
-            await _problem(send, exc, path, request_id, extra)
+            await problem(send, exc, path, request_id, extra)
             return
         try:
             limit = state.config.max_body_bytes
@@ -163,13 +207,13 @@ class PredictFront:
             except TypeError:  # an integer past 64 bits, quoted back in a rejected row
                 answer = json.dumps(result).encode()
         except AimsError as exc:
-            await _problem(send, exc, path, request_id, extra)
+            await problem(send, exc, path, request_id, extra)
             return
         except Exception as exc:
             log.exception("unexpected error on POST %s", path)
-            await _problem(send, unexpected(exc), path, request_id, extra)
+            await problem(send, unexpected(exc), path, request_id, extra)
             return
-        await _respond(send, 200, answer, request_id, _JSON + extra)
+        await respond(send, 200, answer, request_id, _JSON + extra)
 
     def _client(self, scope: Scope) -> str:
         """The client's address, from a trusted proxy's headers when one sent the request."""
@@ -217,17 +261,19 @@ def _length(value: bytes | None) -> int | None:
         return None
 
 
-async def _problem(
+async def problem(
     send: Send, exc: AimsError, path: str, request_id: str, extra: list[tuple[bytes, bytes]]
 ) -> None:
+    """Answer ``exc`` as problem details, with its own headers and ``extra``."""
     body = problem_of(exc, instance=path, request_id=request_id)
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-    await _respond(send, exc.status, body, request_id, _PROBLEM + extra + headers)
+    await respond(send, exc.status, body, request_id, _PROBLEM + extra + headers)
 
 
-async def _respond(
+async def respond(
     send: Send, status: int, body: bytes, request_id: str, headers: list[tuple[bytes, bytes]]
 ) -> None:
+    """Answer ``status`` with ``body`` and ``headers``, its length and the request id."""
     await send(
         {
             "type": "http.response.start",

@@ -7,7 +7,7 @@ speaks the methods a tool-using agent needs: ``initialize``, ``ping``,
 found". ``GET`` (a server-to-client stream) is not offered (``405``).
 
 Every request needs a bearer token for this endpoint's own resource (an
-audience-bound MCP token, :func:`aims.server.mcp.oauth.require_token`), of a key
+audience-bound MCP token, :func:`aims.server.mcp.oauth.check_token`), of a key
 that acts for an enabled agent principal. The token is checked here and goes
 no further: upstream servers see only the gateway's own credentials.
 """
@@ -19,17 +19,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from starlette.middleware import Middleware
+import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from aims.errors import AimsError, PermissionDenied, StoreUnavailable
+from aims.errors import PermissionDenied, StoreUnavailable
+from aims.server.fastpath import respond
 from aims.server.gateway.catalog import Agent
 from aims.server.gateway.proxy import GatewayProxy
 from aims.server.gateway.recorder import GatewayMetrics
-from aims.server.mcp.oauth import require_token, resource_of
-from aims.server.problems import problem_response
+from aims.server.mcp.oauth import app_tokens, check_token, resource_of
+from aims.server.validation import BodyTooLarge, declared_length, read_body, too_large
 from aims.services.gateway.policy import gateway_policy
 
 __all__ = ["GATEWAY_PATH", "PROTOCOL_VERSIONS", "mount_gateway"]
@@ -40,27 +39,43 @@ GATEWAY_PATH = "/gateway/mcp"
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 """MCP revisions the gateway answers, newest first; a client asking for another gets the newest."""
 
-MAX_BODY = 1_048_576
+MAX_BODY = 65_536
+"""The largest request body, in bytes (the server's limit for JSON bodies): a larger one
+is refused with 413 before it is read, as screening it would hold up other calls."""
 
 
-def _rpc_error(request_id: Any, code: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-    )
+Answer = tuple[int, dict[str, Any] | None]
+"""An HTTP status and the JSON-RPC message to answer with (None: no body)."""
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-"""One encoder for every answer (``json.dumps`` with options builds one per call)."""
+def _rpc_error(request_id: Any, code: int, message: str) -> Answer:
+    return 200, {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
-def _rpc_result(request_id: Any, result: dict[str, Any]) -> Response:
-    body = _ENCODER.encode({"jsonrpc": "2.0", "id": request_id, "result": result})
-    return Response(body, media_type="application/json")
+def _rpc_result(request_id: Any, result: dict[str, Any]) -> Answer:
+    return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(message)
+    except TypeError:  # an integer past 64 bits from an upstream result
+        return json.dumps(message, separators=(",", ":")).encode()
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:  # JSON orjson does not read (integers past 64 bits)
+        return json.loads(body)
 
 
 RESOURCES = 64
 """How many origins' resource URIs the endpoint remembers (a ``Host`` header is the
 caller's to choose: past this, it forgets them all and starts again)."""
+
+_JSON = [(b"content-type", b"application/json")]
+_ALLOW = [(b"allow", b"POST")]
 
 
 def _origin(scope: Any) -> tuple[Any, ...]:
@@ -71,55 +86,82 @@ def _origin(scope: Any) -> tuple[Any, ...]:
 
 
 class GatewayEndpoint:
-    """The route's handler; ``proxy`` is set while the server runs."""
+    """The endpoint's handler, answering in front of the server's stack
+    (:class:`~aims.server.fastpath.PredictFront`, which has already checked the
+    client's address and origin); ``proxy`` is set while the server runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: Any) -> None:
+        self.app = app
         self.proxy: GatewayProxy | None = None
         self._resources: dict[tuple[Any, ...], str] = {}
 
-    def resource(self, request: Request) -> str:
-        """The gateway's resource URI as ``request`` reached it, remembered per origin."""
-        key = _origin(request.scope)
+    def resource(self, scope: Any) -> str:
+        """The gateway's resource URI as the request reached it, remembered per origin."""
+        key = _origin(scope)
         resource = self._resources.get(key)
         if resource is None:
             if len(self._resources) >= RESOURCES:
                 self._resources.clear()
-            resource = self._resources[key] = resource_of(request, GATEWAY_PATH)
+            resource = self._resources[key] = resource_of(Request(scope), GATEWAY_PATH)
         return resource
 
-    async def handle(self, request: Request) -> Response:
-        path = request.url.path
+    async def __call__(
+        self,
+        scope: Any,
+        receive: Any,
+        send: Any,
+        client: str,
+        request_id: str,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Check the token, read the body within :data:`MAX_BODY`, answer the message."""
+        if self.proxy is None:
+            raise StoreUnavailable("the gateway is starting or stopping; retry shortly")
+        authorization = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None
+        )
+        state = self.app.state
+        principal = check_token(
+            state.aims.guard,
+            app_tokens(self.app),
+            authorization,
+            self.resource(scope),
+            set(),
+            client=lambda: client,
+            path=lambda: GATEWAY_PATH,
+        )
+        if scope["method"] != "POST":
+            await respond(send, 405, b"", request_id, _ALLOW + extra)
+            return
+        agent = await self.proxy.agent(principal.name)
+        if agent is None:
+            raise PermissionDenied(
+                f"the gateway serves agent principals only; the key {principal.key_id} acts "
+                f"for {principal.name or 'no principal'}: give the agent its own key "
+                "('aims principals add NAME --kind agent --owner PERSON')"
+            )
         try:
-            if self.proxy is None:
-                raise StoreUnavailable("the gateway is starting or stopping; retry shortly")
-            principal = require_token(request, self.resource(request), set())
-            if request.method != "POST":
-                return Response(status_code=405, headers={"Allow": "POST"})
-            agent = await self.proxy.agent(principal.name)
-            if agent is None:
-                raise PermissionDenied(
-                    f"the gateway serves agent principals only; the key {principal.key_id} acts "
-                    f"for {principal.name or 'no principal'}: give the agent its own key "
-                    "('aims principals add NAME --kind agent --owner PERSON')"
-                )
-        except AimsError as exc:
-            return problem_response(exc, instance=path)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _rpc_error(None, -32600, f"a request may hold at most {MAX_BODY} bytes")
+            body = await read_body(receive, MAX_BODY, declared_length(scope))
+        except BodyTooLarge:
+            raise too_large(MAX_BODY) from None
+        if body is None:
+            return  # the client went away
+        status, message = await self._message(agent, body)
+        answer = b"" if message is None else _encode(message)
+        await respond(send, status, answer, request_id, (_JSON if answer else []) + extra)
+
+    async def _message(self, agent: Agent, body: bytes) -> Answer:
         try:
-            message = json.loads(body)
+            message = _decode(body)
         except ValueError:
             return _rpc_error(None, -32700, "the body is not JSON")
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             return _rpc_error(None, -32600, "send one JSON-RPC 2.0 message per request")
         if "id" not in message:
-            return Response(
-                status_code=202
-            )  # a notification (initialized, cancelled): nothing to say
+            return 202, None  # a notification (initialized, cancelled): nothing to say
         return await self._answer(agent, message)
 
-    async def _answer(self, agent: Agent, message: dict[str, Any]) -> Response:
+    async def _answer(self, agent: Agent, message: dict[str, Any]) -> Answer:
         assert self.proxy is not None  # checked by the caller
         rid, method = message["id"], message.get("method")
         params = message.get("params") or {}
@@ -154,28 +196,6 @@ class GatewayEndpoint:
         return _rpc_error(rid, -32601, f"method {method!r} is not offered by the aims gateway")
 
 
-class GatewayFastPath:
-    """ASGI middleware answering requests to :data:`GATEWAY_PATH` with ``endpoint``.
-
-    The same handler the route uses, without the framework's routing and
-    exception machinery around it; every other request goes on unchanged.
-    """
-
-    def __init__(self, app: Any, endpoint: GatewayEndpoint) -> None:
-        self.app = app
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == GATEWAY_PATH:
-            try:
-                response = await self.endpoint.handle(Request(scope, receive))
-            except AimsError as exc:  # as the framework's handler would answer it on the route
-                response = problem_response(exc, instance=GATEWAY_PATH)
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 def mount_gateway(app: Any) -> None:
     """Serve the gateway at ``/gateway/mcp`` on ``app`` (a :func:`aims.server.app.create_app` app).
 
@@ -185,7 +205,7 @@ def mount_gateway(app: Any) -> None:
     from aims.server.lifespan import add_lifespan_hook
     from aims.server.mcp.metadata import register_resource
 
-    endpoint = app.state.gateway = GatewayEndpoint()
+    endpoint = GatewayEndpoint(app)
 
     @asynccontextmanager
     async def run(app: Any) -> AsyncIterator[None]:
@@ -219,21 +239,8 @@ def mount_gateway(app: Any) -> None:
             await proxy.aclose()
 
     add_lifespan_hook(app, run)
-    # Innermost of the server's middleware: inside the security headers, the
-    # origin check and admission (which every request passes), but before the
-    # framework's exception layer, router and per-route wrappers, which cost a
-    # gateway call more CPU than its own checks. The route below stays, for a
-    # server assembled without the fast path.
-    app.user_middleware.append(Middleware(GatewayFastPath, endpoint=endpoint))
-    # First in the table: the app has many routes, and a gateway call should not be matched
-    # against each of them before its own (a measurable part of a call's cost).
-    app.router.routes.insert(
-        0,
-        Route(
-            GATEWAY_PATH,
-            endpoint=endpoint.handle,
-            methods=["GET", "POST", "DELETE"],
-            include_in_schema=False,
-        ),
-    )
+    # Answered in front of the server's stack, as predictions are: the framework's
+    # middleware, router and request objects cost a call more CPU than its own checks.
+    app.state.fronts[GATEWAY_PATH] = endpoint
     register_resource(app, GATEWAY_PATH)
+

@@ -8,7 +8,8 @@ value forwarded has the findings cut out of its strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aims.core.screening import Screening, screen, screen_json
@@ -55,13 +56,32 @@ def screen_arguments(arguments: dict[str, Any], policy: GatewayPolicy) -> Outcom
 
 
 def screen_result(result: dict[str, Any], policy: GatewayPolicy) -> Outcome:
-    """The verdict on a tool's result, with the result to give the agent."""
+    """The verdict on a tool's result, with the result to give the agent.
+
+    A tool that returns structured content usually says the same again as text: the
+    MCP SDK for Python wraps a plain return value ``v`` as ``{"result": v}`` beside a
+    text block holding ``v``, and the specification asks a tool to give the JSON of its
+    structured content as a text block too. Such a copy is screened once, and its
+    verdict, findings and redaction hold for both places; everything else is screened
+    on its own.
+    """
+    structured = result.get("structuredContent")
+    blocks = result.get("content") or []
+    done: dict[str, Screening] = {}  # text blocks' screenings by text
+    mirrored: set[int] = set()  # text blocks that are the JSON of the structured content
+    if structured is not None:
+        for i, block in enumerate(blocks):
+            if _text_of(block) is not None and _is_json_of(block["text"], structured):
+                mirrored.add(i)
     verdicts: list[str] = []
     findings: list[dict[str, Any]] = []
     content = []
-    for i, block in enumerate(result.get("content") or []):
-        if isinstance(block, dict) and block.get("type") == "text":
-            s = screen(str(block.get("text", "")), "result", policy.screening)
+    for i, block in enumerate(blocks):
+        text = _text_of(block)
+        if text is not None and i not in mirrored:
+            s = done.get(text)
+            if s is None:
+                s = done[text] = screen(text, "result", policy.screening)
             verdicts.append(s.verdict)
             findings += _found(s, f"$.content[{i}]")
             if s.verdict == "redact":
@@ -69,10 +89,52 @@ def screen_result(result: dict[str, Any], policy: GatewayPolicy) -> Outcome:
         content.append(block)
     out = {k: v for k, v in result.items() if k not in ("content", "structuredContent")}
     out["content"] = content
-    structured = result.get("structuredContent")
     if structured is not None:
-        s = screen_json(structured, "result", policy.screening)
+        s = _wrapped(structured, done) or screen_json(structured, "result", policy.screening)
         verdicts.append(s.verdict)
         findings += _found(s, "$.structuredContent")
         out["structuredContent"] = s.redacted if s.verdict == "redact" else structured
+        if s.verdict == "redact":
+            for i in mirrored:
+                content[i] = {**content[i], "text": json.dumps(s.redacted, ensure_ascii=False)}
     return Outcome(strongest(verdicts), findings, out)
+
+
+def _text_of(block: Any) -> str | None:
+    """The text of a text block, or None for any other block."""
+    if isinstance(block, dict) and block.get("type") == "text":
+        return str(block.get("text", ""))
+    return None
+
+
+def _is_json_of(text: str, structured: Any) -> bool:
+    """Whether ``text`` is the JSON of ``structured`` (a copy the agent reads as text)."""
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        return bool(json.loads(text, object_pairs_hook=_no_repeats) == structured)
+    except ValueError:
+        return False
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A key given twice keeps only its last value when parsed, while the agent reads both:
+    # such a text is not a copy.
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("a key is repeated")
+    return out
+
+
+def _wrapped(structured: Any, done: dict[str, Screening]) -> Screening | None:
+    """The screening of ``{"result": v}`` when a text block holding ``v`` was screened
+    (the Python SDK's structured form of a plain return value), else None."""
+    if not isinstance(structured, dict) or len(structured) != 1:
+        return None
+    value = structured.get("result")
+    s = done.get(value) if isinstance(value, str) else None
+    if s is None:
+        return None
+    found = tuple(replace(f, path="$.result") for f in s.findings)
+    redacted = {"result": s.redacted} if s.verdict == "redact" else None
+    return Screening(s.verdict, found, redacted)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -241,17 +241,46 @@ def _guard(request: Request) -> Guard:
 
 def tokens_of(request: Request) -> McpTokens:
     """The server's MCP token signer (made once per app, from the API's token secret)."""
-    state = request.app.state
+    return app_tokens(request.app)
+
+
+def app_tokens(app: Any) -> McpTokens:
+    """:func:`tokens_of` for the app itself (outside a request)."""
+    state = app.state
     tokens: McpTokens | None = getattr(state, "mcp_tokens", None)
     if tokens is None:
-        issuer = _guard(request).issuer
+        issuer = state.aims.guard.issuer
         tokens = McpTokens(issuer.secret, issuer.ttl)
         state.mcp_tokens = tokens
     return tokens
 
 
 def require_token(request: Request, resource: str, scopes: set[str]) -> Principal:
-    """The caller of ``request`` if it holds a valid token for ``resource`` with ``scopes``.
+    """The caller of ``request`` if it holds a valid token for ``resource`` with ``scopes``
+    (:func:`check_token` on the request's ``Authorization`` header)."""
+    return check_token(
+        _guard(request),
+        tokens_of(request),
+        request.headers.get("authorization"),
+        resource,
+        scopes,
+        client=lambda: client_of(request),
+        path=lambda: request.url.path,
+    )
+
+
+def check_token(
+    guard: Guard,
+    tokens: McpTokens,
+    authorization: str | None,
+    resource: str,
+    scopes: set[str],
+    *,
+    client: Callable[[], str],
+    path: Callable[[], str],
+) -> Principal:
+    """The caller holding the bearer token in ``authorization``, if it is valid for
+    ``resource`` with ``scopes``.
 
     Checks, in order: a bearer token is present (else 401 with the resource
     metadata's address and the scopes needed), it is valid, unexpired and for
@@ -259,12 +288,12 @@ def require_token(request: Request, resource: str, scopes: set[str]) -> Principa
     revoked (401), the key is within its rate limit (429), and the token holds
     every scope in ``scopes`` (else 403 ``insufficient_scope`` naming them).
     Raises ``ApiError`` with the ``WWW-Authenticate`` header set; each refusal
-    is counted on ``/metrics`` and noted for the audit log.
+    is counted on ``/metrics`` and noted for the audit log, with the caller's
+    address and the path (``client`` and ``path`` are asked only then).
 
     With ``--insecure-dev`` every caller is an admin of every project holding
     every scope, as on the rest of the API.
     """
-    guard = _guard(request)
     if guard.insecure:
         return Principal(
             DEV_PRINCIPAL.key_id,
@@ -277,11 +306,9 @@ def require_token(request: Request, resource: str, scopes: set[str]) -> Principa
     needed = " ".join(sorted(scopes))
 
     def refused(error: ApiError, key_id: str | None = None) -> ApiError:
-        # The caller's address and path are read only for a refusal: building the
-        # request's URL is a measurable part of an accepted gateway call.
-        return guard.refuse(error, client=client_of(request), path=request.url.path, key_id=key_id)
+        return guard.refuse(error, client=client(), path=path(), key_id=key_id)
 
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         message = (
             "this resource needs a bearer token bound to it: see its metadata at "
@@ -296,7 +323,7 @@ def require_token(request: Request, resource: str, scopes: set[str]) -> Principa
         error.reason = "missing_token"
         raise refused(error)
     try:
-        principal = tokens_of(request).verify(token.strip(), resource=resource)
+        principal = tokens.verify(token.strip(), resource=resource)
     except ApiError as exc:
         raise refused(exc) from None
     key_id = principal.key_id
