@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aims.core.screening.anchors import ANCHORS, UPPER_ANCHORS, USER_WORDS, positions, windowed
+from aims.core.screening.anchors import ANCHORS, UPPER_ANCHORS, names_users, positions, windowed
 from aims.core.screening.context import (
     discusses_attacks,
     is_quoted_line,
     is_quoted_mention,
     is_reported,
+    sentence_around,
 )
 
 _I = re.IGNORECASE
@@ -220,13 +221,6 @@ _DECODE_AND_FOLLOW = re.compile(
 )
 
 
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
-    """The bounds of the sentence (or line) around ``start``..``end``."""
-    s = max(text.rfind(c, 0, start) for c in ".\n!?。")
-    ends = [i for i in (text.find(c, end) for c in ".\n!?。") if i >= 0]
-    return s + 1, min(ends) if ends else len(text)
-
-
 def _double_negative(text: str, m: re.Match[str]) -> bool:
     """ "must never act without asking the user" is a rule for a model, not against one."""
     return m.group().lower().startswith("without") and bool(
@@ -251,11 +245,16 @@ def _talked_about(text: str, start: int, end: int) -> bool:
     return is_quoted_mention(text, start, end) or is_reported(text, start)
 
 
-def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
-    """``(category, rule, start, end)`` for each intent-level signal in ``text``."""
+def intent_findings(
+    text: str, present: frozenset[str] | set[str] | None = None
+) -> Iterator[tuple[str, str, int, int]]:
+    """``(category, rule, start, end)`` for each intent-level signal in ``text``
+    (``present``: see :func:`~aims.core.screening.anchors.positions`)."""
     lower = text.lower()
-    yield from _addressed(text, lower)
-    for m in windowed(SECRECY, text, lower, ANCHORS["secrecy"], 120, 120):
+    if present is not None and not text.isascii():
+        present = None  # the anchors in other scripts are not in it
+    yield from _addressed(text, lower, present)
+    for m in windowed(SECRECY, text, lower, ANCHORS["secrecy"], 120, 120, present):
         if (
             not _double_negative(text, m)
             and not _defers_to_user(m)
@@ -269,12 +268,12 @@ def intent_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
         (_OTHER_TOOLS, "tools", "poisoning", "other-tools"),
         (_DECODE_AND_FOLLOW, "decode", "obfuscation", "decode-and-follow"),
     ):
-        for m in windowed(rx, text, lower, ANCHORS[key], 200, 240):
+        for m in windowed(rx, text, lower, ANCHORS[key], 200, 240, present):
             if not _talked_about(text, m.start(), m.end()):
                 yield cat, name, m.start(), m.end()
                 break
-    for m in windowed(_SMUGGLED, text, lower, ANCHORS["smuggled"], 80, 120):
-        s, e = _sentence(text, m.start(), m.end())
+    for m in windowed(_SMUGGLED, text, lower, ANCHORS["smuggled"], 80, 120, present):
+        s, e = sentence_around(text, m.start(), m.end())
         sentence = text[s:e]
         if _PARAM.search(sentence) and not _NEGATED.search(text, s, m.start()):
             yield "poisoning", "smuggled-data", s, e
@@ -295,15 +294,16 @@ def _told_of(text: str, start: int) -> bool:
 _THIS = re.compile(r"\bth(?:is|ese)\b", _I)
 
 
-def _addressed(text: str, lower: str) -> Iterator[tuple[str, str, int, int]]:
+def _addressed(
+    text: str, lower: str, present: frozenset[str] | set[str] | None
+) -> Iterator[tuple[str, str, int, int]]:
     """An order, secrecy or a change of rules in the text that follows a call on a model."""
     # A weak noun counts only in a text that speaks of a user or tools: without one, its
     # occurrences are not even looked at.
-    weak_ok = any(w in lower for w in USER_WORDS if w.isascii() or not lower.isascii())
-    sources = [(ANCHORS["address"], lower), (UPPER_ANCHORS, text)]
+    weak_ok = names_users(lower, present)
+    starts = positions(lower, ANCHORS["address"], present) + positions(text, UPPER_ANCHORS)
     if weak_ok:
-        sources.append((ANCHORS["weak"], lower))
-    starts = [p for anchors, hay in sources for p in positions(hay, anchors)]
+        starts += positions(lower, ANCHORS["weak"], present)
     seen = -1
     for pos in sorted(starts):
         m = _ADDRESS.search(text, max(0, pos - 24, seen), min(len(text), pos + 60))

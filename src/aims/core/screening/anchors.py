@@ -193,11 +193,37 @@ _ASCII = {v: tuple(a for a in v if a.isascii()) for v in ANCHORS.values()}
 """The ASCII anchors of each list: all an ASCII text can hold."""
 
 
-def positions(lower: str, anchors: tuple[str, ...]) -> list[int]:
+ASCII_WORDS = frozenset(a for v in _ASCII.values() for a in v) | {
+    w for w in USER_WORDS if w.isascii()
+}
+"""Every ASCII anchor and user word: a screener that finds which of these (and of its
+rules' triggers) an ASCII text holds, once, passes that set to :func:`positions`."""
+
+
+_ASCII_USER_WORDS = frozenset(w for w in USER_WORDS if w.isascii())
+
+
+def names_users(lower: str, present: frozenset[str] | set[str] | None = None) -> bool:
+    """Whether ``lower`` names a user or tools (``present`` as for :func:`positions`)."""
+    if present is not None:
+        return not _ASCII_USER_WORDS.isdisjoint(present)
+    return any(w in lower for w in USER_WORDS if w.isascii() or not lower.isascii())
+
+
+def positions(
+    lower: str, anchors: tuple[str, ...], present: frozenset[str] | set[str] | None = None
+) -> list[int]:
     """Where the anchors occur in ``lower`` (at most :data:`MAX_WINDOWS`); an ASCII text
-    is not searched for the others."""
+    is not searched for the others. ``present``, when given, holds every word of
+    :data:`ASCII_WORDS` that the (ASCII) text holds: only those are searched for."""
     starts: list[int] = []
-    for a in _ASCII.get(anchors, anchors) if lower.isascii() else anchors:
+    if present is not None:
+        if not present:
+            return starts
+        words: tuple[str, ...] = tuple(a for a in _ASCII[anchors] if a in present)
+    else:
+        words = _ASCII.get(anchors, anchors) if lower.isascii() else anchors
+    for a in words:
         pos = lower.find(a)
         while pos >= 0 and len(starts) < MAX_WINDOWS:
             starts.append(pos)
@@ -206,10 +232,17 @@ def positions(lower: str, anchors: tuple[str, ...]) -> list[int]:
 
 
 def windowed(
-    rx: re.Pattern[str], text: str, lower: str, anchors: tuple[str, ...], before: int, after: int
+    rx: re.Pattern[str],
+    text: str,
+    lower: str,
+    anchors: tuple[str, ...],
+    before: int,
+    after: int,
+    present: frozenset[str] | set[str] | None = None,
 ) -> Iterator[re.Match[str]]:
-    """Matches of ``rx`` in windows around the anchors found in ``lower``."""
-    starts = positions(lower, anchors)
+    """Matches of ``rx`` in windows around the anchors found in ``lower`` (``present``
+    as for :func:`positions`)."""
+    starts = positions(lower, anchors, present)
     if not starts:
         return
     starts.sort()

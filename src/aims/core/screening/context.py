@@ -307,3 +307,10 @@ def is_quoted_line(text: str, start: int) -> bool:
     return bool(
         _SHOWN.search(prev) or _QUOTE_INTRO.search(prev) or discusses_attacks(prev, 0, len(prev))
     )
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence (or line) around ``start``..``end``."""
+    s = max(text.rfind(c, 0, start) for c in ".\n!?。")
+    ends = [i for i in (text.find(c, end) for c in ".\n!?。") if i >= 0]
+    return s + 1, min(ends) if ends else len(text)

@@ -17,6 +17,7 @@ from typing import Any
 
 from aims.core.screening import classifier
 from aims.core.screening.addressing import intent_findings
+from aims.core.screening.anchors import ASCII_WORDS
 from aims.core.screening.commands import command_findings
 from aims.core.screening.context import is_quoted_mention
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
@@ -42,7 +43,8 @@ RULES = (*OVERRIDE, *POISONING, *SECRETS, *EXFILTRATION_URLS)
 INSTRUCTION_RULES = (*OVERRIDE, *POISONING)
 OTHER_RULES = (*SECRETS, *EXFILTRATION_URLS)
 _OTHER_TRIGGERS = triggers_of(OTHER_RULES)
-_INDEX = TriggerIndex(triggers_of((*INSTRUCTION_RULES, *OTHER_RULES)))
+# The rules' triggers and the intent signals' anchors, looked for once per text.
+_INDEX = TriggerIndex(triggers_of((*INSTRUCTION_RULES, *OTHER_RULES)) | ASCII_WORDS)
 _TRIGGERS = triggers_of(RULES)
 _INSTRUCTION_TRIGGERS = triggers_of(INSTRUCTION_RULES)
 _SECRET_TRIGGERS = triggers_of(SECRETS)
@@ -150,7 +152,10 @@ def _find(
                         break
     # Intent-level signals read the normalised text, the instruction ones across the
     # strings of a JSON value (an order split in two), the command ones within each.
-    signals = [*intent_findings(said), *command_findings(norm.text)]
+    signals = [
+        *intent_findings(said, present if said.isascii() else None),
+        *command_findings(norm.text),
+    ]
     if not text.isascii() and norm.text != text:
         # Look-alike folding turns Cyrillic words into mixed ones: read the original too.
         original = text.replace(_SEPARATOR, _SPACES) if joined else text
