@@ -18,10 +18,14 @@ per family) finds most likely; the policy gives it that family's verdict, like a
 from __future__ import annotations
 
 import json
+import math
 import re
+from array import array
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
+from itertools import pairwise
+from operator import itemgetter
 from typing import Any, cast
 
 import numpy as np
@@ -49,6 +53,10 @@ says too little (a lone URL, a path, a name), and the rules judge short orders. 
 scripts written without spaces (Chinese, Japanese, Thai), every
 :data:`CHARS_PER_WORD` of their letters count as a word."""
 CHARS_PER_WORD = 2
+_TF = hashing.TF.tolist()
+"""Sublinear term frequency (:data:`~aims.core.screening.hashing.TF`) as Python floats."""
+_TF_2, _TF_2_SQUARE = _TF[2] - 1.0, _TF[2] * _TF[2] - 1.0
+"""What a second occurrence of a feature adds to its term frequency, and to its square."""
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -95,20 +103,51 @@ class Model:
             p[ends - starts < hashing.WINDOW // 2] = 0.0
         return p, starts
 
+    @cached_property
+    def _scalars(self) -> tuple[array[float], dict[str, float]]:
+        """The weights as an :class:`array.array` (compact, so that looking up a few dozen
+        at random stays in the processor's caches), and the intercept of each location,
+        for :meth:`_short` (made on its first call)."""
+        bias = dict(zip(LOCATIONS, self.bias.tolist(), strict=True))
+        return array("f", self.weights.astype(np.float32).tobytes()), bias
+
     def _short(self, text: str, where: Location) -> float:
         """:meth:`probabilities` of a text of one window and at most
-        :data:`~aims.core.screening.hashing.SHORT` characters: the features are counted
-        with a few NumPy calls instead of some forty, and scored by the same operations
-        in the same order (:func:`~aims.core.screening.hashing.weigh`'s term frequencies,
-        the norm by the same dot product, the sum by ``np.bincount``), so the probability
-        is the same to the last bit."""
-        keys, counts = hashing.short_counts(hashing.read_text(text))
-        tf = hashing.TF[counts]
-        v = tf / np.sqrt(tf @ tf) if keys else tf
-        at = np.zeros(len(keys), dtype=np.intp)
-        logit = np.bincount(at, v * self.weights[keys], minlength=1).astype(np.float64)
-        logit += float(self.bias[LOCATIONS.index(where)])
-        return float(1.0 / (1.0 + np.exp(-logit[0])))
+        :data:`~aims.core.screening.hashing.SHORT` characters, in plain Python rather than
+        some fifty NumPy calls on arrays of a few dozen numbers.
+
+        The features are exactly those of the general path
+        (:func:`~aims.core.screening.hashing.short_buckets`); the score is the same sum,
+        ``sum(tf * weight) / norm(tf)`` in float64 from the same float32 weights, but
+        summed in another order and divided once (NumPy's dot product sums in an order of
+        its own), so the probability may differ from that of :meth:`probabilities` in its
+        last bits: by less than 1e-12."""
+        buckets = hashing.short_buckets(hashing.read_text(text))
+        weights, bias = self._scalars
+        distinct = set(buckets)
+        n = len(distinct)
+        # Every feature's term frequency is 1 but that of a feature found more than once.
+        if n > 1:
+            dot = sum(itemgetter(*distinct)(weights))
+        else:
+            dot = sum(map(weights.__getitem__, distinct))
+        square = float(n)
+        extra = len(buckets) - n
+        if extra == 1:
+            # One bucket occurs twice: the sum of the buckets less that of the distinct ones.
+            twice = sum(buckets) - sum(distinct)
+            dot += _TF_2 * weights[twice]
+            square += _TF_2_SQUARE
+        elif extra:
+            buckets.sort()
+            again = [b for b, b2 in pairwise(buckets) if b == b2]
+            for b in set(again):
+                tf = _TF[again.count(b) + 1]
+                dot += (tf - 1.0) * weights[b]
+                square += tf * tf - 1.0
+        logit = (dot / math.sqrt(square) if n else 0.0) + bias[where]
+        # (math.exp overflows where NumPy's gives inf, and the probability 0.)
+        return 1.0 / (1.0 + math.exp(-logit)) if logit > -700.0 else 0.0
 
     def probability(self, text: str, where: Location) -> float:
         """The attack probability of ``text`` as a whole, as in training."""

@@ -22,6 +22,7 @@ position.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from itertools import compress
 from typing import cast
 
@@ -121,6 +122,7 @@ _PHRASE = {
     for v in _both(ps.replace(" ", "_").replace("|", " "))
 }
 _PHRASE_FIRST = frozenset(p[0] for p in _PHRASE)
+_PHRASE_SECOND = frozenset(p[1] for p in _PHRASE)
 _SUBSTRING = {s.replace("_", " "): c for c, ss in _SUBSTRINGS.items() for s in ss.split()}
 # One pass of one pattern (longest first) rather than a search per substring: a search of
 # a wide text costs about as much as the pattern's pass over it.
@@ -155,11 +157,10 @@ _PAIR = [
 ]
 
 
-# A word's code: its cue's index + 1 in the low four bits (0: none), and three flags.
+# A word's code: its cue's index + 1 in the low four bits (0: none), and two flags.
 _CUE_BITS = 15
 _NEGATES = 16
 _TELLS = 32
-_OPENS_PHRASE = 64
 _SEEN: dict[str, int] = {}
 """Each word met so far and its code: the words of traffic repeat, so most words cost
 one look-up, made in C (``map``), and only the words with a code are looked at in Python."""
@@ -180,25 +181,38 @@ def _classify(word: str) -> int:
         code |= _NEGATES
     if word.startswith(_TELL):
         code |= _TELLS
-    if word in _PHRASE_FIRST:
-        code |= _OPENS_PHRASE
     if len(_SEEN) > 1 << 16:
         _SEEN.clear()
     _SEEN[word] = code
     return code
 
 
-def _words(text: str, starts: list[int], ends: list[int], out: list[tuple[int, int, int]]) -> None:
-    """Append to ``out`` the ``(start, end, cue index)`` of the cues said by words."""
-    words = list(map(text.__getitem__, map(slice, starts, ends)))
+def code(word: str) -> int:
+    """A word's code: its cue's index + 1 in the low four bits (0: none), and whether it
+    negates or tells (see :func:`_classify`)."""
+    known = _SEEN.get(word)
+    return _classify(word) if known is None else known
+
+
+def _codes(words: list[str]) -> list[int]:
+    """The code of each word (see :func:`_classify`)."""
     known = list(map(_SEEN.get, words))
-    codes: list[int] = (
-        [_classify(w) if c is None else c for c, w in zip(known, words, strict=True)]
-        if None in known
-        else cast("list[int]", known)
-    )
+    if None in known:
+        return [_classify(w) if c is None else c for c, w in zip(known, words, strict=True)]
+    return cast("list[int]", known)
+
+
+def _words(
+    text: str,
+    starts: list[int],
+    ends: list[int],
+    words: list[str],
+    codes: Sequence[int],
+    out: list[tuple[int, int, int]],
+) -> None:
+    """Append to ``out`` the ``(start, end, cue index)`` of the cues said by ``words``
+    (those of ``text`` at ``starts``..``ends``, with their ``codes``)."""
     negation = -10
-    last = len(words) - 1
     for i in compress(range(len(codes)), codes):
         code = codes[i]
         if code & _CUE_BITS:
@@ -214,10 +228,20 @@ def _words(text: str, starts: list[int], ends: list[int], out: list[tuple[int, i
             negation = i
         elif code & _TELLS and i - negation <= 3:
             out.append((starts[negation], ends[i], _HIDE))
-        if code & _OPENS_PHRASE and i < last:
-            cue = _PHRASE.get((words[i], words[i + 1]))
-            if cue is not None:
-                out.append((starts[i], ends[i + 1], _INDEX[cue]))
+
+
+def _phrases(words: list[str]) -> list[tuple[int, int]]:
+    """``(i, cue index)`` for each phrase among ``words``, ``i`` the place of its first
+    word (a text needs a word that may begin a phrase and one that may end one: most
+    texts have the first, such as "the" or "from", and no phrase)."""
+    if len(words) < 2 or _PHRASE_FIRST.isdisjoint(words) or _PHRASE_SECOND.isdisjoint(words):
+        return []
+    out = []
+    for i in compress(range(len(words) - 1), map(_PHRASE_FIRST.__contains__, words)):
+        cue = _PHRASE.get((words[i], words[i + 1]))
+        if cue is not None:
+            out.append((i, _INDEX[cue]))
+    return out
 
 
 def _marks(text: str, out: list[tuple[int, int, int]]) -> None:
@@ -245,9 +269,41 @@ def cue_spans(
     """``(feature, start, end)`` for each cue in ``text`` (normalised, lower-cased; its
     words at ``word_starts``..``word_ends``) and each pair of different cues within
     :data:`NEAR` characters of each other; a feature is an index into :data:`FEATURES`."""
+    words = list(map(text.__getitem__, map(slice, word_starts, word_ends)))
     found: list[tuple[int, int, int]] = []
-    _words(text, word_starts, word_ends, found)
+    _words(text, word_starts, word_ends, words, _codes(words), found)
+    found += [(word_starts[i], word_ends[i + 1], c) for i, c in _phrases(words)]
     _marks(text, found)
+    return _pairs(found)
+
+
+def word_cue_spans(
+    text: str,
+    words: list[str],
+    codes: Sequence[int],
+    spans: Callable[[str], tuple[list[int], list[int]]],
+) -> list[tuple[int, int, int]]:
+    """:func:`cue_spans` of ``text`` given its ``words``, their :func:`code` and a way to
+    find where they start and end, ``spans(text)``: called only for a text with a cue
+    among its words (most texts have none)."""
+    found: list[tuple[int, int, int]] = []
+    phrases = _phrases(words)
+    if phrases or any(codes):
+        starts, ends = spans(text)
+        _words(text, starts, ends, words, codes, found)
+        found += [(starts[i], ends[i + 1], c) for i, c in phrases]
+    _marks(text, found)
+    if not found:
+        return found
+    if len(found) == 1:
+        ((s, e, c),) = found
+        return [(c, s, e)]
+    return _pairs(found)
+
+
+def _pairs(found: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """``(feature, start, end)`` for each cue of ``found`` (``(start, end, cue index)``)
+    and each pair of different cues within :data:`NEAR` characters of each other."""
     found.sort()
     out = []
     n = len(found)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -324,76 +324,126 @@ def windows(
 
 # A short text's features with few NumPy calls: for a text of a few dozen characters,
 # the fixed cost of the forty-odd calls of :func:`occurrences` and :func:`_one` is most of
-# the cost. The 4-grams of an ASCII text take four table look-ups and three additions;
-# its words, their pairs and its cues, a few dozen, are hashed and counted in Python.
+# the cost. Its 4-grams take a handful of NumPy calls; its words are looked up in a table
+# of the words met so far (with the terms of their buckets); its cues are Python's.
 SHORT = 64
-"""Texts of at most this many characters take :func:`short_counts`."""
+"""Texts of at most this many characters take :func:`short_buckets`."""
 _WORD_RUN = re.compile(
     "[0-9A-Z_a-z\x80-\x9f\xa1-\u1fff\u2070-\u2fff\u3040-\ufe2f\ufe50-\ufeff\uff10-\U0010ffff]+"
 )
 """A run of word characters, as :data:`_ASCII_WORD` and :func:`_non_ascii_word` define them."""
-_ASCII_TABLE = bytes(33 if b in (0, 9, 10, 13) else b + 1 for b in range(128)) + bytes(128)
-"""Byte to hash code (:data:`_ASCII_CODE`), for ASCII text."""
+_WORD_SPLIT = re.compile(f"({_WORD_RUN.pattern})")  # split keeps the runs between the others
+_BYTE_WORDS = bytes(b if _BMP_WORD[b] else 32 for b in range(256))
+"""Byte (a character of Latin-1) to itself for a word character, to a space for any other."""
 _CUE_BUCKETS = _CUE_BUCKET.tolist()
-_M1I, _M2I = int(_M1), int(_M2)
-_DROP = 64 - BITS
-# A 4-gram's bucket is ((c0 P**3 + c1 P**2 + c2 P + c3 + seed) M1 mod 2**64) >> (64 - BITS);
-# _A[k] is P**k M1 and _GRAM[k][c] the term of a code c at place 3 - k, seed included in
-# the last one (unsigned arithmetic wraps modulo 2**64).
+_M1I, _DROP = int(_M1), 64 - BITS
+# Operands of in-place operations on small arrays are 0-d arrays: NumPy takes them faster.
+_DROP_U = np.array(_DROP, dtype=np.uint64)
+# A 4-gram's bucket is ((c0 P**3 + c1 P**2 + c2 P + c3 + seed) M1 mod 2**64) >> (64 - BITS),
+# with _A[k] = P**k M1 (unsigned arithmetic wraps modulo 2**64) and c a hash code: a code
+# point + 1 (white space read as a space), the ones summed into the seed in _S4_ONES.
 _A = [pow(_P, k, 1 << 64) * _M1I & _MASK64 for k in range(4)]
-_S4 = (_SEED_CHAR + 4) * _M1I & _MASK64
-_GRAM = [
-    np.array([(c * _A[k] + (_S4 if k == 0 else 0)) & _MASK64 for c in range(256)], dtype=np.uint64)
-    for k in range(4)
-]
-_SW = _SEED_WORD * _M1I & _MASK64
-_SP = _SEED_PAIR * _M1I & _MASK64
-assert CHAR_NGRAMS == (4,), "short_counts hashes 4-grams only"
+_A_FIRST_LAST = np.array(_A[::-1], dtype=np.uint64)
+_S4_ONES = np.array((_SEED_CHAR + 4) * _M1I + sum(_A) & _MASK64, dtype=np.uint64)
+_SPACES = str.maketrans(dict.fromkeys((0, 9, 10, 13), 32))
+_ODD_SPACE = re.compile("[\x00\t\n\r]")
+# The sum of a 4-gram of a text in Latin-1 (ASCII among it) is a term of its first two bytes
+# and one of its last two (the seed in it), looked up by the two bytes as a 16-bit number.
+_U2, _U8, _INTP = np.dtype("<u2"), np.dtype(np.uint64), np.dtype(np.intp)
+_LOW, _HIGH = _BMP_CODE[np.arange(1 << 16) & 255], _BMP_CODE[np.arange(1 << 16) >> 8]
+_FIRST_TWO = _LOW * _U64(_A[3]) + _HIGH * _U64(_A[2])
+_LAST_TWO = _LOW * _U64(_A[1]) + _HIGH * _U64(_A[0]) + _U64((_SEED_CHAR + 4) * _M1I & _MASK64)
+# A word's bucket is ((h + seed) M1 mod 2**64) >> (64 - BITS), h the hash of its codes; the
+# bucket of a pair of words (h, h2) is ((h M2 + h2 + seed) M1 mod 2**64) >> (64 - BITS),
+# the sum of a term of the first word (h M2 M1) and one of the second (h2 M1 + seed M1).
+_SW, _SP = _SEED_WORD * _M1I & _MASK64, _SEED_PAIR * _M1I & _MASK64
+_M2M1 = int(_M2) * _M1I & _MASK64
+_TERMS: dict[str, tuple[int, int, int, int]] = {}
+"""Each word met so far: its bucket, its term as the first of a pair and as the second,
+and its :func:`~aims.core.screening.cues.code`. The words of traffic repeat, so most
+words cost a look-up rather than a loop over their letters."""
+assert CHAR_NGRAMS == (4,), "short_buckets hashes 4-grams only"
+
+
+def _terms(word: str) -> tuple[int, int, int, int]:
+    """A word's bucket, pair terms and cue code (a word character's hash code is its code
+    point + 1), remembered in :data:`_TERMS`."""
+    mask, p = _MASK64, _P
+    h = 0
+    for c in map(ord, word):
+        h = (h * p + c + 1) & mask
+    hm = h * _M1I
+    terms = (
+        ((hm + _SW) & mask) >> _DROP,
+        h * _M2M1 & mask,
+        (hm + _SP) & mask,
+        cues.code(word),
+    )
+    if len(_TERMS) > 1 << 16:
+        _TERMS.clear()
+    _TERMS[word] = terms
+    return terms
+
+
+def _word_spans(text: str) -> tuple[list[int], list[int]]:
+    """Where the words of ``text`` start and end."""
+    offsets = list(accumulate(map(len, _WORD_SPLIT.split(text))))
+    return offsets[0:-1:2], offsets[1::2]
+
+
+def short_buckets(text: str) -> list[int]:
+    """The bucket of every feature occurrence of ``text`` (normalised, lower-cased, at most
+    :data:`SHORT` characters, as :func:`read_text` gives it), in no particular order: the
+    buckets of :func:`occurrences`, with as few NumPy calls as can be."""
+    n = len(text)
+    buckets: list[int] = []
+    grams: npt.NDArray[np.uint64]
+    raw = None
+    if text.isascii():
+        raw = text.encode("ascii")
+        words = raw.translate(_BYTE_WORDS).decode("ascii").split()
+    elif max(text) <= "\xff":
+        raw = text.encode("latin-1")
+        # Not str.split(): it would also split at U+0085, a word character here.
+        words = list(filter(None, raw.translate(_BYTE_WORDS).decode("latin-1").split(" ")))
+    else:
+        words = _WORD_RUN.findall(text)
+    if n >= 4:
+        if raw is not None:
+            # Each two bytes as a 16-bit number (a view: shape, type, buffer, offset, strides,
+            # passed by place, which costs half as much), as intp to index by (much faster).
+            two = np.ndarray((n - 1,), _U2, raw, 0, (1,)).astype(_INTP)
+            grams = _FIRST_TWO[two[:-2]]
+            grams += _LAST_TWO[two[2:]]
+        else:
+            spaced = text.translate(_SPACES) if _ODD_SPACE.search(text) else text
+            points = np.frombuffer(_utf32(spaced), dtype=np.uint32).astype(np.uint64)
+            # The 4-grams as the rows of a strided view of the code points, summed by terms.
+            grams = np.ndarray((n - 3, 4), _U8, points, 0, (8, 8))
+            grams = grams @ _A_FIRST_LAST
+            grams += _S4_ONES
+        grams >>= _DROP_U
+        buckets = grams.tolist()
+    codes: Any = ()
+    if words:
+        known = list(map(_TERMS.get, words))
+        terms: Any = known
+        if None in known:
+            terms = [t or _terms(w) for t, w in zip(known, words, strict=True)]
+        own, first, second, codes = zip(*terms, strict=False)  # four terms a word
+        buckets += own
+        drop, low = _DROP, (1 << BITS) - 1
+        buckets += [((a + b) >> drop) & low for a, b in zip(first, second[1:], strict=False)]
+    found = cues.word_cue_spans(text, words, codes, _word_spans)
+    if found:
+        buckets += [_CUE_BUCKETS[f] for f, _, _ in found]
+    return buckets
 
 
 def short_counts(text: str) -> tuple[list[int], list[int]]:
-    """The distinct buckets of ``text`` (normalised, lower-cased, at most :data:`SHORT`
-    characters, as :func:`read_text` gives it) in increasing order, and how many
-    times each occurs: the occurrences of :func:`occurrences`, counted."""
-    mask, drop = _MASK64, _DROP
-    codes: Any
-    if text.isascii():
-        codes = text.encode("ascii").translate(_ASCII_TABLE)
-        buckets: list[int] = []
-        if len(codes) >= 4:
-            cp = np.frombuffer(codes, dtype=np.uint8)
-            g0, g1, g2, g3 = _GRAM
-            grams = g3[cp[:-3]]
-            grams += g2[cp[1:-2]]
-            grams += g1[cp[2:-1]]
-            grams += g0[cp[3:]]
-            grams >>= _U64(drop)
-            buckets = grams.tolist()
-    else:
-        codes = [33 if c in (0, 9, 10, 13) else c + 1 for c in memoryview(_utf32(text)).cast("I")]
-        a0, a1, a2, a3 = _A
-        s4 = _S4
-        buckets = [
-            ((c0 * a3 + c1 * a2 + c2 * a1 + c3 * a0 + s4) & mask) >> drop
-            for c0, c1, c2, c3 in zip(codes, codes[1:], codes[2:], codes[3:], strict=False)
-        ]
-    starts: list[int] = []
-    ends: list[int] = []
-    hashes: list[int] = []
-    p = _P
-    for m in _WORD_RUN.finditer(text):
-        s, e = m.span()
-        h = 0
-        for c in codes[s:e]:  # modulo 2**64 at the end: at most SHORT characters
-            h = h * p + c
-        starts.append(s)
-        ends.append(e)
-        hashes.append(h & mask)
-    m1, sw, sp, m2 = _M1I, _SW, _SP, _M2I
-    buckets += [((h * m1 + sw) & mask) >> drop for h in hashes]
-    buckets += [(((h * m2 + h2) * m1 + sp) & mask) >> drop for h, h2 in pairwise(hashes)]
-    cue = _CUE_BUCKETS
-    buckets += [cue[f] for f, _, _ in cues.cue_spans(text, starts, ends)]
-    counts = Counter(buckets)
-    keys = sorted(counts)
-    return keys, [counts[k] for k in keys]
+    """The distinct buckets of ``text`` (as :func:`short_buckets` takes it) in increasing
+    order, and how many times each occurs: the occurrences of :func:`occurrences`, counted."""
+    buckets = short_buckets(text)
+    buckets.sort()
+    counts = Counter(buckets)  # in increasing order, as counted
+    return list(counts), list(counts.values())
