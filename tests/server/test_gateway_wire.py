@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from aims.server.gateway.wire import MAX_ANSWER_BYTES, Pool, WireError
+from aims.server.gateway.wire import MAX_ANSWER_BYTES, Pool, WireError, dumps, loads
 from tests.server.conftest import run_coroutine
 
 Answerer = Callable[[bytes], Any]
@@ -233,3 +233,13 @@ def test_an_answer_too_large_or_not_http_is_refused() -> None:
             await server.stop()
 
     run(main())
+
+
+def test_json_past_what_orjson_reads_and_writes_is_still_read_and_written() -> None:
+    big = {"id": 1, "n": 2**70, "s": "é"}
+    assert loads(dumps(big)) == big
+    assert loads(b'{"a":"\\ud800"}') == {"a": "\ud800"}  # a lone surrogate, escaped
+    assert loads('[1, 2.5, "x"]') == [1, 2.5, "x"]
+    for bad in (b"{not json", b"\xff\xfe{", b""):
+        with pytest.raises(ValueError):
+            loads(bad)

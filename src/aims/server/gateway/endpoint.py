@@ -14,12 +14,10 @@ no further: upstream servers see only the gateway's own credentials.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
 from aims.errors import PermissionDenied, StoreUnavailable
@@ -27,6 +25,7 @@ from aims.server.fastpath import respond
 from aims.server.gateway.catalog import Agent
 from aims.server.gateway.proxy import GatewayProxy
 from aims.server.gateway.recorder import GatewayMetrics
+from aims.server.gateway.wire import dumps, loads
 from aims.server.mcp.oauth import app_tokens, check_token, resource_of
 from aims.server.validation import BodyTooLarge, declared_length, read_body, too_large
 from aims.services.gateway.policy import gateway_policy
@@ -54,20 +53,6 @@ def _rpc_error(request_id: Any, code: int, message: str) -> Answer:
 
 def _rpc_result(request_id: Any, result: dict[str, Any]) -> Answer:
     return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-
-def _encode(message: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(message)
-    except TypeError:  # an integer past 64 bits from an upstream result
-        return json.dumps(message, separators=(",", ":")).encode()
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:  # JSON orjson does not read (integers past 64 bits)
-        return json.loads(body)
 
 
 RESOURCES = 64
@@ -147,12 +132,12 @@ class GatewayEndpoint:
         if body is None:
             return  # the client went away
         status, message = await self._message(agent, body)
-        answer = b"" if message is None else _encode(message)
+        answer = b"" if message is None else dumps(message)
         await respond(send, status, answer, request_id, (_JSON if answer else []) + extra)
 
     async def _message(self, agent: Agent, body: bytes) -> Answer:
         try:
-            message = _decode(body)
+            message = loads(body)
         except ValueError:
             return _rpc_error(None, -32700, "the body is not JSON")
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
@@ -243,4 +228,3 @@ def mount_gateway(app: Any) -> None:
     # middleware, router and request objects cost a call more CPU than its own checks.
     app.state.fronts[GATEWAY_PATH] = endpoint
     register_resource(app, GATEWAY_PATH)
-

@@ -18,19 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from aims.server.gateway.wire import Answer, Pool, WireError
+from aims.server.gateway.wire import Answer, Pool, WireError, dumps, loads
 
 __all__ = ["PROTOCOL_VERSION", "UpstreamClient", "UpstreamError"]
 
 PROTOCOL_VERSION = "2025-11-25"
 """The MCP revision the gateway offers upstream (the initialize handshake's newest)."""
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class UpstreamError(Exception):
@@ -67,7 +63,7 @@ class UpstreamClient:
         return headers
 
     async def _post(self, message: dict[str, Any]) -> Answer:
-        body = _ENCODER.encode(message).encode("utf-8")
+        body = dumps(message)
         try:
             return await self._pool.post(self._path, self._headers(), body, self.timeout)
         except WireError as exc:
@@ -111,8 +107,10 @@ class UpstreamClient:
             raise UpstreamError(f"MCP server {self.name} answered HTTP {response.status}")
         kind = response.headers.get("content-type", "")
         try:
-            text = response.body.decode("utf-8")
-            messages = _events(text) if kind.startswith("text/event-stream") else [json.loads(text)]
+            if kind.startswith("text/event-stream"):
+                messages = _events(response.body.decode("utf-8"))
+            else:
+                messages = [loads(response.body)]
         except ValueError:
             raise UpstreamError(f"MCP server {self.name} sent an answer that is not JSON") from None
         for message in messages:
@@ -177,6 +175,6 @@ def _events(text: str) -> list[Any]:
         elif not line and data:
             # A keep-alive or a non-JSON event carries no answer.
             with contextlib.suppress(ValueError):
-                out.append(json.loads("\n".join(data)))
+                out.append(loads("\n".join(data)))
             data = []
     return out

@@ -11,16 +11,37 @@ written in one piece, and the answer read by the same C parser uvicorn uses
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
+import orjson
 
-__all__ = ["MAX_ANSWER_BYTES", "Answer", "Pool", "WireError"]
+__all__ = ["MAX_ANSWER_BYTES", "Answer", "Pool", "WireError", "dumps", "loads"]
 
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 """The largest answer read from an upstream server; a larger one is refused, not held."""
+
+
+def dumps(message: Any) -> bytes:
+    """``message`` as compact JSON (orjson, or the standard library for what orjson does
+    not write, such as integers past 64 bits)."""
+    try:
+        return orjson.dumps(message)
+    except TypeError:
+        return json.dumps(message, separators=(",", ":")).encode()
+
+
+def loads(data: bytes | str) -> Any:
+    """The JSON value in ``data`` (``ValueError`` if it is not JSON); what orjson does not
+    read (integers past 64 bits, a lone surrogate escaped) is read by the standard library."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 class WireError(Exception):
