@@ -193,6 +193,7 @@ _ASCII = {v: tuple(a for a in v if a.isascii()) for v in ANCHORS.values()}
 """The ASCII anchors of each list: all an ASCII text can hold."""
 
 
+_ASCII_SETS = {v: frozenset(a) for v, a in _ASCII.items()}
 ASCII_WORDS = frozenset(a for v in _ASCII.values() for a in v) | {
     w for w in USER_WORDS if w.isascii()
 }
@@ -218,7 +219,7 @@ def positions(
     :data:`ASCII_WORDS` that the (ASCII) text holds: only those are searched for."""
     starts: list[int] = []
     if present is not None:
-        if not present:
+        if not present or present.isdisjoint(_ASCII_SETS[anchors]):
             return starts
         words: tuple[str, ...] = tuple(a for a in _ASCII[anchors] if a in present)
     else:

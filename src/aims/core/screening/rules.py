@@ -148,6 +148,25 @@ class TriggerIndex:
         return found
 
 
+_BY_TRIGGER: dict[int, tuple[tuple[Rule, ...], dict[str, tuple[int, ...]]]] = {}
+
+
+def _by_trigger(rules: tuple[Rule, ...]) -> dict[str, tuple[int, ...]]:
+    """Each trigger of ``rules`` and the positions of the rules it belongs to (made once
+    per rule set: the screener's sets are module constants)."""
+    known = _BY_TRIGGER.get(id(rules))
+    if known is not None and known[0] is rules:
+        return known[1]
+    index: dict[str, list[int]] = {}
+    for i, r in enumerate(rules):
+        for t in r.triggers:
+            index.setdefault(t, []).append(i)
+    if len(_BY_TRIGGER) >= 64:
+        _BY_TRIGGER.clear()  # rule sets made on the fly (tests, decoded text): bounded
+    _BY_TRIGGER[id(rules)] = (rules, {t: tuple(v) for t, v in index.items()})
+    return _BY_TRIGGER[id(rules)][1]
+
+
 def run_rules(
     text: str,
     lower: str,
@@ -181,10 +200,11 @@ def run_rules(
     # A text quoting or reporting attack phrases again and again is not documentation:
     # after this many exemptions the phrases count (and checking each one costs a search).
     exemptions = MAX_EXEMPTIONS
-    for r in rules:
+    by_trigger = _by_trigger(rules)
+    # The rules with a trigger in the text, in their order (most texts hold few triggers).
+    order = sorted({i for t in present for i in by_trigger.get(t, ())})
+    for r in map(rules.__getitem__, order):
         mine = tuple(t for t in r.triggers if t in present)
-        if not mine:
-            continue
         windows = _windows(lower, mine, seen) if same_offsets else [(0, len(text))]
         for start, end in windows:
             for m in r.pattern.finditer(text, start, _window_end(text, end)):
