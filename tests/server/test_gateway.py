@@ -10,6 +10,7 @@ aims server for the module. Agent ``bot`` (owner ``dev@x.org``) may call
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -516,14 +517,8 @@ def test_calls_see_allow_list_changes_within_tools_refresh(approved: dict) -> No
 def raw(world: dict, body: Any, **headers: str) -> httpx.Response:
     """One POST to the gateway as agent ``bot``, ``body`` sent as it is when it is bytes."""
     sent = {"Content-Type": "application/json", **bearer(world["token"]), **headers}
-    content = body if isinstance(body, bytes) else _json_bytes(body)
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return httpx.post(world["url"] + "/gateway/mcp", content=content, headers=sent, timeout=30)
-
-
-def _json_bytes(value: Any) -> bytes:
-    import json
-
-    return json.dumps(value).encode()
 
 
 def test_gateway_answers_carry_the_servers_headers_and_speak_json_rpc(approved: dict) -> None:

@@ -109,8 +109,8 @@ class PredictFront:
         self.fastapi_app = fastapi_app
         self.networks = list(networks)
         self._headers = security_headers(PREFIX + "x" + SUFFIX)
-        self.fronts: dict[str, Front] = dict(fronts or {})
-        self._front_headers = {path: security_headers(path) for path in self.fronts}
+        # The mapping itself, not a copy: a path mounted after the stack is built is served too.
+        self.fronts: Mapping[str, Front] = fronts if fronts is not None else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -130,7 +130,7 @@ class PredictFront:
         """Steps 1 and 2 for a path in :attr:`fronts`, then its handler."""
         request_id = random_hex(16)
         state = getattr(self.fastapi_app.state, "aims", None)
-        extra = self._front_headers[scope["path"]]
+        extra = security_headers(scope["path"])
         if state is not None and state.guard.insecure:
             extra = extra + _INSECURE
         browser = any(k in (b"origin", b"sec-fetch-site") for k, _ in scope["headers"])

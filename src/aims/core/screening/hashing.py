@@ -17,7 +17,6 @@ scored against its own surroundings rather than diluted by all of the text.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -438,12 +437,3 @@ def short_buckets(text: str) -> list[int]:
     if found:
         buckets += [_CUE_BUCKETS[f] for f, _, _ in found]
     return buckets
-
-
-def short_counts(text: str) -> tuple[list[int], list[int]]:
-    """The distinct buckets of ``text`` (as :func:`short_buckets` takes it) in increasing
-    order, and how many times each occurs: the occurrences of :func:`occurrences`, counted."""
-    buckets = short_buckets(text)
-    buckets.sort()
-    counts = Counter(buckets)  # in increasing order, as counted
-    return list(counts), list(counts.values())

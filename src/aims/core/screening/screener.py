@@ -152,10 +152,7 @@ def _find(
                         break
     # Intent-level signals read the normalised text, the instruction ones across the
     # strings of a JSON value (an order split in two), the command ones within each.
-    signals = [
-        *intent_findings(said, present if said.isascii() else None),
-        *command_findings(norm.text),
-    ]
+    signals = [*intent_findings(said, present), *command_findings(norm.text)]
     if not text.isascii() and norm.text != text:
         # Look-alike folding turns Cyrillic words into mixed ones: read the original too.
         original = text.replace(_SEPARATOR, _SPACES) if joined else text
