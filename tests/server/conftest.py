@@ -33,6 +33,8 @@ class LiveServer:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
+        from aims.server.http_protocol import protocol_class
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # As 'aims serve' runs it: forwarding headers are the app's business
@@ -44,6 +46,7 @@ class LiveServer:
             log_level="warning",
             lifespan="on",
             proxy_headers=False,
+            http=protocol_class(),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -110,6 +110,7 @@ def serve(
     import uvicorn
 
     from aims.server.assembly import build_server, stop_monitor
+    from aims.server.http_protocol import protocol_class
 
     ws = open_workspace()
     _log_to_stderr(log_level)
@@ -131,6 +132,7 @@ def serve(
             # only; uvicorn's own handling would believe them from loopback.
             proxy_headers=False,
             server_header=False,
+            http=protocol_class(),
         )
     finally:
         stop_monitor(app)

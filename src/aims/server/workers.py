@@ -52,6 +52,7 @@ from typing import Any
 import uvicorn
 
 from aims.errors import AimsError, ConfigError
+from aims.server.http_protocol import protocol_class
 
 __all__ = ["START_ATTEMPTS", "WorkerSpec", "listen", "serve_workers"]
 
@@ -155,6 +156,7 @@ def _worker_main(spec: WorkerSpec, worker: int, sock: socket.socket, conn: Conne
         timeout_graceful_shutdown=30,
         proxy_headers=False,
         server_header=False,
+        http=protocol_class(),
     )
     server = _WorkerServer(config, conn=conn, supervisor=supervisor)
     # uvicorn raises the signal it stopped on again once it is done; ignored
