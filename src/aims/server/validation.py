@@ -359,9 +359,12 @@ async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def too_large(limit: int) -> AimsError:
-    """The refusal of a body over ``limit`` bytes (the connection is closed after it)."""
+def too_large(limit: int, setting: str | None = None) -> AimsError:
+    """The refusal of a body over ``limit`` bytes (the connection is closed after it);
+    ``setting`` names the ``aims.yaml`` key that sets the limit, if one does."""
     message = f"the body is larger than the limit of {limit} bytes"
+    if setting:
+        message += f" ({setting} in aims.yaml)"
     return PayloadTooLarge(
         message,
         details=[{"row": None, "field": None, "rule": "max_body_bytes", "message": message}],

@@ -184,6 +184,9 @@ def test_a_waiting_call_is_decided_by_another_person_once(ws: Any) -> None:
         ({"agent_rate": 0}, "above zero"),
         ({"agent_burst": 0.5}, "at least 1"),
         ({"screening": {"verdicts": {"override": {"result": "explode"}}}}, "verdicts"),
+        ({"max_request_bytes": 100}, "max_request_bytes must be a whole number of bytes, at least"),
+        ({"max_request_bytes": "1MB"}, "max_request_bytes"),
+        ({"max_request_bytes": True}, "max_request_bytes"),
     ],
 )
 def test_a_wrong_gateway_policy_names_its_key(section: dict, message: str) -> None:
@@ -195,6 +198,8 @@ def test_the_policy_reads_high_risk_patterns_and_durations() -> None:
     policy = gateway_policy({"high_risk": ["pay/*"], "approval_timeout": "2m", "tool_rate": 5})
     assert policy.is_high_risk("pay", "send") and not policy.is_high_risk("files", "read")
     assert policy.approval_timeout_seconds == 120 and policy.tool_rate == 5
+    assert policy.max_request_bytes == 1 << 20  # the default
+    assert gateway_policy({"max_request_bytes": 4096}).max_request_bytes == 4096
 
 
 @pytest.fixture

@@ -161,10 +161,11 @@ def _by_trigger(rules: tuple[Rule, ...]) -> dict[str, tuple[int, ...]]:
     for i, r in enumerate(rules):
         for t in r.triggers:
             index.setdefault(t, []).append(i)
+    made = {t: tuple(v) for t, v in index.items()}
     if len(_BY_TRIGGER) >= 64:
         _BY_TRIGGER.clear()  # rule sets made on the fly (tests, decoded text): bounded
-    _BY_TRIGGER[id(rules)] = (rules, {t: tuple(v) for t, v in index.items()})
-    return _BY_TRIGGER[id(rules)][1]
+    _BY_TRIGGER[id(rules)] = (rules, made)
+    return made  # not read back: another thread may clear the table in between
 
 
 def run_rules(

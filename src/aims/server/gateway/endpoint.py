@@ -38,11 +38,6 @@ GATEWAY_PATH = "/gateway/mcp"
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 """MCP revisions the gateway answers, newest first; a client asking for another gets the newest."""
 
-MAX_BODY = 65_536
-"""The largest request body, in bytes (the server's limit for JSON bodies): a larger one
-is refused with 413 before it is read, as screening it would hold up other calls."""
-
-
 Answer = tuple[int, dict[str, Any] | None]
 """An HTTP status and the JSON-RPC message to answer with (None: no body)."""
 
@@ -99,7 +94,7 @@ class GatewayEndpoint:
         request_id: str,
         extra: list[tuple[bytes, bytes]],
     ) -> None:
-        """Check the token, read the body within :data:`MAX_BODY`, answer the message."""
+        """Check the token, read the body within ``gateway.max_request_bytes``, answer the message."""
         if self.proxy is None:
             raise StoreUnavailable("the gateway is starting or stopping; retry shortly")
         authorization = next(
@@ -125,10 +120,11 @@ class GatewayEndpoint:
                 f"for {principal.name or 'no principal'}: give the agent its own key "
                 "('aims principals add NAME --kind agent --owner PERSON')"
             )
+        limit = self.proxy.policy.max_request_bytes
         try:
-            body = await read_body(receive, MAX_BODY, declared_length(scope))
+            body = await read_body(receive, limit, declared_length(scope))
         except BodyTooLarge:
-            raise too_large(MAX_BODY) from None
+            raise too_large(limit, "gateway.max_request_bytes") from None
         if body is None:
             return  # the client went away
         status, message = await self._message(agent, body)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +29,13 @@ from starlette.concurrency import run_in_threadpool
 from aims.errors import InvalidInput
 from aims.server.gateway.catalog import SEPARATOR, Agent, Catalog, Tool
 from aims.server.gateway.recorder import GatewayMetrics, Recorder, hashed_arguments
-from aims.server.gateway.screen import screen_arguments, screen_result
+from aims.server.gateway.screen import (
+    OFF_LOOP_CHARS,
+    Outcome,
+    screen_arguments,
+    screen_result,
+    text_size,
+)
 from aims.server.gateway.upstream import UpstreamError
 from aims.server.ratelimit import RateLimiter
 from aims.services.gateway.calls import call_status, file_call
@@ -72,11 +80,15 @@ class GatewayProxy:
         self.listing_limiter = RateLimiter(policy.list_rate, policy.list_burst)
         self.recorder = Recorder(ws, spans=spans)
         self.note_refusal = note_refusal or (lambda agent, reason, path: None)
+        # Large values are screened here rather than on the event loop (see OFF_LOOP_CHARS);
+        # two threads, so that one agent's large calls cannot hold up another's for long.
+        self._screening = ThreadPoolExecutor(2, thread_name_prefix="aims-screening")
 
     async def aclose(self) -> None:
         """Write the audit events still queued; close the upstream connections."""
         await run_in_threadpool(self.recorder.close)
         await self.catalog.aclose()
+        self._screening.shutdown(wait=False, cancel_futures=True)
 
     async def agent(self, name: str | None) -> Agent | None:
         """The enabled agent principal ``name``, reading the store again if it is new."""
@@ -181,7 +193,7 @@ class GatewayProxy:
         if problems:
             raise Refused("constraint", f"refused: {name}: " + "; ".join(problems))
         try:
-            screened = screen_arguments(arguments, self.policy)
+            screened = await self._screen(screen_arguments, arguments)
         except InvalidInput as exc:  # nested too deep to screen: not forwarded unscreened
             raise Refused("arguments_unreadable", f"refused: {exc.message}") from None
         self._count("arguments", screened.findings, record)
@@ -203,7 +215,7 @@ class GatewayProxy:
             result = await client.call_tool(tool.name, screened.value)
         except UpstreamError as exc:
             raise Refused("upstream_error", f"refused: {exc}") from None
-        out = screen_result(result, self.policy)
+        out = await self._screen(screen_result, result)
         self._count("result", out.findings, record)
         record["screening"]["result"] = out.verdict
         if out.verdict == "deny":
@@ -215,6 +227,16 @@ class GatewayProxy:
         verdicts = [screened.verdict, out.verdict]
         verdict = next((v for v in ("redact", "warn") if v in verdicts), "allow")
         return out.value, verdict
+
+    async def _screen(
+        self, screen: Callable[[Any, GatewayPolicy], Outcome], value: dict[str, Any]
+    ) -> Outcome:
+        """``screen(value, policy)``: on the event loop for small values, on a worker thread
+        for large ones."""
+        if text_size(value, OFF_LOOP_CHARS) < OFF_LOOP_CHARS:
+            return screen(value, self.policy)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._screening, screen, value, self.policy)
 
     def _count(self, place: str, findings: list[dict[str, Any]], record: dict[str, Any]) -> None:
         for f in findings:

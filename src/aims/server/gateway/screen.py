@@ -16,7 +16,19 @@ from aims.core.screening import Screening, screen, screen_json
 from aims.core.screening.findings import strongest
 from aims.services.gateway.policy import GatewayPolicy
 
-__all__ = ["Outcome", "screen_arguments", "screen_description", "screen_result"]
+__all__ = [
+    "OFF_LOOP_CHARS",
+    "Outcome",
+    "screen_arguments",
+    "screen_description",
+    "screen_result",
+    "text_size",
+]
+
+OFF_LOOP_CHARS = 16_384
+"""Arguments or a result holding at least this many characters of text are screened on a
+worker thread, so that the other calls the server is answering go on meanwhile (a
+megabyte of text takes a few hundred milliseconds to screen)."""
 
 
 @dataclass
@@ -98,6 +110,26 @@ def screen_result(result: dict[str, Any], policy: GatewayPolicy) -> Outcome:
             for i in mirrored:
                 content[i] = {**content[i], "text": json.dumps(s.redacted, ensure_ascii=False)}
     return Outcome(strongest(verdicts), findings, out)
+
+
+def text_size(value: Any, limit: int) -> int:
+    """The characters of text in the JSON ``value`` (keys and strings), counted up to ``limit``.
+
+    >>> text_size({"path": "a.txt", "lines": ["one", "two"]}, 100)
+    20
+    """
+    size = 0
+    stack = [value]
+    while stack and size < limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, dict):
+            size += sum(len(k) for k in item if isinstance(k, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return size
 
 
 def _text_of(block: Any) -> str | None:

@@ -16,6 +16,7 @@ Every key is optional::
       list_burst: 10          #   lists again (beyond them, the gateway's view is served)
       upstream_timeout: 30s   # longest wait for an upstream server's answer
       tools_refresh: 30s      # how often the upstream tool lists are read again
+      max_request_bytes: 1048576  # largest request an agent may send (larger: 413)
 
 The ``screening`` section is the screening policy of
 :class:`aims.core.screening.ScreeningPolicy`: each finding gets a verdict by
@@ -52,6 +53,7 @@ class GatewayPolicy:
     list_burst: float = 10.0
     upstream_timeout_seconds: float = 30.0
     tools_refresh_seconds: float = 30.0
+    max_request_bytes: int = 1 << 20
 
     def is_high_risk(self, server: str, tool: str) -> bool:
         """Whether calls of ``server``'s ``tool`` wait for a person's approval.
@@ -69,6 +71,8 @@ _DURATIONS = {
     "tools_refresh": "tools_refresh_seconds",
 }
 _RATES = ("agent_rate", "agent_burst", "tool_rate", "tool_burst", "list_rate", "list_burst")
+MIN_REQUEST_BYTES = 4096
+"""The smallest ``max_request_bytes``: below it an ordinary tools/list or initialize is refused."""
 
 
 def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy:
@@ -76,7 +80,7 @@ def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy
     section = raw or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{where} must be a mapping of settings")
-    known = {"screening", "high_risk", *_DURATIONS, *_RATES}
+    known = {"screening", "high_risk", "max_request_bytes", *_DURATIONS, *_RATES}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(
@@ -108,6 +112,14 @@ def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"{where}.{key} must be a number above zero, got {value!r}")
             values[key] = float(value)
+    if "max_request_bytes" in section:
+        size = section["max_request_bytes"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < MIN_REQUEST_BYTES:
+            raise ConfigError(
+                f"{where}.max_request_bytes must be a whole number of bytes, at least "
+                f"{MIN_REQUEST_BYTES}, got {size!r}"
+            )
+        values["max_request_bytes"] = size
     for burst in ("agent_burst", "tool_burst", "list_burst"):
         if values.get(burst, 1.0) < 1:
             raise ConfigError(f"{where}.{burst} must be at least 1, got {values[burst]!r}")
