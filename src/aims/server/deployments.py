@@ -149,15 +149,16 @@ class Deployments:
         self._lock = threading.Lock()
 
     def fingerprint(self) -> tuple[Any, ...]:
-        """A value that changes whenever any version changes stage (one indexed query)."""
-        with self.ws.db.session() as s:
+        """A value that changes whenever any version changes stage (one indexed query, read
+        without the store's write lock: it runs every poll interval)."""
+        with self.ws.db.reading(), self.ws.db.session() as s:
             newest, count = s.execute(
                 select(func.max(StageTransition.id), func.count(StageTransition.id))
             ).one()
         return (newest, count)
 
     def _rows(self) -> list[dict[str, Any]]:
-        with self.ws.db.session() as s:
+        with self.ws.db.reading(), self.ws.db.session() as s:
             result = s.execute(
                 select(ModelVersion, Model)
                 .join(Model, Model.id == ModelVersion.model_id)

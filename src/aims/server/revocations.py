@@ -51,9 +51,11 @@ class Revocations:
             token_revocations.revoke_token(ws, principal.token_id, principal.expires_at, by=by)
 
     def refresh(self, ws: Workspace) -> None:
-        """Read the revoked keys and tokens from the store (every poll interval)."""
-        self.keys = keys.revoked_key_ids(ws)
-        stored = token_revocations.revoked_tokens(ws)
+        """Read the revoked keys and tokens from the store (every poll interval), without
+        taking the store's write lock."""
+        with ws.db.reading():
+            self.keys = keys.revoked_key_ids(ws)
+            stored = token_revocations.revoked_tokens(ws)
         now = time.time()
         with self._lock:
             # This process's own revocations too: one made while the store was
