@@ -201,9 +201,16 @@ class SpanWriter:
 
 def _split(table: pa.Table) -> list[tuple[tuple[str, str, str], pa.Table]]:
     """``table`` cut by (project, application, hour of start time)."""
-    hours = pc.strftime(table.column("start_time"), format="%Y-%m-%dT%H", locale="C").to_pylist()
-    projects = table.column("project").to_pylist()
-    apps = table.column("application").to_pylist()
+    columns = (
+        table.column("project"),
+        table.column("application"),
+        pc.strftime(table.column("start_time"), format="%Y-%m-%dT%H", locale="C"),
+    )
+    if table.num_rows and all(pc.count_distinct(c).as_py() == 1 for c in columns):
+        # Nearly every flush holds one project, application and hour: no rows are
+        # walked in Python, which would hold the interpreter's lock from the server's loop.
+        return [(tuple(c[0].as_py() for c in columns), table)]  # type: ignore[misc]
+    projects, apps, hours = (c.to_pylist() for c in columns)
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for i, key in enumerate(zip(projects, apps, hours, strict=True)):
         groups[key].append(i)
