@@ -209,7 +209,7 @@ def _split(table: pa.Table) -> list[tuple[tuple[str, str, str], pa.Table]]:
     if table.num_rows and all(pc.count_distinct(c).as_py() == 1 for c in columns):
         # Nearly every flush holds one project, application and hour: no rows are
         # walked in Python, which would hold the interpreter's lock from the server's loop.
-        return [(tuple(c[0].as_py() for c in columns), table)]  # type: ignore[misc]
+        return [(tuple(c[0].as_py() for c in columns), table)]
     projects, apps, hours = (c.to_pylist() for c in columns)
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for i, key in enumerate(zip(projects, apps, hours, strict=True)):
