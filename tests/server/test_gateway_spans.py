@@ -12,7 +12,8 @@ import pytest
 
 from aims.core.audit import canonical_json
 from aims.core.genai.span import span_schema
-from aims.server.gateway.recorder import APPLICATION, dumps_sorted, guardrail_spans
+from aims.server.gateway.recorder import APPLICATION, guardrail_spans
+from aims.server.gateway.wire import dumps_sorted
 
 IDS = ("trace_id", "span_id")
 

@@ -40,9 +40,15 @@ from aims.clock import utc
 from aims.core.roles import ALL_PROJECTS, ROLES, role_rank
 from aims.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aims.services import audit
-from aims.services.grants import TEAM, active_elevation, grant_role, identity_mode
+from aims.services.grants import (
+    TEAM,
+    active_elevation,
+    grant_role,
+    identity_mode,
+    roles_in_force,
+)
 from aims.settings import project_problem
-from aims.storage.schema import ApiKey, Elevation, Grant, Principal
+from aims.storage.schema import ApiKey, Principal
 from aims.workspace import Workspace
 
 KEY_PREFIX = "aims"
@@ -371,11 +377,9 @@ def revoked_key_ids(ws: Workspace) -> frozenset[str]:
     and keys whose elevation there was revoked before its end (until that end:
     tokens issued on an elevated role never live longer).
 
-    Every server process reads this each poll interval, so it is four queries of
-    plain columns however many keys there are, decided in memory as
-    :func:`~aims.services.grants.grant_role` decides for one key.
+    Every server process reads this each poll interval, so it reads plain columns
+    in four queries however many keys there are (:func:`~aims.services.grants.roles_in_force`).
     """
-    now = audit.now_utc()
     with ws.db.session() as s:
         revoked = set(s.scalars(select(ApiKey.key_id).where(ApiKey.revoked_at.is_not(None))))
         owned = s.execute(
@@ -383,23 +387,10 @@ def revoked_key_ids(ws: Workspace) -> frozenset[str]:
             .join(Principal, ApiKey.principal_id == Principal.id)
             .where(ApiKey.revoked_at.is_(None))
         ).all()
-        grants = s.execute(select(Grant.principal_id, Grant.project, Grant.expires_at)).all()
-        lifts = s.execute(
-            select(
-                Elevation.principal_id, Elevation.project, Elevation.status, Elevation.ends_at
-            ).where(Elevation.status.in_(("approved", "revoked")), Elevation.ends_at.is_not(None))
-        ).all()
-    # (principal, project) pairs: a grant in force, an approved elevation in force, and
-    # an elevation revoked before its end.
-    held = {(pid, project) for pid, project, ends in grants if ends is None or utc(ends) > now}
-    in_force = [(pid, project, status) for pid, project, status, ends in lifts if utc(ends) > now]
-    elevated = {(pid, project) for pid, project, status in in_force if status == "approved"}
-    cut_short = {(pid, project) for pid, project, status in in_force if status == "revoked"}
+        roles = roles_in_force(s)
     for key_id, project, pid, disabled_at in owned:
-        holds = disabled_at is None and (
-            (pid, project) in held or (pid, ALL_PROJECTS) in held or (pid, project) in elevated
-        )
-        if not holds or (pid, project) in cut_short:
+        holds = disabled_at is None and roles.holds(pid, project)
+        if not holds or (pid, project) in roles.cut_short:
             revoked.add(key_id)
     return frozenset(revoked)
 

@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from prometheus_client import CollectorRegistry, Counter
 
-from aims.core.audit import canonical_json
 from aims.core.genai.span import span_schema
+from aims.server.gateway.wire import dumps_sorted
 from aims.services import audit
 
 __all__ = ["APPLICATION", "GatewayMetrics", "Recorder", "guardrail_spans", "hashed_arguments"]
@@ -46,11 +46,6 @@ APPLICATION = "aims-gateway"
 """The application name of the gateway's guardrail spans in the span store."""
 
 log = logging.getLogger("aims.gateway")
-
-try:
-    import orjson as _orjson
-except ImportError:  # the server extra brings it; without it, the standard library
-    _orjson = None  # type: ignore[assignment]
 
 
 def hashed_arguments(arguments: dict[str, Any], salt: str) -> dict[str, str]:
@@ -77,26 +72,6 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def _keyed(salt: str) -> hmac.HMAC:
     # Keying HMAC hashes the key's pads; copying a keyed one skips that on every argument.
     return hmac.new(salt.encode(), digestmod=hashlib.sha256)
-
-
-def dumps_sorted(value: dict[str, Any]) -> str:
-    """``value`` as JSON with sorted keys and no white space, by orjson when it is installed.
-
-    A busy second's ``gateway.calls`` payloads hold some two thousand calls;
-    orjson writes them about ten times faster than the standard library, on the
-    recorder's thread that shares the interpreter's lock with the event loop. What
-    orjson refuses (integers past 64 bits, keys that are not strings) goes to
-    :func:`~aims.core.audit.canonical_json`.
-
-    >>> dumps_sorted({"b": [1, 2.5, None], "a": "é"})
-    '{"a":"é","b":[1,2.5,null]}'
-    """
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(value, option=_orjson.OPT_SORT_KEYS).decode()
-        except TypeError:
-            pass
-    return canonical_json(value)
 
 
 def guardrail_spans(batch: list[tuple[str, str, dict[str, Any]]]) -> pa.Table:

@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 import httptools
 import orjson
 
-__all__ = ["MAX_ANSWER_BYTES", "Answer", "Pool", "WireError", "dumps", "loads"]
+from aims.core.audit import canonical_json
+
+__all__ = ["MAX_ANSWER_BYTES", "Answer", "Pool", "WireError", "dumps", "dumps_sorted", "loads"]
 
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 """The largest answer read from an upstream server; a larger one is refused, not held."""
@@ -33,6 +35,21 @@ def dumps(message: Any) -> bytes:
         return orjson.dumps(message)
     except TypeError:
         return json.dumps(message, separators=(",", ":")).encode()
+
+
+def dumps_sorted(value: Any) -> str:
+    """``value`` as JSON with sorted keys and no white space, as
+    :func:`~aims.core.audit.canonical_json` writes it, about ten times faster (the
+    audit payloads of a busy second's gateway calls); what orjson does not write goes to
+    the standard library.
+
+    >>> dumps_sorted({"b": [1, 2.5, None], "a": "é"})
+    '{"a":"é","b":[1,2.5,null]}'
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return canonical_json(value)
 
 
 def loads(data: bytes | str) -> Any:
