@@ -93,6 +93,8 @@ STUDIED_PARTS = (
     "tenth",
     "eleventh",
     "twelfth",
+    "thirteenth",
+    "fourteenth",
 )
 """The held-out parts measured, studied and moved into the development part, in the order
 they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""
