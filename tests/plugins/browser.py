@@ -35,6 +35,9 @@ import pytest
 from tests.plugins._debian import apt_install, file_lock
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UPDATE_DOCS = "AIMS_UPDATE_SCREENSHOTS"
+"""Set to 1 to copy the pictures the documentation shows into ``docs/screenshots``."""
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the sandbox needs user namespaces, which containers often lack
     "--disable-gpu",
@@ -175,3 +178,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+
+
+def docs_screenshot(page: Any, name: str) -> Path:
+    """:func:`screenshot`, for a picture the documentation shows.
+
+    It is copied into ``docs/screenshots`` only when ``AIMS_UPDATE_SCREENSHOTS=1``: a
+    test run in a checkout then leaves the tree as it was.
+    """
+    path = screenshot(page, name)
+    if os.environ.get(UPDATE_DOCS) == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+    return path

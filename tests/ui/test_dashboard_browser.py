@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.plugins.browser import screenshot
+from tests.plugins.browser import docs_screenshot as shot
 
 pytestmark = [pytest.mark.slow]
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
 # What a distribution chart holds and paints: its series, the sum of each
 # series' shares, its axis labels, its caption, and how many canvas pixels
@@ -60,12 +58,6 @@ def login(page, site, who: str) -> None:  # type: ignore[no-untyped-def]
     page.fill("input[name=api_key]", site["keys"][who])
     page.click("input[type=submit]")
     page.wait_for_url(f"{site['url']}/ui/")
-
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    path = screenshot(page, name)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
 
 
 def test_every_page_for_an_approver(page, site) -> None:  # type: ignore[no-untyped-def]

@@ -11,18 +11,16 @@ from __future__ import annotations
 import html
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
 
-from tests.plugins.browser import screenshot
+from tests.plugins.browser import docs_screenshot as _shot
 
 pytestmark = [pytest.mark.slow]
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 APP = "support-assistant"
 TRACE_LINK = re.compile(r'href="/ui/traces/([0-9a-f]{32})\?app=[^&"]*&amp;at=([^"]+)"')
 
@@ -184,9 +182,3 @@ def test_the_pages_in_a_browser(page, site) -> None:  # type: ignore[no-untyped-
     assert all(w > 0 for w in widths) and widths[0] == max(widths)  # the root spans them all
     _shot(page, "llm-trace")
     assert page.console_errors == []
-
-
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    path = screenshot(page, name)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
