@@ -55,9 +55,10 @@ SEED = 0
 EMBEDDED_SHARE = 0.25
 """The share of short attacks in results that training also sees inside ordinary text
 (none did worse on the parts left out, half and all no better and with more false alarms)."""
-FPR_BUDGET = 0.01
-"""Out-of-fold benign false-positive rate allowed to rules and model together (the
-target on new text is 0.02: the rest is room for text unlike the corpus)."""
+FPR_BUDGET = 0.015
+"""Out-of-fold benign false-positive rate allowed to rules and model together. The target
+on new text is 0.02; with each independent part left out in turn, 0.015 gave 0.016 on
+them (and 0.02 gave 0.021, 0.01 gave 0.011 at 0.2 less recall)."""
 _RULES_ONLY = ScreeningPolicy(learned_signal=False)
 _D = 1 << hashing.BITS
 
@@ -98,6 +99,11 @@ STUDIED_PARTS = (
 )
 """The held-out parts measured, studied and moved into the development part, in the order
 they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""
+TRAINING_PARTS = ("d6", "d7", "d8", "d9", "d10", "d11")
+"""Parts written as training text (ids ``<name>-…``), each by a writer who had seen no rule,
+no case and no documentation of the screening, each in a setting of its own (office mail,
+software development, the open web, back-office data, languages other than English, tool
+servers)."""
 
 
 def _ids(name: str) -> frozenset[str]:
@@ -110,7 +116,7 @@ def _author(case_id: str, parts: dict[str, frozenset[str]]) -> str:
         if case_id in ids:
             return name
     prefix = case_id.split("-")[0]
-    return prefix if prefix in ("d3", "d4") else "original"
+    return prefix if prefix in ("d3", "d4", *TRAINING_PARTS) else "original"
 
 
 def examples(cases: Sequence[Case]) -> list[Example]:
@@ -204,8 +210,13 @@ def _binary_model(rows: Sequence[Example], threshold: float) -> classifier.Model
 
 
 def _families(rows: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """The family model's weights (rows in the order of CATEGORIES) and intercepts."""
-    attacks = [e for e in rows if e.attack]
+    """The family model's weights (rows in the order of CATEGORIES) and intercepts.
+
+    Obfuscated attacks are left out: the model reads the text after normalisation has
+    undone the hiding, so what it sees of them is a plain order whose family is its
+    content's, and the obfuscation rules report the hiding itself.
+    """
+    attacks = [e for e in rows if e.attack and e.category != "obfuscation"]
     y = np.array([e.category for e in attacks])
     # One family against the rest, each by the dual solver (as the binary model).
     lr = OneVsRestClassifier(
@@ -303,8 +314,9 @@ _AUTHORS = {
     "third": "third held-out part",
     "d4": "`d4` cases",
     **{n: f"{n} held-out part" for n in STUDIED_PARTS[3:]},
+    **{n: f"`{n}` training part" for n in TRAINING_PARTS},
 }
-LEFT_OUT = STUDIED_PARTS[2:]
+LEFT_OUT = (*STUDIED_PARTS[2:], *TRAINING_PARTS)
 """The parts written by someone who had seen no rule and no case: each is left out of a
 whole training (threshold included) and measured, the preview of new text."""
 
@@ -324,7 +336,8 @@ def figures_table(meta: dict[str, Any]) -> str:
     order = [k for k in _AUTHORS if k in groups] + sorted(set(groups) - set(_AUTHORS))
     rows = [(f"{_AUTHORS.get(k, k)}, out of fold", groups[k]) for k in order]
     for part in LEFT_OUT:
-        rows.append((f"{part} part, left out of training", meta["left_out"][part]))
+        name = f"`{part}` training part" if part in TRAINING_PARTS else f"{part} part"
+        rows.append((f"{name}, left out of training", meta["left_out"][part]))
     for name, f in rows:
         lines.append(
             f"| {name} | {f['rules']['attacks']} | {f['rules']['benign']} | {cell(f['rules'])} "
@@ -343,13 +356,17 @@ def _left_out(rows: Sequence[Example], part: str) -> tuple[dict[str, Any], float
     return figures(held, _scores(preview, held), t)["all"], round(t, 4)
 
 
-def train(cases: Sequence[Case]) -> classifier.Model:
-    """The model and its figures, from the development cases of ``cases`` only."""
+def train(cases: Sequence[Case], *, previews: Sequence[str] = LEFT_OUT) -> classifier.Model:
+    """The model and its figures, from the development cases of ``cases`` only.
+
+    ``previews`` names the parts left out in turn for the figures of new text (each costs
+    a whole training); the weights and the threshold do not depend on them.
+    """
     rows = examples(cases)
     p = out_of_fold(rows)
     t = threshold(rows, p)
     left_out, thresholds = {}, {}
-    for part in LEFT_OUT:
+    for part in previews:
         left_out[part], thresholds[part] = _left_out(rows, part)
     meta = {
         "bits": hashing.BITS,
@@ -394,11 +411,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path(classifier.model_path()),
         help="where to write the model (default: the one shipped with aims)",
     )
+    parser.add_argument(
+        "--no-previews",
+        action="store_true",
+        help="skip the figures of each part left out of training (several times faster; "
+        "the weights and the threshold are the same)",
+    )
     args = parser.parse_args(argv)
-    model = train(load_corpus())
+    model = train(load_corpus(), previews=() if args.no_previews else LEFT_OUT)
     save(model, args.output)
     print(f"threshold {model.threshold:.4f}; recall / false-positive rate:")
-    print(figures_table(model.meta))
+    if not args.no_previews:
+        print(figures_table(model.meta))
     print(f"wrote {args.output}")
     return 0
 

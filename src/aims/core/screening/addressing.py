@@ -32,7 +32,7 @@ _STRONG = (
     r"(?-i:\bAI\b|\bA\.I\.|\bLLMs?\b|\bKI\b|\bIA\b)|\blanguage model|sprachmodell|"
     r"\b(?:coding|calling|autonomous|automated|llm)[ -](?:[a-z]+[ -])?(?:agents?|assistants?|readers?)|"
     r"\bas the model\b|\bfor the model\b|\bto the model\b|para el modelo|per il modello|"
-    r"pour le modèle|für das modell|ИИ|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
+    r"pour le modèle|für das modell|(?-i:\bИИ\b)|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
     r"AIへ|AIアシスタント|AIエージェント"
 )
 _WEAK = (
@@ -130,6 +130,8 @@ SECRECY = re.compile(
     r"não (?:conte|mencione|informe)[^.\n]{0,40}usuário|hoeft niet met de gebruiker|"
     r"zonder de gebruiker|nie informuj|bez (?:pytania|informowania) użytkownik|"
     r"никому об этом не|не (?:сообщай|говори|рассказывай|упоминай)|без (?:ведома|согласия) "
+    r"пользовател|пользователю (?:об этом )?(?:сообщать|говорить|знать) не (?:нужно|надо|обязательно)|"
+    r"(?:не нужно|не надо|незачем) (?:сообщать|говорить) (?:об этом )?"
     r"пользовател|不要(?:向用户)?(?:告诉|提及|透露|通知)|无需(?:征求)?用户|瞒着用户|"
     r"ユーザーに(?:確認せず|知らせず|伝えず)|ユーザーに(?:は|も)?(?:伝え|知らせ|言わ|報告し)ないで|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
     r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-_QUOTES = "\"'`“”‘’«»「」『』"
+_QUOTES = "\"'`“”‘’„‚«»「」『』"
 # Also inside identifiers of code ("test_guard_blocks_injection", "detectInjection"): a
 # test of a filter quotes the phrase it filters.
 _DISCUSSION = re.compile(
@@ -38,7 +38,10 @@ _DISCUSSION = re.compile(
 # scripts written without spaces.
 _DISCUSSION_OTHER = re.compile(
     "攻击|攻擊|注入|攻撃|インジェクション|атак|инъекци|공격|인젝션|هجوم|حقن|हमल|इंजेक्शन|"
-    "saldır|enjeksiyon|tấn công|ataque|attaque|angriff|serangan|injeksi|inyecci|injeç|iniezion"
+    "saldır|enjeksiyon|tấn công|ataque|attaque|angriff|serangan|injeksi|inyecci|injeç|iniezion|"
+    # Red teams, filters and detection, and "phrases such as" in Russian.
+    "レッドチーム|红队|紅隊|레드팀|フィルタ|过滤|過濾|필터|фильтр|検出|检测|檢測|탐지|обнаруж|"
+    "фраз типа|фразы вроде"
 )
 _MENTION_REACH = 200
 
@@ -283,7 +286,7 @@ def addressed_to_model(text: str, start: int, end: int, before: int = 150, after
 
 
 _SHOWN = re.compile(r"\b(?:samples?|examples?|below|following)\b", re.IGNORECASE)
-_OPENING_QUOTES = '"“«「'
+_OPENING_QUOTES = '"“„«「'
 _CLOSING_QUOTES = '"”»」'
 
 
