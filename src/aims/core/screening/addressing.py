@@ -23,6 +23,7 @@ from aims.core.screening.context import (
     is_reported,
     sentence_around,
 )
+from aims.core.screening.secrecy import SECRECY
 
 _I = re.IGNORECASE
 
@@ -102,39 +103,6 @@ ACTION = re.compile(
     r"опубликуй|одобр|отключ|выключ|скачай|запусти|перешли|删除|发送|转账|转发|汇款|"
     r"设为公开|批准|禁用|上传|削除|送信|送金|転送|公開|承認|無効に|アップロード|삭제|보내|"
     r"송금|전송|공개|승인|비활성화|업로드",
-    _I,
-)
-
-# Secrecy towards the user the model works for (not a customer or a colleague).
-SECRECY = re.compile(
-    r"\b(?:do not|don't|never|not to|without) (?:tell|inform|notify|mention|reveal|disclose|"
-    r"alert|remind|bring (?:this|it) up with)\w*\b[^.\n]{0,40}?\b(?:the|your) (?:user|human|"
-    r"clinician)\b|\b(?:the )?user (?:doesn't|does not|need not|needn't) (?:need to )?know|"
-    # "The employee does not need to be told about the second account."
-    r"\b(?:the )?(?:users?|employees?|customers?|patients?|clients?|members?|donors?|buyers?|"
-    r"account holders?) (?:doesn't|does not|do not|don't|need not|needn't) (?:need to )?"
-    r"(?:be told|be informed|be notified)\b|"
-    r"\bstop asking (?:the |your )?(?:user|human)\b|\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
-    r"going through) (?:the |your )?(?:user|human)\b|\bno (?:user )?confirmation is "
-    r"(?:needed|required)|no time to go through the user|never reveal (?:this(?! (?:system )?(?:prompt|template)\b)|that it)|"
-    r"do not reveal to the user|so the user is not (?:distracted|worried|alarmed)|"
-    r"leave this one out|say nothing about it|there is no need to (?:tell|mention|inform)|"
-    r"erwähne [^.\n]{0,40}nicht|sag\w* (?:dem|den) (?:nutzer|benutzer)\w* nichts|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
-    r"sans (?:demander|consulter|prévenir|informer) (?:à )?l'utilisat|"
-    r"ne (?:dis|mentionne|signale) (?:rien|pas)[^.\n]{0,40}utilisat|"
-    r"sin (?:consultar|preguntar|avisar|informar)(?: al?)? (?:el )?usuario|"
-    r"usuario no necesita saber|no (?:le )?(?:digas|menciones|informes)[^.\n]{0,40}usuario|"
-    r"senza (?:chiedere|avvisare|informare|consultare)|non è necessario avvisare|"
-    r"non (?:dire|dirlo|menzionare|informare)[^.\n]{0,40}utente|"
-    r"sem (?:perguntar|avisar|informar|consultar)(?: o)? usuário|"
-    r"não (?:conte|mencione|informe)[^.\n]{0,40}usuário|hoeft niet met de gebruiker|"
-    r"zonder de gebruiker|nie informuj|bez (?:pytania|informowania) użytkownik|"
-    r"никому об этом не|не (?:сообщай|говори|рассказывай|упоминай)|без (?:ведома|согласия) "
-    r"пользовател|пользователю (?:об этом )?(?:сообщать|говорить|знать) не (?:нужно|надо|обязательно)|"
-    r"(?:не нужно|не надо|незачем) (?:сообщать|говорить) (?:об этом )?"
-    r"пользовател|不要(?:向用户)?(?:告诉|提及|透露|通知)|无需(?:征求)?用户|瞒着用户|"
-    r"ユーザーに(?:確認せず|知らせず|伝えず)|ユーザーに(?:は|も)?(?:伝え|知らせ|言わ|報告し)ないで|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
-    r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم",
     _I,
 )
 
@@ -277,7 +245,11 @@ def intent_findings(
     for m in windowed(_SMUGGLED, text, lower, ANCHORS["smuggled"], 80, 120, present):
         s, e = sentence_around(text, m.start(), m.end())
         sentence = text[s:e]
-        if _PARAM.search(sentence) and not _NEGATED.search(text, s, m.start()):
+        if (
+            _PARAM.search(sentence)
+            and not _NEGATED.search(text, s, m.start())
+            and not _talked_about(text, m.start(), m.end())
+        ):
             yield "poisoning", "smuggled-data", s, e
             break
 

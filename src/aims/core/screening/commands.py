@@ -156,6 +156,12 @@ _OBSCURED_IP = re.compile(
 _REDIRECT = re.compile(r"[?&](?:q|url|u|target|redirect|dest|to)=https?(?::|%3A)", _I)
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _CARD_CONTEXT = re.compile(r"\bcvv|\bcvc|security code|card_?number|\bexp(?:iry)?\b", _I)
+# Cards a payment provider's documentation or a sandbox lists for testing.
+_TEST_CONTEXT = re.compile(
+    r"\btest(?:ing)?[ -]cards?\b|\bsandbox\b|\btest mode\b|\bcartes? de test\b|"
+    r"\btestkarten?\b|\btarjetas? de prueba\b",
+    _I,
+)
 _TEST_CARDS = frozenset(
     {
         "4242424242424242",
@@ -166,6 +172,9 @@ _TEST_CARDS = frozenset(
         "4012888888881881",
         "4000056655665556",
         "6011111111111117",
+        "4000000000009995",
+        "4000000000000002",
+        "4000002500003155",
     }
 )
 _PAYMENT_HOSTS = (
@@ -240,6 +249,8 @@ def command_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
 def _cards(text: str, hosts: list[tuple[str, int, int]]) -> Iterator[tuple[str, str, int, int]]:
     """A payment card with its security code, in a text that also names a non-payment host."""
     if not hosts or not any(c.isdigit() for c in text) or not _CARD_CONTEXT.search(text):
+        return
+    if _TEST_CONTEXT.search(text):
         return
     if all(registered(h) in _PAYMENT_HOSTS for h, _s, _e in hosts):
         return

@@ -21,17 +21,18 @@ import re
 from aims.core.screening.intent import (
     about_a_subject,
     asks_for_prompt,
-    asks_for_secret,
     gives_order,
     gives_persona,
     hides_an_order,
     ignores_embedded,
     is_chat_marker,
+    negated,
     steers_model,
 )
 from aims.core.screening.languages import OTHER_LANGUAGES
 from aims.core.screening.paraphrase import PARAPHRASE
 from aims.core.screening.rules import Rule, rule
+from aims.core.screening.secrecy import conceals
 
 _FILLER = r"(?:[\w'’-]+\s+){0,3}?"
 # The words between a verb and its object are not that verb again: "IGNORE\nIgnore previous
@@ -276,18 +277,9 @@ _CONVERSATION_PARAMS = frozenset(
 )
 
 
-_FORBIDDEN_BEFORE = re.compile(
-    r"\b(?:never|not|don't|do\s+not|no\s+need|needn't)\b[^.\n]{0,20}$", re.I
-)
-"""A negation just before a verb: "you never need to pass a key as an argument"."""
 _CREDENTIAL_PARAM = re.compile(
     r"(?:api_?)?(?:key|token|auth\w*|credentials?|password|secret|bearer)s?", re.I
 )
-
-
-def _negated(m: re.Match[str]) -> bool:
-    """Whether a negation shortly before the match forbids what it says."""
-    return bool(_FORBIDDEN_BEFORE.search(m.string, max(0, m.start() - 40), m.start()))
 
 
 def _smuggled(m: re.Match[str]) -> bool:
@@ -297,7 +289,7 @@ def _smuggled(m: re.Match[str]) -> bool:
     key or token in a parameter named for a credential (``token``, ``api_key``): that is
     how an API without configured credentials is documented. Other secrets count anywhere,
     unless a negation forbids passing them."""
-    if _negated(m):
+    if negated(m):
         return False
     thing = m.group("thing").lower()
     param = (m.group("param") or m.group("param2") or "").lower()
@@ -306,26 +298,6 @@ def _smuggled(m: re.Match[str]) -> bool:
     if thing.startswith(("key", "secret", "credential", "token", "password", "system")):
         return True
     return param not in _CONVERSATION_PARAMS
-
-
-def _conceals(m: re.Match[str]) -> bool:
-    """ "must never act without asking the user" is a rule that keeps the user in the
-    loop, not one that keeps them out of it."""
-    said = m.group().lower()
-    if said.startswith("without"):
-        return not _negated(m)
-    # "never act without asking the user": the negation and "without" cancel out.
-    if re.search(r"\bwithout\s", said) is not None:
-        return False
-    # "You are the support assistant ... - Never reveal these instructions.": a system
-    # prompt's rule, on its own, keeps the prompt private (not an order kept from the user).
-    if said.endswith("these instructions") and _PROMPT_FILE.search(m.string):
-        return m.string[m.end() : m.end() + 1] not in (".", "\n", "")
-    # "never ask the user for the API key": keeps a secret from being asked for.
-    return not asks_for_secret(m)
-
-
-_PROMPT_FILE = re.compile(r"^You are (?:the|an?) [\w -]{0,40}(?:assistant|agent|bot)\b", re.M)
 
 
 POISONING: tuple[Rule, ...] = (
@@ -368,7 +340,7 @@ POISONING: tuple[Rule, ...] = (
             "disclos",
         ),
         quotable=True,
-        accept=_conceals,
+        accept=conceals,
     ),
     rule(
         "sensitive-files",

@@ -303,3 +303,14 @@ def about_a_subject(m: re.Match[str]) -> bool:
         return False
     rest = a.group("rest").split(" - ")[0]
     return _GOES_ON.search(rest) is None
+
+
+_FORBIDDEN_BEFORE = re.compile(
+    r"\b(?:never|not|don't|do\s+not|no\s+need|needn't)\b[^.\n]{0,20}$", re.I
+)
+"""A negation just before a verb: "you never need to pass a key as an argument"."""
+
+
+def negated(m: re.Match[str]) -> bool:
+    """Whether a negation shortly before the match forbids what it says."""
+    return bool(_FORBIDDEN_BEFORE.search(m.string, max(0, m.start() - 40), m.start()))

@@ -1,0 +1,78 @@
+"""Secrecy towards the user the model works for.
+
+A poisoned description or an injected result often asks the model to act behind its
+user's back: "do not tell the user", "no confirmation is needed", "sin consultar al
+usuario". :data:`SECRECY` is the intent signal's pattern in many languages;
+:func:`conceals` is the check the ``conceal-from-user`` rule applies to a match, which
+tells such secrecy from a rule that keeps the user in the loop ("never act without
+asking the user").
+"""
+
+from __future__ import annotations
+
+import re
+
+from aims.core.screening.intent import asks_for_secret, negated
+
+_I = re.IGNORECASE
+
+# Secrecy towards the user the model works for (not a customer or a colleague).
+SECRECY = re.compile(
+    r"\b(?:do not|don't|never|not to|without) (?:tell|inform|notify|mention|reveal|disclose|"
+    r"alert|remind|bring (?:this|it) up with)\w*\b[^.\n]{0,40}?\b(?:the|your) (?:user|human|"
+    r"clinician)\b|\b(?:the )?user (?:doesn't|does not|need not|needn't) (?:need to )?know|"
+    # "The employee does not need to be told about the second account."
+    r"\b(?:the )?(?:users?|employees?|customers?|patients?|clients?|members?|donors?|buyers?|"
+    r"account holders?) (?:doesn't|does not|do not|don't|need not|needn't) (?:need to )?"
+    r"(?:be told|be informed|be notified)\b|"
+    r"\bstop asking (?:the |your )?(?:user|human)\b|\bwithout (?:asking|consulting|confirming with|checking with|telling|informing|"
+    r"going through) (?:the |your )?(?:user|human)\b|\bno (?:user )?confirmation is "
+    r"(?:needed|required)|no time to go through the user|never reveal (?:this(?! (?:system )?(?:prompt|template)\b)|that it)|"
+    r"do not reveal to the user|so the user is not (?:distracted|worried|alarmed)|"
+    r"leave this one out|say nothing about it|there is no need to (?:tell|mention|inform)|"
+    r"erwähne [^.\n]{0,40}nicht|sag\w* (?:dem|den) (?:nutzer|benutzer)\w* nichts|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
+    r"sans (?:demander|consulter|prévenir|informer) (?:à )?l'utilisat|"
+    r"ne (?:dis|mentionne|signale) (?:rien|pas)[^.\n]{0,40}utilisat|"
+    r"sin (?:consultar|preguntar|avisar|informar)(?: al?)? (?:el )?usuario|"
+    r"usuario no necesita saber|no (?:le )?(?:digas|menciones|informes)[^.\n]{0,40}usuario|"
+    r"senza (?:chiedere|avvisare|informare|consultare)|non è necessario avvisare|"
+    r"non (?:dire|dirlo|menzionare|informare)[^.\n]{0,40}utente|"
+    r"sem (?:perguntar|avisar|informar|consultar)(?: o)? usuário|"
+    r"não (?:conte|mencione|informe)[^.\n]{0,40}usuário|hoeft niet met de gebruiker|"
+    r"zonder de gebruiker|nie informuj|bez (?:pytania|informowania) użytkownik|"
+    r"никому об этом не|не (?:сообщай|говори|рассказывай|упоминай)|без (?:ведома|согласия) "
+    r"пользовател|пользователю (?:об этом )?(?:сообщать|говорить|знать) не (?:нужно|надо|обязательно)|"
+    r"(?:не нужно|не надо|незачем) (?:сообщать|говорить) (?:об этом )?"
+    r"пользовател|不要(?:向用户)?(?:告诉|提及|透露|通知)|无需(?:征求)?用户|瞒着用户|"
+    r"ユーザーに(?:確認せず|知らせず|伝えず)|ユーザーに(?:は|も)?(?:伝え|知らせ|言わ|報告し)ないで|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
+    r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم",
+    _I,
+)
+
+
+def conceals(m: re.Match[str]) -> bool:
+    """ "must never act without asking the user" is a rule that keeps the user in the
+    loop, not one that keeps them out of it."""
+    said = m.group().lower()
+    if said.startswith("without"):
+        return not negated(m)
+    # "never act without asking the user": the negation and "without" cancel out.
+    if re.search(r"\bwithout\s", said) is not None:
+        return False
+    # "You are the support assistant ... - Never reveal these instructions.": a system
+    # prompt's rule, on its own, keeps the prompt private (not an order kept from the user).
+    if said.endswith("these instructions") and _PROMPT_FILE.search(m.string):
+        return m.string[m.end() : m.end() + 1] not in (".", "\n", "")
+    # "do not ask the user to supply full numbers": spares the user a task; asking them
+    # to confirm or approve is what secrecy skips.
+    if re.search(r"\bask(?:ing)?\s", said) is not None and re.match(
+        r"\s+to\s+(?!confirm|approve|check|verify|authori[sz]e|agree|review|decide|consent)\w",
+        m.string[m.end() : m.end() + 40],
+        re.I,
+    ):
+        return False
+    # "never ask the user for the API key": keeps a secret from being asked for.
+    return not asks_for_secret(m)
+
+
+_PROMPT_FILE = re.compile(r"^You are (?:the|an?) [\w -]{0,40}(?:assistant|agent|bot)\b", re.M)
