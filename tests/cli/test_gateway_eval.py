@@ -81,8 +81,10 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     # (1 % of dev), so its threshold rose from 0.954 to 0.969 and in-sample recall fell to
     # 0.917 with it. The training parts d6 to d11, whose text the rules had not been
     # written for, took in-sample recall to 0.844 at a false-positive rate of 0.0097 (the
-    # budget became 1.5 %, most of it the rules' own false alarms on those parts).
-    assert dev["recall"] >= 0.83 and dev["fpr"] <= 0.011
+    # budget became 1.5 %, most of it the rules' own false alarms on those parts). With
+    # d12 to d16 and the model's budget its own (0.5 % beyond the rules): 0.867 / 0.0148,
+    # the rules' false alarms on the training parts most of it.
+    assert dev["recall"] >= 0.85 and dev["fpr"] <= 0.016
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(

@@ -41,7 +41,8 @@ def test_retraining_on_the_dev_cases_gives_the_shipped_model(tmp_path: Path, cap
     table = screening_train.figures_table(shipped.meta)
     assert table in DOCS.read_text(encoding="utf-8")
     oof = shipped.meta["out_of_fold"]["all"]
-    assert oof["combined"]["fpr"] <= screening_train.FPR_BUDGET
+    beyond_rules = oof["combined"]["fpr"] - oof["rules"]["fpr"]
+    assert beyond_rules <= screening_train.MODEL_BUDGET + 0.001  # the figures are rounded
     assert oof["combined"]["recall"] >= oof["rules"]["recall"]
     assert f"threshold {shipped.threshold:.3f}" in DOCS.read_text(encoding="utf-8")
 
@@ -62,21 +63,22 @@ def test_only_dev_cases_become_examples() -> None:
     ]
 
 
-def test_the_threshold_keeps_rules_and_model_within_the_budget() -> None:
+def test_the_threshold_gives_the_model_its_own_budget() -> None:
     def row(i: int, attack: bool, rules: bool) -> screening_train.Example:
         return screening_train.Example(
             f"c{i}", attack, "override", "result", f"text {i}", rules, "original", f"c{i}"
         )
 
-    # 200 benign cases: a budget of 3 false positives (1.5 %), one already taken by the rules.
-    assert int(screening_train.FPR_BUDGET * 200) == 3
-    rows = [row(i, False, i == 0) for i in range(200)] + [row(200, True, False)]
-    p = np.linspace(0.0, 0.99, 201)
-    p[200] = 0.995
+    # 400 benign cases: the model may flag 2 (0.5 %) besides the 3 the rules flag, whatever
+    # scores those 3 have.
+    assert int(screening_train.MODEL_BUDGET * 400) == 2
+    rows = [row(i, False, i in (0, 398, 399)) for i in range(400)] + [row(400, True, False)]
+    p = np.linspace(0.0, 0.99, 401)
+    p[400] = 0.995
     t = screening_train.threshold(rows, p)
-    flagged = [i for i in range(200) if rows[i].rules or p[i] >= t]
-    assert len(flagged) == 3 and p[200] >= t
-    assert p[197] < t <= p[198]  # the two highest benign scores, and no lower one
+    by_model = [i for i in range(400) if not rows[i].rules and p[i] >= t]
+    assert by_model == [396, 397] and p[400] >= t
+    assert p[395] < t
     assert type(t) is float  # a plain float, stored in the model file's JSON meta
 
 

@@ -9,8 +9,8 @@ figure), and writes ``aims/data/screening/classifier.npz``:
   development case;
 * the threshold: 5-fold cross-validation on the development cases (variants
   of one sentence kept in one fold) gives each case an out-of-fold
-  probability, and the threshold is the lowest at which rules *or* model
-  flag at most :data:`FPR_BUDGET` of the benign cases;
+  probability, and the threshold is the lowest at which the model flags at
+  most :data:`MODEL_BUDGET` of the benign cases besides those the rules flag;
 * one logistic regression per attack family (against the other families),
   trained on the development attacks, which names the family of a finding;
 * the figures: out-of-fold recall and false-positive rate of the rules, the
@@ -26,12 +26,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import random
 import re
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +58,12 @@ SEED = 0
 EMBEDDED_SHARE = 0.25
 """The share of short attacks in results that training also sees inside ordinary text
 (none did worse on the parts left out, half and all no better and with more false alarms)."""
-FPR_BUDGET = 0.015
-"""Out-of-fold benign false-positive rate allowed to rules and model together. The target
-on new text is 0.02; with each independent part left out in turn, 0.015 gave 0.016 on
-them (and 0.02 gave 0.021, 0.01 gave 0.011 at 0.2 less recall)."""
+MODEL_BUDGET = 0.005
+"""The share of the benign examples the model may flag, out of fold, besides those the
+rules flag. The model has a budget of its own because the rules' false alarms on text
+they were not written for vary by part (0.6 % to 6 % on the training parts left out):
+a budget for rules and model together (1.5 %) left the model nothing once those parts
+joined, and the recall on the parts left out fell from 0.73 to 0.61."""
 _RULES_ONLY = ScreeningPolicy(learned_signal=False)
 _D = 1 << hashing.BITS
 
@@ -269,13 +274,11 @@ def out_of_fold(rows: Sequence[Example]) -> np.ndarray:
 
 
 def threshold(rows: Sequence[Example], p: np.ndarray) -> float:
-    """The lowest probability at which rules or model flag at most :data:`FPR_BUDGET` of
-    the benign examples (out of fold)."""
+    """The lowest probability at which the model flags at most :data:`MODEL_BUDGET` of the
+    benign examples (out of fold) besides those the rules flag."""
     benign = [i for i, e in enumerate(rows) if not e.attack]
-    allowed = int(FPR_BUDGET * len(benign)) - sum(rows[i].rules for i in benign)
+    allowed = int(MODEL_BUDGET * len(benign))
     free = np.sort([p[i] for i in benign if not rows[i].rules])[::-1]
-    if allowed < 0:
-        return 1.0
     if allowed >= len(free):
         return 0.5
     # Just above the first benign score the budget cannot take.
@@ -369,8 +372,12 @@ def train(cases: Sequence[Case], *, previews: Sequence[str] = LEFT_OUT) -> class
     p = out_of_fold(rows)
     t = threshold(rows, p)
     left_out, thresholds = {}, {}
-    for part in previews:
-        left_out[part], thresholds[part] = _left_out(rows, part)
+    if previews:
+        # Each preview is a whole training: one process per core.
+        with ProcessPoolExecutor(min(len(previews), os.cpu_count() or 1)) as pool:
+            done = pool.map(_left_out, repeat(rows), previews)
+            for part, (f, t_part) in zip(previews, done, strict=True):
+                left_out[part], thresholds[part] = f, t_part
     meta = {
         "bits": hashing.BITS,
         "window": hashing.WINDOW,
@@ -379,7 +386,7 @@ def train(cases: Sequence[Case], *, previews: Sequence[str] = LEFT_OUT) -> class
         "c": C,
         "family_c": FAMILY_C,
         "folds": FOLDS,
-        "fpr_budget": FPR_BUDGET,
+        "model_budget": MODEL_BUDGET,
         "embedded_share": EMBEDDED_SHARE,
         "cases": len(rows),
         "out_of_fold": figures(rows, p, t),
