@@ -34,7 +34,7 @@ def test_retraining_on_the_dev_cases_gives_the_shipped_model(tmp_path: Path, cap
     assert set(shipped.meta["left_out"]) == set(screening_train.LEFT_OUT)
     part = screening_train.LEFT_OUT[-1]
     rows = screening_train.examples(load_corpus())
-    figures, t = screening_train._left_out(rows, part)
+    figures, t = screening_train.preview(rows, part)
     assert figures == shipped.meta["left_out"][part]
     assert t == shipped.meta["left_out_thresholds"][part]
     # The figures the docs state are the shipped model's cross-validated ones.

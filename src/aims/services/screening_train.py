@@ -352,14 +352,14 @@ def figures_table(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _left_out(rows: Sequence[Example], part: str) -> tuple[dict[str, Any], float]:
+def preview(rows: Sequence[Example], part: str) -> tuple[dict[str, Any], float]:
     """The preview of new text: the whole pipeline (threshold included) trained without
     one written part, and its figures on that part."""
     rest = [e for e in rows if e.author != part]
     held = [e for e in rows if e.author == part]
     t = threshold(rest, out_of_fold(rest))
-    preview = _binary_model(rest, t)
-    return figures(held, _scores(preview, held), t)["all"], round(t, 4)
+    model = _binary_model(rest, t)
+    return figures(held, _scores(model, held), t)["all"], round(t, 4)
 
 
 def train(cases: Sequence[Case], *, previews: Sequence[str] = LEFT_OUT) -> classifier.Model:
@@ -375,7 +375,7 @@ def train(cases: Sequence[Case], *, previews: Sequence[str] = LEFT_OUT) -> class
     if previews:
         # Each preview is a whole training: one process per core.
         with ProcessPoolExecutor(min(len(previews), os.cpu_count() or 1)) as pool:
-            done = pool.map(_left_out, repeat(rows), previews)
+            done = pool.map(preview, repeat(rows), previews)
             for part, (f, t_part) in zip(previews, done, strict=True):
                 left_out[part], thresholds[part] = f, t_part
     meta = {
