@@ -44,6 +44,8 @@ _ADDRESS = re.compile(
     f"(?:{_STRONG}|{_WEAK})(?!['’]s)(?! (?:researchers?|engineers?|ethics|team|conference|"
     "policy|act|startups?|safety|lab|companies|workshops?|courses?|research|literacy|"
     "applications?|apps|products?|security|governance|adoption|regulation|vendors?|"
+    "tools?(?! (?:reading|processing|summari[sz]ing|handling))|"
+    "platforms?|solutions?|usage|"
     "providers?|features?|roadmap|strategy)\\b)",
     _I,
 )
@@ -53,14 +55,17 @@ _ADDRESS = re.compile(
 _SPOKEN_TO_BEFORE = re.compile(
     r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|als|"
     r"per|pour|para|für|til|till|voor|dla|pro)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
-    r"der|o|a)\W+)?(?:[\w'-]+\W+)?$"
+    # One word between: "note for the coding AI", not "advisory for brokers — AI".
+    r"der|o|a)\W+)?(?:[\w'-]+[\s,:]+)?$"
     # German "an den Assistenten": with its article only, as English "an AI assistant
     # reads" speaks of a model, not to it.
     r"|\ban\W+(?:den|die|das|alle|jeden)\W+(?:[\w'-]+\W+)?$"
     # "What should an AI model do after reading this?": a question put to the model.
     r"|\b(?:should|must)\s+(?:an?|the|any|every)\s+(?:[\w'-]+\s+)?$"
     # A handle: "@copilot-agent", "@review.bot".
-    r"|@[\w.-]*$",
+    r"|@[\w.-]*$"
+    # An aside that opens a line: "(Assistant-only step 4: …", "(For the model.) …".
+    r"|(?:^|\n)[ \t]*[(\[](?:for\s+)?$",
     _I,
 )
 # "hey assistant," and "Agent, send …": a comma after the noun is a call only at the head
@@ -178,8 +183,31 @@ _DEFERS_TO_USER = re.compile(
     r"\bconfirm with (?:the |your )?user\b|\bask (?:them |the user )?for (?:their )?"
     r"(?:confirmation|approval|consent)\b|"
     # What the user asks for is the user's decision, not an order slipped to the model.
-    r"\b(?:the|your) user (?:asks|tells|wants|requests|instructs) you\b",
+    r"\b(?:the|your) user (?:asks|asked|tells|told|wants|wanted|requests|requested|instructs|"
+    r"instructed) you\b",
     _I,
+)
+# A person other than the model does what follows: "require the user to approve",
+# "until a pharmacist has approved".
+_OTHER_ACTOR = re.compile(
+    r"\b(?:requires?|required|wait for|waits for|ask|asks)\s+(?:the|a|an|your|their|two|second)\s+"
+    r"(?:human\s+)?(?:users?|customers?|humans?|persons?|"
+    r"owners?|approvers?|pharmacists?|managers?|reviewers?|staff|admins?|administrators?|"
+    r"accountants?|treasury)\s+(?:to|must|will|can|has to|needs? to|should)\s+(?:\w+\s+)?$",
+    _I,
+)
+# Negation in other languages: before the verb ("не удаляй", "no envíes", "请勿删除",
+# "n'envoyez pas") or, in Japanese and Korean, after it ("削除せず", "보내지 마").
+_NEGATED_OTHER = re.compile(
+    r"(?:\b(?:не|nie|no|nunca|jamais|niemals|ne|non)\s+|\bn['’]|"
+    r"(?:不要|请勿|請勿|勿|不得|不可|别|別|切勿|禁止)\s*)$",
+    _I,
+)
+_NEGATED_AFTER = re.compile(r"\w{0,3}?(?:せず|しない|しません|するな|させない|させず|하지\s*(?:마|않)|지\s*마)")
+# A method's name ends at the action ("tickets.purchase"); a text that calls it says so
+# ("call sms.send with …").
+_METHOD = re.compile(
+    r"(?<!\bcall )(?<!\bcalls )(?<!\buse )(?<!\binvoke )(?<!\brun )`?\b[a-z]\w*\.$", _I
 )
 _NEGATED = re.compile(r"\b(?:never|not|cannot|can't|won't|mustn't|don't|no need|needn't)\b", _I)
 
@@ -382,6 +410,10 @@ def _order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
     for hit in ACTION.finditer(text, m.start(), end):
         if "_" in text[hit.start() - 1 : hit.end() + 1] or _IDENT.match(text, hit.end()):
             continue  # a field's name ("approved_by"), not an order
+        if _METHOD.search(text, max(0, hit.start() - 60), hit.start()):
+            continue  # a tool named ("stock.transfer | Move stock …"), not called
+        if _OTHER_ACTOR.search(text, max(0, hit.start() - 40), hit.start()):
+            continue  # "payments also require the user to approve": someone else acts
         if text.startswith("ed", hit.end()) and (
             _HAS.search(text, max(0, hit.start() - 12), hit.start())
             or (
@@ -399,8 +431,11 @@ def _order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
             continue  # a button's or a status's name ("pressing 'send'")
         if _quoted_elsewhere(text, hit, m.end()):
             continue
-        if _NEGATED.search(text, max(0, hit.start() - 12), hit.start()) or _NOUN_USE.search(
-            text, max(0, hit.start() - 20), hit.start()
+        if (
+            _NEGATED.search(text, max(0, hit.start() - 12), hit.start())
+            or _NEGATED_OTHER.search(text, max(0, hit.start() - 12), hit.start())
+            or _NEGATED_AFTER.match(text, hit.end())
+            or _NOUN_USE.search(text, max(0, hit.start() - 20), hit.start())
         ):
             continue
         if _DEFERS_TO_USER.search(text, m.end(), hit.start()):

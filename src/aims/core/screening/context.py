@@ -32,7 +32,11 @@ _DISCUSSION = re.compile(
     # A security review or a regression test quotes the text it tried.
     r"tested|testing|regression|ctf|write-?ups?|refus\w*|"
     # Defences, and the abuse a ticket files the quoted text under.
-    r"defen[cs]\w*|untrusted|abuse)",
+    r"defen[cs]\w*|untrusted|abuse|"
+    # Scams reported, lessons and awareness training, and what someone tried or typed.
+    r"scam\w*|fraud\w*|suspicious|spam|manipulat\w*|advisor(?:y|ies)|awareness|lessons?|"
+    r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|"
+    r"(?:sentences?|lines?|messages?|wording) like)",
 )
 # The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
 # scripts written without spaces.
@@ -41,7 +45,9 @@ _DISCUSSION_OTHER = re.compile(
     "saldır|enjeksiyon|tấn công|ataque|attaque|angriff|serangan|injeksi|inyecci|injeç|iniezion|"
     # Red teams, filters and detection, and "phrases such as" in Russian.
     "レッドチーム|红队|紅隊|레드팀|フィルタ|过滤|過濾|필터|фильтр|検出|检测|檢測|탐지|обнаруж|"
-    "фраз типа|фразы вроде"
+    "фраз типа|фразы вроде|"
+    # Countermeasures and awareness training.
+    "対策|防范|防範|대책|мошенн|研修|培训|교육"
 )
 _MENTION_REACH = 200
 
@@ -98,20 +104,25 @@ def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end
         opening, close = before.rfind('"'), '"'
     else:
         return False
-    lead = before[:opening].rstrip()
-    if lead and not lead.endswith(":"):
+    lead = before[:opening].rstrip().lstrip(" \t•·*-")
+    if lead and not lead.endswith(":") and _SAYING.search(lead) is None:
         return False
     return close in text[end : min(line_end, end + _QUOTATION_REACH)]
+
+
+# A quotation introduced by a verb of saying ('Anything saying "do not tell the user"').
+_SAYING = re.compile(r"\b(?:saying|says|said|reads|read|wrote|writes|like|stating|states)\s*,?$", re.I)
 
 
 def _titled_about_attacks(text: str) -> bool:
     """Whether the text opens with a short title line that speaks of attacks ("Prompt
     injection in the wild", "Phishing awareness"): what it quotes, it quotes as such."""
     first = text.find("\n")
-    return (
-        0 < first <= 120
-        and text[first : first + 2] == "\n\n"
-        and bool(_DISCUSSION.search(text, 0, first))
+    if not (0 < first <= 120 and text[first : first + 2] == "\n\n"):
+        return False
+    title = text[:first]
+    return bool(_DISCUSSION.search(title)) or (
+        not title.isascii() and _DISCUSSION_OTHER.search(title.lower()) is not None
     )
 
 
@@ -178,12 +189,43 @@ def is_fenced_quote(text: str, start: int) -> bool:
     """
     fence = text.rfind("```", 0, start)
     if fence < 0 or text.count("```", 0, fence) % 2:
-        return False
+        return _indented_quote(text, start)
     line_end = text.rfind("\n", 0, fence)
     if line_end < 0 or text[line_end:fence].strip():
         return False  # a fence opens its own line
     lo = max(0, text.rfind("\n", 0, max(0, line_end - 1)) + 1, line_end - 200)
     return bool(_QUOTE_INTRO.search(text, lo, line_end)) or discusses_attacks(text, lo, line_end)
+
+
+_INDENT = re.compile(r"(?: {4}|\t)\S")
+_BLOCK_INTRO = re.compile(r"(?:like this|as follows|following|below|this one|verbatim)\W*:\s*$", re.I)
+
+
+def _indented_quote(text: str, start: int) -> bool:
+    """Whether ``start`` is on a line of a block indented by four spaces (Markdown's code
+    block) that the line before the block introduces, ending in a colon, as quoted text,
+    an example ("looks like this:") or an attack shown for study."""
+    line = text.rfind("\n", 0, start) + 1
+    if not _INDENT.match(text, line):
+        return False
+    # Up through the block, its blank lines included, to the line that introduces it.
+    pos = line
+    for _ in range(40):
+        if pos == 0:
+            return False
+        prev = text.rfind("\n", 0, pos - 1) + 1
+        above = text[prev : pos - 1]
+        if above.strip() and not _INDENT.match(above):
+            if not above.rstrip().endswith(":"):
+                return False
+            intro = max(0, prev - 200)
+            return bool(
+                _QUOTE_INTRO.search(above)
+                or _BLOCK_INTRO.search(above)
+                or discusses_attacks(text, intro, pos)
+            )
+        pos = prev
+    return False
 
 
 def discusses_attacks(text: str, start: int, end: int) -> bool:

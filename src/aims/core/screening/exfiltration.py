@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from aims.core.screening.context import discusses_attacks
 from aims.core.screening.rules import Rule, rule
 
 MIN_ENTROPY_BITS = 3.0
@@ -330,7 +331,8 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"!\[[^\]\n]{0,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
         r"|<img\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
         ("![", "<img"),
-        accept=lambda m: carries_data(m.group("url") or m.group("url2")),
+        accept=lambda m: carries_data(m.group("url") or m.group("url2"))
+        and not _shown_as_example(m),
     ),
     rule(
         "markdown-link-data",
@@ -352,6 +354,24 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         ("://",),
         # API documentation templates its URLs (``?id={user_id}``): a placeholder counts
         # when it names what the agent knows.
-        accept=lambda m: _data_placeholder(m.group(0)[m.group(0).find("?") :]),
+        accept=lambda m: (
+            _data_placeholder(m.group(0)[m.group(0).find("?") :]) and not _shown_as_example(m)
+        ),
     ),
 )
+
+
+# "Attackers may ask an assistant to render an image like ![x](https://…?d=<secret>)": a
+# templated URL given as an example in talk about attacks.
+_EXAMPLE_BEFORE = re.compile(
+    r"(?:\b(?:like|such as|for (?:example|instance)|example)\b|\be\.g\.)[^.!?\n]{0,40}\W*"
+    r"(?:!?\[[^\]\n]{0,40}\]\(\s*)?$",
+    re.I,
+)
+
+
+def _shown_as_example(m: re.Match[str]) -> bool:
+    text, start = m.string, m.start()
+    return bool(_EXAMPLE_BEFORE.search(text, max(0, start - 60), start)) and discusses_attacks(
+        text, max(0, start - 240), start
+    )

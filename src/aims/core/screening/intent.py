@@ -240,8 +240,8 @@ _HIDDEN_CONTENT = re.compile(
 
 def hides_an_order(m: re.Match[str]) -> bool:
     """Whether a ``<important>`` block holds an order or names what an attack takes."""
-    if names_a_tag(m, min_words=2):
-        return False
+    if names_a_tag(m, min_words=2) or m.string[m.start() - 1 : m.start()] == "=":
+        return False  # a tag named, or a placeholder in a URL ("?data=<secret>")
     close = m.string.find("</", m.end(), m.end() + 400)
     block = m.string[m.end() : close if close >= 0 else m.end() + 400]
     if _LEFT_TO_USER.search(block) and not _TAKES.search(block):

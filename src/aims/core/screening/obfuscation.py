@@ -70,6 +70,14 @@ _ZERO_WIDTH_NAMES = re.compile(
 )
 
 
+# A look-alike letter named ("a Cyrillic 'а' (U+0430)", "homoglyph"): a phishing report
+# or a detector's documentation shows the disguise it describes.
+_LOOKALIKE_NAMES = re.compile(
+    r"\bU\+0[34][0-9A-Fa-f]{2}\b|(?i:homoglyph|look-?alike|confusable|cyrillic|cirílic|"
+    r"kyrillisch|cyrillique|cirillic|кириллиц)"
+)
+
+
 def _names_the_controls(
     text: str, at: int, names: re.Pattern[str] = _BIDI_NAMES, before: int = 0
 ) -> bool:
@@ -142,7 +150,9 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
                 end += 1
             # A Greek letter that looks like no Latin one is science, not disguise: units
             # and symbols ("250μs", "λx", "2πr").
-            if any(c in CONFUSABLES for c in text[start:end]):
+            if any(c in CONFUSABLES for c in text[start:end]) and not _names_the_controls(
+                text, start, _LOOKALIKE_NAMES
+            ):
                 yield "mixed-script", start, end, text[start:end]
 
 

@@ -20,7 +20,7 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit
 
 from aims.core.screening.confusables import CONFUSABLES
 from aims.core.screening.exfiltration import carries_data
@@ -130,6 +130,23 @@ def _is_dsn(text: str, start: int) -> bool:
     return _DSN_KEY.search(text, max(0, start - 12), start) is not None
 
 
+# File drops that take an upload at their home page.
+_TAKE_UPLOADS = frozenset({"transfer.sh", "file.io"})
+
+
+def _names_a_service(host: str, parts: SplitResult) -> bool:
+    """Whether the URL is a request collector's bare home page (``https://webhook.site``):
+    named in a text about the service, it takes nothing; a collecting URL has a bin in its
+    path, query or subdomain."""
+    return (
+        host in KNOWN_BAD_DOMAINS
+        and host not in _TAKE_UPLOADS
+        and not parts.path.strip("/")
+        and not parts.query
+        and not parts.fragment
+    )
+
+
 def url_findings(
     text: str, blocked: frozenset[str], allowed: frozenset[str] | None
 ) -> Iterator[tuple[str, int, int]]:
@@ -144,7 +161,7 @@ def url_findings(
         start, end = m.start(), m.start() + len(url)
         if "@" in parts.netloc and not parts.password and not _is_dsn(text, start):
             yield "userinfo-host", start, end
-        if domain_matches(host, blocked):
+        if domain_matches(host, blocked) and not _names_a_service(host, parts):
             yield "known-bad-domain", start, end
         elif allowed is not None and not domain_matches(host, allowed):
             yield "domain-not-allowed", start, end
