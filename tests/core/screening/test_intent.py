@@ -8,6 +8,8 @@ import pytest
 from aims.core.screening import ScreeningPolicy, screen, screen_json
 from aims.core.screening.commands import lookalike_brand
 
+RULES_ONLY = ScreeningPolicy(learned_signal=False)
+
 
 def rules(text: str, where: str = "result") -> set[str]:
     return {f.rule for f in screen(text, where).findings}  # type: ignore[arg-type]
@@ -116,7 +118,10 @@ def test_a_card_with_its_code_sent_to_a_host_is_found_and_a_test_card_is_not() -
     ],
 )
 def test_ordinary_text_like_the_signals_passes(text: str) -> None:
-    assert screen(text, "description").verdict == "allow", screen(text, "description").findings
+    # The intent signals' own false alarms; the learned signal's are measured on the
+    # corpus (aims gateway eval), where a single sentence says little.
+    s = screen(text, "description", RULES_ONLY)
+    assert s.verdict == "allow", s.findings
 
 
 def test_a_brand_as_a_label_of_its_own_or_an_internal_domain_is_not_a_lookalike() -> None:

@@ -203,7 +203,9 @@ _NEGATED_OTHER = re.compile(
     r"(?:不要|请勿|請勿|勿|不得|不可|别|別|切勿|禁止)\s*)$",
     _I,
 )
-_NEGATED_AFTER = re.compile(r"\w{0,3}?(?:せず|しない|しません|するな|させない|させず|하지\s*(?:마|않)|지\s*마)")
+_NEGATED_AFTER = re.compile(
+    r"\w{0,3}?(?:せず|しない|しません|するな|させない|させず|하지\s*(?:마|않)|지\s*마)"
+)
 # A method's name ends at the action ("tickets.purchase"); a text that calls it says so
 # ("call sms.send with …").
 _METHOD = re.compile(

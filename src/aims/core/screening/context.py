@@ -111,7 +111,9 @@ def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end
 
 
 # A quotation introduced by a verb of saying ('Anything saying "do not tell the user"').
-_SAYING = re.compile(r"\b(?:saying|says|said|reads|read|wrote|writes|like|stating|states)\s*,?$", re.I)
+_SAYING = re.compile(
+    r"\b(?:saying|says|said|reads|read|wrote|writes|like|stating|states)\s*,?$", re.I
+)
 
 
 def _titled_about_attacks(text: str) -> bool:
@@ -198,7 +200,9 @@ def is_fenced_quote(text: str, start: int) -> bool:
 
 
 _INDENT = re.compile(r"(?: {4}|\t)\S")
-_BLOCK_INTRO = re.compile(r"(?:like this|as follows|following|below|this one|verbatim)\W*:\s*$", re.I)
+_BLOCK_INTRO = re.compile(
+    r"(?:like this|as follows|following|below|this one|verbatim)\W*:\s*$", re.I
+)
 
 
 def _indented_quote(text: str, start: int) -> bool:

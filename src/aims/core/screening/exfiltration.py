@@ -331,8 +331,9 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"!\[[^\]\n]{0,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
         r"|<img\b[^>]{0,200}?\bsrc\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
         ("![", "<img"),
-        accept=lambda m: carries_data(m.group("url") or m.group("url2"))
-        and not _shown_as_example(m),
+        accept=lambda m: (
+            carries_data(m.group("url") or m.group("url2")) and not _shown_as_example(m)
+        ),
     ),
     rule(
         "markdown-link-data",
