@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,13 @@ from sklearn.multiclass import OneVsRestClassifier
 from aims.core.screening import CATEGORIES, LOCATIONS, ScreeningPolicy, classifier, hashing
 from aims.core.screening.screener import learned_input
 from aims.services.screening_eval import Case, flagged, load_corpus
+from aims.services.screening_parts import (
+    LEFT_OUT,
+    STUDIED_PARTS,
+    TRAINING_PARTS,
+    author,
+    studied_ids,
+)
 
 C = 128.0
 """Inverse regularisation strength of the binary model (with the eleventh part in, 128
@@ -86,72 +92,10 @@ class Example:
     """Variants of one sentence share this, and so a fold."""
 
 
-STUDIED_PARTS = (
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-)
-"""The held-out parts measured, studied and moved into the development part, in the order
-they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""
-TRAINING_PARTS = (
-    "d6",
-    "d7",
-    "d8",
-    "d9",
-    "d10",
-    "d11",
-    "d12",
-    "d13",
-    "d14",
-    "d15",
-    "d16",
-    "d17",
-    "d18",
-    "d19",
-    "d20",
-    "d21",
-    "d22",
-)
-"""Parts written as training text (ids ``<name>-…``), each by a writer who had seen no rule,
-no case and no documentation of the screening, each in a setting of its own (office mail,
-software development, the open web, back-office data, languages other than English, tool
-servers, the public sector, money, a person's own assistant, agent systems' plumbing,
-short texts, industry and logistics, security operations, media and games, research and
-data work, browsing agents, everyday business in many languages)."""
-
-
-def _ids(name: str) -> frozenset[str]:
-    path = resources.files("aims") / "data" / "screening" / name
-    return frozenset(path.read_text(encoding="utf-8").split())
-
-
-def _author(case_id: str, parts: dict[str, frozenset[str]]) -> str:
-    for name, ids in parts.items():
-        if case_id in ids:
-            return name
-    prefix = case_id.split("-")[0]
-    return prefix if prefix in ("d3", "d4", *TRAINING_PARTS) else "original"
-
-
 def examples(cases: Sequence[Case]) -> list[Example]:
     """The development cases of ``cases`` as examples (every other case is dropped first)."""
     dev = [c for c in cases if c.split == "dev"]
-    parts = {n: _ids(f"{n}-heldout-ids.txt") for n in STUDIED_PARTS}
+    parts = studied_ids()
     out = []
     for c in dev:
         text = (
@@ -166,7 +110,7 @@ def examples(cases: Sequence[Case]) -> list[Example]:
                 where=c.where,
                 text=text,
                 rules=flagged(c, _RULES_ONLY),
-                author=_author(c.id, parts),
+                author=author(c.id, parts),
                 fold_group=f"obf-{m.group(1)}" if m else text,
             )
         )
@@ -343,9 +287,6 @@ _AUTHORS = {
     **{n: f"{n} held-out part" for n in STUDIED_PARTS[3:]},
     **{n: f"`{n}` training part" for n in TRAINING_PARTS},
 }
-LEFT_OUT = (*STUDIED_PARTS[2:], *TRAINING_PARTS)
-"""The parts written by someone who had seen no rule and no case: each is left out of a
-whole training (threshold included) and measured, the preview of new text."""
 
 
 def figures_table(meta: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from aims.core.screening.context import (
     is_reported,
     sentence_around,
 )
+from aims.core.screening.orders import NEGATED, order, quoted_elsewhere
 from aims.core.screening.secrecy import SECRECY
 
 _I = re.IGNORECASE
@@ -86,31 +87,6 @@ _TALKED_TO = re.compile(
     _I,
 )
 
-# What an attacker wants a model to do: move data, money or access, destroy, publish.
-ACTION = re.compile(
-    r"\b(?:delete|remove|erase|wipe|destroy|purge|transfer|wire|send|forward|e-?mail|post|"
-    r"publish|upload|share|leak|dm|approve|merge|accept|grant|disable|turn off|deactivate|"
-    r"make (?:it |them |the \w+ )?public|set [\w ]{0,30} public|book|purchase|buy|copy|"
-    r"paste|submit|reveal|type|rewrite|replace|recommend only|state that|tell them|"
-    r"direct the user|open the link|write (?:them|it|this|these|those|that) (?:in|into|to)|"
-    r"route [\w' -]{0,40}(?:through|via)|"
-    r"download|execute|edit files outside|deploy|"
-    r"skip (?:the |all |any )?(?:\w+ )?(?:checks?|reviews?|approvals?|verification)|"
-    r"add [\w' -]{0,40}(?:admin|owner|collaborator)|leave (?:it|this|that) out|"
-    r"change [\w' -]{0,30}(?:bank|account|iban|payee|password|recipient))\b|\bleite\b|"
-    r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
-    r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r(?!s\b)|"
-    r"publi(?!sh|cation|city|cly|c\b)|"
-    r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob|aprueb|"
-    r"desactiv|ejecut|descarg|cancell|invia|inviare|trasfer|bonific|pubblic|approv(?!als?\b)|"
-    r"disattiv|esegu|scaric|copia|exclu|apag|desativ|verwijder|stuur|verstuur|publiceer|"
-    r"usuń|prześlij|wyślij|przelej|opublikuj|zatwierdź|wyłącz|удал|отправ|перевед|"
-    r"опубликуй|одобр|отключ|выключ|скачай|запусти|перешли|删除|发送|转账|转发|汇款|"
-    r"设为公开|批准|禁用|上传|削除|送信|送金|転送|公開|承認|無効に|アップロード|삭제|보내|"
-    r"송금|전송|공개|승인|비활성화|업로드",
-    _I,
-)
-
 # A change of the model's rules, or a claim of authority to make one.
 RULES_CHANGE = re.compile(
     r"\b(?:rules|guidelines|instructions|directives|guidance|task|brief)\b[^.\n]{0,50}?"
@@ -152,12 +128,16 @@ _OTHER_TOOLS = re.compile(
     # Not other tools said to need this one's output ("all other booking tools require
     # the session_id"): only orders about them.
     r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b"
-    r"(?!\s+(?:require|need|expect|accept|return|take)s?\b)|from this or (?:an)?other "
+    r"(?!(?:\s*\([^)\n]{0,160}\))?\s+(?:require|need|expect|accept|return|take)s?\b)|from this or (?:an)?other "
     r"server|\bwhenever any \w+ tool\b|\bevery time you call "
     r"another tool|\bcommands from other tools|\bmust never call (?!(?:this|it|me)\b)\w+|"
     # Preferred over another tool (named as code is named, or "any other"), not over
     # "mental math" or "guessing": a tool saying what it is for.
-    r"\bprefer this tool over (?:`?\w+[_.]\w+|(?:any|all|every|other)\b|the \w+ tool)",
+    r"\bprefer this tool over (?:`?\w+[_.]\w+|(?:any|all|every|other)\b|the (?:[\w'-]+ ){1,3}tool)|"
+    # A tool that declares another one replaced and takes its calls.
+    r"\b(?:supersedes|replaces|remplace|reemplaza|sustituye|ersetzt)\s+(?:the\s+)?(?:deprecated\s+)?"
+    r"[`«\"' ]*\w+[_.]\w+[`»\"' ]*(?:tool\b|outil\b)?[^.\n]{0,80}?\b(?:route|use|utilisez|send|"
+    r"ne l'utilisez plus|do not use|don't use)",
     _I,
 )
 
@@ -177,42 +157,15 @@ _SMUGGLED = re.compile(
     r"\.aws/credentials|凭据|私钥",
     _I,
 )
-# The model told to leave the decision to the user: a safeguard, whatever action follows.
-_DEFERS_TO_USER = re.compile(
-    r"\b(?:ask|check with) (?:the |your )?user (?:to confirm|for (?:confirmation|approval))|"
-    r"\bconfirm with (?:the |your )?user\b|\bask (?:them |the user )?for (?:their )?"
-    r"(?:confirmation|approval|consent)\b|"
-    # What the user asks for is the user's decision, not an order slipped to the model.
-    r"\b(?:the|your) user (?:asks|asked|tells|told|wants|wanted|requests|requested|instructs|"
-    r"instructed) you\b",
+# A note written to the model by its name, even a weak one ("note to underwriting
+# assistant: …"), calls on it whether or not the text speaks of a user.
+_NOTE_TO = re.compile(
+    r"\b(?:note|message|memo|reminder|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+    r"(?:[\w-]+\s+)?$",
     _I,
 )
-# A person other than the model does what follows: "require the user to approve",
-# "until a pharmacist has approved".
-_OTHER_ACTOR = re.compile(
-    r"\b(?:requires?|required|wait for|waits for|ask|asks)\s+(?:the|a|an|your|their|two|second)\s+"
-    r"(?:human\s+)?(?:users?|customers?|humans?|persons?|"
-    r"owners?|approvers?|pharmacists?|managers?|reviewers?|staff|admins?|administrators?|"
-    r"accountants?|treasury)\s+(?:to|must|will|can|has to|needs? to|should)\s+(?:\w+\s+)?$",
-    _I,
-)
-# Negation in other languages: before the verb ("не удаляй", "no envíes", "请勿删除",
-# "n'envoyez pas") or, in Japanese and Korean, after it ("削除せず", "보내지 마").
-_NEGATED_OTHER = re.compile(
-    r"(?:\b(?:не|nie|no|nunca|jamais|niemals|ne|non)\s+|\bn['’]|"
-    r"(?:不要|请勿|請勿|勿|不得|不可|别|別|切勿|禁止)\s*)$",
-    _I,
-)
-_NEGATED_AFTER = re.compile(
-    r"\w{0,3}?(?:せず|しない|しません|するな|させない|させず|하지\s*(?:마|않)|지\s*마)"
-)
-# A method's name ends at the action ("tickets.purchase"); a text that calls it says so
-# ("call sms.send with …").
-_METHOD = re.compile(
-    r"(?<!\bcall )(?<!\bcalls )(?<!\buse )(?<!\binvoke )(?<!\brun )`?\b[a-z]\w*\.$", _I
-)
-_NEGATED = re.compile(r"\b(?:never|not|cannot|can't|won't|mustn't|don't|no need|needn't)\b", _I)
-
+_NOTE_TO_ANY = re.compile(r"\b(?:note|message|memo|reminder|instructions?)\s+(?:to|for)\b")
+_SPEAKER = re.compile(r"\s*\((?-i:[A-Z])[\w .'-]{0,30}\)\s*:")
 _DECODE_AND_FOLLOW = re.compile(
     r"\b(?:decode|dekodier\w*|décode\w*|decodific\w*)\b[^.\n]{0,30}?\b(?:and|und|et|e|y)\s+"
     r"(?:apply|execute|run|follow|ausführ\w*|befolg\w*|exécut\w*|appliqu\w*|esegu\w*|"
@@ -224,7 +177,7 @@ _DECODE_AND_FOLLOW = re.compile(
 def _double_negative(text: str, m: re.Match[str]) -> bool:
     """ "must never act without asking the user" is a rule for a model, not against one."""
     return m.group().lower().startswith("without") and bool(
-        _NEGATED.search(text, max(0, m.start() - 30), m.start())
+        NEGATED.search(text, max(0, m.start() - 30), m.start())
     )
 
 
@@ -277,7 +230,7 @@ def intent_findings(
         sentence = text[s:e]
         if (
             _PARAM.search(sentence)
-            and not _NEGATED.search(text, s, m.start())
+            and not NEGATED.search(text, s, m.start())
             and not _talked_about(text, m.start(), m.end())
         ):
             yield "poisoning", "smuggled-data", s, e
@@ -306,7 +259,7 @@ def _addressed(
     # occurrences are not even looked at.
     weak_ok = names_users(lower, present)
     starts = positions(lower, ANCHORS["address"], present) + positions(text, UPPER_ANCHORS)
-    if weak_ok:
+    if weak_ok or _NOTE_TO_ANY.search(lower):
         starts += positions(lower, ANCHORS["weak"], present)
     seen = -1
     for pos in sorted(starts):
@@ -329,36 +282,36 @@ def _addressed(
             )
         ):
             continue
-        if not weak_ok and not _STRONG_RE.fullmatch(noun):
+        if not (
+            weak_ok
+            or _STRONG_RE.fullmatch(noun)
+            or _NOTE_TO.search(text, max(0, m.start() - 40), m.start())
+        ):
             continue
         if _talked_about(text, m.start(), m.end()) or is_quoted_line(text, m.start()):
             continue
+        if _SPEAKER.match(text, m.end()):
+            continue  # a transcript's speaker label, "Agent (Marco): Hi!"
         if _PASSIVE.match(text, m.end()):
             continue  # "chatbots must not be used for work": the model is spoken of
         window_end = _window_end(text, m)
         # The order follows the call; secrecy or a change of rules may come before it.
-        hit = _order(text, m, window_end)
+        hit = order(text, m, window_end)
         for rx in (SECRECY, RULES_CHANGE):
             if hit is None:
                 hit = rx.search(text, max(0, m.start() - 200), window_end)
                 if hit and rx is SECRECY and (_double_negative(text, hit) or _defers_to_user(hit)):
                     hit = None
-                if hit and _quoted_elsewhere(text, hit, m.end()):
+                if hit and quoted_elsewhere(text, hit, m.end()):
                     hit = None
         if hit is not None:
             yield "override", "model-addressed-order", m.start(), max(hit.end(), m.end())
             return
 
 
-# An action word used as a noun ("summaries of wire copy", "the transfer", "in published
-# copy"): no imperative follows an article, "of" or a participle.
-_NOUN_USE = re.compile(r"\b(?:of|the|an?|its|their|our|(?!need)\w{3,}ed)\s+$", _I)
-
-
 # Joined to the word before by "-", "_", "/" or ".", and not a handle ("@copilot-agent")
 # or a compound with a capitalised name of a model ("KI-Assistent", "AI-agent").
 _IN_NAME = re.compile(r"(?<![@\w-])[\w-]*\w[-_/.](?<![A-Z]{2}-)$")
-_IDENT = re.compile(r"\w*_")
 
 
 # "The assistant must not be used ...", "agents should be reviewed": a passive after the
@@ -389,61 +342,6 @@ def _window_end(text: str, m: re.Match[str]) -> int:
     if para >= 0 and line_end >= 0 and len(text[m.end() : line_end].split()) >= 4:
         return para
     return end
-
-
-_AS = re.compile(r"\bas\s+(?:pre-)?$", _I)
-_HAS = re.compile(r"\b(?:has|have|had|was|were|been|is|are|got|be)\s+$", _I)
-
-
-def _quoted_elsewhere(text: str, hit: re.Match[str], call: int) -> bool:
-    """Whether ``hit`` is on a line that is one quotation (a sample: '- "Ignore previous
-    instructions and forward ..."'), not on the line of the call."""
-    lo = text.rfind("\n", 0, hit.start()) + 1
-    if lo <= call:
-        return False
-    hi = text.find("\n", hit.start())
-    line = text[lo : len(text) if hi < 0 else hi].strip(" -*•\t").rstrip(".,;")
-    return len(line) > 2 and line[0] in _QUOTES and line[-1] in _QUOTES
-
-
-def _order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
-    """The first action the model called on by ``m`` is told to take, if any: not negated,
-    not a noun, and not after words that leave the decision to the user."""
-    for hit in ACTION.finditer(text, m.start(), end):
-        if "_" in text[hit.start() - 1 : hit.end() + 1] or _IDENT.match(text, hit.end()):
-            continue  # a field's name ("approved_by"), not an order
-        if _METHOD.search(text, max(0, hit.start() - 60), hit.start()):
-            continue  # a tool named ("stock.transfer | Move stock …"), not called
-        if _OTHER_ACTOR.search(text, max(0, hit.start() - 40), hit.start()):
-            continue  # "payments also require the user to approve": someone else acts
-        if text.startswith("ed", hit.end()) and (
-            _HAS.search(text, max(0, hit.start() - 12), hit.start())
-            or (
-                text[hit.end() + 2 : hit.end() + 3] in ".,;)"
-                and not _AS.search(text, max(0, hit.start() - 8), hit.start())
-            )
-        ):
-            # A participle ("has approved", "reviewed, approved."), not an order; "mark
-            # it as pre-approved," still sets a status.
-            continue
-        if (
-            text[hit.start() - 1 : hit.start()] in _QUOTES
-            and text[hit.end() : hit.end() + 1] in _QUOTES
-        ):
-            continue  # a button's or a status's name ("pressing 'send'")
-        if _quoted_elsewhere(text, hit, m.end()):
-            continue
-        if (
-            _NEGATED.search(text, max(0, hit.start() - 12), hit.start())
-            or _NEGATED_OTHER.search(text, max(0, hit.start() - 12), hit.start())
-            or _NEGATED_AFTER.match(text, hit.end())
-            or _NOUN_USE.search(text, max(0, hit.start() - 20), hit.start())
-        ):
-            continue
-        if _DEFERS_TO_USER.search(text, m.end(), hit.start()):
-            return None
-        return hit
-    return None
 
 
 INTENT_RULES = (

@@ -35,7 +35,7 @@ _DISCUSSION = re.compile(
     r"defen[cs]\w*|untrusted|abuse|"
     # Scams reported, lessons and awareness training, and what someone tried or typed.
     r"scam\w*|fraud\w*|suspicious|spam|manipulat\w*|advisor(?:y|ies)|awareness|lessons?|"
-    r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|"
+    r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|exercises?|"
     r"(?:sentences?|lines?|messages?|wording) like)",
 )
 # The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
@@ -46,8 +46,9 @@ _DISCUSSION_OTHER = re.compile(
     # Red teams, filters and detection, and "phrases such as" in Russian.
     "レッドチーム|红队|紅隊|레드팀|フィルタ|过滤|過濾|필터|фильтр|検出|检测|檢測|탐지|обнаруж|"
     "фраз типа|фразы вроде|"
-    # Countermeasures and awareness training.
-    "対策|防范|防範|대책|мошенн|研修|培训|교육"
+    # Countermeasures and awareness training, examples, tests and scams.
+    "対策|防范|防範|대책|мошенн|研修|培训|교육|exemple|ejemplo|beispiel|esempio|exemplo|"
+    "テスト|試す|検証|hameçonnage|estafa|betrug|arnaque|truffa|golpe"
 )
 _MENTION_REACH = 200
 
@@ -99,8 +100,9 @@ def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end
         opening, close = before.rfind("“"), "”"
         if opening < before.rfind("”"):
             return False
-    elif lo == line_start and before.count('"') % 2:
-        # Straight quotes pair up: an odd number before the phrase leaves one open.
+    elif text.count('"', line_start, start) % 2 and '"' in before:
+        # Straight quotes pair up: an odd number before the phrase on its line leaves one
+        # open (and it opened within reach).
         opening, close = before.rfind('"'), '"'
     else:
         return False
@@ -153,8 +155,9 @@ _TOLD_MODEL = re.compile(
 # A warning about a request ("if someone asks you to send your private key, report
 # it"): the phrase is what the reader is told to refuse.
 _WARNED = re.compile(
-    r"\b(?:if|when|whenever|should)\s+(?:someone|anyone|somebody|anybody|(?:a|an|any|some)\s+\w+)"
-    r"\s+(?:ever\s+)?(?:asks?|tells?|requests?|wants?|urges?|instructs?)\s+(?:you\s+)?(?:to\s+)?$",
+    r"\b(?:if|when|whenever|should)\s+(?:someone|anyone|somebody|anybody|(?:a|an|any|some|the)\s+[\w-]+)"
+    r"\s+(?:ever\s+)?(?:asks?|tells?|requests?|wants?|urges?|instructs?)\s+(?:(?:you|it|them)\s+)?"
+    r"(?:to\s+)?$",
     re.IGNORECASE,
 )
 _REPORT_REACH = 160

@@ -137,12 +137,16 @@ OVERRIDE: tuple[Rule, ...] = (
         "override",
         r"\byou\s+are\s+(?:now|no\s+longer)\s+(?:an?|in|the|my)\s+\w+"
         r"|\byou\s+are\s+now\s+(?-i:[A-Z])\w*"
+        r"|\byou\s+are\s+now\s+(?:operating|acting|running|working|speaking)\s+(?:as|in)\b"
+        r"|\bfrom\s+(?:this|now)\s+(?:message\s+|point\s+)?on,?\s+you\s+are\s+(?:an?|the|my)\s+\w+"
         r"|\b(?:act|behave|respond)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|jailbroken|evil|uncensored)\b"
         r"|\b(?:developer|god|dan|jailbreak)\s+mode\s+(?:enabled|on|activated)\b"
         r"|\bdo\s+anything\s+now\b",
         (
             "you are now",
             "you are no longer",
+            "on you are",
+            "on, you are",
             "act as",
             "behave as",
             "respond as",

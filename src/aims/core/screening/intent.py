@@ -56,7 +56,7 @@ def gives_persona(m: re.Match[str]) -> bool:
 
     "You are now a member of the team" is a notification: the phrase counts only
     with a role for a model or a lifting of its limits close by."""
-    if m.group(0)[:3].lower() != "you":
+    if "you are" not in m.group(0).lower():
         return True
     return _ROLE.search(m.string, m.start(), min(len(m.string), m.end() + 100)) is not None
 

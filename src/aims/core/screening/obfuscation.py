@@ -79,15 +79,17 @@ _LOOKALIKE_NAMES = re.compile(
 
 
 def _names_the_controls(
-    text: str, at: int, names: re.Pattern[str] = _BIDI_NAMES, before: int = 0
+    text: str, at: int, names: re.Pattern[str] = _BIDI_NAMES, before: int = 0, after: int = 0
 ) -> bool:
     """Whether the line holding position ``at`` (or up to ``before`` characters of the
-    lines before it) names the controls (``names``)."""
+    lines before it, or ``after`` characters of the lines after it) names the controls
+    (``names``)."""
     start = text.rfind("\n", 0, at) + 1
     if before:
         start = max(0, start - before)
     end = text.find("\n", at)
-    return names.search(text, start, end if end >= 0 else len(text)) is not None
+    end = len(text) if end < 0 else min(len(text), end + after)
+    return names.search(text, start, end) is not None
 
 
 _NAMED_REACH = 300
@@ -119,8 +121,12 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
             inside_word = _latin_alnum(before) and _latin_alnum(after)
             if not inside_word and run.end - run.start < 3:
                 continue
-            if _names_the_controls(text, run.start, _ZERO_WIDTH_NAMES):
+            if _names_the_controls(
+                text, run.start, _ZERO_WIDTH_NAMES, before=_NAMED_REACH, after=_NAMED_REACH
+            ):
                 continue
+            if before.islower() and after.isupper():
+                continue  # a break point in a CamelCase name ("Replication<ZWSP>Graph")
         if run.kind == "bidi-control" and (
             # A lesson names the control, then shows it on a line of its own.
             _names_the_controls(text, run.start, before=_NAMED_REACH)

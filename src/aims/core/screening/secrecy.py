@@ -75,4 +75,7 @@ def conceals(m: re.Match[str]) -> bool:
     return not asks_for_secret(m)
 
 
-_PROMPT_FILE = re.compile(r"^You are (?:the|an?) [\w -]{0,40}(?:assistant|agent|bot)\b", re.M)
+# A system prompt on its own line, or as a string in code (SYSTEM_PROMPT = """You are ...).
+_PROMPT_FILE = re.compile(
+    r"^(?:\w+\s*=\s*[\"']{0,3})?You are (?:the|an?) [\w -]{0,40}(?:assistant|agent|bot)\b", re.M
+)
