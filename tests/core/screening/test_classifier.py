@@ -137,9 +137,9 @@ def test_a_json_value_gets_the_finding_on_the_string_that_carries_the_order() ->
     s = screen_json(value, "result")
     learned = [f for f in s.findings if f.rule == classifier.RULE]
     assert [(f.path, f.category, f.span) for f in learned] == [
-        ("$.comment", "poisoning", (0, len(UPLOAD)))
+        ("$.comment", "exfiltration", (0, len(UPLOAD)))
     ]
-    assert s.redacted == {**value, "comment": "[redacted: poisoning]"}
+    assert s.redacted == {**value, "comment": "[redacted: exfiltration]"}
     assert screen_json({"city": "Paris", "days": 3}, "arguments").verdict == "allow"
 
 
