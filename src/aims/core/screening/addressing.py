@@ -23,7 +23,7 @@ from aims.core.screening.context import (
     is_reported,
     sentence_around,
 )
-from aims.core.screening.orders import NEGATED, order, quoted_elsewhere
+from aims.core.screening.orders import NEGATED, QUOTES, order, quoted_elsewhere
 from aims.core.screening.secrecy import SECRECY
 
 _I = re.IGNORECASE
@@ -159,12 +159,9 @@ _SMUGGLED = re.compile(
 )
 # A note written to the model by its name, even a weak one ("note to underwriting
 # assistant: …"), calls on it whether or not the text speaks of a user.
-_NOTE_TO = re.compile(
-    r"\b(?:note|message|memo|reminder|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
-    r"(?:[\w-]+\s+)?$",
-    _I,
-)
-_NOTE_TO_ANY = re.compile(r"\b(?:note|message|memo|reminder|instructions?)\s+(?:to|for)\b")
+_NOTE = r"\b(?:note|message|memo|reminder|instructions?)\s+(?:to|for)"
+_NOTE_TO = re.compile(_NOTE + r"\s+(?:the\s+|any\s+|all\s+)?(?:[\w-]+\s+)?$", _I)
+_NOTE_TO_ANY = re.compile(_NOTE + r"\b")
 _SPEAKER = re.compile(r"\s*\((?-i:[A-Z])[\w .'-]{0,30}\)\s*:")
 _DECODE_AND_FOLLOW = re.compile(
     r"\b(?:decode|dekodier\w*|décode\w*|decodific\w*)\b[^.\n]{0,30}?\b(?:and|und|et|e|y)\s+"
@@ -320,7 +317,6 @@ _PASSIVE = re.compile(
     r"\s+(?:must|should|shall|may|can|will|needs? to)\s+(?:not\s+|never\s+)?be\s+\w+(?:ed|en|wn)\b",
     _I,
 )
-_QUOTES = "\"'“”‘’"
 
 
 def _window_end(text: str, m: re.Match[str]) -> int:
@@ -330,11 +326,9 @@ def _window_end(text: str, m: re.Match[str]) -> int:
     end = min(len(text), m.end() + 400)
     line_start = text.rfind("\n", 0, m.start()) + 1
     head = text[line_start : m.start()]
-    opened = max(head.rfind(q) for q in _QUOTES)
+    opened = max(head.rfind(q) for q in QUOTES)
     if opened >= 0 and head.count(head[opened]) % 2 == 1:
-        close = min(
-            (i for i in (text.find(q, m.end(), end) for q in _QUOTES) if i >= 0), default=-1
-        )
+        close = min((i for i in (text.find(q, m.end(), end) for q in QUOTES) if i >= 0), default=-1)
         if close >= 0:
             return close
     para = text.find("\n\n", m.end(), end)

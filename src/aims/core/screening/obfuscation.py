@@ -121,12 +121,12 @@ def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:
             inside_word = _latin_alnum(before) and _latin_alnum(after)
             if not inside_word and run.end - run.start < 3:
                 continue
+            if before.islower() and after.isupper():
+                continue  # a break point in a CamelCase name ("Replication<ZWSP>Graph")
             if _names_the_controls(
                 text, run.start, _ZERO_WIDTH_NAMES, before=_NAMED_REACH, after=_NAMED_REACH
             ):
                 continue
-            if before.islower() and after.isupper():
-                continue  # a break point in a CamelCase name ("Replication<ZWSP>Graph")
         if run.kind == "bidi-control" and (
             # A lesson names the control, then shows it on a line of its own.
             _names_the_controls(text, run.start, before=_NAMED_REACH)

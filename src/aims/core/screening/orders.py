@@ -13,7 +13,8 @@ import re
 from aims.core.screening.context import discusses_attacks, is_reported
 
 _I = re.IGNORECASE
-_QUOTES = "\"'“”‘’"
+QUOTES = "\"'“”‘’"
+"""Quotation marks, apostrophes included (a button's or a status's name: 'send')."""
 
 
 # What an attacker wants a model to do: move data, money or access, destroy, publish.
@@ -125,7 +126,7 @@ def quoted_elsewhere(text: str, hit: re.Match[str], call: int) -> bool:
         return False
     hi = text.find("\n", hit.start())
     line = text[lo : len(text) if hi < 0 else hi].strip(" -*•\t").rstrip(".,;")
-    return len(line) > 2 and line[0] in _QUOTES and line[-1] in _QUOTES
+    return len(line) > 2 and line[0] in QUOTES and line[-1] in QUOTES
 
 
 def order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
@@ -149,8 +150,8 @@ def order(text: str, m: re.Match[str], end: int) -> re.Match[str] | None:
             # it as pre-approved," still sets a status.
             continue
         if (
-            text[hit.start() - 1 : hit.start()] in _QUOTES
-            and text[hit.end() : hit.end() + 1] in _QUOTES
+            text[hit.start() - 1 : hit.start()] in QUOTES
+            and text[hit.end() : hit.end() + 1] in QUOTES
         ):
             continue  # a button's or a status's name ("pressing 'send'")
         if (
