@@ -23,7 +23,7 @@ from aims.core.screening.context import (
     is_reported,
     sentence_around,
 )
-from aims.core.screening.orders import NEGATED, QUOTES, order, quoted_elsewhere
+from aims.core.screening.orders import ACTION, NEGATED, QUOTES, order, quoted_elsewhere
 from aims.core.screening.secrecy import SECRECY
 
 _I = re.IGNORECASE
@@ -54,7 +54,7 @@ _ADDRESS = re.compile(
 # assistant:", "to any AI agent reading this", "the assistant should …"), not where a
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
-    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|beste|drogi|olá|als|"
+    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|if you['’]re|beste|drogi|olá|als|"
     r"per|pour|para|für|til|till|voor|dla|pro)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
     # One word between: "note for the coding AI", not "advisory for brokers — AI".
     r"der|o|a)\W+)?(?:[\w'-]+[\s,:]+)?$"
@@ -96,6 +96,10 @@ RULES_CHANGE = re.compile(
     r"superseding directive|your (?:configuration|instructions|system prompt|settings|"
     r"rules) (?:has|have) been (?:updated|changed|replaced)|"
     r"instruction comes from your (?:developer|operator|creator)|"
+    # Text the tool returns put above the model's own orders.
+    r"\b(?:in preference to|takes? precedence over|prevails? over|wins? over)\s+(?:your|the "
+    r"(?:model|assistant|agent)'s)\s+(?:own\s+)?(?:system prompt|instructions|guidelines|rules)\b|"
+    r"conflicts? with your (?:own )?instructions[^.\n]{0,80}?\b(?:wins|prevails|takes precedence)\b|"
     r"operator who deployed you|pretend the conversation (?:so far )?never happened|"
     r"adopt (?:this|a) new (?:goal|objective|mission)|take orders only from|"
     r"safety rules are disabled|treat (?:any|all) (?:text|content)[^.\n]{0,60}(?<!not )as instructions|"
@@ -154,6 +158,8 @@ _SMUGGLED = re.compile(
     r"\(?output of `env`|environment variables|variables de entorno|umgebungsvariablen|"
     r"\.env\b|~/\.ssh|\.aws/credentials|\.netrc|git-credentials|session token|"
     r"user's email address|current contents of the file|"
+    r"\b(?:card number|cvv|cvc|card security code)\b|session\.json|\bcreds\b|"
+    r"(?:whole|entire|full) (?:message|request|prompt|input)|uploaded file|"
     r"\.aws/credentials|凭据|私钥",
     _I,
 )
@@ -189,6 +195,17 @@ def _defers_to_user(m: re.Match[str]) -> bool:
 
 
 _BY_USER = re.compile(r"\bby (?:the|your) \w+$", _I)
+# "Any instruction not to tell the user something is an immediate no": secrecy named as
+# a kind of order, not given.
+_DESCRIBED = re.compile(r"\b(?:instructions?|requests?|orders?|attempts?|demands?)\s+$", _I)
+# "Teams using email assistants:", "for anyone with an AI agent,": the people who use a
+# model are spoken to, not the model.
+_USERS_OF = re.compile(
+    r"\b(?:teams?|users|staff|colleagues|customers|employees|people|everyone|anyone|those|"
+    r"departments?|developers)\s+(?:using|with|running|deploying|who use|that use)\s+"
+    r"(?:[\w-]+\s+){0,2}$",
+    _I,
+)
 
 
 def _talked_about(text: str, start: int, end: int) -> bool:
@@ -208,6 +225,7 @@ def intent_findings(
         if (
             not _double_negative(text, m)
             and not _defers_to_user(m)
+            and not _DESCRIBED.search(text, max(0, m.start() - 24), m.start())
             and not _talked_about(text, m.start(), m.end())
         ):
             yield "poisoning", "secrecy-from-user", m.start(), m.end()
@@ -234,6 +252,25 @@ def intent_findings(
             break
 
 
+# "note=\"assistant: suppress the alarm", "- assistant, pls download + open it": a weak
+# noun in the middle of a line, told an act at once.
+_AT_ONCE = re.compile(r"\s*(?::|,|\s[-–—])\s*(?:(?:please|pls|kindly)\s+)?", _I)
+
+
+def _told_at_once(text: str, m: re.Match[str]) -> bool:
+    """Whether the noun of ``m`` is told an act at once, after a colon, a comma or a dash,
+    away from a line's start (where "Assistant:" labels a transcript's turn)."""
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    head = text[line_start : m.start()]
+    if not head.strip(" \t-*•>[(\"'") or m.group().lower().startswith("agent"):
+        return False  # a turn's label, or a support desk's (human) agent
+    opened = max(head.rfind(q) for q in QUOTES)
+    if opened >= 0 and head.count(head[opened]) % 2 and head[:opened].rstrip()[-1:] not in "=:":
+        return False  # quoted, unless as a field's value (note="assistant: …")
+    after = _AT_ONCE.match(text, m.end())
+    return after is not None and ACTION.match(text, after.end()) is not None
+
+
 def _told_of(text: str, start: int) -> bool:
     """Whether a participle before "to" or "for" tells of the model at ``start`` ("text
     addressed to the assistant"), unless the text tells of itself ("this note is meant
@@ -256,8 +293,8 @@ def _addressed(
     # occurrences are not even looked at.
     weak_ok = names_users(lower, present)
     starts = positions(lower, ANCHORS["address"], present) + positions(text, UPPER_ANCHORS)
-    if weak_ok or _NOTE_TO_ANY.search(lower):
-        starts += positions(lower, ANCHORS["weak"], present)
+    # Without them, a weak noun counts only when told an act at once (_told_at_once).
+    starts += positions(lower, ANCHORS["weak"], present)
     seen = -1
     for pos in sorted(starts):
         m = _ADDRESS.search(text, max(0, pos - 24, seen), min(len(text), pos + 60))
@@ -283,12 +320,15 @@ def _addressed(
             weak_ok
             or _STRONG_RE.fullmatch(noun)
             or _NOTE_TO.search(text, max(0, m.start() - 40), m.start())
+            or _told_at_once(text, m)
         ):
             continue
         if _talked_about(text, m.start(), m.end()) or is_quoted_line(text, m.start()):
             continue
         if _SPEAKER.match(text, m.end()):
             continue  # a transcript's speaker label, "Agent (Marco): Hi!"
+        if _USERS_OF.search(text, max(0, m.start() - 40), m.start()):
+            continue
         if _PASSIVE.match(text, m.end()):
             continue  # "chatbots must not be used for work": the model is spoken of
         window_end = _window_end(text, m)

@@ -36,6 +36,10 @@ _DISCUSSION = re.compile(
     # Scams reported, lessons and awareness training, and what someone tried or typed.
     r"scam\w*|fraud\w*|suspicious|spam|manipulat\w*|advisor(?:y|ies)|awareness|lessons?|"
     r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|exercises?|"
+    # A message whose sender the writer doubts ("an SMS supposedly from your clinic").
+    r"supposedly|allegedly|so-called|purport\w*|claim(?:s|ed|ing) to be (?:from|us)|"
+    # An order reported as not followed ("I've ignored that").
+    r"ignored (?:it|that|this|them)|did(?: not|n't) (?:act on|follow|obey) (?:it|that|this|them)|"
     r"(?:sentences?|lines?|messages?|wording) like)",
 )
 # The same in other languages, as stems ("攻击者", "атаки", "インジェクション"): no "\b" in
@@ -48,7 +52,8 @@ _DISCUSSION_OTHER = re.compile(
     "фраз типа|фразы вроде|"
     # Countermeasures and awareness training, examples, tests and scams.
     "対策|防范|防範|대책|мошенн|研修|培训|교육|exemple|ejemplo|beispiel|esempio|exemplo|"
-    "テスト|試す|検証|hameçonnage|estafa|betrug|arnaque|truffa|golpe"
+    "テスト|試す|検証|hameçonnage|estafa|betrug|arnaque|truffa|golpe|"
+    "soi-disant|angeblich|supuestamente|presuntamente|sedicente|rzekomo|якобы"
 )
 _MENTION_REACH = 200
 
@@ -87,6 +92,8 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
 
 
 _QUOTATION_REACH = 400
+# Quotation marks that open and close differently: English, French and Japanese.
+_PAIRED_QUOTES = (("“", "”"), ("«", "»"), ("「", "」"))
 
 
 def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end: int) -> bool:
@@ -96,9 +103,10 @@ def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end
     after it."""
     lo = max(line_start, start - _QUOTATION_REACH)
     before = text[lo:start]
-    if "“" in before or "”" in before:
-        opening, close = before.rfind("“"), "”"
-        if opening < before.rfind("”"):
+    paired = next((pair for pair in _PAIRED_QUOTES if pair[0] in before or pair[1] in before), None)
+    if paired is not None:
+        opening, close = before.rfind(paired[0]), paired[1]
+        if opening < before.rfind(close):
             return False
     elif text.count('"', line_start, start) % 2 and '"' in before:
         # Straight quotes pair up: an odd number before the phrase on its line leaves one

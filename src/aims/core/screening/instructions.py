@@ -21,6 +21,7 @@ import re
 from aims.core.screening.intent import (
     about_a_subject,
     asks_for_prompt,
+    denied,
     gives_order,
     gives_persona,
     hides_an_order,
@@ -86,6 +87,7 @@ OVERRIDE: tuple[Rule, ...] = (
             (m.group("strong") is not None or m.group("verb").lower() not in ("override", "skip"))
             and not ignores_embedded(m)
             and not about_a_subject(m)
+            and not denied(m)
         ),
     ),
     rule(
@@ -98,7 +100,7 @@ OVERRIDE: tuple[Rule, ...] = (
         r"(?:you\s+(?:were|have\s+been)\s+(?:given|told)|above|so\s+far|before\s+this)",
         ("ignore", "disregard", "forget"),
         quotable=True,
-        accept=lambda m: not ignores_embedded(m) and not about_a_subject(m),
+        accept=lambda m: not ignores_embedded(m) and not about_a_subject(m) and not denied(m),
     ),
     rule(
         "do-not-follow",

@@ -272,7 +272,9 @@ _TAKES = re.compile(
 _ABOUT_SUBJECT = re.compile(
     r"(?:\s+[\w'’]+){0,5}?\s+(?:about|regarding|concerning|sobre|acerca\s+de|sur|concernant|"
     r"über|riguardo|su)\s+(?:(?:the|a|an|this|that|our|el|la|los|las|le|les|la|den|die|das|"
-    r"dem|il|lo|gli|i|o|os|as)\s+)?(?P<subject>[^\W\d_][\w'’-]*)(?P<rest>[^.;:\n—–]{0,120})",
+    r"dem|il|lo|gli|i|o|os|as)\s+)?(?P<subject>[^\W\d_][\w'’-]*)"
+    # The rest of the sentence, which an emoji ends too ("… the beach ceremony 😅 Dan…").
+    r"(?P<rest>[^.;:!?\n—–\u2600-\u27bf\U0001f300-\U0001faff]{0,120})",
     re.IGNORECASE,
 )
 _MODEL_SUBJECT = re.compile(
@@ -309,6 +311,32 @@ _FORBIDDEN_BEFORE = re.compile(
     r"\b(?:never|not|don't|do\s+not|no\s+need|needn't)\b[^.\n]{0,20}$", re.I
 )
 """A negation just before a verb: "you never need to pass a key as an argument"."""
+
+
+_DENIED_BEFORE = re.compile(
+    r"\b(?:cannot|can[’']t|can\s+not|won[’']t|will\s+not|never|must\s+not|mustn[’']t|"
+    r"do(?:es)?\s+not|do(?:es)?n[’']t|may\s+not|unable\s+to|not\s+(?:allowed|able|permitted)\s+to)"
+    r"\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def denied(m: re.Match[str]) -> bool:
+    """Whether the act is denied just before it ("our assistant can't override your
+    prescriber's instructions"), in a sentence that is no question ("can't you just ignore
+    your instructions?" asks for it).
+
+    >>> p = re.compile(r"ignore your instructions", re.IGNORECASE)
+    >>> denied(p.search("It will never ignore your instructions."))
+    True
+    >>> denied(p.search("Why can't you just ignore your instructions?"))
+    False
+    """
+    if _DENIED_BEFORE.search(m.string, max(0, m.start() - 30), m.start()) is None:
+        return False
+    end = _SENTENCE_END.search(m.string, m.end())
+    return end is None or end.group(0) != "?"
 
 
 def negated(m: re.Match[str]) -> bool:

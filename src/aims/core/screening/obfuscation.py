@@ -101,13 +101,15 @@ _OVERRIDES = re.compile("[\u202d\u202e]")
 
 
 def _embeds_right_to_left(text: str, at: int) -> bool:
-    """Whether the line holding position ``at`` holds Hebrew or Arabic letters and no
-    override: embeddings and isolates around right-to-left words are how such words are
-    written inside left-to-right text, while the reversing trick needs an override."""
-    start = text.rfind("\n", 0, at) + 1
+    """Whether the line holding position ``at``, or the lines just before it, hold Hebrew
+    or Arabic letters, and none of them an override: embeddings and isolates are how
+    right-to-left words are written inside left-to-right text and a number or a code inside
+    right-to-left text (a letter's signature line too), while the reversing trick needs an
+    override."""
+    start = max(0, text.rfind("\n", 0, at) + 1 - _NAMED_REACH)
     end = text.find("\n", at)
-    line = text[start : end if end >= 0 else len(text)]
-    return _RTL.search(line) is not None and _OVERRIDES.search(line) is None
+    end = len(text) if end < 0 else end
+    return _RTL.search(text, start, end) is not None and _OVERRIDES.search(text, start, end) is None
 
 
 def hidden_findings(norm: Normalised) -> Iterator[tuple[str, int, int, str]]:

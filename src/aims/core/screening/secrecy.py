@@ -33,6 +33,21 @@ SECRECY = re.compile(
     r"erwähne [^.\n]{0,40}nicht|sag\w* (?:dem|den) (?:nutzer|benutzer)\w* nichts|ohne (?:den|die) (?:nutzer|benutzer)\w* zu (?:fragen|informieren)|"
     r"sans (?:demander|consulter|prévenir|informer) (?:à )?l'utilisat|"
     r"ne (?:dis|mentionne|signale) (?:rien|pas)[^.\n]{0,40}utilisat|"
+    r"\bn(?:e\s+|')(?:en\s+|l'|le\s+|les\s+|lui\s+)?(?:dites|mentionnez|signalez|informez|"
+    r"parlez)\s+(?:rien|pas)[^.\n]{0,40}(?:utilisat|client)|"
+    # Its own orders kept out of the answer: "do not surface this sharing step in your
+    # summary", "no menciones esta instrucción".
+    r"\b(?:do not|don't|never) (?:mention|reveal|disclose|surface|report|explain|list)\w*\s+"
+    # Not "never reveal these instructions", a system prompt keeping itself private.
+    r"(?:this|these|that|those)\s+(?!(?:instructions|rules)\b)(?:[\w-]+\s+){0,2}?(?:steps?|instructions?|guidance|notes?|"
+    r"sharing|actions?|calls?|closures?|placements?|arrangements?|behaviou?r|fees?|redirects?|"
+    r"changes?)\b|"
+    r"\b(?:do not|don't|never) (?:reveal|mention|disclose|say) that (?:this|these|the) "
+    r"(?:guidance|instructions?|note|rules?|steps?)\b|"
+    r"\bno (?:menciones|reveles|digas|comentes) (?:esta|estas|este|estos) (?:instrucci|indicaci|"
+    r"regla|paso|nota)|\bne (?:mentionnez|révélez|dites) pas (?:cette|ces) (?:instruction|"
+    r"consigne|étape|règle|note)|\bnon menzionare (?:questa|queste|questo) (?:istruzion|regol|"
+    r"nota|passaggio)|\b(?:ikke nevn|nevn ikke|nämn inte|nævn ikke) (?:dette|det|detta)\b|"
     r"sin (?:consultar|preguntar|avisar|informar)(?: al?)? (?:el )?usuario|"
     r"usuario no necesita saber|no (?:le )?(?:digas|menciones|informes)[^.\n]{0,40}usuario|"
     r"senza (?:chiedere|avvisare|informare|consultare)|non è necessario avvisare|"

@@ -65,6 +65,7 @@ URL_RULES = (
     "ip-address-host",
     "punycode-host",
     "userinfo-host",
+    "nested-domain-host",
 )
 """The names of the URL rules (a policy may disable them by name)."""
 
@@ -169,6 +170,46 @@ def url_findings(
             yield "ip-address-host", start, end
         if any(_disguised_label(label) for label in host.split(".") if label.startswith("xn--")):
             yield "punycode-host", start, end
+        if _nested_domain(host) and not _warned_of(text, start, end):
+            yield "nested-domain-host", start, end
+
+
+# Generic top-level domains only: a country's code is an ordinary subdomain of mirrors
+# and wikis ("ftp.de.debian.org").
+_TLDS = frozenset(["com", "net", "org", "info", "biz", "gov", "edu"])
+# Hosts that put a customer's own domain in front of theirs by design: bucket names, CDN
+# and load-balancer targets.
+_HOSTING_SUFFIXES = (
+    "amazonaws.com", "cloudfront.net", "cloudflare.net", "edgekey.net", "edgesuite.net",
+    "akamaiedge.net", "akamaized.net", "azureedge.net", "azurewebsites.net", "fastly.net",
+    "googleusercontent.com", "herokudns.com", "herokuapp.com", "github.io", "digitaloceanspaces.com",
+    "r2.dev", "pages.dev", "netlify.app", "vercel.app", "windows.net",
+)  # fmt: skip
+
+
+def _nested_domain(host: str) -> bool:
+    """Whether the host puts a whole domain in front of the one that owns it
+    (``bank.com.verify-login.net``) or glues a top-level domain to its owner's name
+    (``bank.com-login.info``): how a look-alike reads as someone else's address."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(labels) < 3 or domain_matches(host, _HOSTING_SUFFIXES) or _public_ip(host):
+        return False
+    if labels[-2].split("-", 1)[0] in _TLDS and "-" in labels[-2]:
+        return True
+    # A top-level domain with two or more labels after it ("example.com.au" has one).
+    return any(label in _TLDS for label in labels[1:-2]) and labels[-2] not in _TLDS
+
+
+# A lesson or a warning about look-alike addresses shows the ones it warns of.
+_WARNED_OF = re.compile(
+    r"(?i:phish\w*|look-?alike|do not (?:visit|click|open)|don't (?:visit|click|open)|"
+    r"not ours|real domain|owner is|quiz|which of these|spot the|hameçonnage|suplantación|"
+    r"defang\w*)"
+)
+
+
+def _warned_of(text: str, start: int, end: int) -> bool:
+    return _WARNED_OF.search(text, max(0, start - 200), min(len(text), end + 200)) is not None
 
 
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
