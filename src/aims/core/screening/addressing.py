@@ -28,11 +28,19 @@ from aims.core.screening.secrecy import SECRECY
 
 _I = re.IGNORECASE
 
+# What a model is made to do for a business, named as a job ("automated reviewer",
+# "AI bookkeeper:").
+_JOBS = (
+    r"(?:agents?|assistants?|readers?|reviewers?|screeners?|bookkeepers?|accountants?|planners?|"
+    r"schedulers?|concierges?|receptionists?|triagers?|dispatchers?|recruiters?|underwriters?|"
+    r"auditors?|analysts?|helpers?|copilots?|secretar(?:y|ies)|clerks?|advis[eo]rs?|"
+    r"moderators?|tutors?|graders?|summari[sz]ers?|orchestrators?|coordinators?|operators?)"
+)
 # Who is addressed: nouns that name a model. Short all-caps ones are matched case
 # sensitively ("ai" and "ia" are ordinary words in Italian and Spanish).
 _STRONG = (
     r"(?-i:\bAI\b|\bA\.I\.|\bLLMs?\b|\bKI\b|\bIA\b)|\blanguage model|sprachmodell|"
-    r"\b(?:coding|calling|autonomous|automated|llm)[ -](?:[a-z]+[ -])?(?:agents?|assistants?|readers?)|"
+    rf"\b(?:coding|calling|autonomous|automated|llm)[ -](?:[a-z]+[ -])?{_JOBS}|"
     r"\bas the model\b|\bfor the model\b|\bto the model\b|para el modelo|per il modello|"
     r"pour le modèle|für das modell|(?-i:\bИИ\b)|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
     r"AIへ|AIアシスタント|AIエージェント"
@@ -71,9 +79,11 @@ _SPOKEN_TO_BEFORE = re.compile(
 )
 # "hey assistant," and "Agent, send …": a comma after the noun is a call only at the head
 # of a sentence, not in "in the context of chatbots, …".
-_HEAD_OF_SENTENCE = re.compile(r"(?:^|[.!?\n]\s*|\b(?:hey|hi|hello|dear)\s+)(?:\w+\s+)?$", _I)
+_HEAD_OF_SENTENCE = re.compile(
+    r"(?:(?:^|[.!?\n]\s*)(?:\w+\s+)?|\b(?:hey|hi|hello|dear)\s+(?:\w+\s+){0,2})$", _I
+)
 _SPOKEN_TO_AFTER = re.compile(
-    r"(?:\s*[:!]|\s+(?:should|must|needs? to|has to|is (?:required|expected) "
+    rf"(?:(?:\s+{_JOBS})?\s*[:!]|\s+(?:should|must|needs? to|has to|is (?:required|expected) "
     r"to|shall|will now|debe|deve|doit|soll|muss|reading|processing|summari[sz]ing|"
     r"handling|that (?:reads|processes)))",
     _I,
@@ -165,8 +175,14 @@ _SMUGGLED = re.compile(
 )
 # A note written to the model by its name, even a weak one ("note to underwriting
 # assistant: …"), calls on it whether or not the text speaks of a user.
-_NOTE = r"\b(?:note|message|memo|reminder|instructions?)\s+(?:to|for)"
-_NOTE_TO = re.compile(_NOTE + r"\s+(?:the\s+|any\s+|all\s+)?(?:[\w-]+\s+)?$", _I)
+_NOTE = (
+    r"\b(?:note|message|memo|reminder|instructions?|nota|mensagem|mensaje|messaggio|observação|"
+    r"hinweis|nachricht|notiz|remarque|wiadomość|uwaga)(?:\s+\S+){0,2}?\s+(?:to|for|para|per|"
+    r"pour|à|für|an|dla|do)"
+)
+_NOTE_TO = re.compile(
+    _NOTE + r"\s+(?:(?:the|any|all|o|a|el|la|il|l'|le|den|die|das|al|alla)\s*)?(?:[\w-]+\s+)?$", _I
+)
 _NOTE_TO_ANY = re.compile(_NOTE + r"\b")
 _SPEAKER = re.compile(r"\s*\((?-i:[A-Z])[\w .'-]{0,30}\)\s*:")
 _DECODE_AND_FOLLOW = re.compile(
@@ -257,6 +273,18 @@ def intent_findings(
 _AT_ONCE = re.compile(r"\s*(?::|,|\s[-–—])\s*(?:(?:please|pls|kindly)\s+)?", _I)
 
 
+_HANDLE_GOES_ON = re.compile(r"[\w.-]")
+_TOPIC_AFTER = re.compile(
+    rf"(?:\s+{_JOBS})?\s*:\s*(?:what|how|which|why|if you (?:use|have|rely))\b", _I
+)
+# "assistants summarizing this page should ...": the reader of this very text.
+_READER_OF_THIS = re.compile(
+    r"\s+(?:(?:that|who)\s+(?:is\s+|are\s+)?|currently\s+)?(?:reading|summari[sz]ing|processing|"
+    r"handling|reviewing|triaging|parsing|indexing|compiling)\s+(?:this|these)\b",
+    _I,
+)
+
+
 def _told_at_once(text: str, m: re.Match[str]) -> bool:
     """Whether the noun of ``m`` is told an act at once, after a colon, a comma or a dash,
     away from a line's start (where "Assistant:" labels a transcript's turn)."""
@@ -321,10 +349,14 @@ def _addressed(
             or _STRONG_RE.fullmatch(noun)
             or _NOTE_TO.search(text, max(0, m.start() - 40), m.start())
             or _told_at_once(text, m)
+            or (text[m.start() - 1 : m.start()] == "@" and not _HANDLE_GOES_ON.match(text, m.end()))
+            or _READER_OF_THIS.match(text, m.end())
         ):
             continue
         if _talked_about(text, m.start(), m.end()) or is_quoted_line(text, m.start()):
             continue
+        if _TOPIC_AFTER.match(text, m.end()):
+            continue  # a heading or a word to its users: "AI assistant: what it may do"
         if _SPEAKER.match(text, m.end()):
             continue  # a transcript's speaker label, "Agent (Marco): Hi!"
         if _USERS_OF.search(text, max(0, m.start() - 40), m.start()):
