@@ -21,6 +21,7 @@ from collections import Counter
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aims.core.screening.context import discusses_attacks
+from aims.core.screening.intent import negated
 from aims.core.screening.rules import Rule, rule
 
 MIN_ENTROPY_BITS = 3.0
@@ -324,7 +325,70 @@ def carries_data(url: str) -> bool:
     return False
 
 
+_CREDENTIAL = (
+    r"(?:passwor[dt]s?|kennw[oö]rt\w*|zugangsdaten|mots? de passe|identifiants|contraseñas?|"
+    r"credenciales|credentials?|api[ _-]?keys?|access keys?|(?:bearer |refresh |session )?tokens?|"
+    r"otp|one-time (?:code|password)|ssn|social security numbers?|card numbers?|cvv|"
+    r"system (?:prompt|instructions)|[A-Z]+_(?:TOKEN|PASSWORD|SECRET|KEY)\b)"
+    # Not "the password reset link", "the API key request form".
+    r"(?!\s*(?:reset|polic|manager|request|hint|change|expir|rotat|strength|requirement|field|"
+    r"form|page|vault|prompt))"
+)
+# Whose credentials: named ones ("the", "your", "all", "die"), not "a token" in a guide.
+_WHOSE = (
+    r"(?:(?:me|us|them|him|her|over|back|along)\s+)?(?:the|your|all|any|its|their|his|her|"
+    r"die|den|das|deine|ihre|vos|tes|les|le|la|tus|sus|las|los|el|i|gli|le)\s+"
+    r"(?:(?:[\w'’-]+,?|and|&)\s+){0,4}?"
+)
+_SINK = (
+    r"(?:[\w.+-]+@[\w-]+\.[\w.-]+|https?://|\b(?:in|into|with|as|to) (?:your|the|this|a) "
+    r"(?:reply|answer|response|summary|thread|chat|message|comment)\b|\breply (?:here|to this)\b|"
+    r"\bin this (?:thread|chat|channel)\b)"
+)
+
+
 EXFILTRATION_URLS: tuple[Rule, ...] = (
+    rule(
+        "credentials-sent-out",
+        "exfiltration",
+        # Credentials asked to leave: sent to an address or a URL, or put in the answer.
+        r"\b(?:send|sende[nt]?|schick\w*|envoie\w*|envoyez|envía\w*|envia\w*|invia\w*|paste|post|"
+        r"e-?mail|dm|give|provide|share|quote|forward|type)\s+"
+        + _WHOSE
+        + _CREDENTIAL
+        + r"[^\n]{0,80}?"
+        + _SINK
+        + r"|\b(?:reply|respond|answer) with\s+"
+        + _WHOSE
+        + _CREDENTIAL,
+        (
+            "pass",
+            "kennw",
+            "zugangsdaten",
+            "identifiants",
+            "contrase",
+            "credencial",
+            "credential",
+            "api key",
+            "api_key",
+            "api-key",
+            "apikey",
+            "access key",
+            "token",
+            "otp",
+            "one-time",
+            "ssn",
+            "social security",
+            "card number",
+            "cvv",
+            "system prompt",
+            "system instructions",
+            "_secret",
+            "_key",
+        ),  # fmt: skip
+        quotable=True,
+        accept=lambda m: not negated(m),
+    ),
     rule(
         "markdown-image-data",
         "exfiltration",

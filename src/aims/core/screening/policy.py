@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from aims.core.screening.addressing import INTENT_RULES
 from aims.core.screening.commands import COMMAND_RULES
+from aims.core.screening.descriptions import DESCRIPTION_RULES
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
     CATEGORIES,
@@ -54,6 +55,7 @@ RULE_NAMES: frozenset[str] = frozenset(
     + list(OBFUSCATION_RULES)
     + list(INTENT_RULES)
     + list(COMMAND_RULES)
+    + list(DESCRIPTION_RULES)
 )
 """Every rule's name."""
 

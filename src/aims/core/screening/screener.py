@@ -20,6 +20,7 @@ from aims.core.screening.addressing import intent_findings
 from aims.core.screening.anchors import ASCII_WORDS
 from aims.core.screening.commands import command_findings
 from aims.core.screening.context import is_quoted_mention
+from aims.core.screening.descriptions import description_findings
 from aims.core.screening.exfiltration import EXFILTRATION_URLS, SECRETS
 from aims.core.screening.findings import (
     LOCATIONS,
@@ -153,6 +154,8 @@ def _find(
     # Intent-level signals read the normalised text, the instruction ones across the
     # strings of a JSON value (an order split in two), the command ones within each.
     signals = [*intent_findings(said, present), *command_findings(norm.text)]
+    if location == "description":
+        signals += description_findings(said)
     if not text.isascii() and norm.text != text:
         # Look-alike folding turns Cyrillic words into mixed ones: read the original too.
         original = text.replace(_SEPARATOR, _SPACES) if joined else text
