@@ -334,6 +334,12 @@ _CREDENTIAL = (
     r"(?!\s*(?:reset|polic|manager|request|hint|change|expir|rotat|strength|requirement|field|"
     r"form|page|vault|prompt))"
 )
+_CREDENTIAL_TRIGGERS = (
+    "pass", "kennw", "zugangsdaten", "identifiants", "contrase", "credencial", "credential",
+    "api key", "api_key", "api-key", "apikey", "access key", "token", "otp", "one-time", "ssn",
+    "social security", "card number", "cvv", "system prompt", "system instructions", "_secret",
+    "_key",
+)  # fmt: skip
 # Whose credentials: named ones ("the", "your", "all", "die"), not "a token" in a guide.
 _WHOSE = (
     r"(?:(?:me|us|them|him|her|over|back|along)\s+)?(?:the|your|all|any|its|their|his|her|"
@@ -361,31 +367,7 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         + r"|\b(?:reply|respond|answer) with\s+"
         + _WHOSE
         + _CREDENTIAL,
-        (
-            "pass",
-            "kennw",
-            "zugangsdaten",
-            "identifiants",
-            "contrase",
-            "credencial",
-            "credential",
-            "api key",
-            "api_key",
-            "api-key",
-            "apikey",
-            "access key",
-            "token",
-            "otp",
-            "one-time",
-            "ssn",
-            "social security",
-            "card number",
-            "cvv",
-            "system prompt",
-            "system instructions",
-            "_secret",
-            "_key",
-        ),  # fmt: skip
+        _CREDENTIAL_TRIGGERS,
         quotable=True,
         accept=lambda m: not negated(m),
     ),
