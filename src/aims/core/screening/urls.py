@@ -66,6 +66,7 @@ URL_RULES = (
     "punycode-host",
     "userinfo-host",
     "nested-domain-host",
+    "disguised-executable",
 )
 """The names of the URL rules (a policy may disable them by name)."""
 
@@ -172,11 +173,35 @@ def url_findings(
             yield "punycode-host", start, end
         if _nested_domain(host) and not _warned_of(text, start, end):
             yield "nested-domain-host", start, end
+        if _DISGUISED.search(parts.path) and not _warned_of(text, start, end):
+            yield "disguised-executable", start, end
 
 
 # Generic top-level domains only: a country's code is an ordinary subdomain of mirrors
 # and wikis ("ftp.de.debian.org").
 _TLDS = frozenset(["com", "net", "org", "info", "biz", "gov", "edu"])
+# A program dressed as a document or a video ("screener.mp4.scr", "invoice.pdf.exe"), or a
+# kind of program that nothing but a disguise is shipped as.
+_DISGUISED = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|pptx?|txt|jpe?g|png|gif|mp4|mov|avi|mp3|wav|zip)\.(?:exe|scr|bat|cmd|"
+    r"com|pif|js|jse|vbs|vbe|hta|lnk|msi|ps1|jar|apk|dmg|pkg|sh)$|\.(?:scr|pif|hta|vbe|jse|lnk)$",
+    re.IGNORECASE,
+)
+# Country codes that are no English word ("no", "it", "at" and "me" are left out).
+_COUNTRIES = frozenset(
+    {
+        "de", "fr", "es", "nl", "pl", "jp", "cn", "ru", "uk", "au", "ca", "br", "ch", "se", "dk",
+        "fi", "pt", "gr", "cz", "hu", "ro", "sk", "bg", "hr", "tr", "kr", "tw", "hk", "sg", "nz",
+        "za", "mx", "ar", "cl", "ie", "io",
+    }
+)  # fmt: skip
+_SERVICE_LABELS = frozenset(
+    {
+        "www", "ftp", "mirror", "mirrors", "mail", "smtp", "imap", "cdn", "api", "static", "dl",
+        "download", "downloads", "archive", "docs", "wiki", "web", "shop", "store", "news", "blog",
+        "m",
+    }
+)  # fmt: skip
 # Hosts that put a customer's own domain in front of theirs by design: bucket names, CDN
 # and load-balancer targets.
 _HOSTING_SUFFIXES = (
@@ -194,10 +219,21 @@ def _nested_domain(host: str) -> bool:
     labels = host.lower().rstrip(".").split(".")
     if len(labels) < 3 or domain_matches(host, _HOSTING_SUFFIXES) or _public_ip(host):
         return False
-    if labels[-2].split("-", 1)[0] in _TLDS and "-" in labels[-2]:
+    head = labels[-2].split("-", 1)[0]
+    if "-" in labels[-2] and (
+        head in _TLDS or (head in _COUNTRIES and labels[-3] not in _SERVICE_LABELS)
+    ):
         return True
-    # A top-level domain with two or more labels after it ("example.com.au" has one).
-    return any(label in _TLDS for label in labels[1:-2]) and labels[-2] not in _TLDS
+    # A top-level domain with two or more labels after it ("example.com.au" has one); a
+    # country's code counts after a name, not after "www", "ftp" or "mirror".
+    return labels[-2] not in _TLDS and any(
+        labels[i] in _TLDS or (labels[i] in _COUNTRIES and _named(labels[i - 1]))
+        for i in range(1, len(labels) - 2)
+    )
+
+
+def _named(label: str) -> bool:
+    return len(label) >= 4 and label not in _SERVICE_LABELS
 
 
 # A lesson or a warning about look-alike addresses shows the ones it warns of.
