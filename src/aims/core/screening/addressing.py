@@ -270,7 +270,10 @@ def intent_findings(
 
 # "note=\"assistant: suppress the alarm", "- assistant, pls download + open it": a weak
 # noun in the middle of a line, told an act at once.
-_AT_ONCE = re.compile(r"\s*(?::|,|\s[-–—])\s*(?:(?:please|pls|kindly)\s+)?", _I)
+_AT_ONCE = re.compile(
+    r"\s*(?:[:,]\s*(?:(?:please|pls|kindly)\s+)?|\s[-–—]\s*(?:please|pls|kindly)\s+)", _I
+)
+_IN_WORD_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 
 
 _HANDLE_GOES_ON = re.compile(r"[\w.-]")
@@ -289,7 +292,7 @@ def _told_at_once(text: str, m: re.Match[str]) -> bool:
     """Whether the noun of ``m`` is told an act at once, after a colon, a comma or a dash,
     away from a line's start (where "Assistant:" labels a transcript's turn)."""
     line_start = text.rfind("\n", 0, m.start()) + 1
-    head = text[line_start : m.start()]
+    head = _IN_WORD_APOSTROPHE.sub("", text[line_start : m.start()])
     if not head.strip(" \t-*•>[(\"'") or m.group().lower().startswith("agent"):
         return False  # a turn's label, or a support desk's (human) agent
     opened = max(head.rfind(q) for q in QUOTES)
@@ -342,6 +345,7 @@ def _addressed(
                 text.startswith(",", m.end())
                 and _HEAD_OF_SENTENCE.search(text, max(0, m.start() - 20), m.start())
             )
+            or _told_at_once(text, m)
         ):
             continue
         if not (
@@ -397,7 +401,7 @@ def _window_end(text: str, m: re.Match[str]) -> int:
     own line goes on after the noun ("Tip for the model: aggregate in SQL ...")."""
     end = min(len(text), m.end() + 400)
     line_start = text.rfind("\n", 0, m.start()) + 1
-    head = text[line_start : m.start()]
+    head = _IN_WORD_APOSTROPHE.sub("", text[line_start : m.start()])
     opened = max(head.rfind(q) for q in QUOTES)
     if opened >= 0 and head.count(head[opened]) % 2 == 1:
         close = min((i for i in (text.find(q, m.end(), end) for q in QUOTES) if i >= 0), default=-1)

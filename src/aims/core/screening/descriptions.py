@@ -48,8 +48,8 @@ _HIDDEN = re.compile(
 _OUTRANKS = re.compile(
     r"\b(?:outranks?|overrides?|supersedes?|takes? precedence over|(?:is|are) above)\s+(?:the\s+)?"
     r"user(?:'s|s'|s)?(?:\s+(?:messages?|requests?|instructions?|wishes|choices?))?\b|"
-    r"\bwhatever\s+the\s+(?:user|customer|couple|client|operator)\s+(?:asks|says|wants|chooses|"
-    r"prefers|picks|criteria)|\b(?:whatever|regardless\s+of)\s+(?:the\s+)?(?:user|customer|"
+    r"\bwhatever\s+the\s+(?:user|customer|couple|client|operator)(?:'s|s')?\s+(?:asks|says|"
+    r"wants|chooses|prefers|picks|criteria)|\b(?:whatever|regardless\s+of)\s+(?:the\s+)?(?:user|customer|"
     r"client)(?:'s|s')?\s+(?:criteria|preferences?|choices?|requests?|instructions?)\b|"
     r"\beven\s+if\s+the\s+(?:user|customer|client)\s+(?:declined|refused|opted\s+out|asks?\s+for\s+"
     r"(?:them|it|those|that)\s+by\s+name|said\s+no)\b",
