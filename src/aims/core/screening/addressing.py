@@ -274,8 +274,6 @@ _AT_ONCE = re.compile(
     r"\s*(?:[:,]\s*(?:(?:please|pls|kindly)\s+)?|\s[-–—]\s*(?:please|pls|kindly)\s+)", _I
 )
 _IN_WORD_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
-
-
 _HANDLE_GOES_ON = re.compile(r"[\w.-]")
 _TOPIC_AFTER = re.compile(
     rf"(?:\s+{_JOBS})?\s*:\s*(?:what|how|which|why|if you (?:use|have|rely))\b", _I
@@ -320,11 +318,10 @@ def _addressed(
     text: str, lower: str, present: frozenset[str] | set[str] | None
 ) -> Iterator[tuple[str, str, int, int]]:
     """An order, secrecy or a change of rules in the text that follows a call on a model."""
-    # A weak noun counts only in a text that speaks of a user or tools: without one, its
-    # occurrences are not even looked at.
+    # A weak noun counts in a text that speaks of a user or tools; in any other text only
+    # when told an act at once, named by a handle or called the reader of this text.
     weak_ok = names_users(lower, present)
     starts = positions(lower, ANCHORS["address"], present) + positions(text, UPPER_ANCHORS)
-    # Without them, a weak noun counts only when told an act at once (_told_at_once).
     starts += positions(lower, ANCHORS["weak"], present)
     seen = -1
     for pos in sorted(starts):
@@ -335,6 +332,7 @@ def _addressed(
         noun = m.group()
         if _IN_NAME.search(text, max(0, m.start() - 40), m.start()):
             continue  # part of a name: "imperative-to-assistant", "newsroom-assistant.yaml"
+        at_once = _told_at_once(text, m)
         if noun.isascii() and not (
             (
                 _SPOKEN_TO_BEFORE.search(text, max(0, m.start() - 40), m.start())
@@ -345,14 +343,14 @@ def _addressed(
                 text.startswith(",", m.end())
                 and _HEAD_OF_SENTENCE.search(text, max(0, m.start() - 20), m.start())
             )
-            or _told_at_once(text, m)
+            or at_once
         ):
             continue
         if not (
             weak_ok
             or _STRONG_RE.fullmatch(noun)
             or _NOTE_TO.search(text, max(0, m.start() - 40), m.start())
-            or _told_at_once(text, m)
+            or at_once
             or (text[m.start() - 1 : m.start()] == "@" and not _HANDLE_GOES_ON.match(text, m.end()))
             or _READER_OF_THIS.match(text, m.end())
         ):
@@ -364,7 +362,7 @@ def _addressed(
         if _SPEAKER.match(text, m.end()):
             continue  # a transcript's speaker label, "Agent (Marco): Hi!"
         if _USERS_OF.search(text, max(0, m.start() - 40), m.start()):
-            continue
+            continue  # "Teams using email assistants: …" speaks to people
         if _PASSIVE.match(text, m.end()):
             continue  # "chatbots must not be used for work": the model is spoken of
         window_end = _window_end(text, m)
