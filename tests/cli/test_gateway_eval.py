@@ -84,8 +84,10 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     # budget became 1.5 %, most of it the rules' own false alarms on those parts). With
     # d12 to d16 and the model's budget its own (0.5 % beyond the rules): 0.867 / 0.0148,
     # the rules' false alarms on the training parts most of it. With d17 to d28 and the
-    # seventeenth to twentieth parts (threshold 0.989): 0.782 / 0.018 (docs/screening.md).
-    assert dev["recall"] >= 0.77 and dev["fpr"] <= 0.019
+    # seventeenth to twentieth parts (threshold 0.989): 0.782 / 0.018. With the
+    # twenty-first and twenty-second parts and the rules they taught (threshold 0.9875):
+    # 0.814 / 0.018 (docs/screening.md).
+    assert dev["recall"] >= 0.80 and dev["fpr"] <= 0.019
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(
