@@ -34,6 +34,10 @@ STUDIED_PARTS = (
     "twentieth",
     "twenty-first",
     "twenty-second",
+    "twenty-third",
+    "twenty-fourth",
+    "twenty-fifth",
+    "twenty-sixth",
 )
 """The held-out parts measured, studied and moved into the development part, in the order
 they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""

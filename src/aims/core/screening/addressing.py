@@ -34,7 +34,8 @@ _JOBS = (
     r"(?:agents?|assistants?|readers?|reviewers?|screeners?|bookkeepers?|accountants?|planners?|"
     r"schedulers?|concierges?|receptionists?|triagers?|dispatchers?|recruiters?|underwriters?|"
     r"auditors?|analysts?|helpers?|copilots?|secretar(?:y|ies)|clerks?|advis[eo]rs?|"
-    r"moderators?|tutors?|graders?|summari[sz]ers?|orchestrators?|coordinators?|operators?)"
+    r"moderators?|tutors?|graders?|summari[sz]ers?|orchestrators?|coordinators?|operators?|"
+    r"catalog(?:u)?ers?|archivists?|translators?|classifiers?|labell?ers?|dispatchers?)"
 )
 # Who is addressed: nouns that name a model. Short all-caps ones are matched case
 # sensitively ("ai" and "ia" are ordinary words in Italian and Spanish).
@@ -114,7 +115,9 @@ RULES_CHANGE = re.compile(
     r"adopt (?:this|a) new (?:goal|objective|mission)|take orders only from|"
     r"safety rules are disabled|treat (?:any|all) (?:text|content)[^.\n]{0,60}(?<!not )as instructions|"
     r"(?:disregard|forget) the rules (?:your|you)|"
-    r"aufgehoben|ungültig|作废|失效|無効になりました|больше не действуют|отменены|"
+    r"(?:regel|anweisung|vorgabe|richtlinie|instruktion|befehl|prüf|kontroll|sicherheits|"
+    r"freigabe)\w*[^.\n]{0,60}?"
+    r"\b(?:aufgehoben|ungültig)|作废|失效|無効になりました|больше не действуют|отменены|"
     r"sostituite dall|n'obéis plus|ne s'appliquent plus|nouvelle mission|nueva misión|"
     # Rules of a named subject ("las reglas antiguas de mayúsculas", a style guide's) are
     # not the model's: those count only when nothing but the model's own follows.
@@ -169,6 +172,10 @@ _SMUGGLED = re.compile(
     r"\.env\b|~/\.ssh|\.aws/credentials|\.netrc|git-credentials|session token|"
     r"user's email address|current contents of the file|"
     r"\b(?:card number|cvv|cvc|card security code)\b|session\.json|\bcreds\b|"
+    # Personal records are what redaction tools list too: smuggled when put somewhere.
+    r"\b(?:append|add|include|put|pass|attach|send|copy|paste|insert)\b[^.\n]{0,60}?"
+    r"\b(?:passport numbers?|dates? of birth|(?:full|entire|complete) (?:passenger|customer|"
+    r"patient|client|member|user|employee|guest|student)(?:'s)? (?:records?|files?|profiles?))\b|"
     r"(?:whole|entire|full) (?:message|request|prompt|input)|uploaded file|"
     r"\.aws/credentials|凭据|私钥",
     _I,

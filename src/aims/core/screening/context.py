@@ -37,7 +37,9 @@ _DISCUSSION = re.compile(
     r"scam\w*|fraud\w*|suspicious|spam|manipulat\w*|advisor(?:y|ies)|awareness|lessons?|"
     r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|exercises?|"
     # A message whose sender the writer doubts ("an SMS supposedly from your clinic").
-    r"supposedly|allegedly|so-called|purport\w*|claim(?:s|ed|ing) to be (?:from|us)|"
+    r"supposedly|allegedly|apparently|so-called|purport\w*|claim(?:s|ed|ing) to be (?:from|us)|"
+    r"fake|flag(?:ged)? (?:raised )?by (?:the |our |a )?scanner|white (?:text|letters|font)|"
+    r"contained the (?:line|text|sentence|phrase|words)|"
     # An order reported as not followed ("I've ignored that").
     r"ignored (?:it|that|this|them)|did(?: not|n't) (?:act on|follow|obey) (?:it|that|this|them)|"
     r"(?:sentences?|lines?|messages?|wording) like)",
@@ -53,7 +55,8 @@ _DISCUSSION_OTHER = re.compile(
     # Countermeasures and awareness training, examples, tests and scams.
     "対策|防范|防範|대책|мошенн|研修|培训|교육|exemple|ejemplo|beispiel|esempio|exemplo|"
     "テスト|試す|検証|hameçonnage|estafa|betrug|arnaque|truffa|golpe|"
-    "soi-disant|angeblich|supuestamente|presuntamente|sedicente|rzekomo|якобы"
+    "soi-disant|angeblich|supuestamente|presuntamente|sedicente|rzekomo|якобы|"
+    r"witte letters|\bnep\b|verdacht|\bfals[oa]s?\b|falsche|gefälscht|\bfaux\b"
 )
 _MENTION_REACH = 200
 

@@ -54,6 +54,21 @@ _MODEL_GUIDANCE = (
 )
 """What a model is given (and linters, build tools and firewalls are not)."""
 
+# "Ignore the previous remittance instructions", "ignore previous detour instruction": a
+# business's own instructions of a kind, changed for people, not what a model was given.
+_BUSINESS_KIND = re.compile(
+    r"\b(?:remittance|payment|wire|banking|bank|delivery|shipping|routing|detour|dosing|dosage|"
+    r"care|washing|assembly|installation|setup|cooking|travel|boarding|parking|feeding|packing|"
+    r"return|billing|invoice|evacuation|drill|cleaning|storage|loading|mailing|filing)\s+"
+    r"(?:instructions?|directions|orders|rules)\b",
+    re.IGNORECASE,
+)
+
+
+def _of_a_business(m: re.Match[str]) -> bool:
+    return _BUSINESS_KIND.search(m.group()) is not None
+
+
 _NEW = ("new", "updated", "real", "actual", "true", "revised", "secret", "hidden", "additional")
 OVERRIDE: tuple[Rule, ...] = (
     rule(
@@ -88,6 +103,7 @@ OVERRIDE: tuple[Rule, ...] = (
             and not ignores_embedded(m)
             and not about_a_subject(m)
             and not denied(m)
+            and not _of_a_business(m)
         ),
     ),
     rule(

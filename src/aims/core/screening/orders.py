@@ -41,7 +41,8 @@ ACTION = re.compile(
     # Acts on a business's records an attacker wants done without a person's check.
     r"apply (?:a |an |the )?(?:[\w%-]+ ){0,2}(?:discount|waiver|credit|refund)|waive|"
     r"refund (?:the|all|every|it|them|\d)|release (?:the )?(?:payment|funds|hold|shipment)|"
-    r"cancel|mark (?:it|this|them|the \w+) as|set (?:the )?(?:status|rating|priority|plan)|"
+    r"cancel|mark (?:it|this|them|the \w+) as|mark (?:the |all |every )?(?:[\w-]+ ){1,3}as "
+    r"(?:verified|approved|done|complete|completed|paid|resolved|cleared|closed|passed|safe)|set (?:the )?(?:status|rating|priority|plan)|"
     r"classify|rebook|upgrade|skip (?:the )?[\w-]+ (?:step|request|check))\b|"
     r"\bleite\b|freigeb|gib [\w ]{0,20}frei|storn|erstatt|"
     r"\blibere\b|liberar|confirme\b|reembols|aplique|aplica un|valide[zr]?\b|rembours|annul|"
