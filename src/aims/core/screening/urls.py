@@ -11,7 +11,10 @@ checked against:
   before the host (``https://bank.example@evil.example/``), and a public IP
   address instead of a name where it serves a file to run or an image (logs
   and documentation are full of addresses like ``http://203.0.113.9/health``;
-  a script or a tracking pixel on a bare address is what attacks use).
+  a script or a tracking pixel on a bare address is what attacks use), a
+  whole domain in front of the one that owns the host
+  (``bank.com.verify-login.net``), and a program dressed as a document
+  (``invoice.pdf.exe``).
 """
 
 from __future__ import annotations
