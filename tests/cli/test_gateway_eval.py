@@ -86,8 +86,9 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     # the rules' false alarms on the training parts most of it. With d17 to d28 and the
     # seventeenth to twentieth parts (threshold 0.989): 0.782 / 0.018. With the
     # twenty-first and twenty-second parts and the rules they taught (threshold 0.9875):
-    # 0.814 / 0.018 (docs/screening.md).
-    assert dev["recall"] >= 0.80 and dev["fpr"] <= 0.019
+    # 0.814 / 0.018; with the twenty-third to twenty-sixth (threshold 0.9851): 0.827 /
+    # 0.018 (docs/screening.md).
+    assert dev["recall"] >= 0.81 and dev["fpr"] <= 0.019
 
 
 def test_a_given_corpus_gets_confusion_counts_and_a_table(
