@@ -23,6 +23,14 @@ from aims.core.screening.context import (
     is_reported,
     sentence_around,
 )
+from aims.core.screening.demands import (
+    CLAIMED_APPROVAL,
+    DECODE_AND_FOLLOW,
+    OTHER_TOOLS,
+    PARAM,
+    RULES_CHANGE,
+    SMUGGLED,
+)
 from aims.core.screening.orders import ACTION, NEGATED, QUOTES, order, quoted_elsewhere
 from aims.core.screening.secrecy import SECRECY
 
@@ -43,12 +51,13 @@ _STRONG = (
     r"(?-i:\bAI\b|\bA\.I\.|\bLLMs?\b|\bKI\b|\bIA\b)|\blanguage model|sprachmodell|"
     rf"\b(?:coding|calling|autonomous|automated|llm)[ -](?:[a-z]+[ -])?{_JOBS}|"
     r"\bas the model\b|\bfor the model\b|\bto the model\b|para el modelo|per il modello|"
-    r"pour le modèle|für das modell|(?-i:\bИИ\b)|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
+    r"pour le modèle|für das modell|attention du modèle|"
+    r"\b(?:to|for) (?:all |any )?models\b|\bthe (?:calling|reading|current) model\b|(?-i:\bИИ\b)|нейросет|AI\s*助手|人工智能|AI\s*비서|AI\s*에이전트|"
     r"AIへ|AIアシスタント|AIエージェント"
 )
 _WEAK = (
     r"\bassistants?\b|\bagents?\b|\bbots?\b|\bchatbots?\b|\bthe model\b|assistente|"
-    r"asistente|\bassistent\b|asystenci|ассистент|агент|助手|アシスタント|비서"
+    r"asistente|\bassistent\b|asystenc\w*|ассистент|агент|助手|アシスタント|비서"
 )
 _ADDRESS = re.compile(
     f"(?:{_STRONG}|{_WEAK})(?!['’]s)(?! (?:researchers?|engineers?|ethics|team|conference|"
@@ -64,6 +73,7 @@ _ADDRESS = re.compile(
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
     r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|if you['’]re|beste|drogi|olá|als|"
+    r"geehrte[rs]?|liebe[rs]?|querid[oa]|estimad[oa]|cher|chère|car[oa]|gentile|"
     r"per|pour|para|für|til|till|voor|dla|pro)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
     # One word between: "note for the coding AI", not "advisory for brokers — AI".
     r"der|o|a)\W+)?(?:[\w'-]+[\s,:]+)?$"
@@ -98,93 +108,11 @@ _TALKED_TO = re.compile(
     _I,
 )
 
-# A change of the model's rules, or a claim of authority to make one.
-RULES_CHANGE = re.compile(
-    r"\b(?:rules|guidelines|instructions|directives|guidance|task|brief)\b[^.\n]{0,50}?"
-    r"\b(?:you were|you've been|you have been|gave you|given to you|you received|your operator|"
-    r"your user)\b[^.\n]{0,60}?\b(?:retired|obsolete|revoked|void|cancell?ed|replaced|"
-    r"superseded|disabled|no longer (?:valid|apply|applies|in effect))\b|"
-    r"superseding directive|your (?:configuration|instructions|system prompt|settings|"
-    r"rules) (?:has|have) been (?:updated|changed|replaced)|"
-    r"instruction comes from your (?:developer|operator|creator)|"
-    # Text the tool returns put above the model's own orders.
-    r"\b(?:in preference to|takes? precedence over|prevails? over|wins? over)\s+(?:your|the "
-    r"(?:model|assistant|agent)'s)\s+(?:own\s+)?(?:system prompt|instructions|guidelines|rules)\b|"
-    r"conflicts? with your (?:own )?instructions[^.\n]{0,80}?\b(?:wins|prevails|takes precedence)\b|"
-    r"operator who deployed you|pretend the conversation (?:so far )?never happened|"
-    r"adopt (?:this|a) new (?:goal|objective|mission)|take orders only from|"
-    r"safety rules are disabled|treat (?:any|all) (?:text|content)[^.\n]{0,60}(?<!not )as instructions|"
-    r"(?:disregard|forget) the rules (?:your|you)|"
-    r"(?:regel|anweisung|vorgabe|richtlinie|instruktion|befehl|prüf|kontroll|sicherheits|"
-    r"freigabe)\w*[^.\n]{0,60}?"
-    r"\b(?:aufgehoben|ungültig)|作废|失效|無効になりました|больше не действуют|отменены|"
-    r"sostituite dall|n'obéis plus|ne s'appliquent plus|nouvelle mission|nueva misión|"
-    # Rules of a named subject ("las reglas antiguas de mayúsculas", a style guide's) are
-    # not the model's: those count only when nothing but the model's own follows.
-    r"nuova missione|neue aufgabe|новая задача|你现在的任务|"
-    r"olvida las reglas(?!(?:\s+\w+)?\s+(?:de|del|para|sobre)\s+(?!tu|tus|su|sus|seguridad)\w)|"
-    r"sin restricciones|oublie (?:les|tes) (?:règles|consignes)"
-    r"(?!(?:\s+\w+)?\s+(?:de|d'|du|des|pour|sur)\s*(?!tes|ton|vos|votre|sécurité)\w)|"
-    r"vergiss (?:die|deine) regeln(?!(?:\s+\w+)?\s+(?:für|der|zur|zum)\s+(?!deine|dein|sicherheit)\w)",
-    _I,
-)
-
-# Approval claimed on the user's behalf, paired with skipping their confirmation.
-_CLAIMED_APPROVAL = re.compile(
-    r"\b(?:already (?:approved|authori[sz]ed|agreed)|pre-?authori[sz]ed|pre-?approved|"
-    r"agreed to this in their settings|disabled all approval prompts)\b[^\n]{0,120}?"
-    r"(?:no need to (?:ask|confirm|check)|skip (?:the )?confirmation|without (?:asking|"
-    r"confirm)|no (?:user )?confirmation|run commands|immediately|continue)|"
-    r"(?:no need to ask|skip (?:the )?confirmation)[^\n]{0,80}?(?:already|pre-?)(?:approved|"
-    r"authori[sz]ed)",
-    _I,
-)
-
-# Tool descriptions that speak for other tools or servers.
-_OTHER_TOOLS = re.compile(
-    # Not other tools said to need this one's output ("all other booking tools require
-    # the session_id"): only orders about them.
-    r"\b(?:every|any|all) other (?:[\w-]+ )?(?:servers?|tools?)\b"
-    r"(?!(?:\s*\([^)\n]{0,160}\))?\s+(?:require|need|expect|accept|return|take)s?\b)|from this or (?:an)?other "
-    r"server|\bwhenever any \w+ tool\b|\bevery time you call "
-    r"another tool|\bcommands from other tools|\bmust never call (?!(?:this|it|me)\b)\w+|"
-    # Preferred over another tool (named as code is named, or "any other"), not over
-    # "mental math" or "guessing": a tool saying what it is for.
-    r"\bprefer this tool over (?:`?\w+[_.]\w+|(?:any|all|every|other)\b|the (?:[\w'-]+ ){1,3}tool)|"
-    # A tool that declares another one replaced and takes its calls.
-    r"\b(?:supersedes|replaces|remplace|reemplaza|sustituye|ersetzt)\s+(?:the\s+)?(?:deprecated\s+)?"
-    r"[`«\"' ]*\w+[_.]\w+[`»\"' ]*(?:tool\b|outil\b)?[^.\n]{0,80}?\b(?:route|use|utilisez|send|"
-    r"ne l'utilisez plus|do not use|don't use)",
-    _I,
-)
-
-# A parameter filled with what the tool has no need of.
-_PARAM = re.compile(
-    r"\b(?:parameter|param|field|argument|query string)\b|`\w+`|参数|parámetro|\bfeld\b|"
-    r"\bcampo\b|\bchamp\b",
-    _I,
-)
-_SMUGGLED = re.compile(
-    r"\b(?:full|entire|complete|whole) (?:text of the )?conversation|chat history|"
-    r"earlier tool outputs|(?:every|any|all) (?:secret|password|api key|key|token|"
-    r"credential)s?\b[^.\n]{0,60}(?:seen|conversation|encounter|shared)|printenv|"
-    r"\(?output of `env`|environment variables|variables de entorno|umgebungsvariablen|"
-    r"\.env\b|~/\.ssh|\.aws/credentials|\.netrc|git-credentials|session token|"
-    r"user's email address|current contents of the file|"
-    r"\b(?:card number|cvv|cvc|card security code)\b|session\.json|\bcreds\b|"
-    # Personal records are what redaction tools list too: smuggled when put somewhere.
-    r"\b(?:append|add|include|put|pass|attach|send|copy|paste|insert)\b[^.\n]{0,60}?"
-    r"\b(?:passport numbers?|dates? of birth|(?:full|entire|complete) (?:passenger|customer|"
-    r"patient|client|member|user|employee|guest|student)(?:'s)? (?:records?|files?|profiles?))\b|"
-    r"(?:whole|entire|full) (?:message|request|prompt|input)|uploaded file|"
-    r"\.aws/credentials|凭据|私钥",
-    _I,
-)
 # A note written to the model by its name, even a weak one ("note to underwriting
 # assistant: …"), calls on it whether or not the text speaks of a user.
 _NOTE = (
     r"\b(?:note|message|memo|reminder|instructions?|nota|mensagem|mensaje|messaggio|observação|"
-    r"hinweis|nachricht|notiz|remarque|wiadomość|uwaga)(?:\s+\S+){0,2}?\s+(?:to|for|para|per|"
+    r"hinweis|nachricht|notiz|remarque|wiadomość|uwaga|anweisung|instrucci[oó]n(?:es)?|nb)(?:\s+\S+){0,2}?\s+(?:to|for|para|per|"
     r"pour|à|für|an|dla|do)"
 )
 _NOTE_TO = re.compile(
@@ -192,12 +120,6 @@ _NOTE_TO = re.compile(
 )
 _NOTE_TO_ANY = re.compile(_NOTE + r"\b")
 _SPEAKER = re.compile(r"\s*\((?-i:[A-Z])[\w .'-]{0,30}\)\s*:")
-_DECODE_AND_FOLLOW = re.compile(
-    r"\b(?:decode|dekodier\w*|décode\w*|decodific\w*)\b[^.\n]{0,30}?\b(?:and|und|et|e|y)\s+"
-    r"(?:apply|execute|run|follow|ausführ\w*|befolg\w*|exécut\w*|appliqu\w*|esegu\w*|"
-    r"ejecut\w*|aplica\w*)|解码并执行|デコードして実行",
-    _I,
-)
 
 
 def _double_negative(text: str, m: re.Match[str]) -> bool:
@@ -255,19 +177,19 @@ def intent_findings(
             break
     for rx, key, cat, name in (
         (RULES_CHANGE, "rules", "override", "rules-change"),
-        (_CLAIMED_APPROVAL, "approval", "override", "claimed-approval"),
-        (_OTHER_TOOLS, "tools", "poisoning", "other-tools"),
-        (_DECODE_AND_FOLLOW, "decode", "obfuscation", "decode-and-follow"),
+        (CLAIMED_APPROVAL, "approval", "override", "claimed-approval"),
+        (OTHER_TOOLS, "tools", "poisoning", "other-tools"),
+        (DECODE_AND_FOLLOW, "decode", "obfuscation", "decode-and-follow"),
     ):
         for m in windowed(rx, text, lower, ANCHORS[key], 200, 240, present):
             if not _talked_about(text, m.start(), m.end()):
                 yield cat, name, m.start(), m.end()
                 break
-    for m in windowed(_SMUGGLED, text, lower, ANCHORS["smuggled"], 80, 120, present):
+    for m in windowed(SMUGGLED, text, lower, ANCHORS["smuggled"], 80, 120, present):
         s, e = sentence_around(text, m.start(), m.end())
         sentence = text[s:e]
         if (
-            _PARAM.search(sentence)
+            PARAM.search(sentence)
             and not NEGATED.search(text, s, m.start())
             and not _talked_about(text, m.start(), m.end())
         ):
@@ -305,6 +227,28 @@ def _told_at_once(text: str, m: re.Match[str]) -> bool:
         return False  # quoted, unless as a field's value (note="assistant: …")
     after = _AT_ONCE.match(text, m.end())
     return after is not None and ACTION.match(text, after.end()) is not None
+
+
+# "Sehr geehrter digitaler Assistent, …", "Dear assistant,": a letter's salutation.
+_DEAR = re.compile(
+    r"\b(?:dear|geehrte[rs]?|liebe[rs]?|querid[oa]|estimad[oa]|cher|chère|car[oa]|gentile|"
+    r"drog[ia]|beste)\s+(?:[\w-]+\s+)?$",
+    _I,
+)
+
+
+def _human_agent(noun: str) -> bool:
+    return noun.lower().startswith(("agent", "агент"))
+
+
+def _vocative(text: str, m: re.Match[str]) -> bool:
+    """ "Asystencie, kierownik poprosił …": the noun called at the head of a sentence, with a
+    comma (not a support desk's agents, who are people)."""
+    return (
+        text.startswith(",", m.end())
+        and not _human_agent(m.group())
+        and _HEAD_OF_SENTENCE.search(text, max(0, m.start() - 20), m.start()) is not None
+    )
 
 
 def _told_of(text: str, start: int) -> bool:
@@ -356,6 +300,8 @@ def _addressed(
         if not (
             weak_ok
             or _STRONG_RE.fullmatch(noun)
+            or (_DEAR.search(text, max(0, m.start() - 40), m.start()) and not _human_agent(noun))
+            or _vocative(text, m)
             or _NOTE_TO.search(text, max(0, m.start() - 40), m.start())
             or at_once
             or (text[m.start() - 1 : m.start()] == "@" and not _HANDLE_GOES_ON.match(text, m.end()))
@@ -372,6 +318,8 @@ def _addressed(
             continue  # "Teams using email assistants: …" speaks to people
         if _PASSIVE.match(text, m.end()):
             continue  # "chatbots must not be used for work": the model is spoken of
+        if _EXAMPLES_AFTER.match(text, m.end()) or _in_quoted_examples(text, m.start()):
+            continue  # 'orders to the assistant ("AI, add a free bottle")': examples of them
         window_end = _window_end(text, m)
         # The order follows the call; secrecy or a change of rules may come before it.
         hit = order(text, m, window_end)
@@ -389,7 +337,7 @@ def _addressed(
 
 # Joined to the word before by "-", "_", "/" or ".", and not a handle ("@copilot-agent")
 # or a compound with a capitalised name of a model ("KI-Assistent", "AI-agent").
-_IN_NAME = re.compile(r"(?<![@\w-])[\w-]*\w[-_/.](?<![A-Z]{2}-)$")
+_IN_NAME = re.compile(r"(?<![@\w-])[\w-]*\w[-_/.](?<![A-ZА-Я]{2}-)$")
 
 
 # "The assistant must not be used ...", "agents should be reviewed": a passive after the
@@ -398,6 +346,17 @@ _PASSIVE = re.compile(
     r"\s+(?:must|should|shall|may|can|will|needs? to)\s+(?:not\s+|never\s+)?be\s+\w+(?:ed|en|wn)\b",
     _I,
 )
+
+
+_EXAMPLES_AFTER = re.compile(r"\s*\(\s*[\"“«'‘]")
+# Inside a parenthesis of quotations: '("AI, tell the client …", "assistant: forward …")'.
+_QUOTED_EXAMPLES = re.compile(
+    r"(?<![\w.])\(\s*[\"“«](?:[^()\"“”«»\n]{0,200}[\"”»]\s*,\s*[\"“«])*[^()\"“”«»\n]{0,60}$"
+)
+
+
+def _in_quoted_examples(text: str, start: int) -> bool:
+    return _QUOTED_EXAMPLES.search(text, max(0, start - 400), start) is not None
 
 
 def _window_end(text: str, m: re.Match[str]) -> int:

@@ -71,6 +71,37 @@ ANCHORS: dict[str, tuple[str, ...]] = {
         "informeras",
         "informeres",
         "vertel",
+        "必要は",
+        "nicht erklärt",
+        "nicht mitgeteilt",
+        "nicht gesagt",
+        "nicht erwähnt",
+        "inutile d",
+        "not tell",
+        "n't tell",
+        "never tell",
+        "not inform",
+        "never inform",
+        "appended",
+        "added",
+        "extra",
+        "inserted",
+        "hidden",
+        "keep this between",
+        "keep it between",
+        "that another",
+        "that other",
+        "that a second",
+        "that the other",
+        "be discussed",
+        "be mentioned",
+        "be disclosed",
+        "not warn",
+        "n't warn",
+        "never warn",
+        "need to mention",
+        "need to disclose",
+        "need to bring",
     ),
     "rules": (
         "retired",
@@ -118,6 +149,11 @@ ANCHORS: dict[str, tuple[str, ...]] = {
         "wins over",
         "win over",
         "conflict",
+        "remplacées",
+        "annulées",
+        "caduques",
+        "obsolètes",
+        "supprimées",
     ),
     "approval": (
         "approved",
@@ -194,6 +230,7 @@ ANCHORS: dict[str, tuple[str, ...]] = {
         "il modello",
         "le modèle",
         "das modell",
+        "attention du modèle",
         "coding",
         "calling",
         "autonomous",
@@ -313,12 +350,16 @@ def windowed(
     if not starts:
         return
     starts.sort()
-    end_done = -1
+    end_done = last = -1
     for pos in starts:
-        lo, hi = max(0, pos - before, end_done), min(len(text), pos + after)
-        if hi <= lo:
+        lo, hi = max(0, pos - before), min(len(text), pos + after)
+        if hi <= end_done:
             continue
-        m = rx.search(text, lo, hi)
         end_done = hi
-        if m:
-            yield m
+        # Windows overlap, so a match across the end of one is found in the next; each
+        # match is given once, and every match of a window (the caller may turn down the
+        # first, a quotation, and take a later one).
+        for m in rx.finditer(text, lo, hi):
+            if m.start() > last:
+                last = m.start()
+                yield m

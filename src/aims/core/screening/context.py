@@ -35,7 +35,8 @@ _DISCUSSION = re.compile(
     r"defen[cs]\w*|untrusted|abuse|"
     # Scams reported, lessons and awareness training, and what someone tried or typed.
     r"scam\w*|fraud\w*|suspicious|spam|manipulat\w*|advisor(?:y|ies)|awareness|lessons?|"
-    r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|exercises?|"
+    r"owasp|tried|typed|quoted|obeyed|test (?:prompts?|strings?|inputs?)|exercises?|tests?\b|"
+    r"trick(?:s|ed|ing)?\b|(?:break|broke) (?:it|the (?:bot|chatbot|assistant))|"
     # A message whose sender the writer doubts ("an SMS supposedly from your clinic").
     r"supposedly|allegedly|apparently|so-called|purport\w*|claim(?:s|ed|ing) to be (?:from|us)|"
     r"fake|flag(?:ged)? (?:raised )?by (?:the |our |a )?scanner|white (?:text|letters|font)|"
@@ -56,7 +57,10 @@ _DISCUSSION_OTHER = re.compile(
     "対策|防范|防範|대책|мошенн|研修|培训|교육|exemple|ejemplo|beispiel|esempio|exemplo|"
     "テスト|試す|検証|hameçonnage|estafa|betrug|arnaque|truffa|golpe|"
     "soi-disant|angeblich|supuestamente|presuntamente|sedicente|rzekomo|якобы|"
-    r"witte letters|\bnep\b|verdacht|\bfals[oa]s?\b|falsche|gefälscht|\bfaux\b"
+    r"witte letters|\bnep\b|verdacht|\bfals[oa]s?\b|falsche|gefälscht|\bfaux\b|"
+    # Tool poisoning, named in review comments and audits.
+    "envenenamiento|empoisonnement|vergiftung|avvelenamento|envenenamento|zatruci|отравлени|"
+    "ポイズニング|投毒"
 )
 _MENTION_REACH = 200
 
@@ -125,7 +129,9 @@ def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end
 
 # A quotation introduced by a verb of saying ('Anything saying "do not tell the user"').
 _SAYING = re.compile(
-    r"\b(?:saying|says|said|reads|read|wrote|writes|like|stating|states)\s*,?$", re.I
+    r"\b(?:saying|says|said|reads|read|wrote|writes|like|stating|states|dice|decía|dijo|dit|"
+    r"disait|sagt|sagte|lautet|diz|dizia|dice|diceva|zegt|mówi|pisze|говорит|гласит)\s*,?$",
+    re.I,
 )
 
 

@@ -109,7 +109,8 @@ OVERRIDE: tuple[Rule, ...] = (
     rule(
         "ignore-all",
         "override",
-        r"\b(?:ignore|disregard|forget)\s+(?:all|any|every(?:thing)?)\s+(?:\w+\s+){0,2}?"
+        # Not "ignore any such instruction": orders of a kind described before, to staff.
+        r"\b(?:ignore|disregard|forget)\s+(?:all|any|every(?:thing)?)\s+(?!such\b)(?:\w+\s+){0,2}?"
         r"(?:instructions?|prompts?|directives|guidelines|guardrails|you\s+(?:were|have\s+been)\s+told)\b"
         r"|\bforget\s+everything\b"
         rf"|\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+|all\s+)?{_GUIDANCE}\s+"

@@ -46,9 +46,11 @@ _ROLE = re.compile(
     r"\b(?:assistants?|ai|models?|llms?|\w*bot|gpt|dan|persona|character|mode|hacker|"
     r"jailbr\w*|unrestricted|unfiltered|uncensored|evil|no\s+longer\s+bound|"
     r"(?:no|without(?:\s+any)?)\s+(?:\w+\s+)?(?:restrictions|rules|limits|filters|guidelines|"
-    r"censorship|ethics|boundaries))\b",
+    r"censorship|ethics|boundaries)|rather\s+than\s+(?:an?|the|just)\s+[\w-]+)\b",
     re.IGNORECASE,
 )
+# "AI, you are now the network's ad-ops manager": the model named as it is told its role.
+_CALLED_BEFORE = re.compile(r"\b(?:(?-i:AI)|assistant|agent|bot|model)\s*,\s*$", re.IGNORECASE)
 
 
 def gives_persona(m: re.Match[str]) -> bool:
@@ -58,13 +60,16 @@ def gives_persona(m: re.Match[str]) -> bool:
     with a role for a model or a lifting of its limits close by."""
     if "you are" not in m.group(0).lower():
         return True
-    return _ROLE.search(m.string, m.start(), min(len(m.string), m.end() + 100)) is not None
+    return (
+        _ROLE.search(m.string, m.start(), min(len(m.string), m.end() + 100)) is not None
+        or _CALLED_BEFORE.search(m.string, max(0, m.start() - 20), m.start()) is not None
+    )
 
 
 _ORDER = re.compile(
     r"\b(?:you|your|assistants?|ai|agents?|models?|llms?|must|shall|ignore|disregard|forget|"
     r"override|instead|always|never|do\s+not|don't|from\s+now\s+on|immediately|now|authori[sz]ed|"
-    r"suspended|approve|reveal)\b",
+    r"suspended|approve|reveal|new\s+instructions?|skip|export|send|delete|book\s+everyone)\b",
     re.IGNORECASE,
 )
 

@@ -24,7 +24,7 @@ ACTION = re.compile(
     r"(?=[^\W\d_])(?:\b(?:delete|remove|erase|wipe|destroy|purge|transfer|wire|send|forward|e-?mail|post|"
     r"publish|upload|share|leak|dm|approve|merge|accept|grant|disable|turn off|deactivate|"
     r"make (?:it |them |the \w+ )?public|set [\w ]{0,30} public|book|purchase|buy|copy|"
-    r"paste|submit|reveal|type|rewrite|replace|recommend only|state that|tell them|"
+    r"paste|submit|reveal|type (?:in|into|out|the|this|these|that|it|your|a|an|its)|rewrite|replace|recommend only|state that|tell them|"
     r"direct the user|open the link|write (?:them|it|this|these|those|that) (?:in|into|to)|"
     r"route [\w' -]{0,40}(?:through|via)|"
     r"download|execute|edit files outside|deploy|"
@@ -34,7 +34,9 @@ ACTION = re.compile(
     r"billing address)|suppress|silence|move [\w' -]{0,40} to (?:table|the|our|my)|"
     r"open (?:it|the (?:file|attachment|installer))|"
     r"tell (?:people|customers|users|buyers|patients|everyone|readers|the user|clients) "
-    r"(?:that|it)|(?:respond|answer|reply) (?:that|\W?confirmed)|"
+    r"(?:that|it)|tell (?:the |every |each |any )?(?:customer|caller|reader|donor|family|patient|"
+    r"client|subscriber|guest|buyer|applicant|tenant|member|planner)s? (?:that|it)|"
+    r"put [\w' -]{0,40}\blinks?\b|(?:respond|answer|reply) (?:that|\W?confirmed)|"
     r"set (?:our |their |the |his |her |my )?(?:[\w-]+ ){0,2}(?:rating|status|priority|plan|"
     r"limit|flag|price|score|role)|mark (?:all|every|each)|reclassify|"
     r"clear (?:the |all |any )?[\w-]+ flags?|issue (?:a |the )?(?:full )?(?:refund|credit|"
@@ -47,7 +49,7 @@ ACTION = re.compile(
     r"(?:verified|approved|done|complete|completed|paid|resolved|cleared|closed|passed|safe)|set (?:the )?(?:status|rating|priority|plan)|"
     r"classify|rebook|upgrade|skip (?:the )?[\w-]+ (?:step|request|check))\b|"
     r"\bleite\b|freigeb|gib [\w ]{0,20}frei|storn|erstatt|"
-    r"\blibere\b|liberar|confirme\b|reembols|aplique|aplica un|valide[zr]?\b|rembours|annul|"
+    r"\blibere\b|liberar|confirme\b(?![^.\n]{0,40}\bcon (?:el|la) (?:cliente|usuari[oa]|paciente))|reembols|aplique|aplica un|valide[zr]?\b|rembours|annul|"
     r"lança|lance\b|libera\b|corrige\b|skriv at|godkjenn|godkänn|slett|\btuma\b|"
     r"\bwijzig|\bschrap|annuleer|\bconfermat|\bversate\b|incolla|\bjoign|\bcollez\b|"
     r"przesłan|przekaż|fyll i|"
@@ -57,10 +59,12 @@ ACTION = re.compile(
     r"lösch|entfern|überweis|schick|leite [\w ]{0,20}weiter|veröffentlich|genehmig|"
     r"deaktivier|gib [\w ]{0,40}weiter|supprim|effac|envoi|envoy|transf[eé]r(?!s\b)|"
     r"publi(?!sh|cation|city|cly|c\b)|"
-    r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob|aprueb|"
+    r"approuv|désactiv|télécharg|exécut|elimin|borr|envía|envia|transfi|aprob(?!aci[oó]n)|aprueb|"
     r"desactiv|ejecut|descarg|cancell|invia|inviare|trasfer|bonific|pubblic|approv(?!als?\b)|"
     r"disattiv|esegu|scaric|copia|exclu|apag|desativ|verwijder|stuur|verstuur|publiceer|"
-    r"usuń|prześlij|wyślij|przelej|opublikuj|zatwierdź|wyłącz|удал|отправ|перевед|"
+    r"usuń|prześlij|wyślij|przelej|opublikuj|zatwierdź|zatwierdza|pomija|wyłącz|удал|отправ|"
+    r"перевед|подтверд|отмени|\bpega\b|\bpegue\b|\bincluye\b|\bincluya\b|ignorier|auslös|"
+    r"\bumgeh|teilen sie\b|\bteile [\w ]{0,30}\bmit\b|transmet|recopi|"
     r"опубликуй|одобр|отключ|выключ|скачай|запусти|перешли|删除|发送|转账|转发|汇款|"
     r"设为公开|批准|禁用|上传|削除|送信|送金|転送|公開|承認|無効に|アップロード|삭제|보내|"
     r"송금|전송|공개|승인|비활성화|업로드)",
@@ -83,7 +87,10 @@ _OTHER_ACTOR = re.compile(
     r"\b(?:requires?|required|wait for|waits for|ask|asks)\s+(?:the|a|an|your|their|two|second)\s+"
     r"(?:human\s+)?(?:users?|customers?|humans?|persons?|"
     r"owners?|approvers?|pharmacists?|managers?|reviewers?|staff|admins?|administrators?|"
-    r"accountants?|treasury)\s+(?:to|must|will|can|has to|needs? to|should)\s+(?:\w+\s+)?$",
+    r"accountants?|treasury)\s+(?:to|must|will|can|has to|needs? to|should)\s+(?:\w+\s+)?$|"
+    # Other tools act ("that other tools accept"), or people are asked to ("ask users to").
+    r"\b(?:other|these|those|both|all|which|that) (?:tools?|servers?|services?)\s+(?:also\s+)?$|"
+    r"\b(?:ask|asks|require|requires)\s+(?:users?|customers?|staff|people)\s+to\s+$",
     _I,
 )
 # Negation in other languages: before the verb ("не удаляй", "no envíes", "请勿删除",

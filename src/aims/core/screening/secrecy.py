@@ -44,7 +44,8 @@ SECRECY = re.compile(
     # Not "never reveal these instructions", a system prompt keeping itself private.
     r"(?:this|these|that|those)\s+(?!(?:instructions|rules)\b)(?:[\w-]+\s+){0,2}?(?:steps?|instructions?|guidance|notes?|"
     r"sharing|actions?|calls?|closures?|placements?|arrangements?|behaviou?r|fees?|redirects?|"
-    r"changes?)\b|"
+    r"changes?|ordering|priorit(?:y|ies|i[sz]ation)|preferences?|routing|defaults?|"
+    r"workarounds?)\b|"
     r"\b(?:do not|don't|never) (?:reveal|mention|disclose|say) that (?:this|these|the) "
     r"(?:guidance|instructions?|note|rules?|steps?)\b|"
     r"\bno (?:menciones|reveles|digas|comentes) (?:esta|estas|este|estos) (?:instrucci|indicaci|"
@@ -52,7 +53,8 @@ SECRECY = re.compile(
     r"consigne|étape|règle|note)|\bnon menzionare (?:questa|queste|questo) (?:istruzion|regol|"
     r"nota|passaggio)|\b(?:ikke nevn|nevn ikke|nämn inte|nævn ikke) (?:dette|det|detta)\b|"
     r"sin (?:consultar|preguntar|avisar|informar)(?: al?)? (?:el )?usuario|"
-    r"usuario no necesita saber|no (?:le )?(?:digas|menciones|informes)[^.\n]{0,40}usuario|"
+    r"usuario no necesita saber|no (?:(?:se )?l[aeo]s? )?(?:digas|menciones|informes|comentes|"
+    r"cuentes)[^.\n]{0,40}usuario|"
     r"senza (?:chiedere|avvisare|informare|consultare)|non è necessario avvisare|"
     r"non (?:dire|dirlo|menzionare|informare)[^.\n]{0,40}utente|"
     r"sem (?:perguntar|avisar|informar|consultar)(?: o)? usuário|"
@@ -63,7 +65,28 @@ SECRECY = re.compile(
     r"(?:не нужно|не надо|незачем) (?:сообщать|говорить) (?:об этом )?"
     r"пользовател|不要(?:向用户)?(?:告诉|提及|透露|通知)|无需(?:征求)?用户|瞒着用户|"
     r"ユーザーに(?:確認せず|知らせず|伝えず)|ユーザーに(?:は|も)?(?:伝え|知らせ|言わ|報告し)ないで|報告しないでください|사용자에게(?:는)? (?:알리지|말하지) 마|"
-    r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم",
+    r"사용자 (?:동의|확인) 없이|لا تخبر المستخدم|"
+    r"(?:ユーザー|モデレーター|利用者|お客様|顧客|スタッフ)に(?:は)?(?:伝える|知らせる|言う|説明する|報告する)"
+    r"必要は(?:ありません|ない)|"
+    r"\b(?:dem|den|der) (?:kunden|kundin|nutzer\w*|benutzer\w*|anwender\w*) nicht (?:erklärt|"
+    r"mitgeteilt|gesagt|erwähnt) werden|\binutile d['’](?:en )?(?:informer|prévenir|avertir)\b|"
+    # Secrecy about the model's own act, or about what it adds to a message: "do not tell
+    # the planner you read this file", "do not show the appended part in the preview".
+    r"\b(?:do not|don't|never) (?:tell|inform) (?:the |your )?[\w-]+ (?:that )?you (?:read|"
+    r"opened|called|sent|copied|accessed|added|used|shared|forwarded)\b|"
+    r"\b(?:do not|don't|never) (?:show|display|mention|reveal|explain)\w* (?:the |this )?"
+    r"(?:appended|added|extra|inserted|hidden) (?:part|text|lines?|field|step|content|suffix)\b|"
+    r"\bkeep (?:this|it) between (?:the tools|us|ourselves)\b|"
+    r"\b(?:do not|don't|never) (?:mention|reveal|say|disclose|admit) that (?:another|other|a "
+    r"second|the other) tools?\b|"
+    r"\b(?:should|must|is|are) not (?:to )?be (?:discussed|mentioned|disclosed) with (?:the |your )?"
+    r"(?:users?|hosts?|customers?|clients?|staff|planners?|callers?|moderators?|dispatchers?)\b|"
+    r"\b(?:do not|don't|never) explain (?:this|it|that) to (?:the|your) (?:user|customer|client|"
+    r"caller)s?\b|\b(?:do not|don't|never) warn (?:the|your) [\w-]+ (?:about|of|that)\b|"
+    r"\byou (?:don't|do not) need to (?:mention|disclose|bring up) (?:the|this|that) (?:change|"
+    r"step|fee|charge|redirect|addition|copy)\b|"
+    r"\bno need to (?:check|confirm|verify) (?:it |this )?with (?:anyone|anybody|a human|a person|"
+    r"staff)\b",
     _I,
 )
 

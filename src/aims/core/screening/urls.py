@@ -164,7 +164,12 @@ def url_findings(
         except ValueError:
             continue
         start, end = m.start(), m.start() + len(url)
-        if "@" in parts.netloc and not parts.password and not _is_dsn(text, start):
+        if (
+            "@" in parts.netloc
+            and not parts.password
+            and not _is_dsn(text, start)
+            and not _warned_of(text, start, end)
+        ):
             yield "userinfo-host", start, end
         if domain_matches(host, blocked) and not _names_a_service(host, parts):
             yield "known-bad-domain", start, end
@@ -242,7 +247,8 @@ def _named(label: str) -> bool:
 # A lesson or a warning about look-alike addresses shows the ones it warns of.
 _WARNED_OF = re.compile(
     r"(?i:phish\w*|look-?alike|do not (?:visit|click|open)|don't (?:visit|click|open)|"
-    r"not ours|real domain|owner is|quiz|which of these|spot the|hameçonnage|suplantación|"
+    r"not ours|real (?:domain|host)|owner is|quiz|which of these|spot the|hameçonnage|suplantación|"
+    r"tricks? such as|"
     r"defang\w*)"
 )
 
