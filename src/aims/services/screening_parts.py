@@ -38,6 +38,8 @@ STUDIED_PARTS = (
     "twenty-fourth",
     "twenty-fifth",
     "twenty-sixth",
+    "twenty-seventh",
+    "twenty-eighth",
 )
 """The held-out parts measured, studied and moved into the development part, in the order
 they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""
