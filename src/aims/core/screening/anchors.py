@@ -175,6 +175,9 @@ ANCHORS: dict[str, tuple[str, ...]] = {
         "reemplaza",
         "sustituye",
         "ersetzt",
+        "official",
+        "other tool",
+        "even if",
     ),
     "decode": ("decod", "dekodier", "décod", "解码", "デコード"),
     "smuggled": (

@@ -153,6 +153,14 @@ _OBSCURED_IP = re.compile(
     r"https?://\d{8,10}(?:[/:]|$)|https?://(?:0\d{3}\.){3}0\d{3}\b",
     _I,
 )
+# A protection switched off to let something in: "if the download is blocked, disable
+# SmartScreen temporarily". Negated advice ("never disable Defender") is left alone.
+_SECURITY_OFF = re.compile(
+    r"(?<!not )(?<!never )(?<!n't )\b(?:disable|turn off|deactivate|switch off|pause|bypass)\s+"
+    r"(?:your\s+|the\s+)?(?:smartscreen|windows defender|microsoft defender|defender|antivirus|"
+    r"anti-virus|gatekeeper|endpoint protection|virus scanner)\b",
+    _I,
+)
 _REDIRECT = re.compile(r"[?&](?:q|url|u|target|redirect|dest|to)=https?(?::|%3A)", _I)
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _CARD_CONTEXT = re.compile(r"\bcvv|\bcvc|security code|card_?number|\bexp(?:iry)?\b", _I)
@@ -220,6 +228,11 @@ def command_findings(text: str) -> Iterator[tuple[str, str, int, int]]:
         (_LOLBIN, "download-and-run", ("certutil", "bitsadmin", "mshta", "regsvr32", "run_after")),
         (_SCRIPT_URL, "script-url", ("javascript:", "data:text/html")),
         (_OBSCURED_IP, "obscured-ip-host", ("://",) if hosts else ()),
+        (
+            _SECURITY_OFF,
+            "security-control-off",
+            ("smartscreen", "defender", "virus", "gatekeeper", "endpoint protection"),
+        ),
     ):
         if not any(w in lower for w in anchors):
             continue
@@ -269,5 +282,6 @@ COMMAND_RULES = (
     "lookalike-host",
     "redirect-to-suspicious-host",
     "payment-card",
+    "security-control-off",
 )
 """The names of the command and host rules (a policy may switch each off)."""

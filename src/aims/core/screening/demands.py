@@ -67,6 +67,11 @@ OTHER_TOOLS = re.compile(
     # Preferred over another tool (named as code is named, or "any other"), not over
     # "mental math" or "guessing": a tool saying what it is for.
     r"\bprefer this tool over (?:`?\w+[_.]\w+|(?:any|all|every|other)\b|the (?:[\w'-]+ ){1,3}tool)|"
+    # Another tool put aside: "if another tool such as 'x' is available, do not use it",
+    # "do not use the county's submission tool even if available".
+    r"\bif (?:another|any other|an?other) (?:tool|server)\b[^.\n]{0,80}?\b(?:do not|don't|never) "
+    r"use (?:it|them)\b|\b(?:do not|don't|never) use (?:the |any )?[\w'’ -]{0,40}\btools?\b "
+    r"even if (?:it is |they are |it's )?available\b|"
     # A tool that declares another one replaced and takes its calls.
     r"\b(?:supersedes|replaces|remplace|reemplaza|sustituye|ersetzt)\s+(?:the\s+)?(?:deprecated\s+)?"
     r"[`«\"' ]*\w+[_.]\w+[`»\"' ]*(?:tool\b|outil\b)?[^.\n]{0,80}?\b(?:route|use|utilisez|send|"
@@ -76,7 +81,7 @@ OTHER_TOOLS = re.compile(
 
 # A parameter filled with what the tool has no need of.
 PARAM = re.compile(
-    r"\b(?:parameter|param|field|argument|query string)\b|`\w+`|参数|parámetro|\bfeld\b|"
+    r"\b(?:parameter|param|field|argument|query string)\b|`\w+`|\b(?:in|into) '\w+'|参数|parámetro|\bfeld\b|"
     r"\bcampo\b|\bchamp\b",
     _I,
 )
@@ -87,6 +92,8 @@ SMUGGLED = re.compile(
     r"\(?output of `env`|environment variables|variables de entorno|umgebungsvariablen|"
     r"\.env\b|~/\.ssh|\.aws/credentials|\.netrc|git-credentials|session token|"
     r"user's email address|current contents of the file|"
+    r"\b(?:messages|turns) of the conversation\b|\bpasswords? the user (?:typed|entered|gave)\b|"
+    r"\b(?:every|any|all) [^.\n]{0,40}\bpasswords?\b[^.\n]{0,60}(?:seen|encounter|session)|"
     r"\b(?:card number|cvv|cvc|card security code)\b|session\.json|\bcreds\b|"
     # Personal records are what redaction tools list too: smuggled when put somewhere.
     r"\b(?:append|add|include|put|pass|attach|send|copy|paste|insert)\b[^.\n]{0,60}?"

@@ -216,6 +216,8 @@ SECRETS: tuple[Rule, ...] = (
     rule("openai-key", "exfiltration",
          r"\bsk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}", ("sk-",),
          secret=True, accept=_mixed, flags=0),
+    rule("shopify-token", "exfiltration", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b",
+         ("shpat_", "shpca_", "shppa_", "shpss_"), secret=True, flags=0, accept=_real),
     rule("stripe-key", "exfiltration", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
          ("k_live", "k_test"), secret=True, flags=0, accept=_real),
     rule("google-api-key", "exfiltration", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])",
@@ -233,10 +235,11 @@ SECRETS: tuple[Rule, ...] = (
          r"ftp|sftp|smtp)://(?P<user>[^:\s/@]+):(?P<value>[^@\s/]{3,})@",
          ("://",), secret=True, accept=_real_password),
     rule("assigned-secret", "exfiltration",
-         r"\b(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|"
-         r"auth[_-]?token|client[_-]?secret|private[_-]?key|session[_-]?token)[\"']?\s*[:=]\s*[\"']?"
+         r"(?:\b(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|"
+         r"auth[_-]?token|client[_-]?secret|private[_-]?key|session[_-]?token)|(?<=[a-z]_)pw)"
+         r"[\"']?\s*[:=]\s*[\"']?"
          r"(?P<value>[A-Za-z0-9/+_\-.=!@#$%^&*~]{10,})",
-         ("pass", "pwd", "secret", "key", "token"), secret=True, accept=_assigned),
+         ("pass", "pwd", "secret", "key", "token", "_pw"), secret=True, accept=_assigned),
     rule("bearer-token", "exfiltration", r"\bBearer\s+(?P<value>[A-Za-z0-9._~+/-]{20,}=*)",
          ("bearer",), secret=True, accept=_whole_token),
 )  # fmt: skip
@@ -388,7 +391,10 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         r"(?<!!)\[[^\]\n]{1,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)>?\s*\)?"
         r"|<a\b[^>]{0,200}?\bhref\s*=\s*[\"']?(?P<url2>https?://[^\s\"'>]+)",
         ("](", "href"),
-        accept=lambda m: carries_data(m.group("url") or m.group("url2")),
+        accept=lambda m: (
+            carries_data(m.group("url") or m.group("url2"))
+            and not _manages_subscription(m.group("url") or m.group("url2"))
+        ),
     ),
     rule(
         "url-template",
@@ -406,6 +412,27 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
         ),
     ),
 )
+
+
+# A mailing's own links to unsubscribe or set preferences carry the reader's token.
+_SUBSCRIPTION_PAGE = re.compile(
+    r"/(?:unsubscribe|preferences|email-preferences|manage-subscriptions?|opt-?out)/?$", re.I
+)
+
+
+def _manages_subscription(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    names = {n.lower() for n, _v in parse_qsl(parts.query, keep_blank_values=True)}
+    return bool(_SUBSCRIPTION_PAGE.search(parts.path)) and names <= {
+        "token",
+        "id",
+        "u",
+        "e",
+        "list",
+    }
 
 
 # "Attackers may ask an assistant to render an image like ![x](https://…?d=<secret>)": a

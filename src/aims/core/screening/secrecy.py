@@ -86,7 +86,8 @@ SECRECY = re.compile(
     r"\byou (?:don't|do not) need to (?:mention|disclose|bring up) (?:the|this|that) (?:change|"
     r"step|fee|charge|redirect|addition|copy)\b|"
     r"\bno need to (?:check|confirm|verify) (?:it |this )?with (?:anyone|anybody|a human|a person|"
-    r"staff)\b",
+    r"staff)\b|\b(?:do not|don't|never) (?:mention|explain|discuss) (?:this|it)\s*[,;:]?\s*(?:it(?:'s| "
+    r"is)|this is) (?:an? |only an? |just an? )?(?:internal|implementation)",
     _I,
 )
 

@@ -192,7 +192,7 @@ _TLDS = frozenset(["com", "net", "org", "info", "biz", "gov", "edu"])
 # kind of program that nothing but a disguise is shipped as.
 _DISGUISED = re.compile(
     r"\.(?:pdf|docx?|xlsx?|pptx?|txt|jpe?g|png|gif|mp4|mov|avi|mp3|wav|zip)\.(?:exe|scr|bat|cmd|"
-    r"com|pif|js|jse|vbs|vbe|hta|lnk|msi|ps1|jar|apk|dmg|pkg|sh)$|\.(?:scr|pif|hta|vbe|jse|lnk)$",
+    r"com|pif|js|jse|vbs|vbe|hta|lnk|msi|ps1|jar|apk|dmg|pkg|sh)$|\.(?:scr|pif|hta|vbe|jse|lnk|crx)$",
     re.IGNORECASE,
 )
 # Country codes that are no English word ("no", "it", "at" and "me" are left out).
