@@ -420,19 +420,13 @@ _SUBSCRIPTION_PAGE = re.compile(
 )
 
 
+_TOKEN_PARAMS = frozenset({"token", "id", "u", "e", "list"})
+
+
 def _manages_subscription(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
+    parts = urlsplit(url)  # carries_data has parsed it already
     names = {n.lower() for n, _v in parse_qsl(parts.query, keep_blank_values=True)}
-    return bool(_SUBSCRIPTION_PAGE.search(parts.path)) and names <= {
-        "token",
-        "id",
-        "u",
-        "e",
-        "list",
-    }
+    return bool(_SUBSCRIPTION_PAGE.search(parts.path)) and names <= _TOKEN_PARAMS
 
 
 # "Attackers may ask an assistant to render an image like ![x](https://…?d=<secret>)": a
