@@ -353,16 +353,12 @@ def windowed(
     if not starts:
         return
     starts.sort()
-    end_done = last = -1
-    for pos in starts:
-        lo, hi = max(0, pos - before), min(len(text), pos + after)
-        if hi <= end_done:
-            continue
-        end_done = hi
-        # Windows overlap, so a match across the end of one is found in the next; each
-        # match is given once, and every match of a window (the caller may turn down the
-        # first, a quotation, and take a later one).
-        for m in rx.finditer(text, lo, hi):
-            if m.start() > last:
-                last = m.start()
-                yield m
+    # Overlapping windows are merged into one span, searched once: a match that starts in
+    # one window and ends in the next is found, and no text is searched twice.
+    lo, hi = max(0, starts[0] - before), min(len(text), starts[0] + after)
+    for pos in starts[1:]:
+        if pos - before > hi:
+            yield from rx.finditer(text, lo, hi)
+            lo = pos - before
+        hi = min(len(text), pos + after)
+    yield from rx.finditer(text, lo, hi)

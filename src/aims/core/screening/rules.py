@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import ahocorasick
+
 from aims.core.screening.context import (
     is_fenced_quote,
     is_named_example,
@@ -126,26 +128,19 @@ def triggers_of(rules: Iterable[Rule]) -> frozenset[str]:
 
 
 class TriggerIndex:
-    """Finds which of a set of trigger words a text contains, with one substring search
-    per trigger that contains no other one: a longer trigger ("language model") is only
-    searched for when a shorter one inside it ("model") occurs."""
+    """Finds which of a set of trigger words a text contains, in one pass over the text
+    (an Aho-Corasick automaton: a few hundred separate substring searches cost ten
+    times as much on a short text)."""
 
     def __init__(self, triggers: Iterable[str]) -> None:
-        words = sorted(set(triggers), key=len)
-        self.base = tuple(t for t in words if not any(o != t and o in t for o in words))
-        longer: dict[str, list[str]] = {}
-        for t in words:
-            if t not in self.base:
-                inner = next(b for b in self.base if b in t)
-                longer.setdefault(inner, []).append(t)
-        self.longer = {k: tuple(v) for k, v in longer.items()}
+        self._automaton = ahocorasick.Automaton()
+        for t in set(triggers):
+            self._automaton.add_word(t, t)
+        self._automaton.make_automaton()
 
     def present(self, lower: str) -> set[str]:
         """The triggers that occur in ``lower`` (ASCII, lower-cased)."""
-        found = {t for t in self.base if t in lower}
-        for t in [t for t in found if t in self.longer]:
-            found.update(o for o in self.longer[t] if o in lower)
-        return found
+        return {t for _end, t in self._automaton.iter(lower)}
 
 
 _BY_TRIGGER: dict[int, tuple[tuple[Rule, ...], dict[str, tuple[int, ...]]]] = {}
