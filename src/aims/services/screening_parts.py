@@ -40,6 +40,10 @@ STUDIED_PARTS = (
     "twenty-sixth",
     "twenty-seventh",
     "twenty-eighth",
+    "twenty-ninth",
+    "thirtieth",
+    "thirty-first",
+    "thirty-second",
 )
 """The held-out parts measured, studied and moved into the development part, in the order
 they were written; each one's ids are listed in ``<name>-heldout-ids.txt``."""
