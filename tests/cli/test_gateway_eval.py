@@ -87,7 +87,8 @@ def test_the_bundled_corpus_is_measured_per_split_and_category(
     # seventeenth to twentieth parts (threshold 0.989): 0.782 / 0.018. With the
     # twenty-first and twenty-second parts and the rules they taught (threshold 0.9875):
     # 0.814 / 0.018; with the twenty-third to twenty-sixth (threshold 0.9851): 0.827 /
-    # 0.018 (docs/screening.md).
+    # 0.018; with the twenty-seventh to thirty-second, six parts the rules were not all
+    # written for (threshold 0.9876): 0.817 / 0.019 (docs/screening.md).
     assert dev["recall"] >= 0.81 and dev["fpr"] <= 0.019
 
 
