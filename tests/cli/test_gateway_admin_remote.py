@@ -80,7 +80,10 @@ def test_servers_allow_lists_pins_and_calls_administered_remotely(
     assert refused.returncode == 1 and "admin role" in refused.stderr
 
     allowed = aims(
-        ["gateway", "allow", "report-bot", "files", "read_file", "--prefix", "path=/data/"],
+        [
+            *("gateway", "allow", "report-bot", "files", "read_file", "--prefix", "path=/data/"),
+            *("--domains", "notify=acme.example,Partner.example"),
+        ],
         tmp_path,
         served.env("ana"),
     )
@@ -94,7 +97,10 @@ def test_servers_allow_lists_pins_and_calls_administered_remotely(
             "agent": "report-bot",
             "server": "files",
             "tool": "read_file",
-            "constraints": {"path": {"prefix": "/data/"}},
+            "constraints": {
+                "path": {"prefix": "/data/"},
+                "notify": {"domains": ["acme.example", "partner.example"]},
+            },
         }
     ]
 

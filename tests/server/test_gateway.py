@@ -138,7 +138,15 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
         constraints={"amount": {"max": 100}, "currency": {"enum": ["EUR", "USD"]}},
         actor="root",
     )
-    for tool in ("fetch_page", "delete_file", "search", "weather"):
+    allowlist.allow(
+        ws,
+        "bot",
+        "files",
+        "fetch_page",
+        constraints={"url": {"domains": ["weather.example"]}},
+        actor="root",
+    )
+    for tool in ("delete_file", "search", "weather"):
         allowlist.allow(ws, "bot", "files", tool, actor="root")
     try:
         app = build_server(ws)
@@ -265,6 +273,16 @@ def test_argument_constraints_bound_an_allowed_tool(approved: dict) -> None:
         False,
         "sent 20 EUR",
     )
+
+
+def test_a_domains_constraint_keeps_a_tools_data_within_its_domains(approved: dict) -> None:
+    # Over real HTTP, through the gateway to the upstream server: a host of the domain
+    # passes, one that only starts like it is refused before the upstream is called.
+    assert not call(approved, "files__fetch_page", {"url": "https://api.weather.example/t"})[0]
+    error, text = call(
+        approved, "files__fetch_page", {"url": "https://weather.example.collector.net/?d=x"}
+    )
+    assert error and "sends to weather.example.collector.net, outside weather.example" in text
 
 
 def test_a_server_the_gateway_starts_itself_gets_the_gateways_credential(approved: dict) -> None:

@@ -4,7 +4,8 @@
   where the gateway's own credential for each lives (never the secret);
 - ``aims gateway allow AGENT SERVER TOOL`` (and ``revoke``): an agent's allow-list,
   with argument constraints (``--prefix path=/data/``, ``--max amount=100``,
-  ``--enum currency=EUR,USD``, ``--pattern ticket=^OPS-[0-9]+$``);
+  ``--enum currency=EUR,USD``, ``--pattern ticket=^OPS-[0-9]+$``,
+  ``--domains to=acme.example``);
 - ``aims gateway pins list|approve``: the approved definitions of upstream tools;
 - ``aims gateway calls pending|approve|deny``: calls to high-risk tools waiting for a person.
 
@@ -150,7 +151,7 @@ def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
 
 
 def _constraints(
-    prefix: list[str], maximum: list[str], enum: list[str], pattern: list[str]
+    prefix: list[str], maximum: list[str], enum: list[str], pattern: list[str], domains: list[str]
 ) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     for arg, value in _pairs(prefix, "--prefix"):
@@ -164,6 +165,8 @@ def _constraints(
         rules.setdefault(arg, {})["enum"] = [v for v in value.split(",") if v]
     for arg, value in _pairs(pattern, "--pattern"):
         rules.setdefault(arg, {})["pattern"] = value
+    for arg, value in _pairs(domains, "--domains"):
+        rules.setdefault(arg, {})["domains"] = [v.strip().lower() for v in value.split(",") if v]
     return rules
 
 
@@ -185,12 +188,18 @@ def allow(
     pattern: list[str] = typer.Option(
         [], "--pattern", help="ARG=REGEX: the whole argument must match."
     ),
+    domains: list[str] = typer.Option(
+        [],
+        "--domains",
+        help="ARG=A,B: every e-mail address and URL host in the argument must be one of "
+        "these domains or under one.",
+    ),
     fmt: Format = FORMAT,
 ) -> None:
     """Allow an agent to call a tool of a server, within the constraints given."""
     from aims.services.gateway.allowlist import allow as allow_tool
 
-    rules = _constraints(prefix, maximum, enum, pattern)
+    rules = _constraints(prefix, maximum, enum, pattern, domains)
     if (r := _remote()) is not None:
         body = {"agent": agent, "server": server, "tool": tool, "constraints": rules}
         data = r.call("POST", "/v1/gateway/allowed", json=body)

@@ -120,6 +120,10 @@ def test_constraints_check_prefix_max_enum_and_pattern() -> None:
     ]
     with pytest.raises(InvalidInput, match="absolute path"):
         validate_constraints({"path": {"prefix": "data"}})
+    with pytest.raises(InvalidInput, match="list of domain names"):
+        validate_constraints({"to": {"domains": ["https://acme.example/"]}})
+    with pytest.raises(InvalidInput, match="list of domain names"):
+        validate_constraints({"to": {"domains": []}})
     with pytest.raises(InvalidInput, match="not a regular expression"):
         validate_constraints({"t": {"pattern": "("}})
 
@@ -301,3 +305,24 @@ def test_in_team_mode_the_commands_are_refused_straight_to_the_store(
     assert exited.value.code == 1
     assert "--break-glass" in capsys.readouterr().err
     assert allowlist.list_allowed(ws) == []
+
+
+def test_a_domains_constraint_bounds_where_a_calls_data_goes() -> None:
+    rules = validate_constraints(
+        {"to": {"domains": ["acme.example"]}, "body": {"domains": ["acme.example"]}}
+    )
+    inside = {
+        "to": ["ann@acme.example", "Bo <bo@Mail.Acme.example>"],
+        "body": "Minutes at https://wiki.acme.example/m/12 and git@git.acme.example:ops/x.git",
+    }
+    assert check_arguments(rules, inside) == []
+    outside = {
+        "to": ["ann@acme.example", "leak@proton.me"],
+        "body": {"note": "see https://acme.example.evil.net/?q=1 or http://user@198.51.100.7/x"},
+    }
+    assert check_arguments(rules, outside) == [
+        "to sends to proton.me, outside acme.example",
+        "body sends to acme.example.evil.net, 198.51.100.7, outside acme.example",
+    ]
+    # A value with no address at all sends nothing anywhere.
+    assert check_arguments(rules, {"to": [], "body": "Thanks, see you Monday."}) == []

@@ -3,11 +3,16 @@
 A constraint set maps an argument name to the rules its value must meet::
 
     {"path": {"prefix": "/data/reports/"}, "amount": {"max": 100},
-     "currency": {"enum": ["EUR", "USD"]}, "ticket": {"pattern": "^OPS-[0-9]+$"}}
+     "currency": {"enum": ["EUR", "USD"]}, "ticket": {"pattern": "^OPS-[0-9]+$"},
+     "to": {"domains": ["acme.example"]}}
 
 An argument named by a constraint must be present. ``prefix`` is checked on
 the normalised path, so ``/data/reports/../secrets`` does not pass as
-``/data/reports/``; ``pattern`` must match the whole value.
+``/data/reports/``; ``pattern`` must match the whole value. ``domains`` bounds
+where data may go: every e-mail address and every URL's host in the argument
+(a string, or any strings inside a JSON value) must be one of the domains or
+under one (``mail.acme.example`` is under ``acme.example``; ``acme.example.evil.net``
+is not), so a mail, a share link or a webhook cannot be pointed elsewhere.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from typing import Any
 
 from aims.errors import InvalidInput
 
-__all__ = ["RULES", "check_arguments", "validate_constraints"]
+__all__ = ["RULES", "check_arguments", "destinations", "validate_constraints"]
 
-RULES = ("prefix", "max", "enum", "pattern")
+RULES = ("prefix", "max", "enum", "pattern", "domains")
 """The rules a constraint may hold."""
 
 
@@ -47,6 +52,13 @@ def validate_constraints(constraints: Any) -> dict[str, dict[str, Any]]:
                 raise InvalidInput(f"max of {arg!r} must be a number, got {value!r}")
             if rule == "enum" and not (isinstance(value, list) and value):
                 raise InvalidInput(f"enum of {arg!r} must be a non-empty list, got {value!r}")
+            if rule == "domains" and not (
+                isinstance(value, list) and value and all(_is_domain(d) for d in value)
+            ):
+                raise InvalidInput(
+                    f"domains of {arg!r} must be a non-empty list of domain names "
+                    f"(acme.example, without a scheme or a path), got {value!r}"
+                )
             if rule == "pattern":
                 try:
                     re.compile(str(value))
@@ -56,6 +68,49 @@ def validate_constraints(constraints: Any) -> dict[str, dict[str, Any]]:
                     ) from None
         out[str(arg)] = dict(rules)
     return out
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*$")
+# Where a string sends something: an e-mail address (also git's user@host:path) or a URL's
+# host (after any user info), without its port.
+_DESTINATION = re.compile(
+    r"[\w.+-]+@(?P<mail>[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
+    r"|[a-z][a-z0-9+.-]*://(?:[^/\s@?#]*@)?(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)",
+    re.IGNORECASE,
+)
+
+
+def _is_domain(value: Any) -> bool:
+    return isinstance(value, str) and _DOMAIN.match(value) is not None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def destinations(value: Any) -> list[str]:
+    """The hosts ``value`` would send something to: e-mail domains and URL hosts, lower-cased.
+
+    >>> destinations({"to": ["ann@Acme.example"], "body": "see https://x.example:8443/a"})
+    ['acme.example', 'x.example']
+    """
+    out: list[str] = []
+    for text in _strings(value):
+        for m in _DESTINATION.finditer(text):
+            host = (m.group("mail") or m.group("host")).lower().rstrip(".")
+            if host not in out:
+                out.append(host)
+    return out
+
+
+def _under(host: str, domains: list[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _within(path: str, prefix: str) -> bool:
@@ -95,4 +150,11 @@ def check_arguments(constraints: dict[str, dict[str, Any]], arguments: dict[str,
             isinstance(value, str) and re.fullmatch(str(rules["pattern"]), value)
         ):
             problems.append(f"{arg} {value!r} does not match {rules['pattern']}")
+        if "domains" in rules:
+            domains = [d.lower() for d in rules["domains"]]
+            outside = [h for h in destinations(value) if not _under(h, domains)]
+            if outside:
+                problems.append(
+                    f"{arg} sends to {', '.join(outside)}, outside {', '.join(domains)}"
+                )
     return problems
