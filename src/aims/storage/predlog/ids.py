@@ -21,7 +21,8 @@ def new_id() -> str:
 
     Examples
     --------
-    >>> a = new_id(); len(a), a < new_id() or a[:12] == new_id()[:12]
+    >>> a, b = new_id(), new_id()  # the timestamp of a later id is never earlier
+    >>> len(a), a[:12] <= b[:12]
     (32, True)
     """
     return new_ids(1)[0]
