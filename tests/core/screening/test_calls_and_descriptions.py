@@ -4,14 +4,7 @@ which it must leave alone."""
 
 from __future__ import annotations
 
-from aims.core.screening import ScreeningPolicy
-from aims.core.screening.screener import screen
-
-RULES = ScreeningPolicy(learned_signal=False)
-
-
-def rules(text: str, where: str = "result") -> set[str]:
-    return {f.rule for f in screen(text, where, RULES).findings}  # type: ignore[arg-type]
+from tests.core.screening.rules_only import rules
 
 
 def test_a_weak_name_told_an_act_at_once_in_mid_line_is_called_on() -> None:

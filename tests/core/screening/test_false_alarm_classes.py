@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from aims.core.screening import ScreeningPolicy
-from aims.core.screening.screener import screen
-
-RULES = ScreeningPolicy(learned_signal=False)
-
-
-def rules(text: str, where: str = "result") -> set[str]:
-    return {f.rule for f in screen(text, where, RULES).findings}  # type: ignore[arg-type]
+from tests.core.screening.rules_only import rules
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,8 @@ rules must still catch."""
 
 from __future__ import annotations
 
-from aims.core.screening import ScreeningPolicy
-from aims.core.screening.screener import screen, screen_json
-
-RULES = ScreeningPolicy(learned_signal=False)
-
-
-def rules(text: str, where: str = "result") -> set[str]:
-    return {f.rule for f in screen(text, where, RULES).findings}  # type: ignore[arg-type]
+from aims.core.screening.screener import screen_json
+from tests.core.screening.rules_only import RULES, rules
 
 
 def test_a_headline_naming_ai_tools_calls_on_no_model() -> None:

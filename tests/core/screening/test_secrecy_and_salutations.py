@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import re
 
-from aims.core.screening import ScreeningPolicy
 from aims.core.screening.anchors import windowed
-from aims.core.screening.screener import screen
-
-RULES = ScreeningPolicy(learned_signal=False)
-
-
-def rules(text: str, where: str = "result") -> set[str]:
-    return {f.rule for f in screen(text, where, RULES).findings}  # type: ignore[arg-type]
+from tests.core.screening.rules_only import rules
 
 
 def test_secrecy_about_the_models_own_act_is_secrecy() -> None:

@@ -68,12 +68,15 @@ _ADDRESS = re.compile(
     "providers?|features?|roadmap|strategy)\\b)",
     _I,
 )
+# The words a letter opens with: "Dear", "Sehr geehrter", "Querida", "Drogi".
+_SALUTATIONS = (
+    r"dear|geehrte[rs]?|liebe[rs]?|querid[oa]|estimad[oa]|cher|chère|car[oa]|gentile|drog[ia]|beste"
+)
 # A Latin-script noun is a call on the model only where it is spoken to ("note for the
 # assistant:", "to any AI agent reading this", "the assistant should …"), not where a
 # text talks about one ("the LLM's behaviour", "files that the model processes").
 _SPOKEN_TO_BEFORE = re.compile(
-    r"(?:\b(?:to|for|dear|hey|hi|hello|attention|note|as|if you are|if you['’]re|beste|drogi|olá|als|"
-    r"geehrte[rs]?|liebe[rs]?|querid[oa]|estimad[oa]|cher|chère|car[oa]|gentile|"
+    rf"(?:\b(?:to|for|hey|hi|hello|attention|note|as|if you are|if you['’]re|olá|als|{_SALUTATIONS}|"
     r"per|pour|para|für|til|till|voor|dla|pro)|@)\W+(?:(?:the|any|all|every|an?|whatever|whichever|l'|el|la|il|den|das|die|le|"
     # One word between: "note for the coding AI", not "advisory for brokers — AI".
     r"der|o|a)\W+)?(?:[\w'-]+[\s,:]+)?$"
@@ -230,11 +233,7 @@ def _told_at_once(text: str, m: re.Match[str]) -> bool:
 
 
 # "Sehr geehrter digitaler Assistent, …", "Dear assistant,": a letter's salutation.
-_DEAR = re.compile(
-    r"\b(?:dear|geehrte[rs]?|liebe[rs]?|querid[oa]|estimad[oa]|cher|chère|car[oa]|gentile|"
-    r"drog[ia]|beste)\s+(?:[\w-]+\s+)?$",
-    _I,
-)
+_DEAR = re.compile(rf"\b(?:{_SALUTATIONS})\s+(?:[\w-]+\s+)?$", _I)
 
 
 def _human_agent(noun: str) -> bool:

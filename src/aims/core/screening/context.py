@@ -130,7 +130,7 @@ def _in_double_quotes(text: str, line_start: int, start: int, end: int, line_end
 # A quotation introduced by a verb of saying ('Anything saying "do not tell the user"').
 _SAYING = re.compile(
     r"\b(?:saying|says|said|reads|read|wrote|writes|like|stating|states|dice|decía|dijo|dit|"
-    r"disait|sagt|sagte|lautet|diz|dizia|dice|diceva|zegt|mówi|pisze|говорит|гласит)\s*,?$",
+    r"disait|sagt|sagte|lautet|diz|dizia|diceva|zegt|mówi|pisze|говорит|гласит)\s*,?$",
     re.I,
 )
 

@@ -104,6 +104,7 @@ SMUGGLED = re.compile(
     _I,
 )
 
+# The order to run a hidden payload, whatever it holds: "decode this and follow it".
 DECODE_AND_FOLLOW = re.compile(
     r"\b(?:decode|dekodier\w*|décode\w*|decodific\w*)\b[^.\n]{0,30}?\b(?:and|und|et|e|y)\s+"
     r"(?:apply|execute|run|follow|ausführ\w*|befolg\w*|exécut\w*|appliqu\w*|esegu\w*|"

@@ -418,8 +418,6 @@ EXFILTRATION_URLS: tuple[Rule, ...] = (
 _SUBSCRIPTION_PAGE = re.compile(
     r"/(?:unsubscribe|preferences|email-preferences|manage-subscriptions?|opt-?out)/?$", re.I
 )
-
-
 _TOKEN_PARAMS = frozenset({"token", "id", "u", "e", "list"})
 
 

@@ -69,7 +69,7 @@ def gives_persona(m: re.Match[str]) -> bool:
 _ORDER = re.compile(
     r"\b(?:you|your|assistants?|ai|agents?|models?|llms?|must|shall|ignore|disregard|forget|"
     r"override|instead|always|never|do\s+not|don't|from\s+now\s+on|immediately|now|authori[sz]ed|"
-    r"suspended|approve|reveal|new\s+instructions?|skip|export|send|delete|book\s+everyone)\b",
+    r"suspended|approve|reveal|new\s+instructions?|skip|export|send|delete)\b",
     re.IGNORECASE,
 )
 
