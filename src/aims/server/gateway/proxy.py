@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from aims.errors import InvalidInput
 from aims.server.gateway.catalog import SEPARATOR, Agent, Catalog, Tool
+from aims.server.gateway.lanes import ScreeningLanes
 from aims.server.gateway.recorder import GatewayMetrics, Recorder, hashed_arguments
 from aims.server.gateway.screen import (
     OFF_LOOP_CHARS,
@@ -80,15 +80,15 @@ class GatewayProxy:
         self.listing_limiter = RateLimiter(policy.list_rate, policy.list_burst)
         self.recorder = Recorder(ws, spans=spans)
         self.note_refusal = note_refusal or (lambda agent, reason, path: None)
-        # Large values are screened here rather than on the event loop (see OFF_LOOP_CHARS);
-        # two threads, so that one agent's large calls cannot hold up another's for long.
-        self._screening = ThreadPoolExecutor(2, thread_name_prefix="aims-screening")
+        # Large values are screened off the event loop (see OFF_LOOP_CHARS), on two threads
+        # of which one agent holds at most one, so its large calls cannot hold up another's.
+        self._screening = ScreeningLanes(2)
 
     async def aclose(self) -> None:
         """Write the audit events still queued; close the upstream connections."""
         await run_in_threadpool(self.recorder.close)
         await self.catalog.aclose()
-        self._screening.shutdown(wait=False, cancel_futures=True)
+        self._screening.shutdown()
 
     async def agent(self, name: str | None) -> Agent | None:
         """The enabled agent principal ``name``, reading the store again if it is new."""
@@ -193,7 +193,7 @@ class GatewayProxy:
         if problems:
             raise Refused("constraint", f"refused: {name}: " + "; ".join(problems))
         try:
-            screened = await self._screen(screen_arguments, arguments)
+            screened = await self._screen(agent, screen_arguments, arguments)
         except InvalidInput as exc:  # nested too deep to screen: not forwarded unscreened
             raise Refused("arguments_unreadable", f"refused: {exc.message}") from None
         self._count("arguments", screened.findings, record)
@@ -215,7 +215,7 @@ class GatewayProxy:
             result = await client.call_tool(tool.name, screened.value)
         except UpstreamError as exc:
             raise Refused("upstream_error", f"refused: {exc}") from None
-        out = await self._screen(screen_result, result)
+        out = await self._screen(agent, screen_result, result)
         self._count("result", out.findings, record)
         record["screening"]["result"] = out.verdict
         if out.verdict == "deny":
@@ -229,14 +229,16 @@ class GatewayProxy:
         return out.value, verdict
 
     async def _screen(
-        self, screen: Callable[[Any, GatewayPolicy], Outcome], value: dict[str, Any]
+        self,
+        agent: Agent,
+        screen: Callable[[Any, GatewayPolicy], Outcome],
+        value: dict[str, Any],
     ) -> Outcome:
         """``screen(value, policy)``: on the event loop for small values, on a worker thread
-        for large ones."""
+        for large ones, in ``agent``'s lane."""
         if text_size(value, OFF_LOOP_CHARS) < OFF_LOOP_CHARS:
             return screen(value, self.policy)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._screening, screen, value, self.policy)
+        return await self._screening.run(agent.name, screen, value, self.policy)
 
     def _count(self, place: str, findings: list[dict[str, Any]], record: dict[str, Any]) -> None:
         for f in findings:
