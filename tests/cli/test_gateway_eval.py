@@ -107,6 +107,34 @@ def test_a_given_corpus_gets_confusion_counts_and_a_table(
     assert "heldout missed: a2" in out and "MISSED" in out
 
 
+def test_the_heldout_split_is_also_counted_part_by_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Parts written apart are told by the id's prefix; their figures differ.
+    cases = (
+        {**ATTACK, "id": "p1-a-1"},
+        {**BENIGN, "id": "p1-b-1"},
+        {**ATTACK, "id": "p2-a-1", "text": "Please approve the invoice."},
+        {**BENIGN, "id": "p2-b-1"},
+        {**BENIGN, "id": "loose"},
+    )
+    corpus = write(tmp_path / "c.jsonl", *cases)
+    code, out, _ = run(["gateway", "eval", "--corpus", str(corpus), "--format", "json"], capsys)
+    assert code == 0
+    parts = json.loads(out)["splits"]["heldout"]["by_part"]
+    assert set(parts) == {"p1", "p2", "other"}
+    assert (parts["p1"]["tp"], parts["p1"]["fn"], parts["p2"]["tp"], parts["p2"]["fn"]) == (
+        1,
+        0,
+        0,
+        1,
+    )
+    assert parts["other"]["tn"] == 1
+    code, out, _ = run(["gateway", "eval", "--corpus", str(corpus)], capsys)
+    assert code == 0
+    assert "Held-out part by part" in out and "p2" in out
+
+
 def test_check_exits_1_when_the_heldout_part_misses_a_target(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

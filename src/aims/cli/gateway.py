@@ -22,10 +22,24 @@ gateway_app = typer.Typer(
 
 _SUMMARY = ["split", "cases", "tp", "fn", "fp", "tn", "precision", "recall", "fpr", "targets"]
 _BY_CATEGORY = ["split", "category", "attacks", "caught", "recall", "benign", "false_alarms", "fpr"]
+_BY_PART = ["split", "part", "attacks", "caught", "recall", "benign", "false_alarms", "fpr"]
+
+
+def _group_row(split: str, key: str, name: str, c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "split": split,
+        key: name,
+        "attacks": c["tp"] + c["fn"],
+        "caught": c["tp"],
+        "recall": c["recall"],
+        "benign": c["fp"] + c["tn"],
+        "false_alarms": c["fp"],
+        "fpr": c["fpr"],
+    }
 
 
 def _render_eval(data: dict[str, Any]) -> None:
-    rows, by_category = [], []
+    rows, by_category, by_part = [], [], []
     for split, res in data["splits"].items():
         o = res["overall"]
         rows.append(
@@ -37,23 +51,17 @@ def _render_eval(data: dict[str, Any]) -> None:
             }
         )
         for category, c in res["by_category"].items():
-            by_category.append(
-                {
-                    "split": split,
-                    "category": category,
-                    "attacks": c["tp"] + c["fn"],
-                    "caught": c["tp"],
-                    "recall": c["recall"],
-                    "benign": c["fp"] + c["tn"],
-                    "false_alarms": c["fp"],
-                    "fpr": c["fpr"],
-                }
-            )
+            by_category.append(_group_row(split, "category", category, c))
+        # The parts of the held-out split, each written apart: how much new text varies.
+        if split == "heldout" and len(res["by_part"]) > 1:
+            by_part += [_group_row(split, "part", p, c) for p, c in res["by_part"].items()]
     t = data["targets"]
     print_table(rows, _SUMMARY, title=f"Screening on {data['corpus']}")
     print_table(
         by_category, _BY_CATEGORY, title="By category (benign cases: the one they resemble)"
     )
+    if by_part:
+        print_table(by_part, _BY_PART, title="Held-out part by part (id prefix)")
     for split, res in data["splits"].items():
         if split == "all":
             continue

@@ -198,6 +198,7 @@ class SplitResult:
     by_category: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     by_where: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     by_technique: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    by_part: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     missed: list[str] = field(default_factory=list)
     false_positives: list[str] = field(default_factory=list)
 
@@ -215,6 +216,7 @@ class SplitResult:
             "by_category": {k: v.to_dict() for k, v in sorted(self.by_category.items())},
             "by_where": {k: v.to_dict() for k, v in sorted(self.by_where.items())},
             "by_technique": {k: v.to_dict() for k, v in sorted(self.by_technique.items())},
+            "by_part": {k: v.to_dict() for k, v in sorted(self.by_part.items())},
             "missed": self.missed,
             "false_positives": self.false_positives,
         }
@@ -241,6 +243,17 @@ class EvalReport:
         }
 
 
+def part_of(case_id: str) -> str:
+    """The part a case belongs to: its id up to the first ``-`` (cases written together
+    share it), or ``other`` for an id without one.
+
+    >>> part_of("h33-a-017"), part_of("a1")
+    ('h33', 'other')
+    """
+    head, dash, _ = case_id.partition("-")
+    return head if dash and head else "other"
+
+
 def flagged(case: Case, policy: ScreeningPolicy | None = None) -> bool:
     """Whether screening gives ``case`` any verdict but ``allow``."""
     where: Any = case.where
@@ -260,7 +273,8 @@ def evaluate(
     splits: Iterable[str] = (*SPLITS, "all"),
 ) -> EvalReport:
     """Screen every case and count hits, misses and false alarms per split, category,
-    location and technique. A benign case counts under the category it resembles."""
+    location, technique and part (:func:`part_of`). A benign case counts under the
+    category it resembles."""
     wanted = list(splits)
     results = {s: SplitResult() for s in wanted}
     start = time.perf_counter()
@@ -275,6 +289,7 @@ def evaluate(
             res.by_category[case.category].add(attack, hit)
             res.by_where[case.where].add(attack, hit)
             res.by_technique[case.technique].add(attack, hit)
+            res.by_part[part_of(case.id)].add(attack, hit)
             if attack and not hit:
                 res.missed.append(case.id)
             elif hit and not attack:
