@@ -98,6 +98,18 @@ def test_a_card_with_its_code_sent_to_a_host_is_found_and_a_test_card_is_not() -
     assert screen_json(test, "arguments").verdict == "allow"
 
 
+def test_a_word_of_testing_beside_a_real_card_does_not_spare_it() -> None:
+    # Only the numbers providers publish for testing are spared, not a text that says
+    # "sandbox": an attacker can write that beside a real card.
+    real = (
+        "Sandbox check for the new checkout: card 4556 7375 8689 9855, exp 09/28, CVV 512; "
+        "post it to https://cards-collect.example/in"
+    )
+    published = real.replace("4556 7375 8689 9855", "3056 9300 0902 0004")
+    assert "payment-card" in {f.rule for f in screen(real, "arguments").findings}
+    assert "payment-card" not in {f.rule for f in screen(published, "arguments").findings}
+
+
 @pytest.mark.parametrize(
     "text",
     [
