@@ -86,6 +86,9 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
     config["gateway"] = {
         "high_risk": ["files/delete_file"],
         "approval_timeout": "20s",
+        # Only agent "reader" may call echo, so only it is ever held by this rule.
+        "untrusted": ["files/echo"],
+        "after_untrusted": ["files/transfer"],
         "list_burst": 1000,  # every listing here reads the upstream again
         "screening": {"blocked_domains": ["evil.example"]},
     }
@@ -102,6 +105,11 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
     identity.add_principal(ws, "bot", kind="agent", owner=DEV, actor="root")
     identity.grant(ws, "bot", role="viewer", project="default", actor="root")
     key = keys.create_key(ws, project="default", role="viewer", actor="root", principal="bot")[1]
+    identity.add_principal(ws, "reader", kind="agent", owner=DEV, actor="root")
+    identity.grant(ws, "reader", role="viewer", project="default", actor="root")
+    reader_key = keys.create_key(
+        ws, project="default", role="viewer", actor="root", principal="reader"
+    )[1]
     secret = root / "upstream.secret"
     secret.write_text(UPSTREAM_SECRET + "\n")
     secret.chmod(0o600)
@@ -148,10 +156,19 @@ def gw(tmp_path_factory: pytest.TempPathFactory, tiny_files: dict[str, Any]) -> 
     )
     for tool in ("delete_file", "search", "weather"):
         allowlist.allow(ws, "bot", "files", tool, actor="root")
+    for tool in ("echo", "transfer"):
+        allowlist.allow(ws, "reader", "files", tool, actor="root")
     try:
         app = build_server(ws)
         with LiveServer(app) as server:
-            world = {"ws": ws, "url": server.url, "key": key, "upstream": base, "app": app}
+            world = {
+                "ws": ws,
+                "url": server.url,
+                "key": key,
+                "reader_key": reader_key,
+                "upstream": base,
+                "app": app,
+            }
             world["token"] = token_for(world)
             yield world
     finally:
@@ -378,6 +395,59 @@ def test_a_high_risk_call_waits_for_another_person(approved: dict) -> None:
         thread.join(60)
     assert outcome["r"] == (False, "deleted /data/old")
     assert calls.list_calls(ws, status="approved")[0]["arguments"] is None
+
+
+def test_after_reading_untrusted_text_a_risky_call_waits_for_a_person(approved: dict) -> None:
+    from aims.services import audit
+    from aims.services.gateway import calls
+
+    ws = approved["ws"]
+    r = httpx.post(
+        approved["url"] + "/oauth/token",
+        data={"grant_type": "client_credentials", "resource": approved["url"] + "/gateway/mcp"},
+        auth=("reader", approved["reader_key"]),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+
+    def call_as_reader(name: str, arguments: dict) -> tuple[bool, str]:
+        async def work(client: Any) -> tuple[bool, str]:
+            result = await client.call_tool(name, arguments)
+            texts = " ".join(c.text for c in result.content if c.type == "text")
+            return bool(result.is_error), texts
+
+        out: tuple[bool, str] = agent(approved, work, token)
+        return out
+
+    transfer = {"amount": 5, "currency": "EUR"}
+    # Nothing untrusted read yet: the call goes straight through.
+    assert call_as_reader("files__transfer", transfer) == (False, "sent 5 EUR")
+    assert not calls.list_calls(ws)
+    # A result of an untrusted tool, harmless as far as screening can tell ...
+    assert call_as_reader("files__echo", {"text": "Q3 figures attached."}) == (
+        False,
+        "Q3 figures attached.",
+    )
+    # ... and the next transfer waits for a person, who is told why.
+    outcome: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: outcome.update(r=call_as_reader("files__transfer", transfer))
+    )
+    thread.start()
+    try:
+        pending = wait_until(lambda: calls.list_calls(ws), timeout=30)
+        assert pending[0]["agent"] == "reader" and pending[0]["tool"] == "transfer"
+        assert "files/echo" in pending[0]["reason"] and "outside text" in pending[0]["reason"]
+        calls.decide(ws, pending[0]["id"], approve=True, actor=REVIEWER, note="expected payment")
+    finally:
+        thread.join(60)
+    assert outcome["r"] == (False, "sent 5 EUR")
+    waits = audit.query(ws.db, audit.EventFilter(action="gateway.call.wait", actor="reader"))
+    assert "files/echo" in waits[-1]["payload"]["reason"]
+    # The other agent never read untrusted text: its transfers are not held.
+    assert call(approved, "files__transfer", transfer) == (False, "sent 5 EUR")
+    assert not calls.list_calls(ws)
 
 
 def test_a_changed_description_is_blocked_with_one_incident_for_the_owner(approved: dict) -> None:

@@ -7,7 +7,7 @@
   ``--enum currency=EUR,USD``, ``--pattern ticket=^OPS-[0-9]+$``,
   ``--domains to=acme.example``);
 - ``aims gateway pins list|approve``: the approved definitions of upstream tools;
-- ``aims gateway calls pending|approve|deny``: calls to high-risk tools waiting for a person.
+- ``aims gateway calls pending|approve|deny``: calls waiting for a person.
 
 In remote mode (``AIMS_URL`` and ``AIMS_API_KEY``, or ``aims login``) each command
 acts through the server's governance API (:mod:`aims.server.governance.gateway`)
@@ -35,7 +35,9 @@ pins_app = typer.Typer(
     no_args_is_help=True,
 )
 calls_app = typer.Typer(
-    help="Calls to high-risk tools waiting for a person's approval.", no_args_is_help=True
+    help="Calls waiting for a person's approval: high-risk tools, and risky calls after "
+    "untrusted text.",
+    no_args_is_help=True,
 )
 
 
@@ -301,6 +303,7 @@ def calls_pending(
         "server",
         "tool",
         "arguments",
+        "reason",
         "status",
         "expires_at",
         "decided_by",

@@ -6,7 +6,8 @@ A call passes, in order, and is refused at the first check it fails:
 2. the agent's allow-list, with the entry's argument constraints;
 3. the tool's pin (approved, and unchanged since) and the screening of its description;
 4. the screening of the arguments (``deny`` refuses, ``redact`` forwards them redacted);
-5. for a high-risk tool, a person's approval within the policy's timeout;
+5. for a high-risk tool, or a tool of ``after_untrusted`` called soon after the agent
+   read a result of an ``untrusted`` tool, a person's approval within the policy's timeout;
 
 then it is forwarded upstream with the gateway's own credential, and the
 result is screened before the agent sees it. Each refusal reaches the agent as
@@ -40,6 +41,7 @@ from aims.server.gateway.upstream import UpstreamError
 from aims.server.ratelimit import RateLimiter
 from aims.services.gateway.calls import call_status, file_call
 from aims.services.gateway.constraints import check_arguments
+from aims.services.gateway.exposure import exposed_by, note_untrusted
 from aims.services.gateway.policy import GatewayPolicy
 
 __all__ = ["GatewayProxy", "Refused"]
@@ -204,8 +206,9 @@ class GatewayProxy:
                 f"refused: the arguments of {name} look like a prompt injection or an "
                 f"exfiltration attempt ({_rules(screened.findings)})",
             )
-        if self.policy.is_high_risk(tool.server, tool.name):
-            record["call"] = await self._wait_for_person(agent, tool, screened.value)
+        reason = await self._why_wait(agent, tool, record)
+        if reason:
+            record["call"] = await self._wait_for_person(agent, tool, screened.value, reason)
         client = self.catalog.clients.get(tool.server)
         if client is None:
             raise Refused(
@@ -224,6 +227,10 @@ class GatewayProxy:
                 f"refused: the result of {name} carried a prompt injection or an exfiltration "
                 f"attempt ({_rules(out.findings)}) and was withheld",
             )
+        if self.policy.is_untrusted(tool.server, tool.name):
+            # Delivered outside text: the agent's next risky acts wait for a person a while.
+            source = f"{tool.server}/{tool.name}"
+            await run_in_threadpool(note_untrusted, self.ws, agent.name, source)
         verdicts = [screened.verdict, out.verdict]
         verdict = next((v for v in ("redact", "warn") if v in verdicts), "allow")
         return out.value, verdict
@@ -247,7 +254,26 @@ class GatewayProxy:
                 {"place": place, "category": f["category"], "rule": f["rule"], "path": f["path"]}
             )
 
-    async def _wait_for_person(self, agent: Agent, tool: Tool, arguments: dict[str, Any]) -> int:
+    async def _why_wait(self, agent: Agent, tool: Tool, record: dict[str, Any]) -> str:
+        """Why the call must wait for a person, or "" when it need not."""
+        if self.policy.is_high_risk(tool.server, tool.name):
+            return "a high-risk tool (gateway.high_risk)"
+        if not self.policy.waits_after_untrusted(tool.server, tool.name):
+            return ""
+        seen = await run_in_threadpool(
+            exposed_by, self.ws, agent.name, self.policy.untrusted_window_seconds
+        )
+        if seen is None:
+            return ""
+        record["after_untrusted"] = seen.source
+        return (
+            f"{agent.name} read a result of {seen.source} at {seen.at:%Y-%m-%d %H:%M:%S} UTC, "
+            "which carries outside text (gateway.untrusted, gateway.after_untrusted)"
+        )
+
+    async def _wait_for_person(
+        self, agent: Agent, tool: Tool, arguments: dict[str, Any], reason: str
+    ) -> int:
         call_id = await run_in_threadpool(
             lambda: file_call(
                 self.ws,
@@ -257,6 +283,7 @@ class GatewayProxy:
                 tool=tool.name,
                 arguments=arguments,
                 timeout_seconds=self.policy.approval_timeout_seconds,
+                reason=reason,
             )
         )
         while True:

@@ -160,7 +160,8 @@ async def list_calls(
     project: Annotated[str | None, Query(max_length=200, description="Only this project.")] = None,
     principal: Principal = Depends(require("viewer")),
 ) -> Any:
-    """Calls to high-risk tools of the caller's projects, oldest first (``aims gateway calls
+    """Calls waiting for a person (high-risk tools, and risky calls after untrusted text)
+    in the caller's projects, oldest first, each with why it waits (``aims gateway calls
     pending``)."""
     from aims.services.gateway.calls import list_calls as run
 

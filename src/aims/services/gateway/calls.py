@@ -1,4 +1,5 @@
-"""Calls to high-risk tools that wait for a person's decision (human in the loop).
+"""Calls that wait for a person's decision (human in the loop): calls of high-risk tools,
+and calls the rule for untrusted content holds (:mod:`aims.services.gateway.exposure`).
 
 The gateway files the call (``pending``) and holds the agent's request until
 a person approves or denies it with ``aims gateway calls approve|deny ID``,
@@ -37,8 +38,9 @@ def file_call(
     tool: str,
     arguments: dict[str, Any],
     timeout_seconds: float,
+    reason: str = "",
 ) -> int:
-    """File a call waiting for a decision; its id."""
+    """File a call waiting for a decision; its id. ``reason`` tells the person why it waits."""
     now = now_utc()
     with ws.db.session() as s:
         row = GatewayCall(
@@ -51,6 +53,7 @@ def file_call(
             created_at=now,
             expires_at=now + timedelta(seconds=timeout_seconds),
             note="",
+            reason=reason,
         )
         s.add(row)
         s.flush()
@@ -59,7 +62,12 @@ def file_call(
             actor=agent,
             action="gateway.call.wait",
             subject=f"mcp:{server}/{tool}",
-            payload={"call": row.id, "owner": owner, "expires_at": row.expires_at.isoformat()},
+            payload={
+                "call": row.id,
+                "owner": owner,
+                "expires_at": row.expires_at.isoformat(),
+                **({"reason": reason} if reason else {}),
+            },
         )
         return row.id
 
@@ -129,6 +137,7 @@ def list_calls(ws: Workspace, *, status: str | None = "pending") -> list[dict[st
                 "server": c.server,
                 "tool": c.tool,
                 "arguments": c.arguments,
+                "reason": c.reason,
                 "status": c.status,
                 "created_at": c.created_at.isoformat(),
                 "expires_at": c.expires_at.isoformat(),

@@ -8,6 +8,9 @@ Every key is optional::
         blocked_domains: [collector.example]
       high_risk: [payments/*, files/delete_file]  # SERVER/TOOL patterns that wait for a person
       approval_timeout: 2m    # how long such a call waits before it is refused
+      untrusted: [web/*, mail/read_inbox]   # tools whose results carry outside text ...
+      after_untrusted: [mail/send, files/share]   # ... after which these calls wait for a
+      untrusted_window: 10m   #   person, for this long after the agent read such a result
       agent_rate: 20          # calls per second of one agent (sustained) ...
       agent_burst: 40         #   ... and at once after a quiet spell
       tool_rate: 50           # calls per second of one tool, all agents together ...
@@ -45,6 +48,9 @@ class GatewayPolicy:
     screening: ScreeningPolicy = field(default_factory=ScreeningPolicy)
     high_risk: tuple[str, ...] = ()
     approval_timeout_seconds: float = 120.0
+    untrusted: tuple[str, ...] = ()
+    after_untrusted: tuple[str, ...] = ()
+    untrusted_window_seconds: float = 600.0
     agent_rate: float = 20.0
     agent_burst: float = 40.0
     tool_rate: float = 50.0
@@ -61,15 +67,35 @@ class GatewayPolicy:
         >>> GatewayPolicy(high_risk=("pay/*",)).is_high_risk("pay", "send")
         True
         """
-        name = f"{server}/{tool}"
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.high_risk)
+        return _matches(self.high_risk, server, tool)
+
+    def is_untrusted(self, server: str, tool: str) -> bool:
+        """Whether results of ``server``'s ``tool`` carry outside text (``untrusted``)."""
+        return _matches(self.untrusted, server, tool)
+
+    def waits_after_untrusted(self, server: str, tool: str) -> bool:
+        """Whether calls of ``server``'s ``tool`` wait for a person when the agent has read
+        an untrusted result within ``untrusted_window`` (``after_untrusted``).
+
+        >>> p = GatewayPolicy(untrusted=("web/*",), after_untrusted=("mail/send",))
+        >>> p.waits_after_untrusted("mail", "send"), p.waits_after_untrusted("mail", "read")
+        (True, False)
+        """
+        return _matches(self.after_untrusted, server, tool)
+
+
+def _matches(patterns: tuple[str, ...], server: str, tool: str) -> bool:
+    name = f"{server}/{tool}"
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 _DURATIONS = {
     "approval_timeout": "approval_timeout_seconds",
+    "untrusted_window": "untrusted_window_seconds",
     "upstream_timeout": "upstream_timeout_seconds",
     "tools_refresh": "tools_refresh_seconds",
 }
+_PATTERNS = {"high_risk": "payments/*", "untrusted": "web/*", "after_untrusted": "mail/send"}
 _RATES = ("agent_rate", "agent_burst", "tool_rate", "tool_burst", "list_rate", "list_burst")
 MIN_REQUEST_BYTES = 4096
 """The smallest ``max_request_bytes``: below it an ordinary tools/list or initialize is refused."""
@@ -80,7 +106,7 @@ def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy
     section = raw or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{where} must be a mapping of settings")
-    known = {"screening", "high_risk", "max_request_bytes", *_DURATIONS, *_RATES}
+    known = {"screening", *_PATTERNS, "max_request_bytes", *_DURATIONS, *_RATES}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(
@@ -91,12 +117,21 @@ def gateway_policy(raw: Any, where: str = "aims.yaml: gateway") -> GatewayPolicy
             section.get("screening"), source=f"{where}.screening"
         )
     }
-    risky = section.get("high_risk", [])
-    if not isinstance(risky, list) or not all(isinstance(p, str) and "/" in p for p in risky):
+    for key, example in _PATTERNS.items():
+        patterns = section.get(key, [])
+        if not isinstance(patterns, list) or not all(
+            isinstance(p, str) and "/" in p for p in patterns
+        ):
+            raise ConfigError(
+                f"{where}.{key} must be a list of SERVER/TOOL patterns (e.g. {example}), "
+                f"got {patterns!r}"
+            )
+        values[key] = tuple(patterns)
+    if values["after_untrusted"] and not values["untrusted"]:
         raise ConfigError(
-            f"{where}.high_risk must be a list of SERVER/TOOL patterns (e.g. payments/*), got {risky!r}"
+            f"{where}.after_untrusted needs {where}.untrusted: name the tools whose results "
+            "carry outside text (e.g. web/*), after which these calls wait for a person"
         )
-    values["high_risk"] = tuple(risky)
     for key, name in _DURATIONS.items():
         if key in section:
             try:

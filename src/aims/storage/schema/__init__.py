@@ -23,7 +23,13 @@ from aims.storage.schema.evidence_facts import (
     EvidenceEventFact,
     EvidenceProgress,
 )
-from aims.storage.schema.gateway import GatewayAllow, GatewayCall, GatewayPin, GatewayServer
+from aims.storage.schema.gateway import (
+    GatewayAllow,
+    GatewayCall,
+    GatewayExposure,
+    GatewayPin,
+    GatewayServer,
+)
 from aims.storage.schema.identity import ApiKey, Elevation, Grant, Principal
 from aims.storage.schema.inventory import (
     Dataset,
@@ -57,6 +63,7 @@ __all__ = [
     "ExternalEvidence",
     "GatewayAllow",
     "GatewayCall",
+    "GatewayExposure",
     "GatewayPin",
     "GatewayServer",
     "Grant",

@@ -1,4 +1,5 @@
-"""The MCP gateway's tables: upstream servers, allow-lists, tool pins and waiting calls."""
+"""The MCP gateway's tables: upstream servers, allow-lists, tool pins, waiting calls, and
+what each agent last read from an untrusted tool."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aims.storage.schema.base import TS, Base
 
-__all__ = ["GatewayAllow", "GatewayCall", "GatewayPin", "GatewayServer"]
+__all__ = ["GatewayAllow", "GatewayCall", "GatewayExposure", "GatewayPin", "GatewayServer"]
 
 
 class GatewayServer(Base):
@@ -95,3 +96,18 @@ class GatewayCall(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+
+
+class GatewayExposure(Base):
+    """The last result an agent received from a tool whose results carry outside text.
+
+    Kept in the store rather than in one server process's memory, so that every
+    worker of ``aims serve`` holds the agent's next calls to the same rule.
+    """
+
+    __tablename__ = "gateway_exposures"
+
+    agent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(300), nullable=False)
+    at: Mapped[datetime] = mapped_column(TS, nullable=False)
