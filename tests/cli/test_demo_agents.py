@@ -68,6 +68,19 @@ def test_the_injected_ticket_reaches_the_agent_redacted(chapter: dict) -> None:
     assert "collector.attacker.example" not in ticket["text"]
 
 
+def test_a_comment_right_after_reading_the_ticket_waits_for_a_person(chapter: dict) -> None:
+    from aims.services import audit
+    from aims.services.gateway import calls
+
+    held, ws = chapter["summary"]["held_comment"], chapter["ws"]
+    assert held["error"] is False and held["text"] == "comment added to OPS-8"
+    assert "helpdesk/get_ticket" in held["reason"] and held["decided_by"] == DESK_OWNER
+    (decided,) = [c for c in calls.list_calls(ws, status=None) if c["tool"] == "add_comment"]
+    assert decided["status"] == "approved" and decided["agent"] == AGENT
+    (wait,) = audit.query(ws.db, audit.EventFilter(action="gateway.call.wait"))
+    assert "helpdesk/get_ticket" in wait["payload"]["reason"]
+
+
 def test_the_poisoned_tool_is_withdrawn_with_an_incident_for_the_servers_owner(
     chapter: dict,
 ) -> None:

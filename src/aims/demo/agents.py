@@ -6,7 +6,8 @@ inventory with its owner, who approves (pins) its tools, and the agent's
 allow-list names the few it may call. The agent then exchanges its key for
 short-lived tokens bound to one resource each and talks MCP with the SDK's own
 client: an allowed call passes, a call outside its allow-list is refused, an
-injection in a ticket's text is cut out of the result, and when the help desk
+injection in a ticket's text is cut out of the result, a comment on that ticket
+waits for a person (tickets carry outside text), and when the help desk
 rewrites a tool's description with hidden instructions the gateway withdraws
 the tool and opens an incident for the server's owner. Through ``/mcp`` the
 agent reads the model's health and proposes a promotion; only a person decides it.
@@ -102,7 +103,7 @@ def agents_chapter(
         f"the help desk saw {len(desk.seen)} requests, with {only}: the agent's key and "
         f"tokens reached it {len(leaked)} times"
     )
-    calls = len(summary["calls"]) + 1  # and the call of the poisoned tool
+    calls = len(summary["calls"]) + 2  # and the held comment, and the call of the poisoned tool
     summary["audit"] = _audit_table(ws, start, out, calls)
     summary["seconds"] = round(time.perf_counter() - began, 2)
     return summary
@@ -230,6 +231,13 @@ def _through_gateway(
         f"and forwarded: {results['get_ticket'][1]!r}"
     )
 
+    held = _held_comment(ws, endpoint, bearer)
+    step(
+        f"{AGENT}: add_comment on OPS-8 right after reading that ticket waited for a person "
+        f"(tickets carry outside text: gateway.untrusted); {held['decided_by']} approved it: "
+        f"{held['text']!r}"
+    )
+
     desk.poison()
     after = session(endpoint, bearer, names)
     poisoned = session(
@@ -260,7 +268,40 @@ def _through_gateway(
         "offered_after_poison": after,
         "calls": {what: {"error": e, "text": t} for what, (e, t) in results.items()},
         "poisoned_call": {"error": poisoned[0], "text": poisoned[1]},
+        "held_comment": held,
         "incident": incident and {k: incident[k] for k in ("id", "owner", "kind", "severity")},
+    }
+
+
+def _held_comment(ws: Workspace, endpoint: str, bearer: str) -> dict[str, Any]:
+    """The agent comments on the ticket it has just read: the call waits for a person (the
+    help desk's owner, not the agent's), who approves it."""
+    from aims.services.gateway import calls
+
+    comment = {"ticket": "OPS-8", "comment": "Checked the summer schedule feed; delay explained."}
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            session,
+            endpoint,
+            bearer,
+            lambda c: _call(c, f"{UPSTREAM}__add_comment", comment),
+        )
+        deadline = time.monotonic() + 30
+        pending = calls.list_calls(ws)
+        while not pending and time.monotonic() < deadline and not waiting.done():
+            time.sleep(0.1)
+            pending = calls.list_calls(ws)
+        if pending:
+            with acting_as(DESK_OWNER):
+                calls.decide(
+                    ws, pending[0]["id"], approve=True, actor=DESK_OWNER, note="routine triage"
+                )
+        error, text = waiting.result(timeout=60)
+    return {
+        "error": error,
+        "text": text,
+        "reason": pending[0]["reason"] if pending else "",
+        "decided_by": DESK_OWNER if pending else None,
     }
 
 

@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 
 from aims.demo.agents import agents_chapter
+from aims.demo.agents_upstream import configure_gateway
 from aims.demo.team import ENGINEER, SCIENTIST, acting_as
 
 MODEL = "ticket-urgency"
@@ -31,6 +33,9 @@ def run_agents(folder: Path | None = None, console: Console | None = None) -> di
     started = time.perf_counter()
     root = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="aims-demo-agents-"))
     init_workspace(root)
+    config = yaml.safe_load((root / "aims.yaml").read_text())
+    configure_gateway(config)
+    (root / "aims.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     ws = Workspace.open(root)
     steps: list[str] = []
 

@@ -35,6 +35,19 @@ POISONED = (
 
 RUNBOOK = "Runbook: when flight-delay drifts, check the summer schedule feed first."
 
+GATEWAY_RULES = {
+    "untrusted": [f"{NAME}/get_ticket"],
+    "after_untrusted": [f"{NAME}/add_comment"],
+    "untrusted_window": "10m",
+}
+"""The demo's ``gateway:`` rule for untrusted text: tickets are written by outsiders, so
+after the agent has read one, its comments wait for a person for ten minutes."""
+
+
+def configure_gateway(config: dict[str, Any]) -> None:
+    """Add :data:`GATEWAY_RULES` to the ``aims.yaml`` mapping ``config``."""
+    config.setdefault("gateway", {}).update(GATEWAY_RULES)
+
 
 @dataclass
 class Helpdesk:

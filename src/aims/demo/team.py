@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from aims.demo.agents_upstream import configure_gateway
 from aims.demo.traffic import GRACE_SECONDS, WINDOW_SECONDS
 
 SCIENTIST = "ana@example.org"
@@ -23,6 +24,7 @@ def configure(root: Path) -> None:
     config = root / "aims.yaml"
     data = yaml.safe_load(config.read_text())
     data["people"] = {APPROVER: ["approver"], RISK_OFFICER: ["approver"], ENGINEER: ["operator"]}
+    configure_gateway(data)  # the agent chapter's rule for calls after untrusted text
     # Flight data holds no protected attribute, so the fairness gate cannot be
     # measured; the team records that choice in the policy instead of skipping it.
     for gate in data["policy"]["tiers"]["high"]["gates"]:
