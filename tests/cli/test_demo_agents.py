@@ -79,6 +79,15 @@ def test_a_comment_right_after_reading_the_ticket_waits_for_a_person(chapter: di
     assert decided["status"] == "approved" and decided["agent"] == AGENT
     (wait,) = audit.query(ws.db, audit.EventFilter(action="gateway.call.wait"))
     assert "helpdesk/get_ticket" in wait["payload"]["reason"]
+    records = [
+        record
+        for e in audit.query(ws.db, audit.EventFilter(action="gateway.calls"))
+        for record in e["payload"]["calls"]
+        if record.get("held")
+    ]
+    assert [(r["tool"], r["held"], r["after_untrusted"], r["verdict"]) for r in records] == [
+        ("add_comment", "after_untrusted", "helpdesk/get_ticket", "allow")
+    ]
 
 
 def test_the_poisoned_tool_is_withdrawn_with_an_incident_for_the_servers_owner(

@@ -213,6 +213,7 @@ def call_counts(
     verdicts: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     screening: Counter[str] = Counter()
+    held: Counter[str] = Counter()
     n_events, first, last = 0, None, None
     for seq, payload in rows:
         counted = False
@@ -228,6 +229,8 @@ def call_counts(
                 refusals[str(call.get("reason") or "unknown")] += 1
             for place, said in (call.get("screening") or {}).items():
                 screening[f"{place}:{said}"] += 1
+            if call.get("held"):
+                held[str(call["held"])] += 1
         if counted:
             n_events += 1
             first = seq if first is None else first
@@ -241,6 +244,7 @@ def call_counts(
         verdicts=dict(verdicts),
         refusals=dict(refusals),
         screening=dict(screening),
+        held=dict(held),
         since=since,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import importlib
+import json
 from dataclasses import replace
 
 import pytest
@@ -169,6 +170,26 @@ def test_the_call_log_counts_verdicts_and_needs_a_chain_that_verifies() -> None:
     broken = replace(facts(calls=calls), audit=AuditFacts(ok=False, n_events=9, problem="x"))
     assert gateway_log(broken, ()).level is Level.SOME
     assert gateway_log(facts(), ()).detail == "no call through the gateway in the last 30 days"
+
+
+def test_the_call_log_counts_calls_held_for_a_person_by_why() -> None:
+    from aims.services.evidence_gateway import call_counts
+
+    records = [
+        {"verdict": "allow", "project": "p", "held": "after_untrusted", "call": 4},
+        {"verdict": "deny", "reason": "denied_by_person", "project": "p", "held": "high_risk"},
+        {"verdict": "deny", "reason": "approval_timeout", "project": "p", "held": "high_risk"},
+        {"verdict": "allow", "project": "p"},
+    ]
+    calls = call_counts([(3, json.dumps({"calls": records}))], "p")
+    assert calls.held == {"after_untrusted": 1, "high_risk": 2}
+    texts = [e.text for e in gateway_log(facts(calls=calls), ()).evidence]
+    assert (
+        "calls held for a person: after untrusted text 1, high-risk tool 2; of them refused: "
+        "approval_timeout 1, denied_by_person 1"
+    ) in texts
+    quiet = call_counts([(3, json.dumps({"calls": records[3:]}))], "p")
+    assert not any("held" in e.text for e in gateway_log(facts(calls=quiet), ()).evidence)
 
 
 def test_every_gateway_check_is_registered_as_a_workspace_rule() -> None:

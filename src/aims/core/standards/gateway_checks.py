@@ -265,6 +265,19 @@ def gateway_log(facts: Facts, models: Sequence[ModelFacts]) -> Finding:
         evidence.append(Evidence(f"refused calls by reason: {_counts(c.refusals)}"))
     if c.screening:
         evidence.append(Evidence(f"screening verdicts by place: {_counts(c.screening)}"))
+    if c.held:
+        why = {"high_risk": "high-risk tool", "after_untrusted": "after untrusted text"}
+        held = {why.get(k, k): n for k, n in c.held.items()}
+        decided = {
+            k: c.refusals[k] for k in ("denied_by_person", "approval_timeout") if k in c.refusals
+        }
+        evidence.append(
+            Evidence(
+                f"calls held for a person: {_counts(held)}"
+                + (f"; of them refused: {_counts(decided)}" if decided else ""),
+                command="aims gateway calls pending --all",
+            )
+        )
     detail = f"{c.calls:,} call(s) recorded in {c.days} days"
     if not facts.audit.ok:
         return Finding(

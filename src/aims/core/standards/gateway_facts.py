@@ -166,6 +166,9 @@ class CallCounts:
     """Refused calls by reason (``not_allowed``, ``screening``, ``constraint``...)."""
     screening: Mapping[str, int] = field(default_factory=dict)
     """Screening verdicts by ``place:verdict`` (``arguments:deny``, ``result:redact``...)."""
+    held: Mapping[str, int] = field(default_factory=dict)
+    """Calls held for a person, by why: ``high_risk``, or ``after_untrusted`` (a risky call
+    soon after the agent read outside text)."""
     since: str | None = None
     """When the counts start, if not the whole period: the oldest event read, when
     the period held more than :data:`MAX_CALL_EVENTS` events."""

@@ -257,6 +257,7 @@ class GatewayProxy:
     async def _why_wait(self, agent: Agent, tool: Tool, record: dict[str, Any]) -> str:
         """Why the call must wait for a person, or "" when it need not."""
         if self.policy.is_high_risk(tool.server, tool.name):
+            record["held"] = "high_risk"
             return "a high-risk tool (gateway.high_risk)"
         if not self.policy.waits_after_untrusted(tool.server, tool.name):
             return ""
@@ -265,7 +266,7 @@ class GatewayProxy:
         )
         if seen is None:
             return ""
-        record["after_untrusted"] = seen.source
+        record["held"], record["after_untrusted"] = "after_untrusted", seen.source
         return (
             f"{agent.name} read a result of {seen.source} at {seen.at:%Y-%m-%d %H:%M:%S} UTC, "
             "which carries outside text (gateway.untrusted, gateway.after_untrusted)"
