@@ -227,7 +227,7 @@ class GatewayProxy:
                 f"refused: the result of {name} carried a prompt injection or an exfiltration "
                 f"attempt ({_rules(out.findings)}) and was withheld",
             )
-        if self.policy.is_untrusted(tool.server, tool.name):
+        if self.policy.after_untrusted and self.policy.is_untrusted(tool.server, tool.name):
             # Delivered outside text: the agent's next risky acts wait for a person a while.
             source = f"{tool.server}/{tool.name}"
             await run_in_threadpool(note_untrusted, self.ws, agent.name, source)
