@@ -78,6 +78,29 @@ async def _values_of_one_agent_run_one_after_another() -> None:
         lanes.shutdown()
 
 
+async def _a_cancelled_call_holds_its_lane_until_its_thread_is_free() -> None:
+    lanes = ScreeningLanes(2)
+    started: list[str] = []
+    release = threading.Event()
+    try:
+        first = asyncio.create_task(lanes.run("agent-a", _blocking, started, "a1", release))
+        while "a1" not in started:
+            await asyncio.sleep(0.005)
+        first.cancel()  # the agent hung up; its value is still being screened
+        second = asyncio.create_task(lanes.run("agent-a", _blocking, started, "a2", release))
+        await asyncio.sleep(0.1)
+        assert started == ["a1"]  # not a second thread for the same agent
+        assert await asyncio.wait_for(lanes.run("agent-b", lambda: "b"), timeout=5) == "b"
+        release.set()
+        assert await second == "a2"
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert lanes.active_lanes() == 0
+    finally:
+        release.set()
+        lanes.shutdown()
+
+
 def test_an_agent_with_many_large_values_does_not_hold_both_threads() -> None:
     asyncio.run(_an_agent_with_many_large_values_does_not_hold_both_threads())
 
@@ -88,3 +111,7 @@ def test_a_failure_reaches_the_caller_and_frees_the_lane() -> None:
 
 def test_values_of_one_agent_run_one_after_another() -> None:
     asyncio.run(_values_of_one_agent_run_one_after_another())
+
+
+def test_a_cancelled_call_holds_its_lane_until_its_thread_is_free() -> None:
+    asyncio.run(_a_cancelled_call_holds_its_lane_until_its_thread_is_free())

@@ -35,8 +35,15 @@ class ScreeningLanes:
         self._waiting[agent] = self._waiting.get(agent, 0) + 1
         try:
             async with lane:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._pool, work, *args)
+                done = asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+                try:
+                    return await asyncio.shield(done)
+                except asyncio.CancelledError:
+                    # The caller went away (a client that hung up), but the thread still
+                    # works: the lane stays held until it is free, or an agent hanging up
+                    # again and again would hold every thread.
+                    await asyncio.wait([done])
+                    raise
         finally:
             # A lane lives while its agent has work in it, so the table stays as small as
             # the number of agents sending large values just now.

@@ -59,7 +59,8 @@ def exposed_by(
 ) -> Exposure | None:
     """The untrusted result ``agent`` received within the last ``window_seconds``, or None."""
     now = now or now_utc()
-    with ws.db.session() as s:
+    # Read on the call path of every held-after tool: as a reader, it takes no write lock.
+    with ws.db.reading(), ws.db.session() as s:
         row = s.get(GatewayExposure, agent)
         if row is None or row.at < now - timedelta(seconds=window_seconds):
             return None
