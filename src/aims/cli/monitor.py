@@ -55,7 +55,7 @@ def _print_summary(data: dict[str, Any]) -> None:
     )
     if data.get("provisional"):
         console.print(
-            f"{data['provisional']} provisional result(s) of the open window stored; "
+            f"{data['provisional']} provisional result(s) of windows not final yet stored; "
             "they fire no trigger and are recomputed when the window closes",
             highlight=False,
         )
@@ -87,8 +87,9 @@ def run(
     now: bool = typer.Option(
         False,
         "--now",
-        help="Also compute the window still open, marked provisional: it fires no trigger "
-        "and is recomputed when the window closes.",
+        help="Also compute the windows not final yet (the one still open, and one ended "
+        "but within monitor.grace), marked provisional: they fire no trigger and are "
+        "recomputed when they close.",
     ),
     at: str | None = typer.Option(
         None, "--at", help="Treat this ISO 8601 time as the current time (replays and tests)."

@@ -99,3 +99,20 @@ def test_provisional_window_fires_nothing_and_is_recomputed_when_it_closes(
     # once closed and final, --now does not touch it again
     assert run_once(served, now=T0 + 67 * MINUTE, provisional=True).provisional == 0
     assert [(n, p) for _, n, p, _ in _stored(served)] == [(240, False)]
+
+
+def test_now_also_computes_a_window_that_has_ended_but_is_in_its_grace_period(
+    served, synthetic
+) -> None:
+    # A prediction just before a window's end, and --now just after it: the window is over
+    # but not final (grace 5 min), and the open window holds nothing. Its results are
+    # provisional until the grace period ends.
+    traffic = Traffic(served, synthetic.model, seed=34)
+    traffic.window(T0, 60)
+    traffic.close()
+    early = run_once(served, now=T0 + 62 * MINUTE, provisional=True)
+    assert (early.windows, early.provisional) == (0, 1)
+    assert [(t, n, p) for t, n, p, _ in _stored(served)] == [(T0, 60, True)]
+    final = run_once(served, now=T0 + 66 * MINUTE)
+    assert (final.windows, final.provisional) == (1, 0)
+    assert [(t, n, p) for t, n, p, _ in _stored(served)] == [(T0, 60, False)]

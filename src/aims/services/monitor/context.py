@@ -36,7 +36,8 @@ class RunSummary:
     windows: int = 0
     """Window results computed and stored (one per version and role)."""
     provisional: int = 0
-    """Provisional results of the open window stored (``--now``); recomputed when it closes."""
+    """Provisional results of windows not final yet stored (``--now``); recomputed when they
+    close."""
     refreshed: int = 0
     """Stored windows whose performance was recomputed after new labels."""
     incidents_opened: list[int] = field(default_factory=list)

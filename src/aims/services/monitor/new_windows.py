@@ -9,7 +9,8 @@ all roles of a window, the triggers that fired and the incidents they opened
 are written in one transaction: a monitor killed mid-run resumes at the
 first window it had not committed, and a re-run finds them stored.
 
-A *provisional* window is the open window computed early (``--now``): stored
+A *provisional* window is a window computed before it is final (``--now``):
+the open one, and one that has ended but is still in its grace period. Stored
 with ``"provisional": true``, it fires no trigger and is replaced by the final
 window once the window closes.
 """
@@ -68,7 +69,7 @@ def run_model(
 ) -> ModelScan:
     """Compute every closed window of ``name`` not stored yet, then refresh late labels.
 
-    With ``provisional`` the open window is computed too, as a provisional window.
+    With ``provisional`` the windows not final yet are computed too, as provisional windows.
     """
     seconds = run.seconds
     since = window_start(run.now - run.settings.lookback, seconds)
@@ -100,7 +101,13 @@ def run_model(
     if labels_as_of is not None:
         refresh_labels(run, model_id, name, labels_as_of)
     if provisional:
-        _compute_open_window(run, model_id, name, [(p.version, p.hour) for p in parts])
+        hours = [(p.version, p.hour) for p in parts]
+        # Every window not final yet: the open one, and one that has ended but is still in
+        # its grace period (its late predictions may yet arrive).
+        start = window_start(run.now - run.settings.grace, seconds)
+        while start <= run.now:
+            _compute_provisional(run, model_id, name, start, hours)
+            start += step
     return ModelScan([p.hour for p in parts], run.summary.windows - before)
 
 
@@ -133,11 +140,10 @@ def _profiles(
     return profiles
 
 
-def _compute_open_window(
-    run: MonitorPass, model_id: int, name: str, parts: list[tuple[int, datetime]]
+def _compute_provisional(
+    run: MonitorPass, model_id: int, name: str, start: datetime, parts: list[tuple[int, datetime]]
 ) -> None:
-    """Store provisional results of the window holding ``run.now`` (versions with log data in it)."""
-    start = window_start(run.now, run.seconds)
+    """Store provisional results of the window from ``start`` (versions with log data in it)."""
     versions = sorted({v for v, hour in parts if start in windows_of_hour(hour, run.seconds)})
     if not versions:
         return

@@ -16,8 +16,9 @@
 5. says, for each model that got no new window, why, and when the next
    window closes (:mod:`~aims.services.monitor.waiting`).
 
-With ``provisional=True`` it also computes the window still open, marked
-provisional: it fires nothing and is replaced when the window closes.
+With ``provisional=True`` it also computes the windows not final yet (the one
+still open, and one ended but within its grace period), marked provisional:
+they fire nothing and are replaced when they close.
 
 ``run_once(ws, now=None)`` keeps no state between calls, so a server can call
 it from a background task and a worker process from a loop.
@@ -57,7 +58,7 @@ def run_once(
     """One pass of the monitor over every model with logged predictions (or ``models``).
 
     ``now`` decides which windows are closed (default: the current time).
-    ``provisional`` also computes the open window holding ``now`` (see the
+    ``provisional`` also computes the windows not final at ``now`` (see the
     module docstring). Errors of one model (e.g. a version missing from the
     registry, an artifact that fails its hash check) are reported in the
     summary and do not stop the others; a name in ``models`` that is not a
